@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: typecheck, lint, unit tests, the exporter's Python tests, then end-to-end tests in
+ * Chromium. Runs every suite even when one fails, and ends with one line: "N passed, N failed".
+ * SUITES=unit,e2e (comma-separated) runs a subset.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const results = resolve('test-results');
+mkdirSync(results, { recursive: true });
+const only = process.env.SUITES ? new Set(process.env.SUITES.split(',')) : null;
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+
+function run(cmd, args, env = {}) {
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  return { ok: r.status === 0, seconds: (Date.now() - started) / 1000 };
+}
+
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Each suite returns {passed, failed, skipped}; a crash with no report counts as one failure. */
+const suites = {
+  typecheck: () => {
+    const r = run(npx, ['tsc', '-b']);
+    return { passed: r.ok ? 1 : 0, failed: r.ok ? 0 : 1, skipped: 0, seconds: r.seconds };
+  },
+  lint: () => {
+    const r = run(npx, ['eslint', '.', '--max-warnings=0']);
+    return { passed: r.ok ? 1 : 0, failed: r.ok ? 0 : 1, skipped: 0, seconds: r.seconds };
+  },
+  unit: () => {
+    const file = resolve(results, 'unit.json');
+    const r = run(npx, ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${file}`]);
+    const j = readJson(file);
+    if (!j) return { passed: 0, failed: 1, skipped: 0, seconds: r.seconds };
+    const failed = j.numFailedTests + (r.ok || j.numFailedTests ? 0 : 1);
+    return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, seconds: r.seconds };
+  },
+  python: () => {
+    const file = resolve(results, 'python.xml');
+    const r = run('bash', ['tools/export/run_tests.sh', `--junitxml=${file}`]);
+    if (!existsSync(file)) return { passed: 0, failed: 1, skipped: 0, seconds: r.seconds };
+    const xml = readFileSync(file, 'utf8');
+    const attr = (name) => [...xml.matchAll(new RegExp(`<testsuite [^>]*${name}="(\\d+)"`, 'g'))].reduce((s, m) => s + Number(m[1]), 0);
+    const tests = attr('tests');
+    const failed = attr('failures') + attr('errors');
+    const skipped = attr('skipped');
+    return { passed: tests - failed - skipped, failed: failed + (r.ok || failed ? 0 : 1), skipped, seconds: r.seconds };
+  },
+  e2e: () => {
+    const build = run(npx, ['vite', 'build', '--logLevel=warn']);
+    if (!build.ok) return { passed: 0, failed: 1, skipped: 0, seconds: build.seconds };
+    const r = run(npx, ['playwright', 'test']);
+    const j = readJson(resolve(results, 'e2e.json'));
+    if (!j) return { passed: 0, failed: 1, skipped: 0, seconds: r.seconds };
+    const s = j.stats;
+    const failed = s.unexpected + s.flaky + (r.ok || s.unexpected ? 0 : 1);
+    return { passed: s.expected, failed, skipped: s.skipped, seconds: r.seconds + build.seconds };
+  },
+};
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const rows = [];
+for (const [name, suite] of Object.entries(suites)) {
+  if (only && !only.has(name)) continue;
+  console.log(`\n=== ${name} ===`);
+  const r = suite();
+  rows.push({ name, ...r });
+  totals.passed += r.passed;
+  totals.failed += r.failed;
+  totals.skipped += r.skipped;
+}
+console.log('\nsuite        passed  failed  skipped  seconds');
+for (const r of rows) {
+  console.log(`${r.name.padEnd(12)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}  ${r.seconds.toFixed(1).padStart(7)}`);
+}
+console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(totals.failed > 0 ? 1 : 0);

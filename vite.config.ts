@@ -1,0 +1,43 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer (multi-threaded WASM).
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+// Only what the app needs: our own scripts, WebAssembly compilation, workers from our origin,
+// and https fetches for model packages hosted elsewhere (a user-supplied base URL).
+export const contentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self' https: blob: data:",
+  "img-src 'self' blob: data:",
+  "style-src 'self' 'unsafe-inline'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const host = '127.0.0.1';
+const port = Number(process.env.PORT ?? 5173);
+const previewPort = Number(process.env.PORT ?? 4173);
+
+export default defineConfig({
+  plugins: [react()],
+  worker: { format: 'es' },
+  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  // The dev server injects inline HMR scripts, so the CSP is enforced on the built app only.
+  server: { host, port, strictPort: false, headers: isolation },
+  preview: {
+    host,
+    port: previewPort,
+    strictPort: false,
+    headers: { ...isolation, 'Content-Security-Policy': contentSecurityPolicy },
+  },
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+});

@@ -1,0 +1,84 @@
+/**
+ * The only onnxruntime-web import in the browser. Picks the backend, owns sessions and runs them
+ * one at a time (WebGPU/WASM sessions must not run concurrently).
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import type { Backend, BackendChoice, BackendInfo, WireTensor } from '../src/protocol/messages';
+
+// The runtime's .wasm files are emitted by the bundler beside this module and fetched from our
+// own origin: never from a CDN.
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+ort.env.logLevel = 'warning';
+
+export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
+  const threads = ort.env.wasm.numThreads ?? 1;
+  if (choice === 'wasm') return { backend: 'wasm', threads };
+  const gpu = self.navigator.gpu as GPU | undefined;
+  let reason = 'this browser has no WebGPU';
+  if (gpu) {
+    try {
+      const adapter = await gpu.requestAdapter();
+      if (adapter) {
+        const info = adapter.info;
+        const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+        return { backend: 'webgpu', adapter: name || 'unknown adapter', shaderF16: adapter.features.has('shader-f16'), threads };
+      }
+      reason = 'no WebGPU adapter is available';
+    } catch (err) {
+      reason = `WebGPU adapter request failed: ${(err as Error).message}`;
+    }
+  }
+  if (choice === 'webgpu') throw new Error(`WebGPU was requested but ${reason}`);
+  return { backend: 'wasm', threads, fallbackReason: reason };
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+/** Serialises every session call. */
+export function serial<T>(job: () => Promise<T>): Promise<T> {
+  const next = queue.then(job, job);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+export function createSession(model: ArrayBuffer | Uint8Array, backend: Backend): Promise<ort.InferenceSession> {
+  const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
+  return serial(() =>
+    ort.InferenceSession.create(bytes, {
+      executionProviders: [backend],
+      graphOptimizationLevel: 'all',
+    }),
+  );
+}
+
+export function toOrt(t: WireTensor): ort.Tensor {
+  switch (t.type) {
+    case 'float32':
+      return new ort.Tensor('float32', new Float32Array(t.buffer), t.dims);
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(t.buffer), t.dims);
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(t.buffer), t.dims);
+  }
+}
+
+export async function fromOrt(t: ort.Tensor): Promise<WireTensor> {
+  const data = (await t.getData()) as Float32Array | Int32Array | BigInt64Array;
+  const copy = data.slice();
+  const type = t.type === 'float32' || t.type === 'int32' || t.type === 'int64' ? t.type : null;
+  if (!type) throw new Error(`unsupported output type ${t.type}`);
+  return { type, dims: [...t.dims], buffer: copy.buffer as ArrayBuffer };
+}
+
+export async function runOnce(
+  session: ort.InferenceSession,
+  feeds: Record<string, WireTensor>,
+): Promise<Record<string, WireTensor>> {
+  const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+  const out = await serial(() => session.run(inputs));
+  const result: Record<string, WireTensor> = {};
+  for (const [name, tensor] of Object.entries(out)) {
+    result[name] = await fromOrt(tensor);
+    tensor.dispose();
+  }
+  return result;
+}

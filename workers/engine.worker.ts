@@ -46,6 +46,13 @@ async function handle(req: WorkerRequest): Promise<void> {
       }
       return;
     }
+    case 'loadModel':
+    case 'edit':
+    case 'wordMap':
+    case 'cacheInfo':
+    case 'clearCache':
+      reply({ type: 'error', id: req.id, code: 'internal', message: `${req.type} is not available yet` });
+      return;
     case 'cancel':
       return;
     default:

@@ -2,12 +2,11 @@
  * The UI's only door to the engine worker: typed requests in, typed replies out.
  * A lost worker is rebuilt on the next request.
  */
-import { PROTOCOL_VERSION } from '../protocol/messages';
+import { FINAL_REPLIES, PROTOCOL_VERSION } from '../protocol/messages';
 import type { WorkerReply, WorkerRequest } from '../protocol/messages';
 
 type Pending = { resolve: (r: WorkerReply) => void; onEvent?: (r: WorkerReply) => void };
-type Final = 'backend' | 'graphResult' | 'hello' | 'error';
-const FINAL: ReadonlySet<WorkerReply['type']> = new Set<Final>(['backend', 'graphResult', 'hello', 'error']);
+const FINAL: ReadonlySet<WorkerReply['type']> = new Set(FINAL_REPLIES);
 
 /** Distributes Omit over a union, so each request variant keeps its own fields. */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;

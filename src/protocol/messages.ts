@@ -27,23 +27,111 @@ export interface BackendInfo {
   fallbackReason?: string;
 }
 
+/** RGBA8 pixels, row-major; `buffer` holds width·height·4 bytes and is transferred. */
+export interface ImagePayload {
+  width: number;
+  height: number;
+  buffer: ArrayBuffer;
+}
+
+export interface EditSettings {
+  steps: number;
+  guidance: number;
+  referenceStrength: number;
+  /** Region-hold threshold λ; 0 turns it off. */
+  hold: number;
+  seed: number;
+  negativePrompt: string;
+  /** Keep the original pixels where the result's tokens equal the source's (feathered seam). */
+  composite: boolean;
+}
+
+/** What the UI needs to know about the loaded model. */
+export interface ModelInfo {
+  name: string;
+  baseUrl: string;
+  dtype: Dtype;
+  backend: BackendInfo;
+  /** Model resolution in pixels (square). */
+  resolution: number;
+  /** Token grid [rows, cols] at that resolution. */
+  tokenGrid: [number, number];
+  maxInstructionTokens: number;
+  defaults: EditSettings;
+  suggestions: string[];
+  /** Bytes of this package held in the browser cache. */
+  cachedBytes: number;
+}
+
+/**
+ * One sampling step, all on the token grid (rows·cols cells, row-major).
+ * `drawn` and `remasked` are Int32 cell indices; `tokens` the grid after the step (mask id where
+ * unknown); `attention` the smoothed consolidated map, Float32 in [0, 1]; `hold` Uint8 (1 = held
+ * to the source token by region-hold); `preview` RGBA8 of the grid painted with codebook colours.
+ */
+export interface StepPayload {
+  step: number;
+  steps: number;
+  grid: [number, number];
+  maskTokenId: number;
+  tokens: ArrayBuffer;
+  drawn: ArrayBuffer;
+  remasked: ArrayBuffer;
+  attention: ArrayBuffer;
+  hold: ArrayBuffer;
+  preview: ArrayBuffer;
+  elapsedMs: number;
+}
+
+export interface EditResult {
+  /** At the input's original size. */
+  image: ImagePayload;
+  /** At model resolution, straight from the VQ decoder. */
+  modelImage: ImagePayload;
+  ms: number;
+  warnings: string[];
+}
+
 export type WorkerRequest =
   | { type: 'hello'; id: number; version: number }
   | { type: 'init'; id: number; backend: BackendChoice }
   | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
+  | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto' }
+  /** `mask` (inpainting mode): RGBA8 at the image's size; alpha > 127 marks cells to regenerate. */
+  | { type: 'edit'; id: number; image: ImagePayload; instruction: string; settings: EditSettings; mask?: ImagePayload }
+  /** Attention of one past step of the last edit, restricted to the words in [start, end) of the instruction. */
+  | { type: 'wordMap'; id: number; step: number; start: number; end: number }
+  | { type: 'cacheInfo'; id: number }
+  | { type: 'clearCache'; id: number }
   | { type: 'cancel'; id: number; target: number };
 
 export type WorkerReply =
   | { type: 'hello'; id: number; version: number }
   | { type: 'backend'; id: number; info: BackendInfo }
   | { type: 'graphResult'; id: number; outputs: Record<string, WireTensor>; backend: Backend; ms: number }
+  /** Download progress: per file, and over the whole package. */
+  | { type: 'progress'; id: number; file: string; loaded: number; total: number; totalLoaded: number; totalBytes: number }
+  | { type: 'modelLoaded'; id: number; model: ModelInfo }
+  | { type: 'warning'; id: number; message: string }
+  | { type: 'step'; id: number; step: StepPayload }
+  | { type: 'result'; id: number; result: EditResult }
+  | { type: 'wordMap'; id: number; attention: ArrayBuffer; grid: [number, number] }
+  | { type: 'cacheInfo'; id: number; bytes: number; packages: { baseUrl: string; bytes: number }[] }
+  | { type: 'done'; id: number }
   | { type: 'error'; id: number; code: ErrorCode; message: string };
+
+/** Reply types that end a request; the others are streamed events. */
+export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'error'] as const;
 
 export type ErrorCode =
   | 'bad-request'
   | 'version-mismatch'
   | 'backend-unavailable'
+  | 'model-unavailable'
+  | 'model-invalid'
+  | 'bad-image'
   | 'graph-failed'
+  | 'device-lost'
   | 'cancelled'
   | 'internal';
 

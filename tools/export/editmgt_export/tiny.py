@@ -1,0 +1,122 @@
+"""A tiny random EditMGT checkpoint in hub layout, deterministic from a seed.
+
+Weights are drawn with numpy's PCG64 in sorted tensor-name order (independent of torch's RNG),
+so the same seed gives byte-identical safetensors on any machine.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from .tiny_tokenizers import build_clip_tokenizer, build_gemma_tokenizer, save_tokenizer
+from .transformer import EditMGTTransformer
+
+TINY_RESOLUTION = 64
+TINY_TRANSFORMER = dict(
+    patch_size=1, in_channels=32, num_layers=2, num_single_layers=2, attention_head_dim=16,
+    num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, guidance_embeds=False,
+    axes_dims_rope=[4, 6, 6], vocab_size=128, codebook_size=64, downsample=True, upsample=True,
+    text_encoder_architecture="CLIP_Gemma2", connector_type="linear",
+)
+TINY_VQ = dict(
+    in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 3,
+    up_block_types=["UpDecoderBlock2D"] * 3, block_out_channels=[16, 32, 32], layers_per_block=1,
+    act_fn="silu", latent_channels=8, sample_size=64, num_vq_embeddings=64, norm_num_groups=8,
+    vq_embed_dim=None, scaling_factor=0.18215, norm_type="group", mid_block_add_attention=False,
+    lookup_from_codebook=True, force_upcast=False,
+)
+
+
+def _tiny_clip_config(vocab_size: int, bos: int, eos: int) -> dict:
+    return dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, projection_dim=32,
+                num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77, hidden_act="gelu",
+                layer_norm_eps=1e-5, bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)
+
+
+def _tiny_gemma_config(vocab_size: int) -> dict:
+    return dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=512,
+                sliding_window=4096, query_pre_attn_scalar=16, attn_logit_softcapping=50.0,
+                final_logit_softcapping=30.0, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                pad_token_id=0, eos_token_id=1, bos_token_id=2, tie_word_embeddings=True,
+                attn_implementation="eager")
+
+
+def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = False) -> None:
+    """Deterministic init: N(0, 1/fan_in) weights, N(0,1) embeddings/codebooks, norms near their identity."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    state = module.state_dict()
+    new = {}
+    for name in sorted(state):
+        t = state[name]
+        shape = tuple(t.shape)
+        leaf = name.rsplit(".", 1)[-1]
+        if not t.is_floating_point():
+            new[name] = t
+            continue
+        if leaf == "bias" or len(shape) == 0:
+            values = 0.02 * rng.standard_normal(shape)
+        elif len(shape) == 1:  # norm scales; Gemma's RMSNorm is (1 + w), so start near 0 there
+            base = 0.0 if zero_centered_norms and "norm" in name else 1.0
+            values = base + 0.1 * rng.standard_normal(shape)
+        elif "embed" in name or "embedding" in name:
+            values = rng.standard_normal(shape)
+        else:
+            fan_in = int(np.prod(shape[1:]))
+            values = rng.standard_normal(shape) / math.sqrt(fan_in)
+        new[name] = torch.from_numpy(values.astype(np.float32))
+    module.load_state_dict(new, strict=True)
+
+
+def _save_module(module: torch.nn.Module, folder: Path, config: dict, skip=()) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.contiguous() for k, v in module.state_dict().items() if k not in skip}
+    save_file(tensors, str(folder / ("diffusion_pytorch_model.safetensors" if "_class_name" in config else "model.safetensors")),
+              metadata={"format": "pt"})
+    (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def build_tiny_checkpoint(out: Path, seed: int = 0) -> Path:
+    """Write the tiny checkpoint (hub layout) to ``out`` and return it."""
+    from diffusers import VQModel
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection, Gemma2Config, Gemma2ForCausalLM
+
+    out = Path(out)
+    clip_tok, gemma_tok = build_clip_tokenizer(), build_gemma_tokenizer()
+    save_tokenizer(clip_tok, out / "tokenizer", "clip", 77)
+    save_tokenizer(gemma_tok, out / "llm_encoder", "gemma", 256)
+
+    vocab = clip_tok.get_vocab()
+    clip_cfg = _tiny_clip_config(clip_tok.get_vocab_size(), vocab["<|startoftext|>"], vocab["<|endoftext|>"])
+    clip = CLIPTextModelWithProjection(CLIPTextConfig(**clip_cfg))
+    randomize(clip, seed + 1)
+    _save_module(clip, out / "text_encoder", {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **clip_cfg})
+
+    gemma_cfg = _tiny_gemma_config(gemma_tok.get_vocab_size())
+    gemma = Gemma2ForCausalLM(Gemma2Config(**gemma_cfg))
+    randomize(gemma, seed + 2, zero_centered_norms=True)
+    _save_module(gemma, out / "llm_encoder", {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **gemma_cfg},
+                 skip=("lm_head.weight",))
+
+    vq = VQModel(**TINY_VQ)
+    randomize(vq, seed + 3)
+    _save_module(vq, out / "vqvae", {"_class_name": "VQModel", **TINY_VQ})
+
+    transformer = EditMGTTransformer(**TINY_TRANSFORMER)
+    randomize(transformer, seed + 4)
+    _save_module(transformer, out / "editmgt", {"_class_name": "Transformer2DModel", **TINY_TRANSFORMER})
+
+    (out / "scheduler").mkdir(parents=True, exist_ok=True)
+    (out / "scheduler" / "scheduler_config.json").write_text(json.dumps(
+        {"_class_name": "Scheduler", "mask_token_id": TINY_TRANSFORMER["vocab_size"] - 1, "masking_schedule": "cosine"}, indent=2) + "\n")
+    (out / "model_index.json").write_text(json.dumps({
+        "_class_name": "Pipeline", "tokenizer": ["transformers", "CLIPTokenizer"],
+        "text_encoder": ["transformers", "CLIPTextModelWithProjection"], "vqvae": ["diffusers", "VQModel"],
+        "transformer": ["src.transformer", "Transformer2DModel"], "scheduler": ["src.scheduler", "Scheduler"],
+        "tiny_random_seed": seed}, indent=2) + "\n")
+    return out

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create tools/export/.venv (python3.11) and install the pinned requirements.
+# Idempotent: skips pip when the stamp holds the current requirements hash.
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3.11}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+hash=$(sha256sum requirements.txt | cut -d' ' -f1)
+stamp=.venv/.requirements.sha256
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$hash" ]; then
+  echo "tools/export/.venv is up to date"
+  exit 0
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements.txt
+echo "$hash" > "$stamp"
+echo "tools/export/.venv ready"

@@ -1,0 +1,24 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+REPO = ROOT.parents[1]
+TINY_PACKAGE = REPO / "public" / "models" / "tiny-random"
+GOLDENS = ROOT / "goldens" / "tiny-random"
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt_dir(tmp_path_factory):
+    from editmgt_export.tiny import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ckpt", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tiny_ckpt_dir):
+    from editmgt_export.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_ckpt_dir)

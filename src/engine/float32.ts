@@ -19,3 +19,12 @@ export const PI_F32 = Math.fround(Math.PI);
 export function logF32(x: number): number {
   return f32(Math.log(x));
 }
+
+/**
+ * float32 fused multiply-add a·b + c with one rounding (what compilers emit for torch's CPU
+ * kernels). a·b of two float32 values is exact in float64, so only the final add rounds twice,
+ * which is exact except in rare halfway cases.
+ */
+export function fmaF32(a: number, b: number, c: number): number {
+  return f32(a * b + c);
+}

@@ -142,9 +142,13 @@ export function featherMask(mask: Uint8Array, W: number, H: number, r: number): 
   const dilated = boxSum(boxSum(mask, W, H, r, true), W, H, r, false);
   for (let i = 0; i < dilated.length; i++) dilated[i] = dilated[i]! > 0 ? 1 : 0;
   const sums = boxSum(boxSum(dilated, W, H, r, true), W, H, r, false);
-  const area = (2 * r + 1) * (2 * r + 1);
+  // divide by the in-image part of each window, so the mask stays 255 at the image's edges
+  const inside = (i: number, len: number): number => Math.min(len - 1, i + r) - Math.max(0, i - r) + 1;
   const out = new Uint8Array(W * H);
-  for (let i = 0; i < out.length; i++) out[i] = Math.round((sums[i]! * 255) / area);
+  for (let y = 0; y < H; y++) {
+    const cy = inside(y, H);
+    for (let x = 0; x < W; x++) out[y * W + x] = Math.round((sums[y * W + x]! * 255) / (cy * inside(x, W)));
+  }
   return out;
 }
 

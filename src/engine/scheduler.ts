@@ -5,13 +5,14 @@
  *
  * Shapes: every per-position array is [seq] = [h·w] for one image (batch 1).
  */
-import { EPS_1E20, f32, FLOAT32_MAX, logF32, PI_F32 } from './float32';
+import { EPS_1E20, f32, FLOAT32_MAX, fmaF32, logF32, PI_F32 } from './float32';
 
 export type MaskSchedule = 'cosine' | 'linear';
 
 /**
  * Temperatures τ_i for i = 0..steps−1, linearly spaced from `start` to `end` in float32 the
- * way torch.linspace does it (first half counts up from start, second half down from end).
+ * way torch.linspace does on CPU (first half counts up from start, second half down from end,
+ * each a fused multiply-add): bit-identical to torch 2.x for the step counts we checked.
  * @returns Float32Array [steps]
  */
 export function temperatureSchedule(steps: number, start = 2, end = 0): Float32Array {
@@ -26,7 +27,7 @@ export function temperatureSchedule(steps: number, start = 2, end = 0): Float32A
   const delta = f32(f32(e - s) / (steps - 1));
   const halfway = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) {
-    out[i] = i < halfway ? f32(s + f32(delta * i)) : f32(e - f32(delta * (steps - i - 1)));
+    out[i] = i < halfway ? fmaF32(delta, i, s) : fmaF32(-delta, steps - i - 1, e);
   }
   return out;
 }

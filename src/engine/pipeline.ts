@@ -1,0 +1,305 @@
+/**
+ * The EditMGT edit loop: encode text (cached per prompt) → VQ-encode the source (once per
+ * image) → N transformer steps with the engine's scheduler → VQ-decode → original size.
+ * Emits one event per step; takes an AbortSignal and stops within one step.
+ *
+ * Shapes: token grids are [h·w] row-major (h×w = manifest token grid), attention [gh·gw].
+ */
+import { processAttention } from './attention';
+import { EditError, MAX_INPUT_PIXELS } from './errors';
+import { checkImage, chwToRgba, compositeUnchanged, imageToModelPixels, maskToGrid, paletteImage, resizeImage } from './image';
+import type { RgbaImage } from './image';
+import type { ModelSpec } from './modelSpec';
+import type { GraphRunner, Rng } from './ports';
+import { predictTokens, regionHoldMask } from './regionHold';
+import { seededRng } from './rng';
+import { schedulerStep, startingMaskRatio, temperatureSchedule, unknownMap } from './scheduler';
+import type { MaskSchedule } from './scheduler';
+import { expectDims, expectType, makeTensor } from './tensor';
+import type { LlmMaskMode, TextEncoding, TextTokenizers } from './textEncoder';
+import { TextEncoderCache } from './textEncoder';
+import { queryTextWeights } from './textWeights';
+
+export interface EditRequest {
+  readonly image: RgbaImage;
+  readonly prompt: string;
+  /** defaults to the model's negative prompt */
+  readonly negativePrompt?: string;
+  readonly steps?: number;
+  /** seed for the built-in PRNG (ignored when `rng` is given) */
+  readonly seed?: number;
+  readonly rng?: Rng;
+  readonly guidance?: number;
+  readonly referenceStrength?: number;
+  /** region-hold λ; 0 = off */
+  readonly hold?: number;
+  /** inpainting: cells to regenerate, as a [h·w] 0/1 grid or an image (white = regenerate) */
+  readonly mask?: Uint8Array | RgbaImage;
+  /** restrict the attention map to these words of the instruction */
+  readonly queryWords?: string;
+  readonly schedule?: MaskSchedule;
+  /** keep original pixels where tokens are unchanged (default true) */
+  readonly composite?: boolean;
+  readonly featherCells?: number;
+}
+
+export interface StepEvent {
+  readonly step: number;
+  readonly steps: number;
+  /** [h·w] tokens after this step, mask id where unknown */
+  readonly tokens: Int32Array;
+  /** [h·w] tokens the step predicted (drawn, known kept, region-hold applied) */
+  readonly predicted: Int32Array;
+  /** cell indices that went from unknown to known this step */
+  readonly drawn: Int32Array;
+  /** cell indices re-masked this step */
+  readonly remasked: Int32Array;
+  /** [h·w] smoothed attention on the token grid */
+  readonly attention: Float32Array;
+  /** [gh·gw] smoothed attention on the attention grid */
+  readonly attentionGrid: Float32Array;
+  /** [h·w] 1 where region-hold kept the source token */
+  readonly hold: Uint8Array;
+  /** the token grid painted with codebook colours (when the manifest has them) */
+  readonly preview?: RgbaImage;
+  readonly elapsedMs: number;
+  /** bytes the transformer step returned */
+  readonly readbackBytes: number;
+}
+
+export interface EditResult {
+  /** decoded at model resolution */
+  readonly modelImage: RgbaImage;
+  /** at the input's original size (composited when enabled) */
+  readonly image: RgbaImage;
+  readonly tokens: Int32Array;
+  readonly sourceTokens: Int32Array;
+  readonly warnings: string[];
+  readonly elapsedMs: number;
+}
+
+export interface EngineOptions {
+  readonly runner: GraphRunner;
+  readonly tokenizers: TextTokenizers;
+  readonly spec: ModelSpec;
+  readonly llmMask?: LlmMaskMode;
+  /** milliseconds clock (performance.now in the app; Date.now by default) */
+  readonly now?: () => number;
+}
+
+export const EDIT_DEFAULTS = { steps: 16, guidance: 6, referenceStrength: 1.1, hold: 0, seed: 0 } as const;
+
+export class EditEngine {
+  private readonly text: TextEncoderCache;
+  private readonly sources = new WeakMap<RgbaImage, Int32Array>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.text = new TextEncoderCache(opts.runner, opts.tokenizers, opts.spec, opts.llmMask ?? 'ones');
+    this.now = opts.now ?? (() => Date.now());
+  }
+
+  /** Runs one edit. Rejects with the signal's reason when aborted (checked before every graph run). */
+  async edit(req: EditRequest, onStep?: (e: StepEvent) => void, signal?: AbortSignal): Promise<EditResult> {
+    const started = this.now();
+    const { spec, runner } = this.opts;
+    const { h, w } = spec.tokenGrid;
+    const seq = h * w;
+    const warnings: string[] = [];
+    const settings = validate(req);
+    checkInputImage(req.image);
+    signal?.throwIfAborted();
+
+    const negative = req.negativePrompt ?? spec.negativePrompt;
+    const cond = await this.text.encode(req.prompt, signal);
+    const uncond = await this.text.encode(negative, signal);
+    if (cond.truncated) warnings.push(`the instruction is longer than the model reads; it was cut to ${spec.llm.maxLength} LLM / ${spec.clip.maxLength} CLIP tokens`);
+    const source = await this.sourceTokens(req.image, signal);
+
+    let textWeights: Float32Array = new Float32Array(spec.llm.maxLength).fill(1);
+    if (req.queryWords?.trim()) {
+      const q = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, req.queryWords, spec.llm.maxLength);
+      if (q) textWeights = q;
+      else warnings.push(`"${req.queryWords}" is not in the instruction; the attention map uses all words`);
+    }
+
+    let tokens: Int32Array = new Int32Array(seq).fill(spec.maskTokenId);
+    let startRatio = 1;
+    if (req.mask) {
+      const grid = req.mask instanceof Uint8Array ? req.mask : maskToGrid(req.mask, h, w);
+      if (grid.length !== seq) throw new EditError('bad-settings', `the mask grid has ${grid.length} cells, the model ${seq}`);
+      let count = 0;
+      tokens = Int32Array.from(source);
+      for (let i = 0; i < seq; i++) {
+        if (!grid[i]) continue;
+        tokens[i] = spec.maskTokenId;
+        count++;
+      }
+      if (count === 0) throw new EditError('bad-settings', 'the mask selects nothing to edit');
+      startRatio = startingMaskRatio(count, seq);
+    }
+
+    const rng = req.rng ?? seededRng(settings.seed);
+    const taus = temperatureSchedule(settings.steps, spec.temperature[0], spec.temperature[1]);
+    const fixed = this.fixedFeeds(cond, uncond, source, settings, textWeights);
+    for (let i = 0; i < settings.steps; i++) {
+      signal?.throwIfAborted();
+      const uniforms = rng.step(i, seq);
+      const out = await runner.run(
+        'transformer_step',
+        {
+          ...fixed,
+          tokens: makeTensor('int32', tokens, [1, h, w]),
+          timestep: makeTensor('float32', Float32Array.of(settings.steps - 1 - i), [1]),
+          uniforms: makeTensor('float32', uniforms.draw, [1, seq]),
+        },
+        signal,
+      );
+      const drawnIds = expectType(out['drawn_ids'], 'int32', 'transformer_step.drawn_ids');
+      const drawnProbs = expectType(out['drawn_probs'], 'float32', 'transformer_step.drawn_probs');
+      const refProbs = expectType(out['ref_probs'], 'float32', 'transformer_step.ref_probs');
+      const attention = expectType(out['attention'], 'float32', 'transformer_step.attention');
+      for (const t of [drawnIds, drawnProbs, refProbs]) expectDims(t, [1, seq], 'transformer_step output');
+      expectDims(attention, [1, spec.attentionGrid.h * spec.attentionGrid.w], 'transformer_step.attention');
+      const readbackBytes = drawnIds.data.byteLength + drawnProbs.data.byteLength + refProbs.data.byteLength + attention.data.byteLength;
+
+      const maps = processAttention(attention.data, spec.attentionGrid.h, spec.attentionGrid.w, h, w);
+      const unknown = unknownMap(tokens, spec.maskTokenId);
+      const hold = regionHoldMask(unknown, maps.tokens, settings.hold);
+      const pred = predictTokens({ tokens, unknown, drawnIds: drawnIds.data, drawnProbs: drawnProbs.data, refTokens: source, refProbs: refProbs.data, hold });
+      const next = schedulerStep({
+        tokens,
+        predicted: pred.tokens,
+        predictedProbs: pred.probs,
+        gumbelUniforms: uniforms.gumbel,
+        step: i,
+        steps: settings.steps,
+        schedule: settings.schedule ?? spec.schedule,
+        temperature: taus[i]!,
+        startingMaskRatio: startRatio,
+        maskTokenId: spec.maskTokenId,
+      });
+      onStep?.({
+        step: i,
+        steps: settings.steps,
+        tokens: next.tokens,
+        predicted: pred.tokens,
+        drawn: indicesWhere(seq, (k) => unknown[k] === 1 && next.tokens[k] !== spec.maskTokenId),
+        remasked: indicesWhere(seq, (k) => next.remasked[k] === 1),
+        attention: maps.tokens,
+        attentionGrid: maps.grid,
+        hold,
+        preview: spec.codebookColors ? paletteImage(next.tokens, h, w, spec.codebookColors, spec.maskTokenId) : undefined,
+        elapsedMs: this.now() - started,
+        readbackBytes,
+      });
+      tokens = next.tokens;
+    }
+
+    signal?.throwIfAborted();
+    const modelImage = await this.decode(tokens, signal);
+    const { width, height } = req.image;
+    const resized = resizeImage(modelImage, width, height);
+    let image = resized;
+    if (req.composite ?? true) {
+      const changed = new Uint8Array(seq);
+      for (let i = 0; i < seq; i++) changed[i] = tokens[i] !== source[i] ? 1 : 0;
+      image = compositeUnchanged({ original: req.image, edited: resized, changed, gridH: h, gridW: w, featherCells: req.featherCells }).image;
+    }
+    return { modelImage, image, tokens, sourceTokens: source, warnings, elapsedMs: this.now() - started };
+  }
+
+  /** Source tokens, VQ-encoded once per image object. @returns Int32Array [h·w] */
+  async sourceTokens(image: RgbaImage, signal?: AbortSignal): Promise<Int32Array> {
+    const hit = this.sources.get(image);
+    if (hit) return hit;
+    const { spec } = this.opts;
+    const pixels = imageToModelPixels(image, spec.width, spec.height);
+    const out = await this.opts.runner.run('vq_encode', { pixels: makeTensor('float32', pixels, [1, 3, spec.height, spec.width]) }, signal);
+    const ids = expectType(out['ids'], 'int32', 'vq_encode.ids');
+    expectDims(ids, [1, spec.tokenGrid.h, spec.tokenGrid.w], 'vq_encode.ids');
+    this.sources.set(image, ids.data);
+    return ids.data;
+  }
+
+  /** Decodes a token grid (mask ids → 0, as the reference). */
+  async decode(tokens: Int32Array, signal?: AbortSignal): Promise<RgbaImage> {
+    const { spec } = this.opts;
+    const ids = Int32Array.from(tokens, (t) => (t === spec.maskTokenId ? 0 : t));
+    const out = await this.opts.runner.run('vq_decode', { ids: makeTensor('int32', ids, [1, spec.tokenGrid.h, spec.tokenGrid.w]) }, signal);
+    const px = expectType(out['pixels'], 'float32', 'vq_decode.pixels');
+    expectDims(px, [1, 3, spec.height, spec.width], 'vq_decode.pixels');
+    return chwToRgba(px.data, spec.width, spec.height);
+  }
+
+  /** Cached prompts (for tests and memory checks). */
+  get cachedPrompts(): number {
+    return this.text.size;
+  }
+
+  private fixedFeeds(cond: TextEncoding, uncond: TextEncoding, source: Int32Array, s: Settings, textWeights: Float32Array) {
+    const { spec } = this.opts;
+    const { h, w } = spec.tokenGrid;
+    const L = spec.llm.maxLength;
+    const states = new Float32Array(2 * L * spec.llm.dim);
+    states.set(uncond.states, 0);
+    states.set(cond.states, L * spec.llm.dim);
+    const pooled = new Float32Array(2 * spec.clip.dim);
+    pooled.set(uncond.pooled, 0);
+    pooled.set(cond.pooled, spec.clip.dim);
+    return {
+      ref_tokens: makeTensor('int32', source, [1, h, w]),
+      text_states: makeTensor('float32', states, [2, L, spec.llm.dim]),
+      pooled: makeTensor('float32', pooled, [2, spec.clip.dim]),
+      micro_conds: makeTensor('float32', Float32Array.of(spec.width, spec.height, 0, 0, spec.aestheticScore), [1, 5]),
+      guidance_scale: makeTensor('float32', Float32Array.of(s.guidance), [1]),
+      ref_bias: makeTensor('float32', Float32Array.of(Math.log(s.referenceStrength)), [1]),
+      text_weights: makeTensor('float32', textWeights, [L]),
+    };
+  }
+}
+
+interface Settings {
+  readonly steps: number;
+  readonly seed: number;
+  readonly guidance: number;
+  readonly referenceStrength: number;
+  readonly hold: number;
+  readonly schedule?: MaskSchedule;
+}
+
+function validate(req: EditRequest): Settings {
+  if (typeof req.prompt !== 'string' || req.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
+  const s: Settings = {
+    steps: req.steps ?? EDIT_DEFAULTS.steps,
+    seed: req.seed ?? EDIT_DEFAULTS.seed,
+    guidance: req.guidance ?? EDIT_DEFAULTS.guidance,
+    referenceStrength: req.referenceStrength ?? EDIT_DEFAULTS.referenceStrength,
+    hold: req.hold ?? EDIT_DEFAULTS.hold,
+    schedule: req.schedule,
+  };
+  if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > 1000) throw new EditError('bad-settings', `steps must be an integer from 1 to 1000, got ${s.steps}`);
+  if (!Number.isSafeInteger(s.seed) || s.seed < 0) throw new EditError('bad-settings', `seed must be a non-negative integer, got ${s.seed}`);
+  if (!Number.isFinite(s.guidance) || s.guidance < 0) throw new EditError('bad-settings', `guidance must be ≥ 0, got ${s.guidance}`);
+  if (!Number.isFinite(s.referenceStrength) || s.referenceStrength <= 0) throw new EditError('bad-settings', `reference strength must be > 0, got ${s.referenceStrength}`);
+  if (!Number.isFinite(s.hold) || s.hold < 0 || s.hold > 1) throw new EditError('bad-settings', `hold λ must be in [0, 1], got ${s.hold}`);
+  return s;
+}
+
+function checkInputImage(img: RgbaImage): void {
+  const px = img.width * img.height;
+  if (px > MAX_INPUT_PIXELS) {
+    throw new EditError('image-too-large', `the image is ${img.width}×${img.height} (${(px / 1e6).toFixed(1)} MP); the limit is ${MAX_INPUT_PIXELS / 1e6} MP — downscale it first`);
+  }
+  try {
+    checkImage(img);
+  } catch (err) {
+    throw new EditError('bad-image', (err as Error).message);
+  }
+}
+
+function indicesWhere(n: number, pred: (i: number) => boolean): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (pred(i)) out.push(i);
+  return Int32Array.from(out);
+}

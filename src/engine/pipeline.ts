@@ -124,6 +124,9 @@ export class EditEngine {
     }
 
     let tokens: Int32Array = new Int32Array(seq).fill(spec.maskTokenId);
+    // The reference masks its reference tokens in place when it builds the inpainting start
+    // (the start aliases them), so the transformer and region-hold see the masked grid too.
+    let refTokens = source;
     let startRatio = 1;
     if (req.mask) {
       const grid = req.mask instanceof Uint8Array ? req.mask : maskToGrid(req.mask, h, w);
@@ -137,11 +140,12 @@ export class EditEngine {
       }
       if (count === 0) throw new EditError('bad-settings', 'the mask selects nothing to edit');
       startRatio = startingMaskRatio(count, seq);
+      refTokens = tokens;
     }
 
     const rng = req.rng ?? seededRng(settings.seed);
     const taus = temperatureSchedule(settings.steps, spec.temperature[0], spec.temperature[1]);
-    const fixed = this.fixedFeeds(cond, uncond, source, settings, textWeights);
+    const fixed = this.fixedFeeds(cond, uncond, refTokens, settings, textWeights);
     for (let i = 0; i < settings.steps; i++) {
       signal?.throwIfAborted();
       const uniforms = rng.step(i, seq);
@@ -166,7 +170,7 @@ export class EditEngine {
       const maps = processAttention(attention.data, spec.attentionGrid.h, spec.attentionGrid.w, h, w);
       const unknown = unknownMap(tokens, spec.maskTokenId);
       const hold = regionHoldMask(unknown, maps.tokens, settings.hold);
-      const pred = predictTokens({ tokens, unknown, drawnIds: drawnIds.data, drawnProbs: drawnProbs.data, refTokens: source, refProbs: refProbs.data, hold });
+      const pred = predictTokens({ tokens, unknown, drawnIds: drawnIds.data, drawnProbs: drawnProbs.data, refTokens, refProbs: refProbs.data, hold });
       const next = schedulerStep({
         tokens,
         predicted: pred.tokens,

@@ -1,43 +1,70 @@
-import { useEffect, useState } from 'react';
-import type { BackendInfo } from '../protocol/messages';
-import type { EngineClient } from './engineClient';
+import { useEffect } from 'react';
+import { useImageInput } from './hooks/useImageInput';
+import { useShortcuts } from './hooks/useShortcuts';
+import { deriveEditState } from './lib/derive';
+import { useActions, useEditor } from './state/context';
+import { AttentionControls } from './components/AttentionControls';
+import { HistoryPanel } from './components/HistoryPanel';
+import { ImagePicker } from './components/ImagePicker';
+import { InstructionBox } from './components/InstructionBox';
+import { MessageBar } from './components/MessageBar';
+import { ModelPanel } from './components/ModelPanel';
+import { ResultActions } from './components/ResultActions';
+import { RunControls } from './components/RunControls';
+import { SettingsPanel } from './components/SettingsPanel';
+import { Stage } from './components/Stage';
+import { StatusBadges } from './components/StatusBadges';
+import { StepScrubber } from './components/StepScrubber';
+import { ViewTabs } from './components/ViewTabs';
+import { WordChips } from './components/WordChips';
 
-export function App({ client }: { client: EngineClient }) {
-  const [backend, setBackend] = useState<BackendInfo | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
+/** Keeps <body data-edit-state> in step with the store (the tests' contract). */
+function useEditStateAttribute(): void {
+  const state = useEditor(deriveEditState);
   useEffect(() => {
-    let live = true;
-    client
-      .request({ type: 'init', backend: 'auto' })
-      .then((r) => {
-        if (!live) return;
-        if (r.type === 'backend') setBackend(r.info);
-        else if (r.type === 'error') setError(r.message);
-      })
-      .catch((e: Error) => live && setError(e.message));
-    return () => {
-      live = false;
-    };
-  }, [client]);
+    document.body.dataset.editState = state;
+  }, [state]);
+}
 
+export function App() {
+  const actions = useActions();
   useEffect(() => {
-    document.body.dataset.editState = error ? 'error' : backend ? 'ready' : 'loading-model';
-  }, [backend, error]);
-
+    void actions.start();
+  }, [actions]);
+  useEditStateAttribute();
+  useShortcuts(actions);
+  const dragging = useImageInput(actions);
   return (
-    <main className="app">
+    <div className="app">
       <header className="topbar">
         <h1>EditMGT</h1>
-        <span className="badge" data-testid="backend-badge">
-          {backend ? (backend.backend === 'webgpu' ? `WebGPU · ${backend.adapter}` : `WASM · ${backend.threads} threads`) : 'starting…'}
-        </span>
+        <StatusBadges />
       </header>
-      {error && (
-        <p role="alert" data-testid="error">
-          {error}
-        </p>
-      )}
-    </main>
+      <MessageBar />
+      <main className="workspace">
+        <aside className="sidebar left" aria-label="Edit">
+          <section className="panel">
+            <ImagePicker />
+            <InstructionBox />
+            <RunControls />
+          </section>
+          <SettingsPanel />
+        </aside>
+        <div className="center">
+          <div className="toolbar">
+            <ViewTabs />
+            <AttentionControls />
+          </div>
+          <Stage dragging={dragging} />
+          <StepScrubber />
+          <WordChips />
+          <ResultActions />
+        </div>
+        <aside className="sidebar right" aria-label="History and model">
+          <HistoryPanel />
+          <ModelPanel />
+        </aside>
+      </main>
+    </div>
   );
 }

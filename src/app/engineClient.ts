@@ -1,9 +1,22 @@
 /**
  * The UI's only door to the engine worker: typed requests in, typed replies out.
- * A lost worker is rebuilt on the next request.
+ * Long jobs take an AbortSignal (aborting sends `cancel`). A lost worker is rebuilt on the next
+ * request, and listeners hear about the loss (the model must then be loaded again).
  */
 import { FINAL_REPLIES, PROTOCOL_VERSION } from '../protocol/messages';
-import type { WorkerReply, WorkerRequest } from '../protocol/messages';
+import type {
+  BackendChoice,
+  BackendInfo,
+  Dtype,
+  EditResult,
+  EditSettings,
+  ErrorCode,
+  ImagePayload,
+  ModelInfo,
+  StepPayload,
+  WorkerReply,
+  WorkerRequest,
+} from '../protocol/messages';
 
 type Pending = { resolve: (r: WorkerReply) => void; onEvent?: (r: WorkerReply) => void };
 const FINAL: ReadonlySet<WorkerReply['type']> = new Set(FINAL_REPLIES);
@@ -12,16 +25,47 @@ const FINAL: ReadonlySet<WorkerReply['type']> = new Set(FINAL_REPLIES);
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export type RequestBody = WithoutId<WorkerRequest>;
 
+/** A failure reported by the worker, carrying its protocol code. */
+export class EngineError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export interface LoadProgress {
+  file: string;
+  loaded: number;
+  total: number;
+  totalLoaded: number;
+  totalBytes: number;
+}
+
+export interface CacheInfo {
+  bytes: number;
+  packages: { baseUrl: string; bytes: number }[];
+}
+
+function expect<T extends WorkerReply['type']>(r: WorkerReply, type: T): Extract<WorkerReply, { type: T }> {
+  if (r.type === 'error') throw new EngineError(r.code, r.message);
+  if (r.type !== type) throw new EngineError('internal', `expected a ${type} reply, got ${r.type}`);
+  return r as Extract<WorkerReply, { type: T }>;
+}
+
 export class EngineClient {
   private worker: Worker | null = null;
   private nextId = 1;
   private pending = new Map<number, Pending>();
+  private lostListeners = new Set<(message: string) => void>();
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module' });
     worker.onmessage = (event: MessageEvent<WorkerReply>) => this.dispatch(event.data);
-    worker.onerror = (event) => this.failAll(`The engine worker stopped: ${event.message || 'unknown error'}`);
+    worker.onerror = (event) => this.lose(`The engine worker stopped: ${event.message || 'unknown error'}`);
     this.worker = worker;
     return worker;
   }
@@ -44,19 +88,82 @@ export class EngineClient {
     this.worker = null;
   }
 
+  private lose(message: string): void {
+    this.failAll(message);
+    for (const listener of this.lostListeners) listener(message);
+  }
+
+  /** Called when the worker dies; whatever it held (the loaded model) is gone. */
+  onLost(listener: (message: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
   /** Sends a request; resolves with its final reply; streams intermediate replies to `onEvent`. */
   request(body: RequestBody, transfer: Transferable[] = [], onEvent?: (r: WorkerReply) => void): Promise<WorkerReply> {
+    return this.send(body, transfer, onEvent).reply;
+  }
+
+  private send(body: RequestBody, transfer: Transferable[], onEvent?: (r: WorkerReply) => void): { id: number; reply: Promise<WorkerReply> } {
     const worker = this.ensureWorker();
     const id = this.nextId++;
-    return new Promise((resolve) => {
+    const reply = new Promise<WorkerReply>((resolve) => {
       this.pending.set(id, { resolve, onEvent });
       worker.postMessage({ ...body, id } as WorkerRequest, transfer);
     });
+    return { id, reply };
+  }
+
+  /** Like `send`, but an abort sends `cancel` for the request (the worker then replies `cancelled`). */
+  private sendCancellable(body: RequestBody, transfer: Transferable[], onEvent: (r: WorkerReply) => void, signal?: AbortSignal): Promise<WorkerReply> {
+    if (signal?.aborted) return Promise.resolve({ type: 'error', id: 0, code: 'cancelled', message: 'cancelled before it started' });
+    const { id, reply } = this.send(body, transfer, onEvent);
+    const abort = () => this.worker?.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest);
+    signal?.addEventListener('abort', abort, { once: true });
+    return reply.finally(() => signal?.removeEventListener('abort', abort));
   }
 
   async handshake(): Promise<void> {
-    const r = await this.request({ type: 'hello', version: PROTOCOL_VERSION });
-    if (r.type === 'error') throw new Error(r.message);
+    expect(await this.request({ type: 'hello', version: PROTOCOL_VERSION }), 'hello');
+  }
+
+  async init(backend: BackendChoice): Promise<BackendInfo> {
+    return expect(await this.request({ type: 'init', backend }), 'backend').info;
+  }
+
+  async loadModel(baseUrl: string, dtype: Dtype | 'auto', onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo> {
+    const onEvent = (r: WorkerReply) => {
+      if (r.type === 'progress') onProgress(r);
+    };
+    return expect(await this.sendCancellable({ type: 'loadModel', baseUrl, dtype }, [], onEvent, signal), 'modelLoaded').model;
+  }
+
+  /** Runs an edit; `image` and `mask` buffers are transferred (the caller's copies become empty). */
+  async edit(
+    args: { image: ImagePayload; instruction: string; settings: EditSettings; mask?: ImagePayload },
+    handlers: { onStep: (s: StepPayload) => void; onWarning?: (m: string) => void },
+    signal?: AbortSignal,
+  ): Promise<EditResult> {
+    const transfer = [args.image.buffer, ...(args.mask ? [args.mask.buffer] : [])];
+    const onEvent = (r: WorkerReply) => {
+      if (r.type === 'step') handlers.onStep(r.step);
+      else if (r.type === 'warning') handlers.onWarning?.(r.message);
+    };
+    return expect(await this.sendCancellable({ type: 'edit', ...args }, transfer, onEvent, signal), 'result').result;
+  }
+
+  async wordMap(step: number, start: number, end: number): Promise<{ attention: Float32Array; grid: [number, number] }> {
+    const r = expect(await this.request({ type: 'wordMap', step, start, end }), 'wordMap');
+    return { attention: new Float32Array(r.attention), grid: r.grid };
+  }
+
+  async cacheInfo(): Promise<CacheInfo> {
+    const r = expect(await this.request({ type: 'cacheInfo' }), 'cacheInfo');
+    return { bytes: r.bytes, packages: r.packages };
+  }
+
+  async clearCache(): Promise<void> {
+    expect(await this.request({ type: 'clearCache' }), 'done');
   }
 
   dispose(): void {

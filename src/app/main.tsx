@@ -1,17 +1,29 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { EngineClient } from './engineClient';
+import { DEFAULT_MODEL_URL } from './modelConfig';
+import { EditorDb } from './persist/db';
+import { StoreContext } from './state/context';
+import { createEditorStore } from './state/store';
 import { createTestApi } from './testApi';
+import { snapshotOf } from './testSnapshot';
 import './styles.css';
 
 const client = new EngineClient();
-window.__editmgt = createTestApi(client);
+const db = new EditorDb();
+const store = createEditorStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL });
+window.__editmgt = createTestApi(client, { snapshot: () => snapshotOf(store.getState()), flush: () => db.flush() });
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
 createRoot(root).render(
   <StrictMode>
-    <App client={client} />
+    <ErrorBoundary>
+      <StoreContext value={store}>
+        <App />
+      </StoreContext>
+    </ErrorBoundary>
   </StrictMode>,
 );

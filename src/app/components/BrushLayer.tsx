@@ -1,0 +1,42 @@
+import { useEffect, useRef } from 'react';
+import type { ImageRef } from '../lib/types';
+import { maskCanvas, paintDab } from '../media/brushMask';
+import { sizeCanvas } from '../media/draw';
+import { useActions, useEditor } from '../state/context';
+
+/** Paint where the edit may change the image (inpainting); right button or Alt erases. */
+export function BrushLayer({ image }: { image: ImageRef }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const size = useEditor((s) => s.settings.brush.size);
+  const version = useEditor((s) => s.maskVersion);
+  const { maskChanged } = useActions();
+  useEffect(() => {
+    const canvas = ref.current;
+    if (!canvas) return;
+    const mask = maskCanvas(image.id, image.width, image.height);
+    sizeCanvas(canvas, mask.width, mask.height)?.drawImage(mask, 0, 0);
+  }, [image, version]);
+
+  const paint = (e: React.PointerEvent<HTMLCanvasElement>) => {
+    if (e.buttons === 0) return;
+    const box = e.currentTarget.getBoundingClientRect();
+    const x = (e.clientX - box.left) / box.width;
+    const y = (e.clientY - box.top) / box.height;
+    paintDab(image.id, image.width, image.height, x, y, size / 2 / box.width, e.altKey || e.buttons === 2);
+    maskChanged();
+  };
+  return (
+    <canvas
+      ref={ref}
+      className="layer brush"
+      data-testid="brush-mask"
+      aria-label="Inpainting mask: paint where the edit may change the image"
+      onPointerDown={(e) => {
+        e.currentTarget.setPointerCapture(e.pointerId);
+        paint(e);
+      }}
+      onPointerMove={paint}
+      onContextMenu={(e) => e.preventDefault()}
+    />
+  );
+}

@@ -1,0 +1,35 @@
+import { runMatchesEntry, shownFrame } from '../lib/derive';
+import type { HistoryEntry } from '../lib/types';
+import { useEditor } from '../state/context';
+import { AttentionLayer } from './AttentionLayer';
+import { BrushLayer } from './BrushLayer';
+import { ImageCanvas } from './ImageCanvas';
+import { StageFrame } from './Stage';
+import { TokenLayer } from './TokenLayer';
+
+/**
+ * The image with the live run over it: while running (or scrubbing a past step) the token grid;
+ * once done the decoded result; the attention heatmap on top when it is switched on.
+ */
+export function EditView({ entry }: { entry: HistoryEntry }) {
+  const run = useEditor((s) => s.run);
+  const scrub = useEditor((s) => s.scrub);
+  const word = useEditor((s) => s.word);
+  const overlay = useEditor((s) => s.settings.overlay);
+  const lambda = useEditor((s) => s.settings.edit.hold);
+  const brush = useEditor((s) => s.settings.brush.enabled);
+  const frame = run && runMatchesEntry(run, entry) ? shownFrame(run, scrub) : null;
+  const atEnd = !run || scrub === null || scrub >= run.frames.length - 1;
+  const showResult = Boolean(entry.result) && atEnd;
+  const base = showResult && entry.result ? entry.result : entry.input;
+  const running = run?.status === 'running';
+  const wordMap = word && frame && word.step === frame.step ? word.map : null;
+  return (
+    <StageFrame width={base.width} height={base.height}>
+      <ImageCanvas image={base} label={showResult ? 'Edited image' : 'Input image'} testId={showResult ? 'result-image' : 'input-image'} />
+      {frame && !showResult && <TokenLayer frame={frame} />}
+      {frame && overlay.visible && <AttentionLayer frame={frame} wordMap={wordMap} opacity={overlay.opacity} runLambda={run?.settings.hold ?? 0} lambda={lambda} />}
+      {brush && !running && !entry.result && <BrushLayer image={entry.input} />}
+    </StageFrame>
+  );
+}

@@ -1,0 +1,69 @@
+import { useState } from 'react';
+import { formatBytes } from '../lib/progress';
+import { BUNDLED_MODELS, bundledModelUrl } from '../modelConfig';
+import { useActions, useEditor } from '../state/context';
+
+const CUSTOM = '__custom__';
+
+/** Which model: a bundled one or a hosted package URL; download progress; the browser cache. */
+export function ModelPanel() {
+  const modelUrl = useEditor((s) => s.settings.modelUrl);
+  const load = useEditor((s) => s.load);
+  const cache = useEditor((s) => s.cache);
+  const status = useEditor((s) => s.modelStatus);
+  const { chooseModel, loadModel, clearCache } = useActions();
+  const bundled = BUNDLED_MODELS.find((m) => bundledModelUrl(m) === modelUrl);
+  const [choice, setChoice] = useState(bundled ?? CUSTOM);
+  const [url, setUrl] = useState(bundled ? '' : modelUrl);
+  const target = choice === CUSTOM ? url : bundledModelUrl(choice);
+  return (
+    <section className="panel model" aria-labelledby="model-title">
+      <h2 id="model-title">Model</h2>
+      <div className="field">
+        <label htmlFor="model-select">Package</label>
+        <select id="model-select" data-testid="model-select" value={choice} onChange={(e) => setChoice(e.currentTarget.value)}>
+          {BUNDLED_MODELS.map((m) => (
+            <option key={m} value={m}>
+              {m} (bundled)
+            </option>
+          ))}
+          <option value={CUSTOM}>Hosted package (URL)…</option>
+        </select>
+      </div>
+      {choice === CUSTOM && (
+        <div className="field">
+          <label htmlFor="model-url">Package URL</label>
+          <input id="model-url" data-testid="model-url" type="url" placeholder="https://example.org/models/editmgt/" value={url} onChange={(e) => setUrl(e.currentTarget.value)} />
+        </div>
+      )}
+      <div className="row">
+        <button type="button" data-testid="load-model" disabled={!target.trim() || status === 'loading'} onClick={() => (target === modelUrl ? void loadModel() : chooseModel(target))}>
+          {status === 'loading' ? 'Loading…' : target === modelUrl && status === 'ready' ? 'Reload' : 'Load'}
+        </button>
+        <button type="button" data-testid="clear-cache" onClick={() => void clearCache()} disabled={status === 'loading'}>
+          Clear cache
+        </button>
+      </div>
+      <p className="hint" data-testid="cache-size">
+        Cached in this browser: {cache ? formatBytes(cache.bytes) : '—'}
+      </p>
+      {load && (
+        <div className="downloads" data-testid="model-progress">
+          <progress max={load.totalBytes || 1} value={load.totalLoaded} aria-label="Model download" />
+          <span className="hint">
+            {formatBytes(load.totalLoaded)} of {load.totalBytes ? formatBytes(load.totalBytes) : '…'}
+          </span>
+          <ul>
+            {Object.entries(load.files).map(([file, p]) => (
+              <li key={file}>
+                <span className="file">{file}</span>
+                <progress max={p.total || 1} value={p.loaded} aria-label={`${file} download`} />
+                <span className="num">{p.total ? `${Math.round((100 * p.loaded) / p.total)}%` : formatBytes(p.loaded)}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </section>
+  );
+}

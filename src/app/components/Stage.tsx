@@ -1,0 +1,42 @@
+import type { CSSProperties, ReactNode } from 'react';
+import { current } from '../lib/history';
+import { useEditor } from '../state/context';
+import { CompareView, SideBySide } from './CompareView';
+import { EditView } from './EditView';
+
+/** A box with the image's aspect ratio that fits the available space. */
+export function StageFrame({ width, height, children, className = '' }: { width: number; height: number; children: ReactNode; className?: string }) {
+  const style: CSSProperties = { aspectRatio: `${width} / ${height}`, width: `min(100%, calc(var(--stage-max-h) * ${width / height}))` };
+  return (
+    <div className={`stage-frame ${className}`} style={style}>
+      {children}
+    </div>
+  );
+}
+
+/** The picture area: the edit view, before/after, or side by side. */
+export function Stage({ dragging }: { dragging: boolean }) {
+  const entry = useEditor((s) => current(s.history));
+  const view = useEditor((s) => s.view);
+  let body: ReactNode;
+  if (!entry) {
+    body = (
+      <div className="stage-empty" data-testid="stage-empty">
+        <p>Drop a photo here, paste one, or use “Choose image…”.</p>
+        <p className="hint">PNG, JPEG, WebP, GIF, BMP or AVIF, up to 50 megapixels. Nothing leaves your machine.</p>
+      </div>
+    );
+  } else if (view === 'compare' && entry.result) {
+    body = <CompareView before={entry.input} after={entry.result} />;
+  } else if (view === 'side' && entry.result) {
+    body = <SideBySide before={entry.input} after={entry.result} />;
+  } else {
+    body = <EditView entry={entry} />;
+  }
+  return (
+    <section className={`stage${dragging ? ' dragging' : ''}`} aria-label="Image" data-testid="stage">
+      {body}
+      {dragging && <div className="drop-hint">Drop to open</div>}
+    </section>
+  );
+}

@@ -1,0 +1,24 @@
+import { useEditor } from '../state/context';
+
+/** Backend (WebGPU adapter, or WASM with its threads), and the model with its precision. */
+export function StatusBadges() {
+  const backend = useEditor((s) => s.backend);
+  const model = useEditor((s) => s.model);
+  const status = useEditor((s) => s.modelStatus);
+  const backendText = backend
+    ? backend.backend === 'webgpu'
+      ? `WebGPU · ${backend.adapter || 'unknown adapter'}`
+      : `WASM · ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`
+    : 'starting…';
+  const modelText = model ? `${model.name} · ${model.dtype}` : status === 'loading' ? 'loading model…' : status === 'failed' ? 'no model' : 'no model yet';
+  return (
+    <div className="badges">
+      <span className="badge" data-testid="backend-badge" title={backend?.fallbackReason ?? undefined}>
+        {backendText}
+      </span>
+      <span className="badge" data-testid="model-badge">
+        {modelText}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+import { useActions, useEditor } from '../state/context';
+
+/** Shows the map and token grid at any past step of the last run. */
+export function StepScrubber() {
+  const frames = useEditor((s) => s.run?.frames);
+  const scrub = useEditor((s) => s.scrub);
+  const running = useEditor((s) => s.run?.status === 'running');
+  const { scrubTo } = useActions();
+  if (!frames || frames.length === 0) return null;
+  const last = frames.length - 1;
+  const value = scrub ?? last;
+  return (
+    <label className="row scrubber">
+      <span>Step</span>
+      <input
+        type="range"
+        min={0}
+        max={last}
+        step={1}
+        value={value}
+        data-testid="step-scrubber"
+        aria-valuetext={`step ${value + 1} of ${frames[value].steps}`}
+        onChange={(e) => {
+          const v = Number(e.currentTarget.value);
+          scrubTo(v === last && running ? null : v);
+        }}
+      />
+      <output className="num" data-testid="scrub-step">
+        {value + 1}/{frames[value].steps}
+      </output>
+      {scrub !== null && (
+        <button type="button" className="ghost" onClick={() => scrubTo(null)}>
+          {running ? 'Follow' : 'Result'}
+        </button>
+      )}
+    </label>
+  );
+}

@@ -1,0 +1,31 @@
+import { useMemo } from 'react';
+import { splitWords } from '../lib/words';
+import { useActions, useEditor } from '../state/context';
+
+/** The run's instruction as buttons: pick a word to see where it attends. */
+export function WordChips() {
+  const instruction = useEditor((s) => (s.run && s.run.frames.length > 0 ? s.run.instruction : null));
+  const selected = useEditor((s) => s.word?.index ?? null);
+  const loading = useEditor((s) => s.word !== null && s.word.map === null);
+  const { selectWord } = useActions();
+  const words = useMemo(() => (instruction ? splitWords(instruction) : []), [instruction]);
+  if (words.length === 0) return null;
+  return (
+    <div className="words" role="group" aria-label="Attention per word">
+      <span className="hint">Where each word looks:</span>
+      {words.map((w) => (
+        <button
+          key={w.index}
+          type="button"
+          className={`chip${selected === w.index ? ' selected' : ''}`}
+          aria-pressed={selected === w.index}
+          data-testid="word-chip"
+          onClick={() => void selectWord(selected === w.index ? null : w.index)}
+        >
+          {w.text}
+        </button>
+      ))}
+      {loading && <span className="hint">…</span>}
+    </div>
+  );
+}

@@ -1,0 +1,17 @@
+/** The instruction split into words, each with its character span, for per-word attention maps. */
+export interface Word {
+  text: string;
+  /** Word index in the instruction (what the worker's wordMap start/end count). */
+  index: number;
+  from: number;
+  to: number;
+}
+
+export function splitWords(instruction: string): Word[] {
+  const words: Word[] = [];
+  for (const m of instruction.matchAll(/\S+/g)) {
+    const from = m.index ?? 0;
+    words.push({ text: m[0], index: words.length, from, to: from + m[0].length });
+  }
+  return words;
+}

@@ -1,0 +1,50 @@
+/**
+ * The inpainting brush mask: a canvas per image, painted in display coordinates and sent to the
+ * worker as RGBA at the image's size (alpha > 127 marks cells to regenerate).
+ */
+import type { ImagePayload } from '../../protocol/messages';
+
+const MAX_SIDE = 1024;
+let layer: { imageId: string; canvas: OffscreenCanvas; painted: boolean } | null = null;
+
+/** The mask canvas for an image (created empty on first use, replaced when the image changes). */
+export function maskCanvas(imageId: string, width: number, height: number): OffscreenCanvas {
+  if (layer?.imageId !== imageId) {
+    const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
+    layer = { imageId, canvas: new OffscreenCanvas(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))), painted: false };
+  }
+  return layer.canvas;
+}
+
+/** Paints a round dab at (x, y) in [0, 1] image coordinates; `radius` is a fraction of the width. */
+export function paintDab(imageId: string, width: number, height: number, x: number, y: number, radius: number, erase: boolean): void {
+  const canvas = maskCanvas(imageId, width, height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx || !layer) return;
+  ctx.globalCompositeOperation = erase ? 'destination-out' : 'source-over';
+  ctx.fillStyle = 'rgba(255, 40, 90, 1)';
+  ctx.beginPath();
+  ctx.arc(x * canvas.width, y * canvas.height, Math.max(1, radius * canvas.width), 0, Math.PI * 2);
+  ctx.fill();
+  layer.painted = layer.painted || !erase;
+}
+
+export function clearMask(imageId: string): void {
+  if (layer?.imageId !== imageId) return;
+  layer.canvas.getContext('2d')?.clearRect(0, 0, layer.canvas.width, layer.canvas.height);
+  layer.painted = false;
+}
+
+export function hasMask(imageId: string): boolean {
+  return layer?.imageId === imageId && layer.painted;
+}
+
+/** The mask at the image's full size, or undefined when nothing is painted. */
+export function maskPayload(imageId: string, width: number, height: number): ImagePayload | undefined {
+  if (!hasMask(imageId) || !layer) return undefined;
+  const ctx = new OffscreenCanvas(width, height).getContext('2d');
+  if (!ctx) return undefined;
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(layer.canvas, 0, 0, width, height);
+  return { width, height, buffer: ctx.getImageData(0, 0, width, height).data.buffer as ArrayBuffer };
+}

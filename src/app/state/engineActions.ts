@@ -1,0 +1,128 @@
+/** Starting up, loading models, switching backend/precision, the model cache, settings. */
+import type { BackendChoice, EditSettings } from '../../protocol/messages';
+import { toAppError } from '../lib/errors';
+import { normaliseModelUrl, sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
+import type { LoadProgress } from '../engineClient';
+import type { GetState, LoadState, SetState, StoreDeps } from './store';
+
+export function loadProgressOf(load: LoadState, p: LoadProgress): LoadState {
+  return {
+    ...load,
+    files: { ...load.files, [p.file]: { loaded: p.loaded, total: p.total } },
+    totalLoaded: p.totalLoaded,
+    totalBytes: p.totalBytes,
+  };
+}
+
+
+export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
+  let started = false;
+  let loading: AbortController | null = null;
+
+  const clearErrorsFrom = (...sources: string[]) => {
+    const e = get().error;
+    if (e && sources.includes(e.source)) set({ error: null });
+  };
+
+  const actions = {
+    /** Reads saved state, picks the backend and loads the model. Safe to call twice. */
+    async start(): Promise<void> {
+      if (started) return;
+      started = true;
+      const saved = await deps.db.load();
+      const settings = sanitizeSettings(saved.settings, get().settings);
+      set({ settings, history: saved.history, hydrated: true });
+      await actions.loadModel();
+    },
+
+    /** (Re)starts the engine on the chosen backend and loads the chosen model with its download progress. */
+    async loadModel(): Promise<void> {
+      loading?.abort();
+      const controller = new AbortController();
+      loading = controller;
+      const { backend, dtype, modelUrl } = get().settings;
+      clearErrorsFrom('model', 'backend');
+      set({ modelStatus: 'loading', model: null, load: { baseUrl: modelUrl, files: {}, totalLoaded: 0, totalBytes: 0 } });
+      try {
+        const info = await deps.client.init(backend);
+        if (controller.signal.aborted) return;
+        set({ backend: info });
+      } catch (e) {
+        if (controller.signal.aborted) return;
+        set({ modelStatus: 'failed', load: null, error: toAppError('backend', e) });
+        return;
+      }
+      try {
+        const model = await deps.client.loadModel(
+          modelUrl,
+          dtype,
+          (p) => {
+            const load = get().load;
+            if (load && !controller.signal.aborted) set({ load: loadProgressOf(load, p) });
+          },
+          controller.signal,
+        );
+        if (controller.signal.aborted) return;
+        const s = get().settings;
+        // A different model brings its own defaults; the same model keeps the person's values.
+        const settings: AppSettings =
+          s.editDefaultsFrom === model.name ? s : { ...s, edit: sanitizeEditSettings(model.defaults, s.edit), editDefaultsFrom: model.name };
+        set({ model, backend: model.backend, modelStatus: 'ready', load: null, settings, cache: { bytes: model.cachedBytes, packages: [] } });
+        void actions.refreshCache();
+      } catch (e) {
+        if (controller.signal.aborted) return;
+        set({ modelStatus: 'failed', load: null, error: toAppError('model', e, { modelUrl }) });
+      } finally {
+        if (loading === controller) loading = null;
+      }
+    },
+
+    async refreshCache(): Promise<void> {
+      try {
+        set({ cache: await deps.client.cacheInfo() });
+      } catch {
+        // The cache size is a nicety; its absence is not an error worth a message.
+      }
+    },
+
+    async clearCache(): Promise<void> {
+      try {
+        await deps.client.clearCache();
+        set({ notice: 'Model cache cleared. The model downloads again on the next load.' });
+      } catch (e) {
+        set({ error: toAppError('cache', e) });
+      }
+      await actions.refreshCache();
+    },
+
+    updateSettings(patch: Partial<AppSettings>): void {
+      set({ settings: { ...get().settings, ...patch } });
+    },
+
+    updateEdit(patch: Partial<EditSettings>): void {
+      const s = get().settings;
+      set({ settings: { ...s, edit: sanitizeEditSettings({ ...s.edit, ...patch }, s.edit) } });
+    },
+
+    setBackend(backend: BackendChoice): void {
+      if (backend === get().settings.backend) return;
+      actions.updateSettings({ backend });
+      void actions.loadModel();
+    },
+
+    setDtype(dtype: DtypeChoice): void {
+      if (dtype === get().settings.dtype) return;
+      actions.updateSettings({ dtype });
+      void actions.loadModel();
+    },
+
+    /** Loads a bundled or hosted model package (a folder URL holding manifest.json). */
+    chooseModel(url: string): void {
+      const modelUrl = normaliseModelUrl(url);
+      if (!modelUrl || modelUrl === '/') return;
+      actions.updateSettings({ modelUrl });
+      void actions.loadModel();
+    },
+  };
+  return actions;
+}

@@ -1,0 +1,129 @@
+/**
+ * npm run edit -- --image IN --prompt TEXT --out OUT [--model DIR_OR_URL] [--steps N] [--seed N]
+ *   [--guidance G] [--reference-strength S] [--hold λ] [--mask PNG] [--dtype D]
+ *   [--negative-prompt TEXT] [--query WORDS] [--no-composite] [--json]
+ * Runs the engine on onnxruntime-node. Exit 0 on success; on bad input, exit 2 with one line.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EditError, MAX_INPUT_PIXELS } from '../src/engine/errors';
+import { EditEngine, EDIT_DEFAULTS } from '../src/engine/pipeline';
+import type { StepEvent } from '../src/engine/pipeline';
+import { decodeImage, encodeImage, ImageFormatError, peekSize } from './imageIO';
+import { openPackage } from './modelPackage';
+
+export const DEFAULT_MODEL = 'public/models/tiny-random';
+
+class UsageError extends Error {}
+
+function num(v: string | undefined, name: string, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} expects ${integer ? 'an integer' : 'a number'}, got "${v}"`);
+  return n;
+}
+
+function readInput(path: string, what: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch {
+    throw new UsageError(`cannot read the ${what} ${path}`);
+  }
+}
+
+export interface EditSummary {
+  out: string;
+  steps: number;
+  stepMs: number[];
+  readbackBytesPerStep: number;
+  warnings: string[];
+  totalMs: number;
+}
+
+/** Runs the CLI; returns the exit code (printing one line on failure). */
+export async function main(argv: string[], log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+  let pkg: Awaited<ReturnType<typeof openPackage>> | undefined;
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        image: { type: 'string' },
+        prompt: { type: 'string' },
+        out: { type: 'string' },
+        model: { type: 'string', default: DEFAULT_MODEL },
+        steps: { type: 'string' },
+        seed: { type: 'string' },
+        guidance: { type: 'string' },
+        'reference-strength': { type: 'string' },
+        hold: { type: 'string' },
+        mask: { type: 'string' },
+        dtype: { type: 'string' },
+        'negative-prompt': { type: 'string' },
+        query: { type: 'string' },
+        'no-composite': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (!values.image) throw new UsageError('--image is required');
+    if (values.prompt === undefined) throw new UsageError('--prompt is required');
+    if (!values.out) throw new UsageError('--out is required');
+    const settings = {
+      steps: num(values.steps, 'steps', true) ?? EDIT_DEFAULTS.steps,
+      seed: num(values.seed, 'seed', true) ?? EDIT_DEFAULTS.seed,
+      guidance: num(values.guidance, 'guidance', false),
+      referenceStrength: num(values['reference-strength'], 'reference-strength', false),
+      hold: num(values.hold, 'hold', false),
+    };
+    const bytes = readInput(values.image, 'image');
+    const size = peekSize(bytes);
+    if (size && size.width * size.height > MAX_INPUT_PIXELS) {
+      throw new EditError('image-too-large', `the image is ${size.width}×${size.height} (${((size.width * size.height) / 1e6).toFixed(1)} MP); the limit is ${MAX_INPUT_PIXELS / 1e6} MP — downscale it first`);
+    }
+    const image = decodeImage(bytes, values.image);
+    const mask = values.mask ? decodeImage(readInput(values.mask, 'mask'), values.mask) : undefined;
+    if (values.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
+
+    pkg = await openPackage(values.model, values.dtype);
+    const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
+    const stepMs: number[] = [];
+    let last = 0;
+    let readback = 0;
+    const result = await engine.edit(
+      {
+        image,
+        prompt: values.prompt,
+        negativePrompt: values['negative-prompt'],
+        ...settings,
+        mask,
+        queryWords: values.query,
+        composite: !values['no-composite'],
+      },
+      (e: StepEvent) => {
+        stepMs.push(e.elapsedMs - last);
+        last = e.elapsedMs;
+        readback = e.readbackBytes;
+        if (!values.quiet) log(`step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`);
+      },
+    );
+    for (const w of result.warnings) log(`warning: ${w}`);
+    writeFileSync(values.out, encodeImage(result.image, values.out));
+    const summary: EditSummary = { out: values.out, steps: settings.steps, stepMs, readbackBytesPerStep: readback, warnings: result.warnings, totalMs: result.elapsedMs };
+    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else if (!values.quiet) log(`wrote ${values.out} (${result.image.width}×${result.image.height}) in ${Math.round(result.elapsedMs)} ms, ${pkg.dtype}`);
+    return 0;
+  } catch (err) {
+    const bad = err instanceof UsageError || err instanceof EditError || err instanceof ImageFormatError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    log(`edit: ${(err as Error).message.split('\n')[0]}`);
+    return bad ? 2 : 1;
+  } finally {
+    await pkg?.runner.release();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,59 @@
+/** PNG/JPEG decode and encode in node, pure JS (pngjs, jpeg-js). */
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import type { RgbaImage } from '../src/engine/image';
+
+export class ImageFormatError extends Error {}
+
+/** Largest image we decode: 50 MP (the engine refuses more anyway; this bounds decoder memory). */
+const MAX_DECODE_PIXELS = 50_000_000;
+
+export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const isPng = buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47;
+  const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+  try {
+    if (isPng) {
+      const png = PNG.sync.read(buf);
+      return { width: png.width, height: png.height, data: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    }
+    if (isJpeg) {
+      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_DECODE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
+      return { width: img.width, height: img.height, data: new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength) };
+    }
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/maxResolutionInMP|resolution/i.test(msg)) throw new ImageFormatError(`${name} is over ${MAX_DECODE_PIXELS / 1e6} MP; downscale it first`);
+    throw new ImageFormatError(`${name} is not a decodable image (${msg.split('\n')[0]})`);
+  }
+  throw new ImageFormatError(`${name} is not a PNG or JPEG image`);
+}
+
+/** Encodes by extension: .jpg/.jpeg → JPEG (quality 95), anything else → PNG. */
+export function encodeImage(img: RgbaImage, path: string): Uint8Array {
+  if (/\.jpe?g$/i.test(path)) {
+    return jpeg.encode({ width: img.width, height: img.height, data: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength) }, 95).data;
+  }
+  const png = new PNG({ width: img.width, height: img.height });
+  png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  return PNG.sync.write(png);
+}
+
+/** PNG header size check without decoding (to refuse huge images before allocating). */
+export function peekSize(bytes: Uint8Array): { width: number; height: number } | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length >= 24 && buf.readUInt32BE(0) === 0x89504e47) return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+  if (buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xd8) {
+    let p = 2;
+    while (p + 9 < buf.length) {
+      if (buf[p] !== 0xff) return null;
+      const marker = buf[p + 1]!;
+      const len = buf.readUInt16BE(p + 2);
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { height: buf.readUInt16BE(p + 5), width: buf.readUInt16BE(p + 7) };
+      }
+      p += 2 + len;
+    }
+  }
+  return null;
+}

@@ -4,13 +4,14 @@
  */
 const manifests = import.meta.glob('/public/models/*/manifest.json', { query: '?url', import: 'default' });
 
-/** Names of the bundled packages, e.g. ["shapes", "tiny-random"]. */
-export const BUNDLED_MODELS: readonly string[] = Object.keys(manifests)
+const shipped = Object.keys(manifests)
   .map((path) => path.split('/').at(-2) ?? '')
-  .filter(Boolean)
-  .sort();
+  .filter(Boolean);
 
-const DEFAULT_MODEL_NAME = BUNDLED_MODELS.includes('shapes') ? 'shapes' : 'tiny-random';
+export const DEFAULT_MODEL_NAME = shipped.includes('shapes') ? 'shapes' : 'tiny-random';
+
+/** Names of the bundled packages, e.g. ["shapes", "tiny-random"] (the default always listed). */
+export const BUNDLED_MODELS: readonly string[] = [...new Set([...shipped, DEFAULT_MODEL_NAME])].sort();
 
 export function bundledModelUrl(name: string): string {
   return `${import.meta.env.BASE_URL}models/${name}/`;

@@ -9,7 +9,7 @@ export function AttentionControls() {
   const { setOverlay, updateEdit } = useActions();
   return (
     <div className="attention-controls" role="group" aria-label="Attention overlay">
-      <label className="row">
+      <label className="row check">
         <input type="checkbox" data-testid="attention-toggle" checked={overlay.visible} onChange={(e) => setOverlay({ visible: e.currentTarget.checked })} />
         <span>Attention</span>
       </label>

@@ -4,7 +4,8 @@ import { useEditor } from '../state/context';
 /** Step counter "k/N", a progress bar, and the time left (from the mean step time so far). */
 export function RunProgress() {
   const run = useEditor((s) => s.run);
-  const steps = run?.frames.at(-1)?.steps ?? run?.settings.steps ?? 0;
+  const planned = useEditor((s) => s.settings.edit.steps);
+  const steps = run?.frames.at(-1)?.steps ?? run?.settings.steps ?? planned;
   const done = run?.frames.length ?? 0;
   const elapsed = run?.frames.at(-1)?.elapsedMs ?? 0;
   const running = run?.status === 'running';

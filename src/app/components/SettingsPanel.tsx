@@ -46,17 +46,17 @@ export function SettingsPanel() {
         <label htmlFor="negative-prompt">Negative prompt</label>
         <input id="negative-prompt" data-testid="negative-prompt" type="text" value={e.negativePrompt} placeholder="what to avoid" onChange={(ev) => updateEdit({ negativePrompt: ev.currentTarget.value })} />
       </div>
-      <label className="row">
+      <label className="row check">
         <input type="checkbox" checked={e.composite} onChange={(ev) => updateEdit({ composite: ev.currentTarget.checked })} />
         <span>Keep unchanged pixels from the original</span>
       </label>
-      <label className="row">
+      <label className="row check">
         <input type="checkbox" data-testid="brush-toggle" checked={s.brush.enabled} onChange={(ev) => setBrush({ enabled: ev.currentTarget.checked })} />
         <span>Inpainting: paint where to edit</span>
       </label>
       {s.brush.enabled && (
         <div className="row">
-          <label className="row">
+          <label className="row check">
             <span>Brush</span>
             <input type="range" {...LIMITS.brushSize} value={s.brush.size} onChange={(ev) => setBrush({ size: Number(ev.currentTarget.value) })} aria-label="Brush size" />
           </label>

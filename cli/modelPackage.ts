@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
 import { hfTokenizer } from '../src/engine/hfTokenizer';
-import { GRAPH_NAMES, pickDtype, specFromManifest, validateManifest } from '../src/engine/manifest';
-import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
+import { GRAPH_NAMES, packageFiles, pickDtype, specFromManifest, validateManifest } from '../src/engine/manifest';
+import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../src/engine/manifest';
 import type { ModelSpec } from '../src/engine/modelSpec';
 import type { GraphName, Tokenizer } from '../src/engine/ports';
 import { OrtNodeRunner } from './ortNodeRunner';
@@ -56,20 +57,18 @@ async function localDir(source: string, dtype?: string): Promise<string> {
   const dir = join(process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
   await download(`${base}manifest.json`, join(dir, 'manifest.json'));
   const m = validateManifest(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-  const d = pickDtype(m, dtype);
-  const files = [...m.tokenizers.clip, ...m.tokenizers.llm];
-  for (const g of GRAPH_NAMES) files.push(m.graphs[d]![g], ...(m.graphs[d]![g].external_data ?? []));
-  for (const f of files) await download(new URL(f.path, base).href, join(dir, f.path), f);
+  const { graphs, tokenizers } = packageFiles(m, pickDtype(m, dtype));
+  for (const f of [...tokenizers, ...Object.values(graphs).flat()]) await download(new URL(f.path, base).href, join(dir, f.path), f);
   return dir;
 }
 
-function loadTokenizer(dir: string, files: readonly ManifestFile[]): Tokenizer {
-  const find = (name: string) => files.find((f) => f.path.endsWith(`/${name}`) || f.path === name);
+export function loadTokenizer(dir: string, entry: TokenizerEntry): Tokenizer {
+  const find = (name: string) => entry.files.find((p) => p.endsWith(`/${name}`) || p === name);
   const tj = find('tokenizer.json')!;
   const tc = find('tokenizer_config.json');
-  const tokenizerJson = JSON.parse(readFileSync(join(dir, tj.path), 'utf8')) as Record<string, unknown>;
-  const tokenizerConfig = tc ? (JSON.parse(readFileSync(join(dir, tc.path), 'utf8')) as Record<string, unknown>) : {};
-  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig });
+  const tokenizerJson = JSON.parse(readFileSync(join(dir, tj), 'utf8')) as Record<string, unknown>;
+  const tokenizerConfig = tc ? (JSON.parse(readFileSync(join(dir, tc), 'utf8')) as Record<string, unknown>) : {};
+  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
 }
 
 export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {
@@ -82,16 +81,16 @@ export async function openPackage(source: string, dtype?: string): Promise<OpenP
   } catch (err) {
     throw new EditError('bad-manifest', `manifest.json is not JSON (${(err as Error).message})`);
   }
-  await validateAgainstSchema(json);
-  const manifest = validateManifest(json);
+  const manifest = validateManifest(json, loadSchema());
   const d = pickDtype(manifest, dtype);
+  const { graphs, tokenizers } = packageFiles(manifest, d);
   const files: Partial<Record<GraphName, string>> = {};
   for (const g of GRAPH_NAMES) {
-    const entry = manifest.graphs[d]![g];
-    files[g] = await verify(dir, entry);
-    for (const e of entry.external_data ?? []) await verify(dir, e);
+    const [main, ...external] = graphs[g];
+    files[g] = await verify(dir, main!);
+    for (const e of external) await verify(dir, e);
   }
-  for (const f of [...manifest.tokenizers.clip, ...manifest.tokenizers.llm]) await verify(dir, f);
+  for (const f of tokenizers) await verify(dir, f);
   return {
     dir,
     manifest,
@@ -102,9 +101,8 @@ export async function openPackage(source: string, dtype?: string): Promise<OpenP
   };
 }
 
-/** JSON-schema validation when the exporter's schema is in the tree (it is the contract). */
-async function validateAgainstSchema(json: unknown): Promise<void> {
-  const schemaPath = resolve(dirname(new URL(import.meta.url).pathname), '../src/engine/manifest.schema.json');
-  if (!existsSync(schemaPath)) return;
-  void json;
+/** The exporter's manifest schema (the contract), when it is in the tree. */
+export function loadSchema(): unknown {
+  const path = fileURLToPath(new URL('../src/engine/manifest.schema.json', import.meta.url));
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as unknown) : undefined;
 }

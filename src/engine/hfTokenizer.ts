@@ -26,12 +26,18 @@ function tokenContent(t: unknown): string | undefined {
   return undefined;
 }
 
-export function hfTokenizer(encoder: BpeEncoder, files: TokenizerFiles): Tokenizer {
+/** The manifest's tokenizer entry wins over the files (it states what the exporter used). */
+export interface PaddingOverride {
+  readonly padId?: number;
+  readonly paddingSide?: 'left' | 'right';
+}
+
+export function hfTokenizer(encoder: BpeEncoder, files: TokenizerFiles, override: PaddingOverride = {}): Tokenizer {
   const cfg = files.tokenizerConfig ?? {};
   const padToken = tokenContent(cfg['pad_token']);
-  const padId = (padToken !== undefined ? encoder.token_to_id(padToken) : undefined) ?? files.tokenizerJson.padding?.pad_id;
+  const padId = override.padId ?? (padToken !== undefined ? encoder.token_to_id(padToken) : undefined) ?? files.tokenizerJson.padding?.pad_id;
   if (padId === undefined) throw new Error('tokenizer has no pad token (tokenizer_config.pad_token or tokenizer.json padding)');
-  const padLeft = String(cfg['padding_side'] ?? files.tokenizerJson.padding?.direction ?? 'right').toLowerCase() === 'left';
+  const padLeft = String(override.paddingSide ?? cfg['padding_side'] ?? files.tokenizerJson.padding?.direction ?? 'right').toLowerCase() === 'left';
   const truncLeft = String(cfg['truncation_side'] ?? 'right').toLowerCase() === 'left';
 
   // Where the special tokens go: compare a probe with and without them.

@@ -1,8 +1,17 @@
 /** Shared Playwright fixtures: the backend a project runs on, and a typed handle on the app. */
-import { test as base, expect, type Page } from '@playwright/test';
-import type { TestApi } from '../src/app/testApi';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { test as base, expect, type Download, type Locator, type Page } from '@playwright/test';
+import type { EditorSnapshot, TestApi } from '../src/app/testApi';
 
 export type BackendChoice = 'webgpu' | 'wasm';
+export type EditState = 'idle' | 'loading-model' | 'ready' | 'running' | 'done' | 'error';
+
+/** Input images made by e2e/fixtures/make_images.mjs. */
+export const images = join('e2e', 'fixtures', 'images');
+export const imagePath = (name: string) => join(images, name);
+
+const MIME: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif' };
 
 export class EditorPage {
   constructor(readonly page: Page) {}
@@ -21,12 +30,164 @@ export class EditorPage {
   }
 }
 
-export const test = base.extend<{ backendChoice: BackendChoice; editor: EditorPage }>({
+/** The editor as a person uses it: the contract's test ids, plus a few conveniences. */
+export class EditorUi extends EditorPage {
+  readonly fileInput: Locator;
+  readonly instruction: Locator;
+  readonly runButton: Locator;
+  readonly cancelButton: Locator;
+  readonly stepCounter: Locator;
+  readonly attentionToggle: Locator;
+  readonly downloadButton: Locator;
+  readonly error: Locator;
+  readonly notice: Locator;
+  readonly attentionMap: Locator;
+  readonly scrubber: Locator;
+  readonly historyItems: Locator;
+
+  constructor(
+    page: Page,
+    readonly backendChoice: BackendChoice,
+  ) {
+    super(page);
+    const id = (t: string) => page.getByTestId(t);
+    this.fileInput = id('file-input');
+    this.instruction = id('instruction');
+    this.runButton = id('run');
+    this.cancelButton = id('cancel');
+    this.stepCounter = id('step-counter');
+    this.attentionToggle = id('attention-toggle');
+    this.downloadButton = id('download');
+    this.error = id('error');
+    this.notice = id('notice');
+    this.attentionMap = id('attention-map');
+    this.scrubber = id('step-scrubber');
+    this.historyItems = id('history-item');
+  }
+
+  state(): Promise<string | null> {
+    return this.page.locator('body').getAttribute('data-edit-state');
+  }
+
+  async expectState(state: EditState, timeout?: number): Promise<void> {
+    await expect(this.page.locator('body')).toHaveAttribute('data-edit-state', state, { timeout });
+  }
+
+  snapshot(): Promise<EditorSnapshot> {
+    return this.call('snapshot');
+  }
+
+  /** Opens the app with this project's backend chosen in Settings and waits for the model. */
+  async openReady(): Promise<void> {
+    await this.open();
+    await this.page.getByTestId('backend-select').selectOption(this.backendChoice);
+    await expect.poll(async () => (await this.snapshot()).model?.backend, { timeout: 90_000, message: 'model loaded on the project backend' }).toBe(this.backendChoice);
+    await this.expectState('ready');
+  }
+
+  async choose(name: string): Promise<void> {
+    await this.fileInput.setInputFiles(imagePath(name));
+  }
+
+  private async sendFile(name: string, how: 'drop' | 'paste'): Promise<void> {
+    const b64 = readFileSync(imagePath(name)).toString('base64');
+    const type = MIME[name.split('.').pop() ?? ''] ?? '';
+    await this.page.evaluate(
+      ([b64, fileName, type, how]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], fileName, { type }));
+        const target = document.querySelector('[data-testid="stage"]') ?? document.body;
+        if (how === 'paste') {
+          target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+        } else {
+          for (const t of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(t, { dataTransfer: data, bubbles: true, cancelable: true }));
+        }
+      },
+      [b64, basename(name), type, how] as const,
+    );
+  }
+
+  drop(name: string): Promise<void> {
+    return this.sendFile(name, 'drop');
+  }
+
+  paste(name: string): Promise<void> {
+    return this.sendFile(name, 'paste');
+  }
+
+  async expectImage(width: number, height: number): Promise<void> {
+    await expect.poll(async () => (await this.snapshot()).image).toEqual({ width, height });
+  }
+
+  /** Types the instruction and presses Enter (which runs). */
+  async edit(instruction: string): Promise<void> {
+    await this.instruction.fill(instruction);
+    await this.instruction.press('Enter');
+  }
+
+  async setSteps(steps: number): Promise<void> {
+    await this.page.getByTestId('steps').fill(String(steps));
+  }
+
+  /** Waits for "N/N" and the done state; returns N. */
+  async waitForDone(timeout = 100_000): Promise<number> {
+    await this.expectState('done', timeout);
+    const steps = (await this.snapshot()).run!.steps;
+    await expect(this.stepCounter).toHaveText(`${steps}/${steps}`);
+    return steps;
+  }
+
+  /** A cheap fingerprint of the attention canvas pixels (changes when the map does). */
+  attentionSignature(): Promise<string> {
+    return this.attentionMap.evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let h = 2166136261;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        h = Math.imul(h ^ (d[i] + 3 * d[i + 1] + 7 * d[i + 2]), 16777619);
+        sum += d[i];
+      }
+      return `${c.width}x${c.height}:${sum}:${h >>> 0}`;
+    });
+  }
+
+  async scrubTo(index: number): Promise<void> {
+    await this.scrubber.fill(String(index));
+  }
+
+  async download(): Promise<Download> {
+    const [download] = await Promise.all([this.page.waitForEvent('download'), this.downloadButton.click()]);
+    return download;
+  }
+
+  /** Saves a screenshot of a main state to docs/screenshots/ (from the wasm project only, so each is written once). */
+  async documentState(name: string): Promise<void> {
+    if (this.backendChoice !== 'wasm') return;
+    const dir = join('docs', 'screenshots');
+    mkdirSync(dir, { recursive: true });
+    await this.page.screenshot({ path: join(dir, `${name}.png`) });
+  }
+}
+
+/** Width and height from a PNG's IHDR. */
+export function pngSize(bytes: Buffer): { width: number; height: number } {
+  if (bytes.readUInt32BE(0) !== 0x89504e47 || bytes.toString('ascii', 12, 16) !== 'IHDR') throw new Error('not a PNG');
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
+
+export const test = base.extend<{ backendChoice: BackendChoice; editor: EditorPage; ui: EditorUi }>({
   backendChoice: ['wasm', { option: true }],
   editor: async ({ page }, use) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await use(new EditorPage(page));
+    expect(errors, 'uncaught page errors').toEqual([]);
+  },
+  ui: async ({ page, backendChoice }, use) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await use(new EditorUi(page, backendChoice));
     expect(errors, 'uncaught page errors').toEqual([]);
   },
 });

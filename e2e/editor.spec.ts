@@ -1,0 +1,172 @@
+/**
+ * The editor as a person uses it, on the real worker and the real bundled model, in both
+ * projects (WebGPU on SwiftShader, and WASM): open → drop a photo → type → run → the step counter
+ * reaches N → the heatmap shows and changes with the scrubber → download at the original size →
+ * undo. Screenshots of the main states go to docs/screenshots/ (wasm project).
+ */
+import { readFileSync } from 'node:fs';
+import { test, expect, pngSize } from './fixtures';
+
+test.describe.configure({ timeout: 240_000 });
+
+test('drop a photo, run an edit, watch it stream, inspect attention, download, undo', async ({ ui, page }, info) => {
+  await ui.open();
+  await ui.documentState('01-start');
+  await ui.openReady();
+  await ui.drop('photo.jpg');
+  await ui.expectImage(640, 427);
+  await expect(page.getByTestId('input-image')).toBeVisible();
+  await ui.documentState('02-image');
+
+  await ui.edit('make the sky purple');
+  await expect(ui.runButton).toBeDisabled(); // running
+  const steps = await ui.waitForDone();
+  expect(steps).toBeGreaterThan(1);
+  const snap = await ui.snapshot();
+  expect(snap.result).toEqual({ width: 640, height: 427 });
+  const perStep = snap.run!.stepElapsedMs.map((t, i, a) => t - (a[i - 1] ?? 0));
+  info.annotations.push({ type: 'step timings (ms)', description: `${info.project.name}: ${perStep.map((t) => t.toFixed(0)).join(', ')}; total ${snap.run!.ms?.toFixed(0)} ms` });
+  console.log(`[${info.project.name}] ${steps} steps, per step ms: ${perStep.map((t) => t.toFixed(0)).join(' ')}; edit total ${snap.run!.ms?.toFixed(0)} ms`);
+
+  // The heatmap is on, and the scrubber shows other steps' maps.
+  await expect(page.getByTestId('result-image')).toBeVisible();
+  await expect(ui.attentionMap).toBeVisible();
+  const last = await ui.attentionSignature();
+  const seen = new Set([last]);
+  for (let i = 0; i < steps - 1; i++) {
+    await ui.scrubTo(i);
+    await expect(ui.attentionMap).toHaveAttribute('data-step', /\d+/);
+    await expect(page.getByTestId('token-grid')).toBeVisible();
+    seen.add(await ui.attentionSignature());
+  }
+  expect(seen.size, 'the attention map differs between steps').toBeGreaterThan(1);
+  await ui.scrubTo(0);
+  await ui.documentState('04-scrub-step-1');
+  await ui.scrubTo(steps - 1);
+  await ui.documentState('03-done-attention');
+  await ui.attentionToggle.uncheck();
+  await expect(ui.attentionMap).toHaveCount(0);
+  await ui.attentionToggle.check();
+  await expect(ui.attentionMap).toBeVisible();
+
+  // Before/after and side by side.
+  await page.getByTestId('view-compare').click();
+  await expect(page.getByTestId('compare-slider')).toBeVisible();
+  await page.getByTestId('compare-slider').fill('30');
+  await ui.documentState('05-before-after');
+  await page.getByTestId('view-side').click();
+  await expect(page.getByTestId('side-by-side')).toBeVisible();
+  await ui.documentState('06-side-by-side');
+  await page.getByTestId('view-edit').click();
+
+  // Download: a PNG at the original size.
+  const download = await ui.download();
+  expect(download.suggestedFilename()).toMatch(/\.png$/);
+  expect(pngSize(readFileSync(await download.path()))).toEqual({ width: 640, height: 427 });
+
+  // Undo brings back the unedited image; redo the result (keyboard shortcuts).
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('Control+z');
+  await ui.expectState('ready');
+  expect((await ui.snapshot()).result).toBeNull();
+  await expect(page.getByTestId('input-image')).toBeVisible();
+  await page.keyboard.press('Control+y');
+  await ui.expectState('done');
+});
+
+test('cancel mid-run, then run again', async ({ ui }) => {
+  await ui.openReady();
+  await ui.choose('photo.jpg');
+  await ui.expectImage(640, 427);
+  await ui.setSteps(64);
+  await ui.edit('make the sky purple');
+  await expect(ui.stepCounter).toHaveText(/^[1-9]\d*\/64$/, { timeout: 60_000 });
+  await ui.documentState('07-running');
+  await ui.page.keyboard.press('Escape');
+  await expect(ui.notice).toContainText('cancelled');
+  await ui.expectState('ready');
+  const after = await ui.snapshot();
+  expect(after.run?.status).toBe('cancelled');
+  expect(after.run!.frames).toBeLessThan(64);
+  expect(after.history.length).toBe(1); // nothing added
+
+  await ui.setSteps(4);
+  await ui.runButton.click();
+  expect(await ui.waitForDone()).toBe(4);
+  expect((await ui.snapshot()).history.length).toBe(2);
+});
+
+const badFiles: [string, RegExp][] = [
+  ['text-named.png', /not an image/],
+  ['truncated.jpg', /cut off/],
+  ['empty.png', /empty \(0 bytes\)/],
+  ['huge.png', /10000×6000.*limit is 50/],
+];
+
+test('bad files each give a message and the app keeps working', async ({ ui, page }) => {
+  await ui.openReady();
+  await ui.choose('photo.jpg');
+  await ui.expectImage(640, 427);
+  for (const [file, message] of badFiles) {
+    await ui.choose(file);
+    await expect(ui.error).toContainText(message);
+    await ui.expectState('error');
+    await ui.expectImage(640, 427); // the current image stays
+    if (file === 'text-named.png') await ui.documentState('08-bad-file');
+  }
+  // A 16-bit PNG decodes (to 8 bits) or is refused with a message; either way the app goes on.
+  await ui.choose('deep16.png');
+  await expect.poll(async () => {
+    const s = await ui.snapshot();
+    return s.image?.width === 96 || (s.error?.source === 'image' && s.error.message.length > 0);
+  }).toBe(true);
+  // And it still edits.
+  await ui.drop('photo.jpg');
+  await ui.expectImage(640, 427);
+  await expect(ui.error).toHaveCount(0);
+  await ui.setSteps(4);
+  await ui.edit('make the sky purple');
+  await ui.waitForDone();
+  void page;
+});
+
+test('running with something missing says what is missing', async ({ ui }) => {
+  await ui.openReady();
+  await ui.runButton.click();
+  await expect(ui.error).toContainText('Add an image first');
+  await ui.choose('photo.jpg');
+  await ui.instruction.fill('');
+  await ui.page.keyboard.press('Control+Enter');
+  await expect(ui.error).toContainText('Type what to change');
+});
+
+test('paste and picker open any decodable format, EXIF orientation applied', async ({ ui }) => {
+  await ui.open();
+  await ui.paste('portrait-exif6.jpg');
+  await ui.expectImage(320, 480); // stored 480×320, EXIF orientation 6
+  await ui.choose('photo.webp');
+  await ui.expectImage(640, 427);
+  await ui.drop('small.bmp');
+  await ui.expectImage(64, 48);
+  await expect(ui.historyItems).toHaveCount(3);
+});
+
+test('reload keeps history and settings', async ({ ui, page }) => {
+  await ui.openReady();
+  await ui.choose('photo.jpg');
+  await ui.expectImage(640, 427);
+  await ui.setSteps(3);
+  await ui.edit('make the sky purple');
+  await ui.waitForDone();
+  await expect(ui.historyItems).toHaveCount(2);
+  await ui.call('flush');
+  await page.reload();
+  await page.waitForFunction(() => window.__editmgt !== undefined);
+  await expect(ui.historyItems).toHaveCount(2);
+  await expect(page.getByTestId('steps')).toHaveValue('3');
+  await expect.poll(async () => (await ui.snapshot()).result).toEqual({ width: 640, height: 427 });
+  await expect(page.getByTestId('result-image')).toBeVisible();
+  await page.getByTestId('undo').click();
+  await ui.expectImage(640, 427);
+  expect((await ui.snapshot()).result).toBeNull();
+});

@@ -1,8 +1,14 @@
 /// <reference lib="webworker" />
-/** The engine worker: receives typed requests, runs graphs, replies. */
+/** The engine worker: receives typed requests, loads models, runs edits, streams steps back. */
+import { EditError } from '../src/engine/errors';
+import type { RgbaImage } from '../src/engine/image';
+import type { StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
-import type { WorkerReply, WorkerRequest, WireTensor } from '../src/protocol/messages';
+import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
+import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
 import { createSession, pickBackend, runOnce } from './ort';
+import { loadModel } from './session';
+import type { LoadedModel } from './session';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -12,6 +18,170 @@ function reply(message: WorkerReply, transfer: Transferable[] = []): void {
 
 function buffersOf(tensors: Record<string, WireTensor>): ArrayBuffer[] {
   return Object.values(tensors).map((t) => t.buffer);
+}
+
+let backend: BackendInfo | null = null;
+let model: LoadedModel | null = null;
+let loading: Promise<LoadedModel> | null = null;
+const running = new Map<number, AbortController>();
+let lastEdit: { steps: StepEvent[] } | null = null;
+
+function codeOf(err: unknown): ErrorCode {
+  if (err instanceof DOMException && err.name === 'AbortError') return 'cancelled';
+  if (err instanceof EditError) {
+    if (err.code === 'bad-manifest' || err.code === 'checksum-mismatch') return 'model-invalid';
+    if (err.code === 'bad-image' || err.code === 'image-too-large') return 'bad-image';
+    return 'bad-request';
+  }
+  if (err instanceof Error && err.name === 'IntegrityError') return 'model-invalid';
+  if (isDeviceLost(err)) return 'device-lost';
+  return 'internal';
+}
+
+function isDeviceLost(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : String(err);
+  return /device (was )?lost|GPUDevice.*lost|device is lost/i.test(m);
+}
+
+function fail(id: number, err: unknown): void {
+  const code = codeOf(err);
+  const message =
+    code === 'cancelled' ? 'The edit was cancelled.' : err instanceof Error ? err.message : String(err);
+  reply({ type: 'error', id, code, message });
+}
+
+async function ensureBackend(): Promise<BackendInfo> {
+  backend ??= await pickBackend('auto');
+  return backend;
+}
+
+function toImage(p: ImagePayload): RgbaImage {
+  return { width: p.width, height: p.height, data: new Uint8ClampedArray(p.buffer) };
+}
+
+function toPayload(img: RgbaImage): ImagePayload {
+  const copy = new Uint8ClampedArray(img.data);
+  return { width: img.width, height: img.height, buffer: copy.buffer };
+}
+
+function stepPayload(e: StepEvent, grid: [number, number], maskTokenId: number): StepPayload {
+  return {
+    step: e.step,
+    steps: e.steps,
+    grid,
+    maskTokenId,
+    tokens: e.tokens.slice().buffer,
+    drawn: e.drawn.slice().buffer,
+    remasked: e.remasked.slice().buffer,
+    attention: e.attention.slice().buffer,
+    hold: e.hold.slice().buffer,
+    preview: e.preview ? new Uint8ClampedArray(e.preview.data).buffer : new ArrayBuffer(0),
+    elapsedMs: e.elapsedMs,
+  };
+}
+
+async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(req.id, controller);
+  try {
+    const info = await ensureBackend();
+    const previous = model;
+    model = null;
+    await previous?.runner.release();
+    const load = async (b: BackendInfo) =>
+      loadModel(req.baseUrl, b, req.dtype, (p) => reply({ type: 'progress', id: req.id, ...p }), controller.signal);
+    loading = load(info).catch(async (err) => {
+      // A graph that fails to load on WebGPU: fall back to WASM, and say so.
+      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError) throw err;
+      const reason = `the model did not load on WebGPU (${(err as Error).message}); using WASM instead`;
+      reply({ type: 'warning', id: req.id, message: reason });
+      backend = { backend: 'wasm', threads: info.threads, fallbackReason: reason };
+      return load(backend);
+    });
+    model = await loading;
+    const m = model;
+    reply({
+      type: 'modelLoaded',
+      id: req.id,
+      model: {
+        name: m.manifest.name,
+        baseUrl: m.baseUrl,
+        dtype: m.dtype,
+        backend: m.backend,
+        resolution: m.spec.width,
+        tokenGrid: [m.spec.tokenGrid.h, m.spec.tokenGrid.w],
+        maxInstructionTokens: m.spec.llm.maxLength,
+        defaults: m.defaults,
+        suggestions: m.suggestions,
+        cachedBytes: await cachedBytesFor(m.baseUrl),
+      },
+    });
+  } catch (err) {
+    fail(req.id, err);
+  } finally {
+    loading = null;
+    running.delete(req.id);
+  }
+}
+
+async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(req.id, controller);
+  try {
+    if (loading) await loading.catch(() => undefined);
+    const m = model;
+    if (!m) throw new EditError('bad-settings', 'No model is loaded yet: pick a model first.');
+    const grid: [number, number] = [m.spec.tokenGrid.h, m.spec.tokenGrid.w];
+    const steps: StepEvent[] = [];
+    const s = req.settings;
+    const result = await m.engine.edit(
+      {
+        image: toImage(req.image),
+        prompt: req.instruction,
+        negativePrompt: s.negativePrompt,
+        steps: s.steps,
+        seed: s.seed,
+        guidance: s.guidance,
+        referenceStrength: s.referenceStrength,
+        hold: s.hold,
+        composite: s.composite,
+        mask: req.mask ? toImage(req.mask) : undefined,
+      },
+      (e) => {
+        steps.push(e);
+        const payload = stepPayload(e, grid, m.spec.maskTokenId);
+        reply({ type: 'step', id: req.id, step: payload }, [
+          payload.tokens,
+          payload.drawn,
+          payload.remasked,
+          payload.attention,
+          payload.hold,
+          payload.preview,
+        ]);
+      },
+      controller.signal,
+    );
+    lastEdit = { steps };
+    const image = toPayload(result.image);
+    const modelImage = toPayload(result.modelImage);
+    for (const w of result.warnings) reply({ type: 'warning', id: req.id, message: w });
+    reply(
+      { type: 'result', id: req.id, result: { image, modelImage, ms: result.elapsedMs, warnings: result.warnings } },
+      [image.buffer, modelImage.buffer],
+    );
+  } catch (err) {
+    if (isDeviceLost(err) && model) {
+      // Rebuild the sessions on a fresh device so the next edit works; the page keeps its image.
+      const lost = model;
+      model = null;
+      await lost.runner.release().catch(() => undefined);
+      reply({ type: 'error', id: req.id, code: 'device-lost', message: 'The GPU was reset during the edit. The model will reload; your image is unchanged — run the edit again.' });
+      return;
+    }
+    fail(req.id, err);
+  } finally {
+    running.delete(req.id);
+  }
 }
 
 async function handle(req: WorkerRequest): Promise<void> {
@@ -25,7 +195,8 @@ async function handle(req: WorkerRequest): Promise<void> {
       return;
     case 'init': {
       try {
-        reply({ type: 'backend', id: req.id, info: await pickBackend(req.backend) });
+        backend = await pickBackend(req.backend);
+        reply({ type: 'backend', id: req.id, info: backend });
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'backend-unavailable', message: (err as Error).message });
       }
@@ -47,13 +218,35 @@ async function handle(req: WorkerRequest): Promise<void> {
       return;
     }
     case 'loadModel':
+      return handleLoad(req);
     case 'edit':
-    case 'wordMap':
-    case 'cacheInfo':
+      return handleEdit(req);
+    case 'wordMap': {
+      const step = lastEdit?.steps[req.step];
+      if (!step) {
+        reply({ type: 'error', id: req.id, code: 'bad-request', message: 'There is no such step in the last edit.' });
+        return;
+      }
+      reply({ type: 'error', id: req.id, code: 'bad-request', message: 'Per-word maps are not available yet.' });
+      return;
+    }
+    case 'cacheInfo': {
+      const packages = await cachedPackages();
+      reply({
+        type: 'cacheInfo',
+        id: req.id,
+        bytes: packages.reduce((s, p) => s + p.bytes, 0),
+        packages: packages.map((p) => ({ baseUrl: p.key, bytes: p.bytes })),
+      });
+      return;
+    }
     case 'clearCache':
-      reply({ type: 'error', id: req.id, code: 'internal', message: `${req.type} is not available yet` });
+      await clearCache();
+      reply({ type: 'done', id: req.id });
       return;
     case 'cancel':
+      running.get(req.target)?.abort(new DOMException('The edit was cancelled.', 'AbortError'));
+      reply({ type: 'done', id: req.id });
       return;
     default:
       assertNever(req);

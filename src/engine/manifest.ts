@@ -65,6 +65,8 @@ export interface Manifest {
   readonly tokenizers: { readonly clip: TokenizerEntry; readonly llm: TokenizerEntry };
   /** RGB in [0, 1] per codebook entry */
   readonly codebook_colors?: readonly (readonly number[])[];
+  /** instructions that suit this model, offered by the editor */
+  readonly suggestions?: readonly string[];
 }
 
 function fail(path: string, what: string): never {

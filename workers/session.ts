@@ -1,0 +1,134 @@
+/**
+ * The loaded model in the worker: manifest → verified files → onnxruntime-web sessions →
+ * tokenizers → EditEngine. One at a time; loading another model releases this one.
+ */
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { EditError } from '../src/engine/errors';
+import { hfTokenizer } from '../src/engine/hfTokenizer';
+import manifestSchema from '../src/engine/manifest.schema.json';
+import { GRAPH_NAMES, packageFiles, specFromManifest, validateManifest } from '../src/engine/manifest';
+import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
+import type { ModelSpec } from '../src/engine/modelSpec';
+import { EditEngine } from '../src/engine/pipeline';
+import type { Tokenizer } from '../src/engine/ports';
+import type { BackendInfo, EditSettings } from '../src/protocol/messages';
+import { loadPackageFiles, resolveUrl } from './modelStore';
+import type { Progress } from './modelStore';
+import { OrtWebRunner } from './ortRunner';
+import type { GraphBytes } from './ortRunner';
+
+export interface LoadedModel {
+  readonly baseUrl: string;
+  readonly manifest: Manifest;
+  readonly spec: ModelSpec;
+  readonly dtype: Dtype;
+  readonly backend: BackendInfo;
+  readonly runner: OrtWebRunner;
+  readonly engine: EditEngine;
+  readonly tokenizers: { clip: Tokenizer; llm: Tokenizer };
+  /** Bytes of every file this dtype needs. */
+  readonly bytes: number;
+  readonly defaults: EditSettings;
+  readonly suggestions: string[];
+}
+
+/** Best dtype for a backend among those the package ships (docs/model-package.md). */
+export function dtypeFor(manifest: Manifest, backend: BackendInfo, wanted: Dtype | 'auto'): Dtype {
+  const have = Object.keys(manifest.dtypes) as Dtype[];
+  if (wanted !== 'auto') {
+    if (!have.includes(wanted)) throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
+    return wanted;
+  }
+  // WebGPU has no int8 MatMul kernels; WASM runs int8 fastest. fp32 is the exact fallback.
+  const order: Dtype[] =
+    backend.backend === 'webgpu'
+      ? backend.shaderF16
+        ? ['q4f16', 'q4', 'fp16', 'fp32']
+        : ['q4', 'fp32']
+      : ['q8', 'q4', 'fp32'];
+  const pick = order.find((d) => have.includes(d) && manifest.dtypes[d]!.providers.includes(backend.backend));
+  if (!pick) throw new EditError('bad-settings', `this model ships no graphs this backend runs (it has ${have.join(', ')})`);
+  return pick;
+}
+
+export async function fetchManifest(baseUrl: string, signal?: AbortSignal): Promise<Manifest> {
+  const url = resolveUrl(baseUrl, 'manifest.json');
+  let response: Response;
+  try {
+    response = await fetch(url, { cache: 'no-cache', signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new Error(`could not reach ${url}: ${(err as Error).message}. Check the model URL and your connection.`);
+  }
+  if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status}. Is this a model package URL?`);
+  let json: unknown;
+  try {
+    json = await response.json();
+  } catch {
+    throw new EditError('bad-manifest', `${url} is not a JSON manifest`);
+  }
+  return validateManifest(json, manifestSchema);
+}
+
+function tokenizerFrom(files: readonly string[], bytes: Map<string, Uint8Array>): Tokenizer {
+  const decoder = new TextDecoder();
+  const read = (name: string) => {
+    const f = files.find((x) => x === name || x.endsWith(`/${name}`));
+    return f ? (JSON.parse(decoder.decode(bytes.get(f)!)) as Record<string, unknown>) : undefined;
+  };
+  const tokenizerJson = read('tokenizer.json');
+  if (!tokenizerJson) throw new EditError('bad-manifest', 'the model package has no tokenizer.json');
+  const tokenizerConfig = read('tokenizer_config.json') ?? {};
+  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig });
+}
+
+export async function loadModel(
+  baseUrl: string,
+  backend: BackendInfo,
+  wanted: Dtype | 'auto',
+  onProgress: (p: Progress) => void,
+  signal?: AbortSignal,
+): Promise<LoadedModel> {
+  const manifest = await fetchManifest(baseUrl, signal);
+  const dtype = dtypeFor(manifest, backend, wanted);
+  const needed = packageFiles(manifest, dtype);
+  const files: ManifestFile[] = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g])];
+  const bytes = await loadPackageFiles(baseUrl, files, onProgress, signal);
+
+  const graphBytes: GraphBytes[] = GRAPH_NAMES.map((g) => {
+    const [model, ...external] = needed.graphs[g];
+    return {
+      graph: g,
+      model: bytes.get(model!.path)!,
+      externalData: external.map((e) => ({ path: e.path.split('/').pop()!, data: bytes.get(e.path)! })),
+    };
+  });
+  const runner = await OrtWebRunner.create(backend.backend, graphBytes);
+  const spec = specFromManifest(manifest);
+  const tokenizers = {
+    clip: tokenizerFrom(manifest.tokenizers.clip.files, bytes),
+    llm: tokenizerFrom(manifest.tokenizers.llm.files, bytes),
+  };
+  const engine = new EditEngine({ runner, tokenizers, spec, now: () => performance.now() });
+  return {
+    baseUrl,
+    manifest,
+    spec,
+    dtype,
+    backend,
+    runner,
+    engine,
+    tokenizers,
+    bytes: files.reduce((s, f) => s + f.bytes, 0),
+    defaults: {
+      steps: manifest.defaults.steps,
+      guidance: manifest.defaults.guidance_scale,
+      referenceStrength: manifest.defaults.reference_strength,
+      hold: manifest.defaults.region_hold_enabled ? manifest.defaults.region_hold_lambda : 0,
+      seed: 0,
+      negativePrompt: manifest.negative_prompt,
+      composite: true,
+    },
+    suggestions: [...(manifest.suggestions ?? [])],
+  };
+}

@@ -51,7 +51,7 @@ export class OrtNodeRunner implements GraphRunner {
       s = ort.InferenceSession.create(file, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
-        intraOpNumThreads: this.opts.intraOpThreads ?? 0,
+        intraOpNumThreads: this.opts.intraOpThreads ?? Number(process.env['ORT_THREADS'] ?? 0),
       });
       this.sessions.set(graph, s);
     }

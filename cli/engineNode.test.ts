@@ -1,0 +1,69 @@
+/** The engine on the real tiny graphs (onnxruntime-node): cancel, determinism, memory over 20 edits. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RgbaImage } from '../src/engine/image';
+import { EditEngine } from '../src/engine/pipeline';
+import type { GraphName } from '../src/engine/ports';
+import { openPackage } from './modelPackage';
+import type { OpenPackage } from './modelPackage';
+import { hasTiny, TINY } from './testModel';
+
+function photo(w: number, h: number): RgbaImage {
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([(x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256, 255], (y * w + x) * 4);
+  return { width: w, height: h, data };
+}
+
+function forceGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
+  let pkg: OpenPackage;
+  let calls: GraphName[];
+  let engine: EditEngine;
+  beforeAll(async () => {
+    pkg = await openPackage(TINY);
+    calls = [];
+    const runner = pkg.runner;
+    engine = new EditEngine({
+      runner: { run: (g, f, s) => (calls.push(g), runner.run(g, f, s)) },
+      tokenizers: pkg.tokenizers,
+      spec: pkg.spec,
+    });
+  });
+  afterAll(async () => pkg?.runner.release());
+
+  it('cancel at any step stops within one step, and the next edit works and is unaffected', async () => {
+    const image = photo(70, 50);
+    const full = await engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 });
+    for (const at of [0, 2, 5]) {
+      const ctrl = new AbortController();
+      calls.length = 0;
+      await expect(
+        engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 }, (e) => e.step === at && ctrl.abort(), ctrl.signal),
+      ).rejects.toThrow();
+      expect(calls.filter((c) => c === 'transformer_step').length).toBe(at + 1);
+      expect(calls).not.toContain('vq_decode');
+    }
+    const again = await engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 });
+    expect(Array.from(again.tokens)).toEqual(Array.from(full.tokens));
+    expect(Buffer.from(again.image.data).equals(Buffer.from(full.image.data))).toBe(true);
+  });
+
+  it('20 edits in a row do not grow memory', async () => {
+    const sizes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      // a new image object and prompt each time: caches must stay bounded
+      await engine.edit({ image: photo(64 + i, 48), prompt: `edit number ${i}`, steps: 3, seed: i });
+      forceGc();
+      const m = process.memoryUsage();
+      sizes.push(m.heapUsed + m.arrayBuffers);
+    }
+    const growth = (sizes[19]! - sizes[4]!) / 1e6;
+    expect(engine.cachedPrompts).toBeLessThanOrEqual(8);
+    expect(growth).toBeLessThan(8); // MB, after warm-up
+  });
+});

@@ -19,11 +19,12 @@ export function EditView({ entry }: { entry: HistoryEntry }) {
   const lambda = useEditor((s) => s.settings.edit.hold);
   const brush = useEditor((s) => s.settings.brush.enabled);
   const frame = run && runMatchesEntry(run, entry) ? shownFrame(run, scrub) : null;
+  const frameIndex = run && frame ? run.frames.indexOf(frame) : -1;
   const atEnd = !run || scrub === null || scrub >= run.frames.length - 1;
   const showResult = Boolean(entry.result) && atEnd;
   const base = showResult && entry.result ? entry.result : entry.input;
   const running = run?.status === 'running';
-  const wordMap = word && frame && word.step === frame.step ? word.map : null;
+  const wordMap = word && frame && word.step === frameIndex ? word.map : null;
   return (
     <StageFrame width={base.width} height={base.height}>
       <ImageCanvas image={base} label={showResult ? 'Edited image' : 'Input image'} testId={showResult ? 'result-image' : 'input-image'} />

@@ -57,6 +57,7 @@ export interface RunState {
 
 export interface WordSelection {
   index: number;
+  /** Position of the step in the run's frames (the worker's order). */
   step: number;
   /** null while the worker computes it. */
   map: Float32Array | null;

@@ -26,6 +26,16 @@ export function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: num
   return ctx;
 }
 
+/** Without a palette preview, each token id gets a stable colour of its own. */
+function tokenColours(tokens: Int32Array): Uint8ClampedArray {
+  const out = new Uint8ClampedArray(tokens.length * 4);
+  for (let i = 0; i < tokens.length; i++) {
+    const h = Math.imul(tokens[i] + 1, 0x9e3779b1);
+    out.set([(h >>> 24) & 255, (h >>> 16) & 255, (h >>> 8) & 255, 255], i * 4);
+  }
+  return out;
+}
+
 /**
  * Known cells show the palette preview; unknown (masked) cells dim the image under them;
  * cells drawn this step are ringed in cyan, re-masked ones in pink.
@@ -39,6 +49,7 @@ export function drawTokens(canvas: HTMLCanvasElement, f: StepFrame): void {
   ctx.imageSmoothingEnabled = false;
   const [pw, ph] = f.previewSize;
   if (pw > 0 && ph > 0) ctx.drawImage(gridImage(f.preview, pw, ph), 0, 0, w, h);
+  else ctx.drawImage(gridImage(tokenColours(f.tokens), cols, rows), 0, 0, w, h);
   const unknown = new Uint8ClampedArray(rows * cols * 4);
   for (let i = 0; i < rows * cols; i++) if (f.tokens[i] === f.maskTokenId) unknown[i * 4 + 3] = 255;
   const unknownImage = gridImage(unknown, cols, rows);

@@ -82,6 +82,8 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
         } else {
           patchRun({ status: 'failed' });
           set({ error: toAppError('edit', e) });
+          // The worker dropped its sessions; bring the model back for the next run.
+          if (e instanceof EngineError && e.code === 'device-lost') void get().actions.loadModel();
         }
       } finally {
         if (controller === ctrl) controller = null;
@@ -106,12 +108,13 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
         set({ word: null });
         return;
       }
-      const frame = run.frames[scrub ?? run.frames.length - 1];
-      set({ word: { index, step: frame.step, map: null } });
+      // The worker keeps the last edit's steps in order; ask by position in that list.
+      const step = Math.min(scrub ?? run.frames.length - 1, run.frames.length - 1);
+      set({ word: { index, step, map: null } });
       try {
-        const { attention } = await deps.client.wordMap(frame.step, index, index + 1);
+        const { attention } = await deps.client.wordMap(step, index, index + 1);
         const w = get().word;
-        if (w?.index === index && w.step === frame.step) set({ word: { ...w, map: attention } });
+        if (w?.index === index && w.step === step) set({ word: { ...w, map: attention } });
       } catch (e) {
         set({ word: null, error: toAppError('edit', e) });
       }

@@ -80,3 +80,15 @@ describe('previews and masks', () => {
     expect(Array.from(maskToGrid(m, 2, 2))).toEqual([0, 1, 0, 1]);
   });
 });
+
+describe('psnr', () => {
+  it('is infinite for equal images, 20·log10(255/d) for a constant difference, masked by include', async () => {
+    const { psnr } = await import('./metrics');
+    const a = solid(4, 4, [10, 10, 10]);
+    const b = solid(4, 4, [20, 10, 10]);
+    expect(psnr(a, a)).toBe(Infinity);
+    // MSE = 100/3 over RGB
+    expect(psnr(a, b)).toBeCloseTo(10 * Math.log10((255 * 255) / (100 / 3)), 9);
+    expect(Number.isNaN(psnr(a, b, new Uint8Array(16)))).toBe(true);
+  });
+});

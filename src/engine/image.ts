@@ -103,9 +103,11 @@ export function compositeUnchanged(input: CompositeInput): { image: RgbaImage; a
   if (changed.length !== gridH * gridW) throw new Error('compositeUnchanged: mask does not match the grid');
   const W = original.width;
   const H = original.height;
-  const cellPx = Math.max(W / gridW, H / gridH);
-  const r = Math.max(1, Math.round(((input.featherCells ?? 1) * cellPx) / 2));
-  const alpha = featherMask(cellMaskToPixels(changed, gridH, gridW, W, H), W, H, r);
+  // half a cell per axis: dilate + blur reach one cell (times featherCells) past changed cells
+  const cells = input.featherCells ?? 1;
+  const rx = Math.max(1, Math.floor((cells * W) / gridW / 2));
+  const ry = Math.max(1, Math.floor((cells * H) / gridH / 2));
+  const alpha = featherMask(cellMaskToPixels(changed, gridH, gridW, W, H), W, H, rx, ry);
   const out = new Uint8ClampedArray(original.data.length);
   for (let i = 0; i < W * H; i++) {
     const a = alpha[i]!;
@@ -137,17 +139,17 @@ export function cellMaskToPixels(cells: Uint8Array, gridH: number, gridW: number
   return out;
 }
 
-/** Dilate a binary [H·W] mask by r (square), then box-blur by r: 255 on the mask, 0 beyond 2r. */
-export function featherMask(mask: Uint8Array, W: number, H: number, r: number): Uint8Array {
-  const dilated = boxSum(boxSum(mask, W, H, r, true), W, H, r, false);
+/** Dilate a binary [H·W] mask by (rx, ry), then box-blur by (rx, ry): 255 on the mask, 0 beyond twice the radius. */
+export function featherMask(mask: Uint8Array, W: number, H: number, rx: number, ry = rx): Uint8Array {
+  const dilated = boxSum(boxSum(mask, W, H, rx, true), W, H, ry, false);
   for (let i = 0; i < dilated.length; i++) dilated[i] = dilated[i]! > 0 ? 1 : 0;
-  const sums = boxSum(boxSum(dilated, W, H, r, true), W, H, r, false);
+  const sums = boxSum(boxSum(dilated, W, H, rx, true), W, H, ry, false);
   // divide by the in-image part of each window, so the mask stays 255 at the image's edges
-  const inside = (i: number, len: number): number => Math.min(len - 1, i + r) - Math.max(0, i - r) + 1;
+  const inside = (i: number, len: number, r: number): number => Math.min(len - 1, i + r) - Math.max(0, i - r) + 1;
   const out = new Uint8Array(W * H);
   for (let y = 0; y < H; y++) {
-    const cy = inside(y, H);
-    for (let x = 0; x < W; x++) out[y * W + x] = Math.round((sums[y * W + x]! * 255) / (cy * inside(x, W)));
+    const cy = inside(y, H, ry);
+    for (let x = 0; x < W; x++) out[y * W + x] = Math.round((sums[y * W + x]! * 255) / (cy * inside(x, W, rx)));
   }
   return out;
 }

@@ -65,5 +65,5 @@ def capture_text_to_image(
     scale = q.shape[-1] ** -0.5
     scores = torch.matmul(q[:, :, :text_len] * scale, k.transpose(-1, -2))
     probs = torch.softmax(scores, dim=-1)[:, :, :, text_len:]
-    w = text_weights / text_weights.sum()
-    return torch.einsum("bhti,t->bhi", probs, w)
+    w = (text_weights / text_weights.sum()).reshape(1, 1, 1, -1)
+    return torch.matmul(w, probs).squeeze(2)

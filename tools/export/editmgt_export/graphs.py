@@ -115,9 +115,10 @@ class TransformerStep(nn.Module):
         logits, captured = self.transformer(
             two(tokens), text_states, pooled, two(micro_conds), two(timestep), ref_tokens=two(ref_tokens),
             ref_bias=ref_bias, rope=rope, capture_blocks=self.attention_blocks, text_weights=text_weights,
+            channels_last=True,
         )
         uncond, cond = logits[0:1], logits[1:2]
-        logits = uncond + guidance_scale * (cond - uncond)  # [1, K, h, w]
+        logits = uncond + guidance_scale * (cond - uncond)  # [1, h, w, K]
         attention = torch.stack(captured, dim=0)[:, 1:2].mean(dim=(0, 2))  # [1, gh*gw]
         return logits, attention
 
@@ -125,8 +126,8 @@ class TransformerStep(nn.Module):
                 text_weights, uniforms):
         logits, attention = self.logits_and_attention(
             tokens, ref_tokens, text_states, pooled, micro_conds, timestep, guidance_scale, ref_bias, text_weights)
-        k = logits.shape[1]
-        probs = torch.softmax(logits.flatten(2).transpose(1, 2), dim=-1)  # [1, h*w, K]
+        k = logits.shape[-1]
+        probs = torch.softmax(logits.flatten(1, 2), dim=-1)  # [1, h*w, K]
         # inverse CDF: first index whose cumulative probability exceeds u (counted, no int64 ops)
         below = (torch.cumsum(probs, dim=-1) <= uniforms.unsqueeze(-1)).to(probs.dtype).sum(-1)
         drawn = torch.clamp(below, max=k - 1)

@@ -51,6 +51,7 @@ def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = Fa
     """Deterministic init: N(0, 1/fan_in) weights, N(0,1) embeddings/codebooks, norms near their identity."""
     rng = np.random.Generator(np.random.PCG64(seed))
     state = module.state_dict()
+    tables = {f"{n}.weight" for n, m in module.named_modules() if isinstance(m, torch.nn.Embedding)}
     new = {}
     for name in sorted(state):
         t = state[name]
@@ -64,7 +65,7 @@ def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = Fa
         elif len(shape) == 1:  # norm scales; Gemma's RMSNorm is (1 + w), so start near 0 there
             base = 0.0 if zero_centered_norms and "norm" in name else 1.0
             values = base + 0.1 * rng.standard_normal(shape)
-        elif "embed" in name or "embedding" in name:
+        elif name in tables:
             values = rng.standard_normal(shape)
         else:
             fan_in = int(np.prod(shape[1:]))

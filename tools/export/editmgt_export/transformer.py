@@ -50,7 +50,9 @@ class TokenEmbed(nn.Module):
         self.conv = nn.Conv2d(channels, out_channels, kernel_size=1, bias=False)
 
     def forward(self, ids):
-        return self.conv(self.layer_norm(self.embeddings(ids)).permute(0, 3, 1, 2))
+        # the 1x1 conv as a matmul, so weight-only quantisers see it
+        x = nn.functional.linear(self.layer_norm(self.embeddings(ids)), self.conv.weight[:, :, 0, 0])
+        return x.permute(0, 3, 1, 2)
 
 
 class MlmHead(nn.Module):
@@ -62,9 +64,11 @@ class MlmHead(nn.Module):
         self.layer_norm = RMSNorm(channels, 1e-6, True)
         self.conv2 = nn.Conv2d(channels, codebook_size, kernel_size=1, bias=False)
 
-    def forward(self, x):
-        x = self.layer_norm(self.conv1(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        return self.conv2(x)
+    def forward(self, x, channels_last: bool = False):
+        # 1x1 convs as matmuls (quantisable); channels_last returns [B,h,w,K]
+        x = nn.functional.linear(x.permute(0, 2, 3, 1), self.conv1.weight[:, :, 0, 0])
+        x = nn.functional.linear(self.layer_norm(x), self.conv2.weight[:, :, 0, 0])
+        return x if channels_last else x.permute(0, 3, 1, 2)
 
 
 class ResampleBlock(nn.Module):
@@ -195,12 +199,13 @@ class EditMGTTransformer(ModelMixin, ConfigMixin):
         rope: Rope | None = None,
         capture_blocks: list[int] | None = None,
         text_weights: torch.Tensor | None = None,
+        channels_last: bool = False,
     ):
         """One transformer call.
 
         tokens/ref_tokens [B,h,w] ints; text_states [B,L,D_llm]; pooled [B,D_clip];
         micro_conds [B,5]; timestep [B] (step value, x1000 inside); ref_bias = log(strength).
-        Returns (logits [B, codebook, h, w], captured): captured is a list, one per capture
+        Returns (logits [B, codebook, h, w] or [B, h, w, codebook] if channels_last, captured): captured is a list, one per capture
         block, of [B, heads, gh*gw] text-weighted text->image attention (empty if none).
         """
         b, h, w = tokens.shape
@@ -243,5 +248,5 @@ class EditMGTTransformer(ModelMixin, ConfigMixin):
 
         x = self.project_from_hidden(self.project_from_hidden_norm(x[:, text_len:]))
         x = x.reshape(b, gh, gw, -1).permute(0, 3, 1, 2)
-        logits = self.mlm_layer(self.up_block(x))
+        logits = self.mlm_layer(self.up_block(x), channels_last=channels_last)
         return logits, captured

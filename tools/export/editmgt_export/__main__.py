@@ -1,0 +1,109 @@
+"""CLI: python -m editmgt_export {tiny,goldens,convert,fullsize} (run with cwd tools/export)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ExportError
+
+REPO = Path(__file__).resolve().parents[3]
+TINY_OUT = REPO / "public" / "models" / "tiny-random"
+GOLDENS_OUT = REPO / "tools" / "export" / "goldens" / "tiny-random"
+CACHE = REPO / "tools" / "export" / ".cache"
+
+
+def _quiet():
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("torch.onnx", "onnxscript", "root", "transformers", "diffusers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger().setLevel(logging.ERROR)
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+    except Exception:
+        pass
+
+
+def cmd_tiny(args):
+    from .checkpoint import load_checkpoint
+    from .package import write_package
+    from .tiny import TINY_RESOLUTION, build_tiny_checkpoint
+
+    ckpt_dir = build_tiny_checkpoint(Path(args.checkpoint_out) if args.checkpoint_out else CACHE / f"tiny-random-seed{args.seed}", args.seed)
+    ckpt = load_checkpoint(ckpt_dir)
+    write_package(ckpt, Path(args.out), args.dtype.split(","), name="tiny-random",
+                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION)
+    print(f"wrote {args.out}")
+
+
+def cmd_convert(args):
+    from .checkpoint import load_checkpoint, resolve_source
+    from .package import write_package
+
+    root = resolve_source(args.source)
+    ckpt = load_checkpoint(root)
+    blocks = [int(b) for b in args.attention_blocks.split(",")] if args.attention_blocks else None
+    name = args.name or Path(args.out).name
+    write_package(ckpt, Path(args.out), args.dtype.split(","), name=name, source=args.source,
+                  resolution=args.resolution, attention_blocks=blocks)
+    print(f"wrote {args.out}")
+
+
+def cmd_goldens(args):
+    from .goldens import write_goldens
+
+    write_goldens(Path(args.package), Path(args.out), seed=args.seed)
+    print(f"wrote {args.out}")
+
+
+def cmd_fullsize(args):
+    from .fullsize import run_fullsize
+
+    run_fullsize(Path(args.work), args.dtype.split(","), include_text=args.with_text_encoders, threads=args.threads)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m editmgt_export", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("tiny", help="build the tiny random checkpoint and convert it to public/models/tiny-random")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=str(TINY_OUT))
+    t.add_argument("--dtype", default="fp32,fp16,q4,q4f16,q8")
+    t.add_argument("--checkpoint-out", default=None, help="where to keep the hub-layout checkpoint")
+    t.set_defaults(fn=cmd_tiny)
+    g = sub.add_parser("goldens", help="write golden fixtures from the tiny package")
+    g.add_argument("--package", default=str(TINY_OUT))
+    g.add_argument("--out", default=str(GOLDENS_OUT))
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(fn=cmd_goldens)
+    c = sub.add_parser("convert", help="convert a hub-layout checkpoint (folder or hub id) into a model package")
+    c.add_argument("--source", required=True, help="checkpoint folder or hub id, e.g. WeiChow/EditMGT")
+    c.add_argument("--dtype", default="q4", help="comma list of fp32,fp16,q4,q4f16,q8")
+    c.add_argument("--out", required=True)
+    c.add_argument("--resolution", type=int, default=None, help="pixels (default 1024 for the real model)")
+    c.add_argument("--attention-blocks", default=None, help="comma list, default 28..36 (or the single blocks)")
+    c.add_argument("--name", default=None)
+    c.set_defaults(fn=cmd_convert)
+    f = sub.add_parser("fullsize", help="real architecture, random weights: convert, load, time one step on CPU")
+    f.add_argument("--work", default=str(CACHE / "fullsize"))
+    f.add_argument("--dtype", default="fp16,q4")
+    f.add_argument("--with-text-encoders", action="store_true", help="also convert CLIP-H and Gemma2-2B (slow, ~40 GB RAM)")
+    f.add_argument("--threads", type=int, default=0)
+    f.set_defaults(fn=cmd_fullsize)
+    args = p.parse_args(argv)
+    _quiet()
+    try:
+        args.fn(args)
+    except ExportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""fp32 graphs -> fp16 / q4 / q4f16 / q8 graphs.
+
+* fp16: weights and activations in float16, float32 inputs/outputs; norms' variance math and
+  the sampling tail (softmax over the codebook, cumulative sum, draw) stay float32.
+* q4: MatMulNBits (4-bit, block 32, symmetric), float32 activations (WebGPU, WASM).
+* q4f16: the fp16 graph with MatMulNBits 4-bit weights (WebGPU).
+* q8: int8 weights with dynamic activation quantisation (MatMulInteger; for WASM).
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import onnx
+
+from .onnx_export import save_model
+
+DTYPES = ("fp32", "fp16", "q4", "q4f16", "q8")
+BLOCK_SIZE = 32
+# float32 islands inside fp16 graphs: RMSNorm's x², mean, sqrt (overflow in fp16) and CumSum
+FP32_OPS = ["Pow", "ReduceMean", "Sqrt", "Reciprocal", "CumSum", "ArgMin", "ArgMax"]
+
+
+def _descendants_of_last_matmul(model: onnx.ModelProto) -> list[str]:
+    """Nodes downstream of the codebook projection (the last weight MatMul): the CFG mix,
+    softmax, cumulative sum and draw, kept in float32."""
+    inits = {t.name for t in model.graph.initializer}
+    weight_mms = [n for n in model.graph.node if n.op_type == "MatMul" and any(i in inits for i in n.input)]
+    if not weight_mms:
+        return []
+    frontier = set(weight_mms[-1].output)
+    blocked = []
+    for node in model.graph.node[list(model.graph.node).index(weight_mms[-1]) + 1:]:
+        if frontier.intersection(node.input):
+            blocked.append(node.name)
+            frontier.update(node.output)
+    return blocked
+
+
+def to_fp16(model: onnx.ModelProto, graph: str) -> onnx.ModelProto:
+    from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
+
+    nodes = _descendants_of_last_matmul(model) if graph == "transformer_step" else []
+    float_names = _float_tensors(model)
+    logging.getLogger("onnxruntime.transformers.float16").setLevel(logging.ERROR)
+    converted = convert_float_to_float16(model, keep_io_types=True, op_block_list=DEFAULT_OP_BLOCK_LIST + FP32_OPS,
+                                         node_block_list=nodes, disable_shape_infer=False)
+    return _fuse_cast_pairs(converted, float_names)
+
+
+def _float_tensors(model: onnx.ModelProto) -> set[str]:
+    inferred = onnx.shape_inference.infer_shapes(model)
+    vals = list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)
+    names = {v.name for v in vals if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
+    return names | {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+
+
+def _fuse_cast_pairs(model: onnx.ModelProto, float_names: set[str]) -> onnx.ModelProto:
+    """The fp16 converter wraps each float32 node in its own casts, so a chain of float32 nodes
+    round-trips through float16 between them (x² overflows there). Rewire Cast(fp16)->Cast(fp32)
+    pairs so the float32 value flows straight through."""
+    F16, F32 = onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT
+    producer = {o: n for n in model.graph.node for o in n.output}
+    def cast_to(n):
+        return next((a.i for a in n.attribute if a.name == "to"), None) if n.op_type == "Cast" else None
+    rename = {}
+    for n in model.graph.node:
+        if cast_to(n) == F32:
+            src = producer.get(n.input[0])
+            if src is not None and cast_to(src) == F16 and src.input[0] in float_names:
+                rename[n.output[0]] = src.input[0]
+    if rename:
+        outputs = {o.name for o in model.graph.output}
+        for n in model.graph.node:
+            for k, i in enumerate(n.input):
+                if i in rename and rename[i] not in outputs:
+                    n.input[k] = rename[i]
+        live = set()
+        for n in model.graph.node:
+            live.update(n.input)
+        live.update(outputs)
+        keep = [n for n in model.graph.node if n.op_type != "Cast" or any(o in live for o in n.output)]
+        del model.graph.node[:]
+        model.graph.node.extend(keep)
+    return model
+
+
+def to_q4(model: onnx.ModelProto) -> onnx.ModelProto:
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    logging.getLogger().setLevel(logging.ERROR)
+    q = MatMulNBitsQuantizer(model, bits=4, block_size=BLOCK_SIZE, is_symmetric=True)
+    q.process()
+    return q.model.model
+
+
+def to_q8(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs through the root logger
+    quantize_dynamic(str(src), str(dst), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
+                     per_channel=False, use_external_data_format=src.stat().st_size > 1_800_000_000
+                     or src.with_name(src.name + ".data").exists())
+
+
+def convert_graph(fp32_path: Path, dtype: str, dst: Path, graph: str) -> Path:
+    """Write ``dst`` in ``dtype`` from the fp32 graph at ``fp32_path``."""
+    if dtype == "fp32":
+        save_model(onnx.load(str(fp32_path)), dst)
+    elif dtype == "fp16":
+        save_model(to_fp16(onnx.load(str(fp32_path)), graph), dst)
+    elif dtype == "q4":
+        save_model(to_q4(onnx.load(str(fp32_path))), dst)
+    elif dtype == "q4f16":
+        save_model(to_q4(to_fp16(onnx.load(str(fp32_path)), graph)), dst)
+    elif dtype == "q8":
+        with tempfile.TemporaryDirectory() as tmp:
+            to_q8(fp32_path, dst)
+    else:
+        raise ValueError(dtype)
+    return dst

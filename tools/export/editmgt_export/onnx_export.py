@@ -1,0 +1,107 @@
+"""Export the five graphs to fp32 ONNX (opset 18, torch dynamo exporter)."""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+
+from .graphs import GRAPH_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
+
+OPSET = 18
+EXTERNAL_DATA_BYTES = 1_800_000_000  # stay clear of protobuf's 2 GB limit
+
+
+def _param_bytes(module: torch.nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for p in module.state_dict().values())
+
+
+def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, batch_dynamic: bool = False) -> Path:
+    inputs, outputs = GRAPH_IO[graph]
+    dynamic_shapes = None
+    if batch_dynamic:
+        batch = torch.export.Dim("batch", min=1, max=64)
+        dynamic_shapes = {name: {0: batch} for name in inputs}
+    large = _param_bytes(module) > EXTERNAL_DATA_BYTES
+    module.eval()
+    with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        program = torch.onnx.export(
+            module, args, input_names=inputs, output_names=outputs, opset_version=OPSET, dynamo=True,
+            dynamic_shapes=dynamic_shapes, optimize=True, verbose=False,
+        )
+    model = strip_metadata(program.model_proto)
+    save_model(model, path, external=large)
+    return path
+
+
+def strip_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Drop the exporter's per-node stack traces and names of source modules (they triple the size)."""
+    def walk(graph):
+        for node in graph.node:
+            del node.metadata_props[:]
+            node.doc_string = ""
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    walk(attr.g)
+        for vi in list(graph.value_info) + list(graph.input) + list(graph.output):
+            del vi.metadata_props[:]
+        for t in graph.initializer:
+            del t.metadata_props[:]
+    walk(model.graph)
+    del model.metadata_props[:]
+    model.producer_name = "editmgt_export"
+    return model
+
+
+def save_model(model: onnx.ModelProto, path: Path, external: bool | None = None) -> None:
+    """Save, with external data (``<name>.onnx.data``) when the graph is too big for one protobuf."""
+    path = Path(path)
+    if external is None:
+        external = model.ByteSize() > EXTERNAL_DATA_BYTES if not _has_external(model) else True
+    for stale in (path, path.with_name(path.name + ".data")):
+        stale.unlink(missing_ok=True)
+    if external:
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.name + ".data", size_threshold=1024)
+    else:
+        onnx.save_model(model, str(path))
+
+
+def _has_external(model: onnx.ModelProto) -> bool:
+    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+
+
+def export_all(ckpt, folder: Path, token_grid: tuple[int, int], resolution: int, attention_blocks: list[int],
+               text_len: int = 256, clip_len: int = 77, graphs=None) -> dict[str, Path]:
+    """Write fp32 graphs into ``folder``; returns graph name -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    h, w = token_grid
+    d_llm = ckpt.transformer.config.joint_attention_dim
+    d_clip = ckpt.transformer.config.pooled_projection_dim
+    i32, i64 = torch.int32, torch.int64
+    specs = {
+        "text_clip": (lambda: TextClip(ckpt.clip), lambda: (torch.zeros(2, clip_len, dtype=i64),), True),
+        "text_llm": (lambda: TextLlm(ckpt.llm),
+                     lambda: (torch.zeros(2, text_len, dtype=i64), torch.ones(2, text_len, dtype=i64)), True),
+        "vq_encode": (lambda: VqEncode(ckpt.vq), lambda: (torch.rand(1, 3, resolution, resolution),), False),
+        "vq_decode": (lambda: VqDecode(ckpt.vq), lambda: (torch.zeros(1, h, w, dtype=i32),), False),
+        "transformer_step": (
+            lambda: TransformerStep(ckpt.transformer, token_grid, text_len, attention_blocks),
+            lambda: (torch.zeros(1, h, w, dtype=i32), torch.zeros(1, h, w, dtype=i32), torch.randn(2, text_len, d_llm),
+                     torch.randn(2, d_clip), torch.tensor([[float(resolution), float(resolution), 0, 0, 6]]),
+                     torch.tensor([1.0]), torch.tensor([6.0]), torch.tensor([0.0953]), torch.ones(text_len),
+                     torch.rand(1, h * w)),
+            False),
+    }
+    paths = {}
+    for name, (make, make_args, dyn) in specs.items():
+        if graphs is not None and name not in graphs:
+            continue
+        paths[name] = export_graph(make(), make_args(), folder / f"{name}.onnx", name, batch_dynamic=dyn)
+    return paths

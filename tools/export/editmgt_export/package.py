@@ -1,0 +1,242 @@
+"""Write a model package folder (docs/model-package.md): graphs per dtype, tokenizers,
+codebook colours and a manifest validated by src/engine/manifest.schema.json.
+Everything is written into a temporary sibling folder and renamed into place at the end."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from . import __version__
+from .checkpoint import Checkpoint
+from .dtypes import DTYPES, convert_graph
+from .errors import ExportError
+from .graphs import GRAPH_IO
+from .onnx_export import export_all
+from .pipeline import DEFAULT_NEGATIVE_PROMPT
+
+REPO = Path(__file__).resolve().parents[3]
+SCHEMA_PATH = REPO / "src" / "engine" / "manifest.schema.json"
+FORMAT_VERSION = 1
+PROVIDERS = {"fp32": ["webgpu", "wasm"], "fp16": ["webgpu"], "q4": ["webgpu", "wasm"], "q4f16": ["webgpu"], "q8": ["wasm"]}
+ONNX_DTYPES = {1: "float32", 6: "int32", 7: "int64", 10: "float16", 9: "bool"}
+CLIP_LEN, LLM_LEN = 77, 256
+
+
+def default_attention_blocks(ckpt: Checkpoint) -> list[int]:
+    """The reference suggests blocks 28..36 of 42 (double blocks counted first); a model with
+    fewer blocks uses its single-stream blocks."""
+    n_double, n_single = ckpt.transformer.config.num_layers, ckpt.transformer.config.num_single_layers
+    if n_double + n_single >= 37:
+        return list(range(28, 37))
+    return list(range(n_double, n_double + n_single))
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _io(model_path: Path, graph: str) -> dict:
+    model = onnx.load(str(model_path), load_external_data=False)
+    def desc(values):
+        out = []
+        for v in values:
+            t = v.type.tensor_type
+            out.append({"name": v.name, "dtype": ONNX_DTYPES[t.elem_type],
+                        "shape": [d.dim_param if d.dim_param else d.dim_value for d in t.shape.dim]})
+        return out
+    ins, outs = desc(model.graph.input), desc(model.graph.output)
+    expected_in, expected_out = GRAPH_IO[graph]
+    if [i["name"] for i in ins] != expected_in or [o["name"] for o in outs] != expected_out:
+        raise ExportError(f"{graph}: exported I/O names {[i['name'] for i in ins]} -> {[o['name'] for o in outs]} break the contract")
+    return {"inputs": ins, "outputs": outs}
+
+
+def package_tokenizers(ckpt: Checkpoint, out: Path) -> dict:
+    """tokenizer_clip/ and tokenizer_llm/ with padding + truncation set inside tokenizer.json."""
+    from transformers import AutoTokenizer
+
+    result = {}
+    for key, sub, length in (("clip", "tokenizer", CLIP_LEN), ("llm", "llm_encoder", LLM_LEN)):
+        try:
+            hf = AutoTokenizer.from_pretrained(str(ckpt.root / sub))
+        except Exception as e:
+            raise ExportError(f"cannot load the {key} tokenizer from {ckpt.root / sub}: {str(e).splitlines()[0]}") from None
+        backend = hf.backend_tokenizer
+        pad_id = hf.pad_token_id if hf.pad_token_id is not None else hf.eos_token_id
+        pad_token = hf.convert_ids_to_tokens(pad_id)
+        backend.enable_truncation(length)
+        backend.enable_padding(pad_id=pad_id, pad_token=pad_token, length=length,
+                               direction=getattr(hf, "padding_side", "right") or "right")
+        folder = out / f"tokenizer_{key}"
+        folder.mkdir(parents=True, exist_ok=True)
+        backend.save(str(folder / "tokenizer.json"))
+        files = [f"tokenizer_{key}/tokenizer.json"]
+        for extra in ("tokenizer_config.json", "special_tokens_map.json"):
+            if (ckpt.root / sub / extra).exists():
+                shutil.copy(ckpt.root / sub / extra, folder / extra)
+                files.append(f"tokenizer_{key}/{extra}")
+        result[key] = {"files": files, "max_length": length, "pad_id": int(pad_id), "padding_side": "right",
+                       "truncation": True}
+    return result
+
+
+def codebook_colors(ckpt: Checkpoint, grid: int = 4, batch: int = 64) -> list[list[float]]:
+    """Mean RGB in [0,1] of each code, by decoding a grid×grid field of that code."""
+    vq = ckpt.vq
+    k = vq.config.num_vq_embeddings
+    c = vq.config.vq_embed_dim or vq.config.latent_channels
+    colors = []
+    with torch.no_grad():
+        for start in range(0, k, batch):
+            codes = torch.arange(start, min(k, start + batch))
+            ids = codes[:, None].expand(-1, grid * grid).reshape(-1)
+            px = vq.decode(ids, force_not_quantize=True, shape=(len(codes), grid, grid, c)).sample.clamp(0, 1)
+            colors.extend(px.mean(dim=(2, 3)).tolist())
+    return [[round(float(v), 6) for v in rgb] for rgb in colors]
+
+
+def source_revision(root: Path) -> str:
+    parts = root.resolve().parts
+    if "snapshots" in parts:  # huggingface_hub cache: .../snapshots/<commit>
+        return parts[parts.index("snapshots") + 1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and (p.suffix == ".json" or p.suffix == ".safetensors"):
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes() if p.suffix == ".json" else str(p.stat().st_size).encode())
+    return "content:" + h.hexdigest()[:16]
+
+
+def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtypes, resolution: int,
+                   token_grid, transformer_grid, attention_blocks, graphs_io: dict, tokenizers: dict,
+                   colors, out: Path) -> dict:
+    cfg = ckpt.transformer.config
+    files = []
+    for p in sorted(out.rglob("*")):
+        if p.is_file() and p.name != "manifest.json":
+            files.append({"path": p.relative_to(out).as_posix(), "bytes": p.stat().st_size, "sha256": sha256(p)})
+    dtype_entries = {}
+    for d in dtypes:
+        graphs = {}
+        for g in GRAPH_IO:
+            entry = {"file": f"{d}/{g}.onnx"}
+            if (out / d / f"{g}.onnx.data").exists():
+                entry["external_data"] = f"{d}/{g}.onnx.data"
+            graphs[g] = entry
+        dtype_entries[d] = {"providers": PROVIDERS[d], "graphs": graphs}
+    seq = token_grid[0] * token_grid[1]
+    import diffusers
+    import onnxruntime
+    import transformers
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "source": {"id": source, "revision": revision},
+        "dtypes": dtype_entries,
+        "graphs": graphs_io,
+        "files": files,
+        "config": {
+            "resolution": resolution,
+            "resolutions": {str(resolution): {"token_grid": list(token_grid), "transformer_grid": list(transformer_grid)}},
+            "codebook_size": int(cfg.codebook_size),
+            "vocab_size": int(cfg.vocab_size),
+            "mask_token_id": ckpt.mask_token_id,
+            "masking_schedule": ckpt.scheduler_config.get("masking_schedule", "cosine"),
+            "vae_scale_factor": ckpt.vae_scale_factor,
+            "text": {"clip_length": CLIP_LEN, "llm_length": LLM_LEN, "clip_dim": int(cfg.pooled_projection_dim),
+                     "llm_dim": int(cfg.joint_attention_dim)},
+            "attention_blocks": list(attention_blocks),
+            "transformer": {"num_layers": int(cfg.num_layers), "num_single_layers": int(cfg.num_single_layers),
+                            "num_attention_heads": int(cfg.num_attention_heads),
+                            "attention_head_dim": int(cfg.attention_head_dim), "connector_type": cfg.connector_type,
+                            "downsample": bool(cfg.downsample), "upsample": bool(cfg.upsample)},
+            "micro_conds": [resolution, resolution, 0, 0, 6],
+            "readback_bytes_per_step": 3 * seq * 4 + transformer_grid[0] * transformer_grid[1] * 4,
+        },
+        "defaults": {"steps": 36, "guidance_scale": 6.0, "reference_strength": 1.1, "temperature": [2.0, 0.0],
+                     "region_hold_lambda": 0.01, "region_hold_enabled": False},
+        "negative_prompt": DEFAULT_NEGATIVE_PROMPT,
+        "tokenizers": tokenizers,
+        "codebook_colors": colors,
+        "generator": {"tool": f"editmgt_export {__version__}", "created": time.strftime("%Y-%m-%d"),
+                      "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
+                                   "onnxruntime": onnxruntime.__version__, "diffusers": diffusers.__version__,
+                                   "transformers": transformers.__version__}},
+    }
+
+
+def validate_manifest(manifest: dict) -> None:
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator(schema).validate(manifest)
+
+
+def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,
+                  attention_blocks=None, log=print) -> dict:
+    dtypes = list(dict.fromkeys(dtypes))
+    bad = [d for d in dtypes if d not in DTYPES]
+    if bad:
+        raise ExportError(f"unknown dtype {bad[0]!r} (choose from {', '.join(DTYPES)})")
+    sf = ckpt.vae_scale_factor
+    resolution = resolution or (1024 if ckpt.transformer.config.downsample else 512)
+    if resolution % sf:
+        raise ExportError(f"--resolution {resolution} is not a multiple of the VQ scale factor {sf}")
+    token_grid = (resolution // sf, resolution // sf)
+    if ckpt.transformer.config.downsample and token_grid[0] % 2:
+        raise ExportError(f"--resolution {resolution} gives an odd token grid; the down block needs it even")
+    transformer_grid = ckpt.transformer.transformer_grid(*token_grid)
+    attention_blocks = ckpt.transformer.attention_block_indices(attention_blocks or default_attention_blocks(ckpt))
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        scratch = tmp / "fp32" if "fp32" in dtypes else tmp / ".fp32-scratch"
+        t0 = time.time()
+        fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks)
+        log(f"exported fp32 graphs in {time.time() - t0:.1f}s")
+        graphs_io = {g: _io(p, g) for g, p in fp32.items()}
+        for d in dtypes:
+            if d == "fp32":
+                continue
+            t0 = time.time()
+            (tmp / d).mkdir()
+            for g, p in fp32.items():
+                convert_graph(p, d, tmp / d / f"{g}.onnx", g)
+                io = _io(tmp / d / f"{g}.onnx", g)
+                if io != graphs_io[g]:
+                    raise ExportError(f"{d}/{g}: inputs/outputs differ from fp32: {io} vs {graphs_io[g]}")
+            log(f"converted {d} in {time.time() - t0:.1f}s")
+        if "fp32" not in dtypes:
+            shutil.rmtree(scratch)
+        tokenizers = package_tokenizers(ckpt, tmp)
+        colors = codebook_colors(ckpt)
+        manifest = build_manifest(ckpt, name, source, source_revision(ckpt.root), dtypes, resolution, token_grid,
+                                  transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp)
+        validate_manifest(manifest)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{int(time.time())}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest

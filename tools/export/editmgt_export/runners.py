@@ -1,0 +1,46 @@
+"""Graph runners: the same name -> {input: array} -> {output: array} interface for the PyTorch
+graph modules and for onnxruntime sessions, so one pipeline drives both."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .graphs import GRAPH_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
+
+
+class TorchRunner:
+    def __init__(self, ckpt, token_grid: tuple[int, int], text_len: int, attention_blocks: list[int]):
+        self.modules = {
+            "text_clip": TextClip(ckpt.clip).eval(),
+            "text_llm": TextLlm(ckpt.llm).eval(),
+            "vq_encode": VqEncode(ckpt.vq).eval(),
+            "vq_decode": VqDecode(ckpt.vq).eval(),
+            "transformer_step": TransformerStep(ckpt.transformer, token_grid, text_len, attention_blocks).eval(),
+        }
+
+    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs, outputs = GRAPH_IO[graph]
+        with torch.no_grad():
+            result = self.modules[graph](*[torch.from_numpy(np.ascontiguousarray(feeds[n])) for n in inputs])
+        if not isinstance(result, tuple):
+            result = (result,)
+        return {n: r.numpy() for n, r in zip(outputs, result)}
+
+
+class OrtRunner:
+    def __init__(self, folder: Path, providers=("CPUExecutionProvider",), threads: int = 0):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        opts.log_severity_level = 3
+        self.sessions = {g: ort.InferenceSession(str(Path(folder) / f"{g}.onnx"), opts, providers=list(providers))
+                         for g in GRAPH_IO if (Path(folder) / f"{g}.onnx").exists()}
+
+    def run(self, graph: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs, outputs = GRAPH_IO[graph]
+        res = self.sessions[graph].run(outputs, {n: feeds[n] for n in inputs})
+        return {n: np.asarray(r).astype(np.float32) if r.dtype == np.float16 else np.asarray(r) for n, r in zip(outputs, res)}

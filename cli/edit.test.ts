@@ -126,3 +126,11 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     expect(decodeImage(readFileSync(join(dir, 'inpaint.jpg'))).width).toBe(90);
   });
 });
+
+describe('image decoding', () => {
+  it('applies the EXIF orientation of a JPEG (stored 480×320, orientation 6 → 320×480)', async () => {
+    const path = new URL('../e2e/fixtures/images/portrait-exif6.jpg', import.meta.url);
+    const img = decodeImage(readFileSync(path));
+    expect([img.width, img.height]).toEqual([320, 480]);
+  });
+});

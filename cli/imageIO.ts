@@ -1,6 +1,7 @@
 /** PNG/JPEG decode and encode in node, pure JS (pngjs, jpeg-js). */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { applyExifOrientation } from '../src/engine/image';
 import type { RgbaImage } from '../src/engine/image';
 
 export class ImageFormatError extends Error {}
@@ -19,7 +20,8 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
     }
     if (isJpeg) {
       const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_DECODE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
-      return { width: img.width, height: img.height, data: new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength) };
+      const rgba = { width: img.width, height: img.height, data: new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength) };
+      return applyExifOrientation(rgba, jpegOrientation(buf));
     }
   } catch (err) {
     const msg = (err as Error).message;
@@ -56,4 +58,31 @@ export function peekSize(bytes: Uint8Array): { width: number; height: number } |
     }
   }
   return null;
+}
+
+/** EXIF orientation (1–8) from a JPEG's APP1 segment; 1 when absent or unreadable. */
+export function jpegOrientation(buf: Buffer): number {
+  let p = 2;
+  while (p + 4 < buf.length && buf[p] === 0xff) {
+    const marker = buf[p + 1]!;
+    const len = buf.readUInt16BE(p + 2);
+    if (marker === 0xe1 && buf.toString('latin1', p + 4, p + 10) === 'Exif\0\0') {
+      const t = p + 10; // TIFF header
+      const le = buf.toString('latin1', t, t + 2) === 'II';
+      const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+      const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+      const ifd = t + u32(t + 4);
+      if (ifd + 2 > buf.length) return 1;
+      const n = u16(ifd);
+      for (let i = 0; i < n; i++) {
+        const e = ifd + 2 + i * 12;
+        if (e + 12 > buf.length) return 1;
+        if (u16(e) === 0x0112) return u16(e + 8);
+      }
+      return 1;
+    }
+    if (marker === 0xda) return 1; // start of scan: no EXIF before the image data
+    p += 2 + len;
+  }
+  return 1;
 }

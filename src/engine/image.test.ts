@@ -92,3 +92,19 @@ describe('psnr', () => {
     expect(Number.isNaN(psnr(a, b, new Uint8Array(16)))).toBe(true);
   });
 });
+
+describe('EXIF orientation', () => {
+  it('rotates 90° clockwise for orientation 6 and is the identity for 1', async () => {
+    const { applyExifOrientation } = await import('./image');
+    // 2×1: red, green  → upright 1×2: red on top? orientation 6 shows the stored left column at the top-right
+    const img = { width: 2, height: 1, data: Uint8ClampedArray.from([255, 0, 0, 255, 0, 255, 0, 255]) };
+    expect(applyExifOrientation(img, 1)).toBe(img);
+    const r = applyExifOrientation(img, 6);
+    expect([r.width, r.height]).toEqual([1, 2]);
+    expect(Array.from(r.data)).toEqual([255, 0, 0, 255, 0, 255, 0, 255]);
+    const r8 = applyExifOrientation(img, 8);
+    expect(Array.from(r8.data)).toEqual([0, 255, 0, 255, 255, 0, 0, 255]);
+    const r3 = applyExifOrientation(img, 3);
+    expect(Array.from(r3.data)).toEqual([0, 255, 0, 255, 255, 0, 0, 255]);
+  });
+});

@@ -206,3 +206,36 @@ export function maskToGrid(mask: RgbaImage, gridH: number, gridW: number): Uint8
   }
   return out;
 }
+
+/** Applies an EXIF orientation (1–8) so the pixels are upright, as PIL's exif_transpose does. */
+export function applyExifOrientation(img: RgbaImage, orientation: number): RgbaImage {
+  if (!(orientation >= 2 && orientation <= 8)) return img;
+  const { width: W, height: H, data } = img;
+  const swap = orientation >= 5;
+  const ow = swap ? H : W;
+  const oh = swap ? W : H;
+  const src = (x: number, y: number): [number, number] => {
+    switch (orientation) {
+      case 2: return [W - 1 - x, y];
+      case 3: return [W - 1 - x, H - 1 - y];
+      case 4: return [x, H - 1 - y];
+      case 5: return [y, x];
+      case 6: return [y, H - 1 - x];
+      case 7: return [W - 1 - y, H - 1 - x];
+      default: return [W - 1 - y, x];
+    }
+  };
+  const out = new Uint8ClampedArray(ow * oh * 4);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const [sx, sy] = src(x, y);
+      const s = (sy * W + sx) * 4;
+      const d = (y * ow + x) * 4;
+      out[d] = data[s]!;
+      out[d + 1] = data[s + 1]!;
+      out[d + 2] = data[s + 2]!;
+      out[d + 3] = data[s + 3]!;
+    }
+  }
+  return { width: ow, height: oh, data: out };
+}

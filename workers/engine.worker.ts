@@ -6,7 +6,7 @@ import type { StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
 import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
-import { createSession, pickBackend, runOnce } from './ort';
+import { createSession, pickBackend, runOnce, setWasmThreads } from './ort';
 import { loadModel } from './session';
 import type { LoadedModel } from './session';
 
@@ -195,6 +195,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       return;
     case 'init': {
       try {
+        if (req.wasmThreads !== undefined) setWasmThreads(req.wasmThreads);
         backend = await pickBackend(req.backend);
         reply({ type: 'backend', id: req.id, info: backend });
       } catch (err) {
@@ -244,6 +245,12 @@ async function handle(req: WorkerRequest): Promise<void> {
       await clearCache();
       reply({ type: 'done', id: req.id });
       return;
+    case 'stats': {
+      const graphs = Object.fromEntries(model?.runner.stats ?? []);
+      reply({ type: 'stats', id: req.id, graphs, loadMs: model?.runner.loadMs ?? 0 });
+      if (req.reset) model?.runner.stats.clear();
+      return;
+    }
     case 'cancel':
       running.get(req.target)?.abort(new DOMException('The edit was cancelled.', 'AbortError'));
       reply({ type: 'done', id: req.id });

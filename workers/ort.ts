@@ -10,6 +10,11 @@ import type { Backend, BackendChoice, BackendInfo, WireTensor } from '../src/pro
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 ort.env.logLevel = 'warning';
 
+/** Sets the WASM thread count; only takes effect before the runtime first starts. */
+export function setWasmThreads(n: number): void {
+  ort.env.wasm.numThreads = Math.max(1, Math.floor(n));
+}
+
 export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
   const threads = ort.env.wasm.numThreads ?? 1;
   if (choice === 'wasm') return { backend: 'wasm', threads };

@@ -5,7 +5,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, Feeds, Outputs } from '../src/engine/ports';
 import type { AnyTensor } from '../src/engine/tensor';
-import type { Backend } from '../src/protocol/messages';
+import type { Backend, GraphStats } from '../src/protocol/messages';
 import { serial } from './ort';
 
 function toOrt(t: AnyTensor): ort.Tensor {
@@ -48,13 +48,16 @@ export interface GraphBytes {
 
 export class OrtWebRunner implements GraphRunner {
   private sessions = new Map<GraphName, ort.InferenceSession>();
-  /** Bytes read back from the device by the last run, per graph. */
-  readonly readbackBytes = new Map<GraphName, number>();
+  /** Run times and read-back bytes per graph, since the last reset. */
+  readonly stats = new Map<GraphName, GraphStats>();
+  /** Milliseconds spent creating the sessions. */
+  loadMs = 0;
 
   private constructor(readonly backend: Backend) {}
 
   static async create(backend: Backend, graphs: readonly GraphBytes[]): Promise<OrtWebRunner> {
     const runner = new OrtWebRunner(backend);
+    const started = performance.now();
     try {
       for (const g of graphs) {
         const session = await serial(() =>
@@ -70,6 +73,7 @@ export class OrtWebRunner implements GraphRunner {
       await runner.release();
       throw err;
     }
+    runner.loadMs = performance.now() - started;
     return runner;
   }
 
@@ -80,6 +84,7 @@ export class OrtWebRunner implements GraphRunner {
       signal?.throwIfAborted();
       const inputs: Record<string, ort.Tensor> = {};
       for (const [name, t] of Object.entries(feeds)) inputs[name] = toOrt(t);
+      const started = performance.now();
       const out = await session.run(inputs);
       const result: Record<string, AnyTensor> = {};
       let bytes = 0;
@@ -89,7 +94,11 @@ export class OrtWebRunner implements GraphRunner {
         result[name] = t;
         tensor.dispose();
       }
-      this.readbackBytes.set(graph, bytes);
+      const entry = this.stats.get(graph) ?? { runs: 0, ms: [], readbackBytes: 0 };
+      entry.runs += 1;
+      entry.ms.push(performance.now() - started);
+      entry.readbackBytes = bytes;
+      this.stats.set(graph, entry);
       return result;
     });
   }

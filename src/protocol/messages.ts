@@ -94,7 +94,8 @@ export interface EditResult {
 
 export type WorkerRequest =
   | { type: 'hello'; id: number; version: number }
-  | { type: 'init'; id: number; backend: BackendChoice }
+  /** `wasmThreads` applies only before the first model or graph is loaded in this worker. */
+  | { type: 'init'; id: number; backend: BackendChoice; wasmThreads?: number }
   | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
   | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto' }
   /** `mask` (inpainting mode): RGBA8 at the image's size; alpha > 127 marks cells to regenerate. */
@@ -103,6 +104,8 @@ export type WorkerRequest =
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
   | { type: 'clearCache'; id: number }
+  /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
+  | { type: 'stats'; id: number; reset: boolean }
   | { type: 'cancel'; id: number; target: number };
 
 export type WorkerReply =
@@ -118,10 +121,20 @@ export type WorkerReply =
   | { type: 'wordMap'; id: number; attention: ArrayBuffer; grid: [number, number] }
   | { type: 'cacheInfo'; id: number; bytes: number; packages: { baseUrl: string; bytes: number }[] }
   | { type: 'done'; id: number }
+  | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
   | { type: 'error'; id: number; code: ErrorCode; message: string };
 
 /** Reply types that end a request; the others are streamed events. */
-export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'error'] as const;
+export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'error'] as const;
+
+/** Time spent in one graph's runs, measured around session.run plus the read back. */
+export interface GraphStats {
+  runs: number;
+  /** Milliseconds of each run, in order. */
+  ms: number[];
+  /** Bytes read back from the device by the last run. */
+  readbackBytes: number;
+}
 
 export type ErrorCode =
   | 'bad-request'

@@ -37,6 +37,11 @@ export interface EditRequest {
   readonly mask?: Uint8Array | RgbaImage;
   /** restrict the attention map to these words of the instruction */
   readonly queryWords?: string;
+  /** explicit text weights [L_llm] (overrides queryWords; golden replay) */
+  readonly textWeights?: Float32Array;
+  /** the source already at model resolution, CHW float32 [3·H·W] in [0, 1] (golden replay);
+   *  `image` is then only used for the output size and the composite */
+  readonly modelPixels?: Float32Array;
   readonly schedule?: MaskSchedule;
   /** keep original pixels where tokens are unchanged (default true) */
   readonly composite?: boolean;
@@ -114,10 +119,13 @@ export class EditEngine {
     const cond = await this.text.encode(req.prompt, signal);
     const uncond = await this.text.encode(negative, signal);
     if (cond.truncated) warnings.push(`the instruction is longer than the model reads; it was cut to ${spec.llm.maxLength} LLM / ${spec.clip.maxLength} CLIP tokens`);
-    const source = await this.sourceTokens(req.image, signal);
+    const source = await this.sourceTokens(req.image, signal, req.modelPixels);
 
     let textWeights: Float32Array = new Float32Array(spec.llm.maxLength).fill(1);
-    if (req.queryWords?.trim()) {
+    if (req.textWeights) {
+      if (req.textWeights.length !== spec.llm.maxLength) throw new EditError('bad-settings', `text weights need ${spec.llm.maxLength} values`);
+      textWeights = req.textWeights;
+    } else if (req.queryWords?.trim()) {
       const q = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, req.queryWords, spec.llm.maxLength);
       if (q) textWeights = q;
       else warnings.push(`"${req.queryWords}" is not in the instruction; the attention map uses all words`);
@@ -214,15 +222,16 @@ export class EditEngine {
   }
 
   /** Source tokens, VQ-encoded once per image object. @returns Int32Array [h·w] */
-  async sourceTokens(image: RgbaImage, signal?: AbortSignal): Promise<Int32Array> {
-    const hit = this.sources.get(image);
+  async sourceTokens(image: RgbaImage, signal?: AbortSignal, modelPixels?: Float32Array): Promise<Int32Array> {
+    const hit = modelPixels ? undefined : this.sources.get(image);
     if (hit) return hit;
     const { spec } = this.opts;
-    const pixels = imageToModelPixels(image, spec.width, spec.height);
+    const pixels = modelPixels ?? imageToModelPixels(image, spec.width, spec.height);
+    if (pixels.length !== 3 * spec.width * spec.height) throw new EditError('bad-image', `model pixels need 3×${spec.height}×${spec.width} values`);
     const out = await this.opts.runner.run('vq_encode', { pixels: makeTensor('float32', pixels, [1, 3, spec.height, spec.width]) }, signal);
     const ids = expectType(out['ids'], 'int32', 'vq_encode.ids');
     expectDims(ids, [1, spec.tokenGrid.h, spec.tokenGrid.w], 'vq_encode.ids');
-    this.sources.set(image, ids.data);
+    if (!modelPixels) this.sources.set(image, ids.data);
     return ids.data;
   }
 

@@ -59,6 +59,8 @@ export interface StepEvent {
   readonly drawn: Int32Array;
   /** cell indices re-masked this step */
   readonly remasked: Int32Array;
+  /** how many the schedule asked to re-mask (0 on the last step) */
+  readonly maskLength: number;
   /** [h·w] smoothed attention on the token grid */
   readonly attention: Float32Array;
   /** [gh·gw] smoothed attention on the attention grid */
@@ -198,6 +200,7 @@ export class EditEngine {
         predicted: pred.tokens,
         drawn: indicesWhere(seq, (k) => unknown[k] === 1 && next.tokens[k] !== spec.maskTokenId),
         remasked: indicesWhere(seq, (k) => next.remasked[k] === 1),
+        maskLength: next.maskLength,
         attention: maps.tokens,
         attentionGrid: maps.grid,
         hold,

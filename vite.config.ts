@@ -30,7 +30,13 @@ const previewPort = Number(process.env.PORT ?? 4173);
 export default defineConfig({
   plugins: [react()],
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    chunkSizeWarningLimit: 4096,
+    // bench.html: the benchmark page (src/bench), built beside the app so it runs the same worker.
+    rolldownOptions: { input: { main: 'index.html', bench: 'bench.html' } },
+  },
   // The dev server injects inline HMR scripts, so the CSP is enforced on the built app only.
   server: { host, port, strictPort: false, headers: isolation },
   preview: {

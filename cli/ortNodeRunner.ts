@@ -51,6 +51,7 @@ export class OrtNodeRunner implements GraphRunner {
       s = ort.InferenceSession.create(file, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
+        logSeverityLevel: 3, // errors only: fp16 graphs warn about constant folding
         intraOpNumThreads: this.opts.intraOpThreads ?? Number(process.env['ORT_THREADS'] ?? 0),
       });
       this.sessions.set(graph, s);

@@ -135,6 +135,7 @@ test('running with something missing says what is missing', async ({ ui }) => {
   await ui.runButton.click();
   await expect(ui.error).toContainText('Add an image first');
   await ui.choose('photo.jpg');
+  await ui.expectImage(640, 427);
   await ui.instruction.fill('');
   await ui.page.keyboard.press('Control+Enter');
   await expect(ui.error).toContainText('Type what to change');

@@ -114,13 +114,29 @@ export class EngineClient {
     return { id, reply };
   }
 
-  /** Like `send`, but an abort sends `cancel` for the request (the worker then replies `cancelled`). */
+  /**
+   * Like `send`, but an abort sends `cancel` for the request and settles it at once as
+   * `cancelled`: the page does not wait for the worker to notice (a WASM run only reads its
+   * messages between graph runs), and any late events of that request are dropped.
+   */
   private sendCancellable(body: RequestBody, transfer: Transferable[], onEvent: (r: WorkerReply) => void, signal?: AbortSignal): Promise<WorkerReply> {
-    if (signal?.aborted) return Promise.resolve({ type: 'error', id: 0, code: 'cancelled', message: 'cancelled before it started' });
+    const cancelled = (id: number): WorkerReply => ({ type: 'error', id, code: 'cancelled', message: 'The request was cancelled.' });
+    if (signal?.aborted) return Promise.resolve(cancelled(0));
     const { id, reply } = this.send(body, transfer, onEvent);
-    const abort = () => this.worker?.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest);
-    signal?.addEventListener('abort', abort, { once: true });
-    return reply.finally(() => signal?.removeEventListener('abort', abort));
+    return new Promise<WorkerReply>((resolve) => {
+      const abort = () => {
+        const entry = this.pending.get(id);
+        if (!entry) return;
+        this.pending.delete(id);
+        this.worker?.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest);
+        entry.resolve(cancelled(id));
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      void reply.then((r) => {
+        signal?.removeEventListener('abort', abort);
+        resolve(r);
+      });
+    });
   }
 
   async handshake(): Promise<void> {

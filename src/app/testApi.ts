@@ -24,6 +24,8 @@ export interface TestApi {
     feeds: Record<string, WireTensor>,
     backend: Backend,
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }>;
+  /** Which nodes of a graph the runtime places on the CPU provider (see workers/ort.ts). */
+  placement(model: ArrayBuffer, backend: Backend): Promise<{ cpuNodes: string[]; log: string[] }>;
   /** The editor's state now. */
   snapshot(): Promise<EditorSnapshot>;
   /** Resolves once history and settings are written to IndexedDB. */
@@ -53,6 +55,12 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       if (r.type === 'error') throw new Error(r.message);
       if (r.type !== 'graphResult') throw new Error(`unexpected reply ${r.type}`);
       return { outputs: r.outputs, ms: r.ms };
+    },
+    async placement(model, backend) {
+      const r = await client.request({ type: 'placement', model, backend }, [model]);
+      if (r.type === 'error') throw new Error(r.message);
+      if (r.type !== 'placement') throw new Error(`unexpected reply ${r.type}`);
+      return { cpuNodes: r.cpuNodes, log: r.log };
     },
     async snapshot() {
       return editor.snapshot();

@@ -38,7 +38,7 @@ function tokenColours(tokens: Int32Array): Uint8ClampedArray {
 
 /**
  * Known cells show the palette preview; unknown (masked) cells dim the image under them;
- * cells drawn this step are ringed in cyan, re-masked ones in pink.
+ * cells revealed this step are ringed in cyan (re-masked cells are the dimmed ones).
  */
 export function drawTokens(canvas: HTMLCanvasElement, f: StepFrame): void {
   const [rows, cols] = f.grid;
@@ -68,7 +68,6 @@ export function drawTokens(canvas: HTMLCanvasElement, f: StepFrame): void {
     for (const i of cells) ctx.rect((i % cols) * CELL_PX + 1, Math.floor(i / cols) * CELL_PX + 1, CELL_PX - 2, CELL_PX - 2);
     ctx.stroke();
   };
-  ring(f.remasked, '#ff5fa2');
   ring(f.drawn, '#3ce7ff');
 }
 

@@ -71,8 +71,8 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     if (!values.image) throw new UsageError('--image is required');
     if (values.prompt === undefined) throw new UsageError('--prompt is required');
     if (!values.out) throw new UsageError('--out is required');
-    const settings = {
-      steps: num(values.steps, 'steps', true) ?? EDIT_DEFAULTS.steps,
+    const flags = {
+      steps: num(values.steps, 'steps', true),
       seed: num(values.seed, 'seed', true) ?? EDIT_DEFAULTS.seed,
       guidance: num(values.guidance, 'guidance', false),
       referenceStrength: num(values['reference-strength'], 'reference-strength', false),
@@ -88,6 +88,15 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     if (values.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
 
     pkg = await openPackage(values.model, values.dtype);
+    // unset flags take the package's defaults (the reference's 36 steps, guidance 6, …)
+    const d = pkg.manifest.defaults;
+    const settings = {
+      ...flags,
+      steps: flags.steps ?? d?.steps ?? EDIT_DEFAULTS.steps,
+      guidance: flags.guidance ?? d?.guidance_scale,
+      referenceStrength: flags.referenceStrength ?? d?.reference_strength,
+      hold: flags.hold ?? (d?.region_hold_enabled ? d.region_hold_lambda : 0),
+    };
     const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
     const stepMs: number[] = [];
     let last = 0;

@@ -4,6 +4,7 @@ in tokenizer.json). The TypeScript adapter must reproduce them exactly.
 
 Run: tools/export/.venv/bin/python cli/__fixtures__/make_tokenizer_ids.py  → tokenizer_ids.json
 """
+import hashlib
 import json
 from pathlib import Path
 
@@ -21,7 +22,9 @@ PROMPTS = [
     "numbers 1234567890 and symbols #$%&*()[]{}", "<|startoftext|> literal specials <bos> <pad>",
     " ".join(f"word{i}" for i in range(300)),
 ]
-out = {"generator": "cli/__fixtures__/make_tokenizer_ids.py", "tokenizers_version": tokenizers.__version__, "cases": []}
+out = {"generator": "cli/__fixtures__/make_tokenizer_ids.py", "tokenizers_version": tokenizers.__version__,
+       "sha256": {n: hashlib.sha256((PKG / n / "tokenizer.json").read_bytes()).hexdigest() for n in ("tokenizer_clip", "tokenizer_llm")},
+       "cases": []}
 for name in ("tokenizer_clip", "tokenizer_llm"):
     tok = Tokenizer.from_file(str(PKG / name / "tokenizer.json"))
     for p in PROMPTS:

@@ -1,0 +1,128 @@
+"""Python-side edit evaluation on the test split: PSNR inside / outside the ground-truth edit region,
+with region-hold off and on, through the exporter's reference pipeline (the engine's algorithm).
+
+    tools/export/.venv/bin/python -m shapesworld.evaluate --package ../../public/models/shapes --count 70
+
+Randomness per pair is seeded by the pair index, so "off" and "on" see the same draws.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
+from editmgt_export.pipeline import EditRequest, ModelGeometry, Tokenizers, run_edit  # noqa: E402
+
+from .splits import pair_at  # noqa: E402
+
+
+def psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float | None:
+    """PSNR (dB, 8-bit scale) over the pixels where ``region`` is True; None if empty."""
+    if not region.any():
+        return None
+    d = (a.astype(np.float64) - b.astype(np.float64))[region]
+    mse = float(np.mean(d * d))
+    return 100.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def open_package(folder: Path, dtype: str = "fp32"):
+    from editmgt_export.runners import OrtRunner
+
+    m = json.loads((folder / "manifest.json").read_text())
+    c = m["config"]
+    r = str(c["resolution"])
+    geo = ModelGeometry(c["resolution"], tuple(c["resolutions"][r]["token_grid"]), tuple(c["resolutions"][r]["transformer_grid"]),
+                        c["codebook_size"], c["mask_token_id"], c["text"]["clip_length"], c["text"]["llm_length"])
+    tok = Tokenizers(folder / "tokenizer_clip" / "tokenizer.json", folder / "tokenizer_llm" / "tokenizer.json")
+    return OrtRunner(folder / dtype, threads=2), tok, geo, m
+
+
+def edit(runner, tok, geo, source: np.ndarray, instruction: str, seed: int, *, steps: int, guidance: float,
+         strength: float, hold: float, negative: str) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    seq = geo.token_grid[0] * geo.token_grid[1]
+    req = EditRequest(prompt=instruction, pixels=(source.astype(np.float32) / 255).transpose(2, 0, 1)[None],
+                      draw_u=rng.random((steps, seq), dtype=np.float32), gumbel_u=rng.random((steps, seq), dtype=np.float32),
+                      negative_prompt=negative, guidance_scale=guidance, reference_strength=strength, region_hold=hold)
+    out = run_edit(runner, tok, geo, req)
+    return (out["pixels"][0].transpose(1, 2, 0) * 255).round().clip(0, 255).astype(np.uint8), out
+
+
+def evaluate(runner, tok, geo, count: int, holds, *, steps=16, guidance=6.0, strength=1.1, negative="",
+             start=0, log=print, save_dir: Path | None = None) -> dict:
+    rows = []
+    for i in range(start, start + count):
+        p = pair_at("test", i)
+        inside, outside = p.mask, ~p.mask
+        row = {"index": i, "kind": p.kind, "instruction": p.instruction,
+               "source_in": psnr(p.source_image, p.target_image, inside)}
+        for lam in holds:
+            img, _ = edit(runner, tok, geo, p.source_image, p.instruction, seed=1000 + i, steps=steps,
+                          guidance=guidance, strength=strength, hold=lam, negative=negative)
+            row[f"in@{lam}"] = psnr(img, p.target_image, inside)
+            row[f"out@{lam}"] = psnr(img, p.target_image, outside)
+            if save_dir is not None:
+                from PIL import Image
+
+                save_dir.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(img).save(save_dir / f"test_{i:05d}_hold{lam}.png")
+        rows.append(row)
+        log(json.dumps(row))
+    return summarize(rows, holds)
+
+
+def _mean(vals):
+    vals = [v for v in vals if v is not None]
+    return round(float(np.mean(vals)), 2) if vals else None
+
+
+def summarize(rows, holds) -> dict:
+    kinds = sorted({r["kind"] for r in rows})
+    out = {"pairs": len(rows), "source_in": _mean(r["source_in"] for r in rows)}
+    for lam in holds:
+        out[f"hold={lam}"] = {
+            "psnr_inside": _mean(r[f"in@{lam}"] for r in rows),
+            "psnr_outside": _mean(r[f"out@{lam}"] for r in rows),
+            "per_kind": {k: {"in": _mean(r[f"in@{lam}"] for r in rows if r["kind"] == k),
+                             "out": _mean(r[f"out@{lam}"] for r in rows if r["kind"] == k)} for k in kinds},
+        }
+    return {"summary": out, "rows": rows}
+
+
+def main(argv=None) -> None:
+    import torch
+
+    torch.set_num_threads(2)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--package", type=Path, required=True)
+    ap.add_argument("--dtype", default="fp32")
+    ap.add_argument("--count", type=int, default=70)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--holds", default="0,0.1")
+    ap.add_argument("--steps", type=int, default=16)
+    ap.add_argument("--guidance", type=float, default=6.0)
+    ap.add_argument("--strength", type=float, default=1.1)
+    ap.add_argument("--negative", default="")
+    ap.add_argument("--out", type=Path, default=None, help="write the JSON report here")
+    ap.add_argument("--save-images", type=Path, default=None)
+    a = ap.parse_args(argv)
+    runner, tok, geo, _ = open_package(a.package, a.dtype)
+    holds = [float(h) for h in a.holds.split(",")]
+    t0 = time.time()
+    res = evaluate(runner, tok, geo, a.count, holds, steps=a.steps, guidance=a.guidance, strength=a.strength,
+                   negative=a.negative, start=a.start, save_dir=a.save_images, log=lambda s: None)
+    res["settings"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
+    res["seconds"] = round(time.time() - t0, 1)
+    print(json.dumps(res["summary"], indent=1))
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps(res, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Masked-token training of the EditMGT transformer (the exporter's module, so names match).
+
+Stage ``t2i``: caption → image tokens, no reference. Stage ``edit``: the same weights, now with
+the source image's tokens injected through attention (``ref_tokens``; no new parameters),
+instruction → target tokens. Both stages: t ~ U(0,1), mask probability p = cos(t·π/2) clipped
+below at ``MIN_MASK``, round(256·p) random positions set to the mask id, cross-entropy on masked
+positions only, text dropped with probability ``DROP`` for CFG (half of the drops use the empty
+prompt, half the reference pipeline's default negative prompt, so either works as the
+unconditional branch). Text encoders are trained jointly.
+
+Timestep: the reference trains with p·1000 but samples with the step index N−1−i (and the model
+multiplies by 1000 inside). At toy scale that mismatch matters, so we feed the value a sampler
+with N steps would pass at this mask ratio: N−1−N·(2/π)·acos(p), with N ~ U{8..48}.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
+from editmgt_export.transformer import EditMGTTransformer  # noqa: E402
+
+from . import text  # noqa: E402
+
+CODEBOOK = 512
+MASK_ID = CODEBOOK  # vocab_size - 1
+TRANSFORMER_CONFIG = dict(
+    patch_size=1, in_channels=64, num_layers=1, num_single_layers=3, attention_head_dim=32, num_attention_heads=4,
+    joint_attention_dim=text.WIDTH, pooled_projection_dim=text.WIDTH, guidance_embeds=False,
+    axes_dims_rope=[8, 12, 12], vocab_size=CODEBOOK + 1, codebook_size=CODEBOOK, downsample=True, upsample=True,
+    text_encoder_architecture="CLIP_Gemma2", connector_type="linear",
+)
+MICRO_CONDS = [128.0, 128.0, 0.0, 0.0, 6.0]
+NEGATIVE_PROMPT = (
+    "worst quality, low quality, low res, blurry, distortion, watermark, logo, signature, text, "
+    "jpeg artifacts, signature, sketch, duplicate, ugly, identifying mark"
+)
+MIN_MASK = 0.05
+DROP = 0.1
+BATCH = 32
+LR = 6e-4
+SEQ = 256
+STAGE_IDS = {"t2i": 1, "edit": 2}
+
+
+def tokenizers(work: Path):
+    """Build once from the generator's vocabulary; cached as tokenizer.json files."""
+    from tokenizers import Tokenizer
+
+    folder = work / "tokenizers"
+    if not (folder / "llm" / "tokenizer.json").is_file():
+        lines = text.corpus()
+        text.save_tokenizer(text.build_clip_tokenizer(lines), folder / "clip", "clip")
+        text.save_tokenizer(text.build_gemma_tokenizer(lines), folder / "llm", "gemma")
+    return Tokenizer.from_file(str(folder / "clip" / "tokenizer.json")), Tokenizer.from_file(str(folder / "llm" / "tokenizer.json"))
+
+
+def build_models(work: Path, seed: int = 0):
+    torch.manual_seed(seed)
+    clip_tok, llm_tok = tokenizers(work)
+    return EditMGTTransformer(**TRANSFORMER_CONFIG), text.TextEncoders(clip_tok, llm_tok)
+
+
+def timestep_for(p: np.ndarray, n_steps: np.ndarray) -> np.ndarray:
+    return np.maximum(0.0, n_steps - 1 - n_steps * (2 / math.pi) * np.arccos(np.clip(p, 0, 1)))
+
+
+def make_batch(rng: np.random.Generator, tokens: np.ndarray, stage: str, n: int):
+    """Indices, which image of the pair is the target, and the mask/timestep draw for one batch."""
+    idx = rng.integers(0, n, BATCH)
+    side = rng.integers(0, 2, BATCH) if stage == "t2i" else np.ones(BATCH, np.int64)
+    p = np.clip(np.cos(rng.random(BATCH) * math.pi / 2), MIN_MASK, 1.0)
+    k = np.maximum(1, np.round(SEQ * p)).astype(np.int64)
+    ranks = np.argsort(np.argsort(rng.random((BATCH, SEQ)), axis=1), axis=1)
+    masked = ranks < k[:, None]
+    ts = timestep_for(p, rng.integers(8, 49, BATCH).astype(np.float64))
+    drop = rng.random(BATCH) < DROP
+    return idx, side, masked, ts, drop
+
+
+def forward_loss(model, encoders, text_ids, tokens, batch, stage):
+    """Masked CE on one batch. text_ids = (clip, llm, llm_mask) rows indexed like ``text_index``."""
+    idx, side, masked, ts, drop, text_rows = batch
+    tgt = torch.from_numpy(tokens[idx, side].astype(np.int64))
+    ref = torch.from_numpy(tokens[idx, 0].astype(np.int64)) if stage == "edit" else None
+    m = torch.from_numpy(masked).reshape(-1, 16, 16)
+    inp = torch.where(m, torch.full_like(tgt, MASK_ID), tgt)
+    clip_ids, llm_ids, llm_mask = (t[text_rows] for t in text_ids)
+    seq, pooled = encoders(clip_ids, llm_ids, llm_mask)
+    micro = torch.tensor([MICRO_CONDS]).repeat(len(idx), 1)
+    logits, _ = model(inp, seq, pooled, micro, torch.from_numpy(ts).float(), ref_tokens=ref)
+    logits = logits.permute(0, 2, 3, 1)[m]
+    loss = F.cross_entropy(logits, tgt[m])
+    acc = (logits.argmax(-1) == tgt[m]).float().mean()
+    return loss, acc, logits, tgt, m, ref
+
+
+def _texts(texts, stage):
+    """All texts of the stage (row i*2+side for t2i captions, row i for edit instructions), then
+    the two unconditional rows: '' and the negative prompt."""
+    if stage == "t2i":
+        rows = [t for e in texts for t in (e["source_caption"], e["target_caption"])]
+    else:
+        rows = [e["instruction"] for e in texts]
+    return rows + ["", NEGATIVE_PROMPT]
+
+
+def _text_rows(idx, side, drop, stage, n_rows):
+    rows = idx * 2 + side if stage == "t2i" else idx.copy()
+    rows[drop] = n_rows - 2 + (idx[drop] % 2)  # '' or the negative prompt
+    return torch.from_numpy(rows)
+
+
+@torch.no_grad()
+def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
+    from .data import load_split
+
+    _, texts = load_split(work / "val")
+    tokens = np.load(work / "val" / "tokens.npy")[:count]
+    clip_tok, llm_tok = tokenizers(work)
+    rows = _texts(texts[:count], stage)
+    text_ids = text.encode_texts(clip_tok, llm_tok, rows)
+    model.eval(), encoders.eval()
+    rng = np.random.default_rng([7, STAGE_IDS[stage]])
+    tot = {"loss": 0.0, "acc": 0.0, "acc_changed": [0, 0], "acc_kept": [0, 0]}
+    nb = 0
+    for s in range(0, count, BATCH):
+        idx = np.arange(s, min(s + BATCH, count))
+        b = len(idx)
+        side = np.ones(b, np.int64)
+        p = np.clip(np.cos(rng.random(b) * math.pi / 2), MIN_MASK, 1.0)
+        k = np.maximum(1, np.round(SEQ * p)).astype(np.int64)
+        masked = np.argsort(np.argsort(rng.random((b, SEQ)), axis=1), axis=1) < k[:, None]
+        ts = timestep_for(p, np.full(b, 16.0))
+        drop = np.zeros(b, bool)
+        batch = (idx, side, masked, ts, drop, _text_rows(idx, side, drop, stage, len(rows)))
+        loss, acc, logits, tgt, m, _ = forward_loss(model, encoders, text_ids, tokens, batch, stage)
+        tot["loss"] += loss.item()
+        tot["acc"] += acc.item()
+        nb += 1
+        if stage == "edit":
+            changed = torch.from_numpy(tokens[idx, 0] != tokens[idx, 1])[m]
+            right = logits.argmax(-1) == tgt[m]
+            tot["acc_changed"][0] += int(right[changed].sum()); tot["acc_changed"][1] += int(changed.sum())
+            tot["acc_kept"][0] += int(right[~changed].sum()); tot["acc_kept"][1] += int((~changed).sum())
+    model.train(), encoders.train()
+    out = {"val_loss": round(tot["loss"] / nb, 4), "val_token_acc": round(tot["acc"] / nb, 4)}
+    if stage == "edit":
+        out["val_acc_changed_tokens"] = round(tot["acc_changed"][0] / max(1, tot["acc_changed"][1]), 4)
+        out["val_acc_unchanged_tokens"] = round(tot["acc_kept"][0] / max(1, tot["acc_kept"][1]), 4)
+    return out
+
+
+def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) -> dict:
+    from .data import load_split
+
+    _, texts = load_split(work / "train")
+    tokens = np.load(work / "train" / "tokens.npy")
+    n = len(tokens)
+    texts = texts[:n]
+    clip_tok, llm_tok = tokenizers(work)
+    rows = _texts(texts, stage)
+    text_ids = text.encode_texts(clip_tok, llm_tok, rows)
+    model, encoders = build_models(work, seed)
+    if stage == "edit":
+        init = torch.load(work / "t2i_final.pt")
+        model.load_state_dict(init["transformer"]), encoders.load_state_dict(init["text"])
+    params = list(model.parameters()) + list(encoders.parameters())
+    opt = torch.optim.AdamW(params, lr=LR, betas=(0.9, 0.99), weight_decay=0.01)
+    state_path = work / f"{stage}_state.pt"
+    start = 0
+    if state_path.is_file():
+        st = torch.load(state_path)
+        model.load_state_dict(st["transformer"]), encoders.load_state_dict(st["text"]), opt.load_state_dict(st["opt"])
+        start = st["step"]
+        log(f"{stage}: resumed at step {start}")
+    model.train(), encoders.train()
+    log_path = work / f"{stage}_log.jsonl"
+    t0 = time.time()
+    run_loss = run_acc = 0.0
+    last = {}
+    with log_path.open("a") as logf:
+        for step in range(start, steps):
+            warm = min(1.0, (step + 1) / 100)
+            for g in opt.param_groups:
+                g["lr"] = LR * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+            rng = np.random.default_rng([seed, STAGE_IDS[stage], step])
+            idx, side, masked, ts, drop = make_batch(rng, tokens, stage, n)
+            batch = (idx, side, masked, ts, drop, _text_rows(idx, side, drop, stage, len(rows)))
+            loss, acc, *_ = forward_loss(model, encoders, text_ids, tokens, batch, stage)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            run_loss += loss.item(); run_acc += acc.item()
+            if (step + 1) % 50 == 0:
+                last = {"step": step + 1, "loss": round(run_loss / 50, 4), "acc": round(run_acc / 50, 4),
+                        "lr": round(opt.param_groups[0]["lr"], 6), "sec": round(time.time() - t0, 1)}
+                run_loss = run_acc = 0.0
+                if (step + 1) % 500 == 0 or step + 1 == steps:
+                    last.update(validate(model, encoders, work, stage))
+                logf.write(json.dumps(last) + "\n"); logf.flush()
+                log(f"{stage} {last}")
+            if (step + 1) % 250 == 0 or step + 1 == steps:
+                torch.save({"transformer": model.state_dict(), "text": encoders.state_dict(), "opt": opt.state_dict(),
+                            "step": step + 1}, state_path)
+    torch.save({"transformer": model.state_dict(), "text": encoders.state_dict()}, work / f"{stage}_final.pt")
+    final = validate(model, encoders, work, stage, count=256)
+    return {"steps": steps, "batch": BATCH, "train_seconds_this_run": round(time.time() - t0, 1),
+            "final_train": last, **final}

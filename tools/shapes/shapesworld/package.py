@@ -1,0 +1,60 @@
+"""Convert the trained checkpoint with the exporter's converter into ``public/models/shapes``.
+
+    tools/export/.venv/bin/python -m shapesworld.package [--checkpoint .work/checkpoint] [--out ../../public/models/shapes]
+
+Uses ``editmgt_export.package.write_package`` unchanged except for the Gemma text length: the
+converter currently fixes it at the reference's 256, and this model is trained with 32 (the
+tokenizer's ``model_max_length``). Until the converter reads that itself, we set its length
+constant for this call. Afterwards the manifest gets this model's defaults, negative prompt
+("" — the unconditional branch was trained on it) and instruction suggestions, and is validated again.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
+from editmgt_export import package as export_package  # noqa: E402
+from editmgt_export.checkpoint import load_checkpoint  # noqa: E402
+
+HERE = Path(__file__).resolve().parents[1]
+REPO = HERE.parents[1]
+DEFAULTS_PATH = HERE / "defaults.json"
+SUGGESTIONS_PATH = HERE / "suggestions.json"
+
+
+def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_blocks=None) -> dict:
+    ckpt = load_checkpoint(checkpoint)
+    llm_len = json.loads((checkpoint / "llm_encoder" / "tokenizer_config.json").read_text())["model_max_length"]
+    if export_package.LLM_LEN != llm_len:  # see module docstring
+        export_package.LLM_LEN = llm_len
+        export_package.export_all = functools.partial(export_package.export_all, text_len=llm_len)
+    export_package.write_package(ckpt, out, list(dtypes), name="shapes", source="tools/shapes (python -m shapesworld.train)",
+                                 resolution=128, attention_blocks=attention_blocks)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
+    manifest["negative_prompt"] = ""
+    manifest["suggestions"] = json.loads(SUGGESTIONS_PATH.read_text())
+    export_package.validate_manifest(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", type=Path, default=HERE / ".work" / "checkpoint")
+    ap.add_argument("--out", type=Path, default=REPO / "public" / "models" / "shapes")
+    ap.add_argument("--dtype", default="fp32,q8,q4")
+    ap.add_argument("--attention-blocks", default="")
+    a = ap.parse_args(argv)
+    blocks = [int(b) for b in a.attention_blocks.split(",")] if a.attention_blocks else None
+    m = convert(a.checkpoint, a.out, a.dtype.split(","), blocks)
+    size = sum(f["bytes"] for f in m["files"])
+    print(f"wrote {a.out} ({size / 1e6:.1f} MB, attention blocks {m['config']['attention_blocks']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Tokenizers built from the shapes world's own vocabulary, and the two small text encoders.
+
+Roles as in EditMGT: a CLIPTextModelWithProjection gives the pooled vector (its projected EOS
+state), a Gemma2 causal LM gives the sequence (hidden state of its second-to-last layer). Both
+start random and are trained jointly with the MGT (gradients flow through them).
+
+Tokenizers (``tokenizers`` library, hub-loadable ``tokenizer.json``): CLIP-style byte-level BPE
+with ``</w>``, padded/truncated to 77; Gemma-style BPE with ``▁`` and byte fallback, ``<bos>``
+first, right-padded with ``<pad>`` to ``LLM_LENGTH``. The instructions are short, so the Gemma
+sequence is 32 long instead of the reference's 256 (the transformer is length-agnostic; this
+keeps the joint attention 4× cheaper).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+from .edits import KINDS, STYLE_WORDS, caption
+from .scene import BACKGROUND_COLOURS, SHAPE_COLOURS, SHAPES, SIZES
+from .splits import pair_at
+
+CLIP_LENGTH = 77
+LLM_LENGTH = 32
+WIDTH = 64  # hidden size of both encoders (= joint_attention_dim and pooled_projection_dim)
+CLIP_PATTERN = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
+
+
+def corpus() -> list[str]:
+    """Deterministic text drawn from the generator (train split only) plus the bare vocabulary."""
+    lines = []
+    for i in range(700):
+        p = pair_at("train", i)
+        lines += [p.instruction, caption(p.source), caption(p.target)]
+    words = list(SHAPE_COLOURS) + list(BACKGROUND_COLOURS) + list(SHAPES) + list(SIZES) + list(KINDS)
+    lines += [" ".join(words)] + [w for ws in STYLE_WORDS.values() for w in ws]
+    return lines
+
+
+def _merges(tok: Tokenizer, lines, vocab_size: int, **kw):
+    tok.train_from_iterator(lines, trainer=trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, min_frequency=2, **kw))
+    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
+
+
+def build_clip_tokenizer(lines) -> Tokenizer:
+    byte_chars = sorted(pre_tokenizers.ByteLevel.alphabet())
+    norm = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
+    pre = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(CLIP_PATTERN), behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    t = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
+    t.normalizer, t.pre_tokenizer = norm, pre
+    merges = _merges(t, lines, 1200, end_of_word_suffix="</w>", initial_alphabet=byte_chars)
+    vocab: dict[str, int] = {}
+    for piece in byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges]:
+        vocab.setdefault(piece, len(vocab))
+    for special in ("<|startoftext|>", "<|endoftext|>"):
+        vocab[special] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, end_of_word_suffix="</w>", unk_token="<|endoftext|>"))
+    tok.normalizer, tok.pre_tokenizer = norm, pre
+    tok.add_special_tokens(["<|startoftext|>", "<|endoftext|>"])
+    bos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
+    tok.post_processor = processors.RobertaProcessing(("<|endoftext|>", eos), ("<|startoftext|>", bos),
+                                                      trim_offsets=False, add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.enable_truncation(CLIP_LENGTH)
+    tok.enable_padding(pad_id=eos, pad_token="<|endoftext|>", length=CLIP_LENGTH)
+    return tok
+
+
+def build_gemma_tokenizer(lines) -> Tokenizer:
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>"]
+    norm = normalizers.Replace(" ", "▁")
+    t = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
+    t.normalizer = norm
+    # merges are learned within "▁word" units only, so the saved tokenizer (no pre-tokenizer, like
+    # the exporter's) never fuses words together
+    t.pre_tokenizer = pre_tokenizers.Split("▁", behavior="merged_with_next")
+    merges = _merges(t, lines, 700)
+    chars = sorted({c for line in lines for c in line.replace(" ", "▁")})
+    vocab: dict[str, int] = {}
+    for piece in specials + [f"<0x{b:02X}>" for b in range(256)] + chars + ["".join(m) for m in merges]:
+        vocab.setdefault(piece, len(vocab))
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    tok.normalizer = norm
+    tok.add_special_tokens(specials)
+    tok.post_processor = processors.TemplateProcessing(single="<bos> $A", pair="<bos> $A $B",
+                                                       special_tokens=[("<bos>", vocab["<bos>"])])
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
+    tok.enable_truncation(LLM_LENGTH)
+    tok.enable_padding(pad_id=vocab["<pad>"], pad_token="<pad>", length=LLM_LENGTH, direction="right")
+    return tok
+
+
+def save_tokenizer(tok: Tokenizer, folder: Path, kind: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    if kind == "clip":
+        special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
+                   "pad_token": "<|endoftext|>"}
+        length = CLIP_LENGTH
+    else:
+        special = {"bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>"}
+        length = LLM_LENGTH
+    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": length, "padding_side": "right",
+              "truncation_side": "right", "add_bos_token": kind == "gemma", "clean_up_tokenization_spaces": False,
+              **special}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")
+
+
+def clip_config(tok: Tokenizer) -> dict:
+    v = tok.get_vocab()
+    return dict(vocab_size=tok.get_vocab_size(), hidden_size=WIDTH, intermediate_size=2 * WIDTH, projection_dim=WIDTH,
+                num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=CLIP_LENGTH, hidden_act="gelu",
+                layer_norm_eps=1e-5, bos_token_id=v["<|startoftext|>"], eos_token_id=v["<|endoftext|>"],
+                pad_token_id=v["<|endoftext|>"])
+
+
+def gemma_config(tok: Tokenizer) -> dict:
+    # 3 layers: the sequence is the second-to-last hidden state, so the last layer is never used.
+    return dict(vocab_size=tok.get_vocab_size(), hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=3,
+                num_attention_heads=2, num_key_value_heads=1, head_dim=32, max_position_embeddings=512,
+                sliding_window=4096, query_pre_attn_scalar=32, attn_logit_softcapping=50.0,
+                final_logit_softcapping=30.0, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                pad_token_id=0, eos_token_id=1, bos_token_id=2, tie_word_embeddings=True, attn_implementation="eager")
+
+
+class TextEncoders(torch.nn.Module):
+    """Both encoders; ``forward(clip_ids, llm_ids, llm_mask) -> (sequence [B,32,64], pooled [B,64])``."""
+
+    def __init__(self, clip_tok: Tokenizer, llm_tok: Tokenizer):
+        super().__init__()
+        from transformers import CLIPTextConfig, CLIPTextModelWithProjection, Gemma2Config, Gemma2ForCausalLM
+
+        self.clip_cfg, self.llm_cfg = clip_config(clip_tok), gemma_config(llm_tok)
+        self.clip = CLIPTextModelWithProjection(CLIPTextConfig(**self.clip_cfg))
+        self.llm = Gemma2ForCausalLM(Gemma2Config(**self.llm_cfg))
+
+    def forward(self, clip_ids, llm_ids, llm_mask):
+        pooled = self.clip(input_ids=clip_ids).text_embeds
+        out = self.llm.model(input_ids=llm_ids, attention_mask=llm_mask, output_hidden_states=True)
+        return out.hidden_states[-2], pooled
+
+
+def encode_texts(clip_tok: Tokenizer, llm_tok: Tokenizer, texts: list[str]):
+    """-> (clip_ids int64 [N,77], llm_ids int64 [N,L], llm_mask int64 [N,L]).
+
+    The mask is all ones, padding included: the reference pipeline (and so our engine) runs Gemma
+    without an attention mask, and training must see what inference sees."""
+    c = clip_tok.encode_batch(texts)
+    g = llm_tok.encode_batch(texts)
+    ids = torch.tensor([e.ids for e in g])
+    return torch.tensor([e.ids for e in c]), ids, torch.ones_like(ids)

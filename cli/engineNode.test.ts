@@ -63,6 +63,7 @@ describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
       sizes.push(m.heapUsed + m.arrayBuffers);
     }
     const growth = (sizes[19]! - sizes[4]!) / 1e6;
+    process.stdout.write(`20 edits: heap+arrayBuffers ${(sizes[4]! / 1e6).toFixed(1)} MB after edit 5, ${(sizes[19]! / 1e6).toFixed(1)} MB after edit 20\n`);
     expect(engine.cachedPrompts).toBeLessThanOrEqual(8);
     expect(growth).toBeLessThan(8); // MB, after warm-up
   });

@@ -6,7 +6,7 @@ import type { StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
 import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
-import { createSession, pickBackend, runOnce, setWasmThreads } from './ort';
+import { createSession, nodePlacement, pickBackend, runOnce, setWasmThreads } from './ort';
 import { loadModel } from './session';
 import type { LoadedModel } from './session';
 
@@ -245,6 +245,14 @@ async function handle(req: WorkerRequest): Promise<void> {
       await clearCache();
       reply({ type: 'done', id: req.id });
       return;
+    case 'placement': {
+      try {
+        reply({ type: 'placement', id: req.id, ...(await nodePlacement(req.model, req.backend)) });
+      } catch (err) {
+        reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });
+      }
+      return;
+    }
     case 'stats': {
       const graphs = Object.fromEntries(model?.runner.stats ?? []);
       reply({ type: 'stats', id: req.id, graphs, loadMs: model?.runner.loadMs ?? 0 });

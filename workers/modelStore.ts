@@ -112,7 +112,7 @@ async function loadFile(
       response = await fetch(url, { headers, signal });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new Error(`could not fetch ${url}: ${(err as Error).message}`);
+      throw new Error(`could not fetch ${url}: ${(err as Error).message}`, { cause: err });
     }
     if (response.status === 200 && offset > 0 && writer) {
       writer.truncate(0); // the server ignored Range: start over

@@ -8,7 +8,20 @@ import type { Backend, BackendChoice, BackendInfo, WireTensor } from '../src/pro
 // The runtime's .wasm files are emitted by the bundler beside this module and fetched from our
 // own origin: never from a CDN.
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-ort.env.logLevel = 'warning';
+// A worker named "engine-diagnostics" logs verbosely from the start (the runtime fixes its log
+// level when it first initialises) and keeps what the runtime prints, for placement checks.
+const diagnostics = self.name === 'engine-diagnostics';
+ort.env.logLevel = diagnostics ? 'verbose' : 'warning';
+const runtimeLog: string[] = [];
+if (diagnostics) {
+  for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const original = console[m].bind(console);
+    console[m] = (...args: unknown[]) => {
+      runtimeLog.push(args.map(String).join(' '));
+      if (m === 'error') original(...args);
+    };
+  }
+}
 
 /** Sets the WASM thread count; only takes effect before the runtime first starts. */
 export function setWasmThreads(n: number): void {
@@ -86,4 +99,44 @@ export async function runOnce(
     tensor.dispose();
   }
   return result;
+}
+
+/**
+ * Creates (then releases) a session and returns the runtime's log lines for it and the nodes it
+ * placed on the CPU provider.
+ */
+export async function nodePlacement(model: ArrayBuffer, backend: Backend): Promise<{ cpuNodes: string[]; log: string[] }> {
+  if (!diagnostics) throw new Error('placement checks run in a worker named "engine-diagnostics"');
+  return serial(async () => {
+    const from = runtimeLog.length;
+    const session = await ort.InferenceSession.create(new Uint8Array(model), {
+      executionProviders: [backend],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 0,
+      logVerbosityLevel: 0,
+    });
+    await session.release();
+    const log = runtimeLog.slice(from);
+    return { cpuNodes: cpuNodesFromLog(log), log };
+  });
+}
+
+/** Parses the runtime's "Node(s) placed on [CPUExecutionProvider]" block. */
+export function cpuNodesFromLog(log: readonly string[]): string[] {
+  const lines = log.flatMap((l) => l.split('\n'));
+  const nodes: string[] = [];
+  let inCpuBlock = false;
+  for (const line of lines) {
+    if (/placed on \[CPUExecutionProvider\]/.test(line)) {
+      inCpuBlock = true;
+      continue;
+    }
+    if (/placed on \[|All nodes placed on/.test(line)) {
+      inCpuBlock = false;
+      continue;
+    }
+    const m = inCpuBlock ? /^\s*(?:\S*\s)?\s*(\w+) \((.*)\)\s*$/.exec(line.replace(/^.*\]\s/, ' ')) : null;
+    if (m) nodes.push(`${m[1]} (${m[2]})`);
+  }
+  return nodes;
 }

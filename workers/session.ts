@@ -58,7 +58,7 @@ export async function fetchManifest(baseUrl: string, signal?: AbortSignal): Prom
     response = await fetch(url, { cache: 'no-cache', signal });
   } catch (err) {
     if (signal?.aborted) throw err;
-    throw new Error(`could not reach ${url}: ${(err as Error).message}. Check the model URL and your connection.`);
+    throw new Error(`could not reach ${url}: ${(err as Error).message}. Check the model URL and your connection.`, { cause: err });
   }
   if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status}. Is this a model package URL?`);
   let json: unknown;

@@ -59,11 +59,14 @@ export class EngineClient {
   private worker: Worker | null = null;
   private nextId = 1;
   private pending = new Map<number, Pending>();
+
+  /** `name` names the worker; "engine-diagnostics" makes it log verbosely (placement checks). */
+  constructor(private readonly name = 'engine') {}
   private lostListeners = new Set<(message: string) => void>();
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module' });
+    const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: this.name });
     worker.onmessage = (event: MessageEvent<WorkerReply>) => this.dispatch(event.data);
     worker.onerror = (event) => this.lose(`The engine worker stopped: ${event.message || 'unknown error'}`);
     this.worker = worker;

@@ -3,7 +3,7 @@
  * It drives the same worker the UI uses, and reads the editor's state as plain data.
  */
 import type { Backend, BackendChoice, BackendInfo, WireTensor } from '../protocol/messages';
-import type { EngineClient } from './engineClient';
+import { EngineClient } from './engineClient';
 
 export interface EditorSnapshot {
   editState: string;
@@ -57,10 +57,16 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return { outputs: r.outputs, ms: r.ms };
     },
     async placement(model, backend) {
-      const r = await client.request({ type: 'placement', model, backend }, [model]);
-      if (r.type === 'error') throw new Error(r.message);
-      if (r.type !== 'placement') throw new Error(`unexpected reply ${r.type}`);
-      return { cpuNodes: r.cpuNodes, log: r.log };
+      // A fresh worker that logs verbosely from the start, so nothing else shares its log.
+      const diagnostics = new EngineClient('engine-diagnostics');
+      try {
+        const r = await diagnostics.request({ type: 'placement', model, backend }, [model]);
+        if (r.type === 'error') throw new Error(r.message);
+        if (r.type !== 'placement') throw new Error(`unexpected reply ${r.type}`);
+        return { cpuNodes: r.cpuNodes, log: r.log };
+      } finally {
+        diagnostics.dispose();
+      }
     },
     async snapshot() {
       return editor.snapshot();

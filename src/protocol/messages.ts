@@ -104,6 +104,8 @@ export type WorkerRequest =
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
   | { type: 'clearCache'; id: number }
+  /** Creates a session with verbose logging and reports which nodes were placed on the CPU. */
+  | { type: 'placement'; id: number; model: ArrayBuffer; backend: Backend }
   /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
   | { type: 'stats'; id: number; reset: boolean }
   | { type: 'cancel'; id: number; target: number };
@@ -122,10 +124,12 @@ export type WorkerReply =
   | { type: 'cacheInfo'; id: number; bytes: number; packages: { baseUrl: string; bytes: number }[] }
   | { type: 'done'; id: number }
   | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
+  /** `cpuNodes`: "OpType (node name)" of every node the runtime put on the CPU provider. */
+  | { type: 'placement'; id: number; cpuNodes: string[]; log: string[] }
   | { type: 'error'; id: number; code: ErrorCode; message: string };
 
 /** Reply types that end a request; the others are streamed events. */
-export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'error'] as const;
+export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'placement', 'error'] as const;
 
 /** Time spent in one graph's runs, measured around session.run plus the read back. */
 export interface GraphStats {

@@ -1,0 +1,34 @@
+/**
+ * On WebGPU, every node of the step graph runs on the GPU: the runtime's own placement log must
+ * name no node on the CPU provider, for each dtype the package offers WebGPU.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, expect } from './fixtures';
+
+const pkg = join('public', 'models', 'tiny-random');
+const manifest = JSON.parse(readFileSync(join(pkg, 'manifest.json'), 'utf8')) as {
+  dtypes: Record<string, { providers: string[]; graphs: Record<string, { file: string }> }>;
+};
+const webgpuDtypes = Object.entries(manifest.dtypes)
+  .filter(([, d]) => d.providers.includes('webgpu'))
+  .map(([name]) => name);
+
+for (const dtype of webgpuDtypes) {
+  test(`transformer_step (${dtype}) places no node on the CPU @webgpu`, async ({ editor, page }) => {
+    await editor.open();
+    if (dtype.includes('16')) {
+      const info = await editor.call('backend', 'webgpu');
+      // f16 graphs need the shader-f16 feature; the app never picks them without it.
+      test.skip(!info.shaderF16, `this WebGPU adapter (${info.adapter}) has no shader-f16`);
+    }
+    const bytes = [...readFileSync(join(pkg, manifest.dtypes[dtype]!.graphs['transformer_step']!.file))];
+    const result = await page.evaluate(
+      (b) => window.__editmgt!.placement(new Uint8Array(b).buffer, 'webgpu'),
+      bytes,
+    );
+    // The log must show the placement report at all, or the check would pass vacuously.
+    expect(result.log.some((l) => /placed on|Node placements/i.test(l)), result.log.slice(-20).join('\n')).toBe(true);
+    expect(result.cpuNodes).toEqual([]);
+  });
+}

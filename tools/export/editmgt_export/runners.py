@@ -30,7 +30,7 @@ class TorchRunner:
 
 
 class OrtRunner:
-    def __init__(self, folder: Path, providers=("CPUExecutionProvider",), threads: int = 0):
+    def __init__(self, folder: Path, providers=("CPUExecutionProvider",), threads: int = 1):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()

@@ -17,6 +17,9 @@ from .tiny_tokenizers import build_clip_tokenizer, build_gemma_tokenizer, save_t
 from .transformer import EditMGTTransformer
 
 TINY_RESOLUTION = 64
+# a smaller weight gain keeps the random transformer's activations moderate, so quantisation
+# error does not get amplified chaotically through the blocks (closer to a trained model)
+TRANSFORMER_GAIN = 0.5
 TINY_TRANSFORMER = dict(
     patch_size=1, in_channels=32, num_layers=2, num_single_layers=2, attention_head_dim=16,
     num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, guidance_embeds=False,
@@ -47,7 +50,7 @@ def _tiny_gemma_config(vocab_size: int) -> dict:
                 attn_implementation="eager")
 
 
-def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = False) -> None:
+def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = False, gain: float = 1.0) -> None:
     """Deterministic init: N(0, 1/fan_in) weights, N(0,1) embeddings/codebooks, norms near their identity."""
     rng = np.random.Generator(np.random.PCG64(seed))
     state = module.state_dict()
@@ -69,7 +72,7 @@ def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = Fa
             values = rng.standard_normal(shape)
         else:
             fan_in = int(np.prod(shape[1:]))
-            values = rng.standard_normal(shape) / math.sqrt(fan_in)
+            values = gain * rng.standard_normal(shape) / math.sqrt(fan_in)
         new[name] = torch.from_numpy(values.astype(np.float32))
     module.load_state_dict(new, strict=True)
 
@@ -109,7 +112,7 @@ def build_tiny_checkpoint(out: Path, seed: int = 0) -> Path:
     _save_module(vq, out / "vqvae", {"_class_name": "VQModel", **TINY_VQ})
 
     transformer = EditMGTTransformer(**TINY_TRANSFORMER)
-    randomize(transformer, seed + 4)
+    randomize(transformer, seed + 4, gain=TRANSFORMER_GAIN)
     _save_module(transformer, out / "editmgt", {"_class_name": "Transformer2DModel", **TINY_TRANSFORMER})
 
     (out / "scheduler").mkdir(parents=True, exist_ok=True)

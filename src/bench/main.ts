@@ -43,7 +43,10 @@ async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string
   return { clientMs: performance.now() - started, engineMs: result.ms, firstStepMs, stepElapsedMs };
 }
 
+const phase = (name: string) => console.info(`bench: ${name}`);
+
 async function run(o: PageRunOptions): Promise<PageRunResult> {
+  phase('cold load');
   // Cold: an empty package cache, then download + verify + create sessions.
   const first = await initClient(o);
   await first.client.clearCache();
@@ -51,12 +54,15 @@ async function run(o: PageRunOptions): Promise<PageRunResult> {
   const info = await first.client.loadModel(o.baseUrl, o.dtype, () => undefined);
   const loadColdMs = performance.now() - t;
   const sessionsColdMs = (await stats(first.client, true)).loadMs;
+  phase('warm-up edit');
   await timedEdit(first.client, o, o.warmPrompt, o.warmSteps, info.resolution, info.defaults);
   await stats(first.client, true);
+  phase('measured edit');
   const edit = await timedEdit(first.client, o, o.prompt, o.steps, info.resolution, info.defaults);
   const { graphs } = await stats(first.client, true);
   first.client.dispose();
 
+  phase('cached load');
   // Cached: a fresh worker, the files already in OPFS.
   const second = await initClient(o);
   t = performance.now();

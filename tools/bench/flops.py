@@ -40,7 +40,15 @@ def _fix_inputs(model: onnx.ModelProto, overrides: dict[str, int]) -> None:
 def count_flops(path: str, overrides: dict[str, int] | None = None) -> dict:
     model = onnx.load(path, load_external_data=False)
     _fix_inputs(model, overrides or {})
-    model = shape_inference.infer_shapes(model, data_prop=True)
+    try:
+        model = shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:
+        # An fp16 conversion can leave float32 annotations on intermediates, which inference then
+        # refuses; keep their shapes (contrib ops such as MatMulNBits are not inferred) but not
+        # their element types.
+        for vi in model.graph.value_info:
+            vi.type.tensor_type.elem_type = onnx.TensorProto.UNDEFINED
+        model = shape_inference.infer_shapes(model, data_prop=True)
     shapes: dict[str, list[int]] = {}
     for vi in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output):
         d = _dims(vi)

@@ -1,0 +1,280 @@
+/**
+ * npm run bench -- [--quick] [--json FILE] [--png FILE] [--threads N] [--steps N]
+ *   [--models a,b] [--backends node-cpu,wasm-1t,wasm-threads,webgpu] [--no-browser]
+ *   [--no-reference] [--port P]
+ * Times EditMGT edits on every backend here (onnxruntime-node; Chromium WASM 1 thread and
+ * threaded; Chromium WebGPU) × dtype × model, the PyTorch reference on the same CPU, FLOPs per
+ * step against the measured matmul peak; prints a table, writes JSON and a PNG chart.
+ * docs/benchmarks.md explains the fields and holds the latest full table.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchBrowser, buildApp, CHROMIUM, renderPng, serve } from './browser';
+import { chartSvg } from './chart';
+import { benchFullsizeStep, findFullsize } from './fullsize';
+import { benchNode, PROMPTS } from './node';
+import type { NodeBenchOptions } from './node';
+import { pythonAvailable, runPython } from './python';
+import type { PythonResult } from './python';
+import { formatTable } from './table';
+import type { BackendName, BenchReport, BenchRun, Machine, Reference } from './types';
+import { emptyRun } from './types';
+
+export const CACHE = 'node_modules/.cache/editmgt-bench';
+const CPU_DTYPES = ['fp32', 'q8', 'q4'];
+const GPU_DTYPES = ['fp32', 'fp16', 'q4', 'q4f16'];
+
+export interface BenchOptions {
+  quick: boolean;
+  models: string[];
+  backends: BackendName[];
+  threads: number;
+  steps: number;
+  /** Steps on WebGPU (SwiftShader in a headless box is slow: a few steps tell the median). */
+  webgpuSteps: number;
+  warmSteps: number;
+  reference: boolean;
+  /** FLOPs and the matmul peak (Python). */
+  flops: boolean;
+  /** Run each node case in its own process (peak memory per case). */
+  isolate: boolean;
+  port: number;
+  log: (line: string) => void;
+}
+
+function modelDir(model: string): string {
+  return join('public/models', model);
+}
+
+function manifestOf(model: string): { dtypes: Record<string, { providers: string[] }>; source: { id: string } } | null {
+  const p = join(modelDir(model), 'manifest.json');
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as never) : null;
+}
+
+function version(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+function machine(threads: number, peak: PythonResult['matmul_peak']): Machine {
+  const chromium = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' });
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    memory_bytes: totalmem(),
+    load_average_at_start: loadavg().map((v) => Math.round(v * 100) / 100),
+    os: `${osType()} ${release()}`,
+    node: process.version,
+    onnxruntime_node: version('onnxruntime-node'),
+    onnxruntime_web: version('onnxruntime-web'),
+    chromium: chromium.status === 0 ? chromium.stdout.trim() : null,
+    webgpu_adapter: null,
+    matmul_peak_gflops_per_s: peak?.gflops_per_s ?? null,
+    matmul_peak_threads: peak?.threads ?? threads,
+  };
+}
+
+function runNodeCase(o: NodeBenchOptions, isolate: boolean): Promise<BenchRun> {
+  if (!isolate) return benchNode(o);
+  const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+  const r = spawnSync(tsx, [fileURLToPath(new URL('./nodeChild.ts', import.meta.url)), JSON.stringify(o)], { encoding: 'utf8', timeout: 20 * 60_000 });
+  if (r.status !== 0) throw new Error((r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0]);
+  return Promise.resolve(JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchRun);
+}
+
+/** Ratio of two numbers when both are there. */
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a && b ? a / b : null;
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const started = new Date().toISOString();
+  const models = o.models.filter((m) => {
+    if (manifestOf(m)) return true;
+    o.log(`model ${m}: no package in ${modelDir(m)} — skipped`);
+    return false;
+  });
+  const cases: { backend: BackendName; model: string; dtype: string }[] = [];
+  for (const model of models) {
+    const have = manifestOf(model)!.dtypes;
+    for (const backend of o.backends) {
+      const wanted = o.quick ? ['fp32'] : backend === 'webgpu' ? GPU_DTYPES : CPU_DTYPES;
+      const provider = backend === 'webgpu' ? 'webgpu' : 'wasm';
+      for (const dtype of wanted) if (have[dtype]?.providers.includes(provider)) cases.push({ backend, model, dtype });
+    }
+  }
+
+  // Python first (FLOPs, matmul peak, PyTorch reference), on an otherwise idle process tree.
+  let py: PythonResult = {};
+  let reference: Reference | null = null;
+  if ((o.flops || o.reference) && pythonAvailable()) {
+    const refModel = !o.quick && models.includes('shapes') && existsSync('tools/shapes/.work/checkpoint') ? 'shapes' : 'tiny-random';
+    const graphs = [...new Set(cases.map((c) => join(modelDir(c.model), c.dtype, 'transformer_step.onnx')))];
+    const args = ['--package', modelDir(refModel), '--threads', String(o.threads), '--steps', String(o.steps), '--warm-steps', String(o.warmSteps),
+      '--prompt', PROMPTS.prompt, '--warm-prompt', PROMPTS.warmPrompt];
+    if (refModel === 'shapes') args.push('--checkpoint', 'tools/shapes/.work/checkpoint');
+    else args.push('--tiny-cache', resolve(CACHE));
+    if (o.flops) args.push('--peak-seconds', o.quick ? '0.3' : '1', '--flops', ...graphs);
+    if (!o.reference || !models.includes(refModel)) args.push('--no-reference');
+    else if (!o.quick) args.push('--ort');
+    o.log(`python: ${o.reference ? `PyTorch reference on ${refModel}, ` : ''}FLOPs, matmul peak…`);
+    try {
+      py = runPython('tools/bench/reference.py', args, 30 * 60_000);
+      if (typeof py['edit_ms'] === 'number') reference = py as unknown as Reference;
+    } catch (err) {
+      o.log(`python part failed: ${(err as Error).message}`);
+    }
+  } else if (o.flops || o.reference) {
+    o.log('no Python venv (npm run export:setup): no reference, FLOPs or matmul peak');
+  }
+  const m = machine(o.threads, py.matmul_peak);
+
+  const runs: BenchRun[] = [];
+  const base = { warmSteps: o.warmSteps, prompt: PROMPTS.prompt, warmPrompt: PROMPTS.warmPrompt };
+  for (const c of cases.filter((x) => x.backend === 'node-cpu')) {
+    o.log(`node-cpu ${c.dtype} ${c.model}…`);
+    try {
+      runs.push(await runNodeCase({ modelDir: modelDir(c.model), dtype: c.dtype, steps: o.steps, threads: o.threads, ...base }, o.isolate));
+    } catch (err) {
+      runs.push(emptyRun('node-cpu', c.model, c.dtype, o.threads, o.steps, (err as Error).message));
+    }
+  }
+  if (!o.quick && o.backends.includes('node-cpu')) {
+    o.log(findFullsize() ? 'node-cpu fullsize-random: one step…' : 'fullsize-random: not built (python -m editmgt_export fullsize)');
+    runs.push(await benchFullsizeStep('fp32', o.threads));
+  }
+
+  const browserCases = cases.filter((x) => x.backend !== 'node-cpu');
+  if (browserCases.length) {
+    const dist = join(CACHE, 'dist');
+    o.log('building the app with bench.html…');
+    buildApp(dist);
+    const server = await serve(dist, o.port);
+    try {
+      for (const c of browserCases) {
+        o.log(`${c.backend} ${c.dtype} ${c.model}…`);
+        const threads = c.backend === 'wasm-1t' ? 1 : o.threads;
+        const steps = c.backend === 'webgpu' ? o.webgpuSteps : o.steps;
+        const { run, adapter } = await benchBrowser(server, { ...c, threads, steps, ...base }, 15 * 60_000);
+        if (adapter) m.webgpu_adapter = adapter;
+        runs.push(run);
+      }
+    } finally {
+      server.close();
+    }
+  }
+
+  // FLOPs per step and the achieved rate against the measured peak.
+  const fullsizeFlops = readCachedFullsizeFlops();
+  for (const r of runs) {
+    const g = r.model === 'fullsize-random' ? fullsizeFlops : py.flops?.[join(modelDir(r.model), r.dtype, 'transformer_step.onnx')];
+    if (g === undefined || g === null) continue;
+    r.gflops_per_step = g;
+    if (r.step_ms_median) {
+      r.gflops_per_s = g / (r.step_ms_median / 1000);
+      if (m.matmul_peak_gflops_per_s) r.pct_of_peak = (100 * r.gflops_per_s) / m.matmul_peak_gflops_per_s;
+    }
+  }
+
+  const find = (backend: BackendName, model: string) => runs.find((r) => r.backend === backend && r.model === model && r.dtype === 'fp32' && r.status === 'ok');
+  const refModel = reference?.model ?? 'tiny-random';
+  const cmpModel = models.includes('shapes') && find('node-cpu', 'shapes') ? 'shapes' : 'tiny-random';
+  return {
+    machine: m,
+    quick: o.quick,
+    started,
+    runs,
+    reference,
+    ratios: {
+      node_vs_pytorch: ratio(find('node-cpu', refModel)?.edit_ms, reference?.edit_ms),
+      wasm_threads_vs_node: ratio(find('wasm-threads', cmpModel)?.step_ms_median, find('node-cpu', cmpModel)?.step_ms_median),
+      webgpu_vs_wasm: ratio(find('webgpu', cmpModel)?.step_ms_median, find('wasm-threads', cmpModel)?.step_ms_median),
+    },
+  };
+}
+
+/** FLOPs of one full-size step (flops_torch.py, cached: it takes a minute to count). */
+function readCachedFullsizeFlops(): number | null {
+  const p = join(CACHE, 'fullsize-flops.json');
+  if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { gflops: number }).gflops;
+  return null;
+}
+
+function countFullsizeFlops(log: (l: string) => void): void {
+  const p = join(CACHE, 'fullsize-flops.json');
+  if (existsSync(p) || !pythonAvailable()) return;
+  log('counting full-size FLOPs (meta device, once)…');
+  try {
+    const r = runPython('tools/bench/flops_torch.py', ['--config', 'fullsize'], 10 * 60_000);
+    mkdirSync(CACHE, { recursive: true });
+    writeFileSync(p, JSON.stringify(r));
+  } catch (err) {
+    log(`full-size FLOPs: ${(err as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      png: { type: 'string' },
+      threads: { type: 'string' },
+      steps: { type: 'string' },
+      models: { type: 'string' },
+      backends: { type: 'string' },
+      'no-browser': { type: 'boolean', default: false },
+      'no-reference': { type: 'boolean', default: false },
+      port: { type: 'string', default: '4391' },
+    },
+    strict: true,
+  });
+  const quick = values.quick;
+  const all: BackendName[] = ['node-cpu', 'wasm-1t', 'wasm-threads', 'webgpu'];
+  const backends = (values.backends ? (values.backends.split(',') as BackendName[]) : all).filter((b) => !values['no-browser'] || b === 'node-cpu');
+  const bad = backends.filter((b) => !all.includes(b));
+  if (bad.length) throw new Error(`unknown backend ${bad.join(', ')} (have ${all.join(', ')})`);
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  const steps = Number(values.steps ?? (quick ? 4 : 16));
+  if (!quick) countFullsizeFlops(log);
+  const report = await runBench({
+    quick,
+    models: values.models ? values.models.split(',') : quick ? ['tiny-random'] : ['tiny-random', 'shapes'],
+    backends,
+    threads: Number(values.threads ?? cpus().length),
+    steps,
+    webgpuSteps: Math.min(steps, quick ? 2 : 4),
+    warmSteps: quick ? 1 : 2,
+    reference: !values['no-reference'],
+    flops: true,
+    isolate: true,
+    port: Number(values.port),
+    log,
+  });
+  process.stdout.write(`${formatTable(report)}\n`);
+  const json = values.json ?? join(CACHE, 'bench.json');
+  mkdirSync(dirname(resolve(json)), { recursive: true });
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  const png = values.png ?? json.replace(/\.json$/, '') + '.png';
+  if (!values['no-browser'] && existsSync(CHROMIUM)) {
+    const { svg, width, height } = chartSvg(report);
+    await renderPng(svg, width, height, png);
+    log(`wrote ${json} and ${png}`);
+  } else {
+    log(`wrote ${json}`);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

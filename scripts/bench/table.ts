@@ -1,0 +1,41 @@
+/** The benchmark report as Markdown tables (printed by run.ts, pasted into docs/benchmarks.md). */
+import type { BenchReport, BenchRun } from './types';
+
+const f = (v: number | null | undefined, digits = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+const mb = (v: number | null) => (v === null ? '–' : (v / 2 ** 20).toFixed(0));
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+export function runRow(r: BenchRun): string {
+  return row([
+    r.backend, r.dtype, r.model, String(r.threads),
+    f(r.load_cold_ms), f(r.load_cached_ms), f(r.text_encode_ms, 1), f(r.vq_encode_ms, 1),
+    f(r.step_ms_median, 1), f(r.step_ms_p90, 1), f(r.decode_ms, 1), f(r.edit_ms), f(r.first_step_ms),
+    f(r.readback_bytes_per_step), mb(r.peak_rss_bytes), f(r.overhead_pct, 1), f(r.gflops_per_step, 3), f(r.gflops_per_s, 2), f(r.pct_of_peak, 1),
+    r.status === 'ok' ? 'ok' : r.status.slice(0, 80),
+  ]);
+}
+
+export function formatTable(report: BenchReport): string {
+  const m = report.machine;
+  const lines = [
+    `machine: ${m.cpu}, ${m.cores} cores, ${(m.memory_bytes / 2 ** 30).toFixed(0)} GiB, load ${m.load_average_at_start.join(' ')}; ` +
+      `matmul peak ${f(m.matmul_peak_gflops_per_s, 1)} GFLOP/s on ${m.matmul_peak_threads} threads; ${m.chromium ?? 'no Chromium'}; WebGPU adapter ${m.webgpu_adapter ?? '–'}`,
+    '',
+    row(['backend', 'dtype', 'model', 'thr', 'load cold ms', 'load cached ms', 'text ms', 'VQ enc ms', 'step med ms', 'step p90 ms', 'decode ms', 'edit ms', '1st step ms',
+      'readback B/step', 'peak MiB', 'overhead %', 'GFLOP/step', 'GFLOP/s', '% peak', 'status']),
+    row(Array(20).fill('---')),
+    ...report.runs.map(runRow),
+  ];
+  const ref = report.reference;
+  if (ref) {
+    lines.push('', row(['reference', 'model', 'threads', 'text ms', 'VQ enc ms', 'step med ms', 'step p90 ms', 'decode ms', 'edit ms', '1st step ms', 'peak MiB']), row(Array(11).fill('---')));
+    lines.push(row(['PyTorch', ref.model, String(ref.threads), f(ref.text_encode_ms, 1), f(ref.vq_encode_ms, 1), f(ref.step_ms_median, 1), f(ref.step_ms_p90, 1), f(ref.decode_ms, 1), f(ref.edit_ms), f(ref.first_step_ms), mb(ref.peak_rss_bytes)]));
+    if (ref.ort_python) lines.push(row(['Python onnxruntime fp32', ref.model, String(ref.threads), '', '', f(ref.ort_python.step_ms_median, 1), '', '', f(ref.ort_python.edit_ms), '', '']));
+  }
+  const r = report.ratios;
+  lines.push('', `ratios (time / time): node / PyTorch edit ${f(r.node_vs_pytorch, 3)} (target ≤ 0.5); WASM-threads / node step ${f(r.wasm_threads_vs_node, 2)} (target ≤ 1.5); WebGPU / WASM-threads step ${f(r.webgpu_vs_wasm, 2)}`);
+  return lines.join('\n');
+}

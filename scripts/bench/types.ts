@@ -1,0 +1,89 @@
+/** The benchmark's JSON (docs/benchmarks.md describes every field). */
+
+export type BackendName = 'node-cpu' | 'wasm-1t' | 'wasm-threads' | 'webgpu';
+
+export interface BenchRun {
+  backend: BackendName;
+  dtype: string;
+  model: string;
+  /** CPU threads the runtime was given (WebGPU: the WASM threads of the worker). */
+  threads: number;
+  steps: number;
+  /** 'ok', or why this cell has no numbers ('not built', an error line). */
+  status: string;
+  load_cold_ms: number | null;
+  load_cached_ms: number | null;
+  text_encode_ms: number | null;
+  vq_encode_ms: number | null;
+  step_ms_median: number | null;
+  step_ms_p90: number | null;
+  decode_ms: number | null;
+  edit_ms: number | null;
+  first_step_ms: number | null;
+  readback_bytes_per_step: number | null;
+  /** The same outputs at the 1024 px geometry (64×64 tokens, 32×32 attention). */
+  readback_bytes_per_step_1024: number | null;
+  peak_rss_bytes: number | null;
+  overhead_pct: number | null;
+  gflops_per_step: number | null;
+  gflops_per_s: number | null;
+  /** gflops_per_s as a percentage of the machine's measured matmul peak. */
+  pct_of_peak: number | null;
+  note?: string;
+}
+
+export interface Reference {
+  model: string;
+  runner: 'pytorch';
+  threads: number;
+  edit_ms: number;
+  step_ms_median: number;
+  step_ms_p90: number;
+  text_encode_ms: number;
+  vq_encode_ms: number;
+  decode_ms: number;
+  first_step_ms: number;
+  peak_rss_bytes: number;
+  /** The same pipeline on Python onnxruntime (fp32 graphs): native ORT without our engine. */
+  ort_python?: { edit_ms: number; step_ms_median: number };
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memory_bytes: number;
+  load_average_at_start: number[];
+  os: string;
+  node: string;
+  onnxruntime_node: string;
+  onnxruntime_web: string;
+  chromium: string | null;
+  webgpu_adapter: string | null;
+  matmul_peak_gflops_per_s: number | null;
+  matmul_peak_threads: number | null;
+}
+
+export interface BenchReport {
+  machine: Machine;
+  quick: boolean;
+  started: string;
+  runs: BenchRun[];
+  reference: Reference | null;
+  ratios: {
+    /** node edit_ms / PyTorch edit_ms, same model, fp32, same steps: at most 0.5 meets the target. */
+    node_vs_pytorch: number | null;
+    /** WASM-threads step median / node step median (same model, fp32): at most 1.5 meets the target. */
+    wasm_threads_vs_node: number | null;
+    /** WebGPU step median / WASM-threads step median (fp32): below 1 means WebGPU is faster. */
+    webgpu_vs_wasm: number | null;
+  };
+}
+
+export function emptyRun(backend: BackendName, model: string, dtype: string, threads: number, steps: number, status: string): BenchRun {
+  return {
+    backend, dtype, model, threads, steps, status,
+    load_cold_ms: null, load_cached_ms: null, text_encode_ms: null, vq_encode_ms: null, step_ms_median: null, step_ms_p90: null,
+    decode_ms: null, edit_ms: null, first_step_ms: null, readback_bytes_per_step: null, readback_bytes_per_step_1024: null,
+    peak_rss_bytes: null, overhead_pct: null, gflops_per_step: null, gflops_per_s: null, pct_of_peak: null,
+  };
+}

@@ -70,6 +70,18 @@ async function removeEntry(dir: FileSystemDirectoryHandle, name: string): Promis
   await dir.removeEntry(name).catch(() => undefined);
 }
 
+async function storeVerified(dir: FileSystemDirectoryHandle, name: string, bytes: Uint8Array): Promise<void> {
+  const handle = await dir.getFileHandle(name, { create: true });
+  const w = await handle.createSyncAccessHandle();
+  try {
+    w.truncate(0);
+    w.write(bytes, { at: 0 });
+    w.flush();
+  } finally {
+    w.close();
+  }
+}
+
 /**
  * Returns a file's verified bytes, from OPFS when present, else downloaded (resuming a partial
  * download when the server honours Range).
@@ -97,12 +109,18 @@ async function loadFile(
   let writer: FileSystemSyncAccessHandle | null = null;
   let offset = 0;
   if (dir) {
-    const handle = await dir.getFileHandle(partName, { create: true });
-    writer = await handle.createSyncAccessHandle();
-    offset = writer.getSize();
-    if (offset >= file.bytes) {
-      writer.truncate(0);
-      offset = 0;
+    try {
+      const handle = await dir.getFileHandle(partName, { create: true });
+      writer = await handle.createSyncAccessHandle();
+      offset = writer.getSize();
+      if (offset >= file.bytes) {
+        writer.truncate(0);
+        offset = 0;
+      }
+    } catch {
+      // Another tab or worker is downloading this file right now: fetch it without storing.
+      writer = null;
+      dir = null;
     }
   }
   try {
@@ -143,12 +161,7 @@ async function loadFile(
     if (dir && writer) {
       writer.close();
       writer = null;
-      const done = await dir.getFileHandle(file.sha256, { create: true });
-      const w = await done.createSyncAccessHandle();
-      w.truncate(0);
-      w.write(whole, { at: 0 });
-      w.flush();
-      w.close();
+      await storeVerified(dir, file.sha256, whole).catch(() => undefined); // cached next time, or not
       await removeEntry(dir, partName);
     }
     return whole;

@@ -2,7 +2,7 @@
  * A small typed API on `window.__editmgt` for end-to-end tests and diagnostics.
  * It drives the same worker the UI uses, and reads the editor's state as plain data.
  */
-import type { Backend, BackendChoice, BackendInfo, WireTensor } from '../protocol/messages';
+import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, WireTensor } from '../protocol/messages';
 import { EngineClient } from './engineClient';
 
 export interface EditorSnapshot {
@@ -17,7 +17,30 @@ export interface EditorSnapshot {
   error: { source: string; code: string | null; message: string } | null;
 }
 
+/** An edit run in a worker of its own (not the editor's), with every step's tokens kept. */
+export interface DirectEdit {
+  baseUrl: string;
+  backend: Backend;
+  dtype: Dtype;
+  image: ImagePayload;
+  instruction: string;
+  settings: EditSettings;
+}
+
+export interface DirectEditResult {
+  backend: BackendInfo;
+  dtype: Dtype;
+  /** Token grid after each step. */
+  steps: number[][];
+  /** Smoothed attention on the token grid after each step. */
+  attention: number[][];
+  image: { width: number; height: number; data: number[] };
+  ms: number;
+}
+
 export interface TestApi {
+  /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
+  editDirect(request: DirectEdit): Promise<DirectEditResult>;
   backend(choice: BackendChoice): Promise<BackendInfo>;
   runGraph(
     model: ArrayBuffer,
@@ -55,6 +78,39 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       if (r.type === 'error') throw new Error(r.message);
       if (r.type !== 'graphResult') throw new Error(`unexpected reply ${r.type}`);
       return { outputs: r.outputs, ms: r.ms };
+    },
+    async editDirect(req) {
+      const worker = new EngineClient('engine-test');
+      try {
+        const info = await worker.init(req.backend);
+        const loaded = await worker.request({ type: 'loadModel', baseUrl: req.baseUrl, dtype: req.dtype });
+        if (loaded.type === 'error') throw new Error(loaded.message);
+        if (loaded.type !== 'modelLoaded') throw new Error(`unexpected reply ${loaded.type}`);
+        const steps: number[][] = [];
+        const attention: number[][] = [];
+        const r = await worker.request(
+          { type: 'edit', image: req.image, instruction: req.instruction, settings: req.settings },
+          [req.image.buffer],
+          (event) => {
+            if (event.type !== 'step') return;
+            steps.push([...new Int32Array(event.step.tokens)]);
+            attention.push([...new Float32Array(event.step.attention)]);
+          },
+        );
+        if (r.type === 'error') throw new Error(r.message);
+        if (r.type !== 'result') throw new Error(`unexpected reply ${r.type}`);
+        const img = r.result.image;
+        return {
+          backend: info,
+          dtype: loaded.model.dtype,
+          steps,
+          attention,
+          image: { width: img.width, height: img.height, data: [...new Uint8Array(img.buffer)] },
+          ms: r.result.ms,
+        };
+      } finally {
+        worker.dispose();
+      }
     },
     async placement(model, backend) {
       // A fresh worker that logs verbosely from the start, so nothing else shares its log.

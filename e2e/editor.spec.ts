@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { test, expect, pngSize } from './fixtures';
 
-test.describe.configure({ timeout: 240_000 });
+test.describe.configure({ timeout: 480_000 });
 
 test('drop a photo, run an edit, watch it stream, inspect attention, download, undo', async ({ ui, page }, info) => {
   await ui.open();
@@ -18,6 +18,7 @@ test('drop a photo, run an edit, watch it stream, inspect attention, download, u
   await expect(page.getByTestId('input-image')).toBeVisible();
   await ui.documentState('02-image');
 
+  await ui.setSteps(ui.editSteps);
   await ui.edit('make the sky purple');
   await expect(ui.runButton).toBeDisabled(); // running
   const steps = await ui.waitForDone();
@@ -80,7 +81,7 @@ test('cancel mid-run, then run again', async ({ ui }) => {
   await ui.expectImage(640, 427);
   await ui.setSteps(64);
   await ui.edit('make the sky purple');
-  await expect(ui.stepCounter).toHaveText(/^[1-9]\d*\/64$/, { timeout: 60_000 });
+  await expect(ui.stepCounter).toHaveText(/^[1-9]\d*\/64$/, { timeout: ui.editTimeout });
   await ui.documentState('07-running');
   await ui.page.keyboard.press('Escape');
   await expect(ui.notice).toContainText('cancelled');
@@ -90,9 +91,9 @@ test('cancel mid-run, then run again', async ({ ui }) => {
   expect(after.run!.frames).toBeLessThan(64);
   expect(after.history.length).toBe(1); // nothing added
 
-  await ui.setSteps(4);
+  await ui.setSteps(ui.editSteps);
   await ui.runButton.click();
-  expect(await ui.waitForDone()).toBe(4);
+  expect(await ui.waitForDone()).toBe(ui.editSteps);
   expect((await ui.snapshot()).history.length).toBe(2);
 });
 
@@ -124,7 +125,7 @@ test('bad files each give a message and the app keeps working', async ({ ui, pag
   await ui.drop('photo.jpg');
   await ui.expectImage(640, 427);
   await expect(ui.error).toHaveCount(0);
-  await ui.setSteps(4);
+  await ui.setSteps(ui.editSteps);
   await ui.edit('make the sky purple');
   await ui.waitForDone();
   void page;
@@ -156,7 +157,7 @@ test('reload keeps history and settings', async ({ ui, page }) => {
   await ui.openReady();
   await ui.choose('photo.jpg');
   await ui.expectImage(640, 427);
-  await ui.setSteps(3);
+  await ui.setSteps(ui.editSteps);
   await ui.edit('make the sky purple');
   await ui.waitForDone();
   await expect(ui.historyItems).toHaveCount(2);
@@ -164,10 +165,88 @@ test('reload keeps history and settings', async ({ ui, page }) => {
   await page.reload();
   await page.waitForFunction(() => window.__editmgt !== undefined);
   await expect(ui.historyItems).toHaveCount(2);
-  await expect(page.getByTestId('steps')).toHaveValue('3');
+  await expect(page.getByTestId('steps')).toHaveValue(String(ui.editSteps));
   await expect.poll(async () => (await ui.snapshot()).result).toEqual({ width: 640, height: 427 });
   await expect(page.getByTestId('result-image')).toBeVisible();
   await page.getByTestId('undo').click();
   await ui.expectImage(640, 427);
   expect((await ui.snapshot()).result).toBeNull();
+});
+
+test('usable in a narrow window', async ({ ui, page }) => {
+  await page.setViewportSize({ width: 420, height: 860 });
+  await ui.openReady();
+  await ui.choose('portrait-exif6.jpg');
+  await ui.expectImage(320, 480);
+  for (const id of ['instruction', 'run', 'file-input']) await expect(page.getByTestId(id)).toBeAttached();
+  await expect(ui.instruction).toBeInViewport();
+  await expect(ui.runButton).toBeInViewport();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow, 'no sideways scrolling').toBeLessThanOrEqual(0);
+  await page.getByTestId('stage').scrollIntoViewIfNeeded();
+  await expect(page.getByTestId('input-image')).toBeInViewport();
+  await ui.documentState('09-narrow');
+});
+
+test('model panel: cache size, clear cache, reload @wasm', async ({ ui, page }) => {
+  await ui.openReady();
+  await expect(page.getByTestId('cache-size')).toContainText(/\d/);
+  await page.getByTestId('clear-cache').click();
+  await expect(ui.notice).toContainText('cache cleared');
+  await expect(page.getByTestId('cache-size')).toContainText('0 B');
+  await page.getByTestId('load-model').click();
+  await ui.expectState('loading-model');
+  await expect(page.getByTestId('model-progress')).toBeVisible();
+  await ui.documentState('10-model-download');
+  await ui.expectState('ready', 90_000);
+  await expect(page.getByTestId('cache-size')).not.toContainText(/^Cached in this browser: 0 B$/);
+});
+
+test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
+  await ui.openReady();
+  await ui.choose('photo.jpg');
+  await ui.expectImage(640, 427);
+  await page.getByTestId('brush-toggle').check();
+  const box = (await page.getByTestId('brush-mask').boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.3, { steps: 8 });
+  await page.mouse.up();
+  const painted = await page.getByTestId('brush-mask').evaluate((c: HTMLCanvasElement) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) n += d[i] > 127 ? 1 : 0;
+    return n;
+  });
+  expect(painted).toBeGreaterThan(100);
+  await ui.setSteps(ui.editSteps);
+  await ui.edit('make the sky purple');
+  await ui.waitForDone();
+  // Moving λ previews the region it would hold, outlined over the attention map.
+  await page.getByTestId('lambda-slider').fill('0.5');
+  await expect
+    .poll(() =>
+      page.getByTestId('hold-outline').evaluate((c: HTMLCanvasElement) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) n += d[i] > 0 ? 1 : 0;
+        return n;
+      }),
+    )
+    .toBeGreaterThan(0);
+});
+
+test('a word of the instruction shows where it attends', async ({ ui, page }) => {
+  await ui.openReady();
+  await ui.choose('photo.jpg');
+  await ui.expectImage(640, 427);
+  await ui.setSteps(ui.editSteps);
+  await ui.edit('make the sky purple');
+  await ui.waitForDone();
+  const whole = await ui.attentionSignature();
+  await page.getByTestId('word-chip').filter({ hasText: 'sky' }).click();
+  await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
+  expect(await ui.attentionSignature()).not.toBe(whole);
+  await ui.scrubTo(1);
+  await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
 });

@@ -65,6 +65,19 @@ export class EditorUi extends EditorPage {
     this.historyItems = id('history-item');
   }
 
+  /**
+   * Steps for test edits: few on WebGPU, where SwiftShader emulates the GPU on the CPU (seconds
+   * per step), more on WASM.
+   */
+  get editSteps(): number {
+    return this.backendChoice === 'webgpu' ? 3 : 8;
+  }
+
+  /** How long an edit may take in this project. */
+  get editTimeout(): number {
+    return this.backendChoice === 'webgpu' ? 300_000 : 120_000;
+  }
+
   state(): Promise<string | null> {
     return this.page.locator('body').getAttribute('data-edit-state');
   }
@@ -131,8 +144,8 @@ export class EditorUi extends EditorPage {
   }
 
   /** Waits for "N/N" and the done state; returns N. */
-  async waitForDone(timeout = 100_000): Promise<number> {
-    await this.expectState('done', timeout);
+  async waitForDone(): Promise<number> {
+    await this.expectState('done', this.editTimeout);
     const steps = (await this.snapshot()).run!.steps;
     await expect(this.stepCounter).toHaveText(`${steps}/${steps}`);
     return steps;

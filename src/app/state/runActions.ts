@@ -116,7 +116,8 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
         const w = get().word;
         if (w?.index === index && w.step === step) set({ word: { ...w, map: attention } });
       } catch (e) {
-        set({ word: null, error: toAppError('edit', e) });
+        // The main map still works; say why the word's map is missing without failing the page.
+        set({ word: null, notice: `No map for that word: ${toAppError('edit', e).message}` });
       }
     },
   };

@@ -95,6 +95,7 @@ test('q4 edit agrees with node within the stated bound', async ({ editor, page, 
   const first = agreement(web.steps[0]!, node.steps[0]!);
   const final = agreement(web.steps.at(-1)!, node.steps.at(-1)!);
   test.info().annotations.push({ type: 'agreement', description: `first step ${first.toFixed(3)}, final ${final.toFixed(3)}` });
-  expect(first).toBeGreaterThanOrEqual(0.95);
-  expect(final).toBeGreaterThanOrEqual(0.5);
+  // Measured on the tiny package: 1.000 and 1.000 on both providers (SwiftShader and WASM).
+  expect(first).toBeGreaterThanOrEqual(0.99);
+  expect(final).toBeGreaterThanOrEqual(0.9);
 });

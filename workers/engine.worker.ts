@@ -2,7 +2,7 @@
 /** The engine worker: receives typed requests, loads models, runs edits, streams steps back. */
 import { EditError } from '../src/engine/errors';
 import type { RgbaImage } from '../src/engine/image';
-import type { StepEvent } from '../src/engine/pipeline';
+import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
 import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
@@ -24,7 +24,8 @@ let backend: BackendInfo | null = null;
 let model: LoadedModel | null = null;
 let loading: Promise<LoadedModel> | null = null;
 const running = new Map<number, AbortController>();
-let lastEdit: { steps: StepEvent[] } | null = null;
+/** The last finished edit: its request and the tokens each step started from (for word maps). */
+let lastEdit: { model: LoadedModel; request: EditRequest; stepInputs: (Int32Array | null)[] } | null = null;
 
 function codeOf(err: unknown): ErrorCode {
   if (err instanceof DOMException && err.name === 'AbortError') return 'cancelled';
@@ -132,10 +133,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
     const m = model;
     if (!m) throw new EditError('bad-settings', 'No model is loaded yet: pick a model first.');
     const grid: [number, number] = [m.spec.tokenGrid.h, m.spec.tokenGrid.w];
-    const steps: StepEvent[] = [];
     const s = req.settings;
-    const result = await m.engine.edit(
-      {
+    const request: EditRequest = {
         image: toImage(req.image),
         prompt: req.instruction,
         negativePrompt: s.negativePrompt,
@@ -146,9 +145,15 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
         hold: s.hold,
         composite: s.composite,
         mask: req.mask ? toImage(req.mask) : undefined,
-      },
+    };
+    // Step 0 starts from the engine's start grid (null here: the engine rebuilds it on demand).
+    const stepInputs: (Int32Array | null)[] = [];
+    let previous: Int32Array | null = null;
+    const result = await m.engine.edit(
+      request,
       (e) => {
-        steps.push(e);
+        stepInputs.push(previous);
+        previous = e.tokens;
         const payload = stepPayload(e, grid, m.spec.maskTokenId);
         reply({ type: 'step', id: req.id, step: payload }, [
           payload.tokens,
@@ -161,7 +166,7 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
       },
       controller.signal,
     );
-    lastEdit = { steps };
+    lastEdit = { model: m, request, stepInputs };
     const image = toPayload(result.image);
     const modelImage = toPayload(result.modelImage);
     for (const w of result.warnings) reply({ type: 'warning', id: req.id, message: w });
@@ -223,12 +228,21 @@ async function handle(req: WorkerRequest): Promise<void> {
     case 'edit':
       return handleEdit(req);
     case 'wordMap': {
-      const step = lastEdit?.steps[req.step];
-      if (!step) {
-        reply({ type: 'error', id: req.id, code: 'bad-request', message: 'There is no such step in the last edit.' });
-        return;
+      try {
+        const edit = lastEdit;
+        if (!edit || edit.model !== model || !(req.step in edit.stepInputs)) {
+          throw new EditError('bad-settings', 'There is no such step in the last edit.');
+        }
+        const input = edit.stepInputs[req.step] ?? (await edit.model.engine.startTokens(edit.request));
+        const words = edit.request.prompt.slice(req.start, req.end);
+        const map = await edit.model.engine.wordAttention(edit.request, input, req.step, words);
+        if (!map) throw new EditError('bad-settings', `"${words}" is not a word the model read in the instruction.`);
+        const { h, w } = edit.model.spec.tokenGrid;
+        const attention = map.tokens.slice().buffer;
+        reply({ type: 'wordMap', id: req.id, attention, grid: [h, w] }, [attention]);
+      } catch (err) {
+        fail(req.id, err);
       }
-      reply({ type: 'error', id: req.id, code: 'bad-request', message: 'Per-word maps are not available yet.' });
       return;
     }
     case 'cacheInfo': {

@@ -133,25 +133,9 @@ export class EditEngine {
       else warnings.push(`"${req.queryWords}" is not in the instruction; the attention map uses all words`);
     }
 
-    let tokens: Int32Array = new Int32Array(seq).fill(spec.maskTokenId);
-    // The reference masks its reference tokens in place when it builds the inpainting start
-    // (the start aliases them), so the transformer and region-hold see the masked grid too.
-    let refTokens = source;
-    let startRatio = 1;
-    if (req.mask) {
-      const grid = req.mask instanceof Uint8Array ? req.mask : maskToGrid(req.mask, h, w);
-      if (grid.length !== seq) throw new EditError('bad-settings', `the mask grid has ${grid.length} cells, the model ${seq}`);
-      let count = 0;
-      tokens = Int32Array.from(source);
-      for (let i = 0; i < seq; i++) {
-        if (!grid[i]) continue;
-        tokens[i] = spec.maskTokenId;
-        count++;
-      }
-      if (count === 0) throw new EditError('bad-settings', 'the mask selects nothing to edit');
-      startRatio = startingMaskRatio(count, seq);
-      refTokens = tokens;
-    }
+    const start = this.startGrids(req, source);
+    let tokens = start.tokens;
+    const { refTokens, startRatio } = start;
 
     const rng = req.rng ?? seededRng(settings.seed);
     const taus = temperatureSchedule(settings.steps, spec.temperature[0], spec.temperature[1]);
@@ -246,6 +230,75 @@ export class EditEngine {
     const px = expectType(out['pixels'], 'float32', 'vq_decode.pixels');
     expectDims(px, [1, 3, spec.height, spec.width], 'vq_decode.pixels');
     return chwToRgba(px.data, spec.width, spec.height);
+  }
+
+  /**
+   * The grids an edit starts from: all masked, or (inpainting) the source with the masked cells
+   * set to the mask id. The reference masks its reference tokens in place when it builds the
+   * inpainting start (the start aliases them), so the transformer and region-hold see the masked
+   * grid too. @returns tokens and refTokens [h·w], and the starting mask ratio
+   */
+  private startGrids(req: EditRequest, source: Int32Array): { tokens: Int32Array; refTokens: Int32Array; startRatio: number } {
+    const { spec } = this.opts;
+    const { h, w } = spec.tokenGrid;
+    const seq = h * w;
+    if (!req.mask) return { tokens: new Int32Array(seq).fill(spec.maskTokenId), refTokens: source, startRatio: 1 };
+    const grid = req.mask instanceof Uint8Array ? req.mask : maskToGrid(req.mask, h, w);
+    if (grid.length !== seq) throw new EditError('bad-settings', `the mask grid has ${grid.length} cells, the model ${seq}`);
+    let count = 0;
+    const tokens = Int32Array.from(source);
+    for (let i = 0; i < seq; i++) {
+      if (!grid[i]) continue;
+      tokens[i] = spec.maskTokenId;
+      count++;
+    }
+    if (count === 0) throw new EditError('bad-settings', 'the mask selects nothing to edit');
+    return { tokens, refTokens: tokens, startRatio: startingMaskRatio(count, seq) };
+  }
+
+  /** The tokens an edit's first step starts from. @returns Int32Array [h·w] */
+  async startTokens(req: EditRequest, signal?: AbortSignal): Promise<Int32Array> {
+    return this.startGrids(req, await this.sourceTokens(req.image, signal)).tokens;
+  }
+
+  /**
+   * Where chosen words of the instruction attend at one step of an edit made with `req`: that
+   * step's transformer run again with text weights on those words only (text encodings and
+   * source tokens come from the caches, so this is one graph run).
+   * @param stepInput Int32Array [h·w], the tokens the step started from
+   * @returns the smoothed map on the token grid [h·w] and the attention grid [gh·gw], or null
+   *   when none of the words is in the instruction
+   */
+  async wordAttention(
+    req: EditRequest,
+    stepInput: Int32Array,
+    step: number,
+    words: string,
+    signal?: AbortSignal,
+  ): Promise<{ tokens: Float32Array; grid: Float32Array } | null> {
+    const { spec, runner } = this.opts;
+    const { h, w } = spec.tokenGrid;
+    const settings = validate(req);
+    if (!Number.isInteger(step) || step < 0 || step >= settings.steps) throw new EditError('bad-settings', `step must be in [0, ${settings.steps}), got ${step}`);
+    const cond = await this.text.encode(req.prompt, signal);
+    const uncond = await this.text.encode(req.negativePrompt ?? spec.negativePrompt, signal);
+    const weights = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, words, spec.llm.maxLength);
+    if (!weights) return null;
+    const source = await this.sourceTokens(req.image, signal);
+    const { refTokens } = this.startGrids(req, source);
+    const out = await runner.run(
+      'transformer_step',
+      {
+        ...this.fixedFeeds(cond, uncond, refTokens, settings, weights),
+        tokens: makeTensor('int32', stepInput, [1, h, w]),
+        timestep: makeTensor('float32', Float32Array.of(settings.steps - 1 - step), [1]),
+        uniforms: makeTensor('float32', new Float32Array(h * w), [1, h * w]),
+      },
+      signal,
+    );
+    const attention = expectType(out['attention'], 'float32', 'transformer_step.attention');
+    expectDims(attention, [1, spec.attentionGrid.h * spec.attentionGrid.w], 'transformer_step.attention');
+    return processAttention(attention.data, spec.attentionGrid.h, spec.attentionGrid.w, h, w);
   }
 
   /** Cached prompts (for tests and memory checks). */

@@ -124,6 +124,7 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
 
     _, texts = load_split(work / "val")
     tokens = np.load(work / "val" / "tokens.npy")[:count]
+    count = len(tokens)
     clip_tok, llm_tok = tokenizers(work)
     rows = _texts(texts[:count], stage)
     text_ids = text.encode_texts(clip_tok, llm_tok, rows)

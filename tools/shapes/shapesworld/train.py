@@ -75,14 +75,17 @@ def run_stage(stage: str, args) -> dict:
 
 
 def main(argv=None) -> None:
+    global WORK
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--until", choices=STAGES, default=STAGES[-1], help="stop after this stage")
     ap.add_argument("--train-pairs", type=int, default=4000)
     ap.add_argument("--val-pairs", type=int, default=280)
-    ap.add_argument("--vq-steps", type=int, default=500)
-    ap.add_argument("--t2i-steps", type=int, default=400)
-    ap.add_argument("--edit-steps", type=int, default=900)
+    ap.add_argument("--vq-steps", type=int, default=800)
+    ap.add_argument("--t2i-steps", type=int, default=500)
+    ap.add_argument("--edit-steps", type=int, default=1500)
+    ap.add_argument("--work", type=Path, default=WORK, help="work folder (default tools/shapes/.work)")
     args = ap.parse_args(argv)
+    WORK = args.work.resolve()
     torch.set_num_threads(2)
     WORK.mkdir(parents=True, exist_ok=True)
     for stage in STAGES:

@@ -66,7 +66,7 @@ def kmeans_init(codebook: torch.Tensor, latents: torch.Tensor, rng: np.random.Ge
     codebook.data.copy_(centres)
 
 
-def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 16, crop: int = 32, lr: float = 1e-3,
+def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 16, crop: int = 32, lr: float = 2e-3,
              warmup: int = 250, seed: int = 0, log=print) -> dict:
     """images: uint8 [N, 2, 128, 128, 3] (memmap). Saves ``out/vq.pt``; returns stats."""
     torch.manual_seed(seed)
@@ -98,8 +98,8 @@ def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 16, crop: i
                 rec, commit = vq.decoder(vq.post_quant_conv(latents)), latents.pow(2).mean() * 1e-3
                 ids = torch.zeros(1, dtype=torch.long)
             else:
-                out = vq.decode(latents)  # quantises (straight-through) and returns the commitment loss
-                rec, commit = out.sample, out.commit_loss.mean()
+                dec = vq.decode(latents)  # quantises (straight-through) and returns the commitment loss
+                rec, commit = dec.sample, dec.commit_loss.mean()
                 with torch.no_grad():
                     ids = vq.quantize(latents)[2][2]
             l1 = (rec - x).abs().mean()

@@ -11,7 +11,7 @@ export type EditState = 'idle' | 'loading-model' | 'ready' | 'running' | 'done' 
 export const images = join('e2e', 'fixtures', 'images');
 export const imagePath = (name: string) => join(images, name);
 
-const MIME: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif' };
+const MIME: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif', avif: 'image/avif' };
 
 export class EditorPage {
   constructor(readonly page: Page) {}
@@ -145,7 +145,9 @@ export class EditorUi extends EditorPage {
 
   /** Waits for "N/N" and the done state; returns N. */
   async waitForDone(): Promise<number> {
-    await this.expectState('done', this.editTimeout);
+    // Stop at the first error rather than waiting out the timeout, and show its message.
+    await expect.poll(() => this.state(), { timeout: this.editTimeout, intervals: [250] }).toMatch(/^(done|error)$/);
+    if ((await this.state()) === 'error') throw new Error(`the edit failed: ${await this.error.textContent()}`);
     const steps = (await this.snapshot()).run!.steps;
     await expect(this.stepCounter).toHaveText(`${steps}/${steps}`);
     return steps;

@@ -98,9 +98,9 @@ export type WorkerRequest =
   | { type: 'init'; id: number; backend: BackendChoice; wasmThreads?: number }
   | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
   | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto' }
-  /** `mask` (inpainting mode): RGBA8 at the image's size; alpha > 127 marks cells to regenerate. */
+  /** `mask` (inpainting mode): RGBA8 at the image's size; white (grey ≥ 0.5 on the token grid) marks cells to regenerate. */
   | { type: 'edit'; id: number; image: ImagePayload; instruction: string; settings: EditSettings; mask?: ImagePayload }
-  /** Attention of one past step of the last edit, restricted to the words in [start, end) of the instruction. */
+  /** Attention of one past step of the last edit, restricted to the characters [start, end) of its instruction (a word's span). */
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
   | { type: 'clearCache'; id: number }

@@ -1,8 +1,9 @@
 /** The instruction split into words, each with its character span, for per-word attention maps. */
 export interface Word {
   text: string;
-  /** Word index in the instruction (what the worker's wordMap start/end count). */
+  /** Position among the instruction's words. */
   index: number;
+  /** Character span [from, to) in the instruction (what the worker's wordMap start/end take). */
   from: number;
   to: number;
 }

@@ -1,6 +1,6 @@
 /**
  * The inpainting brush mask: a canvas per image, painted in display coordinates and sent to the
- * worker as RGBA at the image's size (alpha > 127 marks cells to regenerate).
+ * worker at the image's size, white where the edit may change the image.
  */
 import type { ImagePayload } from '../../protocol/messages';
 
@@ -39,12 +39,23 @@ export function hasMask(imageId: string): boolean {
   return layer?.imageId === imageId && layer.painted;
 }
 
-/** The mask at the image's full size, or undefined when nothing is painted. */
+/**
+ * The mask at the image's full size as the engine reads it (white where painted, black elsewhere,
+ * opaque), or undefined when nothing is painted.
+ */
 export function maskPayload(imageId: string, width: number, height: number): ImagePayload | undefined {
   if (!hasMask(imageId) || !layer) return undefined;
   const ctx = new OffscreenCanvas(width, height).getContext('2d');
   if (!ctx) return undefined;
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(layer.canvas, 0, 0, width, height);
-  return { width, height, buffer: ctx.getImageData(0, 0, width, height).data.buffer as ArrayBuffer };
+  const data = ctx.getImageData(0, 0, width, height).data;
+  for (let i = 0; i < data.length; i += 4) {
+    const v = data[i + 3] > 127 ? 255 : 0;
+    data[i] = v;
+    data[i + 1] = v;
+    data[i + 2] = v;
+    data[i + 3] = 255;
+  }
+  return { width, height, buffer: data.buffer as ArrayBuffer };
 }

@@ -7,6 +7,7 @@ import { maskPayload } from '../media/brushMask';
 import { bitmapOfPayload, encodePng, rgbaOf, thumbnail } from '../media/pixels';
 import { missingForRun } from '../lib/derive';
 import { toFrame } from '../lib/frames';
+import { splitWords } from '../lib/words';
 import { HISTORY_LIMITS, newEntry } from './imageActions';
 import type { GetState, SetState, StoreDeps } from './store';
 import type { ImageRef, RunState } from '../lib/types';
@@ -108,11 +109,17 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
         set({ word: null });
         return;
       }
-      // The worker keeps the last edit's steps in order; ask by position in that list.
+      const word = splitWords(run.instruction)[index];
+      if (!word) {
+        set({ word: null });
+        return;
+      }
+      // The worker keeps the last edit's steps in order; ask by position in that list, and name
+      // the word by its characters in the instruction the run used.
       const step = Math.min(scrub ?? run.frames.length - 1, run.frames.length - 1);
       set({ word: { index, step, map: null } });
       try {
-        const { attention } = await deps.client.wordMap(step, index, index + 1);
+        const { attention } = await deps.client.wordMap(step, word.from, word.to);
         const w = get().word;
         if (w?.index === index && w.step === step) set({ word: { ...w, map: attention } });
       } catch (e) {

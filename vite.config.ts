@@ -9,12 +9,13 @@ const isolation = {
 };
 
 // Only what the app needs: our own scripts, WebAssembly compilation, workers from our origin,
-// and https fetches for model packages hosted elsewhere (a user-supplied base URL).
+// and fetches for model packages hosted elsewhere (a user-supplied base URL: any https host, or a
+// package served from this machine over http).
 export const contentSecurityPolicy = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
-  "connect-src 'self' https: blob: data:",
+  "connect-src 'self' https: http://127.0.0.1:* http://localhost:* blob: data:",
   "img-src 'self' blob: data:",
   "style-src 'self' 'unsafe-inline'",
   "object-src 'none'",

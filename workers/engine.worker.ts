@@ -6,13 +6,17 @@ import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
 import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
-import { createSession, nodePlacement, pickBackend, runOnce, setWasmThreads } from './ort';
+import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
 import { loadModel } from './session';
 import type { LoadedModel } from './session';
 
 declare const self: DedicatedWorkerGlobalScope;
 
+/** Requests already answered for good (by a device loss); their late replies are dropped. */
+const settled = new Set<number>();
+
 function reply(message: WorkerReply, transfer: Transferable[] = []): void {
+  if (settled.has(message.id)) return;
   self.postMessage(message, transfer);
 }
 
@@ -35,8 +39,33 @@ function codeOf(err: unknown): ErrorCode {
     return 'bad-request';
   }
   if (err instanceof Error && err.name === 'IntegrityError') return 'model-invalid';
+  if (err instanceof Error && err.name === 'FetchError') return 'model-unavailable';
   if (isDeviceLost(err)) return 'device-lost';
   return 'internal';
+}
+
+/** Set once the WebGPU device is lost: the runtime cannot get a new one in this worker. */
+let deviceLost: string | null = null;
+
+const LOST_MESSAGE =
+  'The GPU device was lost (%s). The engine restarts and reloads the model; your image is unchanged — run the edit again.';
+
+/**
+ * The device is gone: answer every request in flight now (a run on a lost device may never
+ * settle), drop what they send later, and refuse new work. The page restarts this worker.
+ */
+function onDeviceLost(reason: string): void {
+  if (deviceLost) return;
+  deviceLost = reason;
+  model = null;
+  const message = LOST_MESSAGE.replace('%s', reason);
+  const ids = [...running.keys()];
+  if (ids.length === 0) reply({ type: 'error', id: 0, code: 'device-lost', message });
+  for (const id of ids) {
+    reply({ type: 'error', id, code: 'device-lost', message });
+    settled.add(id);
+    running.get(id)?.abort(new DOMException(message, 'AbortError'));
+  }
 }
 
 function isDeviceLost(err: unknown): boolean {
@@ -101,6 +130,7 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
     });
     model = await loading;
     const m = model;
+    if (m.backend.backend === 'webgpu') await watchDeviceLoss(onDeviceLost);
     reply({
       type: 'modelLoaded',
       id: req.id,
@@ -175,14 +205,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
       [image.buffer, modelImage.buffer],
     );
   } catch (err) {
-    if (isDeviceLost(err) && model) {
-      // Rebuild the sessions on a fresh device so the next edit works; the page keeps its image.
-      const lost = model;
-      model = null;
-      await lost.runner.release().catch(() => undefined);
-      reply({ type: 'error', id: req.id, code: 'device-lost', message: 'The GPU was reset during the edit. The model will reload; your image is unchanged — run the edit again.' });
-      return;
-    }
+    // A run that failed because the device went away, before its lost promise settled.
+    if (isDeviceLost(err)) onDeviceLost((err as Error).message ?? String(err));
     fail(req.id, err);
   } finally {
     running.delete(req.id);
@@ -190,6 +214,10 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
 }
 
 async function handle(req: WorkerRequest): Promise<void> {
+  if (deviceLost && (req.type === 'loadModel' || req.type === 'edit' || req.type === 'runGraph' || req.type === 'wordMap')) {
+    reply({ type: 'error', id: req.id, code: 'device-lost', message: LOST_MESSAGE.replace('%s', deviceLost) });
+    return;
+  }
   switch (req.type) {
     case 'hello':
       if (req.version !== PROTOCOL_VERSION) {
@@ -273,6 +301,15 @@ async function handle(req: WorkerRequest): Promise<void> {
       if (req.reset) model?.runner.stats.clear();
       return;
     }
+    case 'loseDevice':
+      try {
+        if (model?.backend.backend !== 'webgpu') throw new Error('no model is loaded on WebGPU');
+        await loseDevice();
+        reply({ type: 'done', id: req.id });
+      } catch (err) {
+        reply({ type: 'error', id: req.id, code: 'bad-request', message: (err as Error).message });
+      }
+      return;
     case 'cancel':
       running.get(req.target)?.abort(new DOMException('The edit was cancelled.', 'AbortError'));
       reply({ type: 'done', id: req.id });

@@ -3,8 +3,9 @@
  * Private File System as they arrive (so an interrupted download resumes with an HTTP Range
  * request), checked against their sha256 before use, and reused offline on later visits.
  *
- * Layout in OPFS: models/<key of the base URL>/<sha256>        verified files
- *                 models/<key of the base URL>/<sha256>.part   a download in progress
+ * Layout in OPFS: models/<key of the base URL>/<sha256>          verified files
+ *                 models/<key of the base URL>/<sha256>.part     a download in progress
+ *                 models/<key of the base URL>/manifest.json     the last manifest fetched
  */
 
 export interface PackageFile {
@@ -26,6 +27,14 @@ export class IntegrityError extends Error {
   constructor(path: string, expected: string, actual: string) {
     super(`${path} is corrupt: its sha256 is ${actual.slice(0, 12)}…, the manifest says ${expected.slice(0, 12)}…`);
     this.name = 'IntegrityError';
+  }
+}
+
+/** A package file or manifest that could not be downloaded (network, HTTP status, cut short). */
+export class FetchError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FetchError';
   }
 }
 
@@ -130,20 +139,28 @@ async function loadFile(
       response = await fetch(url, { headers, signal });
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new Error(`could not fetch ${url}: ${(err as Error).message}`, { cause: err });
+      throw new FetchError(`could not fetch ${url}: ${(err as Error).message}`, { cause: err });
     }
     if (response.status === 200 && offset > 0 && writer) {
       writer.truncate(0); // the server ignored Range: start over
       offset = 0;
     } else if (!response.ok) {
-      throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+      throw new FetchError(`could not fetch ${url}: HTTP ${response.status}`);
     }
     const whole = new Uint8Array(file.bytes);
     if (offset > 0 && writer) writer.read(whole.subarray(0, offset), { at: 0 });
     onBytes(offset);
     const reader = response.body!.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        writer?.flush(); // keep what arrived: the next attempt asks only for the rest
+        throw new FetchError(`the download of ${file.path} was interrupted after ${offset} of ${file.bytes} bytes (${(err as Error).message})`, { cause: err });
+      }
+      const { done, value } = chunk;
       if (done) break;
       if (offset + value.byteLength > file.bytes) throw new Error(`${file.path} is larger than the manifest says`);
       whole.set(value, offset);
@@ -152,7 +169,7 @@ async function loadFile(
       onBytes(offset);
     }
     writer?.flush();
-    if (offset !== file.bytes) throw new Error(`${file.path} ended after ${offset} of ${file.bytes} bytes`);
+    if (offset !== file.bytes) throw new FetchError(`${file.path} ended after ${offset} of ${file.bytes} bytes`);
     const actual = await sha256Hex(whole);
     if (actual !== file.sha256) {
       writer?.truncate(0);
@@ -168,6 +185,19 @@ async function loadFile(
   } finally {
     writer?.close();
   }
+}
+
+/** Keeps the package's manifest text, so the package opens offline next time. */
+export async function storeManifest(baseUrl: string, text: string): Promise<void> {
+  const dir = await packageDir(baseUrl);
+  if (dir) await storeVerified(dir, 'manifest.json', new TextEncoder().encode(text)).catch(() => undefined);
+}
+
+/** The manifest text kept by `storeManifest`, if any. */
+export async function storedManifest(baseUrl: string): Promise<string | null> {
+  const dir = await packageDir(baseUrl);
+  const file = dir ? await fileIfExists(dir, 'manifest.json') : null;
+  return file ? file.text() : null;
 }
 
 /** Loads every listed file of a package, reporting progress per file and in total. */

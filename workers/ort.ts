@@ -50,6 +50,23 @@ export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
   return { backend: 'wasm', threads, fallbackReason: reason };
 }
 
+const watched = new WeakSet<object>();
+/**
+ * Calls `onLost` once when the WebGPU device the runtime uses is lost (driver reset, GPU removed
+ * or destroyed). Call only after a WebGPU session exists: before that, reading the device makes one.
+ */
+export async function watchDeviceLoss(onLost: (message: string) => void): Promise<void> {
+  const device = await ort.env.webgpu.device;
+  if (watched.has(device)) return;
+  watched.add(device);
+  void device.lost.then((info) => onLost(info.message || `the device was ${info.reason ?? 'lost'}`));
+}
+
+/** Destroys the runtime's WebGPU device: the same loss a driver reset causes (tests, diagnostics). */
+export async function loseDevice(): Promise<void> {
+  (await ort.env.webgpu.device).destroy();
+}
+
 let queue: Promise<unknown> = Promise.resolve();
 /** Serialises every session call. */
 export function serial<T>(job: () => Promise<T>): Promise<T> {

@@ -90,9 +90,121 @@ class ResidentInputs {
   }
 }
 
+/**
+ * WebGPU session options of the step graph, the graph that runs once per step. Defaults are the
+ * measured better choice (docs/benchmarks.md); a worker named e.g. "engine graph-capture=1
+ * free-dims=0" overrides them, which is how the benchmark measures both ways.
+ */
+export interface WebGpuStepOptions {
+  /** Record the step's GPU commands once and replay them (all its inputs and outputs on the GPU). */
+  graphCapture: boolean;
+  /** Fix the free `batch` dimension to 1 (the engine always runs batch 1). */
+  freeDimensionOverrides: boolean;
+}
+
+export const WEBGPU_STEP_DEFAULTS: WebGpuStepOptions = { graphCapture: false, freeDimensionOverrides: false };
+
+export function webGpuStepOptions(workerName: string): WebGpuStepOptions {
+  const flag = (key: string, fallback: boolean) => {
+    const m = new RegExp(`(?:^|\\s)${key}=([01])(?:\\s|$)`).exec(workerName);
+    return m ? m[1] === '1' : fallback;
+  };
+  return {
+    graphCapture: flag('graph-capture', WEBGPU_STEP_DEFAULTS.graphCapture),
+    freeDimensionOverrides: flag('free-dims', WEBGPU_STEP_DEFAULTS.freeDimensionOverrides),
+  };
+}
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, int64: 8, uint8: 1, bool: 1, float16: 2 };
+
+/**
+ * A graph run under graph capture: every input and output lives in a GPU buffer that stays the
+ * same from run to run (the replayed commands are bound to those buffers). Inputs are written
+ * into their buffers when their array changes; the outputs are copied into one staging buffer and
+ * read back with a single map.
+ */
+class CapturedGraph {
+  private inputs = new Map<string, { data: ArrayBufferView | null; buffer: GPUBuffer; tensor: ort.Tensor }>();
+  private outputs: { name: string; type: AnyTensor['type']; dims: number[]; bytes: number; offset: number; buffer: GPUBuffer; tensor: ort.Tensor }[] = [];
+  private staging: GPUBuffer;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly session: ort.InferenceSession,
+  ) {
+    let offset = 0;
+    for (const m of session.outputMetadata) {
+      if (!m.isTensor || m.shape.some((d) => typeof d !== 'number')) throw new Error(`graph capture needs static output shapes (${m.name})`);
+      const dims = m.shape as number[];
+      const bytes = dims.reduce((a, b) => a * b, 1) * (BYTES[m.type] ?? 4);
+      const buffer = this.gpuBuffer(bytes);
+      const dataType = m.type as 'float32' | 'int32';
+      this.outputs.push({ name: m.name, type: m.type as AnyTensor['type'], dims, bytes, offset, buffer, tensor: ort.Tensor.fromGpuBuffer(buffer, { dataType, dims }) });
+      offset += Math.ceil(bytes / 16) * 16;
+    }
+    this.staging = device.createBuffer({ size: Math.max(16, offset), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  private gpuBuffer(bytes: number): GPUBuffer {
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
+  }
+
+  private feed(name: string, t: AnyTensor): ort.Tensor {
+    let slot = this.inputs.get(name);
+    if (!slot) {
+      const buffer = this.gpuBuffer(t.data.byteLength);
+      const dataType = t.type as 'float32' | 'int32' | 'int64';
+      slot = { data: null, buffer, tensor: ort.Tensor.fromGpuBuffer(buffer, { dataType, dims: t.dims }) };
+      this.inputs.set(name, slot);
+    }
+    if (slot.data !== t.data) {
+      // writeBuffer takes whole 4-byte words
+      const padded = t.data.byteLength % 4 ? new Uint8Array(Math.ceil(t.data.byteLength / 4) * 4) : null;
+      if (padded) padded.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      const src = padded ?? t.data;
+      this.device.queue.writeBuffer(slot.buffer, 0, src.buffer, src.byteOffset, src.byteLength);
+      slot.data = t.data;
+    }
+    return slot.tensor;
+  }
+
+  async run(feeds: Feeds): Promise<Record<string, AnyTensor>> {
+    const inputs: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) inputs[name] = this.feed(name, t);
+    const fetches: Record<string, ort.Tensor> = {};
+    for (const o of this.outputs) fetches[o.name] = o.tensor;
+    await this.session.run(inputs, fetches);
+    const encoder = this.device.createCommandEncoder();
+    for (const o of this.outputs) encoder.copyBufferToBuffer(o.buffer, 0, this.staging, o.offset, Math.ceil(o.bytes / 4) * 4);
+    this.device.queue.submit([encoder.finish()]);
+    await this.staging.mapAsync(GPUMapMode.READ);
+    const all = this.staging.getMappedRange().slice(0);
+    this.staging.unmap();
+    const result: Record<string, AnyTensor> = {};
+    for (const o of this.outputs) {
+      const n = o.dims.reduce((a, b) => a * b, 1);
+      if (o.type === 'int32') result[o.name] = { type: 'int32', data: new Int32Array(all, o.offset, n), dims: o.dims };
+      else if (o.type === 'float32') result[o.name] = { type: 'float32', data: new Float32Array(all, o.offset, n), dims: o.dims };
+      else throw new Error(`graph capture: output ${o.name} of type ${o.type} is not supported`);
+    }
+    return result;
+  }
+
+  release(): void {
+    for (const s of this.inputs.values()) s.buffer.destroy();
+    for (const o of this.outputs) o.buffer.destroy();
+    this.staging.destroy();
+    this.inputs.clear();
+  }
+}
+
 export class OrtWebRunner implements GraphRunner {
   private sessions = new Map<GraphName, ort.InferenceSession>();
   private resident: ResidentInputs | null = null;
+  private captured = new Map<GraphName, CapturedGraph>();
+  /** The step graph's WebGPU options this runner was created with. */
+  stepOptions: WebGpuStepOptions | null = null;
   /** Run times and read-back bytes per graph, since the last reset. */
   readonly stats = new Map<GraphName, GraphStats>();
   /** Milliseconds spent creating the sessions. */
@@ -100,19 +212,25 @@ export class OrtWebRunner implements GraphRunner {
 
   private constructor(readonly backend: Backend) {}
 
-  static async create(backend: Backend, graphs: readonly GraphBytes[]): Promise<OrtWebRunner> {
+  static async create(backend: Backend, graphs: readonly GraphBytes[], step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS): Promise<OrtWebRunner> {
     const runner = new OrtWebRunner(backend);
     const started = performance.now();
+    if (backend === 'webgpu') runner.stepOptions = step;
     try {
       for (const g of graphs) {
+        const isStep = backend === 'webgpu' && g.graph === 'transformer_step';
+        const capture = isStep && step.graphCapture;
         const session = await serial(() =>
           ort.InferenceSession.create(g.model, {
             executionProviders: [backend],
             graphOptimizationLevel: 'all',
             externalData: g.externalData,
+            ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
+            ...(isStep && step.freeDimensionOverrides ? { freeDimensionOverrides: { batch: 1 } } : {}),
           }),
         );
         runner.sessions.set(g.graph, session);
+        if (capture) runner.captured.set(g.graph, new CapturedGraph(await ort.env.webgpu.device, session));
       }
     } catch (err) {
       await runner.release();
@@ -131,18 +249,23 @@ export class OrtWebRunner implements GraphRunner {
     if (!session) throw new Error(`the model has no ${graph} graph loaded`);
     return serial(async () => {
       signal?.throwIfAborted();
-      const inputs: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) inputs[name] = this.resident?.tensorFor(`${graph}/${name}`, t) ?? toOrt(t);
       const started = performance.now();
-      const out = await session.run(inputs);
-      const result: Record<string, AnyTensor> = {};
-      let bytes = 0;
-      for (const [name, tensor] of Object.entries(out)) {
-        const t = await fromOrt(tensor);
-        bytes += t.data.byteLength;
-        result[name] = t;
-        tensor.dispose();
+      let result: Record<string, AnyTensor>;
+      const captured = this.captured.get(graph);
+      if (captured) {
+        result = await captured.run(feeds);
+      } else {
+        const inputs: Record<string, ort.Tensor> = {};
+        for (const [name, t] of Object.entries(feeds)) inputs[name] = this.resident?.tensorFor(`${graph}/${name}`, t) ?? toOrt(t);
+        const out = await session.run(inputs);
+        result = {};
+        for (const [name, tensor] of Object.entries(out)) {
+          result[name] = await fromOrt(tensor);
+          tensor.dispose();
+        }
       }
+      let bytes = 0;
+      for (const t of Object.values(result)) bytes += t.data.byteLength;
       const entry = this.stats.get(graph) ?? { runs: 0, ms: [], readbackBytes: 0 };
       entry.runs += 1;
       entry.ms.push(performance.now() - started);
@@ -154,12 +277,16 @@ export class OrtWebRunner implements GraphRunner {
 
   /** Frees one graph's session (text encoders after encoding, when memory is tight). */
   async releaseGraph(graph: GraphName): Promise<void> {
+    this.captured.get(graph)?.release();
+    this.captured.delete(graph);
     const s = this.sessions.get(graph);
     this.sessions.delete(graph);
     await s?.release();
   }
 
   async release(): Promise<void> {
+    for (const c of this.captured.values()) c.release();
+    this.captured.clear();
     this.resident?.clear();
     this.resident = null;
     const all = [...this.sessions.values()];

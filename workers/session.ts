@@ -12,9 +12,9 @@ import type { ModelSpec } from '../src/engine/modelSpec';
 import { EditEngine } from '../src/engine/pipeline';
 import type { Tokenizer } from '../src/engine/ports';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
-import { loadPackageFiles, resolveUrl } from './modelStore';
+import { FetchError, loadPackageFiles, resolveUrl, storeManifest, storedManifest } from './modelStore';
 import type { Progress } from './modelStore';
-import { OrtWebRunner } from './ortRunner';
+import { OrtWebRunner, webGpuStepOptions } from './ortRunner';
 import type { GraphBytes } from './ortRunner';
 
 export interface LoadedModel {
@@ -51,23 +51,43 @@ export function dtypeFor(manifest: Manifest, backend: BackendInfo, wanted: Dtype
   return pick;
 }
 
+/**
+ * The package's manifest: fetched fresh when the network answers, else the copy kept from the
+ * last visit (offline use). Either way it must pass the schema.
+ */
 export async function fetchManifest(baseUrl: string, signal?: AbortSignal): Promise<Manifest> {
   const url = resolveUrl(baseUrl, 'manifest.json');
-  let response: Response;
+  let text: string;
   try {
-    response = await fetch(url, { cache: 'no-cache', signal });
+    const response = await fetch(url, { cache: 'no-cache', signal });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    if (/text\/html/i.test(response.headers.get('content-type') ?? '')) {
+      throw new FetchError(`${url} sent a web page, not a model manifest. Is this a model package URL?`);
+    }
+    text = await response.text();
   } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new Error(`could not reach ${url}: ${(err as Error).message}. Check the model URL and your connection.`, { cause: err });
+    if (signal?.aborted || err instanceof FetchError) throw err;
+    const kept = await storedManifest(baseUrl);
+    if (kept === null) {
+      const why = (err as Error).message;
+      throw new FetchError(
+        /^HTTP/.test(why)
+          ? `could not load ${url}: ${why}. Is this a model package URL?`
+          : `could not reach ${url}: ${why}. Check the model URL and your connection.`,
+        { cause: err },
+      );
+    }
+    text = kept;
   }
-  if (!response.ok) throw new Error(`could not load ${url}: HTTP ${response.status}. Is this a model package URL?`);
   let json: unknown;
   try {
-    json = await response.json();
+    json = JSON.parse(text);
   } catch {
     throw new EditError('bad-manifest', `${url} is not a JSON manifest`);
   }
-  return validateManifest(json, manifestSchema);
+  const manifest = validateManifest(json, manifestSchema);
+  await storeManifest(baseUrl, text);
+  return manifest;
 }
 
 function tokenizerFrom(files: readonly string[], bytes: Map<string, Uint8Array>): Tokenizer {
@@ -103,7 +123,7 @@ export async function loadModel(
       externalData: external.map((e) => ({ path: e.path.split('/').pop()!, data: bytes.get(e.path)! })),
     };
   });
-  const runner = await OrtWebRunner.create(backend.backend, graphBytes);
+  const runner = await OrtWebRunner.create(backend.backend, graphBytes, webGpuStepOptions(self.name));
   const spec = specFromManifest(manifest);
   const tokenizers = {
     clip: tokenizerFrom(manifest.tokenizers.clip.files, bytes),

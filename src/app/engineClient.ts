@@ -74,6 +74,19 @@ export class EngineClient {
   }
 
   private dispatch(message: WorkerReply): void {
+    if (message.type === 'error' && message.code === 'device-lost') {
+      // The worker's runtime cannot get a new GPU device: answer everything with the loss and
+      // start a fresh worker on the next request. A loss while idle (id 0) is told to listeners.
+      const answered = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      answered?.resolve(message);
+      for (const [id, entry] of this.pending) entry.resolve({ ...message, id });
+      this.pending.clear();
+      this.worker?.terminate();
+      this.worker = null;
+      if (!answered) for (const listener of this.lostListeners) listener(message.message);
+      return;
+    }
     const entry = this.pending.get(message.id);
     if (!entry) return;
     if (FINAL.has(message.type)) {
@@ -179,6 +192,11 @@ export class EngineClient {
   async cacheInfo(): Promise<CacheInfo> {
     const r = expect(await this.request({ type: 'cacheInfo' }), 'cacheInfo');
     return { bytes: r.bytes, packages: r.packages };
+  }
+
+  /** Destroys the worker's WebGPU device, as a driver reset would (tests and diagnostics). */
+  async loseDevice(): Promise<void> {
+    expect(await this.request({ type: 'loseDevice' }), 'done');
   }
 
   async clearCache(): Promise<void> {

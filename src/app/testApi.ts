@@ -38,7 +38,21 @@ export interface DirectEditResult {
   ms: number;
 }
 
+/** What a model load in a worker of its own reported. */
+export interface DirectLoad {
+  backend: BackendInfo | null;
+  model: { name: string; dtype: Dtype; backend: Backend; fallbackReason?: string; cachedBytes: number } | null;
+  error: { code: string; message: string } | null;
+  warnings: string[];
+  /** Every progress event, in order. */
+  progress: { file: string; loaded: number; total: number; totalLoaded: number; totalBytes: number }[];
+}
+
 export interface TestApi {
+  /** Loads a model package in a fresh worker (not the editor's) and reports what happened. */
+  loadDirect(baseUrl: string, backend: BackendChoice, dtype: Dtype | 'auto'): Promise<DirectLoad>;
+  /** Destroys the editor worker's WebGPU device, as a driver reset would. */
+  loseDevice(): Promise<void>;
   /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
   editDirect(request: DirectEdit): Promise<DirectEditResult>;
   backend(choice: BackendChoice): Promise<BackendInfo>;
@@ -78,6 +92,30 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       if (r.type === 'error') throw new Error(r.message);
       if (r.type !== 'graphResult') throw new Error(`unexpected reply ${r.type}`);
       return { outputs: r.outputs, ms: r.ms };
+    },
+    async loadDirect(baseUrl, backend, dtype) {
+      const worker = new EngineClient('engine-test');
+      const out: DirectLoad = { backend: null, model: null, error: null, warnings: [], progress: [] };
+      try {
+        out.backend = await worker.init(backend);
+        const r = await worker.request({ type: 'loadModel', baseUrl, dtype }, [], (event) => {
+          if (event.type === 'progress') {
+            const { file, loaded, total, totalLoaded, totalBytes } = event;
+            out.progress.push({ file, loaded, total, totalLoaded, totalBytes });
+          } else if (event.type === 'warning') out.warnings.push(event.message);
+        });
+        if (r.type === 'error') out.error = { code: r.code, message: r.message };
+        else if (r.type === 'modelLoaded') {
+          const m = r.model;
+          out.model = { name: m.name, dtype: m.dtype, backend: m.backend.backend, fallbackReason: m.backend.fallbackReason, cachedBytes: m.cachedBytes };
+        }
+        return out;
+      } finally {
+        worker.dispose();
+      }
+    },
+    loseDevice() {
+      return client.loseDevice();
     },
     async editDirect(req) {
       const worker = new EngineClient('engine-test');

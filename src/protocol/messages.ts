@@ -108,6 +108,8 @@ export type WorkerRequest =
   | { type: 'placement'; id: number; model: ArrayBuffer; backend: Backend }
   /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
   | { type: 'stats'; id: number; reset: boolean }
+  /** Diagnostics and tests: destroys the WebGPU device in use, exactly as a driver reset loses it. */
+  | { type: 'loseDevice'; id: number }
   | { type: 'cancel'; id: number; target: number };
 
 export type WorkerReply =
@@ -126,6 +128,7 @@ export type WorkerReply =
   | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
   /** `cpuNodes`: "OpType (node name)" of every node the runtime put on the CPU provider. */
   | { type: 'placement'; id: number; cpuNodes: string[]; log: string[] }
+  /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
   | { type: 'error'; id: number; code: ErrorCode; message: string };
 
 /** Reply types that end a request; the others are streamed events. */

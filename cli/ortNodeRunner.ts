@@ -55,6 +55,7 @@ export class OrtNodeRunner implements GraphRunner {
         intraOpNumThreads: this.opts.intraOpThreads ?? Number(process.env['ORT_THREADS'] ?? 0),
       });
       this.sessions.set(graph, s);
+      this.opened.push(graph);
     }
     return s;
   }
@@ -77,6 +78,26 @@ export class OrtNodeRunner implements GraphRunner {
       }
       this.readbackBytes.set(graph, bytes);
       return result;
+    };
+    const next = this.queue.then(job, job);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Graphs whose sessions were created, in order (memory-policy tests read it). */
+  readonly opened: GraphName[] = [];
+
+  /** Whether a graph's session is held now. */
+  isOpen(graph: GraphName): boolean {
+    return this.sessions.has(graph);
+  }
+
+  /** Queued behind the runs, so a session is never released under a run. */
+  releaseGraph(graph: GraphName): Promise<void> {
+    const job = async () => {
+      const s = this.sessions.get(graph);
+      this.sessions.delete(graph);
+      await (await s?.catch(() => null))?.release();
     };
     const next = this.queue.then(job, job);
     this.queue = next.catch(() => undefined);

@@ -88,6 +88,15 @@ class ResidentInputs {
     for (const e of this.entries.values()) e.gpu?.buffer.destroy();
     this.entries.clear();
   }
+
+  /** Drops the inputs kept for one graph (keys are "graph/input"). */
+  forget(graph: string): void {
+    for (const [key, e] of this.entries) {
+      if (!key.startsWith(`${graph}/`)) continue;
+      e.gpu?.buffer.destroy();
+      this.entries.delete(key);
+    }
+  }
 }
 
 /**
@@ -244,9 +253,26 @@ export class OrtWebRunner implements GraphRunner {
     return runner;
   }
 
+  /**
+   * Gives a released graph's files back (from the model store) so its next run can load it again;
+   * set when the engine frees the text encoders between prompts.
+   */
+  reopen: ((graph: GraphName) => Promise<GraphBytes>) | null = null;
+
+  private async sessionFor(graph: GraphName): Promise<ort.InferenceSession> {
+    const open = this.sessions.get(graph);
+    if (open) return open;
+    if (!this.reopen) throw new Error(`the model has no ${graph} graph loaded`);
+    const g = await this.reopen(graph);
+    const session = await serial(() =>
+      ort.InferenceSession.create(g.model, { executionProviders: [this.backend], graphOptimizationLevel: 'all', externalData: g.externalData }),
+    );
+    this.sessions.set(graph, session);
+    return session;
+  }
+
   async run(graph: GraphName, feeds: Feeds, signal?: AbortSignal): Promise<Outputs> {
-    const session = this.sessions.get(graph);
-    if (!session) throw new Error(`the model has no ${graph} graph loaded`);
+    const session = await this.sessionFor(graph);
     return serial(async () => {
       signal?.throwIfAborted();
       const started = performance.now();
@@ -277,11 +303,14 @@ export class OrtWebRunner implements GraphRunner {
 
   /** Frees one graph's session (text encoders after encoding, when memory is tight). */
   async releaseGraph(graph: GraphName): Promise<void> {
-    this.captured.get(graph)?.release();
-    this.captured.delete(graph);
-    const s = this.sessions.get(graph);
-    this.sessions.delete(graph);
-    await s?.release();
+    await serial(async () => {
+      this.captured.get(graph)?.release();
+      this.captured.delete(graph);
+      this.resident?.forget(graph);
+      const s = this.sessions.get(graph);
+      this.sessions.delete(graph);
+      await s?.release();
+    });
   }
 
   async release(): Promise<void> {

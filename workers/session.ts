@@ -17,6 +17,9 @@ import type { Progress } from './modelStore';
 import { OrtWebRunner, webGpuStepOptions } from './ortRunner';
 import type { GraphBytes } from './ortRunner';
 
+/** Packages above this size free their text encoders between prompts (see loadModel). */
+export const MEMORY_TIGHT_BYTES = 1 << 30;
+
 export interface LoadedModel {
   readonly baseUrl: string;
   readonly manifest: Manifest;
@@ -129,7 +132,24 @@ export async function loadModel(
     clip: tokenizerFrom(manifest.tokenizers.clip.files, bytes),
     llm: tokenizerFrom(manifest.tokenizers.llm.files, bytes),
   };
-  const engine = new EditEngine({ runner, tokenizers, spec, now: () => performance.now() });
+  graphBytes.length = 0; // the sessions hold the weights now; let the downloaded copies go
+  bytes.clear();
+  // A package too big to hold every graph at once frees the text encoders between prompts and
+  // reads them back from the model store when a new prompt comes.
+  const packageBytes = files.reduce((s, f) => s + f.bytes, 0);
+  const releaseTextEncoders = packageBytes > MEMORY_TIGHT_BYTES;
+  if (releaseTextEncoders) {
+    runner.reopen = async (graph) => {
+      const [model, ...external] = needed.graphs[graph];
+      const again = await loadPackageFiles(baseUrl, [model!, ...external], () => undefined);
+      return {
+        graph,
+        model: again.get(model!.path)!,
+        externalData: external.map((e) => ({ path: e.path.split('/').pop()!, data: again.get(e.path)! })),
+      };
+    };
+  }
+  const engine = new EditEngine({ runner, tokenizers, spec, releaseTextEncoders, now: () => performance.now() });
   return {
     baseUrl,
     manifest,
@@ -139,7 +159,7 @@ export async function loadModel(
     runner,
     engine,
     tokenizers,
-    bytes: files.reduce((s, f) => s + f.bytes, 0),
+    bytes: packageBytes,
     defaults: {
       steps: manifest.defaults.steps,
       guidance: manifest.defaults.guidance_scale,

@@ -92,6 +92,12 @@ export interface EngineOptions {
   readonly llmMask?: LlmMaskMode;
   /** milliseconds clock (performance.now in the app; Date.now by default) */
   readonly now?: () => number;
+  /**
+   * Free the text encoders' sessions once a new prompt is encoded (encodings stay cached per
+   * prompt). For packages too big to hold every graph at once: the full-size Gemma2 encoder is
+   * the largest graph, and it is idle for the whole sampling loop.
+   */
+  readonly releaseTextEncoders?: boolean;
 }
 
 export const EDIT_DEFAULTS = { steps: 16, guidance: 6, referenceStrength: 1.1, hold: 0, seed: 0 } as const;
@@ -120,6 +126,10 @@ export class EditEngine {
     const negative = req.negativePrompt ?? spec.negativePrompt;
     const cond = await this.text.encode(req.prompt, signal);
     const uncond = await this.text.encode(negative, signal);
+    if (this.opts.releaseTextEncoders && runner.releaseGraph) {
+      await runner.releaseGraph('text_llm');
+      await runner.releaseGraph('text_clip');
+    }
     if (cond.truncated) warnings.push(`the instruction is longer than the model reads; it was cut to ${spec.llm.maxLength} LLM / ${spec.clip.maxLength} CLIP tokens`);
     const source = await this.sourceTokens(req.image, signal, req.modelPixels);
 

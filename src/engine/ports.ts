@@ -19,6 +19,8 @@ export interface GraphRunner {
   run(graph: GraphName, feeds: Feeds, signal?: AbortSignal): Promise<Outputs>;
   /** Frees sessions and device memory. */
   release?(): Promise<void>;
+  /** Frees one graph's session and its memory; its next run loads it again. */
+  releaseGraph?(graph: GraphName): Promise<void>;
 }
 
 export interface Encoding {

@@ -39,6 +39,16 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     expect([res.width, res.height]).toEqual([90, 60]);
   });
 
+  it('edits real photos (PNG and JPEG) and writes each at its original size', async () => {
+    for (const [name, size] of [['chelsea.png', [451, 300]], ['rocket.jpg', [640, 427]]] as const) {
+      const out = join(dir, `${name}.out.png`);
+      const r = await run(['--image', join('e2e', 'fixtures', 'photos', name), '--prompt', 'make the cat black', '--out', out, '--steps', '3']);
+      expect(r).toEqual({ code: 0, lines: [] });
+      const res = decodeImage(readFileSync(out));
+      expect([res.width, res.height]).toEqual(size);
+    }
+  });
+
   it('same seed → identical output bytes', async () => {
     const a = join(dir, 'a.png');
     const b = join(dir, 'b.png');

@@ -73,6 +73,14 @@ test('drop a photo, run an edit, watch it stream, inspect attention, download, u
   await expect(page.getByTestId('input-image')).toBeVisible();
   await page.keyboard.press('Control+y');
   await ui.expectState('done');
+
+  // "Use as input" chains the result into the next edit.
+  await page.getByTestId('use-as-input').click();
+  await ui.expectState('ready');
+  await expect(ui.historyItems).toHaveCount(3);
+  await expect(ui.historyItems.last()).toHaveAttribute('data-kind', 'chain');
+  expect((await ui.snapshot()).result).toBeNull();
+  await ui.expectImage(640, 427);
 });
 
 test('cancel mid-run, then run again', async ({ ui }) => {
@@ -142,7 +150,7 @@ test('running with something missing says what is missing', async ({ ui }) => {
   await expect(ui.error).toContainText('Type what to change');
 });
 
-test('paste and picker open any decodable format, EXIF orientation applied', async ({ ui }) => {
+test('paste and picker open any decodable format, EXIF orientation applied', async ({ ui, page }) => {
   await ui.open();
   await ui.paste('portrait-exif6.jpg');
   await ui.expectImage(320, 480); // stored 480×320, EXIF orientation 6
@@ -150,7 +158,18 @@ test('paste and picker open any decodable format, EXIF orientation applied', asy
   await ui.expectImage(640, 427);
   await ui.drop('small.bmp');
   await ui.expectImage(64, 48);
-  await expect(ui.historyItems).toHaveCount(3);
+  await ui.choose('photo.avif');
+  await ui.expectImage(640, 427);
+  // An animated GIF opens as its first frame (orange; the second is blue).
+  await ui.drop('animated.gif');
+  await ui.expectImage(80, 60);
+  const centre = () =>
+    page.getByTestId('input-image').evaluate((c: HTMLCanvasElement) => {
+      const [r, g, b] = c.getContext('2d')!.getImageData(c.width >> 1, c.height >> 1, 1, 1).data;
+      return r > 200 && g > 100 && g < 180 && b < 80 ? 'orange' : `rgb(${r}, ${g}, ${b})`;
+    });
+  await expect.poll(centre).toBe('orange');
+  await expect(ui.historyItems).toHaveCount(5);
 });
 
 test('reload keeps history and settings', async ({ ui, page }) => {
@@ -200,6 +219,23 @@ test('model panel: cache size, clear cache, reload @wasm', async ({ ui, page }) 
   await ui.documentState('10-model-download');
   await ui.expectState('ready', 90_000);
   await expect(page.getByTestId('cache-size')).not.toContainText(/^Cached in this browser: 0 B$/);
+
+  // A package that is not there: a message naming the address and what to do; running says the model is missing.
+  await page.getByTestId('model-select').selectOption('__custom__');
+  await page.getByTestId('model-url').fill('/models/not-here/');
+  await page.getByTestId('load-model').click();
+  await expect(ui.error).toContainText('/models/not-here/');
+  await expect(ui.error).toContainText(/press Load again|Pick another model/);
+  await ui.expectState('error');
+  await ui.choose('photo.jpg');
+  await ui.expectImage(640, 427);
+  await ui.instruction.fill('make the sky purple');
+  await ui.runButton.click();
+  await expect(ui.error).toContainText('no model is loaded');
+  // Back to a bundled model, and the app is ready again.
+  await page.getByTestId('model-select').selectOption('tiny-random');
+  await page.getByTestId('load-model').click();
+  await ui.expectState('ready', 90_000);
 });
 
 test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
@@ -246,6 +282,7 @@ test('a word of the instruction shows where it attends', async ({ ui, page }) =>
   const whole = await ui.attentionSignature();
   await page.getByTestId('word-chip').filter({ hasText: 'sky' }).click();
   await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
+  await expect(ui.notice.filter({ hasText: 'No map' })).toHaveCount(0);
   expect(await ui.attentionSignature()).not.toBe(whole);
   await ui.scrubTo(1);
   await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');

@@ -10,14 +10,20 @@ export type EditState = 'idle' | 'loading-model' | 'ready' | 'running' | 'done' 
 /** Input images made by e2e/fixtures/make_images.mjs. */
 export const images = join('e2e', 'fixtures', 'images');
 export const imagePath = (name: string) => join(images, name);
+/** The model the editor specs run: the tiny random-weight package, the quickest to load and run. */
+export const TEST_MODEL_URL = '/models/tiny-random/';
 
 const MIME: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif', avif: 'image/avif' };
 
 export class EditorPage {
   constructor(readonly page: Page) {}
 
+  /**
+   * Opens the app on the tiny bundled model (named in the link, so the specs do not depend on
+   * which model is the default, and edits stay quick).
+   */
   async open(): Promise<void> {
-    await this.page.goto('/');
+    await this.page.goto(`/?model=${encodeURIComponent(TEST_MODEL_URL)}`);
     await this.page.waitForFunction(() => window.__editmgt !== undefined);
   }
 

@@ -13,7 +13,8 @@ import './styles.css';
 
 const client = new EngineClient();
 const db = new EditorDb();
-const store = createEditorStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL });
+const linkedModelUrl = new URLSearchParams(location.search).get('model');
+const store = createEditorStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL, linkedModelUrl });
 window.__editmgt = createTestApi(client, { snapshot: () => snapshotOf(store.getState()), flush: () => db.flush() });
 
 const root = document.getElementById('root');

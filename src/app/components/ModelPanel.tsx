@@ -15,6 +15,13 @@ export function ModelPanel() {
   const bundled = BUNDLED_MODELS.find((m) => bundledModelUrl(m) === modelUrl);
   const [choice, setChoice] = useState(bundled ?? CUSTOM);
   const [url, setUrl] = useState(bundled ? '' : modelUrl);
+  // Follow the model in use when it changes from elsewhere (saved settings, a link).
+  const [shownFor, setShownFor] = useState(modelUrl);
+  if (shownFor !== modelUrl) {
+    setShownFor(modelUrl);
+    setChoice(bundled ?? CUSTOM);
+    if (!bundled) setUrl(modelUrl);
+  }
   const target = choice === CUSTOM ? url : bundledModelUrl(choice);
   return (
     <section className="panel model" aria-labelledby="model-title">

@@ -23,6 +23,7 @@ const BACKEND_LABEL: Record<BackendChoice, string> = { auto: 'Auto', webgpu: 'We
 /** Sampling settings, inpainting brush, backend and precision. */
 export function SettingsPanel() {
   const s = useEditor((st) => st.settings);
+  const hydrated = useEditor((st) => st.hydrated);
   const imageId = useEditor((st) => current(st.history)?.input.id ?? null);
   const { updateEdit, setBrush, setBackend, setDtype, maskChanged } = useActions();
   const e = s.edit;
@@ -31,6 +32,8 @@ export function SettingsPanel() {
       <summary>
         <h2>Settings</h2>
       </summary>
+      {/* Read-only until the saved settings are back, so an early change is not overwritten by them. */}
+      <fieldset className="plain" disabled={!hydrated}>
       <div className="grid2">
         <NumberField id="steps" label="Steps" value={e.steps} range={LIMITS.steps} onChange={(v) => updateEdit({ steps: v })} />
         <NumberField id="guidance" label="Guidance" value={e.guidance} range={LIMITS.guidance} onChange={(v) => updateEdit({ guidance: v })} />
@@ -94,6 +97,7 @@ export function SettingsPanel() {
           </select>
         </div>
       </div>
+      </fieldset>
     </details>
   );
 }

@@ -30,7 +30,9 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       if (started) return;
       started = true;
       const saved = await deps.db.load();
-      const settings = sanitizeSettings(saved.settings, get().settings);
+      const stored = sanitizeSettings(saved.settings, get().settings);
+      const linked = deps.linkedModelUrl ? normaliseModelUrl(deps.linkedModelUrl) : null;
+      const settings = linked && linked !== '/' ? { ...stored, modelUrl: linked } : stored;
       set({ settings, history: saved.history, hydrated: true });
       await actions.loadModel();
     },
@@ -68,6 +70,8 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
         const settings: AppSettings =
           s.editDefaultsFrom === model.name ? s : { ...s, edit: sanitizeEditSettings(model.defaults, s.edit), editDefaultsFrom: model.name };
         set({ model, backend: model.backend, modelStatus: 'ready', load: null, settings, cache: { bytes: model.cachedBytes, packages: [] } });
+        // "No model yet" from an earlier run attempt is answered now.
+        if (get().error?.code === 'missing') set({ error: null });
         void actions.refreshCache();
       } catch (e) {
         if (controller.signal.aborted) return;

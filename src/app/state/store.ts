@@ -56,6 +56,8 @@ export interface StoreDeps {
   client: EngineClient;
   db: EditorDb;
   defaultModelUrl: string;
+  /** A model package named by the page's link (`?model=<url>`); it wins over the saved choice. */
+  linkedModelUrl?: string | null;
 }
 
 export function initialData(defaultModelUrl: string): EditorData {

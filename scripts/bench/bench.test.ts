@@ -13,9 +13,9 @@ describe('npm run bench (node part, quick)', () => {
   it('reports node-cpu on tiny-random with the documented JSON shape', async () => {
     const report = await runBench({
       quick: true, models: ['tiny-random'], backends: ['node-cpu'], threads: 1, steps: 2, webgpuSteps: 1, warmSteps: 1,
-      reference: false, flops: pythonAvailable(), isolate: false, port: 0, log: () => undefined,
+      reference: false, flops: pythonAvailable(), isolate: false, port: 0, webgpuSweep: false, log: () => undefined,
     });
-    expect(Object.keys(report).sort()).toEqual(['machine', 'quick', 'ratios', 'reference', 'runs', 'started']);
+    expect(Object.keys(report).sort()).toEqual(['engine_overhead', 'machine', 'quick', 'ratios', 'reference', 'runs', 'started']);
     expect(Object.keys(report.ratios).sort()).toEqual(['node_vs_pytorch', 'wasm_threads_vs_node', 'webgpu_vs_wasm']);
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.runs).toHaveLength(1);
@@ -37,6 +37,8 @@ describe('npm run bench (node part, quick)', () => {
       expect(r.gflops_per_s!).toBeGreaterThan(0);
       expect(report.machine.matmul_peak_gflops_per_s!).toBeGreaterThan(0);
     }
+    expect(report.engine_overhead!.model!.tokens).toBe(256);
+    expect(report.engine_overhead!.at_1024.engine_ms_per_step).toBeGreaterThan(0);
     expect(formatTable(report)).toContain('| node-cpu | fp32 | tiny-random |');
   });
 });

@@ -92,6 +92,7 @@ export interface BrowserCase {
   warmSteps: number;
   prompt: string;
   warmPrompt: string;
+  stepOptions?: PageRunOptions['stepOptions'];
 }
 
 async function withProfile<T>(fn: (ctx: BrowserContext, profile: string) => Promise<T>): Promise<T> {
@@ -126,16 +127,22 @@ export async function benchBrowser(server: Server, c: BrowserCase, timeoutMs: nu
       steps: c.steps,
       warmPrompt: c.warmPrompt,
       prompt: c.prompt,
+      ...(c.stepOptions ? { stepOptions: c.stepOptions } : {}),
     };
     let r: PageRunResult;
     try {
       r = await page.evaluate((o) => window.__bench!.run(o), options);
     } catch (err) {
       const line = ((err as Error).message.split('\n')[0] ?? 'failed') + (errors.length ? ` (${errors[0]})` : '');
-      return { run: emptyRun(c.backend, c.model, c.dtype, c.threads, c.steps, line), adapter: null };
+      const run = emptyRun(c.backend, c.model, c.dtype, c.threads, c.steps, line);
+      return { run: c.stepOptions ? { ...run, options: optionsLabel(c.stepOptions) } : run, adapter: null };
     }
     return { run: toRun(c, r, chromiumPeakRss(profile)), adapter: r.backend.adapter ?? null };
   });
+}
+
+export function optionsLabel(o: NonNullable<PageRunOptions['stepOptions']>): string {
+  return `graph-capture=${o.graphCapture ? 1 : 0} free-dims=${o.freeDimensionOverrides ? 1 : 0}`;
 }
 
 function toRun(c: BrowserCase, r: PageRunResult, peak: number | null): BenchRun {
@@ -161,6 +168,8 @@ function toRun(c: BrowserCase, r: PageRunResult, peak: number | null): BenchRun 
     readback_bytes_per_step_1024: readbackAt({ h: 64, w: 64 }, { h: 32, w: 32 }),
     peak_rss_bytes: peak,
     overhead_pct: stepMs.length ? overheadPct(stepMs, stepGraph.slice(1)) : null,
+    ...(c.stepOptions ? { options: optionsLabel(c.stepOptions) } : {}),
+    tokens_hash: e.tokensHash,
     note: `sessions ${r.sessionsColdMs.toFixed(0)} ms cold / ${r.sessionsCachedMs.toFixed(0)} ms cached; grid ${gh}×${gw}${r.backend.adapter ? `; adapter ${r.backend.adapter}` : ''}`,
   };
 }

@@ -20,7 +20,7 @@ function esc(s: string): string {
 export function chartSvg(report: BenchReport): { svg: string; width: number; height: number } {
   const bars: Bar[] = report.runs
     .filter((r) => r.step_ms_median !== null)
-    .map((r) => ({ label: `${r.backend} ${r.dtype} ${r.model}`, step: r.step_ms_median, edit: r.edit_ms, colour: COLOURS[r.backend] ?? '#555' }));
+    .map((r) => ({ label: `${r.backend} ${r.dtype} ${r.model}${r.options ? ` [${r.options.replace(/graph-capture/, 'gc').replace(/free-dims/, 'fd')}]` : ''}`, step: r.step_ms_median, edit: r.edit_ms, colour: COLOURS[r.backend] ?? '#555' }));
   const ref = report.reference;
   if (ref) bars.push({ label: `pytorch fp32 ${ref.model}`, step: ref.step_ms_median, edit: ref.edit_ms, colour: COLOURS['pytorch']! });
   const values = bars.flatMap((b) => [b.step, b.edit]).filter((v): v is number => v !== null && v > 0);

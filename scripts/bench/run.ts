@@ -1,7 +1,7 @@
 /**
  * npm run bench -- [--quick] [--json FILE] [--png FILE] [--threads N] [--steps N]
- *   [--models a,b] [--backends node-cpu,wasm-1t,wasm-threads,webgpu] [--no-browser]
- *   [--no-reference] [--port P]
+ *   [--models a,b] [--dtypes fp32,q8] [--backends node-cpu,wasm-1t,wasm-threads,webgpu] [--no-browser]
+ *   [--no-reference] [--no-sweep] [--port P]
  * Times EditMGT edits on every backend here (onnxruntime-node; Chromium WASM 1 thread and
  * threaded; Chromium WebGPU) × dtype × model, the PyTorch reference on the same CPU, FLOPs per
  * step against the measured matmul peak; prints a table, writes JSON and a PNG chart.
@@ -13,7 +13,8 @@ import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchBrowser, buildApp, CHROMIUM, renderPng, serve } from './browser';
+import { benchBrowser, buildApp, CHROMIUM, optionsLabel, renderPng, serve } from './browser';
+import type { BrowserCase } from './browser';
 import { chartSvg } from './chart';
 import { benchFullsizeStep, findFullsize } from './fullsize';
 import { benchNode, PROMPTS } from './node';
@@ -21,7 +22,8 @@ import type { NodeBenchOptions } from './node';
 import { pythonAvailable, runPython } from './python';
 import type { PythonResult } from './python';
 import { formatTable } from './table';
-import type { BackendName, BenchReport, BenchRun, Machine, Reference } from './types';
+import { engineStepCost, GEOMETRY_1024 } from './engineOverhead';
+import type { BackendName, BenchReport, BenchRun, EngineOverhead, Machine, Reference } from './types';
 import { emptyRun } from './types';
 
 export const CACHE = 'node_modules/.cache/editmgt-bench';
@@ -43,8 +45,14 @@ export interface BenchOptions {
   /** Run each node case in its own process (peak memory per case). */
   isolate: boolean;
   port: number;
+  /** Also run WebGPU fp32 with graph capture and free-dimension overrides each on and off. */
+  webgpuSweep: boolean;
+  /** Only these dtypes (default: all the backend runs; fp32 alone when quick). */
+  dtypes?: string[];
   log: (line: string) => void;
 }
+
+const SWEEP = [false, true].flatMap((graphCapture) => [false, true].map((freeDimensionOverrides) => ({ graphCapture, freeDimensionOverrides })));
 
 function modelDir(model: string): string {
   return join('public/models', model);
@@ -101,13 +109,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     o.log(`model ${m}: no package in ${modelDir(m)} — skipped`);
     return false;
   });
-  const cases: { backend: BackendName; model: string; dtype: string }[] = [];
+  const cases: { backend: BackendName; model: string; dtype: string; stepOptions?: BrowserCase['stepOptions'] }[] = [];
   for (const model of models) {
     const have = manifestOf(model)!.dtypes;
     for (const backend of o.backends) {
-      const wanted = o.quick ? ['fp32'] : backend === 'webgpu' ? GPU_DTYPES : CPU_DTYPES;
+      const wanted = (o.quick ? ['fp32'] : backend === 'webgpu' ? GPU_DTYPES : CPU_DTYPES).filter((d) => !o.dtypes || o.dtypes.includes(d));
       const provider = backend === 'webgpu' ? 'webgpu' : 'wasm';
       for (const dtype of wanted) if (have[dtype]?.providers.includes(provider)) cases.push({ backend, model, dtype });
+      if (backend === 'webgpu' && o.webgpuSweep && have['fp32']?.providers.includes('webgpu')) {
+        for (const stepOptions of SWEEP) cases.push({ backend, model, dtype: 'fp32', stepOptions });
+      }
     }
   }
 
@@ -159,7 +170,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const server = await serve(dist, o.port);
     try {
       for (const c of browserCases) {
-        o.log(`${c.backend} ${c.dtype} ${c.model}…`);
+        o.log(`${c.backend} ${c.dtype} ${c.model}${c.stepOptions ? ` ${optionsLabel(c.stepOptions)}` : ''}…`);
         const threads = c.backend === 'wasm-1t' ? 1 : o.threads;
         const steps = c.backend === 'webgpu' ? o.webgpuSteps : o.steps;
         const { run, adapter } = await benchBrowser(server, { ...c, threads, steps, ...base }, 15 * 60_000);
@@ -183,7 +194,24 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
-  const find = (backend: BackendName, model: string) => runs.find((r) => r.backend === backend && r.model === model && r.dtype === 'fp32' && r.status === 'ok');
+  // the rows with the worker's default options
+  let engineOverhead: EngineOverhead | null = null;
+  if (o.backends.includes('node-cpu')) {
+    o.log('engine time per step without graphs…');
+    const spec = models.length ? manifestOf(models[0]!) : null;
+    const cfg = (spec as { config?: { resolution: number; codebook_size: number; resolutions: Record<string, { token_grid: number[]; transformer_grid: number[] }> } } | null)?.config;
+    const geo = cfg?.resolutions[String(cfg.resolution)];
+    const small = cfg && geo ? await engineStepCost({ resolution: cfg.resolution, tokenGrid: geo.token_grid[0]!, attentionGrid: geo.transformer_grid[0]!, codebookSize: cfg.codebook_size }, o.steps) : null;
+    const big = await engineStepCost(GEOMETRY_1024, o.quick ? 4 : 16);
+    const full = runs.find((r) => r.model === 'fullsize-random' && r.status === 'ok');
+    engineOverhead = {
+      model: small && geo ? { tokens: geo.token_grid[0]! * geo.token_grid[1]!, engine_ms_per_step: small.engine_ms_per_step, engine_ms_per_step_p90: small.engine_ms_per_step_p90 } : null,
+      at_1024: { engine_ms_per_step: big.engine_ms_per_step, engine_ms_per_step_p90: big.engine_ms_per_step_p90 },
+      pct_of_fullsize_step: full?.step_ms_median ? (100 * big.engine_ms_per_step) / full.step_ms_median : null,
+    };
+  }
+
+  const find = (backend: BackendName, model: string) => runs.find((r) => r.backend === backend && r.model === model && r.dtype === 'fp32' && r.status === 'ok' && !r.options);
   const refModel = reference?.model ?? 'tiny-random';
   const cmpModel = models.includes('shapes') && find('node-cpu', 'shapes') ? 'shapes' : 'tiny-random';
   return {
@@ -192,6 +220,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     started,
     runs,
     reference,
+    engine_overhead: engineOverhead,
     ratios: {
       node_vs_pytorch: ratio(find('node-cpu', refModel)?.edit_ms, reference?.edit_ms),
       wasm_threads_vs_node: ratio(find('wasm-threads', cmpModel)?.step_ms_median, find('node-cpu', cmpModel)?.step_ms_median),
@@ -229,9 +258,11 @@ async function main(): Promise<void> {
       threads: { type: 'string' },
       steps: { type: 'string' },
       models: { type: 'string' },
+      dtypes: { type: 'string' },
       backends: { type: 'string' },
       'no-browser': { type: 'boolean', default: false },
       'no-reference': { type: 'boolean', default: false },
+      'no-sweep': { type: 'boolean', default: false },
       port: { type: 'string', default: '4391' },
     },
     strict: true,
@@ -256,6 +287,8 @@ async function main(): Promise<void> {
     flops: true,
     isolate: true,
     port: Number(values.port),
+    webgpuSweep: !quick && !values['no-sweep'],
+    ...(values.dtypes ? { dtypes: values.dtypes.split(',') } : {}),
     log,
   });
   process.stdout.write(`${formatTable(report)}\n`);

@@ -24,11 +24,15 @@ export function deltas(values: readonly number[]): number[] {
 /**
  * Engine time outside graph runs, as a percentage of step time. `stepMs[i]` is the interval of
  * step i (i ≥ 1: the first step carries encoding and is left out by the caller), `graphMs[i]` the
- * transformer_step run inside it.
+ * transformer_step run inside it. Medians, not sums: on a shared machine one descheduled moment
+ * between two graph runs would otherwise count as engine time for the whole edit.
  */
 export function overheadPct(stepMs: readonly number[], graphMs: readonly number[]): number {
-  const total = sum(stepMs);
-  return total > 0 ? (100 * (total - sum(graphMs))) / total : NaN;
+  const n = Math.min(stepMs.length, graphMs.length);
+  if (n === 0) return NaN;
+  const outside = stepMs.slice(0, n).map((s, i) => s - graphMs[i]!);
+  const step = median(stepMs.slice(0, n));
+  return step > 0 ? (100 * median(outside)) / step : NaN;
 }
 
 /** Readback of one step at another token grid: the step's outputs are 3 values per token cell

@@ -10,7 +10,7 @@ function row(cells: string[]): string {
 
 export function runRow(r: BenchRun): string {
   return row([
-    r.backend, r.dtype, r.model, String(r.threads),
+    r.options ? `${r.backend} (${r.options})` : r.backend, r.dtype, r.model, String(r.threads),
     f(r.load_cold_ms), f(r.load_cached_ms), f(r.text_encode_ms, 1), f(r.vq_encode_ms, 1),
     f(r.step_ms_median, 1), f(r.step_ms_p90, 1), f(r.decode_ms, 1), f(r.edit_ms), f(r.first_step_ms),
     f(r.readback_bytes_per_step), mb(r.peak_rss_bytes), f(r.overhead_pct, 1), f(r.gflops_per_step, 3), f(r.gflops_per_s, 2), f(r.pct_of_peak, 1),
@@ -34,6 +34,12 @@ export function formatTable(report: BenchReport): string {
     lines.push('', row(['reference', 'model', 'threads', 'text ms', 'VQ enc ms', 'step med ms', 'step p90 ms', 'decode ms', 'edit ms', '1st step ms', 'peak MiB']), row(Array(11).fill('---')));
     lines.push(row(['PyTorch', ref.model, String(ref.threads), f(ref.text_encode_ms, 1), f(ref.vq_encode_ms, 1), f(ref.step_ms_median, 1), f(ref.step_ms_p90, 1), f(ref.decode_ms, 1), f(ref.edit_ms), f(ref.first_step_ms), mb(ref.peak_rss_bytes)]));
     if (ref.ort_python) lines.push(row(['Python onnxruntime fp32', ref.model, String(ref.threads), '', '', f(ref.ort_python.step_ms_median, 1), '', '', f(ref.ort_python.edit_ms), '', '']));
+  }
+  const eo = report.engine_overhead;
+  if (eo) {
+    lines.push('', `engine time per step without graphs: ${eo.model ? `${f(eo.model.engine_ms_per_step, 2)} ms at ${eo.model.tokens} tokens; ` : ''}` +
+      `${f(eo.at_1024.engine_ms_per_step, 1)} ms (p90 ${f(eo.at_1024.engine_ms_per_step_p90, 1)}) at 1024 px` +
+      (eo.pct_of_fullsize_step !== null ? ` = ${f(eo.pct_of_fullsize_step, 2)} % of a full-size step on onnxruntime-node (target < 3 %)` : ''));
   }
   const r = report.ratios;
   lines.push('', `ratios (time / time): node / PyTorch edit ${f(r.node_vs_pytorch, 3)} (target ≤ 0.5); WASM-threads / node step ${f(r.wasm_threads_vs_node, 2)} (target ≤ 1.5); WebGPU / WASM-threads step ${f(r.webgpu_vs_wasm, 2)}`);

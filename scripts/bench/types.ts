@@ -29,6 +29,10 @@ export interface BenchRun {
   gflops_per_s: number | null;
   /** gflops_per_s as a percentage of the machine's measured matmul peak. */
   pct_of_peak: number | null;
+  /** WebGPU step-graph options when set for this run ("graph-capture=1 free-dims=0"). */
+  options?: string;
+  /** Hash of the final token grid (browser runs): runs that differ only in options edit alike. */
+  tokens_hash?: string;
   note?: string;
 }
 
@@ -63,12 +67,23 @@ export interface Machine {
   matmul_peak_threads: number | null;
 }
 
+/** The engine's own time per step with graphs answering instantly (scripts/bench/engineOverhead.ts). */
+export interface EngineOverhead {
+  /** Engine ms per step at the first model's geometry (tiny-random: 16×16 tokens). */
+  model: { tokens: number; engine_ms_per_step: number; engine_ms_per_step_p90: number } | null;
+  /** Engine ms per step at 1024 px (64×64 tokens, 32×32 attention). */
+  at_1024: { engine_ms_per_step: number; engine_ms_per_step_p90: number };
+  /** at_1024 as % of the full-size step graph's time on onnxruntime-node, when that ran. */
+  pct_of_fullsize_step: number | null;
+}
+
 export interface BenchReport {
   machine: Machine;
   quick: boolean;
   started: string;
   runs: BenchRun[];
   reference: Reference | null;
+  engine_overhead: EngineOverhead | null;
   ratios: {
     /** node edit_ms / PyTorch edit_ms, same model, fp32, same steps: at most 0.5 meets the target. */
     node_vs_pytorch: number | null;

@@ -12,8 +12,20 @@ function fail(r: WorkerReply): never {
   throw new Error(r.type === 'error' ? `${r.code}: ${r.message}` : `unexpected ${r.type} reply`);
 }
 
+/** The worker's name carries the step-graph options (workers/ortRunner.ts reads them). */
+function workerName(o: PageRunOptions): string {
+  const s = o.stepOptions;
+  return s ? `engine graph-capture=${s.graphCapture ? 1 : 0} free-dims=${s.freeDimensionOverrides ? 1 : 0}` : 'engine';
+}
+
+function fnv1a(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
 async function initClient(o: PageRunOptions): Promise<{ client: EngineClient; backend: Extract<WorkerReply, { type: 'backend' }>['info'] }> {
-  const client = new EngineClient();
+  const client = new EngineClient(workerName(o));
   await client.handshake();
   const r = await client.request({ type: 'init', backend: o.backend, wasmThreads: o.threads });
   if (r.type !== 'backend') fail(r);
@@ -30,6 +42,7 @@ async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string
   const img = benchImage(resolution);
   const stepElapsedMs: number[] = [];
   let firstStepMs = NaN;
+  let last: ArrayBuffer | null = null;
   const started = performance.now();
   const result = await client.edit(
     { image: { width: img.width, height: img.height, buffer: img.data.buffer as ArrayBuffer }, instruction: prompt, settings: { ...defaults, steps, seed: 1 } },
@@ -37,10 +50,12 @@ async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string
       onStep: (s) => {
         if (stepElapsedMs.length === 0) firstStepMs = performance.now() - started;
         stepElapsedMs.push(s.elapsedMs);
+        last = s.tokens;
       },
     },
   );
-  return { clientMs: performance.now() - started, engineMs: result.ms, firstStepMs, stepElapsedMs };
+  const clientMs = performance.now() - started;
+  return { clientMs, engineMs: result.ms, firstStepMs, stepElapsedMs, tokensHash: last ? fnv1a(new Uint8Array(last)) : '' };
 }
 
 const phase = (name: string) => console.info(`bench: ${name}`);

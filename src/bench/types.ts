@@ -13,6 +13,11 @@ export interface PageRunOptions {
   /** Different prompts so the measured edit encodes its text (the engine caches encodings). */
   warmPrompt: string;
   prompt: string;
+  /**
+   * WebGPU step-graph options for this worker (workers/ortRunner.ts `webGpuStepOptions`); left
+   * out, the worker's defaults.
+   */
+  stepOptions?: { graphCapture: boolean; freeDimensionOverrides: boolean };
 }
 
 export interface PageEditTimings {
@@ -24,6 +29,8 @@ export interface PageEditTimings {
   firstStepMs: number;
   /** The worker's elapsedMs of each step event. */
   stepElapsedMs: number[];
+  /** FNV-1a hash of the final token grid (the last step's tokens): equal runs edit alike. */
+  tokensHash: string;
   /** Per-graph run timings of this edit alone (stats reset before it). */
   graphs: Record<string, GraphStats>;
 }

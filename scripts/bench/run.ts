@@ -157,10 +157,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       runs.push(emptyRun('node-cpu', c.model, c.dtype, o.threads, o.steps, (err as Error).message));
     }
   }
-  if (!o.quick && o.backends.includes('node-cpu')) {
-    o.log(findFullsize() ? 'node-cpu fullsize-random: one step…' : 'fullsize-random: not built (python -m editmgt_export fullsize)');
-    runs.push(await benchFullsizeStep('fp32', o.threads));
-  }
 
   const browserCases = cases.filter((x) => x.backend !== 'node-cpu');
   if (browserCases.length) {
@@ -180,6 +176,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     } finally {
       server.close();
     }
+  }
+
+  // Last, so that a package the exporter is still building can be picked up.
+  if (!o.quick && o.backends.includes('node-cpu')) {
+    o.log(findFullsize() ? 'node-cpu fullsize-random: one step…' : 'fullsize-random: not built (python -m editmgt_export fullsize)');
+    runs.push(await benchFullsizeStep('fp32', o.threads));
   }
 
   // FLOPs per step and the achieved rate against the measured peak.

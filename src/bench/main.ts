@@ -41,6 +41,7 @@ async function stats(client: EngineClient, reset: boolean): Promise<{ graphs: Re
 async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string, steps: number, resolution: number, defaults: Awaited<ReturnType<EngineClient['loadModel']>>['defaults']) {
   const img = benchImage(resolution);
   const stepElapsedMs: number[] = [];
+  const label = current;
   let firstStepMs = NaN;
   let last: ArrayBuffer | null = null;
   const started = performance.now();
@@ -51,6 +52,7 @@ async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string
         if (stepElapsedMs.length === 0) firstStepMs = performance.now() - started;
         stepElapsedMs.push(s.elapsedMs);
         last = s.tokens;
+        current = `${label}, after step ${stepElapsedMs.length}`;
       },
     },
   );
@@ -58,9 +60,22 @@ async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string
   return { clientMs, engineMs: result.ms, firstStepMs, stepElapsedMs, tokensHash: last ? fnv1a(new Uint8Array(last)) : '' };
 }
 
-const phase = (name: string) => console.info(`bench: ${name}`);
+let current = '';
+const phase = (name: string) => {
+  current = name;
+  console.info(`bench: ${name}`);
+};
 
+/** Errors name the phase they came from (a failure in the warm-up edit differs from one at load). */
 async function run(o: PageRunOptions): Promise<PageRunResult> {
+  try {
+    return await measure(o);
+  } catch (err) {
+    throw new Error(`${current}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function measure(o: PageRunOptions): Promise<PageRunResult> {
   phase('cold load');
   // Cold: an empty package cache, then download + verify + create sessions.
   const first = await initClient(o);

@@ -5,7 +5,7 @@
  * SUITES=unit,e2e (comma-separated) runs a subset.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const results = resolve('test-results');
@@ -83,5 +83,8 @@ console.log('\nsuite        passed  failed  skipped  seconds');
 for (const r of rows) {
   console.log(`${r.name.padEnd(12)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}  ${r.seconds.toFixed(1).padStart(7)}`);
 }
-console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+if (totals.skipped) console.log(`\n${totals.skipped} skipped (tests that do not apply here, e.g. fp16 kernels without shader-f16)`);
+const summary = `${totals.passed} passed, ${totals.failed} failed`;
+writeFileSync(resolve(results, 'summary.txt'), `${summary}\n`);
+console.log(`\n${summary}`);
 process.exit(totals.failed > 0 ? 1 : 0);

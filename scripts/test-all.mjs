@@ -5,11 +5,12 @@
  * SUITES=unit,e2e (comma-separated) runs a subset.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const results = resolve('test-results');
 mkdirSync(results, { recursive: true });
+rmSync(resolve(results, 'summary.txt'), { force: true }); // a crash must not leave an old summary
 const only = process.env.SUITES ? new Set(process.env.SUITES.split(',')) : null;
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 

@@ -2,14 +2,14 @@
  * The editor as a person uses it, on the real worker and the real bundled model, in both
  * projects (WebGPU on SwiftShader, and WASM): open → drop a photo → type → run → the step counter
  * reaches N → the heatmap shows and changes with the scrubber → download at the original size →
- * undo. Screenshots of the main states go to docs/screenshots/ (wasm project).
+ * undo → reload keeps the history. Screenshots of the main states go to docs/screenshots/ (wasm project).
  */
 import { readFileSync } from 'node:fs';
 import { test, expect, pngSize } from './fixtures';
 
 test.describe.configure({ timeout: 480_000 });
 
-test('drop a photo, run an edit, watch it stream, inspect attention, download, undo', async ({ ui, page }, info) => {
+test('drop a photo, run an edit, watch it stream, inspect attention and per-word maps, compare, download, undo, chain, reload', async ({ ui, page }, info) => {
   await ui.open();
   await ui.documentState('01-start');
   await ui.openReady();
@@ -50,6 +50,20 @@ test('drop a photo, run an edit, watch it stream, inspect attention, download, u
   await ui.attentionToggle.check();
   await expect(ui.attentionMap).toBeVisible();
 
+  // Per-word maps: a word of the instruction shows where it attends, at past steps too.
+  const whole = await ui.attentionSignature();
+  const sky = page.getByTestId('word-chip').filter({ hasText: 'sky' });
+  await sky.click();
+  await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
+  await expect(ui.notice.filter({ hasText: 'No map' })).toHaveCount(0);
+  expect(await ui.attentionSignature()).not.toBe(whole);
+  await ui.scrubTo(1);
+  await expect(ui.attentionMap).toHaveAttribute('data-step', '1');
+  await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
+  await sky.click();
+  await expect(ui.attentionMap).toHaveAttribute('data-word', 'no');
+  await ui.scrubTo(steps - 1);
+
   // Before/after and side by side.
   await page.getByTestId('view-compare').click();
   await expect(page.getByTestId('compare-slider')).toBeVisible();
@@ -81,6 +95,20 @@ test('drop a photo, run an edit, watch it stream, inspect attention, download, u
   await expect(ui.historyItems.last()).toHaveAttribute('data-kind', 'chain');
   expect((await ui.snapshot()).result).toBeNull();
   await ui.expectImage(640, 427);
+
+  // A reload keeps the history (images included) and the settings; undo still walks back.
+  await ui.call('flush');
+  await page.reload();
+  await page.waitForFunction(() => window.__editmgt !== undefined);
+  await expect(ui.historyItems).toHaveCount(3);
+  await expect(page.getByTestId('steps')).toHaveValue(String(ui.editSteps));
+  await expect(page.getByTestId('input-image')).toBeVisible();
+  await page.getByTestId('undo').click();
+  await expect.poll(async () => (await ui.snapshot()).result).toEqual({ width: 640, height: 427 });
+  await expect(page.getByTestId('result-image')).toBeVisible();
+  await page.getByTestId('undo').click();
+  await ui.expectImage(640, 427);
+  expect((await ui.snapshot()).result).toBeNull();
 });
 
 test('cancel mid-run, then run again', async ({ ui }) => {
@@ -90,6 +118,8 @@ test('cancel mid-run, then run again', async ({ ui }) => {
   await ui.setSteps(64);
   await ui.edit('make the sky purple');
   await expect(ui.stepCounter).toHaveText(/^[1-9]\d*\/64$/, { timeout: ui.editTimeout });
+  await expect(ui.page.getByTestId('eta')).toContainText(/left$/);
+  await expect(ui.page.getByTestId('token-grid')).toBeVisible();
   await ui.documentState('07-running');
   await ui.page.keyboard.press('Escape');
   await expect(ui.notice).toContainText('cancelled');
@@ -139,12 +169,30 @@ test('bad files each give a message and the app keeps working', async ({ ui, pag
   void page;
 });
 
-test('running with something missing says what is missing', async ({ ui }) => {
+test('instruction box: model suggestions, Shift+Enter, and what is missing before a run', async ({ ui, page }) => {
+  // The package's manifest names its suggestions; give the tiny model two.
+  const suggestions = ['make the sky purple', 'turn the lake green'];
+  await page.route('**/models/tiny-random/manifest.json', async (route) => {
+    const manifest = await (await route.fetch()).json();
+    await route.fulfill({ json: { ...manifest, suggestions } });
+  });
   await ui.openReady();
   await ui.runButton.click();
   await expect(ui.error).toContainText('Add an image first');
   await ui.choose('photo.jpg');
   await ui.expectImage(640, 427);
+  await ui.expectState('ready');
+
+  const chips = page.getByRole('group', { name: 'Suggestions' }).getByRole('button');
+  await expect(chips).toHaveText(suggestions);
+  await chips.nth(1).click();
+  await expect(ui.instruction).toHaveValue('turn the lake green');
+  await ui.instruction.fill('make the sky');
+  await ui.instruction.press('Shift+Enter');
+  await ui.instruction.pressSequentially('purple');
+  await expect(ui.instruction).toHaveValue('make the sky\npurple');
+  await ui.expectState('ready'); // Shift+Enter did not run
+
   await ui.instruction.fill('');
   await ui.page.keyboard.press('Control+Enter');
   await expect(ui.error).toContainText('Type what to change');
@@ -170,26 +218,6 @@ test('paste and picker open any decodable format, EXIF orientation applied', asy
     });
   await expect.poll(centre).toBe('orange');
   await expect(ui.historyItems).toHaveCount(5);
-});
-
-test('reload keeps history and settings', async ({ ui, page }) => {
-  await ui.openReady();
-  await ui.choose('photo.jpg');
-  await ui.expectImage(640, 427);
-  await ui.setSteps(ui.editSteps);
-  await ui.edit('make the sky purple');
-  await ui.waitForDone();
-  await expect(ui.historyItems).toHaveCount(2);
-  await ui.call('flush');
-  await page.reload();
-  await page.waitForFunction(() => window.__editmgt !== undefined);
-  await expect(ui.historyItems).toHaveCount(2);
-  await expect(page.getByTestId('steps')).toHaveValue(String(ui.editSteps));
-  await expect.poll(async () => (await ui.snapshot()).result).toEqual({ width: 640, height: 427 });
-  await expect(page.getByTestId('result-image')).toBeVisible();
-  await page.getByTestId('undo').click();
-  await ui.expectImage(640, 427);
-  expect((await ui.snapshot()).result).toBeNull();
 });
 
 test('usable in a narrow window', async ({ ui, page }) => {
@@ -258,6 +286,14 @@ test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
   await ui.setSteps(ui.editSteps);
   await ui.edit('make the sky purple');
   await ui.waitForDone();
+  // Far from the painted stroke the result keeps the original pixels.
+  await page.getByTestId('view-compare').click();
+  const pixelAt = (id: string) =>
+    page.getByTestId(id).evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(Math.floor(c.width * 0.9), Math.floor(c.height * 0.9), 1, 1).data]);
+  await expect.poll(() => pixelAt('compare-after')).not.toEqual([0, 0, 0, 0]);
+  const [before, after] = [await pixelAt('compare-before'), await pixelAt('compare-after')];
+  for (let k = 0; k < 3; k++) expect(Math.abs(before[k] - after[k]), `channel ${k} outside the mask`).toBeLessThanOrEqual(12);
+  await page.getByTestId('view-edit').click();
   // Moving λ previews the region it would hold, outlined over the attention map.
   await page.getByTestId('lambda-slider').fill('0.5');
   await expect
@@ -270,20 +306,4 @@ test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
       }),
     )
     .toBeGreaterThan(0);
-});
-
-test('a word of the instruction shows where it attends', async ({ ui, page }) => {
-  await ui.openReady();
-  await ui.choose('photo.jpg');
-  await ui.expectImage(640, 427);
-  await ui.setSteps(ui.editSteps);
-  await ui.edit('make the sky purple');
-  await ui.waitForDone();
-  const whole = await ui.attentionSignature();
-  await page.getByTestId('word-chip').filter({ hasText: 'sky' }).click();
-  await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
-  await expect(ui.notice.filter({ hasText: 'No map' })).toHaveCount(0);
-  expect(await ui.attentionSignature()).not.toBe(whole);
-  await ui.scrubTo(1);
-  await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
 });

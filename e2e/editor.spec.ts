@@ -230,6 +230,13 @@ test('usable in a narrow window', async ({ ui, page }) => {
   await expect(ui.runButton).toBeInViewport();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow, 'no sideways scrolling').toBeLessThanOrEqual(0);
+  // Keyboard order: picker → instruction → Run.
+  await ui.instruction.focus();
+  await page.keyboard.press('Shift+Tab');
+  await expect(ui.fileInput).toBeFocused();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await expect(ui.runButton).toBeFocused();
   await page.getByTestId('stage').scrollIntoViewIfNeeded();
   await expect(page.getByTestId('input-image')).toBeInViewport();
   await ui.documentState('09-narrow');
@@ -244,6 +251,8 @@ test('model panel: cache size, clear cache, reload @wasm', async ({ ui, page }) 
   await page.getByTestId('load-model').click();
   await ui.expectState('loading-model');
   await expect(page.getByTestId('model-progress')).toBeVisible();
+  // For the picture, let the first files show their own progress (a local package may finish first).
+  await page.getByTestId('model-progress').locator('li').first().waitFor({ timeout: 10_000 }).catch(() => undefined);
   await ui.documentState('10-model-download');
   await ui.expectState('ready', 90_000);
   await expect(page.getByTestId('cache-size')).not.toContainText(/^Cached in this browser: 0 B$/);

@@ -28,7 +28,7 @@ export function StepScrubber() {
       <output className="num" data-testid="scrub-step">
         {value + 1}/{frames[value].steps}
       </output>
-      {scrub !== null && (
+      {scrub !== null && (running || scrub < last) && (
         <button type="button" className="ghost" onClick={() => scrubTo(null)}>
           {running ? 'Follow' : 'Result'}
         </button>

@@ -280,6 +280,11 @@ test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
   await ui.choose('photo.jpg');
   await ui.expectImage(640, 427);
   await page.getByTestId('brush-toggle').check();
+  // Inpainting with nothing painted says so instead of editing everything.
+  await ui.edit('make the sky purple');
+  await expect(ui.error).toContainText('nothing is painted');
+  await page.getByRole('button', { name: 'Dismiss this message' }).click();
+  await ui.expectState('ready');
   const box = (await page.getByTestId('brush-mask').boundingBox())!;
   await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.2);
   await page.mouse.down();

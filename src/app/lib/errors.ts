@@ -35,6 +35,7 @@ export function describeEngineError(code: ErrorCode, detail: string, context: { 
     case 'cancelled':
       return 'The edit was cancelled.';
     case 'bad-request':
+      return `The engine could not run this edit (${d}). Change what it names and run again.`;
     case 'internal':
       return `Something went wrong in the engine (${d}). Try again; reload the page if it keeps happening.`;
   }

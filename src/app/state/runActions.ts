@@ -8,6 +8,7 @@ import { bitmapOfPayload, encodePng, rgbaOf, thumbnail } from '../media/pixels';
 import { missingForRun } from '../lib/derive';
 import { toFrame } from '../lib/frames';
 import { splitWords } from '../lib/words';
+import { maskProblem } from '../lib/mask';
 import { HISTORY_LIMITS, newEntry } from './imageActions';
 import type { GetState, SetState, StoreDeps } from './store';
 import type { ImageRef, RunState } from '../lib/types';
@@ -36,6 +37,12 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
       }
       const entry = H.current(s.history)!;
       const input = entry.input;
+      const mask = s.settings.brush.enabled ? maskPayload(input.id, input.width, input.height) : undefined;
+      const maskIssue = s.model ? maskProblem(s.settings.brush.enabled, mask, s.model.tokenGrid) : null;
+      if (maskIssue) {
+        set({ error: { source: 'input', code: 'missing', message: maskIssue } });
+        return;
+      }
       const instruction = s.instruction.trim();
       const settings = s.settings.edit;
       const started = performance.now();
@@ -51,7 +58,6 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
       controller = ctrl;
       try {
         const image = rgbaOf(await bitmapOf(input));
-        const mask = s.settings.brush.enabled ? maskPayload(input.id, input.width, input.height) : undefined;
         const result = await deps.client.edit(
           { image, instruction, settings, mask },
           {

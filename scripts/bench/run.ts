@@ -23,7 +23,8 @@ import { pythonAvailable, runPython } from './python';
 import type { PythonResult } from './python';
 import { formatTable } from './table';
 import { engineStepCost, GEOMETRY_1024 } from './engineOverhead';
-import type { BackendName, BenchReport, BenchRun, EngineOverhead, Machine, Reference } from './types';
+import { median } from './stats';
+import type { BackendName, BenchReport, BenchRun, EngineOverhead, Machine, RatioPairs, Reference } from './types';
 import { emptyRun } from './types';
 
 export const CACHE = 'node_modules/.cache/editmgt-bench';
@@ -40,6 +41,8 @@ export interface BenchOptions {
   webgpuSteps: number;
   warmSteps: number;
   reference: boolean;
+  /** Alternating node-cpu / PyTorch edits for the node_vs_pytorch ratio (its median). */
+  referenceRounds: number;
   /** FLOPs and the matmul peak (Python). */
   flops: boolean;
   /** Run each node case in its own process (peak memory per case). */
@@ -97,11 +100,6 @@ function runNodeCase(o: NodeBenchOptions, isolate: boolean): Promise<BenchRun> {
   return Promise.resolve(JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchRun);
 }
 
-/** Ratio of two numbers when both are there. */
-function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
-  return a && b ? a / b : null;
-}
-
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const started = new Date().toISOString();
   const models = o.models.filter((m) => {
@@ -122,33 +120,26 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
-  // Python first (FLOPs, matmul peak, PyTorch reference), on an otherwise idle process tree.
+  // Python first: FLOPs of every step graph and the matmul peak.
   let py: PythonResult = {};
-  let reference: Reference | null = null;
-  if ((o.flops || o.reference) && pythonAvailable()) {
-    const refModel = !o.quick && models.includes('shapes') && existsSync('tools/shapes/.work/checkpoint') ? 'shapes' : 'tiny-random';
+  const refModel = !o.quick && models.includes('shapes') && existsSync('tools/shapes/.work/checkpoint') ? 'shapes' : 'tiny-random';
+  const hasPython = pythonAvailable();
+  if (o.flops && hasPython) {
     const graphs = [...new Set(cases.map((c) => join(modelDir(c.model), c.dtype, 'transformer_step.onnx')))];
-    const args = ['--package', modelDir(refModel), '--threads', String(o.threads), '--steps', String(o.steps), '--warm-steps', String(o.warmSteps),
-      '--prompt', PROMPTS.prompt, '--warm-prompt', PROMPTS.warmPrompt];
-    if (refModel === 'shapes') args.push('--checkpoint', 'tools/shapes/.work/checkpoint');
-    else args.push('--tiny-cache', resolve(CACHE));
-    if (o.flops) args.push('--peak-seconds', o.quick ? '0.3' : '1', '--flops', ...graphs);
-    if (!o.reference || !models.includes(refModel)) args.push('--no-reference');
-    else if (!o.quick) args.push('--ort');
-    o.log(`python: ${o.reference ? `PyTorch reference on ${refModel}, ` : ''}FLOPs, matmul peak…`);
+    o.log('python: FLOPs, matmul peak…');
     try {
-      py = runPython('tools/bench/reference.py', args, 30 * 60_000);
-      if (typeof py['edit_ms'] === 'number') reference = py as unknown as Reference;
+      py = runPython('tools/bench/reference.py', ['--package', modelDir(refModel), '--threads', String(o.threads), '--no-reference',
+        '--peak-seconds', o.quick ? '0.3' : '1', '--flops', ...graphs], 10 * 60_000);
     } catch (err) {
       o.log(`python part failed: ${(err as Error).message}`);
     }
-  } else if (o.flops || o.reference) {
+  } else if ((o.flops || o.reference) && !hasPython) {
     o.log('no Python venv (npm run export:setup): no reference, FLOPs or matmul peak');
   }
   const m = machine(o.threads, py.matmul_peak);
+  const base = { warmSteps: o.warmSteps, prompt: PROMPTS.prompt, warmPrompt: PROMPTS.warmPrompt };
 
   const runs: BenchRun[] = [];
-  const base = { warmSteps: o.warmSteps, prompt: PROMPTS.prompt, warmPrompt: PROMPTS.warmPrompt };
   for (const c of cases.filter((x) => x.backend === 'node-cpu')) {
     o.log(`node-cpu ${c.dtype} ${c.model}…`);
     try {
@@ -158,7 +149,35 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
-  const browserCases = cases.filter((x) => x.backend !== 'node-cpu');
+  // The PyTorch reference and onnxruntime-node side by side, alternating, so that both halves of
+  // each ratio see the same load on a shared machine.
+  const pairs: RatioPairs = { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null };
+  let reference: Reference | null = null;
+  if (o.reference && hasPython && models.includes(refModel)) {
+    const args = ['--package', modelDir(refModel), '--threads', String(o.threads), '--steps', String(o.steps), '--warm-steps', String(o.warmSteps),
+      '--prompt', PROMPTS.prompt, '--warm-prompt', PROMPTS.warmPrompt];
+    if (refModel === 'shapes') args.push('--checkpoint', 'tools/shapes/.work/checkpoint');
+    else args.push('--tiny-cache', resolve(CACHE));
+    let ortPython: Reference['ort_python'];
+    for (let round = 0; round < o.referenceRounds; round++) {
+      o.log(`PyTorch reference vs node-cpu on ${refModel}, round ${round + 1}/${o.referenceRounds}…`);
+      try {
+        const node = await runNodeCase({ modelDir: modelDir(refModel), dtype: 'fp32', steps: o.steps, threads: o.threads, ...base }, o.isolate);
+        const ref = runPython('tools/bench/reference.py', round === 0 && !o.quick ? [...args, '--ort'] : args, 30 * 60_000) as unknown as Reference;
+        ortPython ??= ref.ort_python;
+        reference = { ...ref, ...(ortPython ? { ort_python: ortPython } : {}) };
+        if (node.edit_ms) pairs.node_vs_pytorch.push({ node_edit_ms: node.edit_ms, pytorch_edit_ms: ref.edit_ms, node_step_ms: node.step_ms_median, pytorch_step_ms: ref.step_ms_median });
+      } catch (err) {
+        o.log(`reference round failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // The compared browser runs first and next to each other (node fp32, WASM-threads fp32, WebGPU fp32).
+  const cmpModel = models.includes('shapes') ? 'shapes' : 'tiny-random';
+  const rank = (c: (typeof cases)[number]) =>
+    c.model === cmpModel && c.dtype === 'fp32' && !c.stepOptions ? (c.backend === 'wasm-threads' ? 0 : c.backend === 'webgpu' ? 1 : 2) : 2;
+  const browserCases = cases.filter((x) => x.backend !== 'node-cpu').sort((a, b) => rank(a) - rank(b));
   if (browserCases.length) {
     const dist = join(CACHE, 'dist');
     o.log('building the app with bench.html…');
@@ -169,9 +188,17 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         o.log(`${c.backend} ${c.dtype} ${c.model}${c.stepOptions ? ` ${optionsLabel(c.stepOptions)}` : ''}…`);
         const threads = c.backend === 'wasm-1t' ? 1 : o.threads;
         const steps = c.backend === 'webgpu' ? o.webgpuSteps : o.steps;
+        const paired = rank(c) === 0 && o.backends.includes('node-cpu');
+        const node = paired ? await runNodeCase({ modelDir: modelDir(c.model), dtype: 'fp32', steps: o.steps, threads: o.threads, ...base }, o.isolate).catch(() => null) : null;
         const { run, adapter } = await benchBrowser(server, { ...c, threads, steps, ...base }, 15 * 60_000);
         if (adapter) m.webgpu_adapter = adapter;
         runs.push(run);
+        const ok = run.status === 'ok' && run.step_ms_median !== null;
+        if (paired && node?.step_ms_median && ok) pairs.wasm_threads_vs_node = { node_step_ms: node.step_ms_median, wasm_threads_step_ms: run.step_ms_median! };
+        if (rank(c) === 1 && ok) {
+          const wasm = runs.find((r) => r.backend === 'wasm-threads' && r.model === cmpModel && r.dtype === 'fp32' && r.status === 'ok');
+          if (wasm?.step_ms_median) pairs.webgpu_vs_wasm = { wasm_threads_step_ms: wasm.step_ms_median, webgpu_step_ms: run.step_ms_median! };
+        }
       }
     } finally {
       server.close();
@@ -196,7 +223,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
 
-  // the rows with the worker's default options
   let engineOverhead: EngineOverhead | null = null;
   if (o.backends.includes('node-cpu')) {
     o.log('engine time per step without graphs…');
@@ -213,9 +239,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     };
   }
 
-  const find = (backend: BackendName, model: string) => runs.find((r) => r.backend === backend && r.model === model && r.dtype === 'fp32' && r.status === 'ok' && !r.options);
-  const refModel = reference?.model ?? 'tiny-random';
-  const cmpModel = models.includes('shapes') && find('node-cpu', 'shapes') ? 'shapes' : 'tiny-random';
+  const medianOf = (v: number[]) => (v.length ? median(v) : null);
   return {
     machine: m,
     quick: o.quick,
@@ -224,10 +248,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     reference,
     engine_overhead: engineOverhead,
     ratios: {
-      node_vs_pytorch: ratio(find('node-cpu', refModel)?.edit_ms, reference?.edit_ms),
-      wasm_threads_vs_node: ratio(find('wasm-threads', cmpModel)?.step_ms_median, find('node-cpu', cmpModel)?.step_ms_median),
-      webgpu_vs_wasm: ratio(find('webgpu', cmpModel)?.step_ms_median, find('wasm-threads', cmpModel)?.step_ms_median),
+      node_vs_pytorch: medianOf(pairs.node_vs_pytorch.map((p) => p.node_edit_ms / p.pytorch_edit_ms)),
+      wasm_threads_vs_node: pairs.wasm_threads_vs_node ? pairs.wasm_threads_vs_node.wasm_threads_step_ms / pairs.wasm_threads_vs_node.node_step_ms : null,
+      webgpu_vs_wasm: pairs.webgpu_vs_wasm ? pairs.webgpu_vs_wasm.webgpu_step_ms / pairs.webgpu_vs_wasm.wasm_threads_step_ms : null,
     },
+    ratio_pairs: pairs,
   };
 }
 
@@ -286,6 +311,7 @@ async function main(): Promise<void> {
     webgpuSteps: Math.min(steps, quick ? 2 : 4),
     warmSteps: quick ? 1 : 2,
     reference: !values['no-reference'],
+    referenceRounds: quick ? 1 : 3,
     flops: true,
     isolate: true,
     port: Number(values.port),

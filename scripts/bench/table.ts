@@ -42,6 +42,10 @@ export function formatTable(report: BenchReport): string {
       (eo.pct_of_fullsize_step !== null ? ` = ${f(eo.pct_of_fullsize_step, 2)} % of a full-size step on onnxruntime-node (target < 3 %)` : ''));
   }
   const r = report.ratios;
-  lines.push('', `ratios (time / time): node / PyTorch edit ${f(r.node_vs_pytorch, 3)} (target ≤ 0.5); WASM-threads / node step ${f(r.wasm_threads_vs_node, 2)} (target ≤ 1.5); WebGPU / WASM-threads step ${f(r.webgpu_vs_wasm, 2)}`);
+  const p = report.ratio_pairs;
+  const rounds = p.node_vs_pytorch.map((x) => `${f(x.node_edit_ms)}/${f(x.pytorch_edit_ms)}`).join(', ');
+  lines.push('', `ratios (time / time, each from runs next to each other): node / PyTorch edit ${f(r.node_vs_pytorch, 3)} (target ≤ 0.5; median of rounds, ms: ${rounds || '–'}); ` +
+    `WASM-threads / node step ${f(r.wasm_threads_vs_node, 2)} (target ≤ 1.5${p.wasm_threads_vs_node ? `; ${f(p.wasm_threads_vs_node.wasm_threads_step_ms, 1)}/${f(p.wasm_threads_vs_node.node_step_ms, 1)} ms` : ''}); ` +
+    `WebGPU / WASM-threads step ${f(r.webgpu_vs_wasm, 2)}${p.webgpu_vs_wasm ? ` (${f(p.webgpu_vs_wasm.webgpu_step_ms, 0)}/${f(p.webgpu_vs_wasm.wasm_threads_step_ms, 1)} ms)` : ''}`);
   return lines.join('\n');
 }

@@ -77,6 +77,16 @@ export interface EngineOverhead {
   pct_of_fullsize_step: number | null;
 }
 
+/** The measurements each ratio is computed from, taken next to each other in time. */
+export interface RatioPairs {
+  /** One alternating round each: node-cpu fp32 edit, then the PyTorch edit. */
+  node_vs_pytorch: { node_edit_ms: number; pytorch_edit_ms: number; node_step_ms: number | null; pytorch_step_ms: number }[];
+  /** node-cpu fp32 run just before the WASM-threads fp32 run. */
+  wasm_threads_vs_node: { node_step_ms: number; wasm_threads_step_ms: number } | null;
+  /** WASM-threads fp32 and the WebGPU fp32 run just after it. */
+  webgpu_vs_wasm: { wasm_threads_step_ms: number; webgpu_step_ms: number } | null;
+}
+
 export interface BenchReport {
   machine: Machine;
   quick: boolean;
@@ -84,8 +94,9 @@ export interface BenchReport {
   runs: BenchRun[];
   reference: Reference | null;
   engine_overhead: EngineOverhead | null;
+  ratio_pairs: RatioPairs;
   ratios: {
-    /** node edit_ms / PyTorch edit_ms, same model, fp32, same steps: at most 0.5 meets the target. */
+    /** node edit_ms / PyTorch edit_ms, same model, fp32, same steps, median over alternating rounds: at most 0.5 meets the target. */
     node_vs_pytorch: number | null;
     /** WASM-threads step median / node step median (same model, fp32): at most 1.5 meets the target. */
     wasm_threads_vs_node: number | null;

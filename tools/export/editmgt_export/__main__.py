@@ -37,8 +37,13 @@ def cmd_tiny(args):
     ckpt_dir = build_tiny_checkpoint(Path(args.checkpoint_out) if args.checkpoint_out else CACHE / f"tiny-random-seed{args.seed}", args.seed)
     ckpt = load_checkpoint(ckpt_dir)
     write_package(ckpt, Path(args.out), args.dtype.split(","), name="tiny-random",
-                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION)
+                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION, dated=False)
     print(f"wrote {args.out}")
+    if args.goldens_out:
+        from .goldens import write_goldens
+
+        write_goldens(Path(args.out), Path(args.goldens_out), seed=args.seed)
+        print(f"wrote {args.goldens_out}")
 
 
 def cmd_convert(args):
@@ -64,17 +69,19 @@ def cmd_goldens(args):
 def cmd_fullsize(args):
     from .fullsize import run_fullsize
 
-    run_fullsize(Path(args.work), args.dtype.split(","), include_text=args.with_text_encoders, threads=args.threads)
+    run_fullsize(Path(args.work), args.dtype.split(","), include_text=args.with_text_encoders, threads=args.threads,
+                 node=not args.no_node, rebuild=args.rebuild)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m editmgt_export", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("tiny", help="build the tiny random checkpoint and convert it to public/models/tiny-random")
+    t = sub.add_parser("tiny", help="build the tiny random checkpoint, convert it to public/models/tiny-random, write the goldens")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default=str(TINY_OUT))
     t.add_argument("--dtype", default="fp32,fp16,q4,q4f16,q8")
     t.add_argument("--checkpoint-out", default=None, help="where to keep the hub-layout checkpoint")
+    t.add_argument("--goldens-out", default=str(GOLDENS_OUT), help="golden fixtures from the new package ('' to skip)")
     t.set_defaults(fn=cmd_tiny)
     g = sub.add_parser("goldens", help="write golden fixtures from the tiny package")
     g.add_argument("--package", default=str(TINY_OUT))
@@ -90,10 +97,13 @@ def main(argv=None) -> int:
     c.add_argument("--name", default=None)
     c.set_defaults(fn=cmd_convert)
     f = sub.add_parser("fullsize", help="real architecture, random weights: convert, load, time one step on CPU")
-    f.add_argument("--work", default=str(CACHE / "fullsize"))
+    f.add_argument("--work", default=str(CACHE / "fullsize"), help="checkpoint, package and report.json go here")
     f.add_argument("--dtype", default="fp16,q4")
-    f.add_argument("--with-text-encoders", action="store_true", help="also convert CLIP-H and Gemma2-2B (slow, ~40 GB RAM)")
-    f.add_argument("--threads", type=int, default=0)
+    f.add_argument("--with-text-encoders", action="store_true",
+                   help="real-size CLIP-H and Gemma2-2B instead of stand-ins (untested here: needs far more than 24 GB)")
+    f.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = all cores)")
+    f.add_argument("--no-node", action="store_true", help="skip the onnxruntime-node check")
+    f.add_argument("--rebuild", action="store_true", help="rebuild the random checkpoint even if present")
     f.set_defaults(fn=cmd_fullsize)
     args = p.parse_args(argv)
     _quiet()

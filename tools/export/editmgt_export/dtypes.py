@@ -2,9 +2,11 @@
 
 * fp16: weights and activations in float16, float32 inputs/outputs; norms' variance math and
   the sampling tail (softmax over the codebook, cumulative sum, draw) stay float32.
-* q4: MatMulNBits (4-bit, block 32, symmetric), float32 activations (WebGPU, WASM).
+* q4: MatMulNBits (4-bit, block 32, symmetric), float32 activations (WebGPU, WASM); constant-weight
+  Gemms are first rewritten as MatMul + Add so they are quantised too.
 * q4f16: the fp16 graph with MatMulNBits 4-bit weights (WebGPU).
 * q8: int8 weights with dynamic activation quantisation (MatMulInteger; for WASM).
+VQ graphs are not weight-quantised (see UNQUANTISED).
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import logging
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 
 from .onnx_export import save_model
 
@@ -42,18 +46,76 @@ def to_fp16(model: onnx.ModelProto, graph: str) -> onnx.ModelProto:
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
     nodes = _descendants_of_last_matmul(model) if graph == "transformer_step" else []
+    add_inferred_shapes(model)
     float_names = _float_tensors(model)
     logging.getLogger("onnxruntime.transformers.float16").setLevel(logging.ERROR)
     converted = convert_float_to_float16(model, keep_io_types=True, op_block_list=DEFAULT_OP_BLOCK_LIST + FP32_OPS,
-                                         node_block_list=nodes, disable_shape_infer=False)
+                                         node_block_list=nodes, disable_shape_infer=True)
     return _fuse_cast_pairs(converted, float_names)
 
 
+def add_inferred_shapes(model: onnx.ModelProto) -> None:
+    """Fill ``model.graph.value_info`` by shape inference on a weightless copy (onnx's inference
+    serialises the model, which fails over 2 GB; it needs only the weights' dims and types)."""
+    light = onnx.ModelProto()
+    light.ir_version = model.ir_version
+    light.opset_import.extend(model.opset_import)
+    light.graph.node.extend(model.graph.node)
+    light.graph.input.extend(model.graph.input)
+    light.graph.output.extend(model.graph.output)
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL or len(t.raw_data) > 4096:
+            stub = light.graph.initializer.add()
+            stub.name, stub.data_type = t.name, t.data_type
+            stub.dims.extend(t.dims)
+        else:
+            light.graph.initializer.append(t)
+    inferred = onnx.shape_inference.infer_shapes(light)
+    del model.graph.value_info[:]
+    model.graph.value_info.extend(inferred.graph.value_info)
+
+
 def _float_tensors(model: onnx.ModelProto) -> set[str]:
-    inferred = onnx.shape_inference.infer_shapes(model)
-    vals = list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)
+    """Names of float32 tensors (needs value_info from add_inferred_shapes)."""
+    vals = list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)
     names = {v.name for v in vals if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
     return names | {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
+
+
+def gemm_to_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Rewrite Gemm(A, W, C) with a constant W as MatMul(A, W') + C, so weight-only quantisers
+    (which take MatMul only) also cover the modulation and embedding linears of the transformer
+    (a quarter of its weights)."""
+    inits = {t.name: t for t in model.graph.initializer}
+    uses = {}
+    for n in model.graph.node:
+        for i in n.input:
+            uses[i] = uses.get(i, 0) + 1
+    nodes = []
+    for n in model.graph.node:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+        w = inits.get(n.input[1]) if n.op_type == "Gemm" and len(n.input) > 1 else None
+        if (w is None or len(w.dims) != 2 or w.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+                or attrs.get("transA", 0)
+                or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0):
+            nodes.append(n)
+            continue
+        array = numpy_helper.to_array(w)
+        if attrs.get("transB", 0):
+            array = np.ascontiguousarray(array.T)
+        name = f"{w.name}_matmul"  # a new name: value_info may still describe the old layout
+        uses[w.name] -= 1
+        if uses[w.name] == 0:
+            model.graph.initializer.remove(w)
+        model.graph.initializer.append(numpy_helper.from_array(array, name))
+        has_bias = len(n.input) > 2 and n.input[2]
+        product = f"{n.output[0]}_matmul" if has_bias else n.output[0]
+        nodes.append(onnx.helper.make_node("MatMul", [n.input[0], name], [product], name=f"{n.name}_matmul"))
+        if has_bias:
+            nodes.append(onnx.helper.make_node("Add", [product, n.input[2]], [n.output[0]], name=f"{n.name}_bias"))
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
 
 
 def _fuse_cast_pairs(model: onnx.ModelProto, float_names: set[str]) -> onnx.ModelProto:
@@ -90,7 +152,7 @@ def to_q4(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     logging.getLogger().setLevel(logging.ERROR)
-    q = MatMulNBitsQuantizer(model, bits=4, block_size=BLOCK_SIZE, is_symmetric=True)
+    q = MatMulNBitsQuantizer(gemm_to_matmul(model), bits=4, block_size=BLOCK_SIZE, is_symmetric=True)
     q.process()
     return q.model.model
 
@@ -99,13 +161,23 @@ def to_q8(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs through the root logger
-    quantize_dynamic(str(src), str(dst), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
-                     per_channel=False, use_external_data_format=src.stat().st_size > 1_800_000_000
-                     or src.with_name(src.name + ".data").exists())
+    large = src.stat().st_size > 1_800_000_000 or src.with_name(src.name + ".data").exists()
+    with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        matmuls = Path(tmp) / src.name
+        save_model(gemm_to_matmul(onnx.load(str(src))), matmuls, external=large)
+        quantize_dynamic(str(matmuls), str(dst), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
+                         per_channel=False, use_external_data_format=large)
+
+
+# The VQ graphs are convolutions plus a nearest-codebook search; weight-only quantisation would
+# only touch the codebook matmul (and break the search), so q4/q8 packages carry them unquantised.
+UNQUANTISED = {"vq_encode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"},
+               "vq_decode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"}}
 
 
 def convert_graph(fp32_path: Path, dtype: str, dst: Path, graph: str) -> Path:
     """Write ``dst`` in ``dtype`` from the fp32 graph at ``fp32_path``."""
+    dtype = UNQUANTISED.get(graph, {}).get(dtype, dtype)
     if dtype == "fp32":
         save_model(onnx.load(str(fp32_path)), dst)
     elif dtype == "fp16":
@@ -115,8 +187,7 @@ def convert_graph(fp32_path: Path, dtype: str, dst: Path, graph: str) -> Path:
     elif dtype == "q4f16":
         save_model(to_q4(to_fp16(onnx.load(str(fp32_path)), graph)), dst)
     elif dtype == "q8":
-        with tempfile.TemporaryDirectory() as tmp:
-            to_q8(fp32_path, dst)
+        to_q8(fp32_path, dst)
     else:
         raise ValueError(dtype)
     return dst

@@ -5,6 +5,7 @@ so the same seed gives byte-identical safetensors on any machine.
 """
 from __future__ import annotations
 
+import collections
 import json
 import math
 from pathlib import Path
@@ -55,13 +56,15 @@ def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = Fa
     rng = np.random.Generator(np.random.PCG64(seed))
     state = module.state_dict()
     tables = {f"{n}.weight" for n, m in module.named_modules() if isinstance(m, torch.nn.Embedding)}
-    new = {}
+    # tied tensors (one storage, two names) get the value of the name that comes last in the
+    # module order, as load_state_dict would leave them
+    shared = collections.Counter(t.data_ptr() for t in state.values() if t.is_floating_point())
+    deferred = {}
     for name in sorted(state):
         t = state[name]
         shape = tuple(t.shape)
         leaf = name.rsplit(".", 1)[-1]
         if not t.is_floating_point():
-            new[name] = t
             continue
         if leaf == "bias" or len(shape) == 0:
             values = 0.02 * rng.standard_normal(shape)
@@ -73,54 +76,104 @@ def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = Fa
         else:
             fan_in = int(np.prod(shape[1:]))
             values = gain * rng.standard_normal(shape) / math.sqrt(fan_in)
-        new[name] = torch.from_numpy(values.astype(np.float32))
-    module.load_state_dict(new, strict=True)
+        value = torch.from_numpy(values.astype(np.float32))
+        if shared[t.data_ptr()] > 1:
+            deferred[name] = value
+            continue
+        with torch.no_grad():  # in place (state_dict shares the parameters' storage): no second copy
+            t.copy_(value)
+    with torch.no_grad():
+        for name in (n for n in state if n in deferred):
+            state[name].copy_(deferred[name])
 
 
-def _save_module(module: torch.nn.Module, folder: Path, config: dict, skip=()) -> None:
+def _save_module(module: torch.nn.Module, folder: Path, config: dict, skip=(), shard_bytes: int = 1 << 30) -> None:
+    """Weights as safetensors (sharded above ``shard_bytes``, as the hub does, which also bounds
+    the writer's extra memory to one shard) plus config.json."""
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.contiguous() for k, v in module.state_dict().items() if k not in skip}
-    save_file(tensors, str(folder / ("diffusion_pytorch_model.safetensors" if "_class_name" in config else "model.safetensors")),
-              metadata={"format": "pt"})
+    stem = "diffusion_pytorch_model" if "_class_name" in config else "model"
+    shards, size = [{}], 0
+    for k, v in module.state_dict().items():
+        if k in skip:
+            continue
+        nbytes = v.numel() * v.element_size()
+        if shards[-1] and size + nbytes > shard_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][k] = v.contiguous()
+        size += nbytes
+    for i, shard in enumerate(shards):
+        name = f"{stem}.safetensors" if len(shards) == 1 else f"{stem}-{i + 1:05d}-of-{len(shards):05d}.safetensors"
+        save_file(shard, str(folder / name), metadata={"format": "pt"})
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def build_tiny_checkpoint(out: Path, seed: int = 0) -> Path:
     """Write the tiny checkpoint (hub layout) to ``out`` and return it."""
-    from diffusers import VQModel
-    from transformers import CLIPTextConfig, CLIPTextModelWithProjection, Gemma2Config, Gemma2ForCausalLM
+    return build_random_checkpoint(out, seed)
 
+
+def build_random_checkpoint(out: Path, seed: int = 0, transformer: dict = TINY_TRANSFORMER, vq: dict = TINY_VQ,
+                            clip: dict | None = None, gemma: dict | None = None, log=lambda _: None) -> Path:
+    """A random checkpoint in hub layout with the tiny tokenizers: ``transformer`` and ``vq`` are
+    full configs, ``clip`` / ``gemma`` override the tiny text-encoder configs (e.g. real widths)."""
     out = Path(out)
     clip_tok, gemma_tok = build_clip_tokenizer(), build_gemma_tokenizer()
     save_tokenizer(clip_tok, out / "tokenizer", "clip", 77)
     save_tokenizer(gemma_tok, out / "llm_encoder", "gemma", 256)
 
     vocab = clip_tok.get_vocab()
-    clip_cfg = _tiny_clip_config(clip_tok.get_vocab_size(), vocab["<|startoftext|>"], vocab["<|endoftext|>"])
-    clip = CLIPTextModelWithProjection(CLIPTextConfig(**clip_cfg))
-    randomize(clip, seed + 1)
-    _save_module(clip, out / "text_encoder", {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **clip_cfg})
-
-    gemma_cfg = _tiny_gemma_config(gemma_tok.get_vocab_size())
-    gemma = Gemma2ForCausalLM(Gemma2Config(**gemma_cfg))
-    randomize(gemma, seed + 2, zero_centered_norms=True)
-    _save_module(gemma, out / "llm_encoder", {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **gemma_cfg},
-                 skip=("lm_head.weight",))
-
-    vq = VQModel(**TINY_VQ)
-    randomize(vq, seed + 3)
-    _save_module(vq, out / "vqvae", {"_class_name": "VQModel", **TINY_VQ})
-
-    transformer = EditMGTTransformer(**TINY_TRANSFORMER)
-    randomize(transformer, seed + 4, gain=TRANSFORMER_GAIN)
-    _save_module(transformer, out / "editmgt", {"_class_name": "Transformer2DModel", **TINY_TRANSFORMER})
+    clip_cfg = {**_tiny_clip_config(clip_tok.get_vocab_size(), vocab["<|startoftext|>"], vocab["<|endoftext|>"]), **(clip or {})}
+    _write_random_clip(out / "text_encoder", clip_cfg, seed + 1)
+    log("text_encoder written")
+    gemma_cfg = {**_tiny_gemma_config(gemma_tok.get_vocab_size()), **(gemma or {})}
+    _write_random_gemma(out / "llm_encoder", gemma_cfg, seed + 2)
+    log("llm_encoder written")
+    _write_random_vq(out / "vqvae", vq, seed + 3)
+    log("vqvae written")
+    _write_random_transformer(out / "editmgt", transformer, seed + 4)
+    log("editmgt written")
 
     (out / "scheduler").mkdir(parents=True, exist_ok=True)
     (out / "scheduler" / "scheduler_config.json").write_text(json.dumps(
-        {"_class_name": "Scheduler", "mask_token_id": TINY_TRANSFORMER["vocab_size"] - 1, "masking_schedule": "cosine"}, indent=2) + "\n")
+        {"_class_name": "Scheduler", "mask_token_id": transformer["vocab_size"] - 1, "masking_schedule": "cosine"}, indent=2) + "\n")
     (out / "model_index.json").write_text(json.dumps({
         "_class_name": "Pipeline", "tokenizer": ["transformers", "CLIPTokenizer"],
         "text_encoder": ["transformers", "CLIPTextModelWithProjection"], "vqvae": ["diffusers", "VQModel"],
         "transformer": ["src.transformer", "Transformer2DModel"], "scheduler": ["src.scheduler", "Scheduler"],
         "tiny_random_seed": seed}, indent=2) + "\n")
     return out
+
+
+# one function per component, so each model is freed before the next is built
+
+
+def _write_random_clip(folder: Path, cfg: dict, seed: int) -> None:
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+
+    model = CLIPTextModelWithProjection(CLIPTextConfig(**cfg))
+    randomize(model, seed)
+    _save_module(model, folder, {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **cfg})
+
+
+def _write_random_gemma(folder: Path, cfg: dict, seed: int) -> None:
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    model = Gemma2ForCausalLM(Gemma2Config(**cfg))
+    randomize(model, seed, zero_centered_norms=True)
+    _save_module(model, folder, {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **cfg},
+                 skip=("lm_head.weight",))
+
+
+def _write_random_vq(folder: Path, cfg: dict, seed: int) -> None:
+    from diffusers import VQModel
+
+    model = VQModel(**cfg)
+    randomize(model, seed)
+    _save_module(model, folder, {"_class_name": "VQModel", **cfg})
+
+
+def _write_random_transformer(folder: Path, cfg: dict, seed: int) -> None:
+    model = EditMGTTransformer(**cfg)
+    randomize(model, seed, gain=TRANSFORMER_GAIN)
+    _save_module(model, folder, {"_class_name": "Transformer2DModel", **cfg})

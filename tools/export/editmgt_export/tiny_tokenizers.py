@@ -84,7 +84,7 @@ def build_clip_tokenizer(max_length: int = 77) -> Tokenizer:
     bos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
     tok.post_processor = processors.RobertaProcessing(("<|endoftext|>", eos), ("<|startoftext|>", bos),
                                                       trim_offsets=False, add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
+    tok.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Replace("</w>", " "), decoders.Strip(" ", 0, 1)])
     tok.enable_truncation(max_length)
     tok.enable_padding(pad_id=eos, pad_token="<|endoftext|>", length=max_length)
     return tok

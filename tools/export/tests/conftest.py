@@ -1,16 +1,9 @@
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-torch.set_num_threads(1)  # the CI box has 2 cores shared with other jobs; spinning threads hurt
+import export_helpers  # noqa: F401  (puts tools/export on sys.path)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-REPO = ROOT.parents[1]
-TINY_PACKAGE = REPO / "public" / "models" / "tiny-random"
-GOLDENS = ROOT / "goldens" / "tiny-random"
+torch.set_num_threads(1)  # the CI box has 2 cores shared with other jobs; spinning threads hurt
 
 
 @pytest.fixture(scope="session")

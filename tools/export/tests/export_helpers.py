@@ -1,11 +1,18 @@
-"""Shared test helpers: golden fixture loading, package geometry."""
+"""Shared test helpers: paths, golden fixture loading, package geometry.
+(A uniquely named module: pytest runs these tests beside other folders' conftest.py.)"""
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from conftest import GOLDENS, TINY_PACKAGE
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+REPO = ROOT.parents[1]
+TINY_PACKAGE = REPO / "public" / "models" / "tiny-random"
+GOLDENS = ROOT / "goldens" / "tiny-random"
 
 
 def load_index(root: Path = GOLDENS) -> dict:

@@ -3,8 +3,7 @@ ONNX package replays them (ids exact, floats within the index's tolerances)."""
 import numpy as np
 import pytest
 
-from conftest import TINY_PACKAGE
-from helpers import geometry, load_array, load_index, tokenizers
+from export_helpers import TINY_PACKAGE, geometry, load_array, load_index, tokenizers
 
 INT_KINDS = ("int32", "uint8")
 

@@ -1,0 +1,62 @@
+"""Graph rewrites used by the dtype conversions."""
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from editmgt_export.dtypes import add_inferred_shapes, gemm_to_matmul, to_q4
+
+
+def _gemm_model(trans_b: int, bias: bool, shared: bool = False) -> onnx.ModelProto:
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 32) if trans_b else (32, 64)).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "w")]
+    inputs = ["x", "w"]
+    if bias:
+        inits.append(numpy_helper.from_array(rng.standard_normal(64).astype(np.float32), "b"))
+        inputs.append("b")
+    nodes = [helper.make_node("Gemm", inputs, ["y"], name="g", transB=trans_b)]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 64])]
+    if shared:  # a second user of the weight keeps the original tensor alive
+        nodes.append(helper.make_node("Identity", ["w"], ["w_out"]))
+        outputs.append(helper.make_tensor_value_info("w_out", TensorProto.FLOAT, list(w.shape)))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 32])], outputs, inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+
+
+def test_gemm_to_matmul_is_exact():
+    x = np.random.default_rng(1).standard_normal((3, 32)).astype(np.float32)
+    for trans_b in (0, 1):
+        for bias in (False, True):
+            for shared in (False, True):
+                model = _gemm_model(trans_b, bias, shared)
+                want = _run(model, x)
+                rewritten = gemm_to_matmul(_gemm_model(trans_b, bias, shared))
+                ops = [n.op_type for n in rewritten.graph.node]
+                assert "Gemm" not in ops and "MatMul" in ops
+                assert ("w" in {t.name for t in rewritten.graph.initializer}) == shared
+                got = _run(rewritten, x)
+                for a, b in zip(got, want):
+                    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5)
+
+
+def test_q4_covers_former_gemms():
+    q4 = to_q4(_gemm_model(1, True))
+    assert [n.op_type for n in q4.graph.node if n.op_type in ("Gemm", "MatMul", "MatMulNBits")] == ["MatMulNBits"]
+
+
+def test_inferred_shapes_without_weight_data():
+    model = _gemm_model(1, True)
+    add_inferred_shapes(model)
+    assert numpy_helper.to_array(model.graph.initializer[0]).shape == (64, 32)  # the weights keep their data
+    big = _gemm_model(1, True)
+    big.graph.node[0].output[0] = "mid"
+    big.graph.node.append(helper.make_node("Relu", ["mid"], ["y"]))
+    add_inferred_shapes(big)
+    mid = next(v for v in big.graph.value_info if v.name == "mid")
+    assert [d.dim_value for d in mid.type.tensor_type.shape.dim] == [3, 64]

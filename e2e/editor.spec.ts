@@ -57,6 +57,7 @@ test('drop a photo, run an edit, watch it stream, inspect attention and per-word
   await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
   await expect(ui.notice.filter({ hasText: 'No map' })).toHaveCount(0);
   expect(await ui.attentionSignature()).not.toBe(whole);
+  await ui.documentState('11-word-map');
   await ui.scrubTo(1);
   await expect(ui.attentionMap).toHaveAttribute('data-step', '1');
   await expect(ui.attentionMap).toHaveAttribute('data-word', 'yes');
@@ -297,6 +298,20 @@ test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
     return n;
   });
   expect(painted).toBeGreaterThan(100);
+  // The stroke is continuous along the drag, not a trail of separate dabs.
+  const gaps = await page.getByTestId('brush-mask').evaluate((c: HTMLCanvasElement) => {
+    const ctx = c.getContext('2d')!;
+    let missing = 0;
+    for (let i = 0; i <= 40; i++) {
+      const t = i / 40;
+      const x = Math.round(c.width * (0.2 + 0.4 * t));
+      const y = Math.round(c.height * (0.2 + 0.1 * t));
+      if (ctx.getImageData(x, y, 1, 1).data[3] < 128) missing += 1;
+    }
+    return missing;
+  });
+  expect(gaps, 'unpainted points along the stroke').toBe(0);
+  await ui.documentState('12-brush');
   await ui.setSteps(ui.editSteps);
   await ui.edit('make the sky purple');
   await ui.waitForDone();
@@ -320,4 +335,5 @@ test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
       }),
     )
     .toBeGreaterThan(0);
+  await ui.documentState('13-hold-preview');
 });

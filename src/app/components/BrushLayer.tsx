@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { ImageRef } from '../lib/types';
-import { maskCanvas, paintDab } from '../media/brushMask';
+import { maskCanvas, paintStroke } from '../media/brushMask';
 import { sizeCanvas } from '../media/draw';
 import { useActions, useEditor } from '../state/context';
 
@@ -17,12 +17,16 @@ export function BrushLayer({ image }: { image: ImageRef }) {
     sizeCanvas(canvas, mask.width, mask.height)?.drawImage(mask, 0, 0);
   }, [image, version]);
 
+  const last = useRef<{ x: number; y: number } | null>(null);
   const paint = (e: React.PointerEvent<HTMLCanvasElement>) => {
-    if (e.buttons === 0) return;
+    if (e.buttons === 0) {
+      last.current = null;
+      return;
+    }
     const box = e.currentTarget.getBoundingClientRect();
-    const x = (e.clientX - box.left) / box.width;
-    const y = (e.clientY - box.top) / box.height;
-    paintDab(image.id, image.width, image.height, x, y, size / 2 / box.width, e.altKey || e.buttons === 2);
+    const at = { x: (e.clientX - box.left) / box.width, y: (e.clientY - box.top) / box.height };
+    paintStroke(image.id, image.width, image.height, last.current ?? at, at, size / 2 / box.width, e.altKey || e.buttons === 2);
+    last.current = at;
     maskChanged();
   };
   return (
@@ -33,9 +37,13 @@ export function BrushLayer({ image }: { image: ImageRef }) {
       aria-label="Inpainting mask: paint where the edit may change the image"
       onPointerDown={(e) => {
         e.currentTarget.setPointerCapture(e.pointerId);
+        last.current = null;
         paint(e);
       }}
       onPointerMove={paint}
+      onPointerUp={() => {
+        last.current = null;
+      }}
       onContextMenu={(e) => e.preventDefault()}
     />
   );

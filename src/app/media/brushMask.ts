@@ -16,16 +16,31 @@ export function maskCanvas(imageId: string, width: number, height: number): Offs
   return layer.canvas;
 }
 
-/** Paints a round dab at (x, y) in [0, 1] image coordinates; `radius` is a fraction of the width. */
-export function paintDab(imageId: string, width: number, height: number, x: number, y: number, radius: number, erase: boolean): void {
+/**
+ * Paints a round-capped stroke from `from` to `to` (a dab when they are equal), in [0, 1] image
+ * coordinates; `radius` is a fraction of the width. Strokes join consecutive pointer positions, so
+ * a quick drag leaves no gaps.
+ */
+export function paintStroke(
+  imageId: string,
+  width: number,
+  height: number,
+  from: { x: number; y: number },
+  to: { x: number; y: number },
+  radius: number,
+  erase: boolean,
+): void {
   const canvas = maskCanvas(imageId, width, height);
   const ctx = canvas.getContext('2d');
   if (!ctx || !layer) return;
   ctx.globalCompositeOperation = erase ? 'destination-out' : 'source-over';
-  ctx.fillStyle = 'rgba(255, 40, 90, 1)';
+  ctx.strokeStyle = 'rgba(255, 40, 90, 1)';
+  ctx.lineWidth = 2 * Math.max(1, radius * canvas.width);
+  ctx.lineCap = 'round';
   ctx.beginPath();
-  ctx.arc(x * canvas.width, y * canvas.height, Math.max(1, radius * canvas.width), 0, Math.PI * 2);
-  ctx.fill();
+  ctx.moveTo(from.x * canvas.width, from.y * canvas.height);
+  ctx.lineTo(to.x * canvas.width, to.y * canvas.height);
+  ctx.stroke();
   layer.painted = layer.painted || !erase;
 }
 

@@ -60,3 +60,25 @@ def test_inferred_shapes_without_weight_data():
     add_inferred_shapes(big)
     mid = next(v for v in big.graph.value_info if v.name == "mid")
     assert [d.dim_value for d in mid.type.tensor_type.shape.dim] == [3, 64]
+
+
+def test_int8_embedding_rows():
+    import onnxruntime as ort
+
+    from editmgt_export.dtypes import quantize_embedding_tables
+
+    table = np.random.default_rng(2).standard_normal((50, 16)).astype(np.float32)
+    table[3] = 0  # an all-zero row keeps a usable scale
+    graph = helper.make_graph([helper.make_node("Gather", ["table", "ids"], ["y"], axis=0)], "g",
+                              [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5, 16])],
+                              [numpy_helper.from_array(table, "table")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    q = quantize_embedding_tables(model)
+    types = {t.name: t.data_type for t in q.graph.initializer}
+    assert types == {"table_int8": TensorProto.INT8, "table_int8_scale": TensorProto.FLOAT}
+    ids = np.array([[0, 3, 49, 7, 7], [1, 2, 3, 4, 5]], np.int64)
+    got = ort.InferenceSession(q.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
+    want = table[ids]
+    assert np.abs(got - want).max() <= np.abs(table).max(axis=1).max() / 127 / 2 + 1e-6
+    assert (got[0, 1] == 0).all()

@@ -15,6 +15,8 @@ export function StatusBadges() {
     <div className="badges">
       <span className="badge" data-testid="backend-badge" title={backend?.fallbackReason ?? undefined}>
         {backendText}
+        {backend?.fallbackReason && <span className="visually-hidden"> ({backend.fallbackReason})</span>}
+        {backend?.fallbackReason && <span aria-hidden="true"> · fallback ⓘ</span>}
       </span>
       <span className="badge" data-testid="model-badge">
         {modelText}

@@ -13,6 +13,9 @@ test('drop a photo, run an edit, watch it stream, inspect attention and per-word
   await ui.open();
   await ui.documentState('01-start');
   await ui.openReady();
+  // Status: the backend (adapter, or WASM threads) and the model with its precision.
+  await expect(page.getByTestId('backend-badge')).toContainText(ui.backendChoice === 'webgpu' ? /^WebGPU · \S/ : /^WASM · \d+ threads?/);
+  await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · (fp32|fp16|q8|q4|q4f16)$/);
   await ui.drop('photo.jpg');
   await ui.expectImage(640, 427);
   await expect(page.getByTestId('input-image')).toBeVisible();

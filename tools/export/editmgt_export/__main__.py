@@ -55,7 +55,8 @@ def cmd_convert(args):
     blocks = [int(b) for b in args.attention_blocks.split(",")] if args.attention_blocks else None
     name = args.name or Path(args.out).name
     write_package(ckpt, Path(args.out), args.dtype.split(","), name=name, source=args.source,
-                  resolution=args.resolution, attention_blocks=blocks)
+                  resolution=args.resolution, attention_blocks=blocks,
+                  fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None)
     print(f"wrote {args.out}")
 
 
@@ -95,6 +96,8 @@ def main(argv=None) -> int:
     c.add_argument("--resolution", type=int, default=None, help="pixels (default 1024 for the real model)")
     c.add_argument("--attention-blocks", default=None, help="comma list, default 28..36 (or the single blocks)")
     c.add_argument("--name", default=None)
+    c.add_argument("--keep-fp32", default=None, metavar="DIR",
+                   help="keep the fp32 export in DIR and reuse it next time (e.g. to add a dtype later)")
     c.set_defaults(fn=cmd_convert)
     f = sub.add_parser("fullsize", help="real architecture, random weights: convert, load, time one step on CPU")
     f.add_argument("--work", default=str(CACHE / "fullsize"), help="checkpoint, package and report.json go here")

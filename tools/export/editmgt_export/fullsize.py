@@ -5,7 +5,8 @@ and one 1024 px transformer_step runs on the CPU. Sizes, peak memory and times g
 
 Each phase runs in its own process, so its peak RSS (getrusage maxrss) is its own:
   build    random checkpoint in hub layout   <work>/checkpoint   (reused when present)
-  convert  editmgt_export convert            <work>/package
+  export   the fp32 graphs                   <work>/fp32         (reused when complete)
+  convert  editmgt_export convert            <work>/package      (from the kept fp32 graphs)
   step     per dtype: load all graphs, one transformer_step (Python), then node
 Text encoders are stand-ins by default: the real output widths (CLIP 1024, Gemma2 2304) with
 one/two layers and the tiny tokenizers; --with-text-encoders builds CLIP-H and Gemma2-2B sizes
@@ -82,12 +83,28 @@ def phase_build(work: str, with_text: bool) -> dict:
     return {"seconds": round(time.time() - t0, 1), "peak_rss_bytes": _maxrss_bytes()}
 
 
+def phase_export(work: str) -> dict:
+    """The fp32 export alone (kept in <work>/fp32 and reused by convert), for its own peak RSS."""
+    from .checkpoint import load_checkpoint
+    from .package import default_attention_blocks, reuse_fp32
+
+    t0 = time.time()
+    ckpt = load_checkpoint(Path(work) / "checkpoint")
+    sf = ckpt.vae_scale_factor
+    grid = (RESOLUTION // sf, RESOLUTION // sf)
+    blocks = ckpt.transformer.attention_block_indices(default_attention_blocks(ckpt))
+    reuse_fp32(ckpt, Path(work) / "fp32", grid, RESOLUTION, blocks)
+    sizes = {p.name: p.stat().st_size for p in sorted((Path(work) / "fp32").glob("*.onnx*"))}
+    return {"seconds": round(time.time() - t0, 1), "peak_rss_bytes": _maxrss_bytes(), "fp32_files": sizes}
+
+
 def phase_convert(work: str, dtypes: list[str]) -> dict:
     from .__main__ import main
 
     t0 = time.time()
     rc = main(["convert", "--source", str(Path(work) / "checkpoint"), "--dtype", ",".join(dtypes),
-               "--out", str(Path(work) / "package"), "--name", "fullsize-random", "--resolution", str(RESOLUTION)])
+               "--out", str(Path(work) / "package"), "--name", "fullsize-random", "--resolution", str(RESOLUTION),
+               "--keep-fp32", str(Path(work) / "fp32")])
     if rc:
         raise ExportError("conversion failed")
     return {"seconds": round(time.time() - t0, 1), "peak_rss_bytes": _maxrss_bytes()}
@@ -182,6 +199,15 @@ def graph_sizes(package: Path, manifest: dict) -> dict:
     return sizes
 
 
+def unquantised_matmuls(path: Path) -> int:
+    """MatMuls whose weight is still a float constant (0 when the quantiser covered them all)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    floats = {t.name for t in model.graph.initializer if t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)}
+    return sum(1 for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and len(n.input) > 1 and n.input[1] in floats)
+
+
 def run_fullsize(work: Path, dtypes: list[str], include_text: bool = False, threads: int = 0, node: bool = True,
                  rebuild: bool = False) -> dict:
     work = Path(work)
@@ -194,12 +220,16 @@ def run_fullsize(work: Path, dtypes: list[str], include_text: bool = False, thre
         report["build"] = _child("build", work=str(work), with_text=include_text)
     else:
         report["build"] = {"reused": str(work / "checkpoint")}
+    print("exporting fp32 graphs…", flush=True)
+    report["export_fp32"] = _child("export", work=str(work))
     print(f"converting ({','.join(dtypes)})…", flush=True)
     report["convert"] = _child("convert", work=str(work), dtypes=dtypes)
     package = work / "package"
     manifest = json.loads((package / "manifest.json").read_text())
     report["sizes"] = graph_sizes(package, manifest)
     report["readback_bytes_per_step"] = manifest["config"]["readback_bytes_per_step"]
+    report["unquantised_matmuls"] = {d: unquantised_matmuls(package / e["graphs"]["transformer_step"]["file"])
+                                     for d, e in manifest["dtypes"].items() if d.startswith("q")}
     report["steps"] = {}
     for dtype in dtypes:
         print(f"{dtype}: one transformer_step in onnxruntime (Python)…", flush=True)
@@ -226,7 +256,9 @@ def _cpu_count() -> int:
 
 def summary(report: dict) -> str:
     mb = lambda b: f"{b / 1e6:,.0f} MB"  # noqa: E731
-    lines = [f"conversion: {report['convert']['seconds']}s, peak RSS {mb(report['convert']['peak_rss_bytes'])}"]
+    ex, cv = report["export_fp32"], report["convert"]
+    lines = [f"fp32 export: {ex['seconds']}s, peak RSS {mb(ex['peak_rss_bytes'])}; "
+             f"conversion: {cv['seconds']}s, peak RSS {mb(cv['peak_rss_bytes'])}"]
     for dtype, s in report["sizes"].items():
         lines.append(f"{dtype}: total {mb(s['total'])}; " + ", ".join(f"{g} {mb(b)}" for g, b in s["graphs"].items()))
     for dtype, e in report["steps"].items():

@@ -7,8 +7,10 @@ import logging
 import warnings
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
+from onnx import numpy_helper
 
 from .graphs import GRAPH_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
 
@@ -35,9 +37,77 @@ def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, b
             module, args, input_names=inputs, output_names=outputs, opset_version=OPSET, dynamo=True,
             dynamic_shapes=dynamic_shapes, optimize=True, verbose=False,
         )
-    model = strip_metadata(program.model_proto)
+    model = fold_weight_layouts(strip_metadata(program.model_proto))
     save_model(model, path, external=large)
     return path
+
+
+LAYOUT_OPS = {"Transpose", "Gather", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Slice"}
+
+
+def _layout(node: onnx.NodeProto, args: list) -> np.ndarray:
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    x = args[0]
+    op = node.op_type
+    if op == "Transpose":
+        return np.transpose(x, attrs.get("perm", list(range(x.ndim))[::-1]))
+    if op == "Gather":
+        return np.take(x, args[1], axis=attrs.get("axis", 0))
+    if op == "Squeeze":
+        axes = args[1] if len(args) > 1 and args[1] is not None else attrs.get("axes")
+        return np.squeeze(x, axis=None if axes is None else tuple(int(a) for a in np.ravel(axes)))
+    if op == "Unsqueeze":
+        axes = args[1] if len(args) > 1 else attrs["axes"]
+        rank = x.ndim + len(np.ravel(axes))
+        for a in sorted(int(a) % rank for a in np.ravel(axes)):
+            x = np.expand_dims(x, a)
+        return x
+    if op == "Reshape":
+        shape = [x.shape[i] if d == 0 and not attrs.get("allowzero", 0) else int(d) for i, d in enumerate(args[1])]
+        return np.reshape(x, shape)
+    if op == "Identity":
+        return x
+    starts, ends = args[1], args[2]  # Slice
+    axes = args[3] if len(args) > 3 and args[3] is not None else range(len(starts))
+    steps = args[4] if len(args) > 4 and args[4] is not None else [1] * len(starts)
+    index = [slice(None)] * x.ndim
+    for a, b, e, st in zip(axes, starts, ends, steps):
+        index[int(a)] = slice(int(b), int(e), int(st))
+    return x[tuple(index)]
+
+
+def fold_weight_layouts(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Fold layout ops (transpose, slice, squeeze, ...) applied to weights into new weights.
+
+    The exporter's constant folding skips tensors over 256 K elements, so a full-size model keeps
+    MatMul(x, Transpose(W)); weight-only quantisers need W itself as the MatMul's constant input.
+    Layout ops never grow a tensor, so folding them costs no memory.
+    """
+    inits = {t.name: t for t in model.graph.initializer}
+    arrays: dict[str, np.ndarray] = {}
+
+    def value(name):
+        if name not in arrays:
+            arrays[name] = numpy_helper.to_array(inits[name])
+        return arrays[name]
+
+    kept = []
+    for node in model.graph.node:
+        ins = [i for i in node.input if i]
+        if node.op_type not in LAYOUT_OPS or not ins or not all(i in inits for i in ins):
+            kept.append(node)
+            continue
+        folded = np.ascontiguousarray(_layout(node, [value(i) if i else None for i in node.input]))
+        tensor = numpy_helper.from_array(folded, node.output[0])
+        model.graph.initializer.append(tensor)
+        inits[node.output[0]] = tensor
+    arrays.clear()
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
+    for t in [t for t in model.graph.initializer if t.name not in used]:
+        model.graph.initializer.remove(t)
+    return model
 
 
 def strip_metadata(model: onnx.ModelProto) -> onnx.ModelProto:

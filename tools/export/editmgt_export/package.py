@@ -200,6 +200,26 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
     }
 
 
+def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, attention_blocks) -> dict[str, Path]:
+    """fp32 graphs kept in ``folder``, exporting the missing ones; a stamp of the checkpoint and
+    options guards against reusing graphs of another model."""
+    stamp = json.dumps({"revision": source_revision(ckpt.root), "resolution": resolution,
+                        "attention_blocks": list(attention_blocks)}, sort_keys=True)
+    stamp_file = folder / "export.json"
+    if folder.exists() and (not stamp_file.exists() or stamp_file.read_text() != stamp):
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(stamp)
+    done = folder / "complete.json"
+    finished = json.loads(done.read_text()) if done.exists() else []
+    missing = [g for g in GRAPH_IO if g not in finished]
+    for g in missing:  # one at a time, recorded as each completes
+        export_all(ckpt, folder, token_grid, resolution, attention_blocks, graphs=[g])
+        finished.append(g)
+        done.write_text(json.dumps(finished))
+    return {g: folder / f"{g}.onnx" for g in GRAPH_IO}
+
+
 def validate_manifest(manifest: dict) -> None:
     import jsonschema
 
@@ -208,9 +228,10 @@ def validate_manifest(manifest: dict) -> None:
 
 
 def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,
-                  attention_blocks=None, log=print, dated: bool = True) -> dict:
+                  attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
-    ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds."""
+    ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
+    ``fp32_dir`` keeps the fp32 export there and reuses it on the next run."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
@@ -231,7 +252,13 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
     try:
         scratch = tmp / "fp32" if "fp32" in dtypes else tmp / ".fp32-scratch"
         t0 = time.time()
-        fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks)
+        if fp32_dir is None:
+            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks)
+        else:  # a kept fp32 export (same checkpoint and options): export only what is missing
+            fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks)
+            if "fp32" in dtypes:
+                shutil.copytree(fp32_dir, scratch)
+                fp32 = {g: scratch / p.name for g, p in fp32.items()}
         log(f"exported fp32 graphs in {time.time() - t0:.1f}s")
         graphs_io = {g: _io(p, g) for g, p in fp32.items()}
         for d in dtypes:
@@ -246,7 +273,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
                     raise ExportError(f"{d}/{g}: inputs/outputs differ from fp32: {io} vs {graphs_io[g]}")
             log(f"converted {d} in {time.time() - t0:.1f}s")
         if "fp32" not in dtypes:
-            shutil.rmtree(scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
         tokenizers = package_tokenizers(ckpt, tmp)
         threads = torch.get_num_threads()
         if not dated:  # one thread: float sums in a fixed order, so the colours repeat to the last digit

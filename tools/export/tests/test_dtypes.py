@@ -82,3 +82,30 @@ def test_int8_embedding_rows():
     want = table[ids]
     assert np.abs(got - want).max() <= np.abs(table).max(axis=1).max() / 127 / 2 + 1e-6
     assert (got[0, 1] == 0).all()
+
+
+def test_weight_layout_ops_fold_into_weights():
+    """MatMul(x, Transpose(Squeeze(Gather(W)))) -> MatMul(x, W'), same result, then quantisable."""
+    from editmgt_export.onnx_export import fold_weight_layouts
+
+    w = np.random.default_rng(3).standard_normal((64, 32, 1, 1)).astype(np.float32)
+    nodes = [
+        helper.make_node("Slice", ["w", "st", "en", "ax"], ["w_s"]),
+        helper.make_node("Squeeze", ["w_s", "sq"], ["w_2d"]),
+        helper.make_node("Transpose", ["w_2d"], ["w_t"], perm=[1, 0]),
+        helper.make_node("MatMul", ["x", "w_t"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array([0, 0], np.int64), "st"),
+             numpy_helper.from_array(np.array([1, 1], np.int64), "en"),
+             numpy_helper.from_array(np.array([2, 3], np.int64), "ax"),
+             numpy_helper.from_array(np.array([2, 3], np.int64), "sq")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 32])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 64])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    x = np.random.default_rng(4).standard_normal((3, 32)).astype(np.float32)
+    want = _run(model, x)[0]
+    folded = fold_weight_layouts(model)
+    assert [n.op_type for n in folded.graph.node] == ["MatMul"]
+    assert [t.name for t in folded.graph.initializer] == ["w_t"]
+    np.testing.assert_allclose(_run(folded, x)[0], want, rtol=1e-6, atol=1e-6)
+    assert [n.op_type for n in to_q4(folded).graph.node] == ["MatMulNBits"]

@@ -18,6 +18,7 @@ def test_fullsize_random_converts_loads_and_steps():
     report = run_fullsize(ROOT / ".cache" / "fullsize", ["fp16", "q4"])
     assert report["readback_bytes_per_step"] == 3 * 4096 * 4 + 1024 * 4 == 53_248
     assert report["sizes"]["q4"]["graphs"]["transformer_step"] < Q4_STEP_LIMIT
+    assert report["unquantised_matmuls"]["q4"] == 0
     for dtype in ("fp16", "q4"):
         py, node = report["steps"][dtype]["python"], report["steps"][dtype]["node"]
         assert py["finite"] and py["drawn_in_range"] and py["readback_bytes"] == 53_248, (dtype, py)

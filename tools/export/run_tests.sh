@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Python tests of the exporter (fast set). EDITMGT_FULLSIZE=1 adds the slow full-size check.
+# Python tests of the exporter and of the shapes model (fast set). EDITMGT_FULLSIZE=1 adds the slow full-size check.
 set -euo pipefail
 cd "$(dirname "$0")"
-exec .venv/bin/python -m pytest -q "$@" tests
+exec .venv/bin/python -m pytest -q "$@" tests ../shapes/tests

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .onnx_export import save_model
+from .onnx_export import drop_initializer, save_model
 
 DTYPES = ("fp32", "fp16", "q4", "q4f16", "q8")
 BLOCK_SIZE = 32
@@ -107,7 +107,7 @@ def gemm_to_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
         name = f"{w.name}_matmul"  # a new name: value_info may still describe the old layout
         uses[w.name] -= 1
         if uses[w.name] == 0:
-            model.graph.initializer.remove(w)
+            drop_initializer(model, w.name)
         model.graph.initializer.append(numpy_helper.from_array(array, name))
         has_bias = len(n.input) > 2 and n.input[2]
         product = f"{n.output[0]}_matmul" if has_bias else n.output[0]
@@ -188,15 +188,16 @@ def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:
         scale = np.abs(values).max(axis=1, keepdims=True) / 127.0
         scale[scale == 0] = 1.0
         q = np.clip(np.rint(values / scale), -127, 127).astype(np.int8)
-        out_type = np.float16 if table.data_type == onnx.TensorProto.FLOAT16 else np.float32
+        float_type = table.data_type
+        out_type = np.float16 if float_type == onnx.TensorProto.FLOAT16 else np.float32
         base = f"{table.name}_int8"
-        model.graph.initializer.remove(table)
+        drop_initializer(model, table.name)
         model.graph.initializer.extend([numpy_helper.from_array(q, base),
                                         numpy_helper.from_array(scale.astype(out_type), f"{base}_scale")])
         ids, out = n.input[1], n.output[0]
         nodes += [
             onnx.helper.make_node("Gather", [base, ids], [f"{out}_q"], name=f"{n.name}_q", axis=0),
-            onnx.helper.make_node("Cast", [f"{out}_q"], [f"{out}_f"], name=f"{n.name}_cast", to=table.data_type),
+            onnx.helper.make_node("Cast", [f"{out}_q"], [f"{out}_f"], name=f"{n.name}_cast", to=float_type),
             onnx.helper.make_node("Gather", [f"{base}_scale", ids], [f"{out}_s"], name=f"{n.name}_scale", axis=0),
             onnx.helper.make_node("Mul", [f"{out}_f", f"{out}_s"], [out], name=f"{n.name}_dequant"),
         ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import warnings
@@ -37,7 +38,10 @@ def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, b
             module, args, input_names=inputs, output_names=outputs, opset_version=OPSET, dynamo=True,
             dynamic_shapes=dynamic_shapes, optimize=True, verbose=False,
         )
-    model = fold_weight_layouts(strip_metadata(program.model_proto))
+    model = program.model_proto
+    del program  # its folded constants are copies: free them before folding more
+    gc.collect()
+    model = fold_weight_layouts(strip_metadata(model))
     save_model(model, path, external=large)
     return path
 
@@ -76,6 +80,14 @@ def _layout(node: onnx.NodeProto, args: list) -> np.ndarray:
     return x[tuple(index)]
 
 
+def drop_initializer(model: onnx.ModelProto, name: str) -> None:
+    """Remove an initializer by name (list.remove would compare whole tensors)."""
+    for k, t in enumerate(model.graph.initializer):
+        if t.name == name:
+            del model.graph.initializer[k]
+            return
+
+
 def fold_weight_layouts(model: onnx.ModelProto) -> onnx.ModelProto:
     """Fold layout ops (transpose, slice, squeeze, ...) applied to weights into new weights.
 
@@ -84,29 +96,29 @@ def fold_weight_layouts(model: onnx.ModelProto) -> onnx.ModelProto:
     Layout ops never grow a tensor, so folding them costs no memory.
     """
     inits = {t.name: t for t in model.graph.initializer}
-    arrays: dict[str, np.ndarray] = {}
-
-    def value(name):
-        if name not in arrays:
-            arrays[name] = numpy_helper.to_array(inits[name])
-        return arrays[name]
-
+    uses: dict[str, int] = {}
+    for n in model.graph.node:
+        for i in n.input:
+            uses[i] = uses.get(i, 0) + 1
+    for o in model.graph.output:
+        uses[o.name] = uses.get(o.name, 0) + 1
     kept = []
     for node in model.graph.node:
         ins = [i for i in node.input if i]
         if node.op_type not in LAYOUT_OPS or not ins or not all(i in inits for i in ins):
             kept.append(node)
             continue
-        folded = np.ascontiguousarray(_layout(node, [value(i) if i else None for i in node.input]))
-        tensor = numpy_helper.from_array(folded, node.output[0])
+        args = [numpy_helper.to_array(inits[i]) if i else None for i in node.input]
+        tensor = numpy_helper.from_array(np.ascontiguousarray(_layout(node, args)), node.output[0])
+        del args
         model.graph.initializer.append(tensor)
         inits[node.output[0]] = tensor
-    arrays.clear()
+        for i in ins:  # drop a weight as soon as nothing reads it (a full-size model has no room for two copies)
+            uses[i] -= 1
+            if uses[i] == 0:
+                drop_initializer(model, inits.pop(i).name)
     del model.graph.node[:]
     model.graph.node.extend(kept)
-    used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
-    for t in [t for t in model.graph.initializer if t.name not in used]:
-        model.graph.initializer.remove(t)
     return model
 
 

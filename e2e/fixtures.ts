@@ -151,9 +151,13 @@ export class EditorUi extends EditorPage {
 
   /** Waits for "N/N" and the done state; returns N. */
   async waitForDone(): Promise<number> {
-    // Stop at the first error rather than waiting out the timeout, and show its message.
-    await expect.poll(() => this.state(), { timeout: this.editTimeout, intervals: [250] }).toMatch(/^(done|error)$/);
-    if ((await this.state()) === 'error') throw new Error(`the edit failed: ${await this.error.textContent()}`);
+    // Stop at the first error rather than waiting out the timeout, and show its message. The
+    // store's own state is read (not the body attribute, which follows it a frame later), so an
+    // error cleared by the click that started this run is never mistaken for this run's.
+    await expect.poll(async () => (await this.snapshot()).editState, { timeout: this.editTimeout, intervals: [250] }).toMatch(/^(done|error)$/);
+    const settled = await this.snapshot();
+    if (settled.editState === 'error') throw new Error(`the edit failed: ${settled.error?.message}`);
+    await this.expectState('done');
     const steps = (await this.snapshot()).run!.steps;
     await expect(this.stepCounter).toHaveText(`${steps}/${steps}`);
     return steps;

@@ -19,10 +19,11 @@ function esc(s: string): string {
 
 export function chartSvg(report: BenchReport): { svg: string; width: number; height: number } {
   const bars: Bar[] = report.runs
-    .filter((r) => r.step_ms_median !== null)
-    .map((r) => ({ label: `${r.backend} ${r.dtype} ${r.model}${r.options ? ` [${r.options.replace(/graph-capture/, 'gc').replace(/free-dims/, 'fd')}]` : ''}`, step: r.step_ms_median, edit: r.edit_ms, colour: COLOURS[r.backend] ?? '#555' }));
+    // a run that fell back to another backend would be drawn under the wrong name
+    .filter((r) => r.step_ms_median !== null && r.status === 'ok')
+    .map((r) => ({ label: `${r.backend} ${r.dtype} ${r.model}${r.options ? ` [${r.options.replace(/graph-capture/, 'gc').replace(/free-dims/, 'fd')}]` : ''}, ${r.steps} st`, step: r.step_ms_median, edit: r.edit_ms, colour: COLOURS[r.backend] ?? '#555' }));
   const ref = report.reference;
-  if (ref) bars.push({ label: `pytorch fp32 ${ref.model}`, step: ref.step_ms_median, edit: ref.edit_ms, colour: COLOURS['pytorch']! });
+  if (ref) bars.push({ label: `pytorch fp32 ${ref.model}, ${ref.steps ?? '?'} st`, step: ref.step_ms_median, edit: ref.edit_ms, colour: COLOURS['pytorch']! });
   const values = bars.flatMap((b) => [b.step, b.edit]).filter((v): v is number => v !== null && v > 0);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values, 1))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, 10))));

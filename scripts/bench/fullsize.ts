@@ -30,7 +30,12 @@ export function findFullsize(dir = FULLSIZE_DIR): string | null {
 
 export async function benchFullsizeStep(dtype: string, threads: number): Promise<BenchRun> {
   const dir = findFullsize();
-  if (!dir) return emptyRun('node-cpu', 'fullsize-random', dtype, threads, 1, 'not built');
+  if (!dir) {
+    const why = existsSync(FULLSIZE_DIR)
+      ? `no package yet in ${FULLSIZE_DIR} (the exporter's fullsize run is still building or converting it)`
+      : `not built (tools/export: python -m editmgt_export fullsize)`;
+    return emptyRun('node-cpu', 'fullsize-random', dtype, threads, 1, why);
+  }
   const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
     dtypes: Record<string, { graphs: Record<string, { file: string }> }>;
     graphs: Record<string, { inputs: IoDesc[] }>;

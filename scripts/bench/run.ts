@@ -2,6 +2,7 @@
  * npm run bench -- [--quick] [--json FILE] [--png FILE] [--threads N] [--steps N]
  *   [--models a,b] [--dtypes fp32,q8] [--backends node-cpu,wasm-1t,wasm-threads,webgpu] [--no-browser]
  *   [--no-reference] [--no-sweep] [--port P]
+ * npm run bench -- --from FILE.json [--png FILE]   re-renders a saved report (table and chart).
  * Times EditMGT edits on every backend here (onnxruntime-node; Chromium WASM 1 thread and
  * threaded; Chromium WebGPU) × dtype × model, the PyTorch reference on the same CPU, FLOPs per
  * step against the measured matmul peak; prints a table, writes JSON and a PNG chart.
@@ -281,6 +282,7 @@ async function main(): Promise<void> {
     options: {
       quick: { type: 'boolean', default: false },
       json: { type: 'string' },
+      from: { type: 'string' },
       png: { type: 'string' },
       threads: { type: 'string' },
       steps: { type: 'string' },
@@ -295,11 +297,21 @@ async function main(): Promise<void> {
     strict: true,
   });
   const quick = values.quick;
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  if (values.from) {
+    // re-render a saved report: table on stdout, chart beside it (or --png)
+    const saved = JSON.parse(readFileSync(values.from, 'utf8')) as BenchReport;
+    process.stdout.write(`${formatTable(saved)}\n`);
+    const { svg, width, height } = chartSvg(saved);
+    const png = values.png ?? values.from.replace(/\.json$/, '') + '.png';
+    await renderPng(svg, width, height, png);
+    log(`wrote ${png}`);
+    return;
+  }
   const all: BackendName[] = ['node-cpu', 'wasm-1t', 'wasm-threads', 'webgpu'];
   const backends = (values.backends ? (values.backends.split(',') as BackendName[]) : all).filter((b) => !values['no-browser'] || b === 'node-cpu');
   const bad = backends.filter((b) => !all.includes(b));
   if (bad.length) throw new Error(`unknown backend ${bad.join(', ')} (have ${all.join(', ')})`);
-  const log = (l: string) => process.stderr.write(`${l}\n`);
   const steps = Number(values.steps ?? (quick ? 4 : 16));
   if (!quick) countFullsizeFlops(log);
   const report = await runBench({

@@ -10,7 +10,7 @@ function row(cells: string[]): string {
 
 export function runRow(r: BenchRun): string {
   return row([
-    r.options ? `${r.backend} (${r.options})` : r.backend, r.dtype, r.model, String(r.threads),
+    r.options ? `${r.backend} (${r.options})` : r.backend, r.dtype, r.model, String(r.threads), String(r.steps),
     f(r.load_cold_ms), f(r.load_cached_ms), f(r.text_encode_ms, 1), f(r.vq_encode_ms, 1),
     f(r.step_ms_median, 1), f(r.step_ms_p90, 1), f(r.decode_ms, 1), f(r.edit_ms), f(r.first_step_ms),
     f(r.readback_bytes_per_step), mb(r.peak_rss_bytes), f(r.overhead_pct, 1), f(r.gflops_per_step, 3), f(r.gflops_per_s, 2), f(r.pct_of_peak, 1),
@@ -24,16 +24,16 @@ export function formatTable(report: BenchReport): string {
     `machine: ${m.cpu}, ${m.cores} cores, ${(m.memory_bytes / 2 ** 30).toFixed(0)} GiB, load ${m.load_average_at_start.join(' ')}; ` +
       `matmul peak ${f(m.matmul_peak_gflops_per_s, 1)} GFLOP/s on ${m.matmul_peak_threads} threads; ${m.chromium ?? 'no Chromium'}; WebGPU adapter ${m.webgpu_adapter ?? '–'}`,
     '',
-    row(['backend', 'dtype', 'model', 'thr', 'load cold ms', 'load cached ms', 'text ms', 'VQ enc ms', 'step med ms', 'step p90 ms', 'decode ms', 'edit ms', '1st step ms',
+    row(['backend', 'dtype', 'model', 'thr', 'steps', 'load cold ms', 'load cached ms', 'text ms', 'VQ enc ms', 'step med ms', 'step p90 ms', 'decode ms', 'edit ms', '1st step ms',
       'readback B/step', 'peak MiB', 'overhead %', 'GFLOP/step', 'GFLOP/s', '% peak', 'status']),
-    row(Array(20).fill('---')),
+    row(Array(21).fill('---')),
     ...report.runs.map(runRow),
   ];
   const ref = report.reference;
   if (ref) {
-    lines.push('', row(['reference', 'model', 'threads', 'text ms', 'VQ enc ms', 'step med ms', 'step p90 ms', 'decode ms', 'edit ms', '1st step ms', 'peak MiB']), row(Array(11).fill('---')));
-    lines.push(row(['PyTorch', ref.model, String(ref.threads), f(ref.text_encode_ms, 1), f(ref.vq_encode_ms, 1), f(ref.step_ms_median, 1), f(ref.step_ms_p90, 1), f(ref.decode_ms, 1), f(ref.edit_ms), f(ref.first_step_ms), mb(ref.peak_rss_bytes)]));
-    if (ref.ort_python) lines.push(row(['Python onnxruntime fp32', ref.model, String(ref.threads), '', '', f(ref.ort_python.step_ms_median, 1), '', '', f(ref.ort_python.edit_ms), '', '']));
+    lines.push('', row(['reference', 'model', 'threads', 'steps', 'text ms', 'VQ enc ms', 'step med ms', 'step p90 ms', 'decode ms', 'edit ms', '1st step ms', 'peak MiB']), row(Array(12).fill('---')));
+    lines.push(row(['PyTorch', ref.model, String(ref.threads), String(ref.steps ?? '–'), f(ref.text_encode_ms, 1), f(ref.vq_encode_ms, 1), f(ref.step_ms_median, 1), f(ref.step_ms_p90, 1), f(ref.decode_ms, 1), f(ref.edit_ms), f(ref.first_step_ms), mb(ref.peak_rss_bytes)]));
+    if (ref.ort_python) lines.push(row(['Python onnxruntime fp32', ref.model, String(ref.threads), String(ref.steps ?? '–'), '', '', f(ref.ort_python.step_ms_median, 1), '', '', f(ref.ort_python.edit_ms), '', '']));
   }
   const eo = report.engine_overhead;
   if (eo) {
@@ -42,7 +42,7 @@ export function formatTable(report: BenchReport): string {
       (eo.pct_of_fullsize_step !== null ? ` = ${f(eo.pct_of_fullsize_step, 2)} % of a full-size step on onnxruntime-node (target < 3 %)` : ''));
   }
   const r = report.ratios;
-  const p = report.ratio_pairs;
+  const p = report.ratio_pairs ?? { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null };
   const rounds = p.node_vs_pytorch.map((x) => `${f(x.node_edit_ms)}/${f(x.pytorch_edit_ms)}`).join(', ');
   lines.push('', `ratios (time / time, each from runs next to each other): node / PyTorch edit ${f(r.node_vs_pytorch, 3)} (target ≤ 0.5; median of rounds, ms: ${rounds || '–'}); ` +
     `WASM-threads / node step ${f(r.wasm_threads_vs_node, 2)} (target ≤ 1.5${p.wasm_threads_vs_node ? `; ${f(p.wasm_threads_vs_node.wasm_threads_step_ms, 1)}/${f(p.wasm_threads_vs_node.node_step_ms, 1)} ms` : ''}); ` +

@@ -40,6 +40,7 @@ export interface Reference {
   model: string;
   runner: 'pytorch';
   threads: number;
+  steps?: number;
   edit_ms: number;
   step_ms_median: number;
   step_ms_p90: number;

@@ -1,6 +1,7 @@
 /**
  * One transformer step of the full-size architecture (random weights) on onnxruntime-node, when
- * the exporter's `fullsize` command has left a package in its work folder. Only the step graph is
+ * the exporter's `fullsize` command has left a package in its work folder (or, before `convert`
+ * has packaged it, its exported fp32 graphs). Only the step graph is
  * needed: its inputs are built from the manifest's shapes (all cells masked, text zeros), which
  * costs the same FLOPs as a real step.
  */
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { OrtNodeRunner } from '../../cli/ortNodeRunner';
 import type { AnyTensor } from '../../src/engine/tensor';
 import { peakRssBytes } from './node';
+import { pythonAvailable, runPython } from './python';
 import { readbackAt } from './stats';
 import type { BenchRun } from './types';
 import { emptyRun } from './types';
@@ -28,30 +30,55 @@ export function findFullsize(dir = FULLSIZE_DIR): string | null {
   return null;
 }
 
-export async function benchFullsizeStep(dtype: string, threads: number): Promise<BenchRun> {
+/** The exported fp32 graphs before `convert` has packaged them (the exporter marks them complete). */
+function exportedGraphs(dir = FULLSIZE_DIR): string | null {
+  const graph = join(dir, 'fp32', 'transformer_step.onnx');
+  return existsSync(join(dir, 'fp32', 'complete.json')) && existsSync(graph) ? graph : null;
+}
+
+export function fullsizeAvailable(): boolean {
+  return findFullsize() !== null || exportedGraphs() !== null;
+}
+
+/** The step graph's file, its inputs and the mask id: from the manifest, or from the graph and checkpoint config. */
+function stepGraph(dtype: string): { file: string; inputs: IoDesc[]; maskId: number } | string {
   const dir = findFullsize();
-  if (!dir) {
-    const why = existsSync(FULLSIZE_DIR)
-      ? `no package yet in ${FULLSIZE_DIR} (the exporter's fullsize run is still building or converting it)`
-      : `not built (tools/export: python -m editmgt_export fullsize)`;
-    return emptyRun('node-cpu', 'fullsize-random', dtype, threads, 1, why);
+  if (dir) {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+      dtypes: Record<string, { graphs: Record<string, { file: string }> }>;
+      graphs: Record<string, { inputs: IoDesc[] }>;
+      config: { mask_token_id: number };
+    };
+    const file = m.dtypes[dtype]?.graphs['transformer_step']?.file;
+    if (!file) return `no ${dtype} graphs`;
+    return { file: join(dir, file), inputs: m.graphs['transformer_step']!.inputs, maskId: m.config.mask_token_id };
   }
-  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
-    dtypes: Record<string, { graphs: Record<string, { file: string }> }>;
-    graphs: Record<string, { inputs: IoDesc[] }>;
-    config: { mask_token_id: number };
-  };
-  const file = m.dtypes[dtype]?.graphs['transformer_step']?.file;
-  if (!file) return emptyRun('node-cpu', 'fullsize-random', dtype, threads, 1, `no ${dtype} graphs`);
+  const graph = exportedGraphs();
+  if (!graph || dtype !== 'fp32') {
+    return existsSync(FULLSIZE_DIR)
+      ? `no package yet in ${FULLSIZE_DIR} (the exporter's fullsize run is still building or converting it)`
+      : 'not built (tools/export: python -m editmgt_export fullsize)';
+  }
+  if (!pythonAvailable()) return 'the exported graph is there but its inputs need the Python venv to read';
+  const { inputs } = runPython('tools/bench/graph_io.py', [graph], 120_000) as unknown as { inputs: IoDesc[] };
+  // the mask token is the transformer's last vocabulary id
+  const cfg = join(FULLSIZE_DIR, 'checkpoint', 'editmgt', 'config.json');
+  const vocab = existsSync(cfg) ? (JSON.parse(readFileSync(cfg, 'utf8')) as { vocab_size?: number }).vocab_size : undefined;
+  return { file: graph, inputs, maskId: vocab ? vocab - 1 : 0 };
+}
+
+export async function benchFullsizeStep(dtype: string, threads: number): Promise<BenchRun> {
+  const g = stepGraph(dtype);
+  if (typeof g === 'string') return emptyRun('node-cpu', 'fullsize-random', dtype, threads, 1, g);
   const feeds: Record<string, AnyTensor> = {};
-  for (const io of m.graphs['transformer_step']!.inputs) {
+  for (const io of g.inputs) {
     const dims = io.shape.map((d) => (typeof d === 'number' ? d : 1));
     const n = dims.reduce((a, b) => a * b, 1);
     feeds[io.name] = io.dtype === 'int32'
-      ? { type: 'int32', data: new Int32Array(n).fill(io.name === 'tokens' ? m.config.mask_token_id : 0), dims }
+      ? { type: 'int32', data: new Int32Array(n).fill(io.name === 'tokens' ? g.maskId : 0), dims }
       : { type: 'float32', data: new Float32Array(n).fill(io.name === 'text_weights' || io.name === 'guidance_scale' ? 1 : 0.5), dims };
   }
-  const runner = new OrtNodeRunner({ files: { transformer_step: join(dir, file) }, intraOpThreads: threads });
+  const runner = new OrtNodeRunner({ files: { transformer_step: g.file }, intraOpThreads: threads });
   const t = performance.now();
   const out = await runner.run('transformer_step', feeds);
   const firstMs = performance.now() - t;

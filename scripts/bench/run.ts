@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { benchBrowser, buildApp, CHROMIUM, optionsLabel, renderPng, serve } from './browser';
 import type { BrowserCase } from './browser';
 import { chartSvg } from './chart';
-import { benchFullsizeStep, findFullsize } from './fullsize';
+import { benchFullsizeStep, fullsizeAvailable } from './fullsize';
 import { benchNode, PROMPTS } from './node';
 import type { NodeBenchOptions } from './node';
 import { pythonAvailable, runPython } from './python';
@@ -208,7 +208,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   // Last, so that a package the exporter is still building can be picked up.
   if (!o.quick && o.backends.includes('node-cpu')) {
-    o.log(findFullsize() ? 'node-cpu fullsize-random: one step…' : 'fullsize-random: not built (python -m editmgt_export fullsize)');
+    o.log(fullsizeAvailable() ? 'node-cpu fullsize-random: one step…' : 'fullsize-random: not available');
     runs.push(await benchFullsizeStep('fp32', o.threads));
   }
 

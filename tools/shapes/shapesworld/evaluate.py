@@ -30,16 +30,30 @@ def psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float | None:
     return 100.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
-def open_package(folder: Path, dtype: str = "fp32"):
+def package_runner(folder: Path, dtype: str, threads: int = 2):
+    """The exporter's OrtRunner, with each graph taken from the manifest's path for ``dtype``
+    (a dtype may share a graph file with another)."""
+    import onnxruntime as ort
     from editmgt_export.runners import OrtRunner
 
+    m = json.loads((folder / "manifest.json").read_text())
+    runner = OrtRunner.__new__(OrtRunner)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    runner.sessions = {g: ort.InferenceSession(str(folder / e["file"]), opts, providers=["CPUExecutionProvider"])
+                       for g, e in m["dtypes"][dtype]["graphs"].items()}
+    return runner
+
+
+def open_package(folder: Path, dtype: str = "fp32"):
     m = json.loads((folder / "manifest.json").read_text())
     c = m["config"]
     r = str(c["resolution"])
     geo = ModelGeometry(c["resolution"], tuple(c["resolutions"][r]["token_grid"]), tuple(c["resolutions"][r]["transformer_grid"]),
                         c["codebook_size"], c["mask_token_id"], c["text"]["clip_length"], c["text"]["llm_length"])
     tok = Tokenizers(folder / "tokenizer_clip" / "tokenizer.json", folder / "tokenizer_llm" / "tokenizer.json")
-    return OrtRunner(folder / dtype, threads=2), tok, geo, m
+    return package_runner(folder, dtype), tok, geo, m
 
 
 def edit(runner, tok, geo, source: np.ndarray, instruction: str, seed: int, *, steps: int, guidance: float,

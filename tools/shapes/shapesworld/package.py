@@ -5,7 +5,8 @@
 Uses ``editmgt_export.package.write_package`` unchanged except for the Gemma text length: the
 converter currently fixes it at the reference's 256, and this model is trained with 32 (the
 tokenizer's ``model_max_length``). Until the converter reads that itself, we set its length
-constant for this call. Afterwards the manifest gets this model's defaults, negative prompt
+constant for this call. Graphs identical to the fp32 ones are shared (``share_identical_graphs``).
+Afterwards the manifest gets this model's defaults, negative prompt
 ("" — the unconditional branch was trained on it) and instruction suggestions, and is validated again.
 """
 from __future__ import annotations
@@ -34,12 +35,35 @@ def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_
         export_package.export_all = functools.partial(export_package.export_all, text_len=llm_len)
     export_package.write_package(ckpt, out, list(dtypes), name="shapes", source="tools/shapes (python -m shapesworld.train)",
                                  resolution=128, attention_blocks=attention_blocks)
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = share_identical_graphs(out, json.loads((out / "manifest.json").read_text()))
     manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
     manifest["negative_prompt"] = ""
     manifest["suggestions"] = json.loads(SUGGESTIONS_PATH.read_text())
     export_package.validate_manifest(manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def share_identical_graphs(out: Path, manifest: dict) -> dict:
+    """Where a dtype's graph is byte-identical to the fp32 one (the VQ graphs, which the converter
+    leaves unquantised), point the dtype at the fp32 file and drop the copy: the app fetches
+    files by manifest path, so each is downloaded and stored once."""
+    if "fp32" not in manifest["dtypes"]:
+        return manifest
+    by_path = {f["path"]: f for f in manifest["files"]}
+    fp32 = manifest["dtypes"]["fp32"]["graphs"]
+    for dtype, entry in manifest["dtypes"].items():
+        if dtype == "fp32":
+            continue
+        for graph, g in entry["graphs"].items():
+            ref = fp32[graph]
+            if g.get("external_data") or ref.get("external_data") or g["file"] == ref["file"]:
+                continue
+            if by_path[g["file"]]["sha256"] == by_path[ref["file"]]["sha256"]:
+                (out / g["file"]).unlink()
+                del by_path[g["file"]]
+                g["file"] = ref["file"]
+    manifest["files"] = [f for f in manifest["files"] if f["path"] in by_path]
     return manifest
 
 

@@ -1,7 +1,11 @@
 """The small VQModel (128 px ⇄ 16×16 tokens, codebook 512) and its training.
 
-Pixels are in [0, 1] with no normalisation, as the EditMGT pipeline feeds them. Training uses
-random 32×32 crops (the model is fully convolutional; a crop is 4×4 tokens), L1 + MSE + the quantiser's commitment
+Pixels are in [0, 1] with no normalisation, as the EditMGT pipeline feeds them. The decoder uses
+spatial normalisation (its norms are modulated by the quantised latents): with plain GroupNorm a
+flat-coloured region normalises to the same features whatever its colour, and the colours of
+this world's plain backgrounds and shapes were learned very slowly. (Spatial norms group by 32,
+hence 32 channels at full resolution.) Training uses
+random 48×48 crops (the model is fully convolutional; a crop is 4×4 tokens), L1 + MSE + the quantiser's commitment
 loss. The first ``warmup`` steps train a plain autoencoder (no quantiser), then the codebook is
 initialised by k-means on encoder outputs; afterwards entries unused for a window are restarted
 with random encoder outputs. This converges several times faster than quantising from step 0.
@@ -18,9 +22,9 @@ import torch
 
 VQ_CONFIG = dict(
     in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 4,
-    up_block_types=["UpDecoderBlock2D"] * 4, block_out_channels=[16, 32, 64, 64], layers_per_block=1,
+    up_block_types=["UpDecoderBlock2D"] * 4, block_out_channels=[32, 32, 64, 64], layers_per_block=1,
     act_fn="silu", latent_channels=32, sample_size=128, num_vq_embeddings=512, norm_num_groups=8,
-    vq_embed_dim=None, scaling_factor=0.18215, norm_type="group", mid_block_add_attention=False,
+    vq_embed_dim=None, scaling_factor=0.18215, norm_type="spatial", mid_block_add_attention=False,
     lookup_from_codebook=True, force_upcast=False,
 )
 
@@ -66,7 +70,7 @@ def kmeans_init(codebook: torch.Tensor, latents: torch.Tensor, rng: np.random.Ge
     codebook.data.copy_(centres)
 
 
-def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 16, crop: int = 32, lr: float = 2e-3,
+def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 8, crop: int = 48, lr: float = 1e-3,
              warmup: int = 250, seed: int = 0, log=print) -> dict:
     """images: uint8 [N, 2, 128, 128, 3] (memmap). Saves ``out/vq.pt``; returns stats."""
     torch.manual_seed(seed)
@@ -95,7 +99,7 @@ def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 16, crop: i
                 log("vq: codebook initialised by k-means")
             latents = vq.encode(x).latents
             if step < warmup:  # plain autoencoder
-                rec, commit = vq.decoder(vq.post_quant_conv(latents)), latents.pow(2).mean() * 1e-3
+                rec, commit = vq.decoder(vq.post_quant_conv(latents), latents), latents.pow(2).mean() * 1e-3
                 ids = torch.zeros(1, dtype=torch.long)
             else:
                 dec = vq.decode(latents)  # quantises (straight-through) and returns the commitment loss
@@ -109,7 +113,7 @@ def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 16, crop: i
             loss.backward()
             opt.step()
             usage += torch.bincount(ids.flatten(), minlength=codebook.shape[0]).float()
-            if (step + 1) % 100 == 0:
+            if (step + 1) % 50 == 0:
                 dead = (usage == 0).nonzero().flatten()
                 if step >= warmup and len(dead) and step + 1 < steps * 0.8:
                     flat = latents.detach().permute(0, 2, 3, 1).reshape(-1, latents.shape[1])

@@ -15,7 +15,7 @@ describe('npm run bench (node part, quick)', () => {
       quick: true, models: ['tiny-random'], backends: ['node-cpu'], threads: 1, steps: 2, webgpuSteps: 1, warmSteps: 1,
       reference: false, referenceRounds: 0, flops: pythonAvailable(), isolate: false, port: 0, webgpuSweep: false, log: () => undefined,
     });
-    expect(Object.keys(report).sort()).toEqual(['engine_overhead', 'machine', 'quick', 'ratio_pairs', 'ratios', 'reference', 'runs', 'started']);
+    expect(Object.keys(report).sort()).toEqual(['engine_overhead', 'machine', 'quick', 'ratio_pairs', 'ratios', 'reference', 'reference_fullsize', 'runs', 'started']);
     expect(Object.keys(report.ratios).sort()).toEqual(['node_vs_pytorch', 'wasm_threads_vs_node', 'webgpu_vs_wasm']);
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.runs).toHaveLength(1);

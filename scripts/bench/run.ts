@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { benchBrowser, buildApp, CHROMIUM, optionsLabel, renderPng, serve } from './browser';
 import type { BrowserCase } from './browser';
 import { chartSvg } from './chart';
-import { benchFullsizeStep, fullsizeAvailable } from './fullsize';
+import { benchFullsizeStep, FULLSIZE_DIR, fullsizeAvailable } from './fullsize';
 import { benchNode, PROMPTS } from './node';
 import type { NodeBenchOptions } from './node';
 import { pythonAvailable, runPython } from './python';
@@ -152,7 +152,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
   // The PyTorch reference and onnxruntime-node side by side, alternating, so that both halves of
   // each ratio see the same load on a shared machine.
-  const pairs: RatioPairs = { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null };
+  const pairs: RatioPairs = { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null, node_vs_pytorch_fullsize_step: null };
+  let referenceFullsize: BenchReport['reference_fullsize'] = null;
   let reference: Reference | null = null;
   if (o.reference && hasPython && models.includes(refModel)) {
     const args = ['--package', modelDir(refModel), '--threads', String(o.threads), '--steps', String(o.steps), '--warm-steps', String(o.warmSteps),
@@ -209,7 +210,22 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   // Last, so that a package the exporter is still building can be picked up.
   if (!o.quick && o.backends.includes('node-cpu')) {
     o.log(fullsizeAvailable() ? 'node-cpu fullsize-random: one step…' : 'fullsize-random: not available');
-    runs.push(await benchFullsizeStep('fp32', o.threads));
+    const full = await benchFullsizeStep('fp32', o.threads);
+    runs.push(full);
+    // the same step in PyTorch right after it, for the full-size node / PyTorch ratio
+    const ckpt = join(FULLSIZE_DIR, 'checkpoint');
+    if (o.reference && hasPython && full.status === 'ok' && full.step_ms_median && existsSync(ckpt)) {
+      o.log('PyTorch fullsize-random: one step…');
+      try {
+        const t = runPython('tools/bench/torch_step.py', ['--checkpoint', ckpt, '--threads', String(o.threads)], 30 * 60_000) as unknown as {
+          step_ms: number[]; load_ms: number; peak_rss_bytes: number;
+        };
+        referenceFullsize = { model: 'fullsize-random', step_ms: t.step_ms[0]!, load_ms: t.load_ms, peak_rss_bytes: t.peak_rss_bytes };
+        pairs.node_vs_pytorch_fullsize_step = { node_step_ms: full.step_ms_median, pytorch_step_ms: t.step_ms[0]! };
+      } catch (err) {
+        o.log(`PyTorch full-size step failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   // FLOPs per step and the achieved rate against the measured peak.
@@ -247,6 +263,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     started,
     runs,
     reference,
+    reference_fullsize: referenceFullsize,
     engine_overhead: engineOverhead,
     ratios: {
       node_vs_pytorch: medianOf(pairs.node_vs_pytorch.map((p) => p.node_edit_ms / p.pytorch_edit_ms)),

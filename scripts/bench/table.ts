@@ -39,10 +39,16 @@ export function formatTable(report: BenchReport): string {
   if (eo) {
     lines.push('', `engine time per step without graphs: ${eo.model ? `${f(eo.model.engine_ms_per_step, 2)} ms at ${eo.model.tokens} tokens; ` : ''}` +
       `${f(eo.at_1024.engine_ms_per_step, 1)} ms (p90 ${f(eo.at_1024.engine_ms_per_step_p90, 1)}) at 1024 px` +
-      (eo.pct_of_fullsize_step !== null ? ` = ${f(eo.pct_of_fullsize_step, 2)} % of a full-size step on onnxruntime-node (target < 3 %)` : ''));
+      (eo.pct_of_fullsize_step !== null ? ` = ${f(eo.pct_of_fullsize_step, eo.pct_of_fullsize_step < 0.01 ? 4 : 2)} % of a full-size step on onnxruntime-node (target < 3 %)` : ''));
+  }
+  const rf = report.reference_fullsize;
+  const pf = report.ratio_pairs?.node_vs_pytorch_fullsize_step;
+  if (rf && pf) {
+    lines.push('', `full-size step, one run each: onnxruntime-node ${f(pf.node_step_ms)} ms, PyTorch ${f(pf.pytorch_step_ms)} ms (node / PyTorch ${f(pf.node_step_ms / pf.pytorch_step_ms, 2)}); ` +
+      `PyTorch load ${f(rf.load_ms)} ms, peak ${mb(rf.peak_rss_bytes)} MiB`);
   }
   const r = report.ratios;
-  const p = report.ratio_pairs ?? { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null };
+  const p = report.ratio_pairs ?? { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null, node_vs_pytorch_fullsize_step: null };
   const rounds = p.node_vs_pytorch.map((x) => `${f(x.node_edit_ms)}/${f(x.pytorch_edit_ms)}`).join(', ');
   lines.push('', `ratios (time / time, each from runs next to each other): node / PyTorch edit ${f(r.node_vs_pytorch, 3)} (target ≤ 0.5; median of rounds, ms: ${rounds || '–'}); ` +
     `WASM-threads / node step ${f(r.wasm_threads_vs_node, 2)} (target ≤ 1.5${p.wasm_threads_vs_node ? `; ${f(p.wasm_threads_vs_node.wasm_threads_step_ms, 1)}/${f(p.wasm_threads_vs_node.node_step_ms, 1)} ms` : ''}); ` +

@@ -86,6 +86,8 @@ export interface RatioPairs {
   wasm_threads_vs_node: { node_step_ms: number; wasm_threads_step_ms: number } | null;
   /** WASM-threads fp32 and the WebGPU fp32 run just after it. */
   webgpu_vs_wasm: { wasm_threads_step_ms: number; webgpu_step_ms: number } | null;
+  /** The full-size step on onnxruntime-node, then the same step in PyTorch (one run each). */
+  node_vs_pytorch_fullsize_step: { node_step_ms: number; pytorch_step_ms: number } | null;
 }
 
 export interface BenchReport {
@@ -94,6 +96,8 @@ export interface BenchReport {
   started: string;
   runs: BenchRun[];
   reference: Reference | null;
+  /** One full-size step in PyTorch (tools/bench/torch_step.py), same inputs as the node row. */
+  reference_fullsize: { model: string; step_ms: number; load_ms: number; peak_rss_bytes: number } | null;
   engine_overhead: EngineOverhead | null;
   ratio_pairs: RatioPairs;
   ratios: {

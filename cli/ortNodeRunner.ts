@@ -53,6 +53,9 @@ export class OrtNodeRunner implements GraphRunner {
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3, // errors only: fp16 graphs warn about constant folding
         intraOpNumThreads: this.opts.intraOpThreads ?? Number(process.env['ORT_THREADS'] ?? 0),
+        // Idle pool threads sleep instead of spinning: on small or busy machines spinning threads
+        // steal the cores the next run needs (steps measured 2–4× faster, docs/benchmarks.md).
+        extra: { session: { intra_op: { allow_spinning: process.env['ORT_SPIN'] ?? '0' } } },
       });
       this.sessions.set(graph, s);
       this.opened.push(graph);

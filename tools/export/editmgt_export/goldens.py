@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .onnx_export import current_umask
 from .pipeline import DEFAULT_NEGATIVE_PROMPT, EditRequest, ModelGeometry, Tokenizers, encode_prompt, run_edit
 
 STEPS = 8
@@ -164,6 +166,7 @@ def write_goldens(package: Path, out: Path, seed: int = 0) -> None:
 
     out = Path(out)
     tmp_out = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent if out.parent.exists() else None))
+    os.chmod(tmp_out, 0o777 & ~current_umask())
     writer = _Writer(tmp_out)
     for name, arr in result["arrays"].items():
         writer.add(name, arr)

@@ -5,6 +5,7 @@ import contextlib
 import gc
 import io
 import logging
+import os
 import warnings
 from pathlib import Path
 
@@ -151,8 +152,15 @@ def save_model(model: onnx.ModelProto, path: Path, external: bool | None = None)
     if external:
         onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                         location=path.name + ".data", size_threshold=1024)
+        os.chmod(path.with_name(path.name + ".data"), 0o666 & ~current_umask())  # onnx writes it 0600
     else:
         onnx.save_model(model, str(path))
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _has_external(model: onnx.ModelProto) -> bool:

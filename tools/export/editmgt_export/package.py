@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -19,7 +20,7 @@ from .checkpoint import Checkpoint
 from .dtypes import DTYPES, convert_graph
 from .errors import ExportError
 from .graphs import GRAPH_IO
-from .onnx_export import export_all
+from .onnx_export import current_umask, export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
 
 REPO = Path(__file__).resolve().parents[3]
@@ -249,6 +250,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a web server must read the package
     try:
         scratch = tmp / "fp32" if "fp32" in dtypes else tmp / ".fp32-scratch"
         t0 = time.time()

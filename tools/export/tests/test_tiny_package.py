@@ -171,3 +171,22 @@ def test_failed_conversion_leaves_the_old_package_untouched(tiny_ckpt, tmp_path,
         package.write_package(tiny_ckpt, out, ["fp32"], name="pkg", source="x", resolution=64)
     assert (out / "manifest.json").read_text() == "{\"old\": true}"
     assert [p.name for p in tmp_path.iterdir()] == ["pkg"]
+
+
+def test_package_is_world_readable(tiny_ckpt, tmp_path):
+    """A static web server runs as another user: the package folder and external data must be readable."""
+    import os
+    import stat
+
+    from editmgt_export.onnx_export import save_model
+    from editmgt_export.package import write_package
+
+    out = tmp_path / "pkg"
+    write_package(tiny_ckpt, out, ["q4"], name="pkg", source="x", resolution=64, log=lambda *_: None)
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in [out, *out.rglob("*")]:
+        assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
+    model = onnx.load(str(TINY_PACKAGE / "fp32" / "vq_decode.onnx"))
+    save_model(model, tmp_path / "big.onnx", external=True)
+    assert stat.S_IMODE((tmp_path / "big.onnx.data").stat().st_mode) == 0o666 & ~umask

@@ -27,32 +27,56 @@ BLOCK_SIZE = 32
 FP32_OPS = ["Pow", "ReduceMean", "Sqrt", "Reciprocal", "CumSum", "ArgMin", "ArgMax"]
 
 
-def _descendants_of_last_matmul(model: onnx.ModelProto) -> list[str]:
-    """Nodes downstream of the codebook projection (the last weight MatMul): the CFG mix,
-    softmax, cumulative sum and draw, kept in float32."""
+def _sampling_tail(model: onnx.ModelProto) -> list[str]:
+    """Nodes after the codebook projection (the last weight MatMul): the CFG mix, softmax,
+    cumulative sum, draw, the probabilities of the drawn and reference ids, and the attention
+    map. They stay float32: float16 holds integers exactly only up to 2048 (token ids go to 8191)
+    and has three digits for the uniforms and the cumulative sum."""
     inits = {t.name for t in model.graph.initializer}
-    weight_mms = [n for n in model.graph.node if n.op_type == "MatMul" and any(i in inits for i in n.input)]
-    if not weight_mms:
-        return []
-    frontier = set(weight_mms[-1].output)
-    blocked = []
-    for node in model.graph.node[list(model.graph.node).index(weight_mms[-1]) + 1:]:
-        if frontier.intersection(node.input):
-            blocked.append(node.name)
-            frontier.update(node.output)
-    return blocked
+    nodes = list(model.graph.node)
+    last = max((k for k, n in enumerate(nodes) if n.op_type == "MatMul" and any(i in inits for i in n.input)), default=None)
+    return [] if last is None else [n.name for n in nodes[last + 1:]]
 
 
 def to_fp16(model: onnx.ModelProto, graph: str) -> onnx.ModelProto:
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
-    nodes = _descendants_of_last_matmul(model) if graph == "transformer_step" else []
+    nodes = _sampling_tail(model) if graph == "transformer_step" else []
     add_inferred_shapes(model)
-    float_names = _float_tensors(model)
     logging.getLogger("onnxruntime.transformers.float16").setLevel(logging.ERROR)
     converted = convert_float_to_float16(model, keep_io_types=True, op_block_list=DEFAULT_OP_BLOCK_LIST + FP32_OPS,
                                          node_block_list=nodes, disable_shape_infer=True)
-    return _fuse_cast_pairs(converted, float_names)
+    _toposort(converted)  # the converter appends its casts at the end; inference needs order
+    add_inferred_shapes(converted)  # and it renames values: type them again
+    return _fuse_cast_pairs(converted, _float_tensors(converted))
+
+
+def _toposort(model: onnx.ModelProto) -> None:
+    """Reorder nodes so each comes after the producers of its inputs (stable otherwise)."""
+    nodes = list(model.graph.node)
+    producer = {o: k for k, n in enumerate(nodes) for o in n.output if o}
+    deps = [{producer[i] for i in n.input if i in producer} for n in nodes]
+    users: dict[int, list[int]] = {}
+    for k, d in enumerate(deps):
+        for j in d:
+            users.setdefault(j, []).append(k)
+    waiting = [len(d) for d in deps]
+    ready = [k for k, w in enumerate(waiting) if w == 0]
+    order = []
+    import heapq
+
+    heapq.heapify(ready)
+    while ready:
+        k = heapq.heappop(ready)
+        order.append(k)
+        for u in users.get(k, []):
+            waiting[u] -= 1
+            if waiting[u] == 0:
+                heapq.heappush(ready, u)
+    if len(order) != len(nodes):
+        raise ValueError("graph has a cycle")
+    del model.graph.node[:]
+    model.graph.node.extend(nodes[k] for k in order)
 
 
 def add_inferred_shapes(model: onnx.ModelProto) -> None:
@@ -128,24 +152,27 @@ def _fuse_cast_pairs(model: onnx.ModelProto, float_names: set[str]) -> onnx.Mode
     def cast_to(n):
         return next((a.i for a in n.attribute if a.name == "to"), None) if n.op_type == "Cast" else None
     rename = {}
+    outputs = {o.name for o in model.graph.output}
     for n in model.graph.node:
         if cast_to(n) == F32:
             src = producer.get(n.input[0])
             if src is not None and cast_to(src) == F16 and src.input[0] in float_names:
-                rename[n.output[0]] = src.input[0]
-    if rename:
-        outputs = {o.name for o in model.graph.output}
+                if n.output[0] in outputs:  # a graph output keeps its cast, now float32 -> float32
+                    n.input[0] = src.input[0]
+                else:
+                    rename[n.output[0]] = src.input[0]
+    if rename or outputs:
         for n in model.graph.node:
             for k, i in enumerate(n.input):
                 if i in rename and rename[i] not in outputs:
                     n.input[k] = rename[i]
-        live = set()
-        for n in model.graph.node:
-            live.update(n.input)
-        live.update(outputs)
-        keep = [n for n in model.graph.node if n.op_type != "Cast" or any(o in live for o in n.output)]
-        del model.graph.node[:]
-        model.graph.node.extend(keep)
+        while True:  # drop casts nobody reads (a dropped cast may orphan the one before it)
+            live = {i for n in model.graph.node for i in n.input} | outputs
+            keep = [n for n in model.graph.node if n.op_type != "Cast" or any(o in live for o in n.output)]
+            if len(keep) == len(model.graph.node):
+                break
+            del model.graph.node[:]
+            model.graph.node.extend(keep)
     return model
 
 

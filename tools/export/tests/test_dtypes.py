@@ -109,3 +109,20 @@ def test_weight_layout_ops_fold_into_weights():
     assert [t.name for t in folded.graph.initializer] == ["w_t"]
     np.testing.assert_allclose(_run(folded, x)[0], want, rtol=1e-6, atol=1e-6)
     assert [n.op_type for n in to_q4(folded).graph.node] == ["MatMulNBits"]
+
+
+def test_fp16_sampling_tail_stays_float32():
+    """From the last softmax on (draw, ids, probabilities) nothing is float16: float16 holds integers
+    exactly only to 2048 (ids go to 8191) and rounds the uniforms and the cumulative sum."""
+    from export_helpers import TINY_PACKAGE
+
+    for dtype in ("fp16", "q4f16"):
+        model = onnx.load(str(TINY_PACKAGE / dtype / "transformer_step.onnx"))
+        add_inferred_shapes(model)
+        types = {v.name: v.type.tensor_type.elem_type
+                 for v in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)}
+        types.update({t.name: t.data_type for t in model.graph.initializer})
+        nodes = list(model.graph.node)
+        start = max(k for k, n in enumerate(nodes) if n.op_type == "Softmax")
+        half = [n.name for n in nodes[start:] if any(types.get(x) == TensorProto.FLOAT16 for x in [*n.input, *n.output])]
+        assert not half, (dtype, half)

@@ -3,12 +3,12 @@
 fp32: max abs error <= 1e-4 on probabilities and attention, drawn ids identical.
 fp16 / q4 / q4f16 / q8 (tiny model, transformer_step along the golden edit trajectory,
 drawn-token agreement on the positions being sampled; attention-map Pearson correlation):
-  fp16  agreement mean >= 0.95, every step >= 0.90; attention corr >= 0.999
+  fp16  agreement mean >= 0.98, every step >= 0.95; attention corr >= 0.999
   q8    agreement mean >= 0.78, every step >= 0.70; attention corr >= 0.998
   q4    agreement mean >= 0.65, every step >= 0.50; attention corr >= 0.90
   q4f16 agreement mean >= 0.65, every step >= 0.50; attention corr >= 0.90
-(measured, mean/min agreement and min correlation: fp16 0.985/0.969/0.9999, q8 0.856/0.814/0.9995,
- q4 0.743/0.698/0.941, q4f16 0.739/0.698/0.940; drawn-probability error max fp16 0.024, q8 0.046,
+(measured, mean/min agreement and min correlation: fp16 0.997/0.983/0.9999, q8 0.856/0.814/0.9995,
+ q4 0.743/0.698/0.941, q4f16 0.747/0.708/0.940; drawn-probability error max fp16 0.024, q8 0.046,
  q4 and q4f16 0.056)
 """
 import numpy as np
@@ -17,7 +17,7 @@ import pytest
 from export_helpers import TINY_PACKAGE, load_array, load_index, step_feeds_along_edit
 
 BOUNDS = {  # dtype: (mean agreement, min agreement per step, min attention correlation, max prob error)
-    "fp16": (0.95, 0.90, 0.999, 0.05),
+    "fp16": (0.98, 0.95, 0.999, 0.05),
     "q8": (0.78, 0.70, 0.998, 0.10),
     "q4": (0.65, 0.50, 0.90, 0.12),
     "q4f16": (0.65, 0.50, 0.90, 0.12),

@@ -81,7 +81,7 @@ def main(argv=None) -> None:
     ap.add_argument("--train-pairs", type=int, default=4000)
     ap.add_argument("--val-pairs", type=int, default=280)
     ap.add_argument("--vq-steps", type=int, default=800)
-    ap.add_argument("--t2i-steps", type=int, default=500)
+    ap.add_argument("--t2i-steps", type=int, default=300)
     ap.add_argument("--edit-steps", type=int, default=1500)
     ap.add_argument("--work", type=Path, default=WORK, help="work folder (default tools/shapes/.work)")
     args = ap.parse_args(argv)

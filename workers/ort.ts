@@ -59,11 +59,18 @@ export async function watchDeviceLoss(onLost: (message: string) => void): Promis
   const device = await ort.env.webgpu.device;
   if (watched.has(device)) return;
   watched.add(device);
-  void device.lost.then((info) => onLost(info.message || `the device was ${info.reason ?? 'lost'}`));
+  void device.lost.then((info) => {
+    // The runtime destroys its own device when it is done with it (e.g. the last WebGPU session
+    // released on a switch to WASM): not a loss, unless loseDevice() simulated one.
+    if (info.reason === 'destroyed' && !simulatedLoss) return;
+    onLost(info.message || `the device was ${info.reason ?? 'lost'}`);
+  });
 }
 
+let simulatedLoss = false;
 /** Destroys the runtime's WebGPU device: the same loss a driver reset causes (tests, diagnostics). */
 export async function loseDevice(): Promise<void> {
+  simulatedLoss = true;
   (await ort.env.webgpu.device).destroy();
 }
 

@@ -1,6 +1,7 @@
 /**
  * npm run eval:shapes -- [--model DIR] [--dtype D] [--testset DIR] [--limit N] [--steps N]
- *   [--lambdas 0,0.05,…] [--json FILE] [--images DIR] [--quiet]
+ *   [--guidance G] [--reference-strength S] [--lambdas 0,0.05,…] [--json FILE] [--images DIR] [--quiet]
+ * (unset settings take the package's defaults)
  * Evaluates the shapes model through the engine on onnxruntime-node, on shapes-world test pairs
  * (index.json + source/target/mask PNGs, as tools/shapes writes them):
  *  - edit fidelity: PSNR(result, target) inside the true edit region;
@@ -261,6 +262,8 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       testset: { type: 'string', default: SHAPES_TESTSET },
       limit: { type: 'string' },
       steps: { type: 'string' },
+      guidance: { type: 'string' },
+      'reference-strength': { type: 'string' },
       lambdas: { type: 'string' },
       json: { type: 'string' },
       images: { type: 'string' },
@@ -277,8 +280,8 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     const pairs = loadTestset(values.testset, values.limit ? Number(values.limit) : undefined);
     const opts: EvalOptions = {
       steps: values.steps ? Number(values.steps) : (d?.steps ?? 16),
-      guidance: d?.guidance_scale ?? 6,
-      referenceStrength: d?.reference_strength ?? 1.1,
+      guidance: values.guidance ? Number(values.guidance) : (d?.guidance_scale ?? 6),
+      referenceStrength: values['reference-strength'] ? Number(values['reference-strength']) : (d?.reference_strength ?? 1.1),
       lambdas,
       defaultLambda,
       imagesDir: values.images,

@@ -40,7 +40,13 @@ describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
     lambda = d.region_hold_lambda;
     const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
     const pairs = loadTestset(`${REPO}${SHAPES_TESTSET}`, 4);
-    const opts = { steps: d.steps, guidance: d.guidance_scale, referenceStrength: d.reference_strength, lambdas: [0, lambda], defaultLambda: lambda };
+    const opts = {
+      steps: d.steps,
+      guidance: d.guidance_scale,
+      referenceStrength: d.reference_strength,
+      lambdas: [0, lambda],
+      defaultLambda: lambda,
+    };
     rows = [];
     for (const [i, p] of pairs.entries()) rows.push(await evaluatePair(engine, pkg, p, i, opts));
   }, 120_000);

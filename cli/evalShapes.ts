@@ -50,7 +50,14 @@ export function loadTestset(dir: string, limit?: number): TestPair[] {
     const m = img(e.mask);
     const mask = new Uint8Array(m.width * m.height);
     for (let i = 0; i < mask.length; i++) mask[i] = m.data[i * 4]! > 127 ? 1 : 0;
-    return { id: e.id, kind: e.kind, instruction: e.instruction, source: img(e.source), target: img(e.target), mask };
+    return {
+      id: e.id,
+      kind: e.kind,
+      instruction: e.instruction,
+      source: img(e.source),
+      target: img(e.target),
+      mask,
+    };
   });
 }
 
@@ -71,7 +78,14 @@ export function iou(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Mean of the per-step maps, rescaled to [0, 1], thresholded; as a pixel mask [H·W]. */
-export function attentionRegion(maps: Float32Array[], gridH: number, gridW: number, W: number, H: number, threshold = ATTENTION_THRESHOLD) {
+export function attentionRegion(
+  maps: Float32Array[],
+  gridH: number,
+  gridW: number,
+  W: number,
+  H: number,
+  threshold = ATTENTION_THRESHOLD,
+) {
   const mean = new Float32Array(gridH * gridW);
   for (const m of maps) for (let i = 0; i < mean.length; i++) mean[i]! += m[i]! / maps.length;
   let lo = Infinity;
@@ -113,7 +127,13 @@ export interface EvalOptions {
   defaultLambda: number;
 }
 
-export async function evaluatePair(engine: EditEngine, pkg: OpenPackage, pair: TestPair, index: number, o: EvalOptions): Promise<PairResult> {
+export async function evaluatePair(
+  engine: EditEngine,
+  pkg: OpenPackage,
+  pair: TestPair,
+  index: number,
+  o: EvalOptions,
+): Promise<PairResult> {
   const { h, w } = pkg.spec.tokenGrid;
   const { width: W, height: H } = pair.source;
   const inside = pair.mask;
@@ -125,12 +145,27 @@ export async function evaluatePair(engine: EditEngine, pkg: OpenPackage, pair: T
   for (const lambda of o.lambdas) {
     const stepMaps: Float32Array[] = [];
     const r = await engine.edit(
-      { image: pair.source, prompt: pair.instruction, steps: o.steps, seed, guidance: o.guidance, referenceStrength: o.referenceStrength, hold: lambda, composite: false },
+      {
+        image: pair.source,
+        prompt: pair.instruction,
+        steps: o.steps,
+        seed,
+        guidance: o.guidance,
+        referenceStrength: o.referenceStrength,
+        hold: lambda,
+        composite: false,
+      },
       (e) => stepMaps.push(Float32Array.from(e.attention)),
     );
     if (lambda === 0) maps = stepMaps;
     const changed = Uint8Array.from(r.tokens, (t, i) => (t !== r.sourceTokens[i] ? 1 : 0));
-    const composite = compositeUnchanged({ original: pair.source, edited: r.image, changed, gridH: h, gridW: w }).image;
+    const composite = compositeUnchanged({
+      original: pair.source,
+      edited: r.image,
+      changed,
+      gridH: h,
+      gridW: w,
+    }).image;
     runs.push({
       lambda,
       edit_psnr: regionPsnr(r.image, pair.target, inside),
@@ -138,10 +173,15 @@ export async function evaluatePair(engine: EditEngine, pkg: OpenPackage, pair: T
       psnr_outside: regionPsnr(r.image, pair.target, outside),
       psnr_outside_composite: regionPsnr(composite, pair.target, outside),
     });
-    if (o.imagesDir && lambda === o.defaultLambda) writeFileSync(join(o.imagesDir, `${pair.id}_result.png`), encodeImage(composite, '.png'));
+    if (o.imagesDir && lambda === o.defaultLambda)
+      writeFileSync(join(o.imagesDir, `${pair.id}_result.png`), encodeImage(composite, '.png'));
   }
   const region = attentionRegion(maps, h, w, W, H);
-  if (o.imagesDir) writeFileSync(join(o.imagesDir, `${pair.id}_attention.png`), encodeImage(heatmap(region.scaled, h, w, W, H), '.png'));
+  if (o.imagesDir)
+    writeFileSync(
+      join(o.imagesDir, `${pair.id}_attention.png`),
+      encodeImage(heatmap(region.scaled, h, w, W, H), '.png'),
+    );
   return {
     id: pair.id,
     kind: pair.kind,
@@ -158,8 +198,20 @@ export function heatmap(map: Float32Array, gridH: number, gridW: number, W: numb
   const data = new Uint8ClampedArray(W * H * 4);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
-      const v = map[Math.min(gridH - 1, Math.floor((y * gridH) / H)) * gridW + Math.min(gridW - 1, Math.floor((x * gridW) / W))]!;
-      data.set([255 * Math.min(1, 3 * v), 255 * Math.min(1, Math.max(0, 3 * v - 1)), 255 * Math.max(0, 3 * v - 2), 255], (y * W + x) * 4);
+      const v =
+        map[
+          Math.min(gridH - 1, Math.floor((y * gridH) / H)) * gridW +
+            Math.min(gridW - 1, Math.floor((x * gridW) / W))
+        ]!;
+      data.set(
+        [
+          255 * Math.min(1, 3 * v),
+          255 * Math.min(1, Math.max(0, 3 * v - 1)),
+          255 * Math.max(0, 3 * v - 2),
+          255,
+        ],
+        (y * W + x) * 4,
+      );
     }
   }
   return { width: W, height: H, data };
@@ -230,7 +282,15 @@ export function report(rows: PairResult[], lambdas: number[], defaultLambda: num
   const kinds = [...new Set(rows.map((r) => r.kind))];
   return {
     overall: summarise(rows, defaultLambda),
-    per_kind: Object.fromEntries(kinds.map((k) => [k, summarise(rows.filter((r) => r.kind === k), defaultLambda)])),
+    per_kind: Object.fromEntries(
+      kinds.map((k) => [
+        k,
+        summarise(
+          rows.filter((r) => r.kind === k),
+          defaultLambda,
+        ),
+      ]),
+    ),
     lambda_sweep: lambdaSweep(rows, lambdas),
   };
 }
@@ -246,14 +306,23 @@ export function table(rep: ReturnType<typeof report>, defaultLambda: number): st
     `${name.padEnd(14)}${String(s.n).padStart(3)}${fmt(s.source_edit_psnr, 11)}${fmt(s.edit_psnr_nohold, 10)}${fmt(s.edit_psnr_hold, 11)}${fmt(s.edit_psnr, 10)}` +
     `${fmt(s.psnr_outside_nohold, 10)}${fmt(s.psnr_outside_hold, 10)}${fmt(s.psnr_outside_hold_composite, 10)}${fmt(s.vq_outside_ceiling, 8)}${fmt(s.localisation_iou, 7)}`;
   for (const [k, s] of Object.entries(rep.per_kind)) lines.push(row(k, s));
-  lines.push(row('overall', rep.overall), '', 'λ sweep      edit   edit:comp  outside  out:comp  better/worse outside than λ=0');
+  lines.push(
+    row('overall', rep.overall),
+    '',
+    'λ sweep      edit   edit:comp  outside  out:comp  better/worse outside than λ=0',
+  );
   for (const s of rep.lambda_sweep) {
-    lines.push(`${s.lambda.toFixed(2).padStart(6)}${fmt(s.edit_psnr, 10)}${fmt(s.edit_psnr_composite, 11)}${fmt(s.psnr_outside, 9)}${fmt(s.psnr_outside_composite, 10)}  ${s.outside_better === null ? '' : `${s.outside_better}/${s.outside_worse}`}`);
+    lines.push(
+      `${s.lambda.toFixed(2).padStart(6)}${fmt(s.edit_psnr, 10)}${fmt(s.edit_psnr_composite, 11)}${fmt(s.psnr_outside, 9)}${fmt(s.psnr_outside_composite, 10)}  ${s.outside_better === null ? '' : `${s.outside_better}/${s.outside_worse}`}`,
+    );
   }
   return lines.join('\n');
 }
 
-export async function main(argv: string[], log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -281,13 +350,20 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     const opts: EvalOptions = {
       steps: values.steps ? Number(values.steps) : (d?.steps ?? 16),
       guidance: values.guidance ? Number(values.guidance) : (d?.guidance_scale ?? 6),
-      referenceStrength: values['reference-strength'] ? Number(values['reference-strength']) : (d?.reference_strength ?? 1.1),
+      referenceStrength: values['reference-strength']
+        ? Number(values['reference-strength'])
+        : (d?.reference_strength ?? 1.1),
       lambdas,
       defaultLambda,
       imagesDir: values.images,
     };
     if (opts.imagesDir) mkdirSync(opts.imagesDir, { recursive: true });
-    const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
+    const engine = new EditEngine({
+      runner: pkg.runner,
+      tokenizers: pkg.tokenizers,
+      spec: pkg.spec,
+      now: () => performance.now(),
+    });
     const rows: PairResult[] = [];
     const t0 = performance.now();
     for (const [i, pair] of pairs.entries()) {
@@ -297,8 +373,19 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     const rep = report(rows, lambdas, defaultLambda);
     process.stdout.write(`${table(rep, defaultLambda)}\n`);
     if (values.json) {
-      const settings = { model: values.model, dtype: pkg.dtype, testset: values.testset, ...opts, imagesDir: undefined, psnr_cap: PSNR_CAP, attention_threshold: ATTENTION_THRESHOLD };
-      writeFileSync(values.json, `${JSON.stringify({ ...rep, settings, seconds: round((performance.now() - t0) / 1000), pairs: rows }, null, 1)}\n`);
+      const settings = {
+        model: values.model,
+        dtype: pkg.dtype,
+        testset: values.testset,
+        ...opts,
+        imagesDir: undefined,
+        psnr_cap: PSNR_CAP,
+        attention_threshold: ATTENTION_THRESHOLD,
+      };
+      writeFileSync(
+        values.json,
+        `${JSON.stringify({ ...rep, settings, seconds: round((performance.now() - t0) / 1000), pairs: rows }, null, 1)}\n`,
+      );
     }
     return 0;
   } finally {

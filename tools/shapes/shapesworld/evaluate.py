@@ -118,14 +118,18 @@ def main(argv=None) -> None:
     ap.add_argument("--count", type=int, default=70)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--holds", default="0,0.1")
-    ap.add_argument("--steps", type=int, default=16)
-    ap.add_argument("--guidance", type=float, default=6.0)
-    ap.add_argument("--strength", type=float, default=1.1)
+    ap.add_argument("--steps", type=int, default=None, help="default: the package's")
+    ap.add_argument("--guidance", type=float, default=None, help="default: the package's")
+    ap.add_argument("--strength", type=float, default=None, help="default: the package's")
     ap.add_argument("--negative", default="")
     ap.add_argument("--out", type=Path, default=None, help="write the JSON report here")
     ap.add_argument("--save-images", type=Path, default=None)
     a = ap.parse_args(argv)
-    runner, tok, geo, _ = open_package(a.package, a.dtype)
+    runner, tok, geo, m = open_package(a.package, a.dtype)
+    d = m.get("defaults", {})
+    a.steps = a.steps or d.get("steps", 16)
+    a.guidance = d.get("guidance_scale", 6.0) if a.guidance is None else a.guidance
+    a.strength = d.get("reference_strength", 1.1) if a.strength is None else a.strength
     holds = [float(h) for h in a.holds.split(",")]
     t0 = time.time()
     res = evaluate(runner, tok, geo, a.count, holds, steps=a.steps, guidance=a.guidance, strength=a.strength,

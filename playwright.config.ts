@@ -1,18 +1,7 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM as executablePath, CHROMIUM_ARGS as args } from './scripts/chromium';
 
 const port = Number(process.env.E2E_PORT ?? 4179);
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// Flags for Debian's Chromium in a headless CI box; WebGPU runs on SwiftShader there.
-const args = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-];
 
 export default defineConfig({
   testDir: 'e2e',

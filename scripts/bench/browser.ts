@@ -16,18 +16,9 @@ import { deltas, median, overheadPct, quantile, readbackAt, sum } from './stats'
 import type { BackendName, BenchRun } from './types';
 import { emptyRun } from './types';
 
-export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-// The project's Chromium flags (playwright.config.ts): headless CI box, WebGPU on SwiftShader.
-export const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-];
+import { CHROMIUM, CHROMIUM_ARGS } from '../chromium';
+
+export { CHROMIUM, CHROMIUM_ARGS };
 
 export function buildApp(outDir: string): void {
   const r = spawnSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { stdio: 'inherit' });

@@ -47,6 +47,9 @@ test('download reports bytes per file and in total, then opens offline from the 
   const offline = await editor.call('loadDirect', BASE, 'wasm', 'auto');
   expect(offline.error).toBeNull();
   expect(offline.model?.dtype).toBe('q8');
+  // The manifest request was tried and refused (so the route really cut the worker off), and
+  // nothing else was asked for.
+  expect(reached.length).toBeGreaterThan(0);
   expect(reached.every((u) => u.endsWith('manifest.json'))).toBe(true);
 });
 

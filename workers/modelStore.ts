@@ -101,12 +101,13 @@ async function loadFile(
   file: PackageFile,
   onBytes: (loaded: number) => void,
   signal?: AbortSignal,
+  verifyCached = true,
 ): Promise<Uint8Array> {
   if (dir) {
     const cached = await fileIfExists(dir, file.sha256);
     if (cached && cached.size === file.bytes) {
       const bytes = new Uint8Array(await cached.arrayBuffer());
-      if ((await sha256Hex(bytes)) === file.sha256) {
+      if (!verifyCached || (await sha256Hex(bytes)) === file.sha256) {
         onBytes(file.bytes);
         return bytes;
       }
@@ -200,12 +201,17 @@ export async function storedManifest(baseUrl: string): Promise<string | null> {
   return file ? file.text() : null;
 }
 
-/** Loads every listed file of a package, reporting progress per file and in total. */
+/**
+ * Loads every listed file of a package, reporting progress per file and in total. Stored files
+ * are hashed again before use unless `verifyCached` is false (a file this worker verified
+ * earlier in the same session: re-reading a released graph).
+ */
 export async function loadPackageFiles(
   baseUrl: string,
   files: readonly PackageFile[],
   onProgress: (p: Progress) => void,
   signal?: AbortSignal,
+  verifyCached = true,
 ): Promise<Map<string, Uint8Array>> {
   const dir = await packageDir(baseUrl);
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
@@ -219,6 +225,7 @@ export async function loadPackageFiles(
       file,
       (loaded) => onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes }),
       signal,
+      verifyCached,
     );
     done += file.bytes;
     out.set(file.path, bytes);

@@ -259,16 +259,27 @@ export class OrtWebRunner implements GraphRunner {
    */
   reopen: ((graph: GraphName) => Promise<GraphBytes>) | null = null;
 
-  private async sessionFor(graph: GraphName): Promise<ort.InferenceSession> {
+  /** Reopenings in progress, so two runs of a released graph share one new session. */
+  private reopening = new Map<GraphName, Promise<ort.InferenceSession>>();
+
+  private sessionFor(graph: GraphName): Promise<ort.InferenceSession> {
     const open = this.sessions.get(graph);
-    if (open) return open;
-    if (!this.reopen) throw new Error(`the model has no ${graph} graph loaded`);
-    const g = await this.reopen(graph);
-    const session = await serial(() =>
-      ort.InferenceSession.create(g.model, { executionProviders: [this.backend], graphOptimizationLevel: 'all', externalData: g.externalData }),
-    );
-    this.sessions.set(graph, session);
-    return session;
+    if (open) return Promise.resolve(open);
+    if (!this.reopen) return Promise.reject(new Error(`the model has no ${graph} graph loaded`));
+    let pending = this.reopening.get(graph);
+    if (!pending) {
+      const reopen = this.reopen;
+      pending = (async () => {
+        const g = await reopen(graph);
+        const session = await serial(() =>
+          ort.InferenceSession.create(g.model, { executionProviders: [this.backend], graphOptimizationLevel: 'all', externalData: g.externalData }),
+        );
+        this.sessions.set(graph, session);
+        return session;
+      })().finally(() => this.reopening.delete(graph));
+      this.reopening.set(graph, pending);
+    }
+    return pending;
   }
 
   async run(graph: GraphName, feeds: Feeds, signal?: AbortSignal): Promise<Outputs> {

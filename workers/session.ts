@@ -141,7 +141,8 @@ export async function loadModel(
   if (releaseTextEncoders) {
     runner.reopen = async (graph) => {
       const [model, ...external] = needed.graphs[graph];
-      const again = await loadPackageFiles(baseUrl, [model!, ...external], () => undefined);
+      // Verified when the model loaded; hashing a GB-sized graph again per prompt would cost seconds.
+      const again = await loadPackageFiles(baseUrl, [model!, ...external], () => undefined, undefined, false);
       return {
         graph,
         model: again.get(model!.path)!,

@@ -129,6 +129,17 @@ test('a package that does not load on WebGPU falls back to WASM and says so @web
   expect(r.model?.fallbackReason).toMatch(/did not load on WebGPU/);
 });
 
+test('backend choices made in quick succession: the last one counts, even when an earlier probe is slower @webgpu', async ({ editor }) => {
+  await editor.open();
+  // The WebGPU probe (adapter and device) takes longer than choosing WASM; both are in flight at once.
+  const r = await editor.call('loadDirect', BASE, ['webgpu', 'wasm'], 'fp32');
+  expect(r.error).toBeNull();
+  expect(r.backend?.backend).toBe('wasm');
+  expect(r.model?.backend).toBe('wasm');
+  const back = await editor.call('loadDirect', BASE, ['wasm', 'webgpu'], 'fp32');
+  expect(back.model?.backend).toBe('webgpu');
+});
+
 test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt, the next edit works @webgpu', async ({ ui }) => {
   test.setTimeout(600_000);
   await ui.openReady();

@@ -26,6 +26,7 @@ function buffersOf(tensors: Record<string, WireTensor>): ArrayBuffer[] {
 
 let backend: BackendInfo | null = null;
 let model: LoadedModel | null = null;
+let initQueue: Promise<void> = Promise.resolve();
 let loading: Promise<LoadedModel> | null = null;
 const running = new Map<number, AbortController>();
 /** The last finished edit: its request and the tokens each step started from (for word maps). */
@@ -81,6 +82,7 @@ function fail(id: number, err: unknown): void {
 }
 
 async function ensureBackend(): Promise<BackendInfo> {
+  await initQueue;
   backend ??= await pickBackend('auto');
   return backend;
 }
@@ -227,14 +229,19 @@ async function handle(req: WorkerRequest): Promise<void> {
       reply({ type: 'hello', id: req.id, version: PROTOCOL_VERSION });
       return;
     case 'init': {
-      try {
-        if (req.wasmThreads !== undefined) setWasmThreads(req.wasmThreads);
-        backend = await pickBackend(req.backend);
-        reply({ type: 'backend', id: req.id, info: backend });
-      } catch (err) {
-        reply({ type: 'error', id: req.id, code: 'backend-unavailable', message: (err as Error).message });
-      }
-      return;
+      // One backend choice at a time, in the order asked: a quick WASM choice made while a slow
+      // WebGPU probe is still out must not be overwritten when the probe returns.
+      const turn = initQueue.then(async () => {
+        try {
+          if (req.wasmThreads !== undefined) setWasmThreads(req.wasmThreads);
+          backend = await pickBackend(req.backend);
+          reply({ type: 'backend', id: req.id, info: backend });
+        } catch (err) {
+          reply({ type: 'error', id: req.id, code: 'backend-unavailable', message: (err as Error).message });
+        }
+      });
+      initQueue = turn;
+      return turn;
     }
     case 'runGraph': {
       const started = performance.now();

@@ -49,8 +49,12 @@ export interface DirectLoad {
 }
 
 export interface TestApi {
-  /** Loads a model package in a fresh worker (not the editor's) and reports what happened. */
-  loadDirect(baseUrl: string, backend: BackendChoice, dtype: Dtype | 'auto'): Promise<DirectLoad>;
+  /**
+   * Loads a model package in a fresh worker (not the editor's) and reports what happened. Several
+   * backend choices are all sent at once, without waiting, as a person changing their mind does;
+   * the last one asked for is the one that counts.
+   */
+  loadDirect(baseUrl: string, backend: BackendChoice | BackendChoice[], dtype: Dtype | 'auto'): Promise<DirectLoad>;
   /** Destroys the editor worker's WebGPU device, as a driver reset would. */
   loseDevice(): Promise<void>;
   /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
@@ -97,7 +101,8 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       const worker = new EngineClient('engine-test');
       const out: DirectLoad = { backend: null, model: null, error: null, warnings: [], progress: [] };
       try {
-        out.backend = await worker.init(backend);
+        const choices = await Promise.all((Array.isArray(backend) ? backend : [backend]).map((b) => worker.init(b)));
+        out.backend = choices[choices.length - 1] ?? null;
         const r = await worker.request({ type: 'loadModel', baseUrl, dtype }, [], (event) => {
           if (event.type === 'progress') {
             const { file, loaded, total, totalLoaded, totalBytes } = event;

@@ -122,9 +122,12 @@ export interface EvalOptions {
   referenceStrength: number;
   lambdas: number[];
   seedBase?: number;
-  /** write <id>_result.png (app output at the default λ), <id>_attention.png here */
+  /** write <id>_result.png (the app's output: λ = appLambda, composited), <id>_attention.png here */
   imagesDir?: string;
+  /** the package's region-hold λ ("hold" in the report) */
   defaultLambda: number;
+  /** the λ the app uses by default: the package's λ when its defaults turn region-hold on, else 0 */
+  appLambda: number;
 }
 
 export async function evaluatePair(
@@ -173,7 +176,7 @@ export async function evaluatePair(
       psnr_outside: regionPsnr(r.image, pair.target, outside),
       psnr_outside_composite: regionPsnr(composite, pair.target, outside),
     });
-    if (o.imagesDir && lambda === o.defaultLambda)
+    if (o.imagesDir && lambda === o.appLambda)
       writeFileSync(join(o.imagesDir, `${pair.id}_result.png`), encodeImage(composite, '.png'));
   }
   const region = attentionRegion(maps, h, w, W, H);
@@ -227,6 +230,7 @@ function round(x: number): number {
 }
 
 export interface Summary {
+  /** the app's output (at its default λ, composited), inside the region */
   edit_psnr: number | null;
   edit_psnr_nohold: number | null;
   edit_psnr_hold: number | null;
@@ -234,22 +238,28 @@ export interface Summary {
   psnr_outside_hold: number | null;
   psnr_outside_nohold: number | null;
   psnr_outside_hold_composite: number | null;
+  /** the app's output, outside the region */
+  psnr_outside_app: number | null;
   vq_outside_ceiling: number | null;
   localisation_iou: number | null;
   n: number;
 }
 
-/** Means over pairs; "hold" is the default λ, "nohold" λ = 0; edit_psnr is the app's output (hold + composite). */
-export function summarise(rows: PairResult[], defaultLambda: number): Summary {
+/**
+ * Means over pairs; "hold" is the package's λ, "nohold" λ = 0; edit_psnr and psnr_outside_app are
+ * the app's output (its default λ, then the original-pixel composite).
+ */
+export function summarise(rows: PairResult[], defaultLambda: number, appLambda = defaultLambda): Summary {
   const at = (r: PairResult, l: number) => r.runs.find((x) => x.lambda === l)!;
   return {
-    edit_psnr: mean(rows.map((r) => at(r, defaultLambda).edit_psnr_composite)),
+    edit_psnr: mean(rows.map((r) => at(r, appLambda).edit_psnr_composite)),
     edit_psnr_nohold: mean(rows.map((r) => at(r, 0).edit_psnr)),
     edit_psnr_hold: mean(rows.map((r) => at(r, defaultLambda).edit_psnr)),
     source_edit_psnr: mean(rows.map((r) => r.source_edit_psnr)),
     psnr_outside_hold: mean(rows.map((r) => at(r, defaultLambda).psnr_outside)),
     psnr_outside_nohold: mean(rows.map((r) => at(r, 0).psnr_outside)),
     psnr_outside_hold_composite: mean(rows.map((r) => at(r, defaultLambda).psnr_outside_composite)),
+    psnr_outside_app: mean(rows.map((r) => at(r, appLambda).psnr_outside_composite)),
     vq_outside_ceiling: mean(rows.map((r) => r.vq_outside_ceiling)),
     localisation_iou: mean(rows.map((r) => r.localisation_iou)),
     n: rows.length,
@@ -278,16 +288,17 @@ function cmp(r: PairResult, lambda: number): number {
   return a === null || b === null ? 0 : Math.sign(round(a - b));
 }
 
-export function report(rows: PairResult[], lambdas: number[], defaultLambda: number) {
+export function report(rows: PairResult[], lambdas: number[], defaultLambda: number, appLambda = defaultLambda) {
   const kinds = [...new Set(rows.map((r) => r.kind))];
   return {
-    overall: summarise(rows, defaultLambda),
+    overall: summarise(rows, defaultLambda, appLambda),
     per_kind: Object.fromEntries(
       kinds.map((k) => [
         k,
         summarise(
           rows.filter((r) => r.kind === k),
           defaultLambda,
+          appLambda,
         ),
       ]),
     ),
@@ -297,14 +308,15 @@ export function report(rows: PairResult[], lambdas: number[], defaultLambda: num
 
 const fmt = (v: number | null, width = 8) => (v === null ? '—' : v.toFixed(2)).padStart(width);
 
-export function table(rep: ReturnType<typeof report>, defaultLambda: number): string {
+export function table(rep: ReturnType<typeof report>, defaultLambda: number, appLambda = defaultLambda): string {
   const lines = [
-    `PSNR dB (per-pair, capped at ${PSNR_CAP}); hold = region-hold λ ${defaultLambda}; comp = original-pixel composite`,
-    'kind            n  edit:none  edit:off  edit:hold  edit:app   out:off  out:hold  out:comp  out:VQ    IoU',
+    `PSNR dB (per-pair, capped at ${PSNR_CAP}); hold = region-hold λ ${defaultLambda}; comp = original-pixel composite; ` +
+      `app = the app's default (${appLambda > 0 ? `region-hold λ ${appLambda}` : 'region-hold off'}, composite)`,
+    'kind            n  edit:none  edit:off  edit:hold  edit:app   out:off  out:hold  out:comp   out:app  out:VQ    IoU',
   ];
   const row = (name: string, s: Summary) =>
     `${name.padEnd(14)}${String(s.n).padStart(3)}${fmt(s.source_edit_psnr, 11)}${fmt(s.edit_psnr_nohold, 10)}${fmt(s.edit_psnr_hold, 11)}${fmt(s.edit_psnr, 10)}` +
-    `${fmt(s.psnr_outside_nohold, 10)}${fmt(s.psnr_outside_hold, 10)}${fmt(s.psnr_outside_hold_composite, 10)}${fmt(s.vq_outside_ceiling, 8)}${fmt(s.localisation_iou, 7)}`;
+    `${fmt(s.psnr_outside_nohold, 10)}${fmt(s.psnr_outside_hold, 10)}${fmt(s.psnr_outside_hold_composite, 10)}${fmt(s.psnr_outside_app, 10)}${fmt(s.vq_outside_ceiling, 8)}${fmt(s.localisation_iou, 7)}`;
   for (const [k, s] of Object.entries(rep.per_kind)) lines.push(row(k, s));
   lines.push(
     row('overall', rep.overall),
@@ -344,6 +356,7 @@ export async function main(
   try {
     const d = pkg.manifest.defaults;
     const defaultLambda = d?.region_hold_lambda ?? 0.1;
+    const appLambda = d && !d.region_hold_enabled ? 0 : defaultLambda;
     const sweep = values.lambdas ? values.lambdas.split(',').map(Number) : DEFAULT_SWEEP;
     const lambdas = [...new Set([0, ...sweep, defaultLambda])].sort((a, b) => a - b);
     const pairs = loadTestset(values.testset, values.limit ? Number(values.limit) : undefined);
@@ -355,6 +368,7 @@ export async function main(
         : (d?.reference_strength ?? 1.1),
       lambdas,
       defaultLambda,
+      appLambda,
       imagesDir: values.images,
     };
     if (opts.imagesDir) mkdirSync(opts.imagesDir, { recursive: true });
@@ -370,8 +384,8 @@ export async function main(
       rows.push(await evaluatePair(engine, pkg, pair, i, opts));
       if (!values.quiet) log(`${i + 1}/${pairs.length} ${pair.id} ${pair.kind}: "${pair.instruction}"`);
     }
-    const rep = report(rows, lambdas, defaultLambda);
-    process.stdout.write(`${table(rep, defaultLambda)}\n`);
+    const rep = report(rows, lambdas, defaultLambda, appLambda);
+    process.stdout.write(`${table(rep, defaultLambda, appLambda)}\n`);
     if (values.json) {
       const settings = {
         model: values.model,

@@ -47,7 +47,15 @@ DROP = 0.1
 BATCH = 32
 LR = 6e-4
 SEQ = 256
-STAGE_IDS = {"t2i": 1, "edit": 2}
+STAGE_IDS = {"t2i": 1, "edit": 2, "focus": 3}
+# What each stage starts from (None: fresh weights) and learns (the data it reads: "t2i" or "edit").
+STAGE_INIT = {"t2i": None, "edit": "t2i", "focus": "edit"}
+STAGE_TASK = {"t2i": "t2i", "edit": "edit", "focus": "edit"}
+# Stage ``focus`` continues the editing stage with the loss on tokens the edit changes weighted up:
+# in a local edit 90 % of the target tokens are copies of the source, so the plain loss is mostly
+# about copying, and the model learns removals (the easiest change) but barely adds or recolours.
+FOCUS_LR = 3e-4
+FOCUS_CHANGED_WEIGHT = 4.0
 
 
 def tokenizers(work: Path):
@@ -85,8 +93,10 @@ def make_batch(rng: np.random.Generator, tokens: np.ndarray, stage: str, n: int)
     return idx, side, masked, ts, drop
 
 
-def forward_loss(model, encoders, text_ids, tokens, batch, stage):
-    """Masked CE on one batch. text_ids = (clip, llm, llm_mask) rows indexed like ``text_index``."""
+def forward_loss(model, encoders, text_ids, tokens, batch, stage, changed_weight: float = 1.0):
+    """Masked CE on one batch. text_ids = (clip, llm, llm_mask) rows indexed like ``text_index``.
+    With ``changed_weight`` ≠ 1 (edit data only), masked positions whose target token differs from
+    the source's count that many times as much (a weighted mean)."""
     idx, side, masked, ts, drop, text_rows = batch
     tgt = torch.from_numpy(tokens[idx, side].astype(np.int64))
     ref = torch.from_numpy(tokens[idx, 0].astype(np.int64)) if stage == "edit" else None
@@ -97,7 +107,11 @@ def forward_loss(model, encoders, text_ids, tokens, batch, stage):
     micro = torch.tensor([MICRO_CONDS]).repeat(len(idx), 1)
     logits, _ = model(inp, seq, pooled, micro, torch.from_numpy(ts).float(), ref_tokens=ref)
     logits = logits.permute(0, 2, 3, 1)[m]
-    loss = F.cross_entropy(logits, tgt[m])
+    if changed_weight != 1.0 and ref is not None:
+        w = torch.where((tgt != ref)[m], changed_weight, 1.0)
+        loss = (F.cross_entropy(logits, tgt[m], reduction="none") * w).sum() / w.sum()
+    else:
+        loss = F.cross_entropy(logits, tgt[m])
     acc = (logits.argmax(-1) == tgt[m]).float().mean()
     return loss, acc, logits, tgt, m, ref
 
@@ -122,6 +136,7 @@ def _text_rows(idx, side, drop, stage, n_rows):
 def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
     from .data import load_split
 
+    stage = STAGE_TASK[stage]
     _, texts = load_split(work / "val")
     tokens = np.load(work / "val" / "tokens.npy")[:count]
     count = len(tokens)
@@ -162,19 +177,22 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
 def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) -> dict:
     from .data import load_split
 
+    task = STAGE_TASK[stage]
+    lr = FOCUS_LR if stage == "focus" else LR
+    changed_weight = FOCUS_CHANGED_WEIGHT if stage == "focus" else 1.0
     _, texts = load_split(work / "train")
     tokens = np.load(work / "train" / "tokens.npy")
     n = len(tokens)
     texts = texts[:n]
     clip_tok, llm_tok = tokenizers(work)
-    rows = _texts(texts, stage)
+    rows = _texts(texts, task)
     text_ids = text.encode_texts(clip_tok, llm_tok, rows)
     model, encoders = build_models(work, seed)
-    if stage == "edit":
-        init = torch.load(work / "t2i_final.pt")
+    if STAGE_INIT[stage]:
+        init = torch.load(work / f"{STAGE_INIT[stage]}_final.pt")
         model.load_state_dict(init["transformer"]), encoders.load_state_dict(init["text"])
     params = list(model.parameters()) + list(encoders.parameters())
-    opt = torch.optim.AdamW(params, lr=LR, betas=(0.9, 0.99), weight_decay=0.01)
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
     state_path = work / f"{stage}_state.pt"
     start = 0
     if state_path.is_file():
@@ -191,11 +209,11 @@ def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) ->
         for step in range(start, steps):
             warm = min(1.0, (step + 1) / 100)
             for g in opt.param_groups:
-                g["lr"] = LR * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+                g["lr"] = lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
             rng = np.random.default_rng([seed, STAGE_IDS[stage], step])
-            idx, side, masked, ts, drop = make_batch(rng, tokens, stage, n)
-            batch = (idx, side, masked, ts, drop, _text_rows(idx, side, drop, stage, len(rows)))
-            loss, acc, *_ = forward_loss(model, encoders, text_ids, tokens, batch, stage)
+            idx, side, masked, ts, drop = make_batch(rng, tokens, task, n)
+            batch = (idx, side, masked, ts, drop, _text_rows(idx, side, drop, task, len(rows)))
+            loss, acc, *_ = forward_loss(model, encoders, text_ids, tokens, batch, task, changed_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

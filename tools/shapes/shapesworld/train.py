@@ -1,4 +1,4 @@
-"""One command for the whole training: data → VQ → tokens → text-to-image MGT → editing → hub checkpoint.
+"""One command for the whole training: data → VQ → tokens → text-to-image MGT → editing → focus → hub checkpoint.
 
     tools/export/.venv/bin/python -m shapesworld.train      (run from tools/shapes)
 
@@ -19,7 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 WORK = Path(__file__).resolve().parents[1] / ".work"
-STAGES = ("data", "vq", "tokens", "t2i", "edit", "checkpoint")
+STAGES = ("data", "vq", "tokens", "t2i", "edit", "focus", "checkpoint")
 
 
 def log(msg: str) -> None:
@@ -67,10 +67,12 @@ def run_stage(stage: str, args) -> dict:
         return mgt.train_stage(WORK, "t2i", args.t2i_steps, log=log)
     if stage == "edit":
         return mgt.train_stage(WORK, "edit", args.edit_steps, log=log)
+    if stage == "focus":
+        return mgt.train_stage(WORK, "focus", args.focus_steps, log=log)
     if stage == "checkpoint":
         from .hub import save_checkpoint
 
-        return {"path": str(save_checkpoint(WORK, WORK / "checkpoint"))}
+        return {"path": str(save_checkpoint(WORK, WORK / "checkpoint", stage="focus"))}
     raise ValueError(stage)
 
 
@@ -83,6 +85,7 @@ def main(argv=None) -> None:
     ap.add_argument("--vq-steps", type=int, default=800)
     ap.add_argument("--t2i-steps", type=int, default=300)
     ap.add_argument("--edit-steps", type=int, default=1500)
+    ap.add_argument("--focus-steps", type=int, default=2000)
     ap.add_argument("--work", type=Path, default=WORK, help="work folder (default tools/shapes/.work)")
     args = ap.parse_args(argv)
     WORK = args.work.resolve()

@@ -3,8 +3,9 @@
     tools/export/.venv/bin/python -m shapesworld.figure --report EVAL.json --images DIR --testset DIR --out PNG
 
 ``EVAL.json`` and ``DIR`` come from ``npm run eval:shapes -- --json EVAL.json --images DIR`` (the
-result is the app's output: the package's default region-hold (off, or its λ), composited; the attention map is the
-step-averaged consolidated map of the run without region-hold). Takes the first pair of each kind.
+result is the app's output: the package's default region-hold (off, or its λ), composited; the
+attention map is the step-averaged consolidated map of the run without region-hold). Takes the
+first pair of each kind.
 """
 from __future__ import annotations
 

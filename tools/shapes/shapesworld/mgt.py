@@ -6,7 +6,8 @@ instruction → target tokens. Both stages: t ~ U(0,1), mask probability p = cos
 below at ``MIN_MASK``, round(256·p) random positions set to the mask id, cross-entropy on masked
 positions only, text dropped with probability ``DROP`` for CFG (half of the drops use the empty
 prompt, half the reference pipeline's default negative prompt, so either works as the
-unconditional branch). Text encoders are trained jointly.
+unconditional branch). Text encoders are trained jointly. Stage ``focus`` continues ``edit`` with
+the loss on changed tokens weighted up (see ``FOCUS_CHANGED_WEIGHT``).
 
 Timestep: the reference trains with p·1000 but samples with the step index N−1−i (and the model
 multiplies by 1000 inside). At toy scale that mismatch matters, so we feed the value a sampler

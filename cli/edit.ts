@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { EditError, MAX_INPUT_PIXELS } from '../src/engine/errors';
 import { EditEngine, EDIT_DEFAULTS } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
+import { defaultHold } from '../src/engine/manifest';
 import { decodeImage, encodeImage, ImageFormatError, peekSize } from './imageIO';
 import { openPackage } from './modelPackage';
 
@@ -95,7 +96,7 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       steps: flags.steps ?? d?.steps ?? EDIT_DEFAULTS.steps,
       guidance: flags.guidance ?? d?.guidance_scale,
       referenceStrength: flags.referenceStrength ?? d?.reference_strength,
-      hold: flags.hold ?? (d?.region_hold_enabled ? d.region_hold_lambda : 0),
+      hold: flags.hold ?? (d ? defaultHold(d) : 0),
     };
     const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
     const stepMs: number[] = [];

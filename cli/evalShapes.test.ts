@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EditEngine } from '../src/engine/pipeline';
+import { defaultHold } from '../src/engine/manifest';
 import { evaluatePair, iou, loadTestset, report, SHAPES_MODEL, SHAPES_TESTSET } from './evalShapes';
 import type { PairResult } from './evalShapes';
 import { openPackage } from './modelPackage';
@@ -42,7 +43,7 @@ describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
     pkg = await openPackage(MODEL, 'fp32');
     const d = pkg.manifest.defaults!;
     lambda = d.region_hold_lambda;
-    appLambda = d.region_hold_enabled ? lambda : 0;
+    appLambda = defaultHold(d);
     const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
     const pairs = loadTestset(`${REPO}${SHAPES_TESTSET}`, 4);
     const opts = {

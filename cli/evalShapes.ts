@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { cellMaskToPixels, compositeUnchanged, resizeImage } from '../src/engine/image';
 import type { RgbaImage } from '../src/engine/image';
 import { psnr } from '../src/engine/metrics';
+import { defaultHold } from '../src/engine/manifest';
 import { EditEngine } from '../src/engine/pipeline';
 import { decodeImage, encodeImage } from './imageIO';
 import { openPackage } from './modelPackage';
@@ -356,7 +357,7 @@ export async function main(
   try {
     const d = pkg.manifest.defaults;
     const defaultLambda = d?.region_hold_lambda ?? 0.1;
-    const appLambda = d && !d.region_hold_enabled ? 0 : defaultLambda;
+    const appLambda = d ? defaultHold(d) : defaultLambda;
     const sweep = values.lambdas ? values.lambdas.split(',').map(Number) : DEFAULT_SWEEP;
     const lambdas = [...new Set([0, ...sweep, defaultLambda])].sort((a, b) => a - b);
     const pairs = loadTestset(values.testset, values.limit ? Number(values.limit) : undefined);

@@ -6,7 +6,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
 import { hfTokenizer } from '../src/engine/hfTokenizer';
 import manifestSchema from '../src/engine/manifest.schema.json';
-import { GRAPH_NAMES, packageFiles, specFromManifest, validateManifest } from '../src/engine/manifest';
+import { defaultHold, GRAPH_NAMES, packageFiles, specFromManifest, validateManifest } from '../src/engine/manifest';
 import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
 import type { ModelSpec } from '../src/engine/modelSpec';
 import { EditEngine } from '../src/engine/pipeline';
@@ -165,7 +165,7 @@ export async function loadModel(
       steps: manifest.defaults.steps,
       guidance: manifest.defaults.guidance_scale,
       referenceStrength: manifest.defaults.reference_strength,
-      hold: manifest.defaults.region_hold_enabled ? manifest.defaults.region_hold_lambda : 0,
+      hold: defaultHold(manifest.defaults),
       seed: 0,
       negativePrompt: manifest.negative_prompt,
       composite: true,

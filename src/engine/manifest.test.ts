@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateJsonSchema } from './jsonSchema';
-import { packageFiles, pickDtype, specFromManifest, validateManifest } from './manifest';
+import { defaultHold, packageFiles, pickDtype, specFromManifest, validateManifest } from './manifest';
 
 const schemaUrl = new URL('./manifest.schema.json', import.meta.url);
 const manifestUrl = new URL('../../public/models/tiny-random/manifest.json', import.meta.url);
@@ -52,5 +52,13 @@ describe.skipIf(!have)('the tiny package manifest', () => {
     missing.files = missing.files.filter((f: { path: string }) => !f.path.endsWith('vq_decode.onnx'));
     expect(() => validateManifest(missing)).toThrow(/vq_decode\.onnx is not listed in files/);
     expect(() => pickDtype(validateManifest(manifest), 'int2')).toThrow(/no int2 graphs/);
+  });
+});
+
+describe('defaultHold', () => {
+  const base = { steps: 16, guidance_scale: 2, reference_strength: 3, temperature: [2, 0] as const };
+  it('is the package λ when its defaults turn region-hold on, and 0 when they do not', () => {
+    expect(defaultHold({ ...base, region_hold_lambda: 0.1, region_hold_enabled: true })).toBe(0.1);
+    expect(defaultHold({ ...base, region_hold_lambda: 0.1, region_hold_enabled: false })).toBe(0);
   });
 });

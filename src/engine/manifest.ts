@@ -69,6 +69,14 @@ export interface Manifest {
   readonly suggestions?: readonly string[];
 }
 
+/**
+ * The region-hold λ an edit uses unless the person picks one: the package's λ when its defaults
+ * turn region-hold on, else 0 (off; the package's λ is then what Settings offers when turned on).
+ */
+export function defaultHold(defaults: Manifest['defaults']): number {
+  return defaults.region_hold_enabled ? defaults.region_hold_lambda : 0;
+}
+
 function fail(path: string, what: string): never {
   throw new EditError('bad-manifest', `manifest ${path}: ${what}`);
 }

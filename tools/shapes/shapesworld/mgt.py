@@ -20,6 +20,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -48,15 +49,25 @@ DROP = 0.1
 BATCH = 32
 LR = 6e-4
 SEQ = 256
-STAGE_IDS = {"t2i": 1, "edit": 2, "focus": 3}
-# What each stage starts from (None: fresh weights) and learns (the data it reads: "t2i" or "edit").
-STAGE_INIT = {"t2i": None, "edit": "t2i", "focus": "edit"}
-STAGE_TASK = {"t2i": "t2i", "edit": "edit", "focus": "edit"}
+FOCUS_CHANGED_WEIGHT = 4.0
+
+
+class Stage(NamedTuple):
+    id: int  # seeds the stage's batches
+    init: str | None  # the stage whose final weights it starts from (None: fresh weights)
+    task: str  # the data it learns: "t2i" (caption → tokens) or "edit" (instruction + source → target)
+    lr: float
+    changed_weight: float  # loss weight of masked tokens that the edit changes (1: plain mean)
+
+
 # Stage ``focus`` continues the editing stage with the loss on tokens the edit changes weighted up:
 # in a local edit 90 % of the target tokens are copies of the source, so the plain loss is mostly
 # about copying, and the model learns removals (the easiest change) but barely adds or recolours.
-FOCUS_LR = 3e-4
-FOCUS_CHANGED_WEIGHT = 4.0
+STAGES = {
+    "t2i": Stage(1, None, "t2i", LR, 1.0),
+    "edit": Stage(2, "t2i", "edit", LR, 1.0),
+    "focus": Stage(3, "edit", "edit", 3e-4, FOCUS_CHANGED_WEIGHT),
+}
 
 
 def tokenizers(work: Path):
@@ -137,7 +148,7 @@ def _text_rows(idx, side, drop, stage, n_rows):
 def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
     from .data import load_split
 
-    stage = STAGE_TASK[stage]
+    stage = STAGES[stage].task
     _, texts = load_split(work / "val")
     tokens = np.load(work / "val" / "tokens.npy")[:count]
     count = len(tokens)
@@ -145,7 +156,7 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
     rows = _texts(texts[:count], stage)
     text_ids = text.encode_texts(clip_tok, llm_tok, rows)
     model.eval(), encoders.eval()
-    rng = np.random.default_rng([7, STAGE_IDS[stage]])
+    rng = np.random.default_rng([7, STAGES[stage].id])
     tot = {"loss": 0.0, "acc": 0.0, "acc_changed": [0, 0], "acc_kept": [0, 0]}
     nb = 0
     for s in range(0, count, BATCH):
@@ -178,9 +189,8 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
 def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) -> dict:
     from .data import load_split
 
-    task = STAGE_TASK[stage]
-    lr = FOCUS_LR if stage == "focus" else LR
-    changed_weight = FOCUS_CHANGED_WEIGHT if stage == "focus" else 1.0
+    cfg = STAGES[stage]
+    task, lr = cfg.task, cfg.lr
     _, texts = load_split(work / "train")
     tokens = np.load(work / "train" / "tokens.npy")
     n = len(tokens)
@@ -189,8 +199,8 @@ def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) ->
     rows = _texts(texts, task)
     text_ids = text.encode_texts(clip_tok, llm_tok, rows)
     model, encoders = build_models(work, seed)
-    if STAGE_INIT[stage]:
-        init = torch.load(work / f"{STAGE_INIT[stage]}_final.pt")
+    if cfg.init:
+        init = torch.load(work / f"{cfg.init}_final.pt")
         model.load_state_dict(init["transformer"]), encoders.load_state_dict(init["text"])
     params = list(model.parameters()) + list(encoders.parameters())
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
@@ -211,10 +221,10 @@ def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) ->
             warm = min(1.0, (step + 1) / 100)
             for g in opt.param_groups:
                 g["lr"] = lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
-            rng = np.random.default_rng([seed, STAGE_IDS[stage], step])
+            rng = np.random.default_rng([seed, cfg.id, step])
             idx, side, masked, ts, drop = make_batch(rng, tokens, task, n)
             batch = (idx, side, masked, ts, drop, _text_rows(idx, side, drop, task, len(rows)))
-            loss, acc, *_ = forward_loss(model, encoders, text_ids, tokens, batch, task, changed_weight)
+            loss, acc, *_ = forward_loss(model, encoders, text_ids, tokens, batch, task, cfg.changed_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -52,7 +52,3 @@ def test_text_to_image_ignores_the_weight(setup):
     weighted, *_ = mgt.forward_loss(model, encoders, text_ids, tokens, batch, "t2i", changed_weight=4.0)
     assert torch.equal(plain, weighted)
 
-
-def test_focus_continues_the_editing_stage():
-    assert mgt.STAGE_INIT["focus"] == "edit" and mgt.STAGE_TASK["focus"] == "edit"
-    assert mgt.STAGE_INIT["edit"] == "t2i" and mgt.STAGE_INIT["t2i"] is None

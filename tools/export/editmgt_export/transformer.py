@@ -213,6 +213,8 @@ class EditMGTTransformer(ModelMixin, ConfigMixin):
         text_len = text_states.shape[1]
         if rope is None:
             rope = self.rope_tables(text_len, gh, gw)
+            if tokens.device.type != "cpu":  # training on an accelerator (export traces on the CPU)
+                rope = Rope(*(r.to(tokens.device) for r in (*rope.main, *rope.ref)))
         if capture_blocks and text_weights is None:
             text_weights = text_states.new_ones(text_len)
         capture = set(capture_blocks or [])

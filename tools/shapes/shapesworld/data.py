@@ -16,22 +16,42 @@ from .edits import caption
 from .splits import pair_at
 
 
-def build_split(folder: Path, split: str, count: int, log=print) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    if (folder / "texts.json").is_file():
-        return
-    images = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=(count, 2, 128, 128, 3))
+def _fill(folder: Path, split: str, start: int, stop: int, count: int) -> list[dict]:
+    """Write pairs start..stop-1 into the split's image array; return their texts."""
+    images = np.load(folder / "images.npy", mmap_mode="r+")
     texts = []
-    t0 = time.time()
-    for i in range(count):
+    for i in range(start, stop):
         p = pair_at(split, i)
         images[i, 0], images[i, 1] = p.source_image, p.target_image
         texts.append({"kind": p.kind, "instruction": p.instruction,
                       "source_caption": caption(p.source), "target_caption": caption(p.target)})
-        if (i + 1) % 1000 == 0:
-            log(f"data {split}: {i + 1}/{count} pairs ({time.time() - t0:.0f}s)")
     images.flush()
+    return texts
+
+
+def build_split(folder: Path, split: str, count: int, log=print, workers: int = 1) -> None:
+    """Pairs 0..count-1 of the split (the same arrays whatever ``workers``: each pair depends on
+    its index alone)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / "texts.json").is_file():
+        return
+    images = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=(count, 2, 128, 128, 3))
     del images
+    t0 = time.time()
+    chunk = 1000
+    jobs = [(folder, split, s, min(s + chunk, count), count) for s in range(0, count, chunk)]
+    texts: list[dict] = []
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            for part in pool.starmap(_fill, jobs):
+                texts += part
+    else:
+        for job in jobs:
+            texts += _fill(*job)
+            log(f"data {split}: {len(texts)}/{count} pairs ({time.time() - t0:.0f}s)")
+    log(f"data {split}: {count} pairs in {time.time() - t0:.0f}s")
     (folder / "texts.json").write_text(json.dumps(texts))
 
 

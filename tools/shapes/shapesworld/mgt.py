@@ -92,32 +92,33 @@ def timestep_for(p: np.ndarray, n_steps: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, n_steps - 1 - n_steps * (2 / math.pi) * np.arccos(np.clip(p, 0, 1)))
 
 
-def make_batch(rng: np.random.Generator, tokens: np.ndarray, stage: str, n: int):
+def make_batch(rng: np.random.Generator, tokens: np.ndarray, stage: str, n: int, batch: int = BATCH):
     """Indices, which image of the pair is the target, and the mask/timestep draw for one batch."""
-    idx = rng.integers(0, n, BATCH)
-    side = rng.integers(0, 2, BATCH) if stage == "t2i" else np.ones(BATCH, np.int64)
-    p = np.clip(np.cos(rng.random(BATCH) * math.pi / 2), MIN_MASK, 1.0)
+    idx = rng.integers(0, n, batch)
+    side = rng.integers(0, 2, batch) if stage == "t2i" else np.ones(batch, np.int64)
+    p = np.clip(np.cos(rng.random(batch) * math.pi / 2), MIN_MASK, 1.0)
     k = np.maximum(1, np.round(SEQ * p)).astype(np.int64)
-    ranks = np.argsort(np.argsort(rng.random((BATCH, SEQ)), axis=1), axis=1)
+    ranks = np.argsort(np.argsort(rng.random((batch, SEQ)), axis=1), axis=1)
     masked = ranks < k[:, None]
-    ts = timestep_for(p, rng.integers(8, 49, BATCH).astype(np.float64))
-    drop = rng.random(BATCH) < DROP
+    ts = timestep_for(p, rng.integers(8, 49, batch).astype(np.float64))
+    drop = rng.random(batch) < DROP
     return idx, side, masked, ts, drop
 
 
 def forward_loss(model, encoders, text_ids, tokens, batch, stage, changed_weight: float = 1.0):
-    """Masked CE on one batch. text_ids = (clip, llm, llm_mask) rows indexed like ``text_index``.
-    With ``changed_weight`` ≠ 1 (edit data only), masked positions whose target token differs from
-    the source's count that many times as much (a weighted mean)."""
+    """Masked CE on one batch. text_ids = (clip, llm, llm_mask) rows indexed like ``text_index``,
+    on the device the model is on. With ``changed_weight`` ≠ 1 (edit data only), masked positions
+    whose target token differs from the source's count that many times as much (a weighted mean)."""
     idx, side, masked, ts, drop, text_rows = batch
-    tgt = torch.from_numpy(tokens[idx, side].astype(np.int64))
-    ref = torch.from_numpy(tokens[idx, 0].astype(np.int64)) if stage == "edit" else None
-    m = torch.from_numpy(masked).reshape(-1, 16, 16)
+    dev = text_ids[0].device
+    tgt = torch.from_numpy(tokens[idx, side].astype(np.int64)).to(dev)
+    ref = torch.from_numpy(tokens[idx, 0].astype(np.int64)).to(dev) if stage == "edit" else None
+    m = torch.from_numpy(masked).reshape(-1, 16, 16).to(dev)
     inp = torch.where(m, torch.full_like(tgt, MASK_ID), tgt)
-    clip_ids, llm_ids, llm_mask = (t[text_rows] for t in text_ids)
+    clip_ids, llm_ids, llm_mask = (t[text_rows.to(dev)] for t in text_ids)
     seq, pooled = encoders(clip_ids, llm_ids, llm_mask)
-    micro = torch.tensor([MICRO_CONDS]).repeat(len(idx), 1)
-    logits, _ = model(inp, seq, pooled, micro, torch.from_numpy(ts).float(), ref_tokens=ref)
+    micro = torch.tensor([MICRO_CONDS], device=dev).repeat(len(idx), 1)
+    logits, _ = model(inp, seq, pooled, micro, torch.from_numpy(ts).float().to(dev), ref_tokens=ref)
     logits = logits.permute(0, 2, 3, 1)[m]
     if changed_weight != 1.0 and ref is not None:
         w = torch.where((tgt != ref)[m], changed_weight, 1.0)
@@ -145,7 +146,7 @@ def _text_rows(idx, side, drop, stage, n_rows):
 
 
 @torch.no_grad()
-def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
+def validate(model, encoders, work: Path, stage: str, count: int = 128, device: str = "cpu") -> dict:
     from .data import load_split
 
     stage = STAGES[stage].task
@@ -154,7 +155,7 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
     count = len(tokens)
     clip_tok, llm_tok = tokenizers(work)
     rows = _texts(texts[:count], stage)
-    text_ids = text.encode_texts(clip_tok, llm_tok, rows)
+    text_ids = tuple(t.to(device) for t in text.encode_texts(clip_tok, llm_tok, rows))
     model.eval(), encoders.eval()
     rng = np.random.default_rng([7, STAGES[stage].id])
     tot = {"loss": 0.0, "acc": 0.0, "acc_changed": [0, 0], "acc_kept": [0, 0]}
@@ -174,7 +175,7 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
         tot["acc"] += acc.item()
         nb += 1
         if stage == "edit":
-            changed = torch.from_numpy(tokens[idx, 0] != tokens[idx, 1])[m]
+            changed = torch.from_numpy(tokens[idx, 0] != tokens[idx, 1]).to(m.device)[m]
             right = logits.argmax(-1) == tgt[m]
             tot["acc_changed"][0] += int(right[changed].sum()); tot["acc_changed"][1] += int(changed.sum())
             tot["acc_kept"][0] += int(right[~changed].sum()); tot["acc_kept"][1] += int((~changed).sum())
@@ -186,28 +187,33 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128) -> dict:
     return out
 
 
-def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) -> dict:
+def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0, device: str = "cpu",
+                batch: int = BATCH, lr_scale: float = 1.0, save_every: int = 250, mirror: Path | None = None) -> dict:
+    """Train one stage for ``steps`` steps of ``batch`` pairs. The defaults are the CPU recipe; a
+    larger batch (with ``lr_scale``) on an accelerator is the GPU profile. ``mirror``: a folder
+    that gets a weights-only copy at every save and at the end (``<stage>.pt``)."""
     from .data import load_split
 
     cfg = STAGES[stage]
-    task, lr = cfg.task, cfg.lr
+    task, lr = cfg.task, cfg.lr * lr_scale
     _, texts = load_split(work / "train")
     tokens = np.load(work / "train" / "tokens.npy")
     n = len(tokens)
     texts = texts[:n]
     clip_tok, llm_tok = tokenizers(work)
     rows = _texts(texts, task)
-    text_ids = text.encode_texts(clip_tok, llm_tok, rows)
+    text_ids = tuple(t.to(device) for t in text.encode_texts(clip_tok, llm_tok, rows))
     model, encoders = build_models(work, seed)
+    model.to(device), encoders.to(device)
     if cfg.init:
-        init = torch.load(work / f"{cfg.init}_final.pt")
+        init = torch.load(work / f"{cfg.init}_final.pt", map_location=device)
         model.load_state_dict(init["transformer"]), encoders.load_state_dict(init["text"])
     params = list(model.parameters()) + list(encoders.parameters())
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
     state_path = work / f"{stage}_state.pt"
     start = 0
     if state_path.is_file():
-        st = torch.load(state_path)
+        st = torch.load(state_path, map_location=device)
         model.load_state_dict(st["transformer"]), encoders.load_state_dict(st["text"]), opt.load_state_dict(st["opt"])
         start = st["step"]
         log(f"{stage}: resumed at step {start}")
@@ -222,9 +228,9 @@ def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) ->
             for g in opt.param_groups:
                 g["lr"] = lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
             rng = np.random.default_rng([seed, cfg.id, step])
-            idx, side, masked, ts, drop = make_batch(rng, tokens, task, n)
-            batch = (idx, side, masked, ts, drop, _text_rows(idx, side, drop, task, len(rows)))
-            loss, acc, *_ = forward_loss(model, encoders, text_ids, tokens, batch, task, cfg.changed_weight)
+            idx, side, masked, ts, drop = make_batch(rng, tokens, task, n, batch)
+            draw = (idx, side, masked, ts, drop, _text_rows(idx, side, drop, task, len(rows)))
+            loss, acc, *_ = forward_loss(model, encoders, text_ids, tokens, draw, task, cfg.changed_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -235,13 +241,25 @@ def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0) ->
                         "lr": round(opt.param_groups[0]["lr"], 6), "sec": round(time.time() - t0, 1)}
                 run_loss = run_acc = 0.0
                 if (step + 1) % 500 == 0 or step + 1 == steps:
-                    last.update(validate(model, encoders, work, stage))
+                    last.update(validate(model, encoders, work, stage, device=device))
                 logf.write(json.dumps(last) + "\n"); logf.flush()
                 log(f"{stage} {last}")
-            if (step + 1) % 250 == 0 or step + 1 == steps:
+            if (step + 1) % save_every == 0 or step + 1 == steps:
                 torch.save({"transformer": model.state_dict(), "text": encoders.state_dict(), "opt": opt.state_dict(),
                             "step": step + 1}, state_path)
-    torch.save({"transformer": model.state_dict(), "text": encoders.state_dict()}, work / f"{stage}_final.pt")
-    final = validate(model, encoders, work, stage, count=256)
-    return {"steps": steps, "batch": BATCH, "train_seconds_this_run": round(time.time() - t0, 1),
+                if mirror is not None:
+                    torch.save(_weights(model, encoders), mirror / f"{stage}.pt")
+    loop_seconds = time.time() - t0
+    torch.save(_weights(model, encoders), work / f"{stage}_final.pt")
+    if mirror is not None:
+        torch.save(_weights(model, encoders), mirror / f"{stage}.pt")
+    final = validate(model, encoders, work, stage, count=256, device=device)
+    return {"steps": steps, "batch": batch, "lr": lr, "device": device,
+            "train_seconds_this_run": round(time.time() - t0, 1), "loop_seconds": round(loop_seconds, 2),
             "final_train": last, **final}
+
+
+def _weights(model, encoders) -> dict:
+    """Weights only, on the CPU (what the hub checkpoint and the next stage read)."""
+    cpu = lambda sd: {k: v.detach().cpu() for k, v in sd.items()}  # noqa: E731
+    return {"transformer": cpu(model.state_dict()), "text": cpu(encoders.state_dict())}

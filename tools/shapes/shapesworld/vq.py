@@ -150,12 +150,13 @@ def reconstruction_psnr(vq, images: np.ndarray, count: int = 64) -> float:
 
 @torch.no_grad()
 def encode_split(vq, images: np.ndarray, batch: int = 64) -> np.ndarray:
-    """All images of a split -> int16 tokens [N, 2, 16, 16]."""
+    """All images of a split -> int16 tokens [N, 2, 16, 16] (on the device ``vq`` is on)."""
     n = images.shape[0]
+    dev = next(vq.parameters()).device
     out = np.zeros((n, 2, 16, 16), np.int16)
     for s in range(0, n, batch):
         chunk = images[s:s + batch]
         b = chunk.shape[0]
-        ids = encode_ids(vq, to_pixels(chunk.reshape(b * 2, 128, 128, 3)))
-        out[s:s + b] = ids.reshape(b, 2, 16, 16).numpy().astype(np.int16)
+        ids = encode_ids(vq, to_pixels(chunk.reshape(b * 2, 128, 128, 3)).to(dev))
+        out[s:s + b] = ids.reshape(b, 2, 16, 16).cpu().numpy().astype(np.int16)
     return out

@@ -18,20 +18,22 @@ const MODEL = `${REPO}${SHAPES_MODEL}`;
 const hasShapes = existsSync(`${MODEL}/manifest.json`);
 
 // Measured on these 4 pairs (fp32, package defaults, seeds 1000..1003): the app's output (region-hold
-// off by default for this model, then the composite) 13.31 dB inside vs 9.48 for the unedited source
-// (+3.8, mostly the removal), 18.53 dB outside; with region-hold at the package's λ and the composite
-// 20.44 outside (the VQ round trip of the source scores 22.16; a wrecked picture ~10); outside without
-// composite 19.10 with region-hold vs 17.85 without. Attention IoU is 0.02 on these pairs (the maps do
-// not localise yet, docs/shapes.md), so it has no bar.
+// off by default for this model, then the composite) 15.82 dB inside vs 9.48 for the unedited source
+// (+6.3), 20.51 dB outside; with region-hold at the package's λ and the composite 24.50 outside (the
+// VQ round trip of the source scores 22.16; a wrecked picture ~10); outside without composite 21.66
+// with region-hold vs 19.58 without; attention IoU with the true regions 0.17 (the model trained on
+// CPU alone, whose maps did not localise, scored 0.02 here).
 const BARS = {
   /** mean PSNR outside the true region of the app's output */
-  outsideApp: 17,
+  outsideApp: 19,
   /** mean PSNR outside the true region with region-hold at the package's λ and the composite */
-  outsideComposite: 19,
+  outsideComposite: 22,
   /** mean inside-region PSNR of the app's output minus that of doing nothing (the source) */
-  editGain: 2,
-  /** region-hold's preservation gain outside (no composite), dB; measured +1.25 */
-  holdGain: 0.5,
+  editGain: 4,
+  /** region-hold's preservation gain outside (no composite), dB; measured +2.08 */
+  holdGain: 1,
+  /** mean IoU of the thresholded attention map with the true region; measured 0.17 */
+  iou: 0.1,
 };
 
 describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
@@ -59,7 +61,7 @@ describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
   }, 120_000);
   afterAll(async () => pkg?.runner.release());
 
-  it('edits inside the region and preserves outside it; region-hold does not lose preservation', () => {
+  it('edits inside the region, preserves outside it, attention points at the region; region-hold adds preservation', () => {
     const { overall } = report(rows, [0, lambda], lambda, appLambda);
     console.log(JSON.stringify(overall));
     expect(overall.n).toBe(4);
@@ -67,7 +69,7 @@ describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
     expect(overall.psnr_outside_hold_composite!).toBeGreaterThanOrEqual(BARS.outsideComposite);
     expect(overall.edit_psnr! - overall.source_edit_psnr!).toBeGreaterThanOrEqual(BARS.editGain);
     expect(overall.psnr_outside_hold! - overall.psnr_outside_nohold!).toBeGreaterThanOrEqual(BARS.holdGain);
-    expect(overall.localisation_iou).not.toBeNull();
+    expect(overall.localisation_iou!).toBeGreaterThanOrEqual(BARS.iou);
   });
 
   it('iou counts overlap over union', () => {

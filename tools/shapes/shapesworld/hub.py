@@ -14,6 +14,8 @@ from safetensors.torch import save_file
 
 from . import mgt, vq
 
+RECIPE = "tools/shapes (python -m shapesworld.train)"
+
 
 def _save(state: dict, folder: Path, config: dict, weights: str, skip=()) -> None:
     folder.mkdir(parents=True, exist_ok=True)
@@ -22,7 +24,7 @@ def _save(state: dict, folder: Path, config: dict, weights: str, skip=()) -> Non
     (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def save_checkpoint(work: Path, out: Path, stage: str = "edit") -> Path:
+def save_checkpoint(work: Path, out: Path, stage: str = "edit", trained_by: str = RECIPE) -> Path:
     if out.exists():
         shutil.rmtree(out)
     model, encoders = mgt.build_models(work)
@@ -51,5 +53,5 @@ def save_checkpoint(work: Path, out: Path, stage: str = "edit") -> Path:
         "_class_name": "Pipeline", "tokenizer": ["transformers", "CLIPTokenizer"],
         "text_encoder": ["transformers", "CLIPTextModelWithProjection"], "vqvae": ["diffusers", "VQModel"],
         "transformer": ["src.transformer", "Transformer2DModel"], "scheduler": ["src.scheduler", "Scheduler"],
-        "trained_by": "tools/shapes (python -m shapesworld.train)", "resolution": 128}, indent=2) + "\n")
+        "trained_by": trained_by, "resolution": 128}, indent=2) + "\n")
     return out

@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
 from editmgt_export import package as export_package  # noqa: E402
 from editmgt_export.checkpoint import load_checkpoint  # noqa: E402
 
+from .hub import RECIPE  # noqa: E402
+
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parents[1]
 DEFAULTS_PATH = HERE / "defaults.json"
@@ -33,7 +35,8 @@ def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_
     if export_package.LLM_LEN != llm_len:  # see module docstring
         export_package.LLM_LEN = llm_len
         export_package.export_all = functools.partial(export_package.export_all, text_len=llm_len)
-    export_package.write_package(ckpt, out, list(dtypes), name="shapes", source="tools/shapes (python -m shapesworld.train)",
+    source = json.loads((checkpoint / "model_index.json").read_text()).get("trained_by", RECIPE)
+    export_package.write_package(ckpt, out, list(dtypes), name="shapes", source=source,
                                  resolution=128, attention_blocks=attention_blocks)
     manifest = share_identical_graphs(out, json.loads((out / "manifest.json").read_text()))
     manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())

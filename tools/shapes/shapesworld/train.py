@@ -76,8 +76,20 @@ def run_stage(stage: str, args) -> dict:
     if stage == "checkpoint":
         from .hub import save_checkpoint
 
-        return {"path": str(save_checkpoint(WORK, WORK / "checkpoint", stage="focus"))}
+        return {"path": str(save_checkpoint(WORK, WORK / "checkpoint", stage="focus", trained_by=recipe(args)))}
     raise ValueError(stage)
+
+
+def recipe(args) -> str:
+    """How the checkpoint was trained, for its model_index.json and the package's manifest."""
+    if args.device == "cpu" and args.batch == 32 and args.lr_scale == 1.0:
+        from .hub import RECIPE
+
+        return RECIPE
+    steps = " ".join(f"--{k}-steps {getattr(args, f'{k}_steps')}" for k in BUDGET_SHARES)
+    return (f"tools/shapes (python -m shapesworld.train --device {args.device} --batch {args.batch} "
+            f"--lr-scale {args.lr_scale} --train-pairs {args.train_pairs} {steps}"
+            f"{', the VQ and tokenizers of the CPU recipe' if args.reuse_vq else ''})")
 
 
 START = time.time()

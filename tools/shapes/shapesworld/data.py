@@ -29,7 +29,7 @@ def _fill(folder: Path, split: str, start: int, stop: int, count: int) -> list[d
     return texts
 
 
-def build_split(folder: Path, split: str, count: int, log=print, workers: int = 1) -> None:
+def build_split(folder: Path, split: str, count: int, log=print, workers: int = 1, chunk: int = 1000) -> None:
     """Pairs 0..count-1 of the split (the same arrays whatever ``workers``: each pair depends on
     its index alone)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -38,7 +38,6 @@ def build_split(folder: Path, split: str, count: int, log=print, workers: int = 
     images = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=(count, 2, 128, 128, 3))
     del images
     t0 = time.time()
-    chunk = 1000
     jobs = [(folder, split, s, min(s + chunk, count), count) for s in range(0, count, chunk)]
     texts: list[dict] = []
     if workers > 1:

@@ -74,3 +74,17 @@ def test_write_split_layout(tmp_path):
         for key in ("source", "target", "mask"):
             assert (tmp_path / e[key]).is_file()
         assert set(e) >= {"kind", "instruction", "source", "target", "mask"}
+
+
+def test_training_arrays_do_not_depend_on_how_many_processes_made_them(tmp_path):
+    """The GPU profile generates pairs in several processes; the arrays must equal a single
+    process's (and the generator's own pairs), or the profiles would train on different data."""
+    from shapesworld.data import build_split, load_split
+
+    build_split(tmp_path / "one", "train", 12, log=lambda m: None)
+    build_split(tmp_path / "many", "train", 12, log=lambda m: None, workers=3, chunk=5)
+    (a, ta), (b, tb) = load_split(tmp_path / "one"), load_split(tmp_path / "many")
+    assert ta == tb and np.array_equal(a, b)
+    p = pair_at("train", 11)
+    assert np.array_equal(b[11, 0], p.source_image) and np.array_equal(b[11, 1], p.target_image)
+    assert tb[11]["instruction"] == p.instruction

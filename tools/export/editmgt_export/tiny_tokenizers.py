@@ -60,19 +60,23 @@ def _train_merges(words: list[list[str]], n_merges: int) -> list[tuple[str, str]
     return merges
 
 
-def build_clip_tokenizer(max_length: int = 77) -> Tokenizer:
-    byte_chars = sorted(pre_tokenizers.ByteLevel.alphabet())
+def clip_text_rules():
+    """The CLIP-style normaliser (NFC, collapsed whitespace, lower case) and pre-tokenizer (CLIP's
+    word pattern, then byte-level)."""
     norm = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
     pre = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(CLIP_PATTERN), behavior="removed", invert=True),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
-    words = []
-    for line in CORPUS:
-        for piece, _ in pre.pre_tokenize_str(norm.normalize_str(line)):
-            words.append(list(piece[:-1]) + [piece[-1] + "</w>"])
-    merges = _train_merges(words, 300)
+    return norm, pre
 
+
+def assemble_clip_tokenizer(merges: list[tuple[str, str]], max_length: int, decoder=None) -> Tokenizer:
+    """A CLIP-style tokenizer from learned merges: vocabulary = the 256 byte symbols, the same with
+    ``</w>``, the merges, then <|startoftext|> and <|endoftext|>; BOS/EOS added, padded with EOS.
+    ``decoder``: defaults to byte-level with ``</w>`` turned back into spaces."""
+    byte_chars = sorted(pre_tokenizers.ByteLevel.alphabet())
+    norm, pre = clip_text_rules()
     vocab: dict[str, int] = {}
     for piece in byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges]:
         vocab.setdefault(piece, len(vocab))
@@ -84,25 +88,25 @@ def build_clip_tokenizer(max_length: int = 77) -> Tokenizer:
     bos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
     tok.post_processor = processors.RobertaProcessing(("<|endoftext|>", eos), ("<|startoftext|>", bos),
                                                       trim_offsets=False, add_prefix_space=False)
-    tok.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Replace("</w>", " "), decoders.Strip(" ", 0, 1)])
+    tok.decoder = decoder or decoders.Sequence(
+        [decoders.ByteLevel(), decoders.Replace("</w>", " "), decoders.Strip(" ", 0, 1)])
     tok.enable_truncation(max_length)
     tok.enable_padding(pad_id=eos, pad_token="<|endoftext|>", length=max_length)
     return tok
 
 
-def build_gemma_tokenizer(max_length: int = 256) -> Tokenizer:
-    specials = ["<pad>", "<eos>", "<bos>", "<unk>"]
-    norm = normalizers.Replace(" ", "▁")
-    words = [list("▁" + w) for line in CORPUS for w in line.split(" ")]
-    merges = _train_merges(words, 250)
-    chars = sorted({c for line in CORPUS for c in line.replace(" ", "▁")})
+GEMMA_SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>"]
 
+
+def assemble_gemma_tokenizer(merges: list[tuple[str, str]], chars: list[str], max_length: int) -> Tokenizer:
+    """A Gemma-style tokenizer from learned merges: vocabulary = the specials, the 256 byte-fallback
+    pieces, the corpus's characters (spaces as ``▁``), the merges; <bos> first, right-padded."""
     vocab: dict[str, int] = {}
-    for piece in specials + [f"<0x{b:02X}>" for b in range(256)] + chars + ["".join(m) for m in merges]:
+    for piece in GEMMA_SPECIALS + [f"<0x{b:02X}>" for b in range(256)] + chars + ["".join(m) for m in merges]:
         vocab.setdefault(piece, len(vocab))
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.normalizer = norm
-    tok.add_special_tokens(specials)
+    tok.normalizer = normalizers.Replace(" ", "▁")
+    tok.add_special_tokens(GEMMA_SPECIALS)
     tok.post_processor = processors.TemplateProcessing(
         single="<bos> $A", pair="<bos> $A $B", special_tokens=[("<bos>", vocab["<bos>"])]
     )
@@ -110,6 +114,21 @@ def build_gemma_tokenizer(max_length: int = 256) -> Tokenizer:
     tok.enable_truncation(max_length)
     tok.enable_padding(pad_id=vocab["<pad>"], pad_token="<pad>", length=max_length, direction="right")
     return tok
+
+
+def build_clip_tokenizer(max_length: int = 77) -> Tokenizer:
+    norm, pre = clip_text_rules()
+    words = []
+    for line in CORPUS:
+        for piece, _ in pre.pre_tokenize_str(norm.normalize_str(line)):
+            words.append(list(piece[:-1]) + [piece[-1] + "</w>"])
+    return assemble_clip_tokenizer(_train_merges(words, 300), max_length)
+
+
+def build_gemma_tokenizer(max_length: int = 256) -> Tokenizer:
+    words = [list("▁" + w) for line in CORPUS for w in line.split(" ")]
+    chars = sorted({c for line in CORPUS for c in line.replace(" ", "▁")})
+    return assemble_gemma_tokenizer(_train_merges(words, 250), chars, max_length)
 
 
 def save_tokenizer(tok: Tokenizer, folder: Path, kind: str, max_length: int) -> None:

@@ -15,17 +15,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+import sys
 
-from .edits import KINDS, STYLE_WORDS, caption
-from .scene import BACKGROUND_COLOURS, SHAPE_COLOURS, SHAPES, SIZES
-from .splits import pair_at
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
+from editmgt_export import tiny_tokenizers  # noqa: E402
+from editmgt_export.tiny_tokenizers import assemble_clip_tokenizer, assemble_gemma_tokenizer, clip_text_rules  # noqa: E402
+
+from .edits import KINDS, STYLE_WORDS, caption  # noqa: E402
+from .scene import BACKGROUND_COLOURS, SHAPE_COLOURS, SHAPES, SIZES  # noqa: E402
+from .splits import pair_at  # noqa: E402
 
 CLIP_LENGTH = 77
 LLM_LENGTH = 32
 WIDTH = 64  # hidden size of both encoders (= joint_attention_dim and pooled_projection_dim)
-CLIP_PATTERN = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 
 
 def corpus() -> list[str]:
@@ -45,71 +50,26 @@ def _merges(tok: Tokenizer, lines, vocab_size: int, **kw):
 
 
 def build_clip_tokenizer(lines) -> Tokenizer:
-    byte_chars = sorted(pre_tokenizers.ByteLevel.alphabet())
-    norm = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
-    pre = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(CLIP_PATTERN), behavior="removed", invert=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    norm, pre = clip_text_rules()
     t = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
     t.normalizer, t.pre_tokenizer = norm, pre
-    merges = _merges(t, lines, 1200, end_of_word_suffix="</w>", initial_alphabet=byte_chars)
-    vocab: dict[str, int] = {}
-    for piece in byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges]:
-        vocab.setdefault(piece, len(vocab))
-    for special in ("<|startoftext|>", "<|endoftext|>"):
-        vocab[special] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, end_of_word_suffix="</w>", unk_token="<|endoftext|>"))
-    tok.normalizer, tok.pre_tokenizer = norm, pre
-    tok.add_special_tokens(["<|startoftext|>", "<|endoftext|>"])
-    bos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
-    tok.post_processor = processors.RobertaProcessing(("<|endoftext|>", eos), ("<|startoftext|>", bos),
-                                                      trim_offsets=False, add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.enable_truncation(CLIP_LENGTH)
-    tok.enable_padding(pad_id=eos, pad_token="<|endoftext|>", length=CLIP_LENGTH)
-    return tok
+    merges = _merges(t, lines, 1200, end_of_word_suffix="</w>", initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()))
+    return assemble_clip_tokenizer(merges, CLIP_LENGTH, decoder=decoders.ByteLevel())
 
 
 def build_gemma_tokenizer(lines) -> Tokenizer:
-    specials = ["<pad>", "<eos>", "<bos>", "<unk>"]
-    norm = normalizers.Replace(" ", "▁")
     t = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
-    t.normalizer = norm
+    t.normalizer = normalizers.Replace(" ", "▁")
     # merges are learned within "▁word" units only, so the saved tokenizer (no pre-tokenizer, like
     # the exporter's) never fuses words together
     t.pre_tokenizer = pre_tokenizers.Split("▁", behavior="merged_with_next")
     merges = _merges(t, lines, 700)
     chars = sorted({c for line in lines for c in line.replace(" ", "▁")})
-    vocab: dict[str, int] = {}
-    for piece in specials + [f"<0x{b:02X}>" for b in range(256)] + chars + ["".join(m) for m in merges]:
-        vocab.setdefault(piece, len(vocab))
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.normalizer = norm
-    tok.add_special_tokens(specials)
-    tok.post_processor = processors.TemplateProcessing(single="<bos> $A", pair="<bos> $A $B",
-                                                       special_tokens=[("<bos>", vocab["<bos>"])])
-    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
-    tok.enable_truncation(LLM_LENGTH)
-    tok.enable_padding(pad_id=vocab["<pad>"], pad_token="<pad>", length=LLM_LENGTH, direction="right")
-    return tok
+    return assemble_gemma_tokenizer(merges, chars, LLM_LENGTH)
 
 
 def save_tokenizer(tok: Tokenizer, folder: Path, kind: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    tok.save(str(folder / "tokenizer.json"))
-    if kind == "clip":
-        special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
-                   "pad_token": "<|endoftext|>"}
-        length = CLIP_LENGTH
-    else:
-        special = {"bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>"}
-        length = LLM_LENGTH
-    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": length, "padding_side": "right",
-              "truncation_side": "right", "add_bos_token": kind == "gemma", "clean_up_tokenization_spaces": False,
-              **special}
-    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")
+    tiny_tokenizers.save_tokenizer(tok, folder, kind, CLIP_LENGTH if kind == "clip" else LLM_LENGTH)
 
 
 def clip_config(tok: Tokenizer) -> dict:

@@ -76,13 +76,17 @@ def run_stage(stage: str, args) -> dict:
     if stage == "checkpoint":
         from .hub import save_checkpoint
 
-        return {"path": str(save_checkpoint(WORK, WORK / "checkpoint", stage="focus", trained_by=recipe(args)))}
+        return {"path": str(save_checkpoint(WORK, WORK / "checkpoint", stage="focus", trained_by=recipe(args, args.defaults)))}
     raise ValueError(stage)
 
 
-def recipe(args) -> str:
-    """How the checkpoint was trained, for its model_index.json and the package's manifest."""
-    if args.device == "cpu" and args.batch == 32 and args.lr_scale == 1.0:
+RECIPE_OPTIONS = ("device", "batch", "lr_scale", "train_pairs", "t2i_steps", "edit_steps", "focus_steps", "reuse_vq")
+
+
+def recipe(args, defaults: dict) -> str:
+    """How the checkpoint was trained, for its model_index.json and the package's manifest: the
+    plain command when every option that shapes the weights has its default (the CPU recipe)."""
+    if all(getattr(args, k) == defaults[k] for k in RECIPE_OPTIONS):
         from .hub import RECIPE
 
         return RECIPE
@@ -143,6 +147,7 @@ def main(argv=None) -> None:
                     help="set the MGT stages' steps to fill this wall time (from the start), measured after the tokens stage")
     ap.add_argument("--mirror", type=Path, help="folder that receives weights-only copies as training goes")
     args = ap.parse_args(argv)
+    args.defaults = {k: ap.get_default(k) for k in RECIPE_OPTIONS}
     WORK = args.work.resolve()
     if args.device == "cpu":
         torch.set_num_threads(2)

@@ -126,8 +126,7 @@ def fit_budget(args) -> None:
     log(f"budget: {plan}")
 
 
-def main(argv=None) -> None:
-    global WORK
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--until", choices=STAGES, default=STAGES[-1], help="stop after this stage")
     ap.add_argument("--train-pairs", type=int, default=4000)
@@ -146,6 +145,12 @@ def main(argv=None) -> None:
     ap.add_argument("--budget-seconds", type=float,
                     help="set the MGT stages' steps to fill this wall time (from the start), measured after the tokens stage")
     ap.add_argument("--mirror", type=Path, help="folder that receives weights-only copies as training goes")
+    return ap
+
+
+def main(argv=None) -> None:
+    global WORK
+    ap = parser()
     args = ap.parse_args(argv)
     args.defaults = {k: ap.get_default(k) for k in RECIPE_OPTIONS}
     WORK = args.work.resolve()

@@ -1,4 +1,8 @@
-"""The training loss: the focus stage's weighting of changed tokens, on a real (untrained) model."""
+"""The training loss (the focus stage's weighting of changed tokens, on a real untrained model), and
+the name a checkpoint gives the command that trained it."""
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -52,3 +56,19 @@ def test_text_to_image_ignores_the_weight(setup):
     weighted, *_ = mgt.forward_loss(model, encoders, text_ids, tokens, batch, "t2i", changed_weight=4.0)
     assert torch.equal(plain, weighted)
 
+
+
+def test_checkpoint_names_the_command_that_trained_it():
+    """The manifest's source.id says which profile made the weights: the plain recipe only when
+    every option that shapes them has its default."""
+    from shapesworld import train
+    from shapesworld.hub import RECIPE
+
+    ap = train.parser()
+    defaults = {k: ap.get_default(k) for k in train.RECIPE_OPTIONS}
+    assert vars(ap.parse_args([])) | defaults == vars(ap.parse_args([]))  # every name is a real option
+    assert train.recipe(SimpleNamespace(**defaults), defaults) == RECIPE
+    gpu = SimpleNamespace(**{**defaults, "device": "cuda", "batch": 512, "focus_steps": 1950, "reuse_vq": Path(".work")})
+    named = train.recipe(gpu, defaults)
+    assert "--device cuda --batch 512" in named and "--focus-steps 1950" in named and "VQ and tokenizers" in named
+    assert train.recipe(SimpleNamespace(**{**defaults, "t2i_steps": 50}), defaults) != RECIPE

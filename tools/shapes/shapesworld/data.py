@@ -16,7 +16,7 @@ from .edits import caption
 from .splits import pair_at
 
 
-def _fill(folder: Path, split: str, start: int, stop: int, count: int) -> list[dict]:
+def _fill(folder: Path, split: str, start: int, stop: int) -> list[dict]:
     """Write pairs start..stop-1 into the split's image array; return their texts."""
     images = np.load(folder / "images.npy", mmap_mode="r+")
     texts = []
@@ -38,7 +38,7 @@ def build_split(folder: Path, split: str, count: int, log=print, workers: int = 
     images = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=(count, 2, 128, 128, 3))
     del images
     t0 = time.time()
-    jobs = [(folder, split, s, min(s + chunk, count), count) for s in range(0, count, chunk)]
+    jobs = [(folder, split, s, min(s + chunk, count)) for s in range(0, count, chunk)]
     texts: list[dict] = []
     if workers > 1:
         import multiprocessing as mp

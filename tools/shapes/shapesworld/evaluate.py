@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
-from editmgt_export.pipeline import EditRequest, ModelGeometry, Tokenizers, run_edit  # noqa: E402
+from editmgt_export.pipeline import EditRequest, ModelGeometry, Tokenizers, run_edit
 
-from .splits import pair_at  # noqa: E402
+from .splits import pair_at
 
 
 def psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -26,10 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
-from editmgt_export.transformer import EditMGTTransformer  # noqa: E402
+from editmgt_export.transformer import EditMGTTransformer
 
-from . import text  # noqa: E402
+from . import text
 
 CODEBOOK = 512
 MASK_ID = CODEBOOK  # vocab_size - 1

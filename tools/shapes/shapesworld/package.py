@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
-from editmgt_export import package as export_package  # noqa: E402
-from editmgt_export.checkpoint import load_checkpoint  # noqa: E402
+from editmgt_export import package as export_package
+from editmgt_export.checkpoint import load_checkpoint
 
-from .hub import RECIPE  # noqa: E402
+from .hub import RECIPE
 
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parents[1]

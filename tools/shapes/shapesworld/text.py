@@ -15,18 +15,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import sys
-
 import torch
+from editmgt_export import tiny_tokenizers
+from editmgt_export.tiny_tokenizers import assemble_clip_tokenizer, assemble_gemma_tokenizer, clip_text_rules
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "export"))
-from editmgt_export import tiny_tokenizers  # noqa: E402
-from editmgt_export.tiny_tokenizers import assemble_clip_tokenizer, assemble_gemma_tokenizer, clip_text_rules  # noqa: E402
-
-from .edits import KINDS, STYLE_WORDS, caption  # noqa: E402
-from .scene import BACKGROUND_COLOURS, SHAPE_COLOURS, SHAPES, SIZES  # noqa: E402
-from .splits import pair_at  # noqa: E402
+from .edits import KINDS, STYLE_WORDS, caption
+from .scene import BACKGROUND_COLOURS, SHAPE_COLOURS, SHAPES, SIZES
+from .splits import pair_at
 
 CLIP_LENGTH = 77
 LLM_LENGTH = 32

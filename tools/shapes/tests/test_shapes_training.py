@@ -57,7 +57,6 @@ def test_text_to_image_ignores_the_weight(setup):
     assert torch.equal(plain, weighted)
 
 
-
 def test_checkpoint_names_the_command_that_trained_it():
     """The manifest's source.id says which profile made the weights: the plain recipe only when
     every option that shapes them has its default."""

@@ -28,6 +28,26 @@ function readJson(path) {
   }
 }
 
+/**
+ * The end-to-end tests drive the system Chromium (scripts/chromium.ts). When it is missing it is
+ * installed from Debian's packages if we are root, else the message says how.
+ */
+function ensureChromium() {
+  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(path)) return true;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!process.env.CHROMIUM_PATH && root && existsSync('/usr/bin/apt-get')) {
+    console.log('--- Chromium is missing: installing Debian chromium');
+    const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    if (run('apt-get', ['update', '-qq'], env).ok && run('apt-get', ['install', '-y', '-qq', 'chromium'], env).ok && existsSync(path)) return true;
+  }
+  console.error(
+    `the end-to-end tests need Chromium at ${path}: install Debian's package (sudo apt-get install chromium) ` +
+      'or set CHROMIUM_PATH to a Chromium 113+ binary',
+  );
+  return false;
+}
+
 /** Each suite returns {passed, failed, skipped}; a crash with no report counts as one failure. */
 const suites = {
   typecheck: () => {
@@ -47,6 +67,13 @@ const suites = {
     return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, seconds: r.seconds };
   },
   python: () => {
+    // The exporter's venv is made when missing (and refreshed when its pins change): after
+    // `npm install`, `npm test` is the only command a newcomer needs.
+    const setup = run('bash', ['tools/export/setup.sh']);
+    if (!setup.ok) {
+      console.error('could not prepare the Python venv (tools/export/setup.sh): Python 3.11 and access to PyPI are needed');
+      return { passed: 0, failed: 1, skipped: 0, seconds: setup.seconds };
+    }
     const file = resolve(results, 'python.xml');
     const r = run('bash', ['tools/export/run_tests.sh', `--junitxml=${file}`]);
     if (!existsSync(file)) return { passed: 0, failed: 1, skipped: 0, seconds: r.seconds };
@@ -58,6 +85,7 @@ const suites = {
     return { passed: tests - failed - skipped, failed: failed + (r.ok || failed ? 0 : 1), skipped, seconds: r.seconds };
   },
   e2e: () => {
+    if (!ensureChromium()) return { passed: 0, failed: 1, skipped: 0, seconds: 0 };
     const build = run(npx, ['vite', 'build', '--logLevel=warn']);
     if (!build.ok) return { passed: 0, failed: 1, skipped: 0, seconds: build.seconds };
     const r = run(npx, ['playwright', 'test']);

@@ -144,7 +144,9 @@ def test_fresh_conversion_reproduces_the_package(tiny_ckpt, tmp_path):
     assert {f["path"]: f["sha256"] for f in new["files"]} == \
         {f["path"]: f["sha256"] for f in old["files"] if f["path"].split("/")[0] in ("fp32", "q4", "tokenizer_clip", "tokenizer_llm")}
     assert new["config"] == old["config"] and new["graphs"] == old["graphs"] and new["tokenizers"] == old["tokenizers"]
-    assert new["codebook_colors"] == old["codebook_colors"]
+    # The colours come from a VQ decode (convolutions through the CPU's BLAS), rounded to 6 decimals:
+    # the last digit differs between Intel and AMD kernels, so they are compared within 1e-5.
+    np.testing.assert_allclose(np.array(new["codebook_colors"]), np.array(old["codebook_colors"]), atol=1e-5, rtol=0)
     for f in ("tokenizer_clip/tokenizer.json", "tokenizer_llm/tokenizer.json"):
         assert (out / f).read_bytes() == (TINY_PACKAGE / f).read_bytes()
     feeds = step_feeds_along_edit("edit_hold_on")[2]

@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
-// The dependency rule from docs/style.md, enforced per folder:
+// The dependency rule (each folder's README states its part), enforced per folder:
 //   engine   imports nothing of ours but itself (no DOM, no React, no onnxruntime, no Math.random)
 //   protocol may import engine types
 //   workers, cli may import engine and protocol, and are the only importers of onnxruntime

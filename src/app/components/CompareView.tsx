@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { ImageRef } from '../lib/types';
 import { ImageCanvas } from './ImageCanvas';
-import { StageFrame } from './Stage';
+import { StageFrame } from './StageFrame';
 
 /** Before/after with a slider: the result on the left of the split, the original on the right. */
 export function CompareView({ before, after }: { before: ImageRef; after: ImageRef }) {

@@ -4,7 +4,7 @@ import { useEditor } from '../state/context';
 import { AttentionLayer } from './AttentionLayer';
 import { BrushLayer } from './BrushLayer';
 import { ImageCanvas } from './ImageCanvas';
-import { StageFrame } from './Stage';
+import { StageFrame } from './StageFrame';
 import { TokenLayer } from './TokenLayer';
 
 /**

@@ -1,18 +1,8 @@
-import type { CSSProperties, ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { current } from '../lib/history';
 import { useEditor } from '../state/context';
 import { CompareView, SideBySide } from './CompareView';
 import { EditView } from './EditView';
-
-/** A box with the image's aspect ratio that fits the available space. */
-export function StageFrame({ width, height, children, className = '' }: { width: number; height: number; children: ReactNode; className?: string }) {
-  const style: CSSProperties = { aspectRatio: `${width} / ${height}`, width: `min(100%, calc(var(--stage-max-h) * ${width / height}))` };
-  return (
-    <div className={`stage-frame ${className}`} style={style}>
-      {children}
-    </div>
-  );
-}
 
 /** The picture area: the edit view, before/after, or side by side. */
 export function Stage({ dragging }: { dragging: boolean }) {

@@ -15,7 +15,7 @@ const cliCode = { group: ['**/cli/**'], message: 'cli/ is an entry point, not a 
 const react = { group: ['react', 'react-dom', 'react-dom/*', 'zustand'], message: 'React lives in src/app only.' };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'tools/**', 'public/**', 'test-results/**', 'playwright-report/**', 'e2e/.output/**'] },
+  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'tools/**', 'public/**', 'test-results/**', 'playwright-report/**', 'e2e/.output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     files: ['src/engine/**/*.ts'],
-    ignores: ['src/engine/**/*.test.ts'],
+    ignores: ['src/engine/**/*.test.ts', 'src/engine/build/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react, { group: ['**/protocol/**'], message: 'The engine imports nothing of ours but itself.' }, { group: ['node:*', 'fs', 'path'], message: 'The engine is pure: no node APIs.' }] }],
       'no-restricted-globals': ['error', 'window', 'document', 'navigator', 'self', 'fetch', 'localStorage'],
@@ -52,7 +52,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [appCode, cliCode, react] }] },
   },
   {
-    files: ['cli/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', '*.config.{js,ts}', '**/*.test.ts'],
+    files: ['cli/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', '*.config.{js,ts}', '**/*.test.ts'],
     languageOptions: { globals: { ...globals.node } },
   },
 );

@@ -1,0 +1,24 @@
+/**
+ * @editmgt/engine — EditMGT instruction-based image editing, in plain TypeScript.
+ *
+ * The public surface: the edit loop, its settings and errors, model packages (manifest types and
+ * validation), and the ports a host implements (graph runner, tokenizer, randomness). Anything
+ * not exported here is internal and may change without notice; `api-report.md` beside this file
+ * lists the surface and a test fails when it changes unintentionally.
+ */
+export { EditEngine, EDIT_DEFAULTS } from './pipeline';
+export type { EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
+export { checkEditSetting, clampEditSetting, describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
+export type { EditOptionValues, EditSettingName, NumberSetting, SwitchSetting, TextSetting } from './editSettings';
+export { EditError, MAX_INPUT_PIXELS } from './errors';
+export type { EditErrorCode } from './errors';
+export { defaultHold, DTYPES, GRAPH_NAMES, packageFiles, pickDtype, specFromManifest, validateManifest } from './manifest';
+export type { Dtype, Manifest, ManifestFile, TensorDesc, TokenizerEntry } from './manifest';
+export type { ModelSpec } from './modelSpec';
+export type { Encoding, Feeds, GraphName, GraphRunner, Outputs, Rng, StepUniforms, Tokenizer } from './ports';
+export type { AnyTensor, TensorType } from './tensor';
+export { seededRng, replayRng } from './rng';
+export { hfTokenizer } from './hfTokenizer';
+export type { BpeEncoder, TokenizerFiles } from './hfTokenizer';
+export type { RgbaImage } from './image';
+export { psnr } from './metrics';

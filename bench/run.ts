@@ -14,19 +14,19 @@ import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchBrowser, buildApp, CHROMIUM, optionsLabel, renderPng, serve } from './browser';
-import type { BrowserCase } from './browser';
-import { chartSvg } from './chart';
-import { benchFullsizeStep, FULLSIZE_DIR, fullsizeAvailable } from './fullsize';
-import { benchNode, PROMPTS } from './node';
-import type { NodeBenchOptions } from './node';
-import { pythonAvailable, runPython } from './python';
-import type { PythonResult } from './python';
-import { formatTable } from './table';
-import { engineStepCost, GEOMETRY_1024 } from './engineOverhead';
-import { median } from './stats';
-import type { BackendName, BenchReport, BenchRun, EngineOverhead, Machine, RatioPairs, Reference } from './types';
-import { emptyRun } from './types';
+import { benchBrowser, buildApp, CHROMIUM, optionsLabel, renderPng, serve } from './browser/driver';
+import type { BrowserCase } from './browser/driver';
+import { chartSvg } from './report/chart';
+import { benchFullsizeStep, FULLSIZE_DIR, fullsizeAvailable } from './node/fullsize';
+import { benchNode, PROMPTS } from './node/node';
+import type { NodeBenchOptions } from './node/node';
+import { pythonAvailable, runPython } from './python/runPython';
+import type { PythonResult } from './python/runPython';
+import { formatTable } from './report/table';
+import { engineStepCost, GEOMETRY_1024 } from './node/engineOverhead';
+import { median } from './report/stats';
+import type { BackendName, BenchReport, BenchRun, EngineOverhead, Machine, RatioPairs, Reference } from './report/types';
+import { emptyRun } from './report/types';
 
 export const CACHE = 'node_modules/.cache/editmgt-bench';
 const CPU_DTYPES = ['fp32', 'q8', 'q4'];
@@ -95,8 +95,8 @@ function machine(threads: number, peak: PythonResult['matmul_peak']): Machine {
 
 function runNodeCase(o: NodeBenchOptions, isolate: boolean): Promise<BenchRun> {
   if (!isolate) return benchNode(o);
-  const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
-  const r = spawnSync(tsx, [fileURLToPath(new URL('./nodeChild.ts', import.meta.url)), JSON.stringify(o)], { encoding: 'utf8', timeout: 20 * 60_000 });
+  const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+  const r = spawnSync(tsx, [fileURLToPath(new URL('./node/nodeChild.ts', import.meta.url)), JSON.stringify(o)], { encoding: 'utf8', timeout: 20 * 60_000 });
   if (r.status !== 0) throw new Error((r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0]);
   return Promise.resolve(JSON.parse(r.stdout.trim().split('\n').pop()!) as BenchRun);
 }
@@ -129,7 +129,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const graphs = [...new Set(cases.map((c) => join(modelDir(c.model), c.dtype, 'transformer_step.onnx')))];
     o.log('python: FLOPs, matmul peak…');
     try {
-      py = runPython('tools/bench/reference.py', ['--package', modelDir(refModel), '--threads', String(o.threads), '--no-reference',
+      py = runPython('bench/python/reference.py', ['--package', modelDir(refModel), '--threads', String(o.threads), '--no-reference',
         '--peak-seconds', o.quick ? '0.3' : '1', '--flops', ...graphs], 10 * 60_000);
     } catch (err) {
       o.log(`python part failed: ${(err as Error).message}`);
@@ -165,7 +165,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       o.log(`PyTorch reference vs node-cpu on ${refModel}, round ${round + 1}/${o.referenceRounds}…`);
       try {
         const node = await runNodeCase({ modelDir: modelDir(refModel), dtype: 'fp32', steps: o.steps, threads: o.threads, ...base }, o.isolate);
-        const ref = runPython('tools/bench/reference.py', round === 0 && !o.quick ? [...args, '--ort'] : args, 30 * 60_000) as unknown as Reference;
+        const ref = runPython('bench/python/reference.py', round === 0 && !o.quick ? [...args, '--ort'] : args, 30 * 60_000) as unknown as Reference;
         ortPython ??= ref.ort_python;
         reference = { ...ref, ...(ortPython ? { ort_python: ortPython } : {}) };
         if (node.edit_ms) pairs.node_vs_pytorch.push({ node_edit_ms: node.edit_ms, pytorch_edit_ms: ref.edit_ms, node_step_ms: node.step_ms_median, pytorch_step_ms: ref.step_ms_median });
@@ -217,7 +217,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     if (o.reference && hasPython && full.status === 'ok' && full.step_ms_median && existsSync(ckpt)) {
       o.log('PyTorch fullsize-random: one step…');
       try {
-        const t = runPython('tools/bench/torch_step.py', ['--checkpoint', ckpt, '--threads', String(o.threads)], 30 * 60_000) as unknown as {
+        const t = runPython('bench/python/torch_step.py', ['--checkpoint', ckpt, '--threads', String(o.threads)], 30 * 60_000) as unknown as {
           step_ms: number[]; load_ms: number; peak_rss_bytes: number;
         };
         referenceFullsize = { model: 'fullsize-random', step_ms: t.step_ms[0]!, load_ms: t.load_ms, peak_rss_bytes: t.peak_rss_bytes };
@@ -286,7 +286,7 @@ function countFullsizeFlops(log: (l: string) => void): void {
   if (existsSync(p) || !pythonAvailable()) return;
   log('counting full-size FLOPs (meta device, once)…');
   try {
-    const r = runPython('tools/bench/flops_torch.py', ['--config', 'fullsize'], 10 * 60_000);
+    const r = runPython('bench/python/flops_torch.py', ['--config', 'fullsize'], 10 * 60_000);
     mkdirSync(CACHE, { recursive: true });
     writeFileSync(p, JSON.stringify(r));
   } catch (err) {

@@ -1,7 +1,7 @@
 """One transformer step of a checkpoint's transformer in PyTorch (the reference's module), timed
-on this CPU: the PyTorch side of the full-size step in scripts/bench.
+on this CPU: the PyTorch side of the full-size step in npm run bench.
 
-The inputs are the ones scripts/bench/fullsize.ts feeds onnxruntime-node (all cells masked,
+The inputs are the ones bench/node/fullsize.ts feeds onnxruntime-node (all cells masked,
 reference ids 0, float inputs 0.5, guidance and text weights 1), so both sides do the same work.
 
 Usage: python torch_step.py --checkpoint DIR [--grid 64] [--text-len 256] [--blocks 28,29,…]
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "export"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
 
 
 def main() -> dict:

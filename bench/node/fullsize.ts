@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { OrtNodeRunner } from '../../cli/ortNodeRunner';
 import type { AnyTensor } from '../../src/engine/tensor';
 import { peakRssBytes } from './node';
-import { pythonAvailable, runPython } from './python';
-import { readbackAt } from './stats';
-import type { BenchRun } from './types';
-import { emptyRun } from './types';
+import { pythonAvailable, runPython } from '../python/runPython';
+import { readbackAt } from '../report/stats';
+import type { BenchRun } from '../report/types';
+import { emptyRun } from '../report/types';
 
 export const FULLSIZE_DIR = process.env['EDITMGT_FULLSIZE'] ?? 'tools/export/.cache/fullsize';
 
@@ -60,7 +60,7 @@ function stepGraph(dtype: string): { file: string; inputs: IoDesc[]; maskId: num
       : 'not built (tools/export: python -m editmgt_export fullsize)';
   }
   if (!pythonAvailable()) return 'the exported graph is there but its inputs need the Python venv to read';
-  const { inputs } = runPython('tools/bench/graph_io.py', [graph], 120_000) as unknown as { inputs: IoDesc[] };
+  const { inputs } = runPython('bench/python/graph_io.py', [graph], 120_000) as unknown as { inputs: IoDesc[] };
   // the mask token is the transformer's last vocabulary id
   const cfg = join(FULLSIZE_DIR, 'checkpoint', 'editmgt', 'config.json');
   const vocab = existsSync(cfg) ? (JSON.parse(readFileSync(cfg, 'utf8')) as { vocab_size?: number }).vocab_size : undefined;

@@ -7,12 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cellMaskToPixels } from '../src/engine/image';
-import { psnr } from '../src/engine/metrics';
-import { EditEngine } from '../src/engine/pipeline';
-import { DEFAULT_MODEL } from './edit';
-import { decodeImage } from './imageIO';
-import { openPackage } from './modelPackage';
+import { cellMaskToPixels } from '../../src/engine/image';
+import { psnr } from '../../src/engine/metrics';
+import { EditEngine } from '../../src/engine/pipeline';
+import { DEFAULT_MODEL } from '../../cli/edit';
+import { decodeImage } from '../../cli/imageIO';
+import { openPackage } from '../../cli/modelPackage';
 
 const { values, positionals } = parseArgs({ options: { model: { type: 'string', default: DEFAULT_MODEL }, steps: { type: 'string', default: '16' } }, allowPositionals: true });
 const pkg = await openPackage(values.model);

@@ -1,12 +1,12 @@
 /**
  * The benchmark page: the app's EngineClient (same worker, same engine) driven by
- * scripts/bench through `window.__bench`. Nothing is measured here that the worker does not
+ * bench/browser/driver.ts through `window.__bench`. Nothing is measured here that the worker does not
  * report itself, except page-side wall times (what a user of the app waits for).
  */
-import { EngineClient } from '../app/engineClient';
-import type { GraphStats, WorkerReply } from '../protocol/messages';
-import { benchImage } from './image';
-import type { PageRunOptions, PageRunResult } from './types';
+import { EngineClient } from '../../src/client/engineClient';
+import type { GraphStats, WorkerReply } from '../../src/protocol/messages';
+import { benchImage } from '../benchImage';
+import type { PageRunOptions, PageRunResult } from './pageTypes';
 
 function fail(r: WorkerReply): never {
   throw new Error(r.type === 'error' ? `${r.code}: ${r.message}` : `unexpected ${r.type} reply`);

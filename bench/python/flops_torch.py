@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "export"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
 
 
 def count(config: dict, grid: int, text_len: int, blocks: list[int] | None) -> float:

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext } from 'playwright-core';
-import type { PageRunOptions, PageRunResult } from '../../src/bench/types';
-import { deltas, median, overheadPct, quantile, readbackAt, sum } from './stats';
-import type { BackendName, BenchRun } from './types';
-import { emptyRun } from './types';
+import type { PageRunOptions, PageRunResult } from './pageTypes';
+import { deltas, median, overheadPct, quantile, readbackAt, sum } from '../report/stats';
+import type { BackendName, BenchRun } from '../report/types';
+import { emptyRun } from '../report/types';
 
-import { CHROMIUM, CHROMIUM_ARGS } from '../chromium';
+import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium';
 
 export { CHROMIUM, CHROMIUM_ARGS };
 

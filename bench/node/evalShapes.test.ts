@@ -6,13 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EditEngine } from '../src/engine/pipeline';
-import { defaultHold } from '../src/engine/manifest';
+import { EditEngine } from '../../src/engine/pipeline';
+import { defaultHold } from '../../src/engine/manifest';
 import { evaluatePair, iou, loadTestset, report, SHAPES_MODEL, SHAPES_TESTSET } from './evalShapes';
 import type { PairResult } from './evalShapes';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
-import { REPO } from './testModel';
+import { openPackage } from '../../cli/modelPackage';
+import type { OpenPackage } from '../../cli/modelPackage';
+import { REPO } from '../../cli/testModel';
 
 const MODEL = `${REPO}${SHAPES_MODEL}`;
 const hasShapes = existsSync(`${MODEL}/manifest.json`);

@@ -1,9 +1,9 @@
 """The PyTorch reference edit (tools/export/editmgt_export/pipeline.py on its PyTorch graph modules),
-timed phase by phase on this CPU, for the engine / PyTorch ratio in scripts/bench.
+timed phase by phase on this CPU, for the engine / PyTorch ratio in npm run bench (bench/run.ts).
 
 The checkpoint is a hub-layout folder (--checkpoint), or, for the tiny-random package, rebuilt
 deterministically from the seed its manifest names (--tiny-cache says where to keep it).
-The source picture is the same formula as src/bench/image.ts; uniforms come from PCG64(seed).
+The source picture is the same formula as bench/benchImage.ts; uniforms come from PCG64(seed).
 Like the engine, one warm-up edit (another prompt) runs first; the measured edit follows.
 `--ort` also times the same pipeline on the package's fp32 graphs in Python onnxruntime (native
 ORT without the TypeScript engine).
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "export"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 

@@ -7,13 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { openPackage } from '../../cli/modelPackage';
-import { benchImage } from '../../src/bench/image';
+import { benchImage } from '../benchImage';
 import { EditEngine } from '../../src/engine/pipeline';
 import type { GraphName } from '../../src/engine/ports';
-import { deltas, median, overheadPct, quantile, readbackAt, sum } from './stats';
+import { deltas, median, overheadPct, quantile, readbackAt, sum } from '../report/stats';
 import { TimedRunner } from './timedRunner';
-import type { BenchRun } from './types';
-import { emptyRun } from './types';
+import type { BenchRun } from '../report/types';
+import { emptyRun } from '../report/types';
 
 export interface NodeBenchOptions {
   modelDir: string;

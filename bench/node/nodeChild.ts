@@ -1,6 +1,6 @@
 /**
  * One node benchmark case in its own process (so its peak memory is its own):
- *   tsx scripts/bench/nodeChild.ts '<NodeBenchOptions JSON>'   prints the BenchRun as JSON.
+ *   tsx bench/node/nodeChild.ts '<NodeBenchOptions JSON>'   prints the BenchRun as JSON.
  */
 import { benchNode } from './node';
 import type { NodeBenchOptions } from './node';

@@ -8,8 +8,8 @@
 import type { ModelSpec } from '../../src/engine/modelSpec';
 import { EditEngine } from '../../src/engine/pipeline';
 import type { Feeds, GraphName, GraphRunner, Outputs, Tokenizer } from '../../src/engine/ports';
-import { benchImage } from '../../src/bench/image';
-import { deltas, median, quantile } from './stats';
+import { benchImage } from '../benchImage';
+import { deltas, median, quantile } from '../report/stats';
 
 export interface Geometry {
   resolution: number;

@@ -5,9 +5,9 @@
  * `npm run bench`.
  */
 import { describe, expect, it } from 'vitest';
-import { pythonAvailable } from './python';
+import { pythonAvailable } from './python/runPython';
 import { runBench } from './run';
-import { formatTable } from './table';
+import { formatTable } from './report/table';
 
 describe('npm run bench (node part, quick)', () => {
   it('reports node-cpu on tiny-random with the documented JSON shape', async () => {

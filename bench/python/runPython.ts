@@ -1,4 +1,4 @@
-/** Runs tools/bench/reference.py (PyTorch reference, matmul peak, FLOPs) in the exporter's venv. */
+/** Runs bench/python/reference.py (PyTorch reference, matmul peak, FLOPs) in the exporter's venv. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 

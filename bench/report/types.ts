@@ -68,7 +68,7 @@ export interface Machine {
   matmul_peak_threads: number | null;
 }
 
-/** The engine's own time per step with graphs answering instantly (scripts/bench/engineOverhead.ts). */
+/** The engine's own time per step with graphs answering instantly (bench/node/engineOverhead.ts). */
 export interface EngineOverhead {
   /** Engine ms per step at the first model's geometry (tiny-random: 16×16 tokens). */
   model: { tokens: number; engine_ms_per_step: number; engine_ms_per_step_p90: number } | null;
@@ -96,7 +96,7 @@ export interface BenchReport {
   started: string;
   runs: BenchRun[];
   reference: Reference | null;
-  /** One full-size step in PyTorch (tools/bench/torch_step.py), same inputs as the node row. */
+  /** One full-size step in PyTorch (bench/python/torch_step.py), same inputs as the node row. */
   reference_fullsize: { model: string; step_ms: number; load_ms: number; peak_rss_bytes: number } | null;
   engine_overhead: EngineOverhead | null;
   ratio_pairs: RatioPairs;

@@ -1,5 +1,5 @@
-/** What `window.__bench.run` takes and returns (shared by the page and scripts/bench). */
-import type { BackendInfo, Dtype, GraphStats } from '../protocol/messages';
+/** What `window.__bench.run` takes and returns (shared by the page and its driver, bench/browser/driver.ts). */
+import type { BackendInfo, Dtype, GraphStats } from '../../src/protocol/messages';
 
 export interface PageRunOptions {
   backend: 'webgpu' | 'wasm';

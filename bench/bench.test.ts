@@ -15,7 +15,9 @@ describe('npm run bench (node part, quick)', () => {
       quick: true, models: ['tiny-random'], backends: ['node-cpu'], threads: 1, steps: 2, webgpuSteps: 1, warmSteps: 1,
       reference: false, referenceRounds: 0, flops: pythonAvailable(), isolate: false, port: 0, webgpuSweep: false, log: () => undefined,
     });
-    expect(Object.keys(report).sort()).toEqual(['engine_overhead', 'machine', 'quick', 'ratio_pairs', 'ratios', 'reference', 'reference_fullsize', 'runs', 'started']);
+    expect(Object.keys(report).sort()).toEqual([
+      'composite_psnr', 'engine_overhead', 'machine', 'quick', 'ratio_pairs', 'ratios', 'reference', 'reference_fullsize', 'runs', 'shapes_eval', 'started',
+    ]);
     expect(Object.keys(report.ratios).sort()).toEqual(['node_vs_pytorch', 'wasm_threads_vs_node', 'webgpu_vs_wasm']);
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.runs).toHaveLength(1);
@@ -39,6 +41,13 @@ describe('npm run bench (node part, quick)', () => {
     }
     expect(report.engine_overhead!.model!.tokens).toBe(256);
     expect(report.engine_overhead!.at_1024.engine_ms_per_step).toBeGreaterThan(0);
+    // the composite case: one photo at its own size; the composite gives the outside back
+    expect(report.composite_psnr).toHaveLength(1);
+    const c = report.composite_psnr[0]!;
+    expect(c).toMatchObject({ model: 'tiny-random', dtype: 'fp32', image: 'chelsea.png', width: 451, height: 300, steps: 2, readback_bytes_per_step: 3328 });
+    expect(c.psnr_outside_composite_on).toBeGreaterThan(c.psnr_outside_composite_off);
+    expect(report.shapes_eval).toBeNull(); // full runs only
     expect(formatTable(report)).toContain('| node-cpu | fp32 | tiny-random |');
+    expect(formatTable(report)).toContain('| tiny-random | fp32 | chelsea.png | 451×300 |');
   });
 });

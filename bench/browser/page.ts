@@ -6,6 +6,7 @@
 import { EngineClient } from '../../src/client/engineClient';
 import type { GraphStats, WorkerReply } from '../../src/protocol/messages';
 import { benchImage } from '../benchImage';
+import { fnv1a } from '../report/stats';
 import type { PageRunOptions, PageRunResult } from './pageTypes';
 
 function fail(r: WorkerReply): never {
@@ -16,12 +17,6 @@ function fail(r: WorkerReply): never {
 function workerName(o: PageRunOptions): string {
   const s = o.stepOptions;
   return s ? `engine graph-capture=${s.graphCapture ? 1 : 0} free-dims=${s.freeDimensionOverrides ? 1 : 0}` : 'engine';
-}
-
-function fnv1a(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
 }
 
 async function initClient(o: PageRunOptions): Promise<{ client: EngineClient; backend: Extract<WorkerReply, { type: 'backend' }>['info'] }> {

@@ -1,6 +1,12 @@
 /** What `window.__bench.run` takes and returns (shared by the page and its driver, bench/browser/driver.ts). */
 import type { BackendInfo, Dtype, GraphStats } from '../../src/protocol/messages';
 
+/** WebGPU step-graph options for one worker (workers/ortRunner.ts `webGpuStepOptions`). */
+export interface WebGpuStepOptions {
+  graphCapture: boolean;
+  freeDimensionOverrides: boolean;
+}
+
 export interface PageRunOptions {
   backend: 'webgpu' | 'wasm';
   /** WASM threads for this worker (sent with `init`). */
@@ -17,7 +23,7 @@ export interface PageRunOptions {
    * WebGPU step-graph options for this worker (workers/ortRunner.ts `webGpuStepOptions`); left
    * out, the worker's defaults.
    */
-  stepOptions?: { graphCapture: boolean; freeDimensionOverrides: boolean };
+  stepOptions?: WebGpuStepOptions;
 }
 
 export interface PageEditTimings {

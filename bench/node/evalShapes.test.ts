@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EditEngine } from '../../src/engine/pipeline';
-import { defaultHold } from '../../src/engine/manifest';
-import { evaluatePair, iou, loadTestset, report, SHAPES_MODEL, SHAPES_TESTSET } from './evalShapes';
+import { evaluatePair, iou, loadTestset, packageEvalOptions, report, SHAPES_MODEL, SHAPES_TESTSET } from './evalShapes';
 import type { PairResult } from './evalShapes';
 import { openPackage } from '../../cli/modelPackage';
 import type { OpenPackage } from '../../cli/modelPackage';
@@ -43,19 +42,11 @@ describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
   let appLambda: number;
   beforeAll(async () => {
     pkg = await openPackage(MODEL, 'fp32');
-    const d = pkg.manifest.defaults!;
-    lambda = d.region_hold_lambda;
-    appLambda = defaultHold(d);
+    const opts = packageEvalOptions(pkg.manifest);
+    lambda = opts.defaultLambda;
+    appLambda = opts.appLambda;
     const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
     const pairs = loadTestset(`${REPO}${SHAPES_TESTSET}`, 4);
-    const opts = {
-      steps: d.steps,
-      guidance: d.guidance_scale,
-      referenceStrength: d.reference_strength,
-      lambdas: [0, lambda],
-      defaultLambda: lambda,
-      appLambda,
-    };
     rows = [];
     for (const [i, p] of pairs.entries()) rows.push(await evaluatePair(engine, pkg, p, i, opts));
   }, 120_000);

@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util';
 import { cellMaskToPixels, compositeUnchanged, resizeImage } from '../../src/engine/image';
 import type { RgbaImage } from '../../src/engine/image';
 import { psnr } from '../../src/engine/metrics';
-import { defaultHold } from '../../src/engine/manifest';
+import { defaultHold, packageEditOptions } from '../../src/engine/manifest';
+import type { Manifest } from '../../src/engine/manifest';
 import { EditEngine } from '../../src/engine/pipeline';
 import { decodeImage, encodeImage } from '../../cli/imageIO';
 import { openPackage } from '../../cli/modelPackage';
@@ -129,6 +130,23 @@ export interface EvalOptions {
   defaultLambda: number;
   /** the λ the app uses by default: the package's λ when its defaults turn region-hold on, else 0 */
   appLambda: number;
+}
+
+/**
+ * The evaluation's settings when none are named: the package's defaults (packageEditOptions, as
+ * every edit of the app uses them); "hold" is the package's λ, the app's λ is defaultHold's.
+ */
+export function packageEvalOptions(m: Manifest): Omit<EvalOptions, 'imagesDir'> {
+  const d = packageEditOptions(m);
+  const defaultLambda = m.defaults.region_hold_lambda;
+  return {
+    steps: d.steps,
+    guidance: d.guidance,
+    referenceStrength: d.referenceStrength,
+    lambdas: [...new Set([0, defaultLambda])].sort((a, b) => a - b),
+    defaultLambda,
+    appLambda: defaultHold(m.defaults),
+  };
 }
 
 export async function evaluatePair(
@@ -355,21 +373,17 @@ export async function main(
   });
   const pkg = await openPackage(values.model, values.dtype);
   try {
-    const d = pkg.manifest.defaults;
-    const defaultLambda = d?.region_hold_lambda ?? 0.1;
-    const appLambda = d ? defaultHold(d) : defaultLambda;
+    const defaults = packageEvalOptions(pkg.manifest);
     const sweep = values.lambdas ? values.lambdas.split(',').map(Number) : DEFAULT_SWEEP;
-    const lambdas = [...new Set([0, ...sweep, defaultLambda])].sort((a, b) => a - b);
+    const lambdas = [...new Set([0, ...sweep, defaults.defaultLambda])].sort((a, b) => a - b);
+    const { defaultLambda, appLambda } = defaults;
     const pairs = loadTestset(values.testset, values.limit ? Number(values.limit) : undefined);
     const opts: EvalOptions = {
-      steps: values.steps ? Number(values.steps) : (d?.steps ?? 16),
-      guidance: values.guidance ? Number(values.guidance) : (d?.guidance_scale ?? 6),
-      referenceStrength: values['reference-strength']
-        ? Number(values['reference-strength'])
-        : (d?.reference_strength ?? 1.1),
+      ...defaults,
+      ...(values.steps ? { steps: Number(values.steps) } : {}),
+      ...(values.guidance ? { guidance: Number(values.guidance) } : {}),
+      ...(values['reference-strength'] ? { referenceStrength: Number(values['reference-strength']) } : {}),
       lambdas,
-      defaultLambda,
-      appLambda,
       imagesDir: values.images,
     };
     if (opts.imagesDir) mkdirSync(opts.imagesDir, { recursive: true });

@@ -60,7 +60,7 @@ function stepGraph(dtype: string): { file: string; inputs: IoDesc[]; maskId: num
       : 'not built (tools/export: python -m editmgt_export fullsize)';
   }
   if (!pythonAvailable()) return 'the exported graph is there but its inputs need the Python venv to read';
-  const { inputs } = runPython('bench/python/graph_io.py', [graph], 120_000) as unknown as { inputs: IoDesc[] };
+  const { inputs } = runPython('graph_io.py', [graph], 120_000) as unknown as { inputs: IoDesc[] };
   // the mask token is the transformer's last vocabulary id
   const cfg = join(FULLSIZE_DIR, 'checkpoint', 'editmgt', 'config.json');
   const vocab = existsSync(cfg) ? (JSON.parse(readFileSync(cfg, 'utf8')) as { vocab_size?: number }).vocab_size : undefined;

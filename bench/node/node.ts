@@ -1,6 +1,6 @@
 /**
  * The node half of the benchmark: one model package × dtype on onnxruntime-node (CPU), through
- * the same EditEngine the app runs. Opens the package (cold), runs a warm-up edit (its first run
+ * the same EditEngine the app runs, with the package's default settings. Opens the package (cold), runs a warm-up edit (its first run
  * of each graph creates the session: that belongs to loading), then a measured edit, then opens
  * the package again (cached). A TimedRunner around the package's runner splits the measured edit
  * into graph time and engine time.
@@ -8,9 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { openPackage } from '../../cli/modelPackage';
 import { benchImage } from '../benchImage';
+import { packageEditOptions } from '../../src/engine/manifest';
 import { EditEngine } from '../../src/engine/pipeline';
 import type { GraphName } from '../../src/engine/ports';
-import { deltas, median, overheadPct, quantile, readbackAt, sum } from '../report/stats';
+import { deltas, fnv1a, median, overheadPct, quantile, readbackAt, sum } from '../report/stats';
 import { TimedRunner } from './timedRunner';
 import type { BenchRun } from '../report/types';
 import { emptyRun } from '../report/types';
@@ -53,14 +54,20 @@ export async function benchNode(o: NodeBenchOptions): Promise<BenchRun> {
   const cold = await load(o.modelDir, o.dtype);
   const { pkg, runner, engine } = cold;
   const size = pkg.spec.width;
-  await engine.edit({ image: benchImage(size), prompt: o.warmPrompt, steps: o.warmSteps, seed: 1 });
+  // the package's own defaults, as the app's worker edits with them (not the engine's fallbacks)
+  const settings = packageEditOptions(pkg.manifest);
+  await engine.edit({ image: benchImage(size), prompt: o.warmPrompt, ...settings, steps: o.warmSteps, seed: 1 });
   const loadColdMs = cold.openMs + runner.firstRunSetupMs();
   runner.log.length = 0;
 
   // Measured: a new image object and a new prompt, so VQ-encode and text-encode both run.
   const stepAt: number[] = [];
   const t = performance.now();
-  const result = await engine.edit({ image: benchImage(size), prompt: o.prompt, steps: o.steps, seed: 1 }, () => stepAt.push(performance.now()));
+  let last: Int32Array | null = null;
+  const result = await engine.edit({ image: benchImage(size), prompt: o.prompt, ...settings, steps: o.steps, seed: 1 }, (e) => {
+    stepAt.push(performance.now());
+    last = e.tokens;
+  });
   const editMs = performance.now() - t;
   const stepRuns = runner.runs('transformer_step');
   const runMs = (g: GraphName) => sum(runner.runs(g).map((r) => r.end - r.start));
@@ -70,7 +77,7 @@ export async function benchNode(o: NodeBenchOptions): Promise<BenchRun> {
   await pkg.runner.release();
 
   const cached = await load(o.modelDir, o.dtype);
-  await cached.engine.edit({ image: benchImage(size), prompt: o.warmPrompt, steps: 1, seed: 1 });
+  await cached.engine.edit({ image: benchImage(size), prompt: o.warmPrompt, ...settings, steps: 1, seed: 1 });
   const loadCachedMs = cached.openMs + cached.runner.firstRunSetupMs();
   await cached.pkg.runner.release();
 
@@ -90,6 +97,8 @@ export async function benchNode(o: NodeBenchOptions): Promise<BenchRun> {
     readback_bytes_per_step_1024: readbackAt({ h: 64, w: 64 }, { h: 32, w: 32 }),
     peak_rss_bytes: peakRssBytes(),
     overhead_pct: stepMs.length ? overheadPct(stepMs, stepRuns.slice(1).map((r) => r.end - r.start)) : null,
+    settings: { guidance: settings.guidance, reference_strength: settings.referenceStrength, hold: settings.hold },
+    tokens_hash: last ? fnv1a(new Uint8Array((last as Int32Array).buffer)) : '',
     ...(result.warnings.length ? { note: result.warnings.join('; ') } : {}),
   };
 }

@@ -12,7 +12,8 @@ ORT without the TypeScript engine).
 FLOPs of ONNX graphs (flops.py) in the same process, to pay Python's start-up once.
 
 Usage: python reference.py --package DIR [--checkpoint DIR | --tiny-cache DIR] [--steps N]
-         [--warm-steps N] [--threads N] [--prompt S] [--warm-prompt S] [--ort]
+         [--warm-steps N] [--threads N] [--prompt S] [--warm-prompt S] [--guidance G]
+         [--reference-strength S] [--hold λ] [--negative-prompt S] [--ort]
          [--peak-seconds S] [--flops GRAPH.onnx ...] [--no-reference]
 Prints one JSON object.
 """
@@ -64,7 +65,7 @@ def _pct(values: list[float], q: float) -> float:
     return v[min(len(v) - 1, int(np.ceil(q * len(v))) - 1)] if v else float("nan")
 
 
-def time_edit(runner, tok, geo, prompt: str, steps: int, seed: int) -> dict:
+def time_edit(runner, tok, geo, prompt: str, steps: int, seed: int, settings: dict) -> dict:
     from editmgt_export.pipeline import EditRequest, run_edit
 
     seq = geo.token_grid[0] * geo.token_grid[1]
@@ -72,7 +73,7 @@ def time_edit(runner, tok, geo, prompt: str, steps: int, seed: int) -> dict:
     draw_u, gumbel_u = rng.random((steps, seq), dtype=np.float32), rng.random((steps, seq), dtype=np.float32)
     timed = TimedRunner(runner)
     start = time.perf_counter()
-    run_edit(timed, tok, geo, EditRequest(prompt=prompt, pixels=bench_image(geo.resolution), draw_u=draw_u, gumbel_u=gumbel_u))
+    run_edit(timed, tok, geo, EditRequest(prompt=prompt, pixels=bench_image(geo.resolution), draw_u=draw_u, gumbel_u=gumbel_u, **settings))
     end = time.perf_counter()
     ms = lambda a, b: (b - a) * 1000  # noqa: E731
     runs = lambda g: [(s, e) for n, s, e in timed.log if n == g]  # noqa: E731
@@ -106,6 +107,11 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--prompt", default="make the red disc blue")
     p.add_argument("--warm-prompt", default="warm up the kernels")
+    # the edit settings: the driver passes the package's defaults, as its node edit uses them
+    p.add_argument("--guidance", type=float, default=None)
+    p.add_argument("--reference-strength", type=float, default=None)
+    p.add_argument("--hold", type=float, default=None)
+    p.add_argument("--negative-prompt", default=None)
     p.add_argument("--ort", action="store_true")
     p.add_argument("--peak-seconds", type=float, default=0)
     p.add_argument("--flops", nargs="*", default=[])
@@ -154,19 +160,24 @@ def main(argv=None) -> dict:
     torch_runner = TorchRunner(ckpt, geo.token_grid, geo.llm_length, cfg["attention_blocks"])
     load_ms = (time.perf_counter() - t) * 1000
 
-    time_edit(torch_runner, tok, geo, a.warm_prompt, a.warm_steps, a.seed)
+    named = {"guidance_scale": a.guidance, "reference_strength": a.reference_strength, "region_hold": a.hold,
+             "negative_prompt": a.negative_prompt}
+    settings = {k: v for k, v in named.items() if v is not None}
+    if "temperature" in manifest.get("defaults", {}):
+        settings["temperature"] = tuple(manifest["defaults"]["temperature"])
+    time_edit(torch_runner, tok, geo, a.warm_prompt, a.warm_steps, a.seed, settings)
     result = {"model": manifest["name"], "runner": "pytorch", "threads": torch.get_num_threads(),
               "torch": torch.__version__, "load_ms": load_ms, "steps": a.steps,
-              **time_edit(torch_runner, tok, geo, a.prompt, a.steps, a.seed)}
+              "settings": settings, **time_edit(torch_runner, tok, geo, a.prompt, a.steps, a.seed, settings)}
     if a.ort:
         import onnxruntime
 
         t = time.perf_counter()
         ort_runner = OrtRunner(package / "fp32", threads=a.threads)
         ort_load = (time.perf_counter() - t) * 1000
-        time_edit(ort_runner, tok, geo, a.warm_prompt, a.warm_steps, a.seed)
+        time_edit(ort_runner, tok, geo, a.warm_prompt, a.warm_steps, a.seed, settings)
         result["ort_python"] = {"onnxruntime": onnxruntime.__version__, "load_ms": ort_load, "dtype": "fp32",
-                                **time_edit(ort_runner, tok, geo, a.prompt, a.steps, a.seed)}
+                                **time_edit(ort_runner, tok, geo, a.prompt, a.steps, a.seed, settings)}
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {**result, **extra}
 

@@ -40,3 +40,10 @@ export function overheadPct(stepMs: readonly number[], graphMs: readonly number[
 export function readbackAt(grid: { h: number; w: number }, attentionGrid: { h: number; w: number }): number {
   return 3 * grid.h * grid.w * 4 + attentionGrid.h * attentionGrid.w * 4;
 }
+
+/** FNV-1a hash of bytes, 8 hex digits (the final token grid's: runs that edit alike hash alike). */
+export function fnv1a(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}

@@ -47,6 +47,19 @@ export function formatTable(report: BenchReport): string {
     lines.push('', `full-size step, one run each: onnxruntime-node ${f(pf.node_step_ms)} ms, PyTorch ${f(pf.pytorch_step_ms)} ms (node / PyTorch ${f(pf.node_step_ms / pf.pytorch_step_ms, 2)}); ` +
       `PyTorch load ${f(rf.load_ms)} ms, peak ${mb(rf.peak_rss_bytes)} MiB`);
   }
+  const cp = report.composite_psnr ?? [];
+  if (cp.length) {
+    lines.push('', row(['composite PSNR', 'dtype', 'image', 'size', 'steps', 'step med ms', 'readback B/step', 'PSNR outside, composite off', 'PSNR outside, composite on']), row(Array(9).fill('---')));
+    for (const c of cp) {
+      lines.push(row([c.model, c.dtype, c.image, `${c.width}×${c.height}`, String(c.steps), f(c.step_ms_median, 1), f(c.readback_bytes_per_step), f(c.psnr_outside_composite_off, 2), f(c.psnr_outside_composite_on, 2)]));
+    }
+  }
+  const se = report.shapes_eval;
+  if (se) {
+    const o = se.overall;
+    lines.push('', `shapes evaluation (${se.model} ${se.dtype}, ${o.n} test pairs, guidance ${se.settings.guidance}, reference strength ${se.settings.reference_strength}, ${se.settings.steps} steps): ` +
+      `edit PSNR ${f(o.edit_psnr, 2)} dB inside (source ${f(o.source_edit_psnr, 2)}), outside ${f(o.psnr_outside_app, 2)} dB (region-hold λ ${se.settings.hold} + composite ${f(o.psnr_outside_hold_composite, 2)}), attention IoU ${f(o.localisation_iou, 2)}`);
+  }
   const r = report.ratios;
   const p = report.ratio_pairs ?? { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null, node_vs_pytorch_fullsize_step: null };
   const rounds = p.node_vs_pytorch.map((x) => `${f(x.node_edit_ms)}/${f(x.pytorch_edit_ms)}`).join(', ');

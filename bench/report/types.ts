@@ -1,4 +1,5 @@
 /** The benchmark's JSON (docs/benchmarks.md describes every field). */
+import type { Summary } from '../node/evalShapes';
 
 export type BackendName = 'node-cpu' | 'wasm-1t' | 'wasm-threads' | 'webgpu';
 
@@ -31,8 +32,10 @@ export interface BenchRun {
   pct_of_peak: number | null;
   /** WebGPU step-graph options when set for this run ("graph-capture=1 free-dims=0"). */
   options?: string;
-  /** Hash of the final token grid (browser runs): runs that differ only in options edit alike. */
+  /** Hash of the final token grid: runs that differ only in options edit alike. */
   tokens_hash?: string;
+  /** The edit settings a node run used (the package's defaults; the page's come from the worker, the same way). */
+  settings?: { guidance: number; reference_strength: number; hold: number };
   note?: string;
 }
 
@@ -49,6 +52,8 @@ export interface Reference {
   decode_ms: number;
   first_step_ms: number;
   peak_rss_bytes: number;
+  /** The edit settings it ran with (the package's defaults, as the node edit uses them). */
+  settings?: Record<string, unknown>;
   /** The same pipeline on Python onnxruntime (fp32 graphs): native ORT without our engine. */
   ort_python?: { edit_ms: number; step_ms_median: number };
 }
@@ -90,6 +95,30 @@ export interface RatioPairs {
   node_vs_pytorch_fullsize_step: { node_step_ms: number; pytorch_step_ms: number } | null;
 }
 
+/** One photo edited with the original-pixel composite on and off (bench/node/compositePsnr.ts). */
+export interface CompositePsnr {
+  model: string;
+  dtype: string;
+  image: string;
+  width: number;
+  height: number;
+  steps: number;
+  step_ms_median: number | null;
+  readback_bytes_per_step: number;
+  /** PSNR (dB, capped at 60) against the source outside the edited region and its seam band */
+  psnr_outside_composite_off: number;
+  psnr_outside_composite_on: number;
+}
+
+/** The shapes model on its first test pairs (bench/node/evalShapes.ts), package defaults. */
+export interface ShapesEval {
+  model: string;
+  dtype: string;
+  settings: { steps: number; guidance: number; reference_strength: number; hold: number; app_hold: number };
+  seconds: number;
+  overall: Summary;
+}
+
 export interface BenchReport {
   machine: Machine;
   quick: boolean;
@@ -99,6 +128,8 @@ export interface BenchReport {
   /** One full-size step in PyTorch (bench/python/torch_step.py), same inputs as the node row. */
   reference_fullsize: { model: string; step_ms: number; load_ms: number; peak_rss_bytes: number } | null;
   engine_overhead: EngineOverhead | null;
+  composite_psnr: CompositePsnr[];
+  shapes_eval: ShapesEval | null;
   ratio_pairs: RatioPairs;
   ratios: {
     /** node edit_ms / PyTorch edit_ms, same model, fp32, same steps, median over alternating rounds: at most 0.5 meets the target. */

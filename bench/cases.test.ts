@@ -17,7 +17,12 @@ const base: PlanOptions = {
   shapesCheckpoint: false,
   packageDtypes: (m) => manifestOf(m)?.dtypes ?? {},
 };
-const names = (o: PlanOptions) => planCases(o).map((c) => [c.kind, c.backend, c.model, c.dtype, c.pair ?? '', c.stepOptions ? 'sweep' : ''].filter(Boolean).join(' '));
+const names = (o: PlanOptions) =>
+  planCases(o).map((c) =>
+    [c.kind, c.backend, c.model, c.dtype, c.pair ?? '', c.stepOptions ? 'sweep' : '']
+      .filter(Boolean)
+      .join(' '),
+  );
 
 describe('bench case registry', () => {
   it('every kind in the table has its phase', () => {
@@ -37,8 +42,15 @@ describe('bench case registry', () => {
     ]);
   });
 
-  it("full, node only: each dtype the package runs on the CPU, the full-size step, the shapes evaluation", () => {
-    const plan = names({ ...base, quick: false, models: ['tiny-random', 'shapes'], backends: ['node-cpu'], reference: false, flops: false });
+  it('full, node only: each dtype the package runs on the CPU, the full-size step, the shapes evaluation', () => {
+    const plan = names({
+      ...base,
+      quick: false,
+      models: ['tiny-random', 'shapes'],
+      backends: ['node-cpu'],
+      reference: false,
+      flops: false,
+    });
     expect(plan).toEqual([
       'node-edit node-cpu tiny-random fp32',
       'node-edit node-cpu tiny-random q8',
@@ -54,7 +66,14 @@ describe('bench case registry', () => {
   });
 
   it('WebGPU: only the dtypes the package has for it, then the option sweep; --dtypes narrows the edits', () => {
-    const plan = names({ ...base, quick: false, backends: ['webgpu'], reference: false, flops: false, webgpuSweep: true });
+    const plan = names({
+      ...base,
+      quick: false,
+      backends: ['webgpu'],
+      reference: false,
+      flops: false,
+      webgpuSweep: true,
+    });
     expect(plan).toEqual([
       'browser-edit webgpu tiny-random fp32',
       'browser-edit webgpu tiny-random fp16',
@@ -62,7 +81,16 @@ describe('bench case registry', () => {
       'browser-edit webgpu tiny-random q4f16',
       ...Array(4).fill('browser-edit webgpu tiny-random fp32 sweep'),
     ]);
-    expect(names({ ...base, quick: false, backends: ['node-cpu'], dtypes: ['q8'], reference: false, flops: false })).toEqual([
+    expect(
+      names({
+        ...base,
+        quick: false,
+        backends: ['node-cpu'],
+        dtypes: ['q8'],
+        reference: false,
+        flops: false,
+      }),
+    ).toEqual([
       'node-edit node-cpu tiny-random q8',
       'fullsize-step node-cpu fp32',
       'engine-overhead node-cpu tiny-random fp32',
@@ -71,7 +99,13 @@ describe('bench case registry', () => {
   });
 
   it('the PyTorch reference runs on shapes when its checkpoint is here, and pairs need both halves', () => {
-    const plan = planCases({ ...base, quick: false, models: ['tiny-random', 'shapes'], backends: ['wasm-threads', 'node-cpu'], shapesCheckpoint: true });
+    const plan = planCases({
+      ...base,
+      quick: false,
+      models: ['tiny-random', 'shapes'],
+      backends: ['wasm-threads', 'node-cpu'],
+      shapesCheckpoint: true,
+    });
     expect(plan.find((c) => c.kind === 'reference-rounds')?.model).toBe('shapes');
     expect(plan.find((c) => c.pair === 'wasm_threads_vs_node')?.model).toBe('shapes');
     expect(planCases({ ...base, backends: ['wasm-threads'] }).some((c) => c.pair)).toBe(false);

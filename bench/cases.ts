@@ -54,6 +54,8 @@ const SWEEP: readonly WebGpuStepOptions[] = [false, true].flatMap((graphCapture)
   [false, true].map((freeDimensionOverrides) => ({ graphCapture, freeDimensionOverrides })),
 );
 
+// One line per rule, so that the registry reads as the table it is.
+// prettier-ignore
 export const CASES: readonly CaseRule[] = [
   { kind: 'python-measures', backend: 'python', model: 'each', dtypes: FP32, quick: true, needs: 'flops', why: 'FLOPs of every planned step graph and the matmul peak, first: one Python start-up' },
   { kind: 'node-edit', backend: 'node-cpu', model: 'each', dtypes: { quick: ['fp32'], full: CPU_DTYPES }, quick: true, why: 'one edit on onnxruntime-node, each case in its own process' },
@@ -121,7 +123,8 @@ function backendSelected(rule: CaseRule, o: PlanOptions): boolean {
   return o.backends.includes(rule.backend);
 }
 
-const key = (c: BenchCase) => `${c.kind} ${c.backend} ${c.model} ${c.dtype} ${c.stepOptions ? JSON.stringify(c.stepOptions) : ''}`;
+const key = (c: BenchCase) =>
+  `${c.kind} ${c.backend} ${c.model} ${c.dtype} ${c.stepOptions ? JSON.stringify(c.stepOptions) : ''}`;
 
 /** The cases of one run, in order: the registry expanded over the options and the packages here. */
 export function planCases(o: PlanOptions): BenchCase[] {
@@ -129,7 +132,12 @@ export function planCases(o: PlanOptions): BenchCase[] {
   const seen = new Set<string>();
   for (const rule of CASES) {
     if (!rule.quick && o.quick) continue;
-    if ((rule.needs === 'reference' && !o.reference) || (rule.needs === 'flops' && !o.flops) || (rule.needs === 'sweep' && !o.webgpuSweep)) continue;
+    if (
+      (rule.needs === 'reference' && !o.reference) ||
+      (rule.needs === 'flops' && !o.flops) ||
+      (rule.needs === 'sweep' && !o.webgpuSweep)
+    )
+      continue;
     if (!backendSelected(rule, o)) continue;
     if (rule.kind === 'python-measures') {
       out.push({ kind: rule.kind, backend: rule.backend, model: '', dtype: '' });
@@ -140,11 +148,21 @@ export function planCases(o: PlanOptions): BenchCase[] {
     const provider = rule.backend === 'webgpu' ? 'webgpu' : 'wasm';
     for (const model of modelsFor(rule, o)) {
       const have = model ? o.packageDtypes(model) : null;
-      const dtypes = (o.quick ? rule.dtypes.quick : rule.dtypes.full).filter((d) => !o.dtypes || o.dtypes.includes(d) || (rule.kind !== 'node-edit' && rule.kind !== 'browser-edit'));
+      const dtypes = (o.quick ? rule.dtypes.quick : rule.dtypes.full).filter(
+        (d) =>
+          !o.dtypes || o.dtypes.includes(d) || (rule.kind !== 'node-edit' && rule.kind !== 'browser-edit'),
+      );
       for (const dtype of dtypes) {
         if (have && !have[dtype]?.providers.includes(provider)) continue;
         for (const stepOptions of rule.stepOptions ?? [undefined]) {
-          const c: BenchCase = { kind: rule.kind, backend: rule.backend, model, dtype, ...(stepOptions ? { stepOptions } : {}), ...(rule.pair ? { pair: rule.pair } : {}) };
+          const c: BenchCase = {
+            kind: rule.kind,
+            backend: rule.backend,
+            model,
+            dtype,
+            ...(stepOptions ? { stepOptions } : {}),
+            ...(rule.pair ? { pair: rule.pair } : {}),
+          };
           const k = key(c);
           if (seen.has(k)) continue;
           seen.add(k);

@@ -18,13 +18,16 @@ import type { CompositePsnr } from '../report/types';
 import { deltas, median } from '../report/stats';
 import { PSNR_CAP } from './evalShapes';
 
-export const PHOTOS = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'].map((f) => `e2e/fixtures/photos/${f}`);
+export const PHOTOS = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'].map(
+  (f) => `e2e/fixtures/photos/${f}`,
+);
 export const COMPOSITE_PROMPT = 'replace the centre with a red box';
 
 /** [h·w] 1 in the centre third of the grid. */
 export function centreMask(h: number, w: number): Uint8Array {
   const mask = new Uint8Array(h * w);
-  for (let y = Math.floor(h / 3); y < Math.ceil((2 * h) / 3); y++) for (let x = Math.floor(w / 3); x < Math.ceil((2 * w) / 3); x++) mask[y * w + x] = 1;
+  for (let y = Math.floor(h / 3); y < Math.ceil((2 * h) / 3); y++)
+    for (let x = Math.floor(w / 3); x < Math.ceil((2 * w) / 3); x++) mask[y * w + x] = 1;
   return mask;
 }
 
@@ -34,17 +37,29 @@ function grown(mask: Uint8Array, h: number, w: number): Uint8Array {
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let near = 0;
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) near |= mask[Math.min(h - 1, Math.max(0, y + dy)) * w + Math.min(w - 1, Math.max(0, x + dx))]!;
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++)
+          near |= mask[Math.min(h - 1, Math.max(0, y + dy)) * w + Math.min(w - 1, Math.max(0, x + dx))]!;
       out[y * w + x] = near;
     }
   }
   return out;
 }
 
-export async function compositePsnr(modelDir: string, dtype: string, photos: readonly string[], steps: number): Promise<CompositePsnr[]> {
+export async function compositePsnr(
+  modelDir: string,
+  dtype: string,
+  photos: readonly string[],
+  steps: number,
+): Promise<CompositePsnr[]> {
   const pkg = await openPackage(modelDir, dtype);
   try {
-    const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
+    const engine = new EditEngine({
+      runner: pkg.runner,
+      tokenizers: pkg.tokenizers,
+      spec: pkg.spec,
+      now: () => performance.now(),
+    });
     const { h, w } = pkg.spec.tokenGrid;
     const mask = centreMask(h, w);
     const settings = { ...packageEditOptions(pkg.manifest), steps, seed: 1 };
@@ -54,10 +69,13 @@ export async function compositePsnr(modelDir: string, dtype: string, photos: rea
       const outside = cellMaskToPixels(grown(mask, h, w), h, w, image.width, image.height).map((v) => 1 - v);
       const at: number[] = [];
       let readback = 0;
-      const on = await engine.edit({ image, prompt: COMPOSITE_PROMPT, ...settings, mask, composite: true }, (e) => {
-        at.push(e.elapsedMs);
-        readback = e.readbackBytes;
-      });
+      const on = await engine.edit(
+        { image, prompt: COMPOSITE_PROMPT, ...settings, mask, composite: true },
+        (e) => {
+          at.push(e.elapsedMs);
+          readback = e.readbackBytes;
+        },
+      );
       const off = await engine.edit({ image, prompt: COMPOSITE_PROMPT, ...settings, mask, composite: false });
       const stepMs = deltas(at); // step 0 carries the encoders
       rows.push({

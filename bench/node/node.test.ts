@@ -20,10 +20,22 @@ const STEPS = 2;
 describe('node benchmark case settings', () => {
   it("edit the shapes package with its manifest's defaults, not the engine's fallbacks", async () => {
     const m = JSON.parse(readFileSync(`${DIR}/manifest.json`, 'utf8')) as {
-      defaults: { guidance_scale: number; reference_strength: number; region_hold_lambda: number; region_hold_enabled: boolean };
+      defaults: {
+        guidance_scale: number;
+        reference_strength: number;
+        region_hold_lambda: number;
+        region_hold_enabled: boolean;
+      };
       negative_prompt: string;
     };
-    const run = await benchNode({ modelDir: DIR, dtype: 'fp32', steps: STEPS, warmSteps: 1, threads: 1, ...PROMPTS });
+    const run = await benchNode({
+      modelDir: DIR,
+      dtype: 'fp32',
+      steps: STEPS,
+      warmSteps: 1,
+      threads: 1,
+      ...PROMPTS,
+    });
     expect(run.status).toBe('ok');
     expect(run.settings).toEqual({
       guidance: m.defaults.guidance_scale,
@@ -36,7 +48,10 @@ describe('node benchmark case settings', () => {
       const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
       const finalTokens = async (settings: Partial<EditRequest>) => {
         let last: Int32Array = new Int32Array();
-        await engine.edit({ image: benchImage(pkg.spec.width), prompt: PROMPTS.prompt, steps: STEPS, seed: 1, ...settings }, (e) => (last = e.tokens));
+        await engine.edit(
+          { image: benchImage(pkg.spec.width), prompt: PROMPTS.prompt, steps: STEPS, seed: 1, ...settings },
+          (e) => (last = e.tokens),
+        );
         return fnv1a(new Uint8Array(last.buffer));
       };
       const withManifest = await finalTokens({

@@ -50,7 +50,10 @@ export function manifestOf(model: string): Manifest | null {
 }
 
 /** The report's parts the phases fill in. */
-export type Measured = Pick<BenchReport, 'runs' | 'reference' | 'reference_fullsize' | 'engine_overhead' | 'composite_psnr' | 'shapes_eval'> & {
+export type Measured = Pick<
+  BenchReport,
+  'runs' | 'reference' | 'reference_fullsize' | 'engine_overhead' | 'composite_psnr' | 'shapes_eval'
+> & {
   ratio_pairs: RatioPairs;
 };
 
@@ -65,7 +68,11 @@ export interface BenchContext {
   server(): Promise<Server>;
 }
 
-export function newContext(o: BenchOptions, plan: readonly BenchCase[], machine: Machine): BenchContext & { close(): void } {
+export function newContext(
+  o: BenchOptions,
+  plan: readonly BenchCase[],
+  machine: Machine,
+): BenchContext & { close(): void } {
   let server: Promise<Server> | null = null;
   return {
     o,
@@ -79,7 +86,12 @@ export function newContext(o: BenchOptions, plan: readonly BenchCase[], machine:
       engine_overhead: null,
       composite_psnr: [],
       shapes_eval: null,
-      ratio_pairs: { node_vs_pytorch: [], wasm_threads_vs_node: null, webgpu_vs_wasm: null, node_vs_pytorch_fullsize_step: null },
+      ratio_pairs: {
+        node_vs_pytorch: [],
+        wasm_threads_vs_node: null,
+        webgpu_vs_wasm: null,
+        node_vs_pytorch_fullsize_step: null,
+      },
     },
     server() {
       server ??= (async () => {
@@ -91,7 +103,10 @@ export function newContext(o: BenchOptions, plan: readonly BenchCase[], machine:
       return server;
     },
     close() {
-      void server?.then((s) => s.close(), () => undefined);
+      void server?.then(
+        (s) => s.close(),
+        () => undefined,
+      );
     },
   };
 }

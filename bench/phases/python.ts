@@ -27,8 +27,21 @@ export async function pythonMeasures(_c: BenchCase, ctx: BenchContext): Promise<
   const anyModel = ctx.o.models[0] ?? 'tiny-random';
   o.log('python: FLOPs, matmul peak…');
   try {
-    ctx.python = runPython('reference.py', ['--package', modelDir(anyModel), '--threads', String(o.threads), '--no-reference',
-      '--peak-seconds', o.quick ? '0.3' : '1', '--flops', ...graphs], 10 * 60_000);
+    ctx.python = runPython(
+      'reference.py',
+      [
+        '--package',
+        modelDir(anyModel),
+        '--threads',
+        String(o.threads),
+        '--no-reference',
+        '--peak-seconds',
+        o.quick ? '0.3' : '1',
+        '--flops',
+        ...graphs,
+      ],
+      10 * 60_000,
+    );
     ctx.machine.matmul_peak_gflops_per_s = ctx.python.matmul_peak?.gflops_per_s ?? null;
     ctx.machine.matmul_peak_threads = ctx.python.matmul_peak?.threads ?? o.threads;
   } catch (err) {
@@ -41,7 +54,16 @@ export function referenceSettingsArgs(model: string): string[] {
   const m = manifestOf(model);
   if (!m) return [];
   const s = packageEditOptions(m);
-  return ['--guidance', String(s.guidance), '--reference-strength', String(s.referenceStrength), '--hold', String(s.hold), '--negative-prompt', s.negativePrompt];
+  return [
+    '--guidance',
+    String(s.guidance),
+    '--reference-strength',
+    String(s.referenceStrength),
+    '--hold',
+    String(s.hold),
+    '--negative-prompt',
+    s.negativePrompt,
+  ];
 }
 
 /**
@@ -51,8 +73,21 @@ export function referenceSettingsArgs(model: string): string[] {
 export async function referenceRounds(c: BenchCase, ctx: BenchContext): Promise<void> {
   const { o, measured } = ctx;
   if (!pythonAvailable()) return;
-  const args = ['--package', modelDir(c.model), '--threads', String(o.threads), '--steps', String(o.steps), '--warm-steps', String(o.warmSteps),
-    '--prompt', PROMPTS.prompt, '--warm-prompt', PROMPTS.warmPrompt, ...referenceSettingsArgs(c.model)];
+  const args = [
+    '--package',
+    modelDir(c.model),
+    '--threads',
+    String(o.threads),
+    '--steps',
+    String(o.steps),
+    '--warm-steps',
+    String(o.warmSteps),
+    '--prompt',
+    PROMPTS.prompt,
+    '--warm-prompt',
+    PROMPTS.warmPrompt,
+    ...referenceSettingsArgs(c.model),
+  ];
   if (c.model === 'shapes') args.push('--checkpoint', SHAPES_CHECKPOINT);
   else args.push('--tiny-cache', resolve(CACHE));
   let ortPython: Reference['ort_python'];
@@ -60,11 +95,20 @@ export async function referenceRounds(c: BenchCase, ctx: BenchContext): Promise<
     o.log(`PyTorch reference vs node-cpu on ${c.model}, round ${round + 1}/${o.referenceRounds}…`);
     try {
       const node = await runNodeCase(ctx, c.model, c.dtype);
-      const ref = runPython('reference.py', round === 0 && !o.quick ? [...args, '--ort'] : args, 30 * 60_000) as unknown as Reference;
+      const ref = runPython(
+        'reference.py',
+        round === 0 && !o.quick ? [...args, '--ort'] : args,
+        30 * 60_000,
+      ) as unknown as Reference;
       ortPython ??= ref.ort_python;
       measured.reference = { ...ref, ...(ortPython ? { ort_python: ortPython } : {}) };
       if (node.edit_ms) {
-        measured.ratio_pairs.node_vs_pytorch.push({ node_edit_ms: node.edit_ms, pytorch_edit_ms: ref.edit_ms, node_step_ms: node.step_ms_median, pytorch_step_ms: ref.step_ms_median });
+        measured.ratio_pairs.node_vs_pytorch.push({
+          node_edit_ms: node.edit_ms,
+          pytorch_edit_ms: ref.edit_ms,
+          node_step_ms: node.step_ms_median,
+          pytorch_step_ms: ref.step_ms_median,
+        });
       }
     } catch (err) {
       o.log(`reference round failed: ${(err as Error).message}`);

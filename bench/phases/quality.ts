@@ -36,7 +36,12 @@ export async function shapesEval(c: BenchCase, ctx: BenchContext): Promise<void>
   const pkg = await openPackage(modelDir(c.model), c.dtype);
   try {
     const opts = packageEvalOptions(pkg.manifest);
-    const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
+    const engine = new EditEngine({
+      runner: pkg.runner,
+      tokenizers: pkg.tokenizers,
+      spec: pkg.spec,
+      now: () => performance.now(),
+    });
     const pairs = loadTestset(SHAPES_TESTSET, SHAPES_EVAL_PAIRS);
     const rows = [];
     const t = performance.now();
@@ -44,7 +49,13 @@ export async function shapesEval(c: BenchCase, ctx: BenchContext): Promise<void>
     ctx.measured.shapes_eval = {
       model: pkg.manifest.name,
       dtype: pkg.dtype,
-      settings: { steps: opts.steps, guidance: opts.guidance, reference_strength: opts.referenceStrength, hold: opts.defaultLambda, app_hold: opts.appLambda },
+      settings: {
+        steps: opts.steps,
+        guidance: opts.guidance,
+        reference_strength: opts.referenceStrength,
+        hold: opts.defaultLambda,
+        app_hold: opts.appLambda,
+      },
       seconds: (performance.now() - t) / 1000,
       overall: report(rows, opts.lambdas, opts.defaultLambda, opts.appLambda).overall,
     };

@@ -7,7 +7,9 @@ import globals from 'globals';
 //   engine   imports nothing of ours but itself (no DOM, no React, no onnxruntime, no Math.random)
 //   protocol may import engine types
 //   workers, cli may import engine and protocol, and are the only importers of onnxruntime
-//   app      imports protocol and pure engine helpers, never onnxruntime
+//   client   the worker's client (src/client): protocol only; the app and the benchmark page use it
+//   app      imports client, protocol and pure engine helpers, never onnxruntime
+//   bench    the benchmark page (bench/browser/page*.ts) reaches the worker through src/client only
 const onnxruntime = { group: ['onnxruntime-*', 'onnxruntime-web/*'], message: 'Only workers/ and cli/ import onnxruntime.' };
 const appCode = { group: ['**/app/**', '**/src/app/*'], message: 'The UI is not a dependency of the engine, protocol, workers or cli.' };
 const workerCode = { group: ['**/workers/**'], message: 'workers/ is reached through the protocol, not imported.' };
@@ -38,12 +40,22 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react] }] },
   },
   {
+    files: ['src/client/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }] },
+  },
+  {
+    files: ['bench/browser/page*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }] },
+  },
+  {
     files: ['src/app/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      'no-restricted-imports': ['error', { patterns: [onnxruntime, cliCode, { group: ['**/workers/*', '!**/workers/*?worker'], message: 'The UI talks to the worker through src/app/engineClient only.' }] }],
+      'no-restricted-imports': ['error', { patterns: [onnxruntime, cliCode, { group: ['**/workers/*', '!**/workers/*?worker'], message: 'The UI talks to the worker through src/client/engineClient only.' }] }],
     },
   },
   {
@@ -52,7 +64,8 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [appCode, cliCode, react] }] },
   },
   {
-    files: ['cli/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', '*.config.{js,ts}', '**/*.test.ts'],
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', '*.config.{js,ts}', '**/*.test.ts'],
+    ignores: ['bench/browser/page*.ts'],
     languageOptions: { globals: { ...globals.node } },
   },
 );

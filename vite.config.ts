@@ -35,7 +35,7 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     chunkSizeWarningLimit: 4096,
-    // bench.html: the benchmark page (src/bench), built beside the app so it runs the same worker.
+    // bench.html: the benchmark page (bench/browser/page.ts), built beside the app so it runs the same worker.
     rolldownOptions: { input: { main: 'index.html', bench: 'bench.html' } },
   },
   // The dev server injects inline HMR scripts, so the CSP is enforced on the built app only.

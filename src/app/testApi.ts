@@ -3,7 +3,7 @@
  * It drives the same worker the UI uses, and reads the editor's state as plain data.
  */
 import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, WireTensor } from '../protocol/messages';
-import { EngineClient } from './engineClient';
+import { EngineClient } from '../client/engineClient';
 
 export interface EditorSnapshot {
   editState: string;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateJsonSchema } from './jsonSchema';
-import { defaultHold, packageFiles, pickDtype, specFromManifest, validateManifest } from './manifest';
+import { defaultHold, packageEditOptions, packageFiles, pickDtype, specFromManifest, validateManifest } from './manifest';
 
 const schemaUrl = new URL('./manifest.schema.json', import.meta.url);
 const manifestUrl = new URL('../../public/models/tiny-random/manifest.json', import.meta.url);
@@ -60,5 +60,21 @@ describe('defaultHold', () => {
   it('is the package λ when its defaults turn region-hold on, and 0 when they do not', () => {
     expect(defaultHold({ ...base, region_hold_lambda: 0.1, region_hold_enabled: true })).toBe(0.1);
     expect(defaultHold({ ...base, region_hold_lambda: 0.1, region_hold_enabled: false })).toBe(0);
+  });
+});
+
+describe('packageEditOptions', () => {
+  it("takes every setting the package names from its manifest (the shapes package's own guidance and reference strength)", () => {
+    const url = new URL('../../public/models/shapes/manifest.json', import.meta.url);
+    const m = JSON.parse(readFileSync(url, 'utf8'));
+    expect(packageEditOptions(m)).toEqual({
+      steps: m.defaults.steps,
+      guidance: m.defaults.guidance_scale,
+      referenceStrength: m.defaults.reference_strength,
+      hold: m.defaults.region_hold_enabled ? m.defaults.region_hold_lambda : 0,
+      seed: 0,
+      negativePrompt: m.negative_prompt,
+      composite: true,
+    });
   });
 });

@@ -3,6 +3,8 @@
  * (the exporter's JSON schema when given, plus the checks the engine relies on, with messages
  * that name the field), and the ModelSpec the edit loop needs.
  */
+import { EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions } from './editSettings';
+import type { EditOptionValues } from './editSettings';
 import { EditError } from './errors';
 import { validateJsonSchema } from './jsonSchema';
 import type { ModelSpec } from './modelSpec';
@@ -75,6 +77,24 @@ export interface Manifest {
  */
 export function defaultHold(defaults: Manifest['defaults']): number {
   return defaults.region_hold_enabled ? defaults.region_hold_lambda : 0;
+}
+
+/**
+ * The options an edit with this package uses when the caller names none: each setting's value at
+ * its manifest key (EDIT_SETTINGS[…].manifestKey), region-hold as `defaultHold` decides, and the
+ * settings' fallbacks for what the package does not say (seed, composite). A host that edits
+ * without it gets the engine's fallbacks (guidance 6, reference strength 1.1), not the model's.
+ */
+export function packageEditOptions(m: Pick<Manifest, 'defaults' | 'negative_prompt'>): EditOptionValues {
+  const out: Record<string, unknown> = { ...fallbackEditOptions() };
+  for (const name of EDIT_SETTING_NAMES) {
+    const key = EDIT_SETTINGS[name].manifestKey;
+    if (!key) continue;
+    const value = key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), m);
+    if (value !== undefined) out[name] = value;
+  }
+  out['hold'] = defaultHold(m.defaults);
+  return out as unknown as EditOptionValues;
 }
 
 function fail(path: string, what: string): never {

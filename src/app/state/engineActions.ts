@@ -2,7 +2,7 @@
 import type { BackendChoice, EditSettings } from '../../protocol/messages';
 import { toAppError } from '../lib/errors';
 import { normaliseModelUrl, sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
-import type { LoadProgress } from '../engineClient';
+import type { LoadProgress } from '../../client/engineClient';
 import type { GetState, LoadState, SetState, StoreDeps } from './store';
 
 export function loadProgressOf(load: LoadState, p: LoadProgress): LoadState {

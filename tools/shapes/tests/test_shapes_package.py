@@ -1,7 +1,7 @@
 """The shipped public/models/shapes package validates and its graphs load and run.
 
 (The quick edit-quality check on fixed test pairs runs through the TypeScript engine:
-cli/evalShapes.test.ts.)
+bench/node/evalShapes.test.ts.)
 """
 import hashlib
 import json

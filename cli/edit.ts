@@ -12,6 +12,7 @@ import { EditEngine, EDIT_DEFAULTS } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
 import { defaultHold } from '../src/engine/manifest';
 import { decodeImage, encodeImage, ImageFormatError, peekSize } from './imageIO';
+import { ReadError } from './download';
 import { openPackage } from './modelPackage';
 
 export const DEFAULT_MODEL = 'public/models/tiny-random';
@@ -126,7 +127,7 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     else if (!values.quiet) log(`wrote ${values.out} (${result.image.width}×${result.image.height}) in ${Math.round(result.elapsedMs)} ms, ${pkg.dtype}`);
     return 0;
   } catch (err) {
-    const bad = err instanceof UsageError || err instanceof EditError || err instanceof ImageFormatError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const bad = err instanceof UsageError || err instanceof EditError || err instanceof ImageFormatError || err instanceof ReadError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     log(`edit: ${(err as Error).message.split('\n')[0]}`);
     return bad ? 2 : 1;
   } finally {

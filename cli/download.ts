@@ -1,0 +1,209 @@
+/**
+ * Bounded reads for the CLI. Local files are stat'ed before they are read (no device files, no
+ * file larger than its cap); URLs are streamed with a byte limit and a stall timeout; a download
+ * lands under its final name only once its size and sha256 match, so a partial file is never
+ * taken for a good one.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** A manifest is a few KB of JSON; 16 MiB leaves room for any realistic package. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/** Tokenizer files are read whole into memory (the largest real one is about 30 MB). */
+export const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
+/** Seconds without a byte after which a download is given up, unless EDITMGT_STALL_SECONDS says otherwise. */
+export const DEFAULT_STALL_SECONDS = 30;
+
+/** A file or URL that cannot be read within its bounds; the message names it. */
+export class ReadError extends Error {
+  override name = 'ReadError';
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+export function stallMs(): number {
+  const s = Number(process.env['EDITMGT_STALL_SECONDS'] ?? DEFAULT_STALL_SECONDS);
+  return (Number.isFinite(s) && s > 0 ? s : DEFAULT_STALL_SECONDS) * 1000;
+}
+
+/** Reads a local regular file of at most `max` bytes; refuses devices, folders and larger files before reading. */
+export function readLocalFile(path: string, max: number, what: string): Buffer {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new ReadError(`cannot read the ${what} ${path}: no such file`);
+  }
+  if (!st.isFile()) throw new ReadError(`the ${what} ${path} is not a regular file`);
+  if (st.size > max)
+    throw new ReadError(`the ${what} ${path} is ${formatBytes(st.size)}; the limit is ${formatBytes(max)}`);
+  return readFileSync(path);
+}
+
+/** Refuses a manifest entry whose declared size is over `max`, before anything is read. */
+export function checkDeclaredSize(f: { path: string; bytes: number }, max: number): void {
+  if (f.bytes > max)
+    throw new ReadError(
+      `${f.path} is declared as ${formatBytes(f.bytes)}; the limit for this file is ${formatBytes(max)}`,
+    );
+}
+
+/** Writes by way of a temporary file in the same folder, so readers never see half a file. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+  try {
+    writeFileSync(tmp, bytes, { flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** One body chunk, or a ReadError when none comes within the stall timeout. */
+async function nextChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  url: string,
+  received: number,
+): Promise<Uint8Array | undefined> {
+  const ms = stallMs();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ReadError(
+            `the download of ${url} stalled: no data for ${ms / 1000} s after ${formatBytes(received)}`,
+          ),
+        ),
+      ms,
+    );
+  });
+  try {
+    const r = await Promise.race([reader.read(), stalled]);
+    return r.done ? undefined : r.value;
+  } catch (err) {
+    if (err instanceof ReadError) throw err;
+    const why = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+    throw new ReadError(`the download of ${url} broke off after ${formatBytes(received)} (${why})`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Streams a URL's body chunk by chunk into `sink`, refusing more than `max` bytes and giving up
+ * when the server goes quiet. The connection is closed on any failure.
+ */
+async function streamUrl(
+  url: string,
+  max: number,
+  what: string,
+  sink: (chunk: Uint8Array) => Promise<void> | void,
+): Promise<number> {
+  const ac = new AbortController();
+  const ms = stallMs();
+  const timer = setTimeout(() => ac.abort(), ms);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: ac.signal });
+  } catch (err) {
+    const why = ac.signal.aborted
+      ? `no answer within ${ms / 1000} s`
+      : (((err as Error).cause as Error | undefined)?.message ?? (err as Error).message);
+    throw new ReadError(`cannot download the ${what} ${url}: ${why}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    if (!res.ok) throw new ReadError(`cannot download the ${what} ${url}: HTTP ${res.status}`);
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > max)
+      throw new ReadError(`the ${what} ${url} is ${formatBytes(declared)}; the limit is ${formatBytes(max)}`);
+    if (!res.body) return 0;
+    const reader = res.body.getReader();
+    let received = 0;
+    for (;;) {
+      const chunk = await nextChunk(reader, url, received);
+      if (!chunk) return received;
+      received += chunk.byteLength;
+      if (received > max) throw new ReadError(`the ${what} ${url} is over ${formatBytes(max)}, the limit`);
+      await sink(chunk);
+    }
+  } catch (err) {
+    ac.abort();
+    throw err;
+  }
+}
+
+/** A URL's whole body, at most `max` bytes. */
+export async function fetchBounded(url: string, max: number, what: string): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  await streamUrl(url, max, what, (c) => void chunks.push(c));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Downloads one package file to `to`: streamed to a temporary file, its size and sha256 checked
+ * as it arrives, renamed into place only when both match the manifest.
+ */
+export async function downloadFile(
+  url: string,
+  to: string,
+  expect: { path: string; bytes: number; sha256: string },
+): Promise<void> {
+  mkdirSync(dirname(to), { recursive: true });
+  const tmp = `${to}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+  const file = await open(tmp, 'wx');
+  const hash = createHash('sha256');
+  try {
+    const got = await streamUrl(url, expect.bytes, expect.path, async (chunk) => {
+      hash.update(chunk);
+      await file.write(chunk);
+    });
+    await file.close();
+    if (got !== expect.bytes)
+      throw new ReadError(
+        `the download of ${expect.path} ended after ${formatBytes(got)} of ${formatBytes(expect.bytes)}`,
+      );
+    const sha = hash.digest('hex');
+    if (sha !== expect.sha256)
+      throw new ReadError(
+        `model file ${expect.path} downloaded with sha256 ${sha.slice(0, 12)}…, the manifest says ${expect.sha256.slice(0, 12)}…`,
+      );
+    renameSync(tmp, to);
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Parses a manifest's bytes, saying plainly when a server sent a web page or something else. */
+export function parseManifestJson(bytes: Uint8Array, where: string): unknown {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const start = text.trimStart().slice(0, 100).toLowerCase();
+  if (start.startsWith('<!doctype html') || start.startsWith('<html') || start.startsWith('<')) {
+    throw new ReadError(
+      `${where} is a web page, not a model manifest (point --model at the package folder that holds manifest.json)`,
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ReadError(`${where} is not JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+}

@@ -7,11 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EditError, MAX_INPUT_PIXELS } from '../src/engine/errors';
+import { EditError } from '../src/engine/errors';
 import { EditEngine, EDIT_DEFAULTS } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
 import { defaultHold } from '../src/engine/manifest';
-import { decodeImage, encodeImage, ImageFormatError, peekSize } from './imageIO';
+import { encodeImage, ImageFormatError, openImage } from './imageIO';
 import { ReadError } from './download';
 import { openPackage } from './modelPackage';
 
@@ -81,12 +81,8 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       hold: num(values.hold, 'hold', false),
     };
     const bytes = readInput(values.image, 'image');
-    const size = peekSize(bytes);
-    if (size && size.width * size.height > MAX_INPUT_PIXELS) {
-      throw new EditError('image-too-large', `the image is ${size.width}×${size.height} (${((size.width * size.height) / 1e6).toFixed(1)} MP); the limit is ${MAX_INPUT_PIXELS / 1e6} MP — downscale it first`);
-    }
-    const image = decodeImage(bytes, values.image);
-    const mask = values.mask ? decodeImage(readInput(values.mask, 'mask'), values.mask) : undefined;
+    const image = await openImage(bytes, values.image);
+    const mask = values.mask ? await openImage(readInput(values.mask, 'mask'), values.mask) : undefined;
     if (values.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
 
     pkg = await openPackage(values.model, values.dtype);

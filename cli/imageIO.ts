@@ -8,6 +8,9 @@ import type { RgbaImage } from '../src/engine/image';
 
 export class ImageFormatError extends Error {}
 
+/** Largest image file read: a 50 MP image fits in far less, even as an uncompressed 16-bit PNG. */
+export const MAX_IMAGE_FILE_BYTES = 512 * 1024 * 1024;
+
 /** Largest image we decode: 50 MP (the engine refuses more anyway; this bounds decoder memory). */
 const MAX_DECODE_PIXELS = 50_000_000;
 

@@ -65,6 +65,7 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     const cases = [
       ['metadata.jpg', withJpegMetadata(rocket, 300_000), [640, 427]],
       ['motion.jpg', withTrailer(rocket, 300_000), [640, 427]],
+      ['progressive-motion.jpg', withTrailer(readFileSync(join('e2e', 'fixtures', 'photos', 'rocket-progressive.jpg')), 300_000), [640, 427]],
       ['after-iend.png', withTrailer(chelsea, 1), [451, 300]],
       ['rotated-metadata.jpg', withJpegMetadata(portrait, 70_000), [320, 480]], // EXIF still found and applied
     ] as const;

@@ -7,6 +7,7 @@ import { withJpegMetadata, withTrailer } from './testing/imageVariants';
 const fixture = (path: string) =>
   new Uint8Array(readFileSync(new URL(`../../e2e/fixtures/${path}`, import.meta.url)));
 const rocket = fixture('photos/rocket.jpg'); // 640×427 baseline JPEG
+const progressive = fixture('photos/rocket-progressive.jpg'); // 10 scans, tables between them
 const portrait = fixture('images/portrait-exif6.jpg'); // 480×320 stored, EXIF orientation 6
 const truncated = fixture('images/truncated.jpg');
 const chelsea = fixture('photos/chelsea.png'); // 451×300
@@ -46,6 +47,10 @@ describe('JPEG structure', () => {
   it('accepts data after the end marker (a motion photo) and says where the picture ends', async () => {
     const motion = withTrailer(rocket, 300_000);
     expect(await jpeg(motion)).toEqual({ width: 640, height: 427, imageBytes: rocket.length });
+    // a progressive file: the end marker is found past the tables and scans between its scans
+    const progressiveMotion = withTrailer(progressive, 300_000);
+    expect(await jpeg(progressiveMotion)).toEqual({ width: 640, height: 427, imageBytes: progressive.length });
+    expect((await jpeg(withTrailer(progressive.subarray(0, progressive.length >> 1), 300_000))).problem).toMatch(/cut off/);
     const both = withTrailer(withJpegMetadata(rocket, 100_000), 1);
     expect(await jpeg(both)).toEqual({ width: 640, height: 427, imageBytes: both.length - 1 });
   });

@@ -4,6 +4,7 @@
  * that answers with a web page) and against oversized local files. Each must end with one clear
  * line, quickly, and leave nothing half-downloaded in the cache.
  */
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   cpSync,
@@ -210,6 +211,26 @@ describe.skipIf(!hasTiny)('model packages from servers and files that misbehave'
     expect(r.lines).toEqual([
       expect.stringMatching(/tokenizer\.json is declared as .*; the limit for this file is 64 MiB/),
     ]);
+  });
+
+  it('names a tokenizer file that is not a tokenizer, even with a matching sha256', async () => {
+    const pkg = join(dir, 'garbage-tokenizer');
+    cpSync(TINY, pkg, { recursive: true });
+    const m = JSON.parse(readFileSync(join(pkg, 'manifest.json'), 'utf8')) as {
+      files: { path: string; bytes: number; sha256: string }[];
+      tokenizers: { clip: { files: string[] } };
+    };
+    const tj = m.tokenizers.clip.files.find((p) => p.endsWith('tokenizer.json'))!;
+    const garbage = Buffer.from('{"model": "not a tokenizer",');
+    writeFileSync(join(pkg, tj), garbage);
+    Object.assign(
+      m.files.find((f) => f.path === tj)!,
+      { bytes: garbage.length, sha256: createHash('sha256').update(garbage).digest('hex') },
+    );
+    writeFileSync(join(pkg, 'manifest.json'), JSON.stringify(m));
+    const r = await edit(pkg);
+    expect(r.code).toBe(2);
+    expect(r.lines).toEqual([expect.stringMatching(/the tokenizer .*tokenizer\.json cannot be loaded/)]);
   });
 
   it('takes a file: URL as the folder it names', async () => {

@@ -77,9 +77,14 @@ export function loadTokenizer(dir: string, entry: TokenizerEntry): Tokenizer {
   const tj = find('tokenizer.json')!;
   const tc = find('tokenizer_config.json');
   const read = (p: string) => JSON.parse(readLocalFile(join(dir, p), MAX_TOKENIZER_BYTES, 'tokenizer file').toString('utf8')) as Record<string, unknown>;
-  const tokenizerJson = read(tj);
-  const tokenizerConfig = tc ? read(tc) : {};
-  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
+  try {
+    const tokenizerJson = read(tj);
+    const tokenizerConfig = tc ? read(tc) : {};
+    return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
+  } catch (err) {
+    if (err instanceof ReadError) throw err;
+    throw new EditError('bad-manifest', `the tokenizer ${tj} cannot be loaded (${(err as Error).message.split('\n')[0]})`);
+  }
 }
 
 export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {

@@ -20,7 +20,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './edit';
@@ -135,9 +135,14 @@ describe.skipIf(!hasTiny)('model packages from servers and files that misbehave'
     expect(r.lines).toHaveLength(1);
     expect(r.lines[0]).toMatch(/transformer_step\.onnx/);
     expect(cacheFiles(cache).filter((f) => f.includes('transformer_step'))).toEqual([]);
+    // a partial file left by a killed process (its pid no longer runs) is cleared by the next download
+    const folder = join(cache, dirname(cacheFiles(cache).find((f) => f.endsWith('fp32/text_clip.onnx'))!));
+    const stale = join(folder, 'transformer_step.onnx.2147483646-0badf00d.part');
+    writeFileSync(stale, 'half a graph');
     broken = false;
     const again = await edit(url);
     expect(again).toMatchObject({ code: 0, lines: [] });
+    expect(existsSync(stale)).toBe(false);
   }, 20_000);
 
   it('refuses an endless manifest after 16 MiB, and a declared 4 GB one at once', async () => {

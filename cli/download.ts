@@ -5,9 +5,9 @@
  * taken for a good one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** A manifest is a few KB of JSON; 16 MiB leaves room for any realistic package. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -60,10 +60,13 @@ export function checkDeclaredSize(f: { path: string; bytes: number }, max: numbe
     );
 }
 
+/** Temporary files named `<name>.<pid>-<hex>.part`, so a killed process's leftovers can be told apart. */
+const tempName = (path: string) => `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+
 /** Writes by way of a temporary file in the same folder, so readers never see half a file. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+  const tmp = tempName(path);
   try {
     writeFileSync(tmp, bytes, { flag: 'wx' });
     renameSync(tmp, path);
@@ -156,6 +159,25 @@ export async function fetchBounded(url: string, max: number, what: string): Prom
   return Buffer.concat(chunks);
 }
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes partial downloads of `to` left by processes that were killed (a full-size graph is GBs). */
+function removeStaleParts(to: string): void {
+  const prefix = `${basename(to)}.`;
+  for (const name of readdirSync(dirname(to))) {
+    const pid = /^(\d+)-[0-9a-f]+\.part$/.exec(name.slice(prefix.length))?.[1];
+    if (name.startsWith(prefix) && pid && !isRunning(Number(pid)))
+      rmSync(join(dirname(to), name), { force: true });
+  }
+}
+
 /**
  * Downloads one package file to `to`: streamed to a temporary file, its size and sha256 checked
  * as it arrives, renamed into place only when both match the manifest.
@@ -166,7 +188,8 @@ export async function downloadFile(
   expect: { path: string; bytes: number; sha256: string },
 ): Promise<void> {
   mkdirSync(dirname(to), { recursive: true });
-  const tmp = `${to}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+  removeStaleParts(to);
+  const tmp = tempName(to);
   const file = await open(tmp, 'wx');
   const hash = createHash('sha256');
   try {

@@ -11,7 +11,7 @@ import { EditError } from '../src/engine/errors';
 import { EditEngine, EDIT_DEFAULTS, validateSettings } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
 import { defaultHold } from '../src/engine/manifest';
-import { readLocalFile, ReadError, writeFileAtomic } from './download';
+import { readLocalFile, ReadError, writeFileAtomic } from './localFiles';
 import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
 import { openPackage } from './modelPackage';
 import { checkOutputPath, OutputPathError } from './outputPath';

@@ -15,7 +15,8 @@ import { GRAPH_NAMES, packageFiles, pickDtype, specFromManifest, validateManifes
 import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../src/engine/manifest';
 import type { ModelSpec } from '../src/engine/modelSpec';
 import type { GraphName, Tokenizer } from '../src/engine/ports';
-import { checkDeclaredSize, downloadFile, fetchBounded, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES, parseManifestJson, readLocalFile, ReadError, writeFileAtomic } from './download';
+import { downloadFile, fetchBounded } from './download';
+import { checkDeclaredSize, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES, parseManifestJson, readLocalFile, ReadError, writeFileAtomic } from './localFiles';
 import { OrtNodeRunner } from './ortNodeRunner';
 
 export interface OpenPackage {

@@ -9,8 +9,9 @@ import { dirname } from 'node:path';
 
 /** A manifest is a few KB of JSON; 16 MiB leaves room for any realistic package. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
-/** Tokenizer files are read whole into memory (the largest real one is about 30 MB). */
+/** Tokenizer files are read whole into memory; the full model's Gemma2 tokenizer.json (a 256k vocabulary) is well within this. */
 export const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
+
 /** A file or URL that cannot be read within its bounds; the message names it. */
 export class ReadError extends Error {
   override name = 'ReadError';

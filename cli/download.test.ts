@@ -118,6 +118,7 @@ describe.skipIf(!hasTiny)('model packages from servers and files that misbehave'
     expect(r.lines[0]).toMatch(/transformer_step\.onnx stalled: no data for 1 s/);
     expect(r.ms).toBeLessThan(10_000);
     expect(cacheFiles(cache).filter((f) => f.includes('transformer_step'))).toEqual([]);
+    expect(cacheFiles(cache).filter((f) => f.endsWith('manifest.json'))).toEqual([]); // the cache never claims a package it lacks
   }, 20_000);
 
   it('refuses a graph cut short by the server, then downloads it whole once the server mends', async () => {

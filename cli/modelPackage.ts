@@ -66,10 +66,11 @@ async function localDir(source: string, dtype?: string): Promise<string> {
   const dir = join(process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
   const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
   const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
-  writeFileAtomic(join(dir, 'manifest.json'), manifestBytes);
   const { graphs, tokenizers } = packageFiles(m, pickDtype(m, dtype));
   for (const f of tokenizers) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
   for (const f of [...tokenizers, ...Object.values(graphs).flat()]) await download(new URL(f.path, base).href, join(dir, f.path), f);
+  // last, so a cached manifest always describes files that are all there
+  writeFileAtomic(join(dir, 'manifest.json'), manifestBytes);
   return dir;
 }
 

@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from './edit';
 import { decodeImage } from './imageIO';
+import { withJpegMetadata, withTrailer } from '../src/engine/testing/imageVariants';
 import { hasTiny, TINY } from './testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-cli-'));
@@ -55,6 +56,28 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     await run(['--image', img, '--prompt', 'x', '--out', a, '--steps', '3', '--seed', '9', '--no-composite']);
     await run(['--image', img, '--prompt', 'x', '--out', b, '--steps', '3', '--seed', '9', '--no-composite']);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+  });
+
+  it('opens valid files with big metadata or data after their end (motion photo, bytes after IEND)', async () => {
+    const rocket = readFileSync(join('e2e', 'fixtures', 'photos', 'rocket.jpg'));
+    const chelsea = readFileSync(join('e2e', 'fixtures', 'photos', 'chelsea.png'));
+    const portrait = readFileSync(join('e2e', 'fixtures', 'images', 'portrait-exif6.jpg'));
+    const cases = [
+      ['metadata.jpg', withJpegMetadata(rocket, 300_000), [640, 427]],
+      ['motion.jpg', withTrailer(rocket, 300_000), [640, 427]],
+      ['progressive-motion.jpg', withTrailer(readFileSync(join('e2e', 'fixtures', 'photos', 'rocket-progressive.jpg')), 300_000), [640, 427]],
+      ['after-iend.png', withTrailer(chelsea, 1), [451, 300]],
+      ['rotated-metadata.jpg', withJpegMetadata(portrait, 70_000), [320, 480]], // EXIF still found and applied
+    ] as const;
+    for (const [name, bytes, size] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      const out = join(dir, `${name}.out.png`);
+      const r = await run(['--image', path, '--prompt', 'x', '--out', out, '--steps', '1']);
+      expect(r, name).toEqual({ code: 0, lines: [] });
+      const res = decodeImage(readFileSync(out));
+      expect([res.width, res.height], name).toEqual(size);
+    }
   });
 
   it('refuses a file that is not a decodable image', async () => {

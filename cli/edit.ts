@@ -1,18 +1,20 @@
 /**
  * npm run edit -- --image IN --prompt TEXT --out OUT [--model DIR_OR_URL] [--steps N] [--seed N]
  *   [--guidance G] [--reference-strength S] [--hold λ] [--mask PNG] [--dtype D]
- *   [--negative-prompt TEXT] [--query WORDS] [--no-composite] [--json]
+ *   [--negative-prompt TEXT] [--query WORDS] [--no-composite] [--overwrite] [--json]
  * Runs the engine on onnxruntime-node. Exit 0 on success; on bad input, exit 2 with one line.
+ * Every input and `--out` are checked before the model is opened.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EditError, MAX_INPUT_PIXELS } from '../src/engine/errors';
-import { EditEngine, EDIT_DEFAULTS } from '../src/engine/pipeline';
+import { EditError } from '../src/engine/errors';
+import { EditEngine, EDIT_DEFAULTS, validateSettings } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
 import { defaultHold } from '../src/engine/manifest';
-import { decodeImage, encodeImage, ImageFormatError, peekSize } from './imageIO';
+import { readLocalFile, ReadError, writeFileAtomic } from './localFiles';
+import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
 import { openPackage } from './modelPackage';
+import { checkOutputPath, OutputPathError } from './outputPath';
 
 export const DEFAULT_MODEL = 'public/models/tiny-random';
 
@@ -25,12 +27,20 @@ function num(v: string | undefined, name: string, integer: boolean): number | un
   return n;
 }
 
-function readInput(path: string, what: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch {
-    throw new UsageError(`cannot read the ${what} ${path}`);
+/** Flags that take a value; a negative number after one is its value, not another flag. */
+const NUMBER_FLAGS = ['--steps', '--seed', '--guidance', '--reference-strength', '--hold'];
+
+/** `--steps -3` → `--steps=-3`, so the range check answers instead of the option parser. */
+export function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (NUMBER_FLAGS.includes(argv[i]!) && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]!);
   }
+  return out;
 }
 
 export interface EditSummary {
@@ -47,7 +57,7 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
   let pkg: Awaited<ReturnType<typeof openPackage>> | undefined;
   try {
     const { values } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       options: {
         image: { type: 'string' },
         prompt: { type: 'string' },
@@ -63,6 +73,7 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
         'negative-prompt': { type: 'string' },
         query: { type: 'string' },
         'no-composite': { type: 'boolean', default: false },
+        overwrite: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
       },
@@ -79,13 +90,14 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       referenceStrength: num(values['reference-strength'], 'reference-strength', false),
       hold: num(values.hold, 'hold', false),
     };
-    const bytes = readInput(values.image, 'image');
-    const size = peekSize(bytes);
-    if (size && size.width * size.height > MAX_INPUT_PIXELS) {
-      throw new EditError('image-too-large', `the image is ${size.width}×${size.height} (${((size.width * size.height) / 1e6).toFixed(1)} MP); the limit is ${MAX_INPUT_PIXELS / 1e6} MP — downscale it first`);
+    validateSettings(flags);
+    const inputs = [{ flag: '--image', path: values.image }, ...(values.mask ? [{ flag: '--mask', path: values.mask }] : [])];
+    const outPath = checkOutputPath(values.out, inputs, values.overwrite);
+    const image = await openImage(readLocalFile(values.image, MAX_IMAGE_FILE_BYTES, 'image'), values.image);
+    const mask = values.mask ? await openImage(readLocalFile(values.mask, MAX_IMAGE_FILE_BYTES, 'mask'), values.mask) : undefined;
+    if (mask && (mask.width !== image.width || mask.height !== image.height)) {
+      throw new EditError('bad-settings', `the mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}; the mask must be the image's size`);
     }
-    const image = decodeImage(bytes, values.image);
-    const mask = values.mask ? decodeImage(readInput(values.mask, 'mask'), values.mask) : undefined;
     if (values.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
 
     pkg = await openPackage(values.model, values.dtype);
@@ -120,13 +132,13 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       },
     );
     for (const w of result.warnings) log(`warning: ${w}`);
-    writeFileSync(values.out, encodeImage(result.image, values.out));
+    writeFileAtomic(outPath, encodeImage(result.image, outPath));
     const summary: EditSummary = { out: values.out, steps: settings.steps, stepMs, readbackBytesPerStep: readback, warnings: result.warnings, totalMs: result.elapsedMs };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else if (!values.quiet) log(`wrote ${values.out} (${result.image.width}×${result.image.height}) in ${Math.round(result.elapsedMs)} ms, ${pkg.dtype}`);
     return 0;
   } catch (err) {
-    const bad = err instanceof UsageError || err instanceof EditError || err instanceof ImageFormatError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const bad = err instanceof UsageError || err instanceof EditError || err instanceof ImageFormatError || err instanceof ReadError || err instanceof OutputPathError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     log(`edit: ${(err as Error).message.split('\n')[0]}`);
     return bad ? 2 : 1;
   } finally {

@@ -1,10 +1,15 @@
 /** PNG/JPEG decode and encode in node, pure JS (pngjs, jpeg-js). */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { EditError, MAX_INPUT_PIXELS } from '../src/engine/errors';
 import { applyExifOrientation } from '../src/engine/image';
+import { readJpegStructure, readPngStructure } from '../src/engine/imageStructure';
 import type { RgbaImage } from '../src/engine/image';
 
 export class ImageFormatError extends Error {}
+
+/** Largest image file read: a 50 MP image fits in far less, even as an uncompressed 16-bit PNG. */
+export const MAX_IMAGE_FILE_BYTES = 512 * 1024 * 1024;
 
 /** Largest image we decode: 50 MP (the engine refuses more anyway; this bounds decoder memory). */
 const MAX_DECODE_PIXELS = 50_000_000;
@@ -41,23 +46,23 @@ export function encodeImage(img: RgbaImage, path: string): Uint8Array {
   return PNG.sync.write(png);
 }
 
-/** PNG header size check without decoding (to refuse huge images before allocating). */
-export function peekSize(bytes: Uint8Array): { width: number; height: number } | null {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length >= 24 && buf.readUInt32BE(0) === 0x89504e47) return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
-  if (buf.length >= 4 && buf[0] === 0xff && buf[1] === 0xd8) {
-    let p = 2;
-    while (p + 9 < buf.length) {
-      if (buf[p] !== 0xff) return null;
-      const marker = buf[p + 1]!;
-      const len = buf.readUInt16BE(p + 2);
-      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-        return { height: buf.readUInt16BE(p + 5), width: buf.readUInt16BE(p + 7) };
-      }
-      p += 2 + len;
-    }
+/**
+ * Opens a PNG or JPEG file's bytes: its structure is read first (size, completeness, where the
+ * image ends), so a file over the pixel limit or cut short is refused before decoding, and data
+ * after the image's end (a motion photo's video, bytes after IEND) is left out of the decode.
+ */
+export async function openImage(bytes: Uint8Array, name: string): Promise<RgbaImage> {
+  const read = (start: number, end: number) => Promise.resolve(bytes.subarray(start, end));
+  const isPng = bytes.length >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32BE(0) === 0x89504e47;
+  const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  if (!isPng && !isJpeg) return decodeImage(bytes, name); // says what it is not
+  const s = isPng ? await readPngStructure(read, bytes.length) : await readJpegStructure(read, bytes.length);
+  if (s.width !== undefined && s.height !== undefined && s.width * s.height > MAX_INPUT_PIXELS) {
+    const mp = ((s.width * s.height) / 1e6).toFixed(1);
+    throw new EditError('image-too-large', `${name} is ${s.width}×${s.height} (${mp} MP); the limit is ${MAX_INPUT_PIXELS / 1e6} MP — downscale it first`);
   }
-  return null;
+  if (s.problem) throw new ImageFormatError(`${name} is not a decodable image (${s.problem})`);
+  return decodeImage(bytes.subarray(0, s.imageBytes), name);
 }
 
 /** EXIF orientation (1–8) from a JPEG's APP1 segment; 1 when absent or unreadable. */

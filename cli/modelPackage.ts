@@ -4,9 +4,9 @@
  * tokenizers. Tokenizer files always come from the package, never a remote hub.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
@@ -15,6 +15,8 @@ import { GRAPH_NAMES, packageFiles, pickDtype, specFromManifest, validateManifes
 import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../src/engine/manifest';
 import type { ModelSpec } from '../src/engine/modelSpec';
 import type { GraphName, Tokenizer } from '../src/engine/ports';
+import { downloadFile, fetchBounded } from './download';
+import { checkDeclaredSize, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES, parseManifestJson, readLocalFile, ReadError, writeFileAtomic } from './localFiles';
 import { OrtNodeRunner } from './ortNodeRunner';
 
 export interface OpenPackage {
@@ -42,23 +44,33 @@ async function verify(dir: string, f: ManifestFile): Promise<string> {
   return path;
 }
 
-async function download(url: string, to: string, f?: ManifestFile): Promise<void> {
-  if (f && existsSync(to) && statSync(to).size === f.bytes && (await sha256File(to)) === f.sha256) return;
-  const res = await fetch(url);
-  if (!res.ok) throw new EditError('bad-manifest', `cannot download ${url}: HTTP ${res.status}`);
-  mkdirSync(dirname(to), { recursive: true });
-  writeFileSync(to, new Uint8Array(await res.arrayBuffer()));
+async function download(url: string, to: string, f: ManifestFile): Promise<void> {
+  if (existsSync(to) && statSync(to).size === f.bytes && (await sha256File(to)) === f.sha256) return;
+  await downloadFile(url, to, f);
+}
+
+/** A package folder path from a `file:` URL, refusing ones that name another host. */
+function fileUrlPath(source: string): string {
+  try {
+    return fileURLToPath(source);
+  } catch (err) {
+    throw new ReadError(`--model ${source} is not a usable file URL (${(err as Error).message})`);
+  }
 }
 
 /** A local folder for the package: the folder itself, or a cache copy of a URL. */
 async function localDir(source: string, dtype?: string): Promise<string> {
-  if (!/^https?:\/\//.test(source)) return resolve(source);
+  if (/^file:/i.test(source)) return fileUrlPath(source);
+  if (!/^https?:\/\//i.test(source)) return resolve(source);
   const base = source.endsWith('/') ? source : `${source}/`;
   const dir = join(process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
-  await download(`${base}manifest.json`, join(dir, 'manifest.json'));
-  const m = validateManifest(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+  const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
+  const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
   const { graphs, tokenizers } = packageFiles(m, pickDtype(m, dtype));
+  for (const f of tokenizers) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
   for (const f of [...tokenizers, ...Object.values(graphs).flat()]) await download(new URL(f.path, base).href, join(dir, f.path), f);
+  // last, so a cached manifest always describes files that are all there
+  writeFileAtomic(join(dir, 'manifest.json'), manifestBytes);
   return dir;
 }
 
@@ -66,21 +78,22 @@ export function loadTokenizer(dir: string, entry: TokenizerEntry): Tokenizer {
   const find = (name: string) => entry.files.find((p) => p.endsWith(`/${name}`) || p === name);
   const tj = find('tokenizer.json')!;
   const tc = find('tokenizer_config.json');
-  const tokenizerJson = JSON.parse(readFileSync(join(dir, tj), 'utf8')) as Record<string, unknown>;
-  const tokenizerConfig = tc ? (JSON.parse(readFileSync(join(dir, tc), 'utf8')) as Record<string, unknown>) : {};
-  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
+  const read = (p: string) => JSON.parse(readLocalFile(join(dir, p), MAX_TOKENIZER_BYTES, 'tokenizer file').toString('utf8')) as Record<string, unknown>;
+  try {
+    const tokenizerJson = read(tj);
+    const tokenizerConfig = tc ? read(tc) : {};
+    return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
+  } catch (err) {
+    if (err instanceof ReadError) throw err;
+    throw new EditError('bad-manifest', `the tokenizer ${tj} cannot be loaded (${(err as Error).message.split('\n')[0]})`);
+  }
 }
 
 export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {
   const dir = await localDir(source, dtype);
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) throw new EditError('bad-manifest', `no manifest.json in ${dir}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  } catch (err) {
-    throw new EditError('bad-manifest', `manifest.json is not JSON (${(err as Error).message})`);
-  }
+  const json = parseManifestJson(readLocalFile(manifestPath, MAX_MANIFEST_BYTES, 'manifest'), manifestPath);
   const manifest = validateManifest(json, loadSchema());
   const d = pickDtype(manifest, dtype);
   const { graphs, tokenizers } = packageFiles(manifest, d);
@@ -90,7 +103,10 @@ export async function openPackage(source: string, dtype?: string): Promise<OpenP
     files[g] = await verify(dir, main!);
     for (const e of external) await verify(dir, e);
   }
-  for (const f of tokenizers) await verify(dir, f);
+  for (const f of tokenizers) {
+    checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
+    await verify(dir, f);
+  }
   return {
     dir,
     manifest,

@@ -5,6 +5,8 @@
  * undo → reload keeps the history. Screenshots of the main states go to docs/screenshots/ (wasm project).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { withJpegMetadata, withTrailer } from '../src/engine/testing/imageVariants';
 import { test, expect, pngSize } from './fixtures';
 
 test.describe.configure({ timeout: 480_000 });
@@ -171,6 +173,21 @@ test('bad files each give a message and the app keeps working', async ({ ui, pag
   await ui.edit('make the sky purple');
   await ui.waitForDone();
   void page;
+});
+
+test('opens valid files with big JPEG metadata, a motion photo\'s video after the JPEG, bytes after IEND @wasm', async ({ ui }) => {
+  await ui.open();
+  const read = (p: string) => new Uint8Array(readFileSync(join('e2e', 'fixtures', p)));
+  const files = [
+    { name: 'metadata.jpg', mimeType: 'image/jpeg', bytes: withJpegMetadata(read('photos/rocket.jpg'), 300_000), size: [640, 427] },
+    { name: 'after-iend.png', mimeType: 'image/png', bytes: withTrailer(read('photos/chelsea.png'), 1), size: [451, 300] },
+    { name: 'motion.jpg', mimeType: 'image/jpeg', bytes: withTrailer(read('images/portrait-exif6.jpg'), 300_000), size: [320, 480] },
+  ] as const;
+  for (const f of files) {
+    await ui.fileInput.setInputFiles({ name: f.name, mimeType: f.mimeType, buffer: Buffer.from(f.bytes) });
+    await ui.expectImage(f.size[0], f.size[1]);
+    await expect(ui.error).toHaveCount(0);
+  }
 });
 
 test('instruction box: model suggestions, Shift+Enter, and what is missing before a run', async ({ ui, page }) => {

@@ -357,12 +357,21 @@ function validate(req: EditRequest): Settings {
     hold: req.hold ?? EDIT_DEFAULTS.hold,
     schedule: req.schedule,
   };
-  if (!Number.isInteger(s.steps) || s.steps < 1 || s.steps > 1000) throw new EditError('bad-settings', `steps must be an integer from 1 to 1000, got ${s.steps}`);
-  if (!Number.isSafeInteger(s.seed) || s.seed < 0) throw new EditError('bad-settings', `seed must be a non-negative integer, got ${s.seed}`);
-  if (!Number.isFinite(s.guidance) || s.guidance < 0) throw new EditError('bad-settings', `guidance must be ≥ 0, got ${s.guidance}`);
-  if (!Number.isFinite(s.referenceStrength) || s.referenceStrength <= 0) throw new EditError('bad-settings', `reference strength must be > 0, got ${s.referenceStrength}`);
-  if (!Number.isFinite(s.hold) || s.hold < 0 || s.hold > 1) throw new EditError('bad-settings', `hold λ must be in [0, 1], got ${s.hold}`);
+  validateSettings(s);
   return s;
+}
+
+/**
+ * Refuses settings out of range, naming the setting. Guidance and reference strength are bounded
+ * so they stay finite in float32 (1e308 would become Infinity and the output NaN).
+ */
+export function validateSettings(s: Partial<Omit<Settings, 'schedule'>>): void {
+  const { steps, seed, guidance, referenceStrength, hold } = s;
+  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1 || steps > 1000)) throw new EditError('bad-settings', `steps must be an integer from 1 to 1000, got ${steps}`);
+  if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) throw new EditError('bad-settings', `seed must be a non-negative integer, got ${seed}`);
+  if (guidance !== undefined && !(guidance >= 0 && guidance <= 100)) throw new EditError('bad-settings', `guidance must be from 0 to 100, got ${guidance}`);
+  if (referenceStrength !== undefined && !(referenceStrength > 0 && referenceStrength <= 100)) throw new EditError('bad-settings', `reference strength must be > 0 and ≤ 100, got ${referenceStrength}`);
+  if (hold !== undefined && !(hold >= 0 && hold <= 1)) throw new EditError('bad-settings', `hold λ must be in [0, 1], got ${hold}`);
 }
 
 function checkInputImage(img: RgbaImage): void {

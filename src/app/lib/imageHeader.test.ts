@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { withJpegMetadata, withTrailer } from '../../engine/testing/imageVariants';
 import { readImageHeader, sniffFormat, tooLargeMessage } from './imageHeader';
 
 const bytes = (...parts: (number[] | string)[]) =>
@@ -24,10 +26,10 @@ function jpeg(width: number, height: number, ended = true) {
   return bytes([0xff, 0xd8], app0, sof, sos, scan, ended ? [0xff, 0xd9] : [0x78]);
 }
 
-const header = (file: Uint8Array) => readImageHeader(file.subarray(0, 64 * 1024), file.subarray(Math.max(0, file.length - 64 * 1024)), file.length);
+const header = (file: Uint8Array) => readImageHeader(async (start, end) => file.slice(start, end), file.length);
 
-describe('image headers', () => {
-  it('recognises formats by their magic bytes', () => {
+describe('image headers', async () => {
+  it('recognises formats by their magic bytes', async () => {
     expect(sniffFormat(png(1, 1))).toBe('png');
     expect(sniffFormat(jpeg(1, 1))).toBe('jpeg');
     expect(sniffFormat(bytes('GIF89a', [1, 0, 1, 0]))).toBe('gif');
@@ -38,28 +40,40 @@ describe('image headers', () => {
     expect(sniffFormat(new Uint8Array(0))).toBe('unknown');
   });
 
-  it('reads a PNG size and bit depth, and notices a cut-off PNG', () => {
-    expect(header(png(640, 427, 16))).toEqual({ format: 'png', width: 640, height: 427, bitDepth: 16, problem: undefined });
-    expect(header(png(640, 427, 8, false)).problem).toMatch(/cut off/);
+  it('reads a PNG size and bit depth, and notices a cut-off PNG', async () => {
+    expect(await header(png(640, 427, 16))).toEqual({ format: 'png', width: 640, height: 427, bitDepth: 16, imageBytes: 103 });
+    expect((await header(png(640, 427, 8, false))).problem).toMatch(/cut off/);
   });
 
-  it('reads a JPEG size from its frame header, and notices a missing end marker', () => {
-    const h = header(jpeg(640, 427));
+  it('reads a JPEG size from its frame header, and notices a missing end marker', async () => {
+    const h = await header(jpeg(640, 427));
     expect([h.width, h.height, h.problem]).toEqual([640, 427, undefined]);
-    expect(header(jpeg(640, 427, false)).problem).toMatch(/cut off/);
-    expect(header(bytes([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0])).problem).toMatch(/no image header/);
+    expect((await header(jpeg(640, 427, false))).problem).toMatch(/cut off/);
+    expect((await header(bytes([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0]))).problem).toMatch(/no image header/);
   });
 
-  it('reads GIF, BMP and WebP sizes', () => {
-    expect(header(bytes('GIF89a', le16(320), le16(200), [0, 0, 0]))).toMatchObject({ width: 320, height: 200 });
+  it('reads GIF, BMP and WebP sizes', async () => {
+    expect(await header(bytes('GIF89a', le16(320), le16(200), [0, 0, 0]))).toMatchObject({ width: 320, height: 200 });
     const bmp = bytes('BM', le32(0), le32(0), le32(54), le32(40), le32(64), le32(-48 >>> 0), new Array(8).fill(0));
-    expect(header(bmp)).toMatchObject({ format: 'bmp', width: 64, height: 48 });
+    expect(await header(bmp)).toMatchObject({ format: 'bmp', width: 64, height: 48 });
     const vp8x = bytes('RIFF', le32(100), 'WEBPVP8X', le32(10), [0, 0, 0, 0], [(640 - 1) & 255, (640 - 1) >> 8, 0], [(427 - 1) & 255, (427 - 1) >> 8, 0]);
-    expect(header(vp8x)).toMatchObject({ format: 'webp', width: 640, height: 427 });
+    expect(await header(vp8x)).toMatchObject({ format: 'webp', width: 640, height: 427 });
   });
 
-  it('refuses more than 50 megapixels with the size in the message', () => {
+  it('refuses more than 50 megapixels with the size in the message', async () => {
     expect(tooLargeMessage(8000, 6000)).toBeNull();
     expect(tooLargeMessage(10000, 6000)).toMatch(/10000×6000 \(60 megapixels\); the limit is 50/);
+  });
+
+  it('accepts valid files Chromium decodes: big JPEG metadata, a motion photo, bytes after IEND', async () => {
+    const fixture = (p: string) => new Uint8Array(readFileSync(new URL(`../../../e2e/fixtures/${p}`, import.meta.url)));
+    const rocket = fixture('photos/rocket.jpg');
+    const chelsea = fixture('photos/chelsea.png');
+    for (const file of [withJpegMetadata(rocket, 300_000), withTrailer(rocket, 300_000)]) {
+      expect(await header(file)).toMatchObject({ format: 'jpeg', width: 640, height: 427 });
+      expect((await header(file)).problem).toBeUndefined();
+    }
+    const png1 = await header(withTrailer(chelsea, 1));
+    expect([png1.width, png1.height, png1.problem]).toEqual([451, 300, undefined]);
   });
 });

@@ -1,23 +1,20 @@
 /**
- * Reads an image file's format and pixel size from its first bytes, before any decoding, so that
+ * Reads an image file's format and pixel size from its headers, before any decoding, so that
  * oversized or broken files are refused cheaply. Pure: bytes in, facts out.
  */
+import { readJpegStructure, readPngStructure } from '../../engine/imageStructure';
+import type { ImageStructure, ReadBytes } from '../../engine/imageStructure';
+
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'avif' | 'unknown';
 
-export interface ImageHeader {
+/** The format, and what its header says (size, bit depth, a structural problem). */
+export interface ImageHeader extends ImageStructure {
   format: ImageFormat;
-  width?: number;
-  height?: number;
-  /** PNG bit depth (16-bit PNGs decode to 8 bits in browsers, which is fine). */
-  bitDepth?: number;
-  /** A structural reason the file cannot be a complete image (e.g. a JPEG without its end marker). */
-  problem?: string;
 }
 
 /** The engine refuses anything bigger; so do we, before decoding. */
 export const MAX_MEGAPIXELS = 50;
 
-const u16be = (b: Uint8Array, i: number) => (b[i] << 8) | b[i + 1];
 const u16le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8);
 const u32be = (b: Uint8Array, i: number) => ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
 const i32le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
@@ -33,53 +30,6 @@ export function sniffFormat(b: Uint8Array): ImageFormat {
   return 'unknown';
 }
 
-function readPng(b: Uint8Array, tail: Uint8Array): ImageHeader {
-  if (b.length < 33 || ascii(b, 12, 4) !== 'IHDR') return { format: 'png', problem: 'the PNG header is damaged' };
-  const ended = tail.length >= 12 && ascii(tail, tail.length - 8, 4) === 'IEND';
-  return {
-    format: 'png',
-    width: u32be(b, 16),
-    height: u32be(b, 20),
-    bitDepth: b[24],
-    problem: ended ? undefined : 'the PNG is cut off (it has no end chunk)',
-  };
-}
-
-/** Walks JPEG segments to the frame header (SOFn); checks that an end marker follows the scan. */
-function readJpeg(b: Uint8Array, tail: Uint8Array, fileSize: number): ImageHeader {
-  let i = 2;
-  let width: number | undefined;
-  let height: number | undefined;
-  while (i + 4 <= b.length) {
-    if (b[i] !== 0xff) return { format: 'jpeg', width, height, problem: 'the JPEG structure is damaged' };
-    const marker = b[i + 1];
-    if (marker === 0xff) {
-      i += 1;
-      continue;
-    }
-    const length = u16be(b, i + 2);
-    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof && i + 9 <= b.length) {
-      height = u16be(b, i + 5);
-      width = u16be(b, i + 7);
-    }
-    if (marker === 0xda) break; // start of scan: entropy-coded data follows
-    i += 2 + length;
-  }
-  if (width === undefined) return { format: 'jpeg', problem: 'the JPEG has no image header' };
-  // In entropy-coded data 0xFF is always followed by 0x00 or a restart marker, so FFD9 after the
-  // scan start can only be the end-of-image marker.
-  const tailStart = fileSize - tail.length;
-  let ended = false;
-  for (let j = tail.length - 2; j >= 0 && tailStart + j > i; j--) {
-    if (tail[j] === 0xff && tail[j + 1] === 0xd9) {
-      ended = true;
-      break;
-    }
-  }
-  return { format: 'jpeg', width, height, problem: ended ? undefined : 'the JPEG is cut off (it ends before the image does)' };
-}
-
 function readWebp(b: Uint8Array): ImageHeader {
   if (b.length < 30) return { format: 'webp', problem: 'the WebP header is damaged' };
   const chunk = ascii(b, 12, 4);
@@ -92,18 +42,21 @@ function readWebp(b: Uint8Array): ImageHeader {
   return { format: 'webp' };
 }
 
+/** The first bytes read for formats whose header sits at the start. */
+const HEAD_BYTES = 64 * 1024;
+
 /**
- * @param head the file's first bytes (64 KiB is plenty: JPEG EXIF blocks come before the frame header)
- * @param tail the file's last bytes (used to check the file is complete)
- * @param fileSize the whole file's size in bytes
+ * Reads the format, size and completeness of a file through `read` (byte ranges), so only the
+ * parts the format's layout points at are read. PNG and JPEG are walked by their own structure.
  */
-export function readImageHeader(head: Uint8Array, tail: Uint8Array, fileSize: number): ImageHeader {
+export async function readImageHeader(read: ReadBytes, fileSize: number): Promise<ImageHeader> {
+  const head = await read(0, Math.min(fileSize, HEAD_BYTES));
   const format = sniffFormat(head);
   switch (format) {
     case 'png':
-      return readPng(head, tail);
+      return { format, ...(await readPngStructure(read, fileSize)) };
     case 'jpeg':
-      return readJpeg(head, tail, fileSize);
+      return { format, ...(await readJpegStructure(read, fileSize)) };
     case 'gif':
       return head.length >= 10 ? { format, width: u16le(head, 6), height: u16le(head, 8) } : { format, problem: 'the GIF header is damaged' };
     case 'bmp':

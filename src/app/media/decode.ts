@@ -11,16 +11,14 @@ export class ImageInputError extends Error {
 }
 
 const ACCEPTED = 'PNG, JPEG, WebP, GIF, BMP or AVIF';
-const PROBE_BYTES = 64 * 1024;
 
 export function newId(): string {
   return crypto.randomUUID();
 }
 
-async function probe(file: Blob) {
-  const head = new Uint8Array(await file.slice(0, PROBE_BYTES).arrayBuffer());
-  const tail = new Uint8Array(await file.slice(Math.max(0, file.size - PROBE_BYTES)).arrayBuffer());
-  return readImageHeader(head, tail, file.size);
+/** Reads only the parts of the file its format's layout points at (a few KB for most files). */
+function probe(file: Blob) {
+  return readImageHeader(async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()), file.size);
 }
 
 /** Decodes with EXIF orientation applied; the caller owns the bitmap. */

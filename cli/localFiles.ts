@@ -1,0 +1,84 @@
+/**
+ * Bounded local files for the CLI: stat'ed before they are read (no device files, no file larger
+ * than its cap), written through a temporary file so readers never see half of one, and the
+ * manifest's JSON parsed with a plain word when it is something else.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** A manifest is a few KB of JSON; 16 MiB leaves room for any realistic package. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/** Tokenizer files are read whole into memory; the full model's Gemma2 tokenizer.json (a 256k vocabulary) is well within this. */
+export const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
+
+/** A file or URL that cannot be read within its bounds; the message names it. */
+export class ReadError extends Error {
+  override name = 'ReadError';
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+/** Reads a local regular file of at most `max` bytes; refuses devices, folders and larger files before reading. */
+export function readLocalFile(path: string, max: number, what: string): Buffer {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new ReadError(`cannot read the ${what} ${path}: no such file`);
+  }
+  if (!st.isFile()) throw new ReadError(`the ${what} ${path} is not a regular file`);
+  if (st.size > max)
+    throw new ReadError(`the ${what} ${path} is ${formatBytes(st.size)}; the limit is ${formatBytes(max)}`);
+  return readFileSync(path);
+}
+
+/** Refuses a manifest entry whose declared size is over `max`, before anything is read. */
+export function checkDeclaredSize(f: { path: string; bytes: number }, max: number): void {
+  if (f.bytes > max)
+    throw new ReadError(
+      `${f.path} is declared as ${formatBytes(f.bytes)}; the limit for this file is ${formatBytes(max)}`,
+    );
+}
+
+/** Temporary files named `<name>.<pid>-<hex>.part`, so a killed process's leftovers can be told apart. */
+export const tempName = (path: string) => `${path}.${process.pid}-${randomBytes(4).toString('hex')}.part`;
+
+/** Writes by way of a temporary file in the same folder, so readers never see half a file. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempName(path);
+  try {
+    writeFileSync(tmp, bytes, { flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Parses a manifest's bytes, saying plainly when a server sent a web page or something else. */
+export function parseManifestJson(bytes: Uint8Array, where: string): unknown {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const start = text.trimStart().slice(0, 100).toLowerCase();
+  if (start.startsWith('<!doctype html') || start.startsWith('<html') || start.startsWith('<')) {
+    throw new ReadError(
+      `${where} is a web page, not a model manifest (point --model at the package folder that holds manifest.json)`,
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ReadError(`${where} is not JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+}

@@ -68,7 +68,7 @@ export function loadTokenizer(dir: string, entry: TokenizerEntry): Tokenizer {
   const tc = find('tokenizer_config.json');
   const tokenizerJson = JSON.parse(readFileSync(join(dir, tj), 'utf8')) as Record<string, unknown>;
   const tokenizerConfig = tc ? (JSON.parse(readFileSync(join(dir, tc), 'utf8')) as Record<string, unknown>) : {};
-  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
+  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id });
 }
 
 export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {

@@ -61,10 +61,13 @@ def cmd_convert(args):
 
 
 def cmd_goldens(args):
+    from . import preprocess_goldens
     from .goldens import write_goldens
 
     write_goldens(Path(args.package), Path(args.out), seed=args.seed)
     print(f"wrote {args.out}")
+    preprocess_goldens.write()
+    print(f"wrote {preprocess_goldens.OUT}")
 
 
 def cmd_fullsize(args):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tokenizers import Tokenizer
 
 from . import sampling
@@ -31,6 +32,28 @@ class ModelGeometry:
     mask_token_id: int
     clip_length: int = 77
     llm_length: int = 256
+
+
+def source_pixels(image: Image.Image, resolution: int) -> np.ndarray:
+    """The reference's image pre-processing: RGB, squashed to resolution² with Pillow's
+    ``Image.resize`` default filter (bicubic), [0, 1], no normalisation. -> float32 [1, 3, R, R]"""
+    rgb = image.convert("RGB")
+    if rgb.size != (resolution, resolution):
+        rgb = rgb.resize((resolution, resolution))
+    return (np.asarray(rgb, dtype=np.float32) / np.float32(255)).transpose(2, 0, 1)[None].copy()
+
+
+def to_original_size(result: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The decoded edit back at the input's (width, height), bicubic again (Pillow's default)."""
+    return result if result.size == tuple(size) else result.resize(tuple(size))
+
+
+def mask_grid(mask: Image.Image, token_grid: tuple[int, int]) -> np.ndarray:
+    """The reference's mask processor: grayscale, Lanczos resize to the token grid (its default
+    filter), values / 255 binarised at 0.5. -> bool [h, w], True = regenerate"""
+    h, w = token_grid
+    grey = mask.convert("L").resize((w, h), Image.LANCZOS)
+    return (np.asarray(grey, dtype=np.float32) / np.float32(255)) >= 0.5
 
 
 @dataclass

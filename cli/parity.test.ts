@@ -90,7 +90,7 @@ describe.skipIf(!hasTiny || !hasGoldens)('parity with the PyTorch reference (tin
     expect(maxAbs(out['attention']!.data as Float32Array, g.f32('step/outputs/attention'))).toBeLessThan(tol.attention_abs);
   });
 
-  for (const name of ['edit_hold_off', 'edit_hold_on', 'edit_mask']) {
+  for (const name of ['edit_hold_off', 'edit_hold_on', 'edit_mask', 'edit_guidance_half', 'edit_guidance_one']) {
     it(`${name}: identical ids at every step, attention and pixels within tolerance`, async () => {
       const c = g.index.cases[name]!;
       const steps = c.steps;

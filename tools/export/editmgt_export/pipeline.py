@@ -105,14 +105,21 @@ def encode_prompt(runner, tok: Tokenizers, text: str) -> tuple[np.ndarray, np.nd
     return states, pooled
 
 
+def uses_cfg(guidance_scale: float) -> bool:
+    """The reference runs classifier-free guidance only above 1; at or below it the negative
+    prompt is not encoded and the conditional logits are used alone."""
+    return guidance_scale > 1
+
+
 def run_edit(runner, tok: Tokenizers, geo: ModelGeometry, req: EditRequest) -> dict[str, np.ndarray]:
     h, w = geo.token_grid
     seq = h * w
     n = req.num_steps
-    neg_states, neg_pooled = encode_prompt(runner, tok, req.negative_prompt)
-    pos_states, pos_pooled = encode_prompt(runner, tok, req.prompt)
-    text_states = np.concatenate([neg_states, pos_states]).astype(np.float32)
-    pooled = np.concatenate([neg_pooled, pos_pooled]).astype(np.float32)
+    text_states, pooled = encode_prompt(runner, tok, req.prompt)
+    if uses_cfg(req.guidance_scale):  # batch [uncond, cond]; else the conditional branch alone
+        neg_states, neg_pooled = encode_prompt(runner, tok, req.negative_prompt)
+        text_states, pooled = np.concatenate([neg_states, text_states]), np.concatenate([neg_pooled, pooled])
+    text_states, pooled = text_states.astype(np.float32), pooled.astype(np.float32)
 
     src_ids = runner.run("vq_encode", {"pixels": req.pixels.astype(np.float32)})["ids"].reshape(1, h, w)
     ref_ids = src_ids.copy()

@@ -16,6 +16,7 @@ from PIL import Image
 from tokenizers import Tokenizer
 
 from . import sampling
+from .clip_text import normalize_clip_text
 
 DEFAULT_NEGATIVE_PROMPT = (
     "worst quality, low quality, low res, blurry, distortion, watermark, logo, signature, text, "
@@ -89,7 +90,8 @@ class Tokenizers:
         self.llm = Tokenizer.from_file(str(llm_json))
 
     def clip_ids(self, text: str) -> np.ndarray:
-        return np.array([self.clip.encode(text).ids], dtype=np.int64)
+        """As the reference's slow CLIP tokenizer: its ftfy normalisation, then BPE."""
+        return np.array([self.clip.encode(normalize_clip_text(text)).ids], dtype=np.int64)
 
     def llm_ids(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         enc = self.llm.encode(text)

@@ -4,20 +4,15 @@
  * whitespace and lower case, so without this a phone keyboard's `’`, full-width letters, `&amp;`
  * or `ﬁ` give other CLIP ids than the reference. A port of ftfy 6.3's `fix_text` with its default
  * settings, in ftfy's order, repeated until the text stops changing; the character tables come
- * from ftfy and Python's html module (clipText.tables.json, written by the exporter's
+ * from ftfy and Python's html module (clipTextTables.ts, written by the exporter's
  * clip_text.py). Not ported: ftfy's mojibake repair (text decoded with the wrong codec), which
  * typed instructions do not contain.
  */
-import tables from './clipText.tables.json';
+import { C1, CHARREFS, ENTITIES, INVALID_CODEPOINTS as INVALID, LIGATURES, WIDTH } from './clipTextTables';
 
 type Table = Readonly<Record<string, string>>;
 
-const ENTITIES: Table = tables.entities;
-const CHARREFS: Table = tables.charrefs;
-const INVALID_CODEPOINTS = new Set<number>(tables.invalidCodepoints);
-const C1: Table = tables.c1;
-const LIGATURES: Table = tables.ligatures;
-const WIDTH: Table = tables.width;
+const INVALID_CODEPOINTS = new Set<number>(INVALID);
 
 const HTML_ENTITY = /&#?[0-9A-Za-z]{1,24};/g;
 const NUMERIC_REF = /^&#(?:([0-9]+)|[xX]([0-9a-fA-F]+));$/;

@@ -9,6 +9,10 @@ Writes goldens/clip-text/index.json. Run:
 ``check_slow_tokenizer`` compares the same corpus with transformers' slow CLIPTokenizer (only in
 transformers < 5, which still has it; not the project's pinned version), to run by hand:
   python -c "from editmgt_export.clip_text_goldens import check_slow_tokenizer; check_slow_tokenizer()"
+Measured with transformers 4.47.0 + ftfy 6.3.1: 330/330 prompts give identical ids on the tiny
+tokenizer, and also on the real CLIP vocabulary (49,408 tokens, built from open_clip's
+bpe_simple_vocab_16e6 as CLIP does), where the engine's TypeScript path gave 330/330 too; the
+tokenizer.json alone, without the normalisation, agreed on 91 (Python) / 116 (engine) of 330.
 """
 from __future__ import annotations
 

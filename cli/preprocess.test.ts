@@ -19,6 +19,7 @@ const DIR = join(REPO, 'tools/export/goldens/preprocess');
 interface Index {
   resizes: { photo: string; crop: [number, number, number, number] | null; size: [number, number]; input_sha256: string; output_sha256: string }[];
   round_trips: { photo: string; resolution: number; model_sha256: string; output_sha256: string }[];
+  transparent: { image: string; resolution: number; model_sha256: string }[];
   masks: { mask: string; grid: [number, number]; cells: string }[];
 }
 const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as Index;
@@ -59,6 +60,17 @@ describe('bicubic resize equals Pillow on real photos', () => {
       const model = chwToRgba(imageToModelPixels(img, c.resolution, c.resolution), c.resolution, c.resolution);
       expect(rgbSha(model)).toBe(c.model_sha256);
       expect(rgbSha(resizeImage(model, img.width, img.height))).toBe(c.output_sha256);
+    });
+  }
+});
+
+describe('a source with transparency is resized as Pillow resizes RGBA (premultiplied)', () => {
+  for (const c of index.transparent) {
+    it(`${c.image} → model input ${c.resolution}²`, () => {
+      const img = decodeImage(readFileSync(join(DIR, c.image)), c.image);
+      expect(img.data.some((v, i) => i % 4 === 3 && v < 255)).toBe(true);
+      const model = chwToRgba(imageToModelPixels(img, c.resolution, c.resolution), c.resolution, c.resolution);
+      expect(rgbSha(model)).toBe(c.model_sha256);
     });
   }
 });

@@ -4,7 +4,7 @@
  * Pure functions; inputs are never mutated.
  */
 import { f32 } from './float32';
-import { resizePil, resizePilGray } from './resample';
+import { resizePil, resizePilGray, resizePilRgba } from './resample';
 
 /** 8-bit RGBA, row-major, `data.length = width·height·4`. */
 export interface RgbaImage {
@@ -13,7 +13,7 @@ export interface RgbaImage {
   readonly data: Uint8ClampedArray | Uint8Array;
 }
 
-export { resizePil, resizePilBilinear, resizePilGray } from './resample';
+export { resizePil, resizePilBilinear, resizePilGray, resizePilRgba } from './resample';
 
 /** Throws unless `data` holds width·height RGBA pixels. */
 export function checkImage(img: RgbaImage, what = 'image'): void {
@@ -27,12 +27,20 @@ export function checkImage(img: RgbaImage, what = 'image'): void {
 
 /**
  * Source image → model input: squash to width×height with Pillow's `resize` default (bicubic),
- * as the reference does, then RGB / 255 as float32.
+ * as the reference does, then RGB / 255 as float32. An image with transparency is resized as
+ * Pillow resizes an RGBA image (premultiplied), before its alpha is dropped, as the reference
+ * resizes the opened file before converting it to RGB.
  * @returns Float32Array [3, height, width] (CHW) in [0, 1]
  */
 export function imageToModelPixels(img: RgbaImage, width: number, height: number): Float32Array {
   checkImage(img);
-  return rgbaToChw(resizeImage(img, width, height));
+  if (img.width === width && img.height === height) return rgbaToChw(img);
+  return rgbaToChw(hasTransparency(img) ? resizePilRgba(img, width, height, 'bicubic') : resizePil(img, width, height, 'bicubic'));
+}
+
+function hasTransparency(img: RgbaImage): boolean {
+  for (let i = 3; i < img.data.length; i += 4) if (img.data[i] !== 255) return true;
+  return false;
 }
 
 /** RGBA → CHW float32 x/255 (torchvision ToTensor). @returns Float32Array [3·H·W] */

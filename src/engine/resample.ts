@@ -148,6 +148,32 @@ export function resizePil(img: RgbaImage, outW: number, outH: number, filter: Re
   return { width: outW, height: outH, data: new Uint8ClampedArray(out.buffer) };
 }
 
+/**
+ * Resizes an RGBA image as Pillow resizes mode "RGBA": premultiplied by alpha (Pillow's RGBa,
+ * a·α/255 rounded), all four bands resampled, then divided back (unchanged where α is 0 or 255).
+ * Transparent pixels then add nothing to their neighbours, whatever colour they hold.
+ */
+export function resizePilRgba(img: RgbaImage, outW: number, outH: number, filter: ResampleFilter): RgbaImage {
+  const n = img.width * img.height;
+  const pre = new Uint8Array(n * 4);
+  const d = img.data;
+  for (let i = 0; i < n * 4; i += 4) {
+    const a = d[i + 3]!;
+    for (let b = 0; b < 3; b++) {
+      const t = d[i + b]! * a + 128;
+      pre[i + b] = ((t >> 8) + t) >> 8;
+    }
+    pre[i + 3] = a;
+  }
+  const out = resamplePlane({ width: img.width, height: img.height, data: pre, stride: 4, bands: 4 }, outW, outH, filter);
+  for (let i = 0; i < out.length; i += 4) {
+    const a = out[i + 3]!;
+    if (a === 0 || a === 255) continue;
+    for (let b = 0; b < 3; b++) out[i + b] = Math.min(255, Math.trunc((255 * out[i + b]!) / a));
+  }
+  return { width: outW, height: outH, data: new Uint8ClampedArray(out.buffer) };
+}
+
 /** Resizes a single-channel 8-bit image ([h·w], Pillow mode "L"). @returns [outH·outW] */
 export function resizePilGray(data: Uint8Array, width: number, height: number, outW: number, outH: number, filter: ResampleFilter): Uint8Array {
   if (data.length !== width * height) throw new Error(`resizePilGray: ${data.length} bytes for ${width}×${height}`);

@@ -36,11 +36,12 @@ class ModelGeometry:
 
 
 def source_pixels(image: Image.Image, resolution: int) -> np.ndarray:
-    """The reference's image pre-processing: RGB, squashed to resolution² with Pillow's
-    ``Image.resize`` default filter (bicubic), [0, 1], no normalisation. -> float32 [1, 3, R, R]"""
+    """The reference's image pre-processing: the opened image squashed to resolution² with
+    Pillow's ``Image.resize`` default filter (bicubic; an RGBA image is resized premultiplied),
+    then RGB, [0, 1], no normalisation. -> float32 [1, 3, R, R]"""
+    if image.size != (resolution, resolution):
+        image = image.resize((resolution, resolution))
     rgb = image.convert("RGB")
-    if rgb.size != (resolution, resolution):
-        rgb = rgb.resize((resolution, resolution))
     return (np.asarray(rgb, dtype=np.float32) / np.float32(255)).transpose(2, 0, 1)[None].copy()
 
 

@@ -72,6 +72,18 @@ def draw_masks() -> dict[str, Image.Image]:
     return out
 
 
+def transparent_photo() -> Image.Image:
+    """A photo crop with an alpha gradient and a fully transparent corner whose hidden colours
+    are loud (Pillow's premultiplied RGBA resize must not let them bleed)."""
+    rgb = np.asarray(_rgb("coffee.png", (180, 60, 340, 180)), dtype=np.uint8).copy()
+    h, w = rgb.shape[:2]
+    y, x = np.mgrid[0:h, 0:w]
+    alpha = np.clip(255 * (x / (w - 1)) * 1.3, 0, 255).astype(np.uint8)
+    alpha[(y < h // 3) & (x < w // 3)] = 0
+    rgb[(y < h // 3) & (x < w // 3)] = [255, 0, 255]
+    return Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+
+
 def compute() -> dict:
     resizes = []
     for name, crop, size in RESIZES:
@@ -87,19 +99,26 @@ def compute() -> dict:
         back = to_original_size(model, src.size)
         trips.append({"photo": name, "resolution": res, "model_sha256": _sha(np.asarray(model)),
                       "output_sha256": _sha(np.asarray(back))})
+    rgba = Image.open(OUT / "transparent.png")
+    transparent = []
+    for res in (64, 1024):
+        pixels = source_pixels(rgba, res)
+        transparent.append({"image": "transparent.png", "resolution": res, "model_sha256": _sha(
+            np.round(pixels[0].transpose(1, 2, 0) * 255).astype(np.uint8))})
     masks = []
     for key, img in draw_masks().items():
         for grid in ((16, 16), (64, 64), (13, 21)):
             cells = mask_grid(img, grid)
             masks.append({"mask": f"mask_{key}.png", "grid": list(grid),
                           "cells": "".join("1" if v else "0" for v in cells.reshape(-1))})
-    return {"resizes": resizes, "round_trips": trips, "masks": masks}
+    return {"resizes": resizes, "round_trips": trips, "transparent": transparent, "masks": masks}
 
 
 def write(out: Path = OUT) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for key, img in draw_masks().items():
         img.save(out / f"mask_{key}.png")
+    transparent_photo().save(out / "transparent.png")
     index = {
         "generated_by": {"command": "cd tools/export && .venv/bin/python -m editmgt_export.preprocess_goldens",
                          "pillow": PIL.__version__,
@@ -107,6 +126,7 @@ def write(out: Path = OUT) -> None:
         "notes": {"sha256": "over the RGB bytes, row-major (3 per pixel), of the input after crop and of Pillow's output",
                   "resizes": "Image.resize default filter (bicubic); crop = PIL box (left, top, right, bottom)",
                   "round_trips": "photo -> source_pixels at resolution (bicubic) -> x255 rounded -> to_original_size (bicubic)",
+                  "transparent": "transparent.png (RGBA) -> source_pixels (premultiplied bicubic resize, then RGB) -> x255",
                   "masks": "mask_grid: convert('L'), Lanczos to the grid (width x height = grid[1] x grid[0]), >= 0.5; cells row-major"},
         **compute(),
     }

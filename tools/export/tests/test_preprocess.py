@@ -11,7 +11,7 @@ from editmgt_export.preprocess_goldens import OUT, PHOTOS, compute
 
 def test_goldens_are_current():
     assert compute() == {k: v for k, v in json.loads((OUT / "index.json").read_text()).items()
-                         if k in ("resizes", "round_trips", "masks")}
+                         if k in ("resizes", "round_trips", "transparent", "masks")}
 
 
 def test_source_pixels_use_bicubic_and_masks_lanczos():

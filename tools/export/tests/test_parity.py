@@ -192,3 +192,19 @@ def test_pipeline_encodes_no_negative_prompt_without_cfg(torch_runner):
                           gumbel_u=load_array("uniforms/gumbel_u", index=idx)[:1], guidance_scale=g)
         run_edit(runner, tokenizers(), geometry(), req)
         assert runner.calls.count("text_llm") == encodes, g
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16", "q4", "q4f16", "q8"])
+def test_duplicated_conditional_rows_make_guidance_irrelevant(dtype):
+    """The no-CFG feed ([cond, cond]) relies on both batch rows computing bit-identical logits, so
+    that u + g·(c − u) is exactly c: then any g gives the same outputs, bit for bit."""
+    from editmgt_export.runners import OrtRunner
+
+    feeds = step_feeds_along_edit("edit_hold_off")[2]
+    dup = dict(feeds, text_states=np.concatenate([feeds["text_states"][1:]] * 2),
+               pooled=np.concatenate([feeds["pooled"][1:]] * 2))
+    runner = OrtRunner(TINY_PACKAGE / dtype)
+    outs = [runner.run("transformer_step", dict(dup, guidance_scale=np.array([g], np.float32))) for g in (0.5, 1.0, 6.0)]
+    for other in outs[1:]:
+        for k in outs[0]:
+            np.testing.assert_array_equal(other[k], outs[0][k], err_msg=f"{dtype} {k}")

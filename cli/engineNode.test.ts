@@ -53,6 +53,23 @@ describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
     expect(Buffer.from(again.image.data).equals(Buffer.from(full.image.data))).toBe(true);
   }, 180_000);
 
+  it('guidance ≤ 1 runs without CFG: the negative prompt is never encoded, the step sees the instruction twice', async () => {
+    for (const [guidance, textRuns] of [[0.5, 1], [1, 1], [1.5, 2]] as const) {
+      const feeds: Record<string, ArrayLike<number>>[] = [];
+      const fresh = new EditEngine({
+        runner: { run: (g, f, s) => (g === 'text_llm' || g === 'transformer_step' ? feeds.push({ graph: [g === 'text_llm' ? 0 : 1], states: f['text_states']?.data as Float32Array }) : 0, pkg.runner.run(g, f, s)) },
+        tokenizers: pkg.tokenizers,
+        spec: pkg.spec,
+      });
+      await fresh.edit({ image: photo(32, 32), prompt: 'make it green', negativePrompt: 'blurry', guidance, steps: 2, seed: 1 });
+      expect(feeds.filter((f) => f['graph']![0] === 0).length, `guidance ${guidance}`).toBe(textRuns);
+      const states = feeds.find((f) => f['graph']![0] === 1)!['states'] as Float32Array;
+      const half = states.length / 2;
+      const same = states.subarray(0, half).every((v, i) => v === states[half + i]);
+      expect(same, `guidance ${guidance}: both text rows are the instruction`).toBe(guidance <= 1);
+    }
+  }, 180_000);
+
   it('20 edits in a row do not grow memory', async () => {
     const sizes: number[] = [];
     for (let i = 0; i < 20; i++) {

@@ -82,7 +82,8 @@ export function loadTokenizer(dir: string, entry: TokenizerEntry): Tokenizer {
   try {
     const tokenizerJson = read(tj);
     const tokenizerConfig = tc ? read(tc) : {};
-    return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
+    // The padding side comes from the tokenizer's own files (tokenizerPaddingSide), never the manifest.
+    return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id });
   } catch (err) {
     if (err instanceof ReadError) throw err;
     throw new EditError('bad-manifest', `the tokenizer ${tj} cannot be loaded (${(err as Error).message.split('\n')[0]})`);

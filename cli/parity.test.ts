@@ -12,6 +12,7 @@ import type { StepEvent } from '../src/engine/pipeline';
 import { replayRng } from '../src/engine/rng';
 import { temperatureSchedule } from '../src/engine/scheduler';
 import { makeTensor } from '../src/engine/tensor';
+import { clipTokens } from '../src/engine/textEncoder';
 import type { AnyTensor } from '../src/engine/tensor';
 import { Goldens } from './goldens';
 import { decodeImage } from './imageIO';
@@ -44,7 +45,7 @@ describe.skipIf(!hasTiny || !hasGoldens)('parity with the PyTorch reference (tin
 
   it('tokenizer ids equal the Python tokenizers on every golden prompt', () => {
     for (const [name, text] of Object.entries(g.index.prompts)) {
-      const clip = pkg.tokenizers.clip.encode(text, pkg.spec.clip.maxLength);
+      const clip = clipTokens(pkg.tokenizers.clip, text, pkg.spec.clip.maxLength);
       const llm = pkg.tokenizers.llm.encode(text, pkg.spec.llm.maxLength);
       expect(Array.from(clip.ids), `${name} clip`).toEqual(Array.from(g.i32(`tokenizer/${name}/clip_ids`)));
       expect(Array.from(llm.ids), `${name} llm`).toEqual(Array.from(g.i32(`tokenizer/${name}/llm_ids`)));
@@ -54,7 +55,7 @@ describe.skipIf(!hasTiny || !hasGoldens)('parity with the PyTorch reference (tin
 
   it('text encoders match', async () => {
     for (const [name, text] of [['plain', g.index.prompts['plain']!], ['negative', g.index.negative_prompt]] as const) {
-      const ids = pkg.tokenizers.clip.encode(text, pkg.spec.clip.maxLength).ids;
+      const ids = clipTokens(pkg.tokenizers.clip, text, pkg.spec.clip.maxLength).ids;
       const clip = await pkg.runner.run('text_clip', { input_ids: makeTensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) });
       expect(maxAbs(clip['text_embeds']!.data as Float32Array, g.f32(`text/${name}/text_embeds`))).toBeLessThan(tol.float_abs);
       const llmIds = pkg.tokenizers.llm.encode(text, pkg.spec.llm.maxLength).ids;
@@ -90,7 +91,7 @@ describe.skipIf(!hasTiny || !hasGoldens)('parity with the PyTorch reference (tin
     expect(maxAbs(out['attention']!.data as Float32Array, g.f32('step/outputs/attention'))).toBeLessThan(tol.attention_abs);
   });
 
-  for (const name of ['edit_hold_off', 'edit_hold_on', 'edit_mask']) {
+  for (const name of ['edit_hold_off', 'edit_hold_on', 'edit_mask', 'edit_guidance_half', 'edit_guidance_one']) {
     it(`${name}: identical ids at every step, attention and pixels within tolerance`, async () => {
       const c = g.index.cases[name]!;
       const steps = c.steps;

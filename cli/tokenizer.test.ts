@@ -3,8 +3,11 @@
  * `tokenizers` ids (fixture: __fixtures__/tokenizer_ids.json, and the goldens when present).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tokenizerPaddingSide } from '../src/engine/hfTokenizer';
 import { validateManifest } from '../src/engine/manifest';
 import { loadTokenizer } from './modelPackage';
 import { hasTiny, TINY } from './testModel';
@@ -37,4 +40,31 @@ describe.skipIf(!hasTiny)('tokenizers match the Python tokenizers library', () =
       expect(enc.truncated).toBe(c.truncated);
     });
   }
+});
+
+describe.skipIf(!hasTiny)('padding side comes from the tokenizer files', () => {
+  const manifest = validateManifest(JSON.parse(readFileSync(`${TINY}/manifest.json`, 'utf8')));
+  // a left-padding Gemma tokenizer (the class default when its config names no side), in a
+  // package whose manifest entry says right
+  const dir = mkdtempSync(join(tmpdir(), 'pad-side-'));
+  mkdirSync(join(dir, 'tokenizer_llm'));
+  const tj = JSON.parse(readFileSync(`${TINY}/tokenizer_llm/tokenizer.json`, 'utf8')) as { padding: { direction: string } };
+  tj.padding.direction = 'Left';
+  writeFileSync(join(dir, 'tokenizer_llm/tokenizer.json'), JSON.stringify(tj));
+  const cfg = JSON.parse(readFileSync(`${TINY}/tokenizer_llm/tokenizer_config.json`, 'utf8')) as Record<string, unknown>;
+  delete cfg['padding_side'];
+  writeFileSync(join(dir, 'tokenizer_llm/tokenizer_config.json'), JSON.stringify(cfg));
+  const entry = { ...manifest.tokenizers.llm, files: ['tokenizer_llm/tokenizer.json', 'tokenizer_llm/tokenizer_config.json'], padding_side: 'right' as const };
+
+  it('the CLI pads on the tokenizer.json side, not the manifest value', () => {
+    const enc = loadTokenizer(dir, entry).encode('make the car blue', 16);
+    expect(enc.attentionMask[0]).toBe(0);
+    expect(enc.attentionMask[15]).toBe(1);
+    expect(enc.ids[0]).toBe(entry.pad_id);
+  });
+  it('one rule: tokenizer.json direction, then tokenizer_config, then right', () => {
+    expect(tokenizerPaddingSide({ tokenizerJson: tj, tokenizerConfig: cfg })).toBe('left');
+    expect(tokenizerPaddingSide({ tokenizerJson: { padding: null }, tokenizerConfig: { padding_side: 'left' } })).toBe('left');
+    expect(tokenizerPaddingSide({ tokenizerJson: {} })).toBe('right');
+  });
 });

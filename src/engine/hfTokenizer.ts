@@ -26,10 +26,20 @@ function tokenContent(t: unknown): string | undefined {
   return undefined;
 }
 
-/** The manifest's tokenizer entry wins over the files (it states what the exporter used). */
+/** A pad id stated by the package's manifest (the id the exporter used). */
 export interface PaddingOverride {
   readonly padId?: number;
-  readonly paddingSide?: 'left' | 'right';
+}
+
+/**
+ * The side a tokenizer pads on, from its own files: tokenizer.json's padding direction (the
+ * exporter writes the side the loaded tokenizer really uses, class default included: a Gemma
+ * tokenizer config without `padding_side` pads left), else tokenizer_config.json's
+ * `padding_side`, else right. Worker and CLI both go through this one rule; nothing overrides it.
+ */
+export function tokenizerPaddingSide(files: TokenizerFiles): 'left' | 'right' {
+  const side = files.tokenizerJson.padding?.direction ?? files.tokenizerConfig?.['padding_side'] ?? 'right';
+  return String(side).toLowerCase() === 'left' ? 'left' : 'right';
 }
 
 export function hfTokenizer(encoder: BpeEncoder, files: TokenizerFiles, override: PaddingOverride = {}): Tokenizer {
@@ -37,7 +47,7 @@ export function hfTokenizer(encoder: BpeEncoder, files: TokenizerFiles, override
   const padToken = tokenContent(cfg['pad_token']);
   const padId = override.padId ?? (padToken !== undefined ? encoder.token_to_id(padToken) : undefined) ?? files.tokenizerJson.padding?.pad_id;
   if (padId === undefined) throw new Error('tokenizer has no pad token (tokenizer_config.pad_token or tokenizer.json padding)');
-  const padLeft = String(override.paddingSide ?? cfg['padding_side'] ?? files.tokenizerJson.padding?.direction ?? 'right').toLowerCase() === 'left';
+  const padLeft = tokenizerPaddingSide(files) === 'left';
   const truncLeft = String(cfg['truncation_side'] ?? 'right').toLowerCase() === 'left';
 
   // Where the special tokens go: compare a probe with and without them.

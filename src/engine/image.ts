@@ -4,7 +4,7 @@
  * Pure functions; inputs are never mutated.
  */
 import { f32 } from './float32';
-import { resizePilBilinear } from './resample';
+import { resizePil, resizePilGray, resizePilRgba } from './resample';
 
 /** 8-bit RGBA, row-major, `data.length = width·height·4`. */
 export interface RgbaImage {
@@ -13,7 +13,7 @@ export interface RgbaImage {
   readonly data: Uint8ClampedArray | Uint8Array;
 }
 
-export { resizePilBilinear };
+export { resizePil, resizePilBilinear, resizePilGray, resizePilRgba } from './resample';
 
 /** Throws unless `data` holds width·height RGBA pixels. */
 export function checkImage(img: RgbaImage, what = 'image'): void {
@@ -26,13 +26,21 @@ export function checkImage(img: RgbaImage, what = 'image'): void {
 }
 
 /**
- * Source image → model input: squash to width×height (Pillow bilinear), RGB / 255 as float32.
+ * Source image → model input: squash to width×height with Pillow's `resize` default (bicubic),
+ * as the reference does, then RGB / 255 as float32. An image with transparency is resized as
+ * Pillow resizes an RGBA image (premultiplied), before its alpha is dropped, as the reference
+ * resizes the opened file before converting it to RGB.
  * @returns Float32Array [3, height, width] (CHW) in [0, 1]
  */
 export function imageToModelPixels(img: RgbaImage, width: number, height: number): Float32Array {
   checkImage(img);
-  const resized = img.width === width && img.height === height ? img : resizePilBilinear(img, width, height);
-  return rgbaToChw(resized);
+  if (img.width === width && img.height === height) return rgbaToChw(img);
+  return rgbaToChw(hasTransparency(img) ? resizePilRgba(img, width, height, 'bicubic') : resizePil(img, width, height, 'bicubic'));
+}
+
+function hasTransparency(img: RgbaImage): boolean {
+  for (let i = 3; i < img.data.length; i += 4) if (img.data[i] !== 255) return true;
+  return false;
 }
 
 /** RGBA → CHW float32 x/255 (torchvision ToTensor). @returns Float32Array [3·H·W] */
@@ -69,10 +77,19 @@ export function chwToRgba(chw: Float32Array, width: number, height: number): Rgb
   return { width, height, data: out };
 }
 
-/** Resize to any size (Pillow bilinear: antialiased when shrinking). */
+/** Resize to any size with Pillow's `resize` default, bicubic (antialiased when shrinking). */
 export function resizeImage(img: RgbaImage, width: number, height: number): RgbaImage {
   checkImage(img);
-  return img.width === width && img.height === height ? img : resizePilBilinear(img, width, height);
+  return img.width === width && img.height === height ? img : resizePil(img, width, height, 'bicubic');
+}
+
+/** Pillow's convert('L') (ITU-R 601-2 luma in 16-bit fixed point, rounded; alpha ignored). @returns [h·w] */
+export function rgbaToGray(img: RgbaImage): Uint8Array {
+  const n = img.width * img.height;
+  const out = new Uint8Array(n);
+  const d = img.data;
+  for (let i = 0; i < n; i++) out[i] = (d[i * 4]! * 19595 + d[i * 4 + 1]! * 38470 + d[i * 4 + 2]! * 7471 + 0x8000) >>> 16;
+  return out;
 }
 
 export interface CompositeInput {
@@ -193,18 +210,16 @@ export function paletteImage(tokens: Int32Array, gridH: number, gridW: number, c
   return { width: gridW, height: gridH, data };
 }
 
-/** Downsamples a user mask (any size, RGBA; white/opaque = edit) to the token grid. @returns [h·w] 0/1 */
+/**
+ * Downsamples a user mask (any size, RGBA; white = edit, alpha ignored) to the token grid as
+ * the reference's mask processor does: grayscale first, Lanczos resize to the grid (its
+ * default filter), binarise at 0.5. @returns [h·w] 0/1
+ */
 export function maskToGrid(mask: RgbaImage, gridH: number, gridW: number): Uint8Array {
   checkImage(mask, 'mask');
-  // diffusers' mask processor: grayscale, resize to the grid, binarize at 0.5
-  const small = resizePilBilinear(mask, gridW, gridH);
-  const out = new Uint8Array(gridH * gridW);
-  for (let i = 0; i < out.length; i++) {
-    const p = i * 4;
-    const grey = (small.data[p]! * 299 + small.data[p + 1]! * 587 + small.data[p + 2]! * 114) / 1000;
-    out[i] = grey / 255 >= 0.5 ? 1 : 0;
-  }
-  return out;
+  const small = resizePilGray(rgbaToGray(mask), mask.width, mask.height, gridW, gridH, 'lanczos');
+  // float32(v / 255) >= 0.5 holds exactly for v >= 128
+  return Uint8Array.from(small, (v) => (v >= 128 ? 1 : 0));
 }
 
 /** Applies an EXIF orientation (1–8) so the pixels are upright, as PIL's exif_transpose does. */

@@ -123,9 +123,8 @@ export class EditEngine {
     checkInputImage(req.image);
     signal?.throwIfAborted();
 
-    const negative = req.negativePrompt ?? spec.negativePrompt;
     const cond = await this.text.encode(req.prompt, signal);
-    const uncond = await this.text.encode(negative, signal);
+    const uncond = await this.unconditional(req, settings, cond, signal);
     if (this.opts.releaseTextEncoders && runner.releaseGraph) {
       await runner.releaseGraph('text_llm');
       await runner.releaseGraph('text_clip');
@@ -291,7 +290,7 @@ export class EditEngine {
     const settings = validate(req);
     if (!Number.isInteger(step) || step < 0 || step >= settings.steps) throw new EditError('bad-settings', `step must be in [0, ${settings.steps}), got ${step}`);
     const cond = await this.text.encode(req.prompt, signal);
-    const uncond = await this.text.encode(req.negativePrompt ?? spec.negativePrompt, signal);
+    const uncond = await this.unconditional(req, settings, cond, signal);
     const weights = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, words, spec.llm.maxLength);
     if (!weights) return null;
     const source = await this.sourceTokens(req.image, signal);
@@ -309,6 +308,17 @@ export class EditEngine {
     const attention = expectType(out['attention'], 'float32', 'transformer_step.attention');
     expectDims(attention, [1, spec.attentionGrid.h * spec.attentionGrid.w], 'transformer_step.attention');
     return processAttention(attention.data, spec.attentionGrid.h, spec.attentionGrid.w, h, w);
+  }
+
+  /**
+   * The step graph's first text row. With CFG (guidance > 1) the negative prompt's encoding;
+   * without it, as the reference at guidance ≤ 1, the negative prompt is not encoded and the
+   * instruction fills both rows: u = c makes the graph's u + g·(c − u) the conditional logits
+   * exactly, and the attention is the conditional branch's either way.
+   */
+  private async unconditional(req: EditRequest, s: Settings, cond: TextEncoding, signal?: AbortSignal): Promise<TextEncoding> {
+    if (!usesCfg(s.guidance)) return cond;
+    return this.text.encode(req.negativePrompt ?? this.opts.spec.negativePrompt, signal);
   }
 
   /** Cached prompts (for tests and memory checks). */
@@ -336,6 +346,11 @@ export class EditEngine {
       text_weights: makeTensor('float32', textWeights, [L]),
     };
   }
+}
+
+/** Classifier-free guidance runs only above 1, as in the reference. */
+export function usesCfg(guidance: number): boolean {
+  return guidance > 1;
 }
 
 interface Settings {

@@ -2,7 +2,8 @@
  * Text conditioning: tokenize and run text_clip + text_llm once per distinct prompt, cached
  * (the instruction and the negative prompt are both reused across edits).
  */
-import type { GraphRunner, Tokenizer } from './ports';
+import { normalizeClipText } from './clipText';
+import type { Encoding, GraphRunner, Tokenizer } from './ports';
 import type { ModelSpec } from './modelSpec';
 import { expectDims, expectType, makeTensor } from './tensor';
 
@@ -30,6 +31,14 @@ function toInt64(ids: Int32Array): BigInt64Array {
   return out;
 }
 
+/**
+ * CLIP ids as the reference's slow CLIP tokenizer gives them: its ftfy text normalisation, then
+ * the package's tokenizer.json (which only does NFC, whitespace and lower case itself).
+ */
+export function clipTokens(tokenizer: Tokenizer, prompt: string, maxLength: number): Encoding {
+  return tokenizer.encode(normalizeClipText(prompt), maxLength);
+}
+
 export class TextEncoderCache {
   private readonly cache = new Map<string, TextEncoding>();
 
@@ -50,7 +59,7 @@ export class TextEncoderCache {
       return hit;
     }
     const { clip, llm } = this.spec;
-    const clipEnc = this.tokenizers.clip.encode(prompt, clip.maxLength);
+    const clipEnc = clipTokens(this.tokenizers.clip, prompt, clip.maxLength);
     const llmEnc = this.tokenizers.llm.encode(prompt, llm.maxLength);
     const clipOut = await this.runner.run(
       'text_clip',

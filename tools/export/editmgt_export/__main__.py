@@ -61,10 +61,16 @@ def cmd_convert(args):
 
 
 def cmd_goldens(args):
+    from . import clip_text, clip_text_goldens, preprocess_goldens
     from .goldens import write_goldens
 
     write_goldens(Path(args.package), Path(args.out), seed=args.seed)
     print(f"wrote {args.out}")
+    preprocess_goldens.write()
+    print(f"wrote {preprocess_goldens.OUT}")
+    clip_text.write_tables()
+    clip_text_goldens.write()
+    print(f"wrote {clip_text.TABLES} and {clip_text_goldens.OUT}")
 
 
 def cmd_fullsize(args):

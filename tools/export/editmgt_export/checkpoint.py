@@ -98,21 +98,27 @@ def load_transformer(folder: Path) -> EditMGTTransformer:
     return model.eval()
 
 
-def _load_clip(folder: Path):
+# The reference builds its text encoders in float32 whatever their config.json names (a
+# checkpoint saved from bfloat16 says "torch_dtype": "bfloat16"); transformers would otherwise
+# build the module in that dtype, and the exported graph would compute in it.
+TEXT_DTYPE = torch.float32
+
+
+def _load_clip(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
-    model = CLIPTextModelWithProjection(CLIPTextConfig.from_pretrained(folder))
+    model = CLIPTextModelWithProjection._from_config(CLIPTextConfig.from_pretrained(folder), dtype=dtype)
     tensors = read_tensors(folder)
     tensors.pop("text_model.embeddings.position_ids", None)
     load_strict(model, tensors, folder.name)
     return model.eval()
 
 
-def _load_llm(folder: Path):
+def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
     from transformers import AutoConfig, AutoModelForCausalLM
 
     config = AutoConfig.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_config(config)
+    model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     tensors = read_tensors(folder)
     if not any(k.startswith("model.") for k in tensors):
         tensors = {f"model.{k}": v for k, v in tensors.items()}
@@ -149,7 +155,9 @@ def resolve_source(source: str, cache_dir: Path | None = None) -> Path:
         raise ExportError(f"could not download {source} from the hub: {type(e).__name__}: {str(e).splitlines()[0]}") from None
 
 
-def load_checkpoint(root: Path) -> Checkpoint:
+def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE) -> Checkpoint:
+    """``text_dtype``: the dtype the text encoders are built and computed in (float32, as the
+    reference, unless asked otherwise)."""
     root = Path(root)
     if not root.is_dir():
         raise ExportError(f"checkpoint folder {root} does not exist")
@@ -162,7 +170,8 @@ def load_checkpoint(root: Path) -> Checkpoint:
     if "mask_token_id" not in scheduler:
         raise ExportError(f"{root}/scheduler/scheduler_config.json has no mask_token_id")
     with torch.no_grad():
-        ckpt = Checkpoint(root=root, clip=_load_clip(root / "text_encoder"), llm=_load_llm(root / "llm_encoder"),
+        ckpt = Checkpoint(root=root, clip=_load_clip(root / "text_encoder", text_dtype),
+                          llm=_load_llm(root / "llm_encoder", text_dtype),
                           vq=_load_vq(root / "vqvae"), transformer=load_transformer(root / sub),
                           scheduler_config=scheduler, transformer_subfolder=sub)
     cfg = ckpt.transformer.config

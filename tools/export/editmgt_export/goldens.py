@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from .onnx_export import current_umask
-from .pipeline import DEFAULT_NEGATIVE_PROMPT, EditRequest, ModelGeometry, Tokenizers, encode_prompt, run_edit
+from .pipeline import (DEFAULT_NEGATIVE_PROMPT, EditRequest, ModelGeometry, Tokenizers, encode_prompt, run_edit,
+                       uses_cfg)
 
 STEPS = 8
 PROMPTS = {
@@ -106,6 +107,9 @@ def compute_goldens(runner, tok: Tokenizers, geo: ModelGeometry, seed: int = 0) 
         "edit_hold_off": dict(region_hold=0.0, mask=None),
         "edit_hold_on": dict(region_hold=HOLD_LAMBDA, mask=None),
         "edit_mask": dict(region_hold=0.0, mask=golden_mask(h, w)),
+        # guidance <= 1: no CFG (the conditional branch alone, no negative prompt encoded)
+        "edit_guidance_half": dict(region_hold=HOLD_LAMBDA, mask=None, guidance_scale=0.5),
+        "edit_guidance_one": dict(region_hold=0.0, mask=None, guidance_scale=1.0),
     }
     meta = {}
     for case, opts in cases.items():
@@ -120,6 +124,7 @@ def compute_goldens(runner, tok: Tokenizers, geo: ModelGeometry, seed: int = 0) 
         meta[case] = {"prompt": req.prompt, "negative_prompt": "default", "steps": STEPS,
                       "guidance_scale": req.guidance_scale, "reference_strength": req.reference_strength,
                       "ref_bias": float(np.float32(math.log(req.reference_strength))),
+                      "cfg": uses_cfg(req.guidance_scale),
                       "temperature": list(req.temperature), "region_hold": req.region_hold,
                       "mask": opts["mask"] is not None, "schedule": req.schedule, "text_weights": "ones"}
 
@@ -196,6 +201,8 @@ def write_goldens(package: Path, out: Path, seed: int = 0) -> None:
                            "token_scores = bicubic upsample to the token grid; hold_mask = region-hold swaps; "
                            "sampled_ids = tokens after keep-known + region-hold; remasked = Gumbel re-mask selection; "
                            "tokens_after = input of step i+1; mask_len = re-mask count (0 on the last step)",
+            "guidance": "cases with cfg false (guidance_scale <= 1) run the conditional branch alone and never "
+                        "encode the negative prompt, as the reference; text_states / pooled are then [1, ...]",
             "mask mode": "ref_tokens = source ids with the masked cells set to mask_token_id (as the reference); "
                          "starting_mask_ratio = masked fraction; region-hold off",
             "image": "image/source.png is image/pixels (x255); pixels are [1,3,H,W] in [0,1]",

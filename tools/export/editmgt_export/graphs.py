@@ -87,7 +87,7 @@ class VqDecode(nn.Module):
 class TransformerStep(nn.Module):
     """One sampling step with CFG, the token draw and the attention capture inside.
 
-    Inputs (h, w token grid; L text length; batch 2 = [uncond, cond]):
+    Inputs (h, w token grid; L text length; batch 2 = [uncond, cond], or 1 = [cond] for no CFG):
       tokens, ref_tokens int32 [1,h,w]; text_states [2,L,D]; pooled [2,Dc]; micro_conds [1,5];
       timestep, guidance_scale, ref_bias float32 [1]; text_weights [L]; uniforms [1,h*w].
     Outputs: drawn_ids int32 [1,h*w]; drawn_probs, ref_probs float32 [1,h*w];
@@ -111,15 +111,20 @@ class TransformerStep(nn.Module):
         from .blocks import Rope
 
         rope = Rope(self.main_cos, self.main_sin, self.ref_cos, self.ref_sin)
-        two = lambda t: torch.cat([t, t], dim=0)  # noqa: E731
+        # text batch 2 = [uncond, cond]: CFG; batch 1 = [cond]: no CFG, as the reference runs at
+        # guidance <= 1 (the exported graph is traced with batch 2; hosts feed [cond, cond] there,
+        # which gives the conditional logits exactly: u + g·(c − u) with c = u is u)
+        batch = text_states.shape[0]
+        rows = lambda t: torch.cat([t] * batch, dim=0)  # noqa: E731
         logits, captured = self.transformer(
-            two(tokens), text_states, pooled, two(micro_conds), two(timestep), ref_tokens=two(ref_tokens),
+            rows(tokens), text_states, pooled, rows(micro_conds), rows(timestep), ref_tokens=rows(ref_tokens),
             ref_bias=ref_bias, rope=rope, capture_blocks=self.attention_blocks, text_weights=text_weights,
             channels_last=True,
         )
-        uncond, cond = logits[0:1], logits[1:2]
-        logits = uncond + guidance_scale * (cond - uncond)  # [1, h, w, K]
-        attention = torch.stack(captured, dim=0)[:, 1:2].mean(dim=(0, 2))  # [1, gh*gw]
+        if batch == 2:
+            uncond, cond = logits[0:1], logits[1:2]
+            logits = uncond + guidance_scale * (cond - uncond)  # [1, h, w, K]
+        attention = torch.stack(captured, dim=0)[:, batch - 1:batch].mean(dim=(0, 2))  # [1, gh*gw], conditional
         return logits, attention
 
     def forward(self, tokens, ref_tokens, text_states, pooled, micro_conds, timestep, guidance_scale, ref_bias,

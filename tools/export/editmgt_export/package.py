@@ -77,9 +77,11 @@ def package_tokenizers(ckpt: Checkpoint, out: Path) -> dict:
         backend = hf.backend_tokenizer
         pad_id = hf.pad_token_id if hf.pad_token_id is not None else hf.eos_token_id
         pad_token = hf.convert_ids_to_tokens(pad_id)
+        # the side the tokenizer really pads on (its class default when the config names none:
+        # left for Gemma); tokenizer.json and the manifest both record it
+        side = "left" if str(getattr(hf, "padding_side", "right") or "right").lower() == "left" else "right"
         backend.enable_truncation(length)
-        backend.enable_padding(pad_id=pad_id, pad_token=pad_token, length=length,
-                               direction=getattr(hf, "padding_side", "right") or "right")
+        backend.enable_padding(pad_id=pad_id, pad_token=pad_token, length=length, direction=side)
         folder = out / f"tokenizer_{key}"
         folder.mkdir(parents=True, exist_ok=True)
         backend.save(str(folder / "tokenizer.json"))
@@ -88,7 +90,7 @@ def package_tokenizers(ckpt: Checkpoint, out: Path) -> dict:
             if (ckpt.root / sub / extra).exists():
                 shutil.copy(ckpt.root / sub / extra, folder / extra)
                 files.append(f"tokenizer_{key}/{extra}")
-        result[key] = {"files": files, "max_length": length, "pad_id": int(pad_id), "padding_side": "right",
+        result[key] = {"files": files, "max_length": length, "pad_id": int(pad_id), "padding_side": side,
                        "truncation": True}
     return result
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tokenizers import Tokenizer
 
 from . import sampling
+from .clip_text import normalize_clip_text
 
 DEFAULT_NEGATIVE_PROMPT = (
     "worst quality, low quality, low res, blurry, distortion, watermark, logo, signature, text, "
@@ -31,6 +33,29 @@ class ModelGeometry:
     mask_token_id: int
     clip_length: int = 77
     llm_length: int = 256
+
+
+def source_pixels(image: Image.Image, resolution: int) -> np.ndarray:
+    """The reference's image pre-processing: the opened image squashed to resolution² with
+    Pillow's ``Image.resize`` default filter (bicubic; an RGBA image is resized premultiplied),
+    then RGB, [0, 1], no normalisation. -> float32 [1, 3, R, R]"""
+    if image.size != (resolution, resolution):
+        image = image.resize((resolution, resolution))
+    rgb = image.convert("RGB")
+    return (np.asarray(rgb, dtype=np.float32) / np.float32(255)).transpose(2, 0, 1)[None].copy()
+
+
+def to_original_size(result: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The decoded edit back at the input's (width, height), bicubic again (Pillow's default)."""
+    return result if result.size == tuple(size) else result.resize(tuple(size))
+
+
+def mask_grid(mask: Image.Image, token_grid: tuple[int, int]) -> np.ndarray:
+    """The reference's mask processor: grayscale, Lanczos resize to the token grid (its default
+    filter), values / 255 binarised at 0.5. -> bool [h, w], True = regenerate"""
+    h, w = token_grid
+    grey = mask.convert("L").resize((w, h), Image.LANCZOS)
+    return (np.asarray(grey, dtype=np.float32) / np.float32(255)) >= 0.5
 
 
 @dataclass
@@ -66,7 +91,8 @@ class Tokenizers:
         self.llm = Tokenizer.from_file(str(llm_json))
 
     def clip_ids(self, text: str) -> np.ndarray:
-        return np.array([self.clip.encode(text).ids], dtype=np.int64)
+        """As the reference's slow CLIP tokenizer: its ftfy normalisation, then BPE."""
+        return np.array([self.clip.encode(normalize_clip_text(text)).ids], dtype=np.int64)
 
     def llm_ids(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         enc = self.llm.encode(text)
@@ -82,14 +108,21 @@ def encode_prompt(runner, tok: Tokenizers, text: str) -> tuple[np.ndarray, np.nd
     return states, pooled
 
 
+def uses_cfg(guidance_scale: float) -> bool:
+    """The reference runs classifier-free guidance only above 1; at or below it the negative
+    prompt is not encoded and the conditional logits are used alone."""
+    return guidance_scale > 1
+
+
 def run_edit(runner, tok: Tokenizers, geo: ModelGeometry, req: EditRequest) -> dict[str, np.ndarray]:
     h, w = geo.token_grid
     seq = h * w
     n = req.num_steps
-    neg_states, neg_pooled = encode_prompt(runner, tok, req.negative_prompt)
-    pos_states, pos_pooled = encode_prompt(runner, tok, req.prompt)
-    text_states = np.concatenate([neg_states, pos_states]).astype(np.float32)
-    pooled = np.concatenate([neg_pooled, pos_pooled]).astype(np.float32)
+    text_states, pooled = encode_prompt(runner, tok, req.prompt)
+    if uses_cfg(req.guidance_scale):  # batch [uncond, cond]; else the conditional branch alone
+        neg_states, neg_pooled = encode_prompt(runner, tok, req.negative_prompt)
+        text_states, pooled = np.concatenate([neg_states, text_states]), np.concatenate([neg_pooled, pooled])
+    text_states, pooled = text_states.astype(np.float32), pooled.astype(np.float32)
 
     src_ids = runner.run("vq_encode", {"pixels": req.pixels.astype(np.float32)})["ids"].reshape(1, h, w)
     ref_ids = src_ids.copy()

@@ -42,5 +42,10 @@ class OrtRunner:
 
     def run(self, graph: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         inputs, outputs = GRAPH_IO[graph]
+        if graph == "transformer_step" and feeds["text_states"].shape[0] == 1:
+            # no CFG: the graph takes [uncond, cond]; [cond, cond] gives the conditional logits
+            # exactly (u + g·(c − u) = u when c = u), as the engine feeds it
+            feeds = {**feeds, "text_states": np.concatenate([feeds["text_states"]] * 2),
+                     "pooled": np.concatenate([feeds["pooled"]] * 2)}
         res = self.sessions[graph].run(outputs, {n: feeds[n] for n in inputs})
         return {n: np.asarray(r).astype(np.float32) if r.dtype == np.float16 else np.asarray(r) for n, r in zip(outputs, res)}

@@ -151,3 +151,60 @@ def test_quantized_text_and_vq_graphs_run(dtype, fp32):
     assert ids.dtype == np.int32 and (ids == fp32.run("vq_encode", {"pixels": pixels})["ids"]).mean() > 0.8
     px = runner.run("vq_decode", {"ids": ids})["pixels"]
     assert px.dtype == np.float32 and 0 <= px.min() and px.max() <= 1
+
+
+def test_no_cfg_at_guidance_at_most_one(torch_runner, fp32):
+    """guidance <= 1: the conditional branch alone (text batch 1 in PyTorch, as the reference);
+    the ONNX graph fed [cond, cond] gives the same ids and probabilities, and the batch-1 branch
+    is the conditional half of the CFG batch (u + 1·(c − u) = c up to rounding)."""
+    feeds = step_feeds_along_edit("edit_hold_off")[2]
+    cond = dict(feeds, text_states=feeds["text_states"][1:], pooled=feeds["pooled"][1:],
+                guidance_scale=np.array([0.5], np.float32))
+    want = torch_runner.run("transformer_step", cond)
+    got = fp32.run("transformer_step", cond)
+    np.testing.assert_array_equal(got["drawn_ids"], want["drawn_ids"])
+    for k in ("drawn_probs", "ref_probs", "attention"):
+        assert np.abs(got[k] - want[k]).max() <= 1e-4, k
+    mixed = torch_runner.run("transformer_step", dict(feeds, guidance_scale=np.array([1.0], np.float32)))
+    for k in ("drawn_probs", "ref_probs", "attention"):
+        assert np.abs(mixed[k] - want[k]).max() <= 1e-5, k
+
+
+def test_pipeline_encodes_no_negative_prompt_without_cfg(torch_runner):
+    from editmgt_export.goldens import PROMPTS
+    from editmgt_export.pipeline import EditRequest, run_edit
+
+    from export_helpers import geometry, tokenizers
+
+    class Counting:
+        def __init__(self):
+            self.calls = []
+
+        def run(self, graph, feeds):
+            self.calls.append(graph)
+            return torch_runner.run(graph, feeds)
+
+    idx = load_index()
+    for g, encodes in ((0.5, 1), (1.0, 1), (1.5, 2)):
+        runner = Counting()
+        req = EditRequest(prompt=PROMPTS["plain"], pixels=load_array("image/pixels", index=idx),
+                          draw_u=load_array("uniforms/draw_u", index=idx)[:1],
+                          gumbel_u=load_array("uniforms/gumbel_u", index=idx)[:1], guidance_scale=g)
+        run_edit(runner, tokenizers(), geometry(), req)
+        assert runner.calls.count("text_llm") == encodes, g
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16", "q4", "q4f16", "q8"])
+def test_duplicated_conditional_rows_make_guidance_irrelevant(dtype):
+    """The no-CFG feed ([cond, cond]) relies on both batch rows computing bit-identical logits, so
+    that u + g·(c − u) is exactly c: then any g gives the same outputs, bit for bit."""
+    from editmgt_export.runners import OrtRunner
+
+    feeds = step_feeds_along_edit("edit_hold_off")[2]
+    dup = dict(feeds, text_states=np.concatenate([feeds["text_states"][1:]] * 2),
+               pooled=np.concatenate([feeds["pooled"][1:]] * 2))
+    runner = OrtRunner(TINY_PACKAGE / dtype)
+    outs = [runner.run("transformer_step", dict(dup, guidance_scale=np.array([g], np.float32))) for g in (0.5, 1.0, 6.0)]
+    for other in outs[1:]:
+        for k in outs[0]:
+            np.testing.assert_array_equal(other[k], outs[0][k], err_msg=f"{dtype} {k}")

@@ -5,9 +5,9 @@ import type { RgbaImage } from '../src/engine/image';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
-import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
+import { cachedBytesFor, cachedPackages, clearCache, FetchError } from './modelStore';
 import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
-import { loadModel } from './session';
+import { loadModel, MEMORY_TIGHT_BYTES } from './session';
 import type { LoadedModel } from './session';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -40,7 +40,7 @@ function codeOf(err: unknown): ErrorCode {
     return 'bad-request';
   }
   if (err instanceof Error && err.name === 'IntegrityError') return 'model-invalid';
-  if (err instanceof Error && err.name === 'FetchError') return 'model-unavailable';
+  if (err instanceof FetchError) return 'model-unavailable';
   if (isDeviceLost(err)) return 'device-lost';
   return 'internal';
 }
@@ -112,44 +112,75 @@ function stepPayload(e: StepEvent, grid: [number, number], maskTokenId: number):
   };
 }
 
+function modelInfo(m: LoadedModel, cachedBytes: number): Extract<WorkerReply, { type: 'modelLoaded' }>['model'] {
+  return {
+    name: m.manifest.name,
+    baseUrl: m.baseUrl,
+    dtype: m.dtype,
+    backend: m.backend,
+    resolution: m.spec.width,
+    tokenGrid: [m.spec.tokenGrid.h, m.spec.tokenGrid.w],
+    maxInstructionTokens: m.spec.llm.maxLength,
+    defaults: m.defaults,
+    suggestions: m.suggestions,
+    cachedBytes,
+  };
+}
+
+/**
+ * Loads a package. The model loaded before keeps serving until the new one's files are all here;
+ * then, if both would not fit in memory together, it is released before the new sessions are
+ * made. If the new load fails or is cancelled, the previous model stays (or is opened again
+ * from the store, with no download) and the error says so.
+ */
 async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): Promise<void> {
   const controller = new AbortController();
   running.set(req.id, controller);
+  const previous = model;
+  let released = false;
   try {
     const info = await ensureBackend();
-    const previous = model;
-    model = null;
-    await previous?.runner.release();
+    const beforeSessions = async (packageBytes: number) => {
+      if (!previous || previous.bytes + packageBytes <= MEMORY_TIGHT_BYTES) return;
+      model = null;
+      released = true;
+      await previous.runner.release();
+    };
     const load = async (b: BackendInfo) =>
-      loadModel(req.baseUrl, b, req.dtype, (p) => reply({ type: 'progress', id: req.id, ...p }), controller.signal);
+      loadModel(req.baseUrl, b, req.dtype, (p) => reply({ type: 'progress', id: req.id, ...p }), {
+        signal: controller.signal,
+        stallMs: req.stallMs,
+        beforeSessions,
+      });
     loading = load(info).catch(async (err) => {
       // A graph that fails to load on WebGPU: fall back to WASM, and say so.
-      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError) throw err;
+      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError || err instanceof FetchError) throw err;
       const reason = `the model did not load on WebGPU (${(err as Error).message}); using WASM instead`;
       reply({ type: 'warning', id: req.id, message: reason });
       backend = { backend: 'wasm', threads: info.threads, fallbackReason: reason };
       return load(backend);
     });
-    model = await loading;
-    const m = model;
+    const m = await loading;
+    if (controller.signal.aborted) {
+      // Cancelled while its sessions were being made: the page no longer expects it.
+      await m.runner.release();
+      throw controller.signal.reason;
+    }
+    model = m;
+    if (previous && previous !== m && !released) await previous.runner.release();
     if (m.backend.backend === 'webgpu') await watchDeviceLoss(onDeviceLost);
-    reply({
-      type: 'modelLoaded',
-      id: req.id,
-      model: {
-        name: m.manifest.name,
-        baseUrl: m.baseUrl,
-        dtype: m.dtype,
-        backend: m.backend,
-        resolution: m.spec.width,
-        tokenGrid: [m.spec.tokenGrid.h, m.spec.tokenGrid.w],
-        maxInstructionTokens: m.spec.llm.maxLength,
-        defaults: m.defaults,
-        suggestions: m.suggestions,
-        cachedBytes: await cachedBytesFor(m.baseUrl),
-      },
-    });
+    reply({ type: 'modelLoaded', id: req.id, model: modelInfo(m, await cachedBytesFor(m.baseUrl)) });
   } catch (err) {
+    if (released && previous && !deviceLost) {
+      // The previous model's files are stored and verified: it opens again without the network.
+      try {
+        model = await loadModel(previous.baseUrl, previous.backend, previous.dtype, () => undefined);
+      } catch {
+        model = null;
+      }
+    } else if (!released) {
+      model = previous;
+    }
     fail(req.id, err);
   } finally {
     loading = null;

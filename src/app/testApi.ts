@@ -54,7 +54,7 @@ export interface TestApi {
    * backend choices are all sent at once, without waiting, as a person changing their mind does;
    * the last one asked for is the one that counts.
    */
-  loadDirect(baseUrl: string, backend: BackendChoice | BackendChoice[], dtype: Dtype | 'auto'): Promise<DirectLoad>;
+  loadDirect(baseUrl: string, backend: BackendChoice | BackendChoice[], dtype: Dtype | 'auto', options?: { stallMs?: number }): Promise<DirectLoad>;
   /** Destroys the editor worker's WebGPU device, as a driver reset would. */
   loseDevice(): Promise<void>;
   /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
@@ -97,13 +97,13 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       if (r.type !== 'graphResult') throw new Error(`unexpected reply ${r.type}`);
       return { outputs: r.outputs, ms: r.ms };
     },
-    async loadDirect(baseUrl, backend, dtype) {
+    async loadDirect(baseUrl, backend, dtype, options = {}) {
       const worker = new EngineClient('engine-test');
       const out: DirectLoad = { backend: null, model: null, error: null, warnings: [], progress: [] };
       try {
         const choices = await Promise.all((Array.isArray(backend) ? backend : [backend]).map((b) => worker.init(b)));
         out.backend = choices[choices.length - 1] ?? null;
-        const r = await worker.request({ type: 'loadModel', baseUrl, dtype }, [], (event) => {
+        const r = await worker.request({ type: 'loadModel', baseUrl, dtype, stallMs: options.stallMs }, [], (event) => {
           if (event.type === 'progress') {
             const { file, loaded, total, totalLoaded, totalBytes } = event;
             out.progress.push({ file, loaded, total, totalLoaded, totalBytes });

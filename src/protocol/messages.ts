@@ -97,7 +97,11 @@ export type WorkerRequest =
   /** `wasmThreads` applies only before the first model or graph is loaded in this worker. */
   | { type: 'init'; id: number; backend: BackendChoice; wasmThreads?: number }
   | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
-  | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto' }
+  /**
+   * Loads a package; the model loaded before stays in use until this one is ready, and again if
+   * this one fails or is cancelled. `stallMs`: a download silent this long fails (default 30 s).
+   */
+  | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto'; stallMs?: number }
   /** `mask` (inpainting mode): RGBA8 at the image's size; white (grey ≥ 0.5 on the token grid) marks cells to regenerate. */
   | { type: 'edit'; id: number; image: ImagePayload; instruction: string; settings: EditSettings; mask?: ImagePayload }
   /** Attention of one past step of the last edit, restricted to the characters [start, end) of its instruction (a word's span). */

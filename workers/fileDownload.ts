@@ -125,6 +125,7 @@ export async function downloadFile(
     hash = await createSha256();
   };
   try {
+    onBytes(offset); // the file shows in the progress list while its server is still silent
     let response = await request(offset);
     const resumedAt = Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1] ?? NaN);
     if (offset > 0 && (response.status === 416 || response.status === 200 || (response.status === 206 && resumedAt !== offset))) {

@@ -5,7 +5,8 @@ import type { RgbaImage } from '../src/engine/image';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
-import { cachedBytesFor, cachedPackages, clearCache, FetchError } from './modelStore';
+import { sha256Hex } from './blobReader';
+import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles } from './modelStore';
 import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
 import { loadModel, MEMORY_TIGHT_BYTES } from './session';
 import type { LoadedModel } from './session';
@@ -346,6 +347,16 @@ async function handle(req: WorkerRequest): Promise<void> {
         reply({ type: 'done', id: req.id });
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'bad-request', message: (err as Error).message });
+      }
+      return;
+    case 'readPackageFiles':
+      try {
+        const read = await loadPackageFiles(req.baseUrl, req.files, () => undefined);
+        const files = [];
+        for (const [path, bytes] of read) files.push({ path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) });
+        reply({ type: 'packageFiles', id: req.id, files });
+      } catch (err) {
+        fail(req.id, err);
       }
       return;
     case 'cancel':

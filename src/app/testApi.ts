@@ -2,7 +2,7 @@
  * A small typed API on `window.__editmgt` for end-to-end tests and diagnostics.
  * It drives the same worker the UI uses, and reads the editor's state as plain data.
  */
-import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, WireTensor } from '../protocol/messages';
+import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, StoredFile, WireTensor } from '../protocol/messages';
 import { EngineClient } from './engineClient';
 
 export interface EditorSnapshot {
@@ -67,6 +67,8 @@ export interface TestApi {
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }>;
   /** Which nodes of a graph the runtime places on the CPU provider (see workers/ort.ts). */
   placement(model: ArrayBuffer, backend: Backend): Promise<{ cpuNodes: string[]; log: string[] }>;
+  /** Loads files through the worker's model store (see workers/modelStore.ts); what was read, per file. */
+  readPackageFiles(baseUrl: string, files: StoredFile[]): Promise<StoredFile[]>;
   /** The editor's state now. */
   snapshot(): Promise<EditorSnapshot>;
   /** Resolves once history and settings are written to IndexedDB. */
@@ -121,6 +123,12 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
     },
     loseDevice() {
       return client.loseDevice();
+    },
+    async readPackageFiles(baseUrl, files) {
+      const r = await client.request({ type: 'readPackageFiles', baseUrl, files });
+      if (r.type === 'error') throw new Error(r.message);
+      if (r.type !== 'packageFiles') throw new Error(`unexpected reply ${r.type}`);
+      return r.files;
     },
     async editDirect(req) {
       const worker = new EngineClient('engine-test');

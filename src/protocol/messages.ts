@@ -114,6 +114,8 @@ export type WorkerRequest =
   | { type: 'stats'; id: number; reset: boolean }
   /** Diagnostics and tests: destroys the WebGPU device in use, exactly as a driver reset loses it. */
   | { type: 'loseDevice'; id: number }
+  /** Diagnostics and tests: loads files through the model store (stored ones read back by slices) and reports what was read. */
+  | { type: 'readPackageFiles'; id: number; baseUrl: string; files: StoredFile[] }
   | { type: 'cancel'; id: number; target: number };
 
 export type WorkerReply =
@@ -132,11 +134,20 @@ export type WorkerReply =
   | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
   /** `cpuNodes`: "OpType (node name)" of every node the runtime put on the CPU provider. */
   | { type: 'placement'; id: number; cpuNodes: string[]; log: string[] }
+  /** The size and sha256 of what the model store returned for each file. */
+  | { type: 'packageFiles'; id: number; files: StoredFile[] }
   /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
   | { type: 'error'; id: number; code: ErrorCode; message: string };
 
 /** Reply types that end a request; the others are streamed events. */
-export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'placement', 'error'] as const;
+export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'placement', 'packageFiles', 'error'] as const;
+
+/** A package file: its path under the package URL, size and sha256 (hex). */
+export interface StoredFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
 
 /** Time spent in one graph's runs, measured around session.run plus the read back. */
 export interface GraphStats {

@@ -224,3 +224,30 @@ test('a stalled or failed model load keeps the model in use and the saved choice
   expect((await ui.snapshot()).model?.name).toBe(manifest.name);
   expect(asked.filter((p) => p.startsWith('/models/stalled/') || p.startsWith('/models/broken/'))).toEqual([]);
 });
+
+test('a package needing larger GPU buffers than the adapter allows is refused before any download @webgpu', async ({ editor, page }) => {
+  await editor.open();
+  const info = await editor.call('backend', 'webgpu');
+  expect(info.limits?.maxBufferSize).toBeGreaterThan(0);
+  const demanding = JSON.parse(manifestText) as { config: Record<string, unknown> };
+  const need = info.limits!.maxBufferSize + 1;
+  demanding.config['max_buffer_bytes'] = need;
+  const asked: string[] = [];
+  await servePackageAt(page, '/models/demanding/', async (path, route) => {
+    asked.push(path);
+    if (path !== 'manifest.json') return false;
+    await route.fulfill({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(demanding) });
+    return true;
+  });
+  const r = await editor.call('loadDirect', '/models/demanding/', 'webgpu', 'auto');
+  expect(r.error?.code).toBe('backend-unavailable');
+  expect(r.error?.message).toMatch(/this model needs GPU buffers of \d+ MB, but this GPU allows buffers of at most \d+ MB \(maxBufferSize\)/);
+  expect(r.error?.message).toMatch(/smaller resolution would fit, or choose the WASM backend/);
+  expect(asked).toEqual(['manifest.json']);
+
+  // The same package declaring what the adapter has loads, on the device this worker asked for.
+  demanding.config['max_buffer_bytes'] = Math.min(info.limits!.maxBufferSize, info.limits!.maxStorageBufferBindingSize);
+  const fits = await editor.call('loadDirect', '/models/demanding/', 'webgpu', 'fp32');
+  expect(fits.error).toBeNull();
+  expect(fits.model?.backend).toBe('webgpu');
+});

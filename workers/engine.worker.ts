@@ -6,6 +6,7 @@ import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
 import { sha256Hex } from './blobReader';
+import { GpuLimitError } from './gpuDevice';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles } from './modelStore';
 import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
 import { loadModel, MEMORY_TIGHT_BYTES } from './session';
@@ -42,6 +43,7 @@ function codeOf(err: unknown): ErrorCode {
   }
   if (err instanceof Error && err.name === 'IntegrityError') return 'model-invalid';
   if (err instanceof FetchError) return 'model-unavailable';
+  if (err instanceof GpuLimitError) return 'backend-unavailable';
   if (isDeviceLost(err)) return 'device-lost';
   return 'internal';
 }
@@ -77,8 +79,13 @@ function isDeviceLost(err: unknown): boolean {
 
 function fail(id: number, err: unknown): void {
   const code = codeOf(err);
+  const detail = err instanceof Error ? err.message : String(err);
   const message =
-    code === 'cancelled' ? 'The edit was cancelled.' : err instanceof Error ? err.message : String(err);
+    code === 'cancelled'
+      ? 'The edit was cancelled.'
+      : /out of memory|OutOfMemory/i.test(detail)
+        ? `the GPU ran out of memory (${detail}); close other GPU-heavy tabs or apps, or choose a smaller package or the WASM backend`
+        : detail;
   reply({ type: 'error', id, code, message });
 }
 
@@ -155,7 +162,7 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
       });
     loading = load(info).catch(async (err) => {
       // A graph that fails to load on WebGPU: fall back to WASM, and say so.
-      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError || err instanceof FetchError) throw err;
+      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError || err instanceof FetchError || err instanceof GpuLimitError) throw err;
       const reason = `the model did not load on WebGPU (${(err as Error).message}); using WASM instead`;
       reply({ type: 'warning', id: req.id, message: reason });
       backend = { backend: 'wasm', threads: info.threads, fallbackReason: reason };

@@ -13,6 +13,7 @@ import { EditEngine } from '../src/engine/pipeline';
 import type { Tokenizer } from '../src/engine/ports';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
+import { checkBufferLimits } from './gpuDevice';
 import { FetchError, loadPackageFiles, resolveUrl, storeManifest, storedManifest } from './modelStore';
 import type { LoadOptions, Progress } from './modelStore';
 import { OrtWebRunner, webGpuStepOptions } from './ortRunner';
@@ -126,6 +127,7 @@ export async function loadModel(
 ): Promise<LoadedModel> {
   const manifest = await fetchManifest(baseUrl, options);
   const dtype = dtypeFor(manifest, backend, wanted);
+  if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
   const needed = packageFiles(manifest, dtype);
   const tooBig = needed.tokenizers.find((f) => f.bytes > TOKENIZER_MAX_BYTES);
   if (tooBig) throw new EditError('bad-manifest', `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`);

@@ -21,6 +21,8 @@ export interface BackendInfo {
   /** WebGPU adapter description (vendor / architecture), when on WebGPU. */
   adapter?: string;
   shaderF16?: boolean;
+  /** The WebGPU adapter's buffer limits, in bytes (a package's `max_buffer_bytes` must fit both). */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   /** WASM threads in use (1 when not cross-origin isolated). */
   threads: number;
   /** Why the preferred backend is not the one in use, when it isn't. */

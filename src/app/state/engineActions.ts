@@ -50,13 +50,16 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       const { backend, dtype } = get().settings;
       const modelUrl = url ?? get().settings.modelUrl;
       const previous = get().model;
-      const fallBack = (error: AppError) =>
+      const fallBack = (error: AppError) => {
+        // A lost GPU device takes the worker, and the model it held, with it.
+        const kept = error.code === 'device-lost' ? null : previous;
         set({
-          modelStatus: previous ? 'ready' : 'failed',
-          model: previous,
+          modelStatus: kept ? 'ready' : 'failed',
+          model: kept,
           load: null,
-          error: previous ? { ...error, message: `${error.message} ${previous.name} is still loaded and ready.` } : error,
+          error: kept ? { ...error, message: `${error.message} ${kept.name} is still loaded and ready.` } : error,
         });
+      };
       clearErrorsFrom('model', 'backend');
       set({ modelStatus: 'loading', load: { baseUrl: modelUrl, files: {}, totalLoaded: 0, totalBytes: 0 } });
       // Best effort: a browser that agrees keeps the model store when space runs low.

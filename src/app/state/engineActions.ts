@@ -51,7 +51,13 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       const modelUrl = url ?? get().settings.modelUrl;
       const previous = get().model;
       const fallBack = (error: AppError) => {
-        // A lost GPU device takes the worker, and the model it held, with it.
+        if (error.code === 'device-lost' && previous && modelUrl !== get().settings.modelUrl) {
+          // A lost GPU device takes the worker, and the model it held, with it: a fresh worker
+          // opens the saved model (from the browser's cache) again.
+          set({ modelStatus: 'none', model: null, load: null, notice: `${error.message} Reopening ${previous.name}…` });
+          void actions.loadModel();
+          return;
+        }
         const kept = error.code === 'device-lost' ? null : previous;
         set({
           modelStatus: kept ? 'ready' : 'failed',

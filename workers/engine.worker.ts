@@ -5,9 +5,11 @@ import type { RgbaImage } from '../src/engine/image';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
-import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
+import { sha256Hex } from './blobReader';
+import { GpuLimitError } from './gpuDevice';
+import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles } from './modelStore';
 import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
-import { loadModel } from './session';
+import { loadModel, MEMORY_TIGHT_BYTES } from './session';
 import type { LoadedModel } from './session';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -40,7 +42,8 @@ function codeOf(err: unknown): ErrorCode {
     return 'bad-request';
   }
   if (err instanceof Error && err.name === 'IntegrityError') return 'model-invalid';
-  if (err instanceof Error && err.name === 'FetchError') return 'model-unavailable';
+  if (err instanceof FetchError) return 'model-unavailable';
+  if (err instanceof GpuLimitError) return 'backend-unavailable';
   if (isDeviceLost(err)) return 'device-lost';
   return 'internal';
 }
@@ -76,8 +79,13 @@ function isDeviceLost(err: unknown): boolean {
 
 function fail(id: number, err: unknown): void {
   const code = codeOf(err);
+  const detail = err instanceof Error ? err.message : String(err);
   const message =
-    code === 'cancelled' ? 'The edit was cancelled.' : err instanceof Error ? err.message : String(err);
+    code === 'cancelled'
+      ? 'The edit was cancelled.'
+      : /out of memory|OutOfMemory/i.test(detail)
+        ? `the GPU ran out of memory (${detail}); close other GPU-heavy tabs or apps, or choose a smaller package or the WASM backend`
+        : detail;
   reply({ type: 'error', id, code, message });
 }
 
@@ -112,44 +120,75 @@ function stepPayload(e: StepEvent, grid: [number, number], maskTokenId: number):
   };
 }
 
+function modelInfo(m: LoadedModel, cachedBytes: number): Extract<WorkerReply, { type: 'modelLoaded' }>['model'] {
+  return {
+    name: m.manifest.name,
+    baseUrl: m.baseUrl,
+    dtype: m.dtype,
+    backend: m.backend,
+    resolution: m.spec.width,
+    tokenGrid: [m.spec.tokenGrid.h, m.spec.tokenGrid.w],
+    maxInstructionTokens: m.spec.llm.maxLength,
+    defaults: m.defaults,
+    suggestions: m.suggestions,
+    cachedBytes,
+  };
+}
+
+/**
+ * Loads a package. The model loaded before keeps serving until the new one's files are all here;
+ * then, if both would not fit in memory together, it is released before the new sessions are
+ * made. If the new load fails or is cancelled, the previous model stays (or is opened again
+ * from the store, with no download) and the error says so.
+ */
 async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): Promise<void> {
   const controller = new AbortController();
   running.set(req.id, controller);
+  const previous = model;
+  let released = false;
   try {
     const info = await ensureBackend();
-    const previous = model;
-    model = null;
-    await previous?.runner.release();
+    const beforeSessions = async (packageBytes: number) => {
+      if (!previous || previous.bytes + packageBytes <= MEMORY_TIGHT_BYTES) return;
+      model = null;
+      released = true;
+      await previous.runner.release();
+    };
     const load = async (b: BackendInfo) =>
-      loadModel(req.baseUrl, b, req.dtype, (p) => reply({ type: 'progress', id: req.id, ...p }), controller.signal);
+      loadModel(req.baseUrl, b, req.dtype, (p) => reply({ type: 'progress', id: req.id, ...p }), {
+        signal: controller.signal,
+        stallMs: req.stallMs,
+        beforeSessions,
+      });
     loading = load(info).catch(async (err) => {
       // A graph that fails to load on WebGPU: fall back to WASM, and say so.
-      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError) throw err;
+      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError || err instanceof FetchError || err instanceof GpuLimitError) throw err;
       const reason = `the model did not load on WebGPU (${(err as Error).message}); using WASM instead`;
       reply({ type: 'warning', id: req.id, message: reason });
       backend = { backend: 'wasm', threads: info.threads, fallbackReason: reason };
       return load(backend);
     });
-    model = await loading;
-    const m = model;
+    const m = await loading;
+    if (controller.signal.aborted) {
+      // Cancelled while its sessions were being made: the page no longer expects it.
+      await m.runner.release();
+      throw controller.signal.reason;
+    }
+    model = m;
+    if (previous && previous !== m && !released) await previous.runner.release();
     if (m.backend.backend === 'webgpu') await watchDeviceLoss(onDeviceLost);
-    reply({
-      type: 'modelLoaded',
-      id: req.id,
-      model: {
-        name: m.manifest.name,
-        baseUrl: m.baseUrl,
-        dtype: m.dtype,
-        backend: m.backend,
-        resolution: m.spec.width,
-        tokenGrid: [m.spec.tokenGrid.h, m.spec.tokenGrid.w],
-        maxInstructionTokens: m.spec.llm.maxLength,
-        defaults: m.defaults,
-        suggestions: m.suggestions,
-        cachedBytes: await cachedBytesFor(m.baseUrl),
-      },
-    });
+    reply({ type: 'modelLoaded', id: req.id, model: modelInfo(m, await cachedBytesFor(m.baseUrl)) });
   } catch (err) {
+    if (released && previous && !deviceLost) {
+      // The previous model's files are stored and verified: it opens again without the network.
+      try {
+        model = await loadModel(previous.baseUrl, previous.backend, previous.dtype, () => undefined);
+      } catch {
+        model = null;
+      }
+    } else if (!released) {
+      model = previous;
+    }
     fail(req.id, err);
   } finally {
     loading = null;
@@ -315,6 +354,16 @@ async function handle(req: WorkerRequest): Promise<void> {
         reply({ type: 'done', id: req.id });
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'bad-request', message: (err as Error).message });
+      }
+      return;
+    case 'readPackageFiles':
+      try {
+        const read = await loadPackageFiles(req.baseUrl, req.files, () => undefined);
+        const files = [];
+        for (const [path, bytes] of read) files.push({ path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) });
+        reply({ type: 'packageFiles', id: req.id, files });
+      } catch (err) {
+        fail(req.id, err);
       }
       return;
     case 'cancel':

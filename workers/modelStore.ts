@@ -1,12 +1,23 @@
 /**
- * Model package files in the browser: fetched once with byte progress, written to the Origin
- * Private File System as they arrive (so an interrupted download resumes with an HTTP Range
- * request), checked against their sha256 before use, and reused offline on later visits.
+ * Model package files in the browser: fetched once with byte progress, hashed as they arrive,
+ * written to the Origin Private File System as they arrive (so an interrupted download resumes
+ * with an HTTP Range request), and reused offline on later visits.
  *
- * Layout in OPFS: models/<key of the base URL>/<sha256>          verified files
- *                 models/<key of the base URL>/<sha256>.part     a download in progress
- *                 models/<key of the base URL>/manifest.json     the last manifest fetched
+ * Layout in OPFS: models/<key of the base URL>/<sha256>              a stored file
+ *                 models/<key of the base URL>/<sha256>.verified     its mark: the hash matched
+ *                 models/<key of the base URL>/<sha256>.part         a download in progress
+ *                 models/<key of the base URL>/<sha256>.part.state   how far the part is hashed
+ *                 models/<key of the base URL>/manifest.json         the last manifest fetched
+ * A stored file without its mark (cut off while stored, or stored before marks existed) is hashed
+ * again, by slices, before it is used: a half-written file is never taken for a good one.
  */
+import { readBlobBytes, sha256Hex, sha256OfBlob } from './blobReader';
+import { DEFAULT_STALL_MS, FetchError } from './download';
+import { downloadFile } from './fileDownload';
+import { fileIfExists, writeSmallFile } from './opfs';
+
+export { FetchError, StallError } from './download';
+export { IntegrityError } from './fileDownload';
 
 export interface PackageFile {
   /** Path relative to the package's base URL. */
@@ -23,18 +34,17 @@ export interface Progress {
   totalBytes: number;
 }
 
-export class IntegrityError extends Error {
-  constructor(path: string, expected: string, actual: string) {
-    super(`${path} is corrupt: its sha256 is ${actual.slice(0, 12)}…, the manifest says ${expected.slice(0, 12)}…`);
-    this.name = 'IntegrityError';
-  }
+export interface LoadOptions {
+  signal?: AbortSignal;
+  /** A download that receives nothing for this long fails (default `DEFAULT_STALL_MS`). */
+  stallMs?: number;
 }
 
-/** A package file or manifest that could not be downloaded (network, HTTP status, cut short). */
-export class FetchError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'FetchError';
+/** The browser's storage quota cannot hold what a package still needs. */
+export class StorageError extends FetchError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageError';
   }
 }
 
@@ -43,11 +53,7 @@ export function resolveUrl(baseUrl: string, path: string): string {
   return new URL(path, new URL(base, self.location.href)).href;
 }
 
-export async function sha256Hex(data: ArrayBuffer | Uint8Array): Promise<string> {
-  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+export const verifiedMark = (sha256: string) => `${sha256}.verified`;
 
 async function storageKey(baseUrl: string): Promise<string> {
   return (await sha256Hex(new TextEncoder().encode(resolveUrl(baseUrl, '')))).slice(0, 24);
@@ -67,131 +73,59 @@ async function packageDir(baseUrl: string): Promise<FileSystemDirectoryHandle | 
   return root ? root.getDirectoryHandle(await storageKey(baseUrl), { create: true }) : null;
 }
 
-async function fileIfExists(dir: FileSystemDirectoryHandle, name: string): Promise<File | null> {
-  try {
-    return await (await dir.getFileHandle(name)).getFile();
-  } catch {
+/** The stored copy of a file when it is whole and its hash is known to match; else null. */
+async function storedFile(dir: FileSystemDirectoryHandle, file: PackageFile): Promise<File | null> {
+  const stored = await fileIfExists(dir, file.sha256);
+  if (!stored || stored.size !== file.bytes) return null;
+  if (await fileIfExists(dir, verifiedMark(file.sha256))) return stored;
+  if ((await sha256OfBlob(stored)) !== file.sha256) {
+    await dir.removeEntry(file.sha256).catch(() => undefined);
     return null;
   }
+  await writeSmallFile(dir, verifiedMark(file.sha256), new Uint8Array(0)).catch(() => undefined);
+  return stored;
 }
 
-async function removeEntry(dir: FileSystemDirectoryHandle, name: string): Promise<void> {
-  await dir.removeEntry(name).catch(() => undefined);
+/** Bytes still to download for these files (stored ones and partial downloads subtracted). */
+async function bytesToDownload(dir: FileSystemDirectoryHandle, files: readonly PackageFile[]): Promise<number> {
+  let needed = 0;
+  for (const f of files) {
+    const stored = await fileIfExists(dir, f.sha256);
+    if (stored?.size === f.bytes) continue;
+    const part = await fileIfExists(dir, `${f.sha256}.part`);
+    needed += f.bytes - Math.min(part?.size ?? 0, f.bytes);
+  }
+  return needed;
 }
 
-async function storeVerified(dir: FileSystemDirectoryHandle, name: string, bytes: Uint8Array): Promise<void> {
-  const handle = await dir.getFileHandle(name, { create: true });
-  const w = await handle.createSyncAccessHandle();
-  try {
-    w.truncate(0);
-    w.write(bytes, { at: 0 });
-    w.flush();
-  } finally {
-    w.close();
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
   }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
-/**
- * Returns a file's verified bytes, from OPFS when present, else downloaded (resuming a partial
- * download when the server honours Range).
- */
-async function loadFile(
-  baseUrl: string,
-  dir: FileSystemDirectoryHandle | null,
-  file: PackageFile,
-  onBytes: (loaded: number) => void,
-  signal?: AbortSignal,
-  verifyCached = true,
-): Promise<Uint8Array> {
-  if (dir) {
-    const cached = await fileIfExists(dir, file.sha256);
-    if (cached && cached.size === file.bytes) {
-      const bytes = new Uint8Array(await cached.arrayBuffer());
-      if (!verifyCached || (await sha256Hex(bytes)) === file.sha256) {
-        onBytes(file.bytes);
-        return bytes;
-      }
-      await removeEntry(dir, file.sha256);
-    }
-  }
-  const url = resolveUrl(baseUrl, file.path);
-  const partName = `${file.sha256}.part`;
-  let writer: FileSystemSyncAccessHandle | null = null;
-  let offset = 0;
-  if (dir) {
-    try {
-      const handle = await dir.getFileHandle(partName, { create: true });
-      writer = await handle.createSyncAccessHandle();
-      offset = writer.getSize();
-      if (offset >= file.bytes) {
-        writer.truncate(0);
-        offset = 0;
-      }
-    } catch {
-      // Another tab or worker is downloading this file right now: fetch it without storing.
-      writer = null;
-      dir = null;
-    }
-  }
-  try {
-    const headers: HeadersInit = offset > 0 ? { Range: `bytes=${offset}-` } : {};
-    let response: Response;
-    try {
-      response = await fetch(url, { headers, signal });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      throw new FetchError(`could not fetch ${url}: ${(err as Error).message}`, { cause: err });
-    }
-    if (response.status === 200 && offset > 0 && writer) {
-      writer.truncate(0); // the server ignored Range: start over
-      offset = 0;
-    } else if (!response.ok) {
-      throw new FetchError(`could not fetch ${url}: HTTP ${response.status}`);
-    }
-    const whole = new Uint8Array(file.bytes);
-    if (offset > 0 && writer) writer.read(whole.subarray(0, offset), { at: 0 });
-    onBytes(offset);
-    const reader = response.body!.getReader();
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        writer?.flush(); // keep what arrived: the next attempt asks only for the rest
-        throw new FetchError(`the download of ${file.path} was interrupted after ${offset} of ${file.bytes} bytes (${(err as Error).message})`, { cause: err });
-      }
-      const { done, value } = chunk;
-      if (done) break;
-      if (offset + value.byteLength > file.bytes) throw new Error(`${file.path} is larger than the manifest says`);
-      whole.set(value, offset);
-      writer?.write(value, { at: offset });
-      offset += value.byteLength;
-      onBytes(offset);
-    }
-    writer?.flush();
-    if (offset !== file.bytes) throw new FetchError(`${file.path} ended after ${offset} of ${file.bytes} bytes`);
-    const actual = await sha256Hex(whole);
-    if (actual !== file.sha256) {
-      writer?.truncate(0);
-      throw new IntegrityError(file.path, file.sha256, actual);
-    }
-    if (dir && writer) {
-      writer.close();
-      writer = null;
-      await storeVerified(dir, file.sha256, whole).catch(() => undefined); // cached next time, or not
-      await removeEntry(dir, partName);
-    }
-    return whole;
-  } finally {
-    writer?.close();
+/** Refuses a download the browser's quota cannot hold, before any of it starts. */
+async function checkStorage(dir: FileSystemDirectoryHandle, files: readonly PackageFile[]): Promise<void> {
+  const needed = await bytesToDownload(dir, files);
+  if (needed === 0) return;
+  const estimate = await navigator.storage.estimate().catch(() => null);
+  const free = estimate?.quota !== undefined && estimate.usage !== undefined ? estimate.quota - estimate.usage : Infinity;
+  if (needed > free) {
+    throw new StorageError(
+      `Not enough storage for this model: it needs ${formatBytes(needed)} more, and this browser lets the app store ${formatBytes(Math.max(0, free))}. ` +
+        'Clear the model cache (or other sites’ data), free disk space, or choose a smaller package.',
+    );
   }
 }
 
 /** Keeps the package's manifest text, so the package opens offline next time. */
 export async function storeManifest(baseUrl: string, text: string): Promise<void> {
   const dir = await packageDir(baseUrl);
-  if (dir) await storeVerified(dir, 'manifest.json', new TextEncoder().encode(text)).catch(() => undefined);
+  if (dir) await writeSmallFile(dir, 'manifest.json', new TextEncoder().encode(text)).catch(() => undefined);
 }
 
 /** The manifest text kept by `storeManifest`, if any. */
@@ -202,38 +136,40 @@ export async function storedManifest(baseUrl: string): Promise<string | null> {
 }
 
 /**
- * Loads every listed file of a package, reporting progress per file and in total. Stored files
- * are hashed again before use unless `verifyCached` is false (a file this worker verified
- * earlier in the same session: re-reading a released graph).
+ * Loads every listed file of a package, reporting progress per file and in total: a stored,
+ * verified file is read back by slices (no hashing again); any other is downloaded, hashed while
+ * it arrives, and stored.
  */
 export async function loadPackageFiles(
   baseUrl: string,
   files: readonly PackageFile[],
   onProgress: (p: Progress) => void,
-  signal?: AbortSignal,
-  verifyCached = true,
+  options: LoadOptions = {},
 ): Promise<Map<string, Uint8Array>> {
+  const { signal, stallMs = DEFAULT_STALL_MS } = options;
   const dir = await packageDir(baseUrl);
+  if (dir) await checkStorage(dir, files);
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let done = 0;
   const out = new Map<string, Uint8Array>();
   for (const file of files) {
     signal?.throwIfAborted();
-    const bytes = await loadFile(
-      baseUrl,
-      dir,
-      file,
-      (loaded) => onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes }),
-      signal,
-      verifyCached,
-    );
+    const onBytes = (loaded: number) => onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
+    const stored = dir ? await storedFile(dir, file) : null;
+    let bytes: Uint8Array;
+    if (stored) {
+      bytes = await readBlobBytes(stored);
+      onBytes(file.bytes);
+    } else {
+      bytes = await downloadFile(resolveUrl(baseUrl, file.path), dir, file, onBytes, { signal, stallMs });
+    }
     done += file.bytes;
     out.set(file.path, bytes);
   }
   return out;
 }
 
-/** Bytes stored per package (verified files and partial downloads). */
+/** Bytes stored per package (files, marks and partial downloads). */
 export async function cachedPackages(): Promise<{ key: string; bytes: number }[]> {
   const root = await modelsRoot();
   if (!root) return [];

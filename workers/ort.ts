@@ -4,6 +4,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import type { Backend, BackendChoice, BackendInfo, WireTensor } from '../src/protocol/messages';
+import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
 
 // The runtime's .wasm files are emitted by the bundler beside this module and fetched from our
 // own origin: never from a CDN.
@@ -35,11 +36,12 @@ export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
   let reason = 'this browser has no WebGPU';
   if (gpu) {
     try {
-      const adapter = await gpu.requestAdapter();
+      // The same adapter the sessions' device comes from (see gpuDevice.ts).
+      const adapter = await gpuAdapter();
       if (adapter) {
         const info = adapter.info;
         const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-        return { backend: 'webgpu', adapter: name || 'unknown adapter', shaderF16: adapter.features.has('shader-f16'), threads };
+        return { backend: 'webgpu', adapter: name || 'unknown adapter', shaderF16: adapter.features.has('shader-f16'), limits: bufferLimits(adapter), threads };
       }
       reason = 'no WebGPU adapter is available';
     } catch (err) {
@@ -56,7 +58,7 @@ const watched = new WeakSet<object>();
  * or destroyed). Call only after a WebGPU session exists: before that, reading the device makes one.
  */
 export async function watchDeviceLoss(onLost: (message: string) => void): Promise<void> {
-  const device = await ort.env.webgpu.device;
+  const device = await gpuDevice();
   if (watched.has(device)) return;
   watched.add(device);
   void device.lost.then((info) => {
@@ -71,7 +73,7 @@ let simulatedLoss = false;
 /** Destroys the runtime's WebGPU device: the same loss a driver reset causes (tests, diagnostics). */
 export async function loseDevice(): Promise<void> {
   simulatedLoss = true;
-  (await ort.env.webgpu.device).destroy();
+  (await gpuDevice()).destroy();
 }
 
 let queue: Promise<unknown> = Promise.resolve();
@@ -82,11 +84,16 @@ export function serial<T>(job: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/** The runtime's execution provider for a backend: on WebGPU, with this worker's own device. */
+export async function executionProvider(backend: Backend): Promise<ort.InferenceSession.ExecutionProviderConfig> {
+  return backend === 'webgpu' ? { name: 'webgpu', device: await gpuDevice() } : backend;
+}
+
 export function createSession(model: ArrayBuffer | Uint8Array, backend: Backend): Promise<ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
-  return serial(() =>
+  return serial(async () =>
     ort.InferenceSession.create(bytes, {
-      executionProviders: [backend],
+      executionProviders: [await executionProvider(backend)],
       graphOptimizationLevel: 'all',
     }),
   );
@@ -134,7 +141,7 @@ export async function nodePlacement(model: ArrayBuffer, backend: Backend): Promi
   return serial(async () => {
     const from = runtimeLog.length;
     const session = await ort.InferenceSession.create(new Uint8Array(model), {
-      executionProviders: [backend],
+      executionProviders: [await executionProvider(backend)],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 0,
       logVerbosityLevel: 0,

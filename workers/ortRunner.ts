@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, Feeds, Outputs } from '../src/engine/ports';
 import type { AnyTensor } from '../src/engine/tensor';
 import type { Backend, GraphStats } from '../src/protocol/messages';
-import { serial } from './ort';
+import { executionProvider, serial } from './ort';
 
 function toOrt(t: AnyTensor): ort.Tensor {
   switch (t.type) {
@@ -229,9 +229,9 @@ export class OrtWebRunner implements GraphRunner {
       for (const g of graphs) {
         const isStep = backend === 'webgpu' && g.graph === 'transformer_step';
         const capture = isStep && step.graphCapture;
-        const session = await serial(() =>
+        const session = await serial(async () =>
           ort.InferenceSession.create(g.model, {
-            executionProviders: [backend],
+            executionProviders: [await executionProvider(backend)],
             graphOptimizationLevel: 'all',
             externalData: g.externalData,
             ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
@@ -271,8 +271,8 @@ export class OrtWebRunner implements GraphRunner {
       const reopen = this.reopen;
       pending = (async () => {
         const g = await reopen(graph);
-        const session = await serial(() =>
-          ort.InferenceSession.create(g.model, { executionProviders: [this.backend], graphOptimizationLevel: 'all', externalData: g.externalData }),
+        const session = await serial(async () =>
+          ort.InferenceSession.create(g.model, { executionProviders: [await executionProvider(this.backend)], graphOptimizationLevel: 'all', externalData: g.externalData }),
         );
         this.sessions.set(graph, session);
         return session;

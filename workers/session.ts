@@ -12,13 +12,19 @@ import type { ModelSpec } from '../src/engine/modelSpec';
 import { EditEngine } from '../src/engine/pipeline';
 import type { Tokenizer } from '../src/engine/ports';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
+import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
+import { checkBufferLimits } from './gpuDevice';
 import { FetchError, loadPackageFiles, resolveUrl, storeManifest, storedManifest } from './modelStore';
-import type { Progress } from './modelStore';
+import type { LoadOptions, Progress } from './modelStore';
 import { OrtWebRunner, webGpuStepOptions } from './ortRunner';
 import type { GraphBytes } from './ortRunner';
 
 /** Packages above this size free their text encoders between prompts (see loadModel). */
 export const MEMORY_TIGHT_BYTES = 1 << 30;
+/** A manifest is a few KB; anything past this is not one and is not read on. */
+export const MANIFEST_MAX_BYTES = 4 << 20;
+/** Tokenizer files are parsed whole in memory (Gemma's tokenizer.json is ~34 MB). */
+export const TOKENIZER_MAX_BYTES = 64 << 20;
 
 export interface LoadedModel {
   readonly baseUrl: string;
@@ -58,21 +64,23 @@ export function dtypeFor(manifest: Manifest, backend: BackendInfo, wanted: Dtype
  * The package's manifest: fetched fresh when the network answers, else the copy kept from the
  * last visit (offline use). Either way it must pass the schema.
  */
-export async function fetchManifest(baseUrl: string, signal?: AbortSignal): Promise<Manifest> {
+export async function fetchManifest(baseUrl: string, { signal, stallMs = DEFAULT_STALL_MS }: LoadOptions = {}): Promise<Manifest> {
   const url = resolveUrl(baseUrl, 'manifest.json');
   let text: string;
+  const watch = new StallWatch(stallMs, signal);
   try {
-    const response = await fetch(url, { cache: 'no-cache', signal });
+    const response = await fetch(url, { cache: 'no-cache', signal: watch.signal });
+    watch.kick();
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     if (/text\/html/i.test(response.headers.get('content-type') ?? '')) {
       throw new FetchError(`${url} sent a web page, not a model manifest. Is this a model package URL?`);
     }
-    text = await response.text();
+    text = await readTextCapped(response, MANIFEST_MAX_BYTES, url, watch);
   } catch (err) {
     if (signal?.aborted || err instanceof FetchError) throw err;
     const kept = await storedManifest(baseUrl);
     if (kept === null) {
-      const why = (err as Error).message;
+      const why = watch.stalled ? `the server sent nothing for ${Math.round(stallMs / 1000)} s` : (err as Error).message;
       throw new FetchError(
         /^HTTP/.test(why)
           ? `could not load ${url}: ${why}. Is this a model package URL?`
@@ -81,6 +89,8 @@ export async function fetchManifest(baseUrl: string, signal?: AbortSignal): Prom
       );
     }
     text = kept;
+  } finally {
+    watch.stop();
   }
   let json: unknown;
   try {
@@ -110,13 +120,20 @@ export async function loadModel(
   backend: BackendInfo,
   wanted: Dtype | 'auto',
   onProgress: (p: Progress) => void,
-  signal?: AbortSignal,
+  options: LoadOptions & {
+    /** Called once every file is here, before any session is made (the caller may free memory). */
+    beforeSessions?: (packageBytes: number) => Promise<void>;
+  } = {},
 ): Promise<LoadedModel> {
-  const manifest = await fetchManifest(baseUrl, signal);
+  const manifest = await fetchManifest(baseUrl, options);
   const dtype = dtypeFor(manifest, backend, wanted);
+  if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
   const needed = packageFiles(manifest, dtype);
+  const tooBig = needed.tokenizers.find((f) => f.bytes > TOKENIZER_MAX_BYTES);
+  if (tooBig) throw new EditError('bad-manifest', `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`);
   const files: ManifestFile[] = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g])];
-  const bytes = await loadPackageFiles(baseUrl, files, onProgress, signal);
+  const bytes = await loadPackageFiles(baseUrl, files, onProgress, options);
+  await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
 
   const graphBytes: GraphBytes[] = GRAPH_NAMES.map((g) => {
     const [model, ...external] = needed.graphs[g];
@@ -141,8 +158,8 @@ export async function loadModel(
   if (releaseTextEncoders) {
     runner.reopen = async (graph) => {
       const [model, ...external] = needed.graphs[graph];
-      // Verified when the model loaded; hashing a GB-sized graph again per prompt would cost seconds.
-      const again = await loadPackageFiles(baseUrl, [model!, ...external], () => undefined, undefined, false);
+      // Stored and marked verified when the model loaded: read back by slices, not hashed again.
+      const again = await loadPackageFiles(baseUrl, [model!, ...external], () => undefined);
       return {
         graph,
         model: again.get(model!.path)!,

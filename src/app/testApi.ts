@@ -2,7 +2,7 @@
  * A small typed API on `window.__editmgt` for end-to-end tests and diagnostics.
  * It drives the same worker the UI uses, and reads the editor's state as plain data.
  */
-import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, WireTensor } from '../protocol/messages';
+import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, StoredFile, WireTensor } from '../protocol/messages';
 import { EngineClient } from '../client/engineClient';
 
 export interface EditorSnapshot {
@@ -54,7 +54,7 @@ export interface TestApi {
    * backend choices are all sent at once, without waiting, as a person changing their mind does;
    * the last one asked for is the one that counts.
    */
-  loadDirect(baseUrl: string, backend: BackendChoice | BackendChoice[], dtype: Dtype | 'auto'): Promise<DirectLoad>;
+  loadDirect(baseUrl: string, backend: BackendChoice | BackendChoice[], dtype: Dtype | 'auto', options?: { stallMs?: number }): Promise<DirectLoad>;
   /** Destroys the editor worker's WebGPU device, as a driver reset would. */
   loseDevice(): Promise<void>;
   /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
@@ -67,6 +67,8 @@ export interface TestApi {
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }>;
   /** Which nodes of a graph the runtime places on the CPU provider (see workers/ort.ts). */
   placement(model: ArrayBuffer, backend: Backend): Promise<{ cpuNodes: string[]; log: string[] }>;
+  /** Loads files through the worker's model store (see workers/modelStore.ts); what was read, per file. */
+  readPackageFiles(baseUrl: string, files: StoredFile[]): Promise<StoredFile[]>;
   /** The editor's state now. */
   snapshot(): Promise<EditorSnapshot>;
   /** Resolves once history and settings are written to IndexedDB. */
@@ -97,13 +99,13 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       if (r.type !== 'graphResult') throw new Error(`unexpected reply ${r.type}`);
       return { outputs: r.outputs, ms: r.ms };
     },
-    async loadDirect(baseUrl, backend, dtype) {
+    async loadDirect(baseUrl, backend, dtype, options = {}) {
       const worker = new EngineClient('engine-test');
       const out: DirectLoad = { backend: null, model: null, error: null, warnings: [], progress: [] };
       try {
         const choices = await Promise.all((Array.isArray(backend) ? backend : [backend]).map((b) => worker.init(b)));
         out.backend = choices[choices.length - 1] ?? null;
-        const r = await worker.request({ type: 'loadModel', baseUrl, dtype }, [], (event) => {
+        const r = await worker.request({ type: 'loadModel', baseUrl, dtype, stallMs: options.stallMs }, [], (event) => {
           if (event.type === 'progress') {
             const { file, loaded, total, totalLoaded, totalBytes } = event;
             out.progress.push({ file, loaded, total, totalLoaded, totalBytes });
@@ -121,6 +123,12 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
     },
     loseDevice() {
       return client.loseDevice();
+    },
+    async readPackageFiles(baseUrl, files) {
+      const r = await client.request({ type: 'readPackageFiles', baseUrl, files });
+      if (r.type === 'error') throw new Error(r.message);
+      if (r.type !== 'packageFiles') throw new Error(`unexpected reply ${r.type}`);
+      return r.files;
     },
     async editDirect(req) {
       const worker = new EngineClient('engine-test');

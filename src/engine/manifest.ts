@@ -54,6 +54,8 @@ export interface Manifest {
     readonly micro_conds?: readonly number[];
     readonly attention_blocks?: readonly number[];
     readonly readback_bytes_per_step?: number;
+    /** The largest GPU buffer (and storage binding) a run of this package needs, in bytes. */
+    readonly max_buffer_bytes?: number;
   };
   readonly defaults: {
     readonly steps: number;

@@ -21,6 +21,8 @@ export interface BackendInfo {
   /** WebGPU adapter description (vendor / architecture), when on WebGPU. */
   adapter?: string;
   shaderF16?: boolean;
+  /** The WebGPU adapter's buffer limits, in bytes (a package's `max_buffer_bytes` must fit both). */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   /** WASM threads in use (1 when not cross-origin isolated). */
   threads: number;
   /** Why the preferred backend is not the one in use, when it isn't. */
@@ -97,7 +99,11 @@ export type WorkerRequest =
   /** `wasmThreads` applies only before the first model or graph is loaded in this worker. */
   | { type: 'init'; id: number; backend: BackendChoice; wasmThreads?: number }
   | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
-  | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto' }
+  /**
+   * Loads a package; the model loaded before stays in use until this one is ready, and again if
+   * this one fails or is cancelled. `stallMs`: a download silent this long fails (default 30 s).
+   */
+  | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto'; stallMs?: number }
   /** `mask` (inpainting mode): RGBA8 at the image's size; white (grey ≥ 0.5 on the token grid) marks cells to regenerate. */
   | { type: 'edit'; id: number; image: ImagePayload; instruction: string; settings: EditSettings; mask?: ImagePayload }
   /** Attention of one past step of the last edit, restricted to the characters [start, end) of its instruction (a word's span). */
@@ -110,6 +116,8 @@ export type WorkerRequest =
   | { type: 'stats'; id: number; reset: boolean }
   /** Diagnostics and tests: destroys the WebGPU device in use, exactly as a driver reset loses it. */
   | { type: 'loseDevice'; id: number }
+  /** Diagnostics and tests: loads files through the model store (stored ones read back by slices) and reports what was read. */
+  | { type: 'readPackageFiles'; id: number; baseUrl: string; files: StoredFile[] }
   | { type: 'cancel'; id: number; target: number };
 
 export type WorkerReply =
@@ -128,11 +136,20 @@ export type WorkerReply =
   | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
   /** `cpuNodes`: "OpType (node name)" of every node the runtime put on the CPU provider. */
   | { type: 'placement'; id: number; cpuNodes: string[]; log: string[] }
+  /** The size and sha256 of what the model store returned for each file. */
+  | { type: 'packageFiles'; id: number; files: StoredFile[] }
   /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
   | { type: 'error'; id: number; code: ErrorCode; message: string };
 
 /** Reply types that end a request; the others are streamed events. */
-export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'placement', 'error'] as const;
+export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'placement', 'packageFiles', 'error'] as const;
+
+/** A package file: its path under the package URL, size and sha256 (hex). */
+export interface StoredFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
 
 /** Time spent in one graph's runs, measured around session.run plus the read back. */
 export interface GraphStats {

@@ -11,7 +11,7 @@ export function ModelPanel() {
   const load = useEditor((s) => s.load);
   const cache = useEditor((s) => s.cache);
   const status = useEditor((s) => s.modelStatus);
-  const { chooseModel, loadModel, clearCache } = useActions();
+  const { chooseModel, loadModel, cancelLoad, clearCache } = useActions();
   const bundled = BUNDLED_MODELS.find((m) => bundledModelUrl(m) === modelUrl);
   const [choice, setChoice] = useState(bundled ?? CUSTOM);
   const [url, setUrl] = useState(bundled ? '' : modelUrl);
@@ -47,6 +47,11 @@ export function ModelPanel() {
         <button type="button" data-testid="load-model" disabled={!target.trim() || status === 'loading'} onClick={() => (target === modelUrl ? void loadModel() : chooseModel(target))}>
           {status === 'loading' ? 'Loading…' : target === modelUrl && status === 'ready' ? 'Reload' : 'Load'}
         </button>
+        {status === 'loading' && (
+          <button type="button" data-testid="cancel-load" onClick={cancelLoad}>
+            Cancel
+          </button>
+        )}
         <button type="button" data-testid="clear-cache" onClick={() => void clearCache()} disabled={status === 'loading'}>
           Clear cache
         </button>

@@ -1,6 +1,6 @@
 /** Starting up, loading models, switching backend/precision, the model cache, settings. */
 import type { BackendChoice, EditSettings } from '../../protocol/messages';
-import { toAppError } from '../lib/errors';
+import { toAppError, type AppError } from '../lib/errors';
 import { normaliseModelUrl, sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
 import type { LoadProgress } from '../../client/engineClient';
 import type { GetState, LoadState, SetState, StoreDeps } from './store';
@@ -37,21 +37,46 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       await actions.loadModel();
     },
 
-    /** (Re)starts the engine on the chosen backend and loads the chosen model with its download progress. */
-    async loadModel(): Promise<void> {
+    /**
+     * (Re)starts the engine on the chosen backend and loads a model package (the saved choice,
+     * or `url`) with its download progress. The model in use stays loaded until the new one is
+     * ready; the new one becomes the saved choice only once it has loaded. A failed or cancelled
+     * load leaves the previous model, and the saved choice, as they were.
+     */
+    async loadModel(url?: string): Promise<void> {
       loading?.abort();
       const controller = new AbortController();
       loading = controller;
-      const { backend, dtype, modelUrl } = get().settings;
+      const { backend, dtype } = get().settings;
+      const modelUrl = url ?? get().settings.modelUrl;
+      const previous = get().model;
+      const fallBack = (error: AppError) => {
+        if (error.code === 'device-lost' && previous && modelUrl !== get().settings.modelUrl) {
+          // A lost GPU device takes the worker, and the model it held, with it: a fresh worker
+          // opens the saved model (from the browser's cache) again.
+          set({ modelStatus: 'none', model: null, load: null, notice: `${error.message} Reopening ${previous.name}…` });
+          void actions.loadModel();
+          return;
+        }
+        const kept = error.code === 'device-lost' ? null : previous;
+        set({
+          modelStatus: kept ? 'ready' : 'failed',
+          model: kept,
+          load: null,
+          error: kept ? { ...error, message: `${error.message} ${kept.name} is still loaded and ready.` } : error,
+        });
+      };
       clearErrorsFrom('model', 'backend');
-      set({ modelStatus: 'loading', model: null, load: { baseUrl: modelUrl, files: {}, totalLoaded: 0, totalBytes: 0 } });
+      set({ modelStatus: 'loading', load: { baseUrl: modelUrl, files: {}, totalLoaded: 0, totalBytes: 0 } });
+      // Best effort: a browser that agrees keeps the model store when space runs low.
+      void globalThis.navigator?.storage?.persist?.().catch(() => false);
       try {
         const info = await deps.client.init(backend);
         if (controller.signal.aborted) return;
         set({ backend: info });
       } catch (e) {
         if (controller.signal.aborted) return;
-        set({ modelStatus: 'failed', load: null, error: toAppError('backend', e) });
+        fallBack(toAppError('backend', e));
         return;
       }
       try {
@@ -67,18 +92,32 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
         if (controller.signal.aborted) return;
         const s = get().settings;
         // A different model brings its own defaults; the same model keeps the person's values.
-        const settings: AppSettings =
+        const withDefaults: AppSettings =
           s.editDefaultsFrom === model.name ? s : { ...s, edit: sanitizeEditSettings(model.defaults, s.edit), editDefaultsFrom: model.name };
+        const settings = withDefaults.modelUrl === modelUrl ? withDefaults : { ...withDefaults, modelUrl };
         set({ model, backend: model.backend, modelStatus: 'ready', load: null, settings, cache: { bytes: model.cachedBytes, packages: [] } });
         // "No model yet" from an earlier run attempt is answered now.
         if (get().error?.code === 'missing') set({ error: null });
         void actions.refreshCache();
       } catch (e) {
         if (controller.signal.aborted) return;
-        set({ modelStatus: 'failed', load: null, error: toAppError('model', e, { modelUrl }) });
+        fallBack(toAppError('model', e, { modelUrl }));
       } finally {
         if (loading === controller) loading = null;
       }
+    },
+
+    /** Stops the model load in progress; the model loaded before (if any) stays in use. */
+    cancelLoad(): void {
+      if (!loading) return;
+      loading.abort();
+      loading = null;
+      const model = get().model;
+      set({
+        modelStatus: model ? 'ready' : 'none',
+        load: null,
+        notice: model ? `Loading cancelled. Still using ${model.name}.` : 'Loading cancelled.',
+      });
     },
 
     async refreshCache(): Promise<void> {
@@ -120,12 +159,11 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       void actions.loadModel();
     },
 
-    /** Loads a bundled or hosted model package (a folder URL holding manifest.json). */
+    /** Loads a bundled or hosted model package (a folder URL holding manifest.json); saved as the choice once it loads. */
     chooseModel(url: string): void {
       const modelUrl = normaliseModelUrl(url);
       if (!modelUrl || modelUrl === '/') return;
-      actions.updateSettings({ modelUrl });
-      void actions.loadModel();
+      void actions.loadModel(modelUrl);
     },
   };
   return actions;

@@ -81,7 +81,7 @@ export async function openPackage(source: string, dtype?: string): Promise<OpenP
   } catch (err) {
     throw new EditError('bad-manifest', `manifest.json is not JSON (${(err as Error).message})`);
   }
-  const manifest = validateManifest(json, loadSchema());
+  const manifest = validateManifest(json);
   const d = pickDtype(manifest, dtype);
   const { graphs, tokenizers } = packageFiles(manifest, d);
   const files: Partial<Record<GraphName, string>> = {};

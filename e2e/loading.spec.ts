@@ -6,16 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Route } from '@playwright/test';
+import { readManifest } from '../cli/manifestFile';
 import { test, expect } from './fixtures';
 
 const BASE = '/models/tiny-random/';
 const pkgDir = join('public', 'models', 'tiny-random');
-interface ManifestFile {
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-const manifest = JSON.parse(readFileSync(join(pkgDir, 'manifest.json'), 'utf8')) as { files: ManifestFile[] };
+const manifest = readManifest(pkgDir);
 /**
  * The largest file the WASM default (q8) downloads that no other file shares (files are stored by
  * sha256, and the page's own editor loads another dtype at the same time).

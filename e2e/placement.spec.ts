@@ -4,15 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readManifest } from '../cli/manifestFile';
+import { DTYPES } from '../src/engine/manifest';
 import { test, expect } from './fixtures';
 
 const pkg = join('public', 'models', 'tiny-random');
-const manifest = JSON.parse(readFileSync(join(pkg, 'manifest.json'), 'utf8')) as {
-  dtypes: Record<string, { providers: string[]; graphs: Record<string, { file: string }> }>;
-};
-const webgpuDtypes = Object.entries(manifest.dtypes)
-  .filter(([, d]) => d.providers.includes('webgpu'))
-  .map(([name]) => name);
+const manifest = readManifest(pkg);
+const webgpuDtypes = DTYPES.filter((d) => manifest.dtypes[d]?.providers.includes('webgpu'));
 
 for (const dtype of webgpuDtypes) {
   test(`transformer_step (${dtype}) places no node on the CPU @webgpu`, async ({ editor, page }) => {

@@ -5,7 +5,6 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
 import { hfTokenizer } from '../src/engine/hfTokenizer';
-import manifestSchema from '../src/engine/manifest.schema.json';
 import { defaultHold, GRAPH_NAMES, packageFiles, specFromManifest, validateManifest } from '../src/engine/manifest';
 import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
 import type { ModelSpec } from '../src/engine/modelSpec';
@@ -88,7 +87,7 @@ export async function fetchManifest(baseUrl: string, signal?: AbortSignal): Prom
   } catch {
     throw new EditError('bad-manifest', `${url} is not a JSON manifest`);
   }
-  const manifest = validateManifest(json, manifestSchema);
+  const manifest = validateManifest(json);
   await storeManifest(baseUrl, text);
   return manifest;
 }

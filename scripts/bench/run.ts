@@ -14,6 +14,8 @@ import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readManifest } from '../../cli/manifestFile';
+import type { Dtype, Manifest } from '../../src/engine/manifest';
 import { benchBrowser, buildApp, CHROMIUM, optionsLabel, renderPng, serve } from './browser';
 import type { BrowserCase } from './browser';
 import { chartSvg } from './chart';
@@ -62,9 +64,8 @@ function modelDir(model: string): string {
   return join('public/models', model);
 }
 
-function manifestOf(model: string): { dtypes: Record<string, { providers: string[] }>; source: { id: string } } | null {
-  const p = join(modelDir(model), 'manifest.json');
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as never) : null;
+function manifestOf(model: string): Manifest | null {
+  return existsSync(join(modelDir(model), 'manifest.json')) ? readManifest(modelDir(model)) : null;
 }
 
 function version(pkg: string): string {
@@ -114,7 +115,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const backend of o.backends) {
       const wanted = (o.quick ? ['fp32'] : backend === 'webgpu' ? GPU_DTYPES : CPU_DTYPES).filter((d) => !o.dtypes || o.dtypes.includes(d));
       const provider = backend === 'webgpu' ? 'webgpu' : 'wasm';
-      for (const dtype of wanted) if (have[dtype]?.providers.includes(provider)) cases.push({ backend, model, dtype });
+      for (const dtype of wanted) if (have[dtype as Dtype]?.providers.includes(provider)) cases.push({ backend, model, dtype });
       if (backend === 'webgpu' && o.webgpuSweep && have['fp32']?.providers.includes('webgpu')) {
         for (const stepOptions of SWEEP) cases.push({ backend, model, dtype: 'fp32', stepOptions });
       }
@@ -243,8 +244,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   let engineOverhead: EngineOverhead | null = null;
   if (o.backends.includes('node-cpu')) {
     o.log('engine time per step without graphs…');
-    const spec = models.length ? manifestOf(models[0]!) : null;
-    const cfg = (spec as { config?: { resolution: number; codebook_size: number; resolutions: Record<string, { token_grid: number[]; transformer_grid: number[] }> } } | null)?.config;
+    const cfg = models.length ? manifestOf(models[0]!)?.config : undefined;
     const geo = cfg?.resolutions[String(cfg.resolution)];
     const small = cfg && geo ? await engineStepCost({ resolution: cfg.resolution, tokenGrid: geo.token_grid[0]!, attentionGrid: geo.transformer_grid[0]!, codebookSize: cfg.codebook_size }, o.steps) : null;
     const big = await engineStepCost(GEOMETRY_1024, o.quick ? 4 : 16);

@@ -195,6 +195,8 @@ def to_q8(src: Path, dst: Path) -> None:
         save_model(gemm_to_matmul(onnx.load(str(src))), matmuls, external=large)
         quantize_dynamic(str(matmuls), str(dst), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
                          per_channel=False, use_external_data_format=large)
+    if large:  # the quantiser writes one .data file of any size: rewrite it as chunks
+        save_model(onnx.load(str(dst)), dst, external=True)
 
 
 def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -5,7 +5,6 @@ import contextlib
 import gc
 import io
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from .external_data import remove_chunks, save_chunked
 from .graphs import GRAPH_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
 
 OPSET = 18
@@ -143,24 +143,17 @@ def strip_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def save_model(model: onnx.ModelProto, path: Path, external: bool | None = None) -> None:
-    """Save, with external data (``<name>.onnx.data``) when the graph is too big for one protobuf."""
+    """Save, with the weights in external-data chunks (``<name>.onnx.data``, ``.data_1``, …;
+    see external_data.py) when the graph is too big for one protobuf."""
     path = Path(path)
     if external is None:
         external = model.ByteSize() > EXTERNAL_DATA_BYTES if not _has_external(model) else True
-    for stale in (path, path.with_name(path.name + ".data")):
-        stale.unlink(missing_ok=True)
     if external:
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=path.name + ".data", size_threshold=1024)
-        os.chmod(path.with_name(path.name + ".data"), 0o666 & ~current_umask())  # onnx writes it 0600
+        save_chunked(model, path)
     else:
+        path.unlink(missing_ok=True)
+        remove_chunks(path)
         onnx.save_model(model, str(path))
-
-
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _has_external(model: onnx.ModelProto) -> bool:

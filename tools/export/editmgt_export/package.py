@@ -20,7 +20,8 @@ from .checkpoint import Checkpoint
 from .dtypes import DTYPES, convert_graph
 from .errors import ExportError
 from .graphs import GRAPH_IO
-from .onnx_export import current_umask, export_all
+from .external_data import chunk_paths, current_umask
+from .onnx_export import export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
 
 REPO = Path(__file__).resolve().parents[3]
@@ -152,8 +153,9 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
         graphs = {}
         for g in GRAPH_IO:
             entry = {"file": f"{d}/{g}.onnx"}
-            if (out / d / f"{g}.onnx.data").exists():
-                entry["external_data"] = f"{d}/{g}.onnx.data"
+            chunks = chunk_paths(out / d / f"{g}.onnx")
+            if chunks:
+                entry["external_data"] = [f"{d}/{p.name}" for p in chunks]
             graphs[g] = entry
         dtype_entries[d] = {"providers": PROVIDERS[d], "graphs": graphs}
     seq = token_grid[0] * token_grid[1]
@@ -226,6 +228,13 @@ def validate_manifest(manifest: dict) -> None:
 
     schema = json.loads(SCHEMA_PATH.read_text())
     jsonschema.Draft202012Validator(schema).validate(manifest)
+
+
+def read_manifest(package: Path) -> dict:
+    """A package's manifest.json, validated against the schema (every Python reader goes through this)."""
+    manifest = json.loads((Path(package) / "manifest.json").read_text())
+    validate_manifest(manifest)
+    return manifest
 
 
 def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,

@@ -1,0 +1,56 @@
+"""Graph weights in external-data chunks: written beside the graph, named by file name, loaded
+and run by onnxruntime exactly as the graph with its weights inside."""
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+import export_helpers  # noqa: F401  (puts tools/export on sys.path)
+from editmgt_export.external_data import CHUNK_BYTES, chunk_paths, save_chunked
+from editmgt_export.onnx_export import save_model
+
+
+def three_matmuls() -> onnx.ModelProto:
+    """y = ((x·W0)·W1)·W2 with 64×64 float32 weights (16 KiB each) and one small bias kept inline."""
+    rng = np.random.default_rng(0)
+    weights = [numpy_helper.from_array(rng.standard_normal((64, 64)).astype(np.float32), f"w{i}") for i in range(3)]
+    bias = numpy_helper.from_array(np.arange(4, dtype=np.float32), "small")
+    nodes = [helper.make_node("MatMul", ["x", "w0"], ["h0"]), helper.make_node("MatMul", ["h0", "w1"], ["h1"]),
+             helper.make_node("MatMul", ["h1", "w2"], ["h2"]), helper.make_node("ReduceSum", ["h2"], ["s"], keepdims=0),
+             helper.make_node("Add", ["s", "small"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [*weights, bias])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def run(path) -> np.ndarray:
+    x = np.linspace(-1, 1, 4 * 64, dtype=np.float32).reshape(4, 64)
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+
+def test_weights_split_into_chunks_load_and_run_like_the_embedded_graph(tmp_path):
+    embedded = tmp_path / "embedded.onnx"
+    onnx.save_model(three_matmuls(), str(embedded))
+    chunked = tmp_path / "step.onnx"
+    # two 16 KiB weights fit a 40 KiB chunk, the third starts the next one
+    chunks = save_chunked(three_matmuls(), chunked, chunk_bytes=40 * 1024)
+    assert [p.name for p in chunks] == ["step.onnx.data", "step.onnx.data_1"]
+    assert [p.stat().st_size for p in chunks] == [2 * 16384, 16384]
+    assert chunk_paths(chunked) == chunks
+    graph = onnx.load(str(chunked), load_external_data=False)
+    locations = {t.name: {e.key: e.value for e in t.external_data}.get("location") for t in graph.graph.initializer}
+    assert locations == {"w0": "step.onnx.data", "w1": "step.onnx.data", "w2": "step.onnx.data_1", "small": None}
+    assert chunked.stat().st_size < 2048  # the graph file holds no weights
+    np.testing.assert_array_equal(run(chunked), run(embedded))  # same kernels, same weights: equal
+
+
+def test_saving_again_replaces_every_old_chunk(tmp_path):
+    path = tmp_path / "g.onnx"
+    save_chunked(three_matmuls(), path, chunk_bytes=16384)
+    assert len(chunk_paths(path)) == 3
+    save_model(three_matmuls(), path, external=True)
+    assert [p.name for p in chunk_paths(path)] == ["g.onnx.data"]  # 48 KiB < CHUNK_BYTES
+    assert CHUNK_BYTES == 1 << 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx", "g.onnx.data"]
+    save_model(three_matmuls(), path, external=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx"]

@@ -1,29 +1,25 @@
 /**
- * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder),
- * validates its manifest, checks every file's sha256, and builds the node GraphRunner and the
- * tokenizers. Tokenizer files always come from the package, never a remote hub.
+ * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder) on
+ * onnxruntime-node: the node adapters (a folder file source, the node graph runtime) of the
+ * engine's one package opener (src/engine/package.ts). Tokenizer files always come from the
+ * package, never a remote hub.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
-import { hfTokenizer } from '../src/engine/hfTokenizer';
-import { GRAPH_NAMES, packageFiles, pickDtype, specFromManifest, validateManifest } from '../src/engine/manifest';
-import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../src/engine/manifest';
-import type { ModelSpec } from '../src/engine/modelSpec';
-import type { GraphName, Tokenizer } from '../src/engine/ports';
+import { packageFiles } from '../src/engine/manifest';
+import type { Dtype, ManifestFile, TokenizerEntry } from '../src/engine/manifest';
+import { chooseDtype, openModelPackage, packageTokenizer } from '../src/engine/package';
+import type { FileSource, GraphRuntime, OpenedPackage } from '../src/engine/package';
+import type { Tokenizer } from '../src/engine/ports';
+import { readManifest } from './manifestFile';
 import { OrtNodeRunner } from './ortNodeRunner';
 
-export interface OpenPackage {
+export interface OpenPackage extends OpenedPackage<OrtNodeRunner> {
   readonly dir: string;
-  readonly manifest: Manifest;
-  readonly spec: ModelSpec;
-  readonly dtype: Dtype;
-  readonly runner: OrtNodeRunner;
-  readonly tokenizers: { clip: Tokenizer; llm: Tokenizer };
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -56,53 +52,51 @@ async function localDir(source: string, dtype?: string): Promise<string> {
   const base = source.endsWith('/') ? source : `${source}/`;
   const dir = join(process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
   await download(`${base}manifest.json`, join(dir, 'manifest.json'));
-  const m = validateManifest(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
-  const { graphs, tokenizers } = packageFiles(m, pickDtype(m, dtype));
+  const m = readManifest(dir);
+  const { graphs, tokenizers } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
   for (const f of [...tokenizers, ...Object.values(graphs).flat()]) await download(new URL(f.path, base).href, join(dir, f.path), f);
   return dir;
 }
 
-export function loadTokenizer(dir: string, entry: TokenizerEntry): Tokenizer {
-  const find = (name: string) => entry.files.find((p) => p.endsWith(`/${name}`) || p === name);
-  const tj = find('tokenizer.json')!;
-  const tc = find('tokenizer_config.json');
-  const tokenizerJson = JSON.parse(readFileSync(join(dir, tj), 'utf8')) as Record<string, unknown>;
-  const tokenizerConfig = tc ? (JSON.parse(readFileSync(join(dir, tc), 'utf8')) as Record<string, unknown>) : {};
-  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
-}
+const wantedDtype = (dtype?: string) => (dtype ?? 'auto') as Dtype | 'auto';
 
-export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {
-  const dir = await localDir(source, dtype);
-  const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new EditError('bad-manifest', `no manifest.json in ${dir}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  } catch (err) {
-    throw new EditError('bad-manifest', `manifest.json is not JSON (${(err as Error).message})`);
-  }
-  const manifest = validateManifest(json);
-  const d = pickDtype(manifest, dtype);
-  const { graphs, tokenizers } = packageFiles(manifest, d);
-  const files: Partial<Record<GraphName, string>> = {};
-  for (const g of GRAPH_NAMES) {
-    const [main, ...external] = graphs[g];
-    files[g] = await verify(dir, main!);
-    for (const e of external) await verify(dir, e);
-  }
-  for (const f of tokenizers) await verify(dir, f);
+const makeEncoder = (tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) => new HfTokenizer(tokenizerJson, tokenizerConfig);
+
+/** Files of a package folder: verified by size and sha256, read from disk, handed to onnxruntime-node as paths. */
+export function folderSource(dir: string): FileSource<string> {
   return {
-    dir,
-    manifest,
-    spec: specFromManifest(manifest),
-    dtype: d,
-    runner: new OrtNodeRunner({ files }),
-    tokenizers: { clip: loadTokenizer(dir, manifest.tokenizers.clip), llm: loadTokenizer(dir, manifest.tokenizers.llm) },
+    async prepare(files) {
+      for (const f of files) await verify(dir, f);
+    },
+    async read(f, range) {
+      if (!range) return readFileSync(join(dir, f.path));
+      const out = new Uint8Array(range.end - range.start);
+      const fd = openSync(join(dir, f.path), 'r');
+      try {
+        readSync(fd, out, 0, out.length, range.start);
+      } finally {
+        closeSync(fd);
+      }
+      return out;
+    },
+    // onnxruntime-node reads the graph and finds its external-data chunks beside it
+    graphData: (f) => Promise.resolve(join(dir, f.path)),
   };
 }
 
-/** The exporter's manifest schema (the contract), when it is in the tree. */
-export function loadSchema(): unknown {
-  const path = fileURLToPath(new URL('../src/engine/manifest.schema.json', import.meta.url));
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as unknown) : undefined;
+/** The node graph runtime: sessions created from the graph files (lazily, and at load for the check). */
+export const nodeRuntime: GraphRuntime<string, OrtNodeRunner> = (graphs) =>
+  Promise.resolve(new OrtNodeRunner({ files: Object.fromEntries(graphs.map((g) => [g.graph, g.model])) }));
+
+/** A tokenizer from a package folder, padded as the manifest's entry says. */
+export function loadTokenizer(dir: string, entry: TokenizerEntry): Promise<Tokenizer> {
+  return packageTokenizer(entry, (p) => Promise.resolve(readFileSync(join(dir, p))), makeEncoder);
+}
+
+/** Opens a package folder or URL (see the module comment) on the CPU. */
+export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {
+  const dir = await localDir(source, dtype);
+  const manifest = readManifest(dir);
+  const opened = await openModelPackage({ manifest, device: 'cpu', dtype: wantedDtype(dtype), files: folderSource(dir), runtime: nodeRuntime, makeEncoder });
+  return { ...opened, dir };
 }

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateJsonSchema } from './jsonSchema';
-import { defaultHold, DTYPES, GRAPH_NAMES, packageFiles, pickDtype, specFromManifest, validateManifest } from './manifest';
+import { defaultHold, DTYPES, GRAPH_NAMES, packageFiles, specFromManifest, validateManifest } from './manifest';
+import { chooseDtype } from './package';
 import schemaJson from './manifest.schema.json';
 
 const manifestUrl = new URL('../../public/models/tiny-random/manifest.json', import.meta.url);
@@ -40,7 +41,7 @@ describe.skipIf(!have)('the tiny package manifest', () => {
     const spec = specFromManifest(m);
     expect(spec.maskTokenId).toBeGreaterThanOrEqual(spec.codebookSize);
     expect(spec.codebookColors?.length).toBe(spec.codebookSize * 3);
-    const files = packageFiles(m, pickDtype(m));
+    const files = packageFiles(m, chooseDtype(m, 'cpu'));
     expect(files.graphs.transformer_step[0]!.path).toMatch(/transformer_step\.onnx$/);
   });
   it('names the field that breaks the schema or the engine’s checks', () => {
@@ -50,7 +51,7 @@ describe.skipIf(!have)('the tiny package manifest', () => {
     const missing = structuredClone(manifest);
     missing.files = missing.files.filter((f: { path: string }) => !f.path.endsWith('vq_decode.onnx'));
     expect(() => validateManifest(missing)).toThrow(/vq_decode\.onnx is not listed in files/);
-    expect(() => pickDtype(validateManifest(manifest), 'int2')).toThrow(/no int2 graphs/);
+    expect(() => chooseDtype(validateManifest(manifest), 'cpu', 'int2' as 'fp32')).toThrow(/no int2 graphs/);
   });
 });
 

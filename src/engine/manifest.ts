@@ -135,13 +135,3 @@ export function specFromManifest(m: Manifest): ModelSpec {
     codebookColors: colors,
   };
 }
-
-/** The dtype to use: `preferred` when the package has it (else an error), fp32 by default. */
-export function pickDtype(m: Manifest, preferred?: string): Dtype {
-  const have = Object.keys(m.dtypes) as Dtype[];
-  if (preferred !== undefined) {
-    if (!(have as string[]).includes(preferred)) throw new EditError('bad-settings', `the model has no ${preferred} graphs (it has ${have.join(', ')})`);
-    return preferred as Dtype;
-  }
-  return have.includes('fp32') ? 'fp32' : have[0]!;
-}

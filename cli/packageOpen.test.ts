@@ -1,0 +1,67 @@
+/**
+ * The engine's package opener on onnxruntime-node with a real package: graphs that do not match
+ * their manifest are refused at load, naming the graph; the manifest's tokenizer padding is used.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../src/engine/manifest';
+import { openPackage } from './modelPackage';
+import { hasTiny, TINY } from './testModel';
+
+const dir = mkdtempSync(join(tmpdir(), 'editmgt-open-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Writable<T> = { -readonly [K in keyof T]: Writable<T[K]> };
+
+/** A copy of the tiny package, its manifest edited by `edit`, its files' checksums brought up to date. */
+function copyTiny(name: string, edit: (m: Writable<Manifest>, folder: string) => void): string {
+  const copy = join(dir, name);
+  cpSync(TINY, copy, { recursive: true });
+  const m = JSON.parse(readFileSync(join(copy, 'manifest.json'), 'utf8')) as Writable<Manifest>;
+  edit(m, copy);
+  for (const f of m.files) {
+    const bytes = readFileSync(join(copy, f.path));
+    f.bytes = bytes.length;
+    f.sha256 = createHash('sha256').update(bytes).digest('hex');
+  }
+  writeFileSync(join(copy, 'manifest.json'), JSON.stringify(m));
+  return copy;
+}
+
+describe.skipIf(!hasTiny)('opening a package checks every graph against its manifest', () => {
+  it('refuses swapped graph files, naming the graph and what differs', async () => {
+    // The graph files trade places; each still finds its own external data (named by file name).
+    const swapped = copyTiny('swapped', (_, folder) => {
+      const [a, b] = [join(folder, 'fp32', 'vq_encode.onnx'), join(folder, 'fp32', 'vq_decode.onnx')];
+      renameSync(a, `${a}.tmp`);
+      renameSync(b, a);
+      renameSync(`${a}.tmp`, b);
+    });
+    await expect(openPackage(swapped, 'fp32')).rejects.toThrow("model graph vq_encode does not match its manifest: input 'pixels' is missing");
+  });
+
+  it('refuses a package whose manifest declares another grid than its step graph has', async () => {
+    const regrid = copyTiny('regrid', (m) => {
+      const tokens = m.graphs.transformer_step.inputs.find((t) => t.name === 'tokens')!;
+      tokens.shape = [1, 2 * (tokens.shape[1] as number), 2 * (tokens.shape[2] as number)];
+    });
+    await expect(openPackage(regrid, 'fp32')).rejects.toThrow(/model graph transformer_step does not match its manifest: input 'tokens' has shape \[1, \d+, \d+\], the manifest says \[1, \d+, \d+\]/);
+  });
+
+  it('opens the unchanged copy, and pads text with the manifest’s pad id', async () => {
+    const same = copyTiny('same', (m) => {
+      m.tokenizers.llm.pad_id = 3; // the tokenizer files say otherwise; the manifest wins
+    });
+    const pkg = await openPackage(same, 'fp32');
+    try {
+      const enc = pkg.tokenizers.llm.encode('a', pkg.spec.llm.maxLength);
+      expect(enc.ids[enc.ids.length - 1]).toBe(3);
+      expect(enc.attentionMask[enc.ids.length - 1]).toBe(0);
+    } finally {
+      await pkg.runner.release();
+    }
+  });
+});

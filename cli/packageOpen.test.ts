@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../src/engine/manifest';
+import { readManifest } from './manifestFile';
 import { openPackage } from './modelPackage';
 import { hasTiny, TINY } from './testModel';
 
@@ -30,6 +31,32 @@ function copyTiny(name: string, edit: (m: Writable<Manifest>, folder: string) =>
   writeFileSync(join(copy, 'manifest.json'), JSON.stringify(m));
   return copy;
 }
+
+describe.skipIf(!hasTiny)('graphs whose weights are in several external-data chunks', () => {
+  it('load and run, and a missing or damaged chunk is refused by name', async () => {
+    const tiny = readManifest(TINY);
+    const step = tiny.dtypes.fp32!.graphs.transformer_step;
+    expect(step.external_data!.length).toBeGreaterThanOrEqual(2); // the tiny package uses small chunks on purpose
+    const pkg = await openPackage(TINY, 'fp32');
+    try {
+      const result = await pkg.engine.edit({ image: { width: 8, height: 8, data: new Uint8ClampedArray(256).fill(200) }, prompt: 'make it red', steps: 2, seed: 1 });
+      expect(result.tokens.length).toBe(pkg.spec.tokenGrid.h * pkg.spec.tokenGrid.w);
+    } finally {
+      await pkg.runner.release();
+    }
+    const last = step.external_data!.at(-1)!;
+    const missing = join(dir, 'missing-chunk');
+    cpSync(TINY, missing, { recursive: true });
+    rmSync(join(missing, last));
+    await expect(openPackage(missing, 'fp32')).rejects.toThrow(`model file ${last} is missing`);
+    const damaged = join(dir, 'damaged-chunk');
+    cpSync(TINY, damaged, { recursive: true });
+    const bytes = readFileSync(join(damaged, last));
+    bytes[0]! ^= 0xff;
+    writeFileSync(join(damaged, last), bytes);
+    await expect(openPackage(damaged, 'fp32')).rejects.toThrow(new RegExp(`model file ${last.replace(/\./g, '\\.')} has sha256`));
+  });
+});
 
 describe.skipIf(!hasTiny)('opening a package checks every graph against its manifest', () => {
   it('refuses swapped graph files, naming the graph and what differs', async () => {

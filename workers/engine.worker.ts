@@ -296,7 +296,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       return;
     case 'placement': {
       try {
-        reply({ type: 'placement', id: req.id, ...(await nodePlacement(req.model, req.backend)) });
+        reply({ type: 'placement', id: req.id, ...(await nodePlacement(req.model, req.backend, req.externalData)) });
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });
       }

@@ -1,4 +1,4 @@
-"""CLI: python -m editmgt_export {tiny,goldens,convert,fullsize} (run with cwd tools/export)."""
+"""CLI: python -m editmgt_export {tiny,goldens,convert,relayout,fullsize} (run with cwd tools/export)."""
 from __future__ import annotations
 
 import argparse
@@ -32,12 +32,13 @@ def _quiet():
 def cmd_tiny(args):
     from .checkpoint import load_checkpoint
     from .package import write_package
-    from .tiny import TINY_RESOLUTION, build_tiny_checkpoint
+    from .tiny import TINY_CHUNK_BYTES, TINY_RESOLUTION, build_tiny_checkpoint
 
     ckpt_dir = build_tiny_checkpoint(Path(args.checkpoint_out) if args.checkpoint_out else CACHE / f"tiny-random-seed{args.seed}", args.seed)
     ckpt = load_checkpoint(ckpt_dir)
     write_package(ckpt, Path(args.out), args.dtype.split(","), name="tiny-random",
-                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION, dated=False)
+                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION, dated=False,
+                  chunk_bytes=TINY_CHUNK_BYTES)
     print(f"wrote {args.out}")
     if args.goldens_out:
         from .goldens import write_goldens
@@ -65,6 +66,13 @@ def cmd_goldens(args):
 
     write_goldens(Path(args.package), Path(args.out), seed=args.seed)
     print(f"wrote {args.out}")
+
+
+def cmd_relayout(args):
+    from .relayout import relayout_package
+
+    m = relayout_package(Path(args.package), args.chunk_bytes)
+    print(f"rewrote {args.package} ({len(m['files'])} files)")
 
 
 def cmd_fullsize(args):
@@ -99,6 +107,10 @@ def main(argv=None) -> int:
     c.add_argument("--keep-fp32", default=None, metavar="DIR",
                    help="keep the fp32 export in DIR and reuse it next time (e.g. to add a dtype later)")
     c.set_defaults(fn=cmd_convert)
+    r = sub.add_parser("relayout", help="move an existing package's graph weights into external-data chunks")
+    r.add_argument("package")
+    r.add_argument("--chunk-bytes", type=int, default=1 << 30)
+    r.set_defaults(fn=cmd_relayout)
     f = sub.add_parser("fullsize", help="real architecture, random weights: convert, load, time one step on CPU")
     f.add_argument("--work", default=str(CACHE / "fullsize"), help="checkpoint, package and report.json go here")
     f.add_argument("--dtype", default="fp16,q4")

@@ -20,7 +20,7 @@ from .checkpoint import Checkpoint
 from .dtypes import DTYPES, convert_graph
 from .errors import ExportError
 from .graphs import GRAPH_IO
-from .external_data import chunk_paths, current_umask
+from .external_data import CHUNK_BYTES, chunk_paths, current_umask
 from .onnx_export import export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
 
@@ -203,11 +203,12 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
     }
 
 
-def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, attention_blocks) -> dict[str, Path]:
+def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, attention_blocks,
+               chunk_bytes: int = CHUNK_BYTES) -> dict[str, Path]:
     """fp32 graphs kept in ``folder``, exporting the missing ones; a stamp of the checkpoint and
     options guards against reusing graphs of another model."""
     stamp = json.dumps({"revision": source_revision(ckpt.root), "resolution": resolution,
-                        "attention_blocks": list(attention_blocks)}, sort_keys=True)
+                        "attention_blocks": list(attention_blocks), "chunk_bytes": chunk_bytes}, sort_keys=True)
     stamp_file = folder / "export.json"
     if folder.exists() and (not stamp_file.exists() or stamp_file.read_text() != stamp):
         shutil.rmtree(folder)
@@ -217,7 +218,7 @@ def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, atte
     finished = json.loads(done.read_text()) if done.exists() else []
     missing = [g for g in GRAPH_IO if g not in finished]
     for g in missing:  # one at a time, recorded as each completes
-        export_all(ckpt, folder, token_grid, resolution, attention_blocks, graphs=[g])
+        export_all(ckpt, folder, token_grid, resolution, attention_blocks, graphs=[g], chunk_bytes=chunk_bytes)
         finished.append(g)
         done.write_text(json.dumps(finished))
     return {g: folder / f"{g}.onnx" for g in GRAPH_IO}
@@ -238,10 +239,12 @@ def read_manifest(package: Path) -> dict:
 
 
 def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,
-                  attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None) -> dict:
+                  attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None,
+                  chunk_bytes: int = CHUNK_BYTES) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
-    ``fp32_dir`` keeps the fp32 export there and reuses it on the next run."""
+    ``fp32_dir`` keeps the fp32 export there and reuses it on the next run; ``chunk_bytes`` is the
+    size external-data chunks are filled to (1 GiB; small models use less to exercise the layout)."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
@@ -264,9 +267,9 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
         scratch = tmp / "fp32" if "fp32" in dtypes else tmp / ".fp32-scratch"
         t0 = time.time()
         if fp32_dir is None:
-            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks)
+            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks, chunk_bytes=chunk_bytes)
         else:  # a kept fp32 export (same checkpoint and options): export only what is missing
-            fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks)
+            fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks, chunk_bytes)
             if "fp32" in dtypes:
                 shutil.copytree(fp32_dir, scratch)
                 fp32 = {g: scratch / p.name for g, p in fp32.items()}
@@ -278,7 +281,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             t0 = time.time()
             (tmp / d).mkdir()
             for g, p in fp32.items():
-                convert_graph(p, d, tmp / d / f"{g}.onnx", g)
+                convert_graph(p, d, tmp / d / f"{g}.onnx", g, chunk_bytes)
                 io = _io(tmp / d / f"{g}.onnx", g)
                 if io != graphs_io[g]:
                     raise ExportError(f"{d}/{g}: inputs/outputs differ from fp32: {io} vs {graphs_io[g]}")

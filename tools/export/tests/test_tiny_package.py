@@ -134,11 +134,12 @@ def test_fresh_conversion_reproduces_the_package(tiny_ckpt, tmp_path):
     """Catches a stale committed package: re-export fp32 + q4 and compare outputs."""
     from editmgt_export.package import write_package
     from editmgt_export.runners import OrtRunner
+    from editmgt_export.tiny import TINY_CHUNK_BYTES
     from export_helpers import step_feeds_along_edit
 
     out = tmp_path / "tiny-random"
     new = write_package(tiny_ckpt, out, ["fp32", "q4"], name="tiny-random", source="editmgt_export tiny --seed 0",
-                        resolution=64, log=lambda *_: None, dated=False)
+                        resolution=64, log=lambda *_: None, dated=False, chunk_bytes=TINY_CHUNK_BYTES)
     old = manifest()
     # byte for byte: the same seed and versions give the same files (the tiny command is reproducible)
     assert {f["path"]: f["sha256"] for f in new["files"]} == \
@@ -190,5 +191,6 @@ def test_package_is_world_readable(tiny_ckpt, tmp_path):
     for p in [out, *out.rglob("*")]:
         assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
     model = onnx.load(str(TINY_PACKAGE / "fp32" / "vq_decode.onnx"))
-    save_model(model, tmp_path / "big.onnx", external=True)
-    assert stat.S_IMODE((tmp_path / "big.onnx.data").stat().st_mode) == 0o666 & ~umask
+    save_model(model, tmp_path / "big.onnx", chunk_bytes=256 * 1024)
+    for p in (tmp_path / "big.onnx.data", tmp_path / "big.onnx.data_1"):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask

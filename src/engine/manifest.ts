@@ -6,7 +6,7 @@
  */
 import { EditError } from './errors';
 import { validateJsonSchema } from './jsonSchema';
-import manifestSchema from './manifest.schema.json';
+import manifestSchema from './manifest.schema.json' with { type: 'json' };
 import type { Dtype, Manifest } from './manifest.types';
 import type { ModelSpec } from './modelSpec';
 import type { GraphName } from './ports';

@@ -27,6 +27,10 @@ export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) throw new EditError('bad-manifest', `no manifest.json in ${dir}`);
   const size = statSync(path).size;
-  if (size > MAX_MANIFEST_BYTES) throw new EditError('bad-manifest', `${path} has ${size} bytes; a manifest is at most ${MAX_MANIFEST_BYTES}`);
+  if (size > MAX_MANIFEST_BYTES)
+    throw new EditError(
+      'bad-manifest',
+      `${path} has ${size} bytes; a manifest is at most ${MAX_MANIFEST_BYTES}`,
+    );
   return parseManifest(readFileSync(path, 'utf8'), path);
 }

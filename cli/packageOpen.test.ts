@@ -39,7 +39,12 @@ describe.skipIf(!hasTiny)('graphs whose weights are in several external-data chu
     expect(step.external_data!.length).toBeGreaterThanOrEqual(2); // the tiny package uses small chunks on purpose
     const pkg = await openPackage(TINY, 'fp32');
     try {
-      const result = await pkg.engine.edit({ image: { width: 8, height: 8, data: new Uint8ClampedArray(256).fill(200) }, prompt: 'make it red', steps: 2, seed: 1 });
+      const result = await pkg.engine.edit({
+        image: { width: 8, height: 8, data: new Uint8ClampedArray(256).fill(200) },
+        prompt: 'make it red',
+        steps: 2,
+        seed: 1,
+      });
       expect(result.tokens.length).toBe(pkg.spec.tokenGrid.h * pkg.spec.tokenGrid.w);
     } finally {
       await pkg.runner.release();
@@ -54,7 +59,9 @@ describe.skipIf(!hasTiny)('graphs whose weights are in several external-data chu
     const bytes = readFileSync(join(damaged, last));
     bytes[0]! ^= 0xff;
     writeFileSync(join(damaged, last), bytes);
-    await expect(openPackage(damaged, 'fp32')).rejects.toThrow(new RegExp(`model file ${last.replace(/\./g, '\\.')} has sha256`));
+    await expect(openPackage(damaged, 'fp32')).rejects.toThrow(
+      new RegExp(`model file ${last.replace(/\./g, '\\.')} has sha256`),
+    );
   });
 });
 
@@ -67,7 +74,9 @@ describe.skipIf(!hasTiny)('opening a package checks every graph against its mani
       renameSync(b, a);
       renameSync(`${a}.tmp`, b);
     });
-    await expect(openPackage(swapped, 'fp32')).rejects.toThrow("model graph vq_encode does not match its manifest: input 'pixels' is missing");
+    await expect(openPackage(swapped, 'fp32')).rejects.toThrow(
+      "model graph vq_encode does not match its manifest: input 'pixels' is missing",
+    );
   });
 
   it('refuses a package whose manifest declares another grid than its step graph has', async () => {
@@ -75,7 +84,9 @@ describe.skipIf(!hasTiny)('opening a package checks every graph against its mani
       const tokens = m.graphs.transformer_step.inputs.find((t) => t.name === 'tokens')!;
       tokens.shape = [1, 2 * (tokens.shape[1] as number), 2 * (tokens.shape[2] as number)];
     });
-    await expect(openPackage(regrid, 'fp32')).rejects.toThrow(/model graph transformer_step does not match its manifest: input 'tokens' has shape \[1, \d+, \d+\], the manifest says \[1, \d+, \d+\]/);
+    await expect(openPackage(regrid, 'fp32')).rejects.toThrow(
+      /model graph transformer_step does not match its manifest: input 'tokens' has shape \[1, \d+, \d+\], the manifest says \[1, \d+, \d+\]/,
+    );
   });
 
   it('opens the unchanged copy, and pads text with the manifest’s pad id', async () => {

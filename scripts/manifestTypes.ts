@@ -10,6 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 
 type Schema = { readonly [k: string]: unknown };
 
@@ -76,7 +77,8 @@ class Generator {
     const items = (s['items'] as Schema | undefined) ?? {};
     const item = this.type(items, pad);
     const n = s['minItems'];
-    if (typeof n === 'number' && n === s['maxItems'] && n <= 4) return `readonly [${Array<string>(n).fill(item).join(', ')}]`;
+    if (typeof n === 'number' && n === s['maxItems'] && n <= 4)
+      return `readonly [${Array<string>(n).fill(item).join(', ')}]`;
     return item.includes(' ') ? `readonly (${item})[]` : `readonly ${item}[]`;
   }
 
@@ -89,7 +91,10 @@ class Generator {
     const names = s['propertyNames'] as Schema | undefined;
     const parts: string[] = [];
     if (props.length) {
-      const lines = props.map(([k, sub]) => `${doc(sub, inner)}${inner}readonly ${isIdent(k) ? k : literal(k)}${required.has(k) ? '' : '?'}: ${this.type(sub, inner)};`);
+      const lines = props.map(
+        ([k, sub]) =>
+          `${doc(sub, inner)}${inner}readonly ${isIdent(k) ? k : literal(k)}${required.has(k) ? '' : '?'}: ${this.type(sub, inner)};`,
+      );
       if (extra === true) lines.push(`${inner}readonly [key: string]: unknown;`);
       parts.push(`{\n${lines.join('\n')}\n${pad}}`);
     }
@@ -102,15 +107,19 @@ class Generator {
     if (typeof extra === 'object' && extra !== null) {
       const value = this.type(extra as Schema, pad);
       const keyType = names?.['$ref'] !== undefined ? this.type(names, pad) : 'string';
-      parts.push(keyType === 'string' ? `{ readonly [key: string]: ${value} }` : `{ readonly [K in ${keyType}]?: ${value} }`);
+      parts.push(
+        keyType === 'string'
+          ? `{ readonly [key: string]: ${value} }`
+          : `{ readonly [K in ${keyType}]?: ${value} }`,
+      );
     }
     if (parts.length === 0) return '{ readonly [key: string]: unknown }';
     return parts.join(' & ');
   }
 }
 
-/** The TypeScript source of manifest.types.ts for a schema. */
-export function manifestTypesSource(schema: Schema): string {
+/** The TypeScript source of manifest.types.ts for a schema, formatted with the repository's Prettier settings. */
+export async function manifestTypesSource(schema: Schema): Promise<string> {
   const gen = new Generator(schema);
   const manifest = gen.type(schema, '');
   const out = [
@@ -120,10 +129,14 @@ export function manifestTypesSource(schema: Schema): string {
   ];
   for (const [name, type] of gen.named) out.push(`export type ${name} = ${type};`, '');
   out.push(`${doc(schema, '')}export interface Manifest ${manifest}`, '');
-  return out.join('\n');
+  const config = (await resolveConfig(TYPES_PATH)) ?? {};
+  return format(out.join('\n'), { ...config, parser: 'typescript' });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeFileSync(TYPES_PATH, manifestTypesSource(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Schema));
+  writeFileSync(
+    TYPES_PATH,
+    await manifestTypesSource(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as Schema),
+  );
   console.log(`wrote ${TYPES_PATH}`);
 }

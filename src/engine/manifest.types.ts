@@ -27,31 +27,39 @@ export interface Manifest {
     /** hub commit, or content:<hash> for a local folder */
     readonly revision: string;
   };
-  readonly dtypes: { readonly [K in Dtype]?: {
-    readonly providers: readonly ('webgpu' | 'wasm' | 'cpu')[];
-    readonly graphs: { readonly [K in 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | 'transformer_step']: {
-      readonly file: string;
-      /** the graph's weight files (ONNX external data), each under 2 GiB, in the graph file's folder; the graph names them by file name (text_llm.onnx.data, text_llm.onnx.data_1, ...) */
-      readonly external_data?: readonly string[];
-    } };
-  } };
+  readonly dtypes: {
+    readonly [K in Dtype]?: {
+      readonly providers: readonly ('webgpu' | 'wasm' | 'cpu')[];
+      readonly graphs: {
+        readonly [K in 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | 'transformer_step']: {
+          readonly file: string;
+          /** the graph's weight files (ONNX external data), each under 2 GiB, in the graph file's folder; the graph names them by file name (text_llm.onnx.data, text_llm.onnx.data_1, ...) */
+          readonly external_data?: readonly string[];
+        };
+      };
+    };
+  };
   /** input/output names, dtypes and shapes of each graph (identical in every dtype) */
-  readonly graphs: { readonly [K in 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | 'transformer_step']: {
-    readonly inputs: readonly Tensor[];
-    readonly outputs: readonly Tensor[];
-  } };
-  readonly files: readonly ({
+  readonly graphs: {
+    readonly [K in 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | 'transformer_step']: {
+      readonly inputs: readonly Tensor[];
+      readonly outputs: readonly Tensor[];
+    };
+  };
+  readonly files: readonly {
     readonly path: string;
     readonly bytes: number;
     readonly sha256: string;
-  })[];
+  }[];
   readonly config: {
     /** the resolution the graphs were exported at (pixels, square) */
     readonly resolution: number;
-    readonly resolutions: { readonly [key: string]: {
-      readonly token_grid: readonly [number, number];
-      readonly transformer_grid: readonly [number, number];
-    } };
+    readonly resolutions: {
+      readonly [key: string]: {
+        readonly token_grid: readonly [number, number];
+        readonly transformer_grid: readonly [number, number];
+      };
+    };
     readonly codebook_size: number;
     readonly vocab_size: number;
     readonly mask_token_id: number;

@@ -5,11 +5,16 @@ import { validateManifest } from './manifest';
 import type { Manifest } from './manifest';
 import { chooseDtype } from './package';
 
-const manifest = validateManifest(JSON.parse(readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8')));
+const manifest = validateManifest(
+  JSON.parse(readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8')),
+);
 
 /** The tiny manifest with only some dtypes. */
 function only(...dtypes: string[]): Manifest {
-  return { ...manifest, dtypes: Object.fromEntries(Object.entries(manifest.dtypes).filter(([d]) => dtypes.includes(d))) };
+  return {
+    ...manifest,
+    dtypes: Object.fromEntries(Object.entries(manifest.dtypes).filter(([d]) => dtypes.includes(d))),
+  };
 }
 
 describe('chooseDtype: one policy for every host', () => {
@@ -23,22 +28,39 @@ describe('chooseDtype: one policy for every host', () => {
   });
   it('takes an asked-for dtype the package has, and names what it has otherwise', () => {
     expect(chooseDtype(manifest, 'wasm', 'fp16')).toBe('fp16');
-    expect(() => chooseDtype(only('fp32', 'q8'), 'webgpu', 'q4')).toThrow('this model has no q4 graphs (it has fp32, q8)');
+    expect(() => chooseDtype(only('fp32', 'q8'), 'webgpu', 'q4')).toThrow(
+      'this model has no q4 graphs (it has fp32, q8)',
+    );
     expect(() => chooseDtype(only('fp16'), 'wasm')).toThrow(/ships no graphs this backend runs/);
   });
 });
 
 describe('checkGraphSignature', () => {
   const declared = manifest.graphs.text_llm;
-  const same = { inputs: declared.inputs.map((t) => ({ ...t })), outputs: declared.outputs.map((t) => ({ ...t })) };
+  const same = {
+    inputs: declared.inputs.map((t) => ({ ...t })),
+    outputs: declared.outputs.map((t) => ({ ...t })),
+  };
   it('accepts what the manifest declares, free dimensions matching any size', () => {
     expect(() => checkGraphSignature('text_llm', manifest, same)).not.toThrow();
-    expect(() => checkGraphSignature('text_llm', manifest, { inputs: same.inputs.map((t) => ({ name: t.name })), outputs: same.outputs })).not.toThrow();
+    expect(() =>
+      checkGraphSignature('text_llm', manifest, {
+        inputs: same.inputs.map((t) => ({ name: t.name })),
+        outputs: same.outputs,
+      }),
+    ).not.toThrow();
   });
   it('names the graph and the first difference: a missing, extra or retyped tensor', () => {
-    const msg = (g: Parameters<typeof checkGraphSignature>[2]) => () => checkGraphSignature('text_llm', manifest, g);
-    expect(msg({ ...same, inputs: same.inputs.slice(1) })).toThrow("model graph text_llm does not match its manifest: input 'input_ids' is missing");
-    expect(msg({ ...same, outputs: [...same.outputs, { name: 'extra' }] })).toThrow("it has an output 'extra' the manifest does not declare");
-    expect(msg({ ...same, inputs: [{ ...same.inputs[0]!, dtype: 'int32' }, same.inputs[1]!] })).toThrow("input 'input_ids' is int32, the manifest says int64");
+    const msg = (g: Parameters<typeof checkGraphSignature>[2]) => () =>
+      checkGraphSignature('text_llm', manifest, g);
+    expect(msg({ ...same, inputs: same.inputs.slice(1) })).toThrow(
+      "model graph text_llm does not match its manifest: input 'input_ids' is missing",
+    );
+    expect(msg({ ...same, outputs: [...same.outputs, { name: 'extra' }] })).toThrow(
+      "it has an output 'extra' the manifest does not declare",
+    );
+    expect(msg({ ...same, inputs: [{ ...same.inputs[0]!, dtype: 'int32' }, same.inputs[1]!] })).toThrow(
+      "input 'input_ids' is int32, the manifest says int64",
+    );
   });
 });

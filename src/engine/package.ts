@@ -50,7 +50,10 @@ export interface PackageRunner extends GraphRunner {
 }
 
 /** Creates the runner for a package's graphs; `reopen` gives a released graph's files back. */
-export type GraphRuntime<D, R extends PackageRunner> = (graphs: readonly GraphFiles<D>[], reopen: (graph: GraphName) => Promise<GraphFiles<D>>) => Promise<R>;
+export type GraphRuntime<D, R extends PackageRunner> = (
+  graphs: readonly GraphFiles<D>[],
+  reopen: (graph: GraphName) => Promise<GraphFiles<D>>,
+) => Promise<R>;
 
 export type Device = 'webgpu' | 'wasm' | 'cpu';
 
@@ -59,32 +62,64 @@ export type Device = 'webgpu' | 'wasm' | 'cpu';
  * no int8 MatMul kernels and f16 needs shader-f16; WASM runs int8 fastest; on the CPU in node
  * fp32 comes first (the exact one: parity and batch work), and any dtype runs there.
  */
-export function chooseDtype(manifest: Manifest, device: Device, wanted: Dtype | 'auto' = 'auto', shaderF16 = false): Dtype {
+export function chooseDtype(
+  manifest: Manifest,
+  device: Device,
+  wanted: Dtype | 'auto' = 'auto',
+  shaderF16 = false,
+): Dtype {
   const have = Object.keys(manifest.dtypes) as Dtype[];
   if (wanted !== 'auto') {
-    if (!have.includes(wanted)) throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
+    if (!have.includes(wanted))
+      throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
     return wanted;
   }
   const order: Dtype[] =
-    device === 'webgpu' ? (shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32']) : device === 'wasm' ? ['q8', 'q4', 'fp32'] : ['fp32', 'q8', 'q4', 'fp16', 'q4f16'];
-  const runs = (d: Dtype) => have.includes(d) && (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device));
+    device === 'webgpu'
+      ? shaderF16
+        ? ['q4f16', 'q4', 'fp16', 'fp32']
+        : ['q4', 'fp32']
+      : device === 'wasm'
+        ? ['q8', 'q4', 'fp32']
+        : ['fp32', 'q8', 'q4', 'fp16', 'q4f16'];
+  const runs = (d: Dtype) =>
+    have.includes(d) && (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device));
   const pick = order.find(runs);
-  if (!pick) throw new EditError('bad-settings', `this model ships no graphs this backend runs (it has ${have.join(', ')})`);
+  if (!pick)
+    throw new EditError(
+      'bad-settings',
+      `this model ships no graphs this backend runs (it has ${have.join(', ')})`,
+    );
   return pick;
 }
 
 /** A tokenizer from the package's files, padded and truncated as the manifest's entry says. */
-export async function packageTokenizer(entry: TokenizerEntry, read: (path: string) => Promise<Uint8Array>, makeEncoder: (tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) => BpeEncoder): Promise<Tokenizer> {
+export async function packageTokenizer(
+  entry: TokenizerEntry,
+  read: (path: string) => Promise<Uint8Array>,
+  makeEncoder: (
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown>,
+  ) => BpeEncoder,
+): Promise<Tokenizer> {
   // TextDecoder is in every host (browsers, workers, node) but not in the engine's ES2022 lib.
-  const decoder = new (globalThis as unknown as { TextDecoder: new () => { decode(b: Uint8Array): string } }).TextDecoder();
+  const decoder = new (
+    globalThis as unknown as { TextDecoder: new () => { decode(b: Uint8Array): string } }
+  ).TextDecoder();
   const json = async (name: string) => {
     const path = entry.files.find((p) => p === name || p.endsWith(`/${name}`));
-    return path === undefined ? undefined : (JSON.parse(decoder.decode(await read(path))) as Record<string, unknown>);
+    return path === undefined
+      ? undefined
+      : (JSON.parse(decoder.decode(await read(path))) as Record<string, unknown>);
   };
   const tokenizerJson = await json('tokenizer.json');
   if (!tokenizerJson) throw new EditError('bad-manifest', 'the model package has no tokenizer.json');
   const tokenizerConfig = (await json('tokenizer_config.json')) ?? {};
-  return hfTokenizer(makeEncoder(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id, paddingSide: entry.padding_side });
+  return hfTokenizer(
+    makeEncoder(tokenizerJson, tokenizerConfig),
+    { tokenizerJson, tokenizerConfig },
+    { padId: entry.pad_id, paddingSide: entry.padding_side },
+  );
 }
 
 export interface OpenOptions<D, R extends PackageRunner> {
@@ -97,7 +132,10 @@ export interface OpenOptions<D, R extends PackageRunner> {
   readonly files: FileSource<D>;
   readonly runtime: GraphRuntime<D, R>;
   /** Builds the tokenizer.json engine (@huggingface/tokenizers' Tokenizer in both hosts). */
-  readonly makeEncoder: (tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) => BpeEncoder;
+  readonly makeEncoder: (
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown>,
+  ) => BpeEncoder;
   readonly signal?: AbortSignal;
   /** milliseconds clock for the engine's timings */
   readonly now?: () => number;
@@ -121,7 +159,9 @@ export interface OpenedPackage<R extends PackageRunner> {
  * tokenizers and the graph runner, and checks every graph against the manifest; a mismatch
  * releases what was loaded and throws EditError('bad-manifest') naming the graph.
  */
-export async function openModelPackage<D, R extends PackageRunner>(o: OpenOptions<D, R>): Promise<OpenedPackage<R>> {
+export async function openModelPackage<D, R extends PackageRunner>(
+  o: OpenOptions<D, R>,
+): Promise<OpenedPackage<R>> {
   const { manifest, files } = o;
   const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16);
   const needed = packageFiles(manifest, dtype);
@@ -137,7 +177,8 @@ export async function openModelPackage<D, R extends PackageRunner>(o: OpenOption
   const graphFiles = async (graph: GraphName): Promise<GraphFiles<D>> => {
     const [model, ...chunks] = needed.graphs[graph];
     const externalData = [];
-    for (const c of chunks) externalData.push({ name: c.path.slice(c.path.lastIndexOf('/') + 1), data: await files.graphData(c) });
+    for (const c of chunks)
+      externalData.push({ name: c.path.slice(c.path.lastIndexOf('/') + 1), data: await files.graphData(c) });
     return { graph, model: await files.graphData(model!), externalData };
   };
   const graphs: GraphFiles<D>[] = [];

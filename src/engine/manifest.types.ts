@@ -33,6 +33,8 @@ export interface Manifest {
       readonly graphs: {
         readonly [K in 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | 'transformer_step']: {
           readonly file: string;
+          /** this graph's own compute dtype when it differs from the entry's (the VQ graphs stay fp32 in q4; a q4f16 package may keep its LLM encoder fp32) */
+          readonly dtype?: Dtype;
           /** the graph's weight files (ONNX external data), each under 2 GiB, in the graph file's folder; the graph names them by file name (text_llm.onnx.data, text_llm.onnx.data_1, ...) */
           readonly external_data?: readonly string[];
         };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkGraphSignature } from './graphContract';
 import { validateManifest } from './manifest';
 import type { Manifest } from './manifest';
-import { chooseDtype } from './package';
+import { chooseDtype, graphDtype } from './package';
 
 const manifest = validateManifest(
   JSON.parse(readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8')),
@@ -25,6 +25,17 @@ describe('chooseDtype: one policy for every host', () => {
     expect(chooseDtype(manifest, 'cpu')).toBe('fp32');
     expect(chooseDtype(only('fp16', 'q8'), 'cpu')).toBe('q8');
     expect(chooseDtype(only('fp32', 'fp16'), 'webgpu', 'auto', true)).toBe('fp16');
+  });
+  it('reads each graph’s own compute dtype: an f16 graph inside q4 needs shader-f16', () => {
+    const mixed = structuredClone(manifest) as unknown as {
+      dtypes: Record<string, { graphs: Record<string, { dtype?: string }> }>;
+    };
+    mixed.dtypes['q4']!.graphs['text_llm']!.dtype = 'fp16';
+    const m = validateManifest(mixed);
+    expect(graphDtype(m, 'q4', 'text_llm')).toBe('fp16');
+    expect(graphDtype(m, 'q4', 'transformer_step')).toBe('q4');
+    expect(chooseDtype(m, 'webgpu', 'auto', false)).toBe('fp32');
+    expect(chooseDtype(m, 'webgpu', 'auto', true)).toBe('q4f16');
   });
   it('takes an asked-for dtype the package has, and names what it has otherwise', () => {
     expect(chooseDtype(manifest, 'wasm', 'fp16')).toBe('fp16');

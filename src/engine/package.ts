@@ -57,10 +57,23 @@ export type GraphRuntime<D, R extends PackageRunner> = (
 
 export type Device = 'webgpu' | 'wasm' | 'cpu';
 
+const F16: readonly Dtype[] = ['fp16', 'q4f16'];
+
+/** The compute dtype of one graph of a dtype entry (its own `dtype` when the manifest gives one). */
+export function graphDtype(manifest: Manifest, dtype: Dtype, graph: GraphName): Dtype {
+  return manifest.dtypes[dtype]!.graphs[graph].dtype ?? dtype;
+}
+
+/** Whether any graph of the entry computes in float16 (WebGPU then needs shader-f16). */
+function needsF16(manifest: Manifest, dtype: Dtype): boolean {
+  return GRAPH_NAMES.some((g) => F16.includes(graphDtype(manifest, dtype, g)));
+}
+
 /**
  * The dtype to load: `wanted` when the package has it, else the best the device runs. WebGPU has
- * no int8 MatMul kernels and f16 needs shader-f16; WASM runs int8 fastest; on the CPU in node
- * fp32 comes first (the exact one: parity and batch work), and any dtype runs there.
+ * no int8 MatMul kernels, and an entry with any float16 graph needs shader-f16; WASM runs int8
+ * fastest; on the CPU in node fp32 comes first (the exact one: parity and batch work), and any
+ * dtype runs there.
  */
 export function chooseDtype(
   manifest: Manifest,
@@ -83,7 +96,9 @@ export function chooseDtype(
         ? ['q8', 'q4', 'fp32']
         : ['fp32', 'q8', 'q4', 'fp16', 'q4f16'];
   const runs = (d: Dtype) =>
-    have.includes(d) && (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device));
+    have.includes(d) &&
+    (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device)) &&
+    (device !== 'webgpu' || shaderF16 || !needsF16(manifest, d));
   const pick = order.find(runs);
   if (!pick)
     throw new EditError(

@@ -47,6 +47,16 @@ def cmd_tiny(args):
         print(f"wrote {args.goldens_out}")
 
 
+def parse_graph_dtypes(text: str | None) -> dict[str, dict[str, str]]:
+    """"q4f16:text_llm=fp32,q4f16:text_clip=fp32" -> {"q4f16": {"text_llm": "fp32", "text_clip": "fp32"}}"""
+    out: dict[str, dict[str, str]] = {}
+    for item in filter(None, (text or "").split(",")):
+        dtype, _, rest = item.partition(":")
+        graph, _, compute = rest.partition("=")
+        out.setdefault(dtype.strip(), {})[graph.strip()] = compute.strip()
+    return out
+
+
 def cmd_convert(args):
     from .checkpoint import load_checkpoint, resolve_source
     from .package import write_package
@@ -57,7 +67,7 @@ def cmd_convert(args):
     name = args.name or Path(args.out).name
     write_package(ckpt, Path(args.out), args.dtype.split(","), name=name, source=args.source,
                   resolution=args.resolution, attention_blocks=blocks,
-                  fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None)
+                  fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None, graph_dtypes=parse_graph_dtypes(args.graph_dtype))
     print(f"wrote {args.out}")
 
 
@@ -106,6 +116,8 @@ def main(argv=None) -> int:
     c.add_argument("--name", default=None)
     c.add_argument("--keep-fp32", default=None, metavar="DIR",
                    help="keep the fp32 export in DIR and reuse it next time (e.g. to add a dtype later)")
+    c.add_argument("--graph-dtype", default=None, metavar="DTYPE:GRAPH=COMPUTE,...",
+                   help="a graph's own compute dtype, e.g. q4f16:text_llm=fp32 (Gemma in fp32 beside a q4f16 transformer)")
     c.set_defaults(fn=cmd_convert)
     r = sub.add_parser("relayout", help="move an existing package's graph weights into external-data chunks")
     r.add_argument("package")

@@ -248,9 +248,17 @@ UNQUANTISED = {"vq_encode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"},
                "vq_decode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"}}
 
 
+def graph_dtype(graph: str, dtype: str, overrides: dict[str, str] | None = None) -> str:
+    """The compute dtype of ``graph`` in a package's ``dtype`` entry: an override asked for
+    (e.g. text_llm=fp32 in q4f16), else the VQ graphs' unquantised one, else ``dtype`` itself."""
+    if overrides and graph in overrides:
+        return overrides[graph]
+    return UNQUANTISED.get(graph, {}).get(dtype, dtype)
+
+
 def convert_graph(fp32_path: Path, dtype: str, dst: Path, graph: str, chunk_bytes: int = CHUNK_BYTES) -> Path:
-    """Write ``dst`` (weights in external-data chunks beside it) in ``dtype`` from the fp32 graph at ``fp32_path``."""
-    dtype = UNQUANTISED.get(graph, {}).get(dtype, dtype)
+    """Write ``dst`` (weights in external-data chunks beside it) in compute dtype ``dtype`` (see
+    graph_dtype) from the fp32 graph at ``fp32_path``."""
     save = functools.partial(save_model, path=dst, chunk_bytes=chunk_bytes)
     if dtype == "fp32":
         save(onnx.load(str(fp32_path)))

@@ -17,7 +17,7 @@ import torch
 
 from . import __version__
 from .checkpoint import Checkpoint
-from .dtypes import DTYPES, convert_graph
+from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
 from .graphs import GRAPH_IO
 from .external_data import CHUNK_BYTES, chunk_paths, current_umask
@@ -142,7 +142,7 @@ def source_revision(root: Path) -> str:
 
 def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtypes, resolution: int,
                    token_grid, transformer_grid, attention_blocks, graphs_io: dict, tokenizers: dict,
-                   colors, out: Path, dated: bool = True) -> dict:
+                   colors, out: Path, dated: bool = True, graph_dtypes: dict | None = None) -> dict:
     cfg = ckpt.transformer.config
     files = []
     for p in sorted(out.rglob("*")):
@@ -153,6 +153,9 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
         graphs = {}
         for g in GRAPH_IO:
             entry = {"file": f"{d}/{g}.onnx"}
+            compute = d if d == "fp32" else graph_dtype(g, d, (graph_dtypes or {}).get(d))
+            if compute != d:
+                entry["dtype"] = compute
             chunks = chunk_paths(out / d / f"{g}.onnx")
             if chunks:
                 entry["external_data"] = [f"{d}/{p.name}" for p in chunks]
@@ -240,15 +243,22 @@ def read_manifest(package: Path) -> dict:
 
 def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,
                   attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None,
-                  chunk_bytes: int = CHUNK_BYTES) -> dict:
+                  chunk_bytes: int = CHUNK_BYTES, graph_dtypes: dict[str, dict[str, str]] | None = None) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
     ``fp32_dir`` keeps the fp32 export there and reuses it on the next run; ``chunk_bytes`` is the
-    size external-data chunks are filled to (1 GiB; small models use less to exercise the layout)."""
+    size external-data chunks are filled to (1 GiB; small models use less to exercise the layout);
+    ``graph_dtypes`` gives graphs of a dtype their own compute dtype, e.g. ``{"q4f16": {"text_llm": "fp32"}}``."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
         raise ExportError(f"unknown dtype {bad[0]!r} (choose from {', '.join(DTYPES)})")
+    graph_dtypes = graph_dtypes or {}
+    for d, per in graph_dtypes.items():
+        for g, compute in per.items():
+            if d not in dtypes or d == "fp32" or g not in GRAPH_IO or compute not in DTYPES:
+                raise ExportError(f"cannot give {d}/{g} the compute dtype {compute!r} (a converted dtype of this "
+                                  f"package, a graph of {', '.join(GRAPH_IO)} and a dtype of {', '.join(DTYPES)})")
     sf = ckpt.vae_scale_factor
     resolution = resolution or (1024 if ckpt.transformer.config.downsample else 512)
     if resolution % sf:
@@ -281,7 +291,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             t0 = time.time()
             (tmp / d).mkdir()
             for g, p in fp32.items():
-                convert_graph(p, d, tmp / d / f"{g}.onnx", g, chunk_bytes)
+                convert_graph(p, graph_dtype(g, d, graph_dtypes.get(d)), tmp / d / f"{g}.onnx", g, chunk_bytes)
                 io = _io(tmp / d / f"{g}.onnx", g)
                 if io != graphs_io[g]:
                     raise ExportError(f"{d}/{g}: inputs/outputs differ from fp32: {io} vs {graphs_io[g]}")
@@ -297,7 +307,8 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
         finally:
             torch.set_num_threads(threads)
         manifest = build_manifest(ckpt, name, source, source_revision(ckpt.root), dtypes, resolution, token_grid,
-                                  transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp, dated)
+                                  transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp, dated,
+                                  graph_dtypes)
         validate_manifest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         if out.exists():

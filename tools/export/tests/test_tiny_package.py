@@ -194,3 +194,20 @@ def test_package_is_world_readable(tiny_ckpt, tmp_path):
     save_model(model, tmp_path / "big.onnx", chunk_bytes=256 * 1024)
     for p in (tmp_path / "big.onnx.data", tmp_path / "big.onnx.data_1"):
         assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_graph_keeps_its_own_compute_dtype_and_the_manifest_says_so(tiny_ckpt, tmp_path):
+    from editmgt_export.errors import ExportError
+    from editmgt_export.package import write_package
+
+    out = tmp_path / "pkg"
+    m = write_package(tiny_ckpt, out, ["q4"], name="pkg", source="x", resolution=64, log=lambda *_: None,
+                      graph_dtypes={"q4": {"text_llm": "fp32"}})
+    graphs = m["dtypes"]["q4"]["graphs"]
+    assert graphs["text_llm"]["dtype"] == "fp32" and graphs["vq_encode"]["dtype"] == "fp32"
+    assert "dtype" not in graphs["transformer_step"]
+    ops = lambda g: {n.op_type for n in onnx.load(str(out / graphs[g]["file"])).graph.node}  # noqa: E731
+    assert "MatMulNBits" not in ops("text_llm") and "MatMulNBits" in ops("transformer_step")
+    with pytest.raises(ExportError, match="cannot give q4/text_llm the compute dtype 'int2'"):
+        write_package(tiny_ckpt, tmp_path / "bad", ["q4"], name="pkg", source="x", resolution=64,
+                      graph_dtypes={"q4": {"text_llm": "int2"}})

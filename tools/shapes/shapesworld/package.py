@@ -67,7 +67,7 @@ def share_identical_graphs(out: Path, manifest: dict) -> dict:
                     (out / p).unlink()
                     del by_path[p]
                 g.clear()
-                g.update(ref)
+                g.update(ref, dtype="fp32")
     manifest["files"] = [f for f in manifest["files"] if f["path"] in by_path]
     return manifest
 

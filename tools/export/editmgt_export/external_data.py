@@ -54,7 +54,8 @@ def _tensors(model: onnx.ModelProto):
 def save_chunked(model: onnx.ModelProto, path: Path, chunk_bytes: int = CHUNK_BYTES) -> list[Path]:
     """Write ``model`` to ``path`` with every initializer of INLINE_BYTES or more in chunk files.
     Tensors are placed in graph order; a new chunk starts when the next tensor would take the
-    current one past ``chunk_bytes``. Returns the chunk paths."""
+    current one past ``chunk_bytes``; a tensor larger than that gets a chunk of its own (a package
+    refuses a chunk of 2 GiB or more: build_manifest). Returns the chunk paths."""
     path = Path(path)
     path.unlink(missing_ok=True)
     remove_chunks(path)
@@ -75,8 +76,6 @@ def save_chunked(model: onnx.ModelProto, path: Path, chunk_bytes: int = CHUNK_BY
             data = tensor.raw_data
             if len(data) < INLINE_BYTES:
                 continue
-            if len(data) > MAX_CHUNK_BYTES:
-                raise ValueError(f"tensor {tensor.name} has {len(data)} bytes, more than one chunk file may hold (2 GiB)")
             if out is None or (used and used + len(data) > chunk_bytes):
                 if out is not None:
                     out.close()

@@ -20,7 +20,7 @@ from .checkpoint import Checkpoint
 from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
 from .graphs import GRAPH_IO
-from .external_data import CHUNK_BYTES, chunk_paths, current_umask
+from .external_data import CHUNK_BYTES, MAX_CHUNK_BYTES, chunk_paths, current_umask
 from .onnx_export import export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
 
@@ -157,6 +157,10 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
             if compute != d:
                 entry["dtype"] = compute
             chunks = chunk_paths(out / d / f"{g}.onnx")
+            for c in chunks:
+                if c.stat().st_size > MAX_CHUNK_BYTES:
+                    raise ExportError(f"{d}/{c.name} has {c.stat().st_size:,} bytes: one of its tensors is 2 GiB or more, "
+                                      "which browsers cannot read as one file; package a smaller dtype (fp16, q4, q8)")
             if chunks:
                 entry["external_data"] = [f"{d}/{p.name}" for p in chunks]
             graphs[g] = entry

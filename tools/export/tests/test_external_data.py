@@ -78,3 +78,20 @@ def test_relayout_moves_a_package_to_other_chunks_and_keeps_its_outputs(tmp_path
         a = ort.InferenceSession(str(copy / path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
         b = ort.InferenceSession(str(TINY_PACKAGE / path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_tensor_too_big_for_one_chunk_gets_its_own_and_a_package_refuses_it(tiny_ckpt, tmp_path, monkeypatch):
+    """A tensor over the chunk size is written alone; a package refuses a chunk at the 2 GiB limit
+    (scaled down here: 16 KiB chunks, a 30 KB limit; the tiny graphs have tensors of 36 KB and more)."""
+    import pytest
+
+    import editmgt_export.package as package
+    from editmgt_export.errors import ExportError
+
+    chunks = save_chunked(three_matmuls(), tmp_path / "g.onnx", chunk_bytes=10_000)
+    assert [p.stat().st_size for p in chunks] == [16384, 16384, 16384]  # one 16 KiB weight each
+    monkeypatch.setattr(package, "MAX_CHUNK_BYTES", 30_000)
+    with pytest.raises(ExportError, match=r"fp32/\w+\.onnx\.data(_\d+)? has [\d,]+ bytes: one of its tensors"):
+        package.write_package(tiny_ckpt, tmp_path / "pkg", ["fp32"], name="pkg", source="x", resolution=64,
+                              log=lambda *_: None, chunk_bytes=16 * 1024)
+    assert not (tmp_path / "pkg").exists()

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../src/engine/manifest';
 import { readManifest } from './manifestFile';
-import { openPackage } from './modelPackage';
+import { folderSource, openPackage } from './modelPackage';
 import { hasTiny, TINY } from './testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-open-'));
@@ -62,6 +62,20 @@ describe.skipIf(!hasTiny)('graphs whose weights are in several external-data chu
     await expect(openPackage(damaged, 'fp32')).rejects.toThrow(
       new RegExp(`model file ${last.replace(/\./g, '\\.')} has sha256`),
     );
+  });
+});
+
+describe.skipIf(!hasTiny)('the folder file source', () => {
+  it('reads a whole file or a byte range of it', async () => {
+    const tiny = readManifest(TINY);
+    const chunk = tiny.files.find(
+      (f) => f.path === tiny.dtypes.fp32!.graphs.transformer_step.external_data![1],
+    )!;
+    const source = folderSource(TINY);
+    const whole = await source.read(chunk);
+    expect(whole.length).toBe(chunk.bytes);
+    expect([...(await source.read(chunk, { start: 100, end: 164 }))]).toEqual([...whole.subarray(100, 164)]);
+    expect(await source.graphData(chunk)).toBe(join(TINY, chunk.path));
   });
 });
 

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixText, normalizeClipText } from '../src/engine/clipText';
-import { validateManifest } from '../src/engine/manifest';
 import { clipTokens } from '../src/engine/textEncoder';
+import { readManifest } from './manifestFile';
 import { loadTokenizer } from './modelPackage';
 import { hasTiny, REPO, TINY } from './testModel';
 
@@ -42,13 +42,14 @@ describe('CLIP text normalisation equals the slow CLIP tokenizer with ftfy', () 
   });
 
   describe.skipIf(!hasTiny)('ids on the tiny model', () => {
-    const manifest = validateManifest(JSON.parse(readFileSync(`${TINY}/manifest.json`, 'utf8')));
-    const tok = loadTokenizer(TINY, manifest.tokenizers.clip);
+    const manifest = readManifest(TINY);
+    const tokenizer = loadTokenizer(TINY, manifest.tokenizers.clip);
     const sha = createHash('sha256').update(readFileSync(`${TINY}/tokenizer_clip/tokenizer.json`)).digest('hex');
     it('the goldens were made from this tokenizer', () => {
       expect(sha, 'stale goldens: rerun python -m editmgt_export.clip_text_goldens').toBe(golden.tokenizer_sha256);
     });
-    it('every prompt gives the reference ids', () => {
+    it('every prompt gives the reference ids', async () => {
+      const tok = await tokenizer;
       const wrong: string[] = [];
       for (const c of golden.cases) {
         const want = [...c.ids, ...new Array<number>(golden.length - c.ids.length).fill(golden.pad_id)];

@@ -1,31 +1,28 @@
 /**
- * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder),
- * validates its manifest, checks every file's sha256, and builds the node GraphRunner and the
- * tokenizers. Tokenizer files always come from the package, never a remote hub.
+ * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder) on
+ * onnxruntime-node: the node adapters (a folder file source, the node graph runtime) of the
+ * engine's one package opener (src/engine/package.ts). Tokenizer files always come from the
+ * package, never a remote hub.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
-import { hfTokenizer } from '../src/engine/hfTokenizer';
-import { GRAPH_NAMES, packageFiles, pickDtype, specFromManifest, validateManifest } from '../src/engine/manifest';
+import { packageFiles, validateManifest } from '../src/engine/manifest';
 import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../src/engine/manifest';
-import type { ModelSpec } from '../src/engine/modelSpec';
-import type { GraphName, Tokenizer } from '../src/engine/ports';
+import { chooseDtype, openModelPackage, packageTokenizer } from '../src/engine/package';
+import type { FileSource, GraphRuntime, OpenedPackage } from '../src/engine/package';
+import type { Tokenizer } from '../src/engine/ports';
 import { downloadFile, fetchBounded } from './download';
-import { checkDeclaredSize, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES, parseManifestJson, readLocalFile, ReadError, writeFileAtomic } from './localFiles';
+import { checkDeclaredSize, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES, parseManifestJson, readLocalFile, writeFileAtomic, ReadError } from './localFiles';
+import { readManifest } from './manifestFile';
 import { OrtNodeRunner } from './ortNodeRunner';
 
-export interface OpenPackage {
+export interface OpenPackage extends OpenedPackage<OrtNodeRunner> {
   readonly dir: string;
-  readonly manifest: Manifest;
-  readonly spec: ModelSpec;
-  readonly dtype: Dtype;
-  readonly runner: OrtNodeRunner;
-  readonly tokenizers: { clip: Tokenizer; llm: Tokenizer };
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -66,7 +63,7 @@ async function localDir(source: string, dtype?: string): Promise<string> {
   const dir = join(process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
   const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
   const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
-  const { graphs, tokenizers } = packageFiles(m, pickDtype(m, dtype));
+  const { graphs, tokenizers } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
   for (const f of tokenizers) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
   for (const f of [...tokenizers, ...Object.values(graphs).flat()]) await download(new URL(f.path, base).href, join(dir, f.path), f);
   // last, so a cached manifest always describes files that are all there
@@ -74,52 +71,52 @@ async function localDir(source: string, dtype?: string): Promise<string> {
   return dir;
 }
 
-export function loadTokenizer(dir: string, entry: TokenizerEntry): Tokenizer {
-  const find = (name: string) => entry.files.find((p) => p.endsWith(`/${name}`) || p === name);
-  const tj = find('tokenizer.json')!;
-  const tc = find('tokenizer_config.json');
-  const read = (p: string) => JSON.parse(readLocalFile(join(dir, p), MAX_TOKENIZER_BYTES, 'tokenizer file').toString('utf8')) as Record<string, unknown>;
-  try {
-    const tokenizerJson = read(tj);
-    const tokenizerConfig = tc ? read(tc) : {};
-    // The padding side comes from the tokenizer's own files (tokenizerPaddingSide), never the manifest.
-    return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig }, { padId: entry.pad_id });
-  } catch (err) {
-    if (err instanceof ReadError) throw err;
-    throw new EditError('bad-manifest', `the tokenizer ${tj} cannot be loaded (${(err as Error).message.split('\n')[0]})`);
-  }
+const wantedDtype = (dtype?: string) => (dtype ?? 'auto') as Dtype | 'auto';
+
+const makeEncoder = (tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) => new HfTokenizer(tokenizerJson, tokenizerConfig);
+
+/** The manifest's entries for the tokenizer files, whose declared sizes are capped before any read. */
+function tokenizerFiles(m: Manifest): ManifestFile[] {
+  const paths = new Set([...m.tokenizers.clip.files, ...m.tokenizers.llm.files]);
+  return m.files.filter((f) => paths.has(f.path));
 }
 
-export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {
-  const dir = await localDir(source, dtype);
-  const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new EditError('bad-manifest', `no manifest.json in ${dir}`);
-  const json = parseManifestJson(readLocalFile(manifestPath, MAX_MANIFEST_BYTES, 'manifest'), manifestPath);
-  const manifest = validateManifest(json, loadSchema());
-  const d = pickDtype(manifest, dtype);
-  const { graphs, tokenizers } = packageFiles(manifest, d);
-  const files: Partial<Record<GraphName, string>> = {};
-  for (const g of GRAPH_NAMES) {
-    const [main, ...external] = graphs[g];
-    files[g] = await verify(dir, main!);
-    for (const e of external) await verify(dir, e);
-  }
-  for (const f of tokenizers) {
-    checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
-    await verify(dir, f);
-  }
+/** Files of a package folder: verified by size and sha256, read from disk, handed to onnxruntime-node as paths. */
+export function folderSource(dir: string): FileSource<string> {
   return {
-    dir,
-    manifest,
-    spec: specFromManifest(manifest),
-    dtype: d,
-    runner: new OrtNodeRunner({ files }),
-    tokenizers: { clip: loadTokenizer(dir, manifest.tokenizers.clip), llm: loadTokenizer(dir, manifest.tokenizers.llm) },
+    async prepare(files) {
+      for (const f of files) await verify(dir, f);
+    },
+    async read(f, range) {
+      if (!range) return readLocalFile(join(dir, f.path), Math.max(f.bytes, 0), 'model file');
+      const out = new Uint8Array(range.end - range.start);
+      const fd = openSync(join(dir, f.path), 'r');
+      try {
+        readSync(fd, out, 0, out.length, range.start);
+      } finally {
+        closeSync(fd);
+      }
+      return out;
+    },
+    // onnxruntime-node reads the graph and finds its external-data chunks beside it
+    graphData: (f) => Promise.resolve(join(dir, f.path)),
   };
 }
 
-/** The exporter's manifest schema (the contract), when it is in the tree. */
-export function loadSchema(): unknown {
-  const path = fileURLToPath(new URL('../src/engine/manifest.schema.json', import.meta.url));
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as unknown) : undefined;
+/** The node graph runtime: sessions created from the graph files (lazily, and at load for the check). */
+export const nodeRuntime: GraphRuntime<string, OrtNodeRunner> = (graphs) =>
+  Promise.resolve(new OrtNodeRunner({ files: Object.fromEntries(graphs.map((g) => [g.graph, g.model])) }));
+
+/** A tokenizer from a package folder (size-capped reads; the padding side is the tokenizer's own). */
+export function loadTokenizer(dir: string, entry: TokenizerEntry): Promise<Tokenizer> {
+  return packageTokenizer(entry, (p) => Promise.resolve(readLocalFile(join(dir, p), MAX_TOKENIZER_BYTES, 'tokenizer file')), makeEncoder);
+}
+
+/** Opens a package folder or URL (see the module comment) on the CPU. */
+export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {
+  const dir = await localDir(source, dtype);
+  const manifest = readManifest(dir);
+  for (const f of tokenizerFiles(manifest)) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
+  const opened = await openModelPackage({ manifest, device: 'cpu', dtype: wantedDtype(dtype), files: folderSource(dir), runtime: nodeRuntime, makeEncoder });
+  return { ...opened, dir };
 }

@@ -3,7 +3,7 @@
  * per graph, created lazily from the package's files; runs are serialised.
  */
 import * as ort from 'onnxruntime-node';
-import type { Feeds, GraphName, GraphRunner, Outputs } from '../src/engine/ports';
+import type { Feeds, GraphName, GraphRunner, GraphSignature, Outputs, TensorSignature } from '../src/engine/ports';
 import type { AnyTensor } from '../src/engine/tensor';
 
 function toOrt(t: AnyTensor): ort.Tensor {
@@ -85,6 +85,14 @@ export class OrtNodeRunner implements GraphRunner {
     const next = this.queue.then(job, job);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** The session's inputs and outputs (creating the session when it is not open). */
+  async signature(graph: GraphName): Promise<GraphSignature> {
+    const s = await this.session(graph);
+    const tensor = (m: ort.InferenceSession.ValueMetadata): TensorSignature =>
+      m.isTensor ? { name: m.name, dtype: m.type, shape: [...m.shape] } : { name: m.name };
+    return { inputs: s.inputMetadata.map(tensor), outputs: s.outputMetadata.map(tensor) };
   }
 
   /** Graphs whose sessions were created, in order (memory-policy tests read it). */

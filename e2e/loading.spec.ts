@@ -6,16 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Route } from '@playwright/test';
+import { readManifest } from '../cli/manifestFile';
 import { test, expect } from './fixtures';
 
 const BASE = '/models/tiny-random/';
 const pkgDir = join('public', 'models', 'tiny-random');
-interface ManifestFile {
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-const manifest = JSON.parse(readFileSync(join(pkgDir, 'manifest.json'), 'utf8')) as { files: ManifestFile[] };
+const manifest = readManifest(pkgDir);
 /**
  * The largest file the WASM default (q8) downloads that no other file shares (files are stored by
  * sha256, and the page's own editor loads another dtype at the same time).
@@ -158,4 +154,22 @@ test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt
   await ui.runButton.click();
   expect(await ui.waitForDone()).toBe(ui.editSteps);
   expect((await ui.snapshot()).image).toEqual(before);
+});
+
+test('a package whose graphs do not match its manifest is refused naming the graph, and the good one loads after @wasm', async ({ editor, page }) => {
+  await editor.open();
+  // The manifest points vq_encode at the decoder's files and the other way round (checksums intact).
+  const swapped = structuredClone(manifest) as unknown as { dtypes: Record<string, { graphs: Record<string, unknown> }> };
+  const q8 = swapped.dtypes['q8']!.graphs;
+  [q8['vq_encode'], q8['vq_decode']] = [q8['vq_decode'], q8['vq_encode']];
+  await page.context().route('**/models/swapped/**', (route: Route) => {
+    const path = new URL(route.request().url()).pathname.replace('/models/swapped/', '');
+    const body = path === 'manifest.json' ? JSON.stringify(swapped) : readFileSync(join(pkgDir, path));
+    return route.fulfill({ status: 200, headers: { 'Content-Type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream' }, body });
+  });
+  const bad = await editor.call('loadDirect', '/models/swapped/', 'wasm', 'q8');
+  expect(bad.error?.code).toBe('model-invalid');
+  expect(bad.error?.message).toContain("model graph vq_encode does not match its manifest: input 'pixels' is missing");
+  const good = await editor.call('loadDirect', BASE, 'wasm', 'q8');
+  expect(good.error).toBeNull();
 });

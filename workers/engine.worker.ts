@@ -9,7 +9,8 @@ import { sha256Hex } from './blobReader';
 import { GpuLimitError } from './gpuDevice';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles } from './modelStore';
 import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
-import { loadModel, MEMORY_TIGHT_BYTES } from './session';
+import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
+import { loadModel } from './session';
 import type { LoadedModel } from './session';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -335,7 +336,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       return;
     case 'placement': {
       try {
-        reply({ type: 'placement', id: req.id, ...(await nodePlacement(req.model, req.backend)) });
+        reply({ type: 'placement', id: req.id, ...(await nodePlacement(req.model, req.backend, req.externalData)) });
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });
       }

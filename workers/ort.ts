@@ -136,7 +136,7 @@ export async function runOnce(
  * Creates (then releases) a session and returns the runtime's log lines for it and the nodes it
  * placed on the CPU provider.
  */
-export async function nodePlacement(model: ArrayBuffer, backend: Backend): Promise<{ cpuNodes: string[]; log: string[] }> {
+export async function nodePlacement(model: ArrayBuffer, backend: Backend, externalData: { path: string; data: ArrayBuffer }[] = []): Promise<{ cpuNodes: string[]; log: string[] }> {
   if (!diagnostics) throw new Error('placement checks run in a worker named "engine-diagnostics"');
   return serial(async () => {
     const from = runtimeLog.length;
@@ -145,6 +145,7 @@ export async function nodePlacement(model: ArrayBuffer, backend: Backend): Promi
       graphOptimizationLevel: 'all',
       logSeverityLevel: 0,
       logVerbosityLevel: 0,
+      externalData: externalData.map((e) => ({ path: e.path, data: new Uint8Array(e.data) })),
     });
     await session.release();
     const log = runtimeLog.slice(from);

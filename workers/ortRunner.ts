@@ -3,7 +3,7 @@
  * verified bytes, run one at a time.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import type { GraphName, GraphRunner, Feeds, Outputs } from '../src/engine/ports';
+import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../src/engine/ports';
 import type { AnyTensor } from '../src/engine/tensor';
 import type { Backend, GraphStats } from '../src/protocol/messages';
 import { executionProvider, serial } from './ort';
@@ -310,6 +310,14 @@ export class OrtWebRunner implements GraphRunner {
       this.stats.set(graph, entry);
       return result;
     });
+  }
+
+  /** The session's inputs and outputs (reopening a released graph). */
+  async signature(graph: GraphName): Promise<GraphSignature> {
+    const s = await this.sessionFor(graph);
+    const tensor = (m: ort.InferenceSession.ValueMetadata): TensorSignature =>
+      m.isTensor ? { name: m.name, dtype: m.type, shape: [...m.shape] } : { name: m.name };
+    return { inputs: s.inputMetadata.map(tensor), outputs: s.outputMetadata.map(tensor) };
   }
 
   /** Frees one graph's session (text encoders after encoding, when memory is tight). */

@@ -1,16 +1,14 @@
 /**
- * The loaded model in the worker: manifest → verified files → onnxruntime-web sessions →
- * tokenizers → EditEngine. One at a time; loading another model releases this one.
+ * The loaded model in the worker: the manifest (network, or the copy kept for offline use), then
+ * the engine's package opener (src/engine/package.ts) with the worker's two adapters: the model
+ * store as file source and onnxruntime-web as graph runtime. One model at a time.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
-import { hfTokenizer } from '../src/engine/hfTokenizer';
-import manifestSchema from '../src/engine/manifest.schema.json';
-import { defaultHold, GRAPH_NAMES, packageFiles, specFromManifest, validateManifest } from '../src/engine/manifest';
+import { packageEditOptions, validateManifest } from '../src/engine/manifest';
 import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
-import type { ModelSpec } from '../src/engine/modelSpec';
-import { EditEngine } from '../src/engine/pipeline';
-import type { Tokenizer } from '../src/engine/ports';
+import { openModelPackage } from '../src/engine/package';
+import type { FileSource, GraphFiles, GraphRuntime, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
 import { checkBufferLimits } from './gpuDevice';
@@ -19,45 +17,16 @@ import type { LoadOptions, Progress } from './modelStore';
 import { OrtWebRunner, webGpuStepOptions } from './ortRunner';
 import type { GraphBytes } from './ortRunner';
 
-/** Packages above this size free their text encoders between prompts (see loadModel). */
-export const MEMORY_TIGHT_BYTES = 1 << 30;
 /** A manifest is a few KB; anything past this is not one and is not read on. */
 export const MANIFEST_MAX_BYTES = 4 << 20;
 /** Tokenizer files are parsed whole in memory (Gemma's tokenizer.json is ~34 MB). */
 export const TOKENIZER_MAX_BYTES = 64 << 20;
 
-export interface LoadedModel {
+export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
   readonly baseUrl: string;
-  readonly manifest: Manifest;
-  readonly spec: ModelSpec;
-  readonly dtype: Dtype;
   readonly backend: BackendInfo;
-  readonly runner: OrtWebRunner;
-  readonly engine: EditEngine;
-  readonly tokenizers: { clip: Tokenizer; llm: Tokenizer };
-  /** Bytes of every file this dtype needs. */
-  readonly bytes: number;
   readonly defaults: EditSettings;
   readonly suggestions: string[];
-}
-
-/** Best dtype for a backend among those the package ships (docs/model-package.md). */
-export function dtypeFor(manifest: Manifest, backend: BackendInfo, wanted: Dtype | 'auto'): Dtype {
-  const have = Object.keys(manifest.dtypes) as Dtype[];
-  if (wanted !== 'auto') {
-    if (!have.includes(wanted)) throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
-    return wanted;
-  }
-  // WebGPU has no int8 MatMul kernels; WASM runs int8 fastest. fp32 is the exact fallback.
-  const order: Dtype[] =
-    backend.backend === 'webgpu'
-      ? backend.shaderF16
-        ? ['q4f16', 'q4', 'fp16', 'fp32']
-        : ['q4', 'fp32']
-      : ['q8', 'q4', 'fp32'];
-  const pick = order.find((d) => have.includes(d) && manifest.dtypes[d]!.providers.includes(backend.backend));
-  if (!pick) throw new EditError('bad-settings', `this model ships no graphs this backend runs (it has ${have.join(', ')})`);
-  return pick;
 }
 
 /**
@@ -98,21 +67,53 @@ export async function fetchManifest(baseUrl: string, { signal, stallMs = DEFAULT
   } catch {
     throw new EditError('bad-manifest', `${url} is not a JSON manifest`);
   }
-  const manifest = validateManifest(json, manifestSchema);
+  const manifest = validateManifest(json);
   await storeManifest(baseUrl, text);
   return manifest;
 }
 
-function tokenizerFrom(files: readonly string[], bytes: Map<string, Uint8Array>): Tokenizer {
-  const decoder = new TextDecoder();
-  const read = (name: string) => {
-    const f = files.find((x) => x === name || x.endsWith(`/${name}`));
-    return f ? (JSON.parse(decoder.decode(bytes.get(f)!)) as Record<string, unknown>) : undefined;
+export interface ModelLoadOptions extends LoadOptions {
+  /** Called once every file is here, before any session is made (the caller may free memory). */
+  beforeSessions?: (packageBytes: number) => Promise<void>;
+}
+
+/**
+ * The worker's file source: files fetched into the model store (OPFS) and verified there, handed
+ * to onnxruntime-web as bytes. Bytes fetched at load are handed over once; a released graph's
+ * files are read back from the store (stored and marked verified at load: read back by slices,
+ * not hashed again).
+ */
+function storeSource(baseUrl: string, onProgress: (p: Progress) => void, options: ModelLoadOptions): FileSource<Uint8Array> & { clear(): void } {
+  let held = new Map<string, Uint8Array>();
+  const fromStore = async (f: ManifestFile) => (await loadPackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
+  return {
+    async prepare(files, signal) {
+      held = await loadPackageFiles(baseUrl, files, onProgress, { ...options, signal: signal ?? options.signal });
+      await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
+    },
+    async read(f, range) {
+      const bytes = held.get(f.path) ?? (await fromStore(f));
+      return range ? bytes.subarray(range.start, range.end) : bytes;
+    },
+    async graphData(f) {
+      const bytes = held.get(f.path);
+      held.delete(f.path); // the session keeps the weights; this copy goes once it is created
+      return bytes ?? fromStore(f);
+    },
+    clear: () => held.clear(),
   };
-  const tokenizerJson = read('tokenizer.json');
-  if (!tokenizerJson) throw new EditError('bad-manifest', 'the model package has no tokenizer.json');
-  const tokenizerConfig = read('tokenizer_config.json') ?? {};
-  return hfTokenizer(new HfTokenizer(tokenizerJson, tokenizerConfig), { tokenizerJson, tokenizerConfig });
+}
+
+function toGraphBytes(g: GraphFiles<Uint8Array>): GraphBytes {
+  return { graph: g.graph, model: g.model, externalData: g.externalData.map((e) => ({ path: e.name, data: e.data })) };
+}
+
+/** Refused before any download: a tokenizer file too big to parse, or buffers the GPU cannot hold. */
+function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
+  if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
+  const tokenizerPaths = new Set([...manifest.tokenizers.clip.files, ...manifest.tokenizers.llm.files]);
+  const tooBig = manifest.files.find((f) => tokenizerPaths.has(f.path) && f.bytes > TOKENIZER_MAX_BYTES);
+  if (tooBig) throw new EditError('bad-manifest', `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`);
 }
 
 export async function loadModel(
@@ -120,73 +121,31 @@ export async function loadModel(
   backend: BackendInfo,
   wanted: Dtype | 'auto',
   onProgress: (p: Progress) => void,
-  options: LoadOptions & {
-    /** Called once every file is here, before any session is made (the caller may free memory). */
-    beforeSessions?: (packageBytes: number) => Promise<void>;
-  } = {},
+  options: ModelLoadOptions = {},
 ): Promise<LoadedModel> {
   const manifest = await fetchManifest(baseUrl, options);
-  const dtype = dtypeFor(manifest, backend, wanted);
-  if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
-  const needed = packageFiles(manifest, dtype);
-  const tooBig = needed.tokenizers.find((f) => f.bytes > TOKENIZER_MAX_BYTES);
-  if (tooBig) throw new EditError('bad-manifest', `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`);
-  const files: ManifestFile[] = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g])];
-  const bytes = await loadPackageFiles(baseUrl, files, onProgress, options);
-  await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
-
-  const graphBytes: GraphBytes[] = GRAPH_NAMES.map((g) => {
-    const [model, ...external] = needed.graphs[g];
-    return {
-      graph: g,
-      model: bytes.get(model!.path)!,
-      externalData: external.map((e) => ({ path: e.path.split('/').pop()!, data: bytes.get(e.path)! })),
-    };
-  });
-  const runner = await OrtWebRunner.create(backend.backend, graphBytes, webGpuStepOptions(self.name));
-  const spec = specFromManifest(manifest);
-  const tokenizers = {
-    clip: tokenizerFrom(manifest.tokenizers.clip.files, bytes),
-    llm: tokenizerFrom(manifest.tokenizers.llm.files, bytes),
+  checkBeforeDownload(manifest, backend);
+  const files = storeSource(baseUrl, onProgress, options);
+  const runtime: GraphRuntime<Uint8Array, OrtWebRunner> = async (graphs, reopen) => {
+    const runner = await OrtWebRunner.create(backend.backend, graphs.map(toGraphBytes), webGpuStepOptions(self.name));
+    runner.reopen = async (graph) => toGraphBytes(await reopen(graph));
+    return runner;
   };
-  graphBytes.length = 0; // the sessions hold the weights now; let the downloaded copies go
-  bytes.clear();
-  // A package too big to hold every graph at once frees the text encoders between prompts and
-  // reads them back from the model store when a new prompt comes.
-  const packageBytes = files.reduce((s, f) => s + f.bytes, 0);
-  const releaseTextEncoders = packageBytes > MEMORY_TIGHT_BYTES;
-  if (releaseTextEncoders) {
-    runner.reopen = async (graph) => {
-      const [model, ...external] = needed.graphs[graph];
-      // Stored and marked verified when the model loaded: read back by slices, not hashed again.
-      const again = await loadPackageFiles(baseUrl, [model!, ...external], () => undefined);
-      return {
-        graph,
-        model: again.get(model!.path)!,
-        externalData: external.map((e) => ({ path: e.path.split('/').pop()!, data: again.get(e.path)! })),
-      };
-    };
+  try {
+    const opened = await openModelPackage({
+      manifest,
+      device: backend.backend,
+      dtype: wanted,
+      shaderF16: backend.shaderF16,
+      files,
+      runtime,
+      makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
+      signal: options.signal,
+      now: () => performance.now(),
+    });
+    // the engine applies the package's own defaults (one mapping, in the engine)
+    return { ...opened, baseUrl, backend, defaults: packageEditOptions(manifest), suggestions: [...(manifest.suggestions ?? [])] };
+  } finally {
+    files.clear();
   }
-  const engine = new EditEngine({ runner, tokenizers, spec, releaseTextEncoders, now: () => performance.now() });
-  return {
-    baseUrl,
-    manifest,
-    spec,
-    dtype,
-    backend,
-    runner,
-    engine,
-    tokenizers,
-    bytes: packageBytes,
-    defaults: {
-      steps: manifest.defaults.steps,
-      guidance: manifest.defaults.guidance_scale,
-      referenceStrength: manifest.defaults.reference_strength,
-      hold: defaultHold(manifest.defaults),
-      seed: 0,
-      negativePrompt: manifest.negative_prompt,
-      composite: true,
-    },
-    suggestions: [...(manifest.suggestions ?? [])],
-  };
 }

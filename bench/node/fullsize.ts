@@ -7,7 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readManifest } from '../../cli/manifestFile';
 import { OrtNodeRunner } from '../../cli/ortNodeRunner';
+import type { Dtype } from '../../src/engine/manifest';
 import type { AnyTensor } from '../../src/engine/tensor';
 import { peakRssBytes } from './node';
 import { pythonAvailable, runPython } from '../python/runPython';
@@ -44,14 +46,10 @@ export function fullsizeAvailable(): boolean {
 function stepGraph(dtype: string): { file: string; inputs: IoDesc[]; maskId: number } | string {
   const dir = findFullsize();
   if (dir) {
-    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
-      dtypes: Record<string, { graphs: Record<string, { file: string }> }>;
-      graphs: Record<string, { inputs: IoDesc[] }>;
-      config: { mask_token_id: number };
-    };
-    const file = m.dtypes[dtype]?.graphs['transformer_step']?.file;
+    const m = readManifest(dir);
+    const file = m.dtypes[dtype as Dtype]?.graphs.transformer_step.file;
     if (!file) return `no ${dtype} graphs`;
-    return { file: join(dir, file), inputs: m.graphs['transformer_step']!.inputs, maskId: m.config.mask_token_id };
+    return { file: join(dir, file), inputs: m.graphs.transformer_step.inputs.map((t) => ({ ...t, shape: [...t.shape] })), maskId: m.config.mask_token_id };
   }
   const graph = exportedGraphs();
   if (!graph || dtype !== 'fp32') {

@@ -3,9 +3,9 @@
  * (each phase adds its own), and the app build with its preview server, started by the first
  * browser case and stopped when the run ends.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateManifest } from '../../src/engine/manifest';
+import { readManifest } from '../../cli/manifestFile';
 import type { Manifest } from '../../src/engine/manifest';
 import { buildApp, serve } from '../browser/driver';
 import type { Server } from '../browser/driver';
@@ -45,8 +45,7 @@ export function modelDir(model: string): string {
 
 /** A model's manifest, validated, or null when the package is not here. */
 export function manifestOf(model: string): Manifest | null {
-  const p = join(modelDir(model), 'manifest.json');
-  return existsSync(p) ? validateManifest(JSON.parse(readFileSync(p, 'utf8'))) : null;
+  return existsSync(join(modelDir(model), 'manifest.json')) ? readManifest(modelDir(model)) : null;
 }
 
 /** The report's parts the phases fill in. */

@@ -132,13 +132,14 @@ def main(argv=None) -> dict:
     import torch
 
     from editmgt_export.checkpoint import load_checkpoint
+    from editmgt_export.package import read_manifest
     from editmgt_export.pipeline import ModelGeometry, Tokenizers
     from editmgt_export.runners import OrtRunner, TorchRunner
 
     if a.threads:
         torch.set_num_threads(a.threads)
     package = Path(a.package)
-    manifest = json.loads((package / "manifest.json").read_text())
+    manifest = read_manifest(package)
     cfg = manifest["config"]
     res = str(cfg["resolution"])
     geo = ModelGeometry(cfg["resolution"], tuple(cfg["resolutions"][res]["token_grid"]),

@@ -66,7 +66,7 @@ export interface TestApi {
     backend: Backend,
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }>;
   /** Which nodes of a graph the runtime places on the CPU provider (see workers/ort.ts). */
-  placement(model: ArrayBuffer, backend: Backend): Promise<{ cpuNodes: string[]; log: string[] }>;
+  placement(model: ArrayBuffer, backend: Backend, externalData?: { path: string; data: ArrayBuffer }[]): Promise<{ cpuNodes: string[]; log: string[] }>;
   /** Loads files through the worker's model store (see workers/modelStore.ts); what was read, per file. */
   readPackageFiles(baseUrl: string, files: StoredFile[]): Promise<StoredFile[]>;
   /** The editor's state now. */
@@ -163,11 +163,11 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
         worker.dispose();
       }
     },
-    async placement(model, backend) {
+    async placement(model, backend, externalData) {
       // A fresh worker that logs verbosely from the start, so nothing else shares its log.
       const diagnostics = new EngineClient('engine-diagnostics');
       try {
-        const r = await diagnostics.request({ type: 'placement', model, backend }, [model]);
+        const r = await diagnostics.request({ type: 'placement', model, externalData, backend }, [model, ...(externalData ?? []).map((e) => e.data)]);
         if (r.type === 'error') throw new Error(r.message);
         if (r.type !== 'placement') throw new Error(`unexpected reply ${r.type}`);
         return { cpuNodes: r.cpuNodes, log: r.log };

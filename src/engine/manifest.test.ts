@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateJsonSchema } from './jsonSchema';
-import { defaultHold, packageEditOptions, packageFiles, pickDtype, specFromManifest, validateManifest } from './manifest';
+import { defaultHold, DTYPES, GRAPH_NAMES, packageEditOptions, packageFiles, specFromManifest, validateManifest } from './manifest';
+import { chooseDtype } from './package';
+import schemaJson from './manifest.schema.json';
 
-const schemaUrl = new URL('./manifest.schema.json', import.meta.url);
 const manifestUrl = new URL('../../public/models/tiny-random/manifest.json', import.meta.url);
-const have = existsSync(schemaUrl) && existsSync(manifestUrl);
+const have = existsSync(manifestUrl);
 
 describe('JSON schema subset', () => {
   const schema = {
@@ -34,24 +35,93 @@ describe('JSON schema subset', () => {
 });
 
 describe.skipIf(!have)('the tiny package manifest', () => {
-  const schema = have ? JSON.parse(readFileSync(schemaUrl, 'utf8')) : {};
   const manifest = have ? JSON.parse(readFileSync(manifestUrl, 'utf8')) : {};
   it('validates against the exporter schema and gives a consistent spec', () => {
-    const m = validateManifest(manifest, schema);
+    const m = validateManifest(manifest);
     const spec = specFromManifest(m);
     expect(spec.maskTokenId).toBeGreaterThanOrEqual(spec.codebookSize);
     expect(spec.codebookColors?.length).toBe(spec.codebookSize * 3);
-    const files = packageFiles(m, pickDtype(m));
+    const files = packageFiles(m, chooseDtype(m, 'cpu'));
     expect(files.graphs.transformer_step[0]!.path).toMatch(/transformer_step\.onnx$/);
   });
   it('names the field that breaks the schema or the engine’s checks', () => {
     const bad = structuredClone(manifest);
     bad.config.codebook_size = 'many';
-    expect(() => validateManifest(bad, schema)).toThrow(/config\.codebook_size/);
+    expect(() => validateManifest(bad)).toThrow(/config\.codebook_size/);
     const missing = structuredClone(manifest);
     missing.files = missing.files.filter((f: { path: string }) => !f.path.endsWith('vq_decode.onnx'));
     expect(() => validateManifest(missing)).toThrow(/vq_decode\.onnx is not listed in files/);
-    expect(() => pickDtype(validateManifest(manifest), 'int2')).toThrow(/no int2 graphs/);
+    expect(() => chooseDtype(validateManifest(manifest), 'cpu', 'int2' as 'fp32')).toThrow(/no int2 graphs/);
+  });
+});
+
+/**
+ * The tiny manifest reshaped like a full-size package: every dtype, each graph's weights in
+ * 1 GiB external-data chunks beside it (the exporter's layout), sizes as large as the real ones.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON document edited freely, then validated
+type Json = Record<string, any>;
+function fullSizeShaped(tiny: Json): Json {
+  const m = structuredClone(tiny);
+  const GiB = 2 ** 30;
+  const sha = 'ab'.repeat(32);
+  const files = m.files.filter((f: { path: string }) => f.path.startsWith('tokenizer_'));
+  const chunks: Record<string, number> = { text_clip: 1, text_llm: 3, vq_encode: 1, vq_decode: 1, transformer_step: 2 };
+  m.dtypes = {};
+  for (const d of DTYPES) {
+    const graphs: Record<string, unknown> = {};
+    for (const g of GRAPH_NAMES) {
+      const data = Array.from({ length: chunks[g]! }, (_, i) => `${d}/${g}.onnx.data${i ? `_${i}` : ''}`);
+      graphs[g] = { file: `${d}/${g}.onnx`, external_data: data };
+      files.push({ path: `${d}/${g}.onnx`, bytes: 812_345, sha256: sha });
+      data.forEach((p, i) => files.push({ path: p, bytes: i < data.length - 1 ? GiB : 123_456_789, sha256: sha }));
+    }
+    m.dtypes[d] = { providers: d === 'q8' ? ['wasm'] : ['webgpu'], graphs };
+  }
+  m.files = files;
+  m.config.max_buffer_bytes = 128 * 2 ** 20;
+  return m;
+}
+
+describe.skipIf(!have)('a full-size-shaped manifest (chunked external data, every dtype)', () => {
+  const tiny = have ? JSON.parse(readFileSync(manifestUrl, 'utf8')) : {};
+  it('validates, and each dtype’s files are the graph then its chunks in order', () => {
+    const m = validateManifest(fullSizeShaped(tiny));
+    for (const d of DTYPES) {
+      const { graphs } = packageFiles(m, d);
+      expect(graphs.text_llm.map((f) => f.path)).toEqual([`${d}/text_llm.onnx`, `${d}/text_llm.onnx.data`, `${d}/text_llm.onnx.data_1`, `${d}/text_llm.onnx.data_2`]);
+      expect(graphs.transformer_step.slice(1).reduce((s, f) => s + f.bytes, 0)).toBe(2 ** 30 + 123_456_789);
+    }
+  });
+  it('refuses external data written as one path string', () => {
+    const m = fullSizeShaped(tiny);
+    m.dtypes.q4.graphs.text_llm.external_data = 'q4/text_llm.onnx.data';
+    expect(() => validateManifest(m)).toThrow(/dtypes\.q4\.graphs\.text_llm\.external_data: expected array/);
+  });
+  it('refuses a chunk that is not beside its graph, one of 2 GiB, and one not listed in files', () => {
+    const elsewhere = fullSizeShaped(tiny);
+    elsewhere.dtypes.fp16.graphs.text_llm.external_data = ['weights/text_llm.onnx.data'];
+    elsewhere.files.push({ path: 'weights/text_llm.onnx.data', bytes: 1, sha256: 'ab'.repeat(32) });
+    expect(() => validateManifest(elsewhere)).toThrow(/weights\/text_llm\.onnx\.data is not a separate file beside fp16\/text_llm\.onnx/);
+    const big = fullSizeShaped(tiny);
+    big.files.find((f: { path: string }) => f.path === 'q8/text_llm.onnx.data')!.bytes = 2 ** 31;
+    expect(() => validateManifest(big)).toThrow(/q8\/text_llm\.onnx\.data has 2147483648 bytes/);
+    const unlisted = fullSizeShaped(tiny);
+    unlisted.files = unlisted.files.filter((f: { path: string }) => f.path !== 'q4f16/transformer_step.onnx.data_1');
+    expect(() => validateManifest(unlisted)).toThrow(/q4f16\/transformer_step\.onnx\.data_1 is not listed in files/);
+  });
+  it('refuses domain examples that are not listed in files', () => {
+    const m = fullSizeShaped(tiny);
+    m.domain = { description: 'flat shapes', examples: ['examples/circle.png'] };
+    expect(() => validateManifest(m)).toThrow(/domain\.examples: examples\/circle\.png is not listed/);
+  });
+});
+
+describe('the engine’s lists match the schema', () => {
+  const schema = schemaJson as unknown as { $defs: { dtype: { enum: string[] } }; properties: { graphs: { required: string[] } } };
+  it('DTYPES and GRAPH_NAMES are the schema’s', () => {
+    expect([...DTYPES]).toEqual(schema.$defs.dtype.enum);
+    expect([...GRAPH_NAMES]).toEqual(schema.properties.graphs.required);
   });
 });
 

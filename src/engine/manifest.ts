@@ -1,77 +1,27 @@
 /**
- * Model package manifest (docs/model-package.md; written by tools/export): types, validation
- * (the exporter's JSON schema when given, plus the checks the engine relies on, with messages
- * that name the field), and the ModelSpec the edit loop needs.
+ * Model package manifest (docs/model-package.md; written by tools/export): validation against
+ * manifest.schema.json plus the checks the engine relies on, with messages that name the field,
+ * and the ModelSpec the edit loop needs. The types are generated from the schema
+ * (manifest.types.ts), so the two cannot drift.
  */
 import { EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions } from './editSettings';
 import type { EditOptionValues } from './editSettings';
 import { EditError } from './errors';
 import { validateJsonSchema } from './jsonSchema';
+import manifestSchema from './manifest.schema.json' with { type: 'json' };
+import type { Dtype, Manifest } from './manifest.types';
 import type { ModelSpec } from './modelSpec';
 import type { GraphName } from './ports';
 
 export const GRAPH_NAMES: readonly GraphName[] = ['text_clip', 'text_llm', 'vq_encode', 'vq_decode', 'transformer_step'];
-export const DTYPES = ['fp32', 'fp16', 'q4', 'q4f16', 'q8'] as const;
-export type Dtype = (typeof DTYPES)[number];
+export const DTYPES = ['fp32', 'fp16', 'q4', 'q4f16', 'q8'] as const satisfies readonly Dtype[];
+export type { Dtype, Manifest };
 
-export interface ManifestFile {
-  /** relative to the package folder */
-  readonly path: string;
-  readonly bytes: number;
-  readonly sha256: string;
-}
-
-export interface TensorDesc {
-  readonly name: string;
-  readonly dtype: string;
-  readonly shape: readonly (number | string)[];
-}
-
-export interface TokenizerEntry {
-  readonly files: readonly string[];
-  readonly max_length: number;
-  readonly pad_id: number;
-  readonly padding_side: 'left' | 'right';
-  readonly truncation: boolean;
-}
-
-export interface Manifest {
-  readonly format_version: number;
-  readonly name: string;
-  readonly dtypes: Readonly<Partial<Record<Dtype, {
-    readonly providers: readonly string[];
-    readonly graphs: Readonly<Record<GraphName, { readonly file: string; readonly external_data?: readonly string[] }>>;
-  }>>>;
-  readonly graphs: Readonly<Record<GraphName, { readonly inputs: readonly TensorDesc[]; readonly outputs: readonly TensorDesc[] }>>;
-  readonly files: readonly ManifestFile[];
-  readonly config: {
-    readonly resolution: number;
-    readonly resolutions: Readonly<Record<string, { readonly token_grid: readonly [number, number]; readonly transformer_grid: readonly [number, number] }>>;
-    readonly codebook_size: number;
-    readonly mask_token_id: number;
-    readonly masking_schedule: 'cosine' | 'linear';
-    readonly text: { readonly clip_length: number; readonly llm_length: number; readonly clip_dim: number; readonly llm_dim: number };
-    readonly micro_conds?: readonly number[];
-    readonly attention_blocks?: readonly number[];
-    readonly readback_bytes_per_step?: number;
-    /** The largest GPU buffer (and storage binding) a run of this package needs, in bytes. */
-    readonly max_buffer_bytes?: number;
-  };
-  readonly defaults: {
-    readonly steps: number;
-    readonly guidance_scale: number;
-    readonly reference_strength: number;
-    readonly temperature: readonly [number, number];
-    readonly region_hold_lambda: number;
-    readonly region_hold_enabled: boolean;
-  };
-  readonly negative_prompt: string;
-  readonly tokenizers: { readonly clip: TokenizerEntry; readonly llm: TokenizerEntry };
-  /** RGB in [0, 1] per codebook entry */
-  readonly codebook_colors?: readonly (readonly number[])[];
-  /** instructions that suit this model, offered by the editor */
-  readonly suggestions?: readonly string[];
-}
+export type ManifestFile = Manifest['files'][number];
+export type TensorDesc = Manifest['graphs'][GraphName]['inputs'][number];
+export type TokenizerEntry = Manifest['tokenizers']['clip'];
+/** A graph's files in one dtype: the .onnx file and its external-data chunks. */
+export type GraphFiles = NonNullable<Manifest['dtypes'][Dtype]>['graphs'][GraphName];
 
 /**
  * The region-hold λ an edit uses unless the person picks one: the package's λ when its defaults
@@ -107,15 +57,19 @@ function isPosInt(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) > 0;
 }
 
+/** Chromium and onnxruntime-web refuse single files (and ArrayBuffers) of 2 GiB or more. */
+export const MAX_CHUNK_BYTES = 2 ** 31 - 1;
+
+const folderOf = (path: string) => path.slice(0, path.lastIndexOf('/') + 1);
+
 /**
- * Validates a parsed manifest.json: against `schema` (manifest.schema.json) when given, then the
- * cross-field facts the engine relies on. Throws EditError('bad-manifest') naming the field.
+ * Validates a parsed manifest.json against manifest.schema.json, then the cross-field facts the
+ * engine relies on. Throws EditError('bad-manifest') naming the field. Every reader of a
+ * manifest goes through this.
  */
-export function validateManifest(json: unknown, schema?: unknown): Manifest {
-  if (schema !== undefined) {
-    const errors = validateJsonSchema(schema as Record<string, unknown>, json);
-    if (errors.length) fail(errors[0]!.split(':')[0]!, `${errors[0]!.split(': ').slice(1).join(': ')}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
-  }
+export function validateManifest(json: unknown): Manifest {
+  const errors = validateJsonSchema(manifestSchema as Record<string, unknown>, json);
+  if (errors.length) fail(errors[0]!.split(':')[0]!, `${errors[0]!.split(': ').slice(1).join(': ')}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
   if (!json || typeof json !== 'object') fail('$', 'expected an object');
   const m = json as Manifest;
   if (m.format_version !== 1) fail('format_version', `this engine reads format 1, got ${JSON.stringify(m.format_version)}`);
@@ -149,6 +103,11 @@ export function validateManifest(json: unknown, schema?: unknown): Manifest {
       const entry = m.dtypes[d as Dtype]!.graphs?.[g];
       if (!entry) fail(`dtypes.${d}.graphs.${g}`, 'missing');
       for (const p of [entry.file, ...(entry.external_data ?? [])]) if (!files.has(p)) fail(`dtypes.${d}.graphs.${g}`, `${p} is not listed in files (no checksum)`);
+      for (const p of entry.external_data ?? []) {
+        // The graph names its chunks by file name, so the runtime finds them beside the graph.
+        if (folderOf(p) !== folderOf(entry.file) || p === entry.file) fail(`dtypes.${d}.graphs.${g}.external_data`, `${p} is not a separate file beside ${entry.file}`);
+        if (files.get(p)!.bytes > MAX_CHUNK_BYTES) fail(`dtypes.${d}.graphs.${g}.external_data`, `${p} has ${files.get(p)!.bytes} bytes; chunks must stay under 2 GiB`);
+      }
     }
   }
   for (const k of ['clip', 'llm'] as const) {
@@ -158,12 +117,8 @@ export function validateManifest(json: unknown, schema?: unknown): Manifest {
     for (const p of t.files) if (!files.has(p)) fail(`tokenizers.${k}.files`, `${p} is not listed in files (no checksum)`);
     if (!Number.isInteger(t.pad_id)) fail(`tokenizers.${k}.pad_id`, 'expected an integer');
   }
-  if (m.codebook_colors !== undefined) {
-    if (!Array.isArray(m.codebook_colors) || m.codebook_colors.length !== c.codebook_size) fail('codebook_colors', `expected ${c.codebook_size} [r, g, b] entries`);
-    m.codebook_colors.forEach((rgb, i) => {
-      if (!Array.isArray(rgb) || rgb.length !== 3 || !rgb.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) fail(`codebook_colors[${i}]`, 'expected [r, g, b] in [0, 1]');
-    });
-  }
+  if (!Array.isArray(m.codebook_colors) || m.codebook_colors.length !== c.codebook_size) fail('codebook_colors', `expected ${c.codebook_size} [r, g, b] entries`);
+  for (const p of m.domain?.examples ?? []) if (!files.has(p)) fail('domain.examples', `${p} is not listed in files (no checksum)`);
   return m;
 }
 
@@ -183,7 +138,7 @@ export function packageFiles(m: Manifest, dtype: Dtype): { graphs: Record<GraphN
 export function specFromManifest(m: Manifest): ModelSpec {
   const c = m.config;
   const geo = c.resolutions[String(c.resolution)]!;
-  const colors = m.codebook_colors ? Uint8Array.from(m.codebook_colors.flat(), (v) => Math.round(v * 255)) : undefined;
+  const colors = Uint8Array.from(m.codebook_colors.flat(), (v) => Math.round(v * 255));
   return {
     width: c.resolution,
     height: c.resolution,
@@ -195,18 +150,8 @@ export function specFromManifest(m: Manifest): ModelSpec {
     llm: { maxLength: c.text.llm_length, dim: c.text.llm_dim },
     negativePrompt: m.negative_prompt,
     schedule: c.masking_schedule,
-    temperature: m.defaults?.temperature ? [m.defaults.temperature[0], m.defaults.temperature[1]] : [2, 0],
-    aestheticScore: c.micro_conds?.[4] ?? 6,
+    temperature: [m.defaults.temperature[0], m.defaults.temperature[1]],
+    aestheticScore: c.micro_conds[4] ?? 6,
     codebookColors: colors,
   };
-}
-
-/** The dtype to use: `preferred` when the package has it (else an error), fp32 by default. */
-export function pickDtype(m: Manifest, preferred?: string): Dtype {
-  const have = Object.keys(m.dtypes) as Dtype[];
-  if (preferred !== undefined) {
-    if (!(have as string[]).includes(preferred)) throw new EditError('bad-settings', `the model has no ${preferred} graphs (it has ${have.join(', ')})`);
-    return preferred as Dtype;
-  }
-  return have.includes('fp32') ? 'fp32' : have[0]!;
 }

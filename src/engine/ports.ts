@@ -11,6 +11,20 @@ export type GraphName = 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | '
 export type Feeds = Readonly<Record<string, AnyTensor>>;
 export type Outputs = Readonly<Record<string, AnyTensor>>;
 
+/** A loaded graph's input or output as the runtime reports it (dtype and shape when it can). */
+export interface TensorSignature {
+  readonly name: string;
+  /** ONNX element type name: float32, float16, int32, int64, bool… */
+  readonly dtype?: string;
+  /** Sizes, or names for free dimensions. */
+  readonly shape?: readonly (number | string)[];
+}
+
+export interface GraphSignature {
+  readonly inputs: readonly TensorSignature[];
+  readonly outputs: readonly TensorSignature[];
+}
+
 export interface GraphRunner {
   /**
    * Runs one graph. Implementations serialise runs (sessions must not run concurrently) and
@@ -21,6 +35,8 @@ export interface GraphRunner {
   release?(): Promise<void>;
   /** Frees one graph's session and its memory; its next run loads it again. */
   releaseGraph?(graph: GraphName): Promise<void>;
+  /** The inputs and outputs of a graph's session (loading it when it is not loaded). */
+  signature?(graph: GraphName): Promise<GraphSignature>;
 }
 
 export interface Encoding {

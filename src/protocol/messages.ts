@@ -110,8 +110,8 @@ export type WorkerRequest =
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
   | { type: 'clearCache'; id: number }
-  /** Creates a session with verbose logging and reports which nodes were placed on the CPU. */
-  | { type: 'placement'; id: number; model: ArrayBuffer; backend: Backend }
+  /** Creates a session with verbose logging and reports which nodes were placed on the CPU. `externalData`: the graph's weight chunks by file name. */
+  | { type: 'placement'; id: number; model: ArrayBuffer; externalData?: { path: string; data: ArrayBuffer }[]; backend: Backend }
   /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
   | { type: 'stats'; id: number; reset: boolean }
   /** Diagnostics and tests: destroys the WebGPU device in use, exactly as a driver reset loses it. */

@@ -1,4 +1,4 @@
-"""CLI: python -m editmgt_export {tiny,goldens,convert,fullsize} (run with cwd tools/export)."""
+"""CLI: python -m editmgt_export {tiny,goldens,convert,relayout,fullsize} (run with cwd tools/export)."""
 from __future__ import annotations
 
 import argparse
@@ -32,18 +32,29 @@ def _quiet():
 def cmd_tiny(args):
     from .checkpoint import load_checkpoint
     from .package import write_package
-    from .tiny import TINY_RESOLUTION, build_tiny_checkpoint
+    from .tiny import TINY_CHUNK_BYTES, TINY_RESOLUTION, build_tiny_checkpoint
 
     ckpt_dir = build_tiny_checkpoint(Path(args.checkpoint_out) if args.checkpoint_out else CACHE / f"tiny-random-seed{args.seed}", args.seed)
     ckpt = load_checkpoint(ckpt_dir)
     write_package(ckpt, Path(args.out), args.dtype.split(","), name="tiny-random",
-                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION, dated=False)
+                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION, dated=False,
+                  chunk_bytes=TINY_CHUNK_BYTES)
     print(f"wrote {args.out}")
     if args.goldens_out:
         from .goldens import write_goldens
 
         write_goldens(Path(args.out), Path(args.goldens_out), seed=args.seed)
         print(f"wrote {args.goldens_out}")
+
+
+def parse_graph_dtypes(text: str | None) -> dict[str, dict[str, str]]:
+    """"q4f16:text_llm=fp32,q4f16:text_clip=fp32" -> {"q4f16": {"text_llm": "fp32", "text_clip": "fp32"}}"""
+    out: dict[str, dict[str, str]] = {}
+    for item in filter(None, (text or "").split(",")):
+        dtype, _, rest = item.partition(":")
+        graph, _, compute = rest.partition("=")
+        out.setdefault(dtype.strip(), {})[graph.strip()] = compute.strip()
+    return out
 
 
 def cmd_convert(args):
@@ -56,7 +67,7 @@ def cmd_convert(args):
     name = args.name or Path(args.out).name
     write_package(ckpt, Path(args.out), args.dtype.split(","), name=name, source=args.source,
                   resolution=args.resolution, attention_blocks=blocks,
-                  fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None)
+                  fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None, graph_dtypes=parse_graph_dtypes(args.graph_dtype))
     print(f"wrote {args.out}")
 
 
@@ -71,6 +82,13 @@ def cmd_goldens(args):
     clip_text.write_tables()
     clip_text_goldens.write()
     print(f"wrote {clip_text.TABLES} and {clip_text_goldens.OUT}")
+
+
+def cmd_relayout(args):
+    from .relayout import relayout_package
+
+    m = relayout_package(Path(args.package), args.chunk_bytes)
+    print(f"rewrote {args.package} ({len(m['files'])} files)")
 
 
 def cmd_fullsize(args):
@@ -104,7 +122,13 @@ def main(argv=None) -> int:
     c.add_argument("--name", default=None)
     c.add_argument("--keep-fp32", default=None, metavar="DIR",
                    help="keep the fp32 export in DIR and reuse it next time (e.g. to add a dtype later)")
+    c.add_argument("--graph-dtype", default=None, metavar="DTYPE:GRAPH=COMPUTE,...",
+                   help="a graph's own compute dtype, e.g. q4f16:text_llm=fp32 (Gemma in fp32 beside a q4f16 transformer)")
     c.set_defaults(fn=cmd_convert)
+    r = sub.add_parser("relayout", help="move an existing package's graph weights into external-data chunks")
+    r.add_argument("package")
+    r.add_argument("--chunk-bytes", type=int, default=1 << 30)
+    r.set_defaults(fn=cmd_relayout)
     f = sub.add_parser("fullsize", help="real architecture, random weights: convert, load, time one step on CPU")
     f.add_argument("--work", default=str(CACHE / "fullsize"), help="checkpoint, package and report.json go here")
     f.add_argument("--dtype", default="fp16,q4")

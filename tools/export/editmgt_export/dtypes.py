@@ -11,6 +11,7 @@ VQ graphs are not weight-quantised (see UNQUANTISED).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .external_data import CHUNK_BYTES
 from .onnx_export import drop_initializer, save_model
 
 DTYPES = ("fp32", "fp16", "q4", "q4f16", "q8")
@@ -185,16 +187,18 @@ def to_q4(model: onnx.ModelProto) -> onnx.ModelProto:
     return q.model.model
 
 
-def to_q8(src: Path, dst: Path) -> None:
+def to_q8(src: Path, dst: Path, chunk_bytes: int = CHUNK_BYTES) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs through the root logger
-    large = src.stat().st_size > 1_800_000_000 or src.with_name(src.name + ".data").exists()
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
         matmuls = Path(tmp) / src.name
-        save_model(gemm_to_matmul(onnx.load(str(src))), matmuls, external=large)
-        quantize_dynamic(str(matmuls), str(dst), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
-                         per_channel=False, use_external_data_format=large)
+        save_model(gemm_to_matmul(onnx.load(str(src))), matmuls)
+        # the quantiser writes its own external data (one file of any size) into a scratch name
+        scratch = Path(tmp) / f"q8_{src.name}"
+        quantize_dynamic(str(matmuls), str(scratch), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
+                         per_channel=False, use_external_data_format=True)
+        save_model(onnx.load(str(scratch)), dst, chunk_bytes=chunk_bytes)
 
 
 def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -244,21 +248,30 @@ UNQUANTISED = {"vq_encode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"},
                "vq_decode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"}}
 
 
-def convert_graph(fp32_path: Path, dtype: str, dst: Path, graph: str) -> Path:
-    """Write ``dst`` in ``dtype`` from the fp32 graph at ``fp32_path``."""
-    dtype = UNQUANTISED.get(graph, {}).get(dtype, dtype)
+def graph_dtype(graph: str, dtype: str, overrides: dict[str, str] | None = None) -> str:
+    """The compute dtype of ``graph`` in a package's ``dtype`` entry: an override asked for
+    (e.g. text_llm=fp32 in q4f16), else the VQ graphs' unquantised one, else ``dtype`` itself."""
+    if overrides and graph in overrides:
+        return overrides[graph]
+    return UNQUANTISED.get(graph, {}).get(dtype, dtype)
+
+
+def convert_graph(fp32_path: Path, dtype: str, dst: Path, graph: str, chunk_bytes: int = CHUNK_BYTES) -> Path:
+    """Write ``dst`` (weights in external-data chunks beside it) in compute dtype ``dtype`` (see
+    graph_dtype) from the fp32 graph at ``fp32_path``."""
+    save = functools.partial(save_model, path=dst, chunk_bytes=chunk_bytes)
     if dtype == "fp32":
-        save_model(onnx.load(str(fp32_path)), dst)
+        save(onnx.load(str(fp32_path)))
     elif dtype == "fp16":
-        save_model(to_fp16(onnx.load(str(fp32_path)), graph), dst)
+        save(to_fp16(onnx.load(str(fp32_path)), graph))
     elif dtype == "q4":
-        save_model(to_q4(onnx.load(str(fp32_path))), dst)
+        save(to_q4(onnx.load(str(fp32_path))))
     elif dtype == "q4f16":
-        save_model(to_q4(to_fp16(onnx.load(str(fp32_path)), graph)), dst)
+        save(to_q4(to_fp16(onnx.load(str(fp32_path)), graph)))
     elif dtype == "q8":
-        to_q8(fp32_path, dst)
+        to_q8(fp32_path, dst, chunk_bytes)
     else:
         raise ValueError(dtype)
     if dtype in ("q4", "q4f16", "q8") and graph in INT8_EMBEDDINGS:
-        save_model(quantize_embedding_tables(onnx.load(str(dst))), dst)
+        save(quantize_embedding_tables(onnx.load(str(dst))))
     return dst

@@ -132,8 +132,10 @@ def step_feeds(manifest: dict, seed: int = 0) -> dict[str, np.ndarray]:
 def phase_step(work: str, dtype: str, threads: int) -> dict:
     import onnxruntime as ort  # and nothing of torch: the RSS is onnxruntime's
 
+    from .package import read_manifest
+
     package = Path(work) / "package"
-    manifest = json.loads((package / "manifest.json").read_text())
+    manifest = read_manifest(package)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.log_severity_level = 3
@@ -194,7 +196,7 @@ def graph_sizes(package: Path, manifest: dict) -> dict:
     for dtype, entry in manifest["dtypes"].items():
         per = {}
         for graph, files in entry["graphs"].items():
-            per[graph] = _folder_bytes([package / files["file"]] + ([package / files["external_data"]] if "external_data" in files else []))
+            per[graph] = _folder_bytes([package / p for p in [files["file"], *files.get("external_data", [])]])
         sizes[dtype] = {"graphs": per, "total": sum(per.values())}
     return sizes
 
@@ -225,7 +227,9 @@ def run_fullsize(work: Path, dtypes: list[str], include_text: bool = False, thre
     print(f"converting ({','.join(dtypes)})…", flush=True)
     report["convert"] = _child("convert", work=str(work), dtypes=dtypes)
     package = work / "package"
-    manifest = json.loads((package / "manifest.json").read_text())
+    from .package import read_manifest
+
+    manifest = read_manifest(package)
     report["sizes"] = graph_sizes(package, manifest)
     report["readback_bytes_per_step"] = manifest["config"]["readback_bytes_per_step"]
     report["unquantised_matmuls"] = {d: unquantised_matmuls(package / e["graphs"]["transformer_step"]["file"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .onnx_export import current_umask
+from .external_data import current_umask
 from .pipeline import (DEFAULT_NEGATIVE_PROMPT, EditRequest, ModelGeometry, Tokenizers, encode_prompt, run_edit,
                        uses_cfg)
 
@@ -153,10 +153,11 @@ def write_goldens(package: Path, out: Path, seed: int = 0) -> None:
     import transformers
 
     from .checkpoint import load_checkpoint
+    from .package import read_manifest
     from .runners import TorchRunner
     from .tiny import build_tiny_checkpoint
 
-    manifest = json.loads((package / "manifest.json").read_text())
+    manifest = read_manifest(package)
     tiny_seed = int(manifest["source"]["id"].rsplit(" ", 1)[-1])
     cfg = manifest["config"]
     res = str(cfg["resolution"])

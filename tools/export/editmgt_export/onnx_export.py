@@ -5,7 +5,6 @@ import contextlib
 import gc
 import io
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -14,23 +13,19 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from .external_data import CHUNK_BYTES, remove_chunks, save_chunked
 from .graphs import GRAPH_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
 
 OPSET = 18
-EXTERNAL_DATA_BYTES = 1_800_000_000  # stay clear of protobuf's 2 GB limit
 
 
-def _param_bytes(module: torch.nn.Module) -> int:
-    return sum(p.numel() * p.element_size() for p in module.state_dict().values())
-
-
-def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, batch_dynamic: bool = False) -> Path:
+def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, batch_dynamic: bool = False,
+                 chunk_bytes: int = CHUNK_BYTES) -> Path:
     inputs, outputs = GRAPH_IO[graph]
     dynamic_shapes = None
     if batch_dynamic:
         batch = torch.export.Dim("batch", min=1, max=64)
         dynamic_shapes = {name: {0: batch} for name in inputs}
-    large = _param_bytes(module) > EXTERNAL_DATA_BYTES
     module.eval()
     with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
@@ -43,7 +38,7 @@ def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, b
     del program  # its folded constants are copies: free them before folding more
     gc.collect()
     model = fold_weight_layouts(strip_metadata(model))
-    save_model(model, path, external=large)
+    save_model(model, path, chunk_bytes=chunk_bytes)
     return path
 
 
@@ -142,33 +137,22 @@ def strip_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def save_model(model: onnx.ModelProto, path: Path, external: bool | None = None) -> None:
-    """Save, with external data (``<name>.onnx.data``) when the graph is too big for one protobuf."""
+def save_model(model: onnx.ModelProto, path: Path, external: bool = True, chunk_bytes: int = CHUNK_BYTES) -> None:
+    """Save with the weights in external-data chunks (``<name>.onnx.data``, ``.data_1``, …; see
+    external_data.py): every package graph, whatever its size, so a runtime never copies a graph's
+    weights into its heap along with the graph, and no file reaches 2 GiB. ``external=False``
+    keeps them inside (test graphs)."""
     path = Path(path)
-    if external is None:
-        external = model.ByteSize() > EXTERNAL_DATA_BYTES if not _has_external(model) else True
-    for stale in (path, path.with_name(path.name + ".data")):
-        stale.unlink(missing_ok=True)
     if external:
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=path.name + ".data", size_threshold=1024)
-        os.chmod(path.with_name(path.name + ".data"), 0o666 & ~current_umask())  # onnx writes it 0600
+        save_chunked(model, path, chunk_bytes)
     else:
+        path.unlink(missing_ok=True)
+        remove_chunks(path)
         onnx.save_model(model, str(path))
 
 
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _has_external(model: onnx.ModelProto) -> bool:
-    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
-
-
 def export_all(ckpt, folder: Path, token_grid: tuple[int, int], resolution: int, attention_blocks: list[int],
-               text_len: int = 256, clip_len: int = 77, graphs=None) -> dict[str, Path]:
+               text_len: int = 256, clip_len: int = 77, graphs=None, chunk_bytes: int = CHUNK_BYTES) -> dict[str, Path]:
     """Write fp32 graphs into ``folder``; returns graph name -> path."""
     folder.mkdir(parents=True, exist_ok=True)
     h, w = token_grid
@@ -193,5 +177,6 @@ def export_all(ckpt, folder: Path, token_grid: tuple[int, int], resolution: int,
     for name, (make, make_args, dyn) in specs.items():
         if graphs is not None and name not in graphs:
             continue
-        paths[name] = export_graph(make(), make_args(), folder / f"{name}.onnx", name, batch_dynamic=dyn)
+        paths[name] = export_graph(make(), make_args(), folder / f"{name}.onnx", name, batch_dynamic=dyn,
+                                   chunk_bytes=chunk_bytes)
     return paths

@@ -17,10 +17,11 @@ import torch
 
 from . import __version__
 from .checkpoint import Checkpoint
-from .dtypes import DTYPES, convert_graph
+from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
 from .graphs import GRAPH_IO
-from .onnx_export import current_umask, export_all
+from .external_data import CHUNK_BYTES, MAX_CHUNK_BYTES, chunk_paths, current_umask
+from .onnx_export import export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
 
 REPO = Path(__file__).resolve().parents[3]
@@ -143,7 +144,7 @@ def source_revision(root: Path) -> str:
 
 def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtypes, resolution: int,
                    token_grid, transformer_grid, attention_blocks, graphs_io: dict, tokenizers: dict,
-                   colors, out: Path, dated: bool = True) -> dict:
+                   colors, out: Path, dated: bool = True, graph_dtypes: dict | None = None) -> dict:
     cfg = ckpt.transformer.config
     files = []
     for p in sorted(out.rglob("*")):
@@ -154,8 +155,16 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
         graphs = {}
         for g in GRAPH_IO:
             entry = {"file": f"{d}/{g}.onnx"}
-            if (out / d / f"{g}.onnx.data").exists():
-                entry["external_data"] = f"{d}/{g}.onnx.data"
+            compute = d if d == "fp32" else graph_dtype(g, d, (graph_dtypes or {}).get(d))
+            if compute != d:
+                entry["dtype"] = compute
+            chunks = chunk_paths(out / d / f"{g}.onnx")
+            for c in chunks:
+                if c.stat().st_size > MAX_CHUNK_BYTES:
+                    raise ExportError(f"{d}/{c.name} has {c.stat().st_size:,} bytes: one of its tensors is 2 GiB or more, "
+                                      "which browsers cannot read as one file; package a smaller dtype (fp16, q4, q8)")
+            if chunks:
+                entry["external_data"] = [f"{d}/{p.name}" for p in chunks]
             graphs[g] = entry
         dtype_entries[d] = {"providers": PROVIDERS[d], "graphs": graphs}
     seq = token_grid[0] * token_grid[1]
@@ -203,11 +212,12 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
     }
 
 
-def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, attention_blocks) -> dict[str, Path]:
+def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, attention_blocks,
+               chunk_bytes: int = CHUNK_BYTES) -> dict[str, Path]:
     """fp32 graphs kept in ``folder``, exporting the missing ones; a stamp of the checkpoint and
     options guards against reusing graphs of another model."""
     stamp = json.dumps({"revision": source_revision(ckpt.root), "resolution": resolution,
-                        "attention_blocks": list(attention_blocks)}, sort_keys=True)
+                        "attention_blocks": list(attention_blocks), "chunk_bytes": chunk_bytes}, sort_keys=True)
     stamp_file = folder / "export.json"
     if folder.exists() and (not stamp_file.exists() or stamp_file.read_text() != stamp):
         shutil.rmtree(folder)
@@ -217,7 +227,7 @@ def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, atte
     finished = json.loads(done.read_text()) if done.exists() else []
     missing = [g for g in GRAPH_IO if g not in finished]
     for g in missing:  # one at a time, recorded as each completes
-        export_all(ckpt, folder, token_grid, resolution, attention_blocks, graphs=[g])
+        export_all(ckpt, folder, token_grid, resolution, attention_blocks, graphs=[g], chunk_bytes=chunk_bytes)
         finished.append(g)
         done.write_text(json.dumps(finished))
     return {g: folder / f"{g}.onnx" for g in GRAPH_IO}
@@ -230,15 +240,31 @@ def validate_manifest(manifest: dict) -> None:
     jsonschema.Draft202012Validator(schema).validate(manifest)
 
 
+def read_manifest(package: Path) -> dict:
+    """A package's manifest.json, validated against the schema (every Python reader goes through this)."""
+    manifest = json.loads((Path(package) / "manifest.json").read_text())
+    validate_manifest(manifest)
+    return manifest
+
+
 def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,
-                  attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None) -> dict:
+                  attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None,
+                  chunk_bytes: int = CHUNK_BYTES, graph_dtypes: dict[str, dict[str, str]] | None = None) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
-    ``fp32_dir`` keeps the fp32 export there and reuses it on the next run."""
+    ``fp32_dir`` keeps the fp32 export there and reuses it on the next run; ``chunk_bytes`` is the
+    size external-data chunks are filled to (1 GiB; small models use less to exercise the layout);
+    ``graph_dtypes`` gives graphs of a dtype their own compute dtype, e.g. ``{"q4f16": {"text_llm": "fp32"}}``."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
         raise ExportError(f"unknown dtype {bad[0]!r} (choose from {', '.join(DTYPES)})")
+    graph_dtypes = graph_dtypes or {}
+    for d, per in graph_dtypes.items():
+        for g, compute in per.items():
+            if d not in dtypes or d == "fp32" or g not in GRAPH_IO or compute not in DTYPES:
+                raise ExportError(f"cannot give {d}/{g} the compute dtype {compute!r} (a converted dtype of this "
+                                  f"package, a graph of {', '.join(GRAPH_IO)} and a dtype of {', '.join(DTYPES)})")
     sf = ckpt.vae_scale_factor
     resolution = resolution or (1024 if ckpt.transformer.config.downsample else 512)
     if resolution % sf:
@@ -257,9 +283,9 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
         scratch = tmp / "fp32" if "fp32" in dtypes else tmp / ".fp32-scratch"
         t0 = time.time()
         if fp32_dir is None:
-            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks)
+            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks, chunk_bytes=chunk_bytes)
         else:  # a kept fp32 export (same checkpoint and options): export only what is missing
-            fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks)
+            fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks, chunk_bytes)
             if "fp32" in dtypes:
                 shutil.copytree(fp32_dir, scratch)
                 fp32 = {g: scratch / p.name for g, p in fp32.items()}
@@ -271,7 +297,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             t0 = time.time()
             (tmp / d).mkdir()
             for g, p in fp32.items():
-                convert_graph(p, d, tmp / d / f"{g}.onnx", g)
+                convert_graph(p, graph_dtype(g, d, graph_dtypes.get(d)), tmp / d / f"{g}.onnx", g, chunk_bytes)
                 io = _io(tmp / d / f"{g}.onnx", g)
                 if io != graphs_io[g]:
                     raise ExportError(f"{d}/{g}: inputs/outputs differ from fp32: {io} vs {graphs_io[g]}")
@@ -287,7 +313,8 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
         finally:
             torch.set_num_threads(threads)
         manifest = build_manifest(ckpt, name, source, source_revision(ckpt.root), dtypes, resolution, token_grid,
-                                  transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp, dated)
+                                  transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp, dated,
+                                  graph_dtypes)
         validate_manifest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         if out.exists():

@@ -5,22 +5,12 @@
  *
  *   npx tsx tools/export/node/fullsizeStep.ts <package folder> <dtype> [threads]
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readManifest } from '../../../cli/manifestFile';
 import { OrtNodeRunner } from '../../../cli/ortNodeRunner';
+import type { Dtype, Manifest } from '../../../src/engine/manifest';
 import type { GraphName } from '../../../src/engine/ports';
 import type { AnyTensor } from '../../../src/engine/tensor';
-
-interface IoDesc {
-  name: string;
-  dtype: string;
-  shape: (number | string)[];
-}
-interface Manifest {
-  dtypes: Record<string, { graphs: Record<string, { file: string }> }>;
-  graphs: Record<string, { inputs: IoDesc[] }>;
-  config: { mask_token_id: number; codebook_size: number; micro_conds: number[] };
-}
 
 /** Deterministic values in [0, 1) (a small LCG: the check needs plausible inputs, not quality). */
 function uniforms(n: number, seed: number): Float32Array {
@@ -35,7 +25,7 @@ function uniforms(n: number, seed: number): Float32Array {
 
 function stepFeeds(m: Manifest): Record<string, AnyTensor> {
   const feeds: Record<string, AnyTensor> = {};
-  for (const io of m.graphs['transformer_step']!.inputs) {
+  for (const io of m.graphs.transformer_step.inputs) {
     const dims = io.shape.map((d) => (typeof d === 'number' ? d : 1));
     const n = dims.reduce((a, b) => a * b, 1);
     if (io.dtype === 'int32') {
@@ -46,7 +36,7 @@ function stepFeeds(m: Manifest): Record<string, AnyTensor> {
       continue;
     }
     const fixed: Record<string, number[]> = {
-      micro_conds: m.config.micro_conds, timestep: [35], guidance_scale: [6], ref_bias: [Math.log(1.1)],
+      micro_conds: [...m.config.micro_conds], timestep: [35], guidance_scale: [6], ref_bias: [Math.log(1.1)],
     };
     const data = fixed[io.name] ? Float32Array.from(fixed[io.name]!)
       : io.name === 'text_weights' ? new Float32Array(n).fill(1)
@@ -60,8 +50,8 @@ function stepFeeds(m: Manifest): Record<string, AnyTensor> {
 async function main(): Promise<void> {
   const [dir, dtype, threads] = process.argv.slice(2);
   if (!dir || !dtype) throw new Error('usage: fullsizeStep.ts <package folder> <dtype> [threads]');
-  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-  const graphs = m.dtypes[dtype]?.graphs;
+  const m = readManifest(dir);
+  const graphs = m.dtypes[dtype as Dtype]?.graphs;
   if (!graphs) throw new Error(`the package has no ${dtype} graphs`);
   const files = Object.fromEntries(Object.entries(graphs).map(([g, e]) => [g, join(dir, e.file)])) as Record<GraphName, string>;
   const runner = new OrtNodeRunner({ files, intraOpThreads: Number(threads ?? 0) });

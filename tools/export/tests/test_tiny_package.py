@@ -134,11 +134,12 @@ def test_fresh_conversion_reproduces_the_package(tiny_ckpt, tmp_path):
     """Catches a stale committed package: re-export fp32 + q4 and compare outputs."""
     from editmgt_export.package import write_package
     from editmgt_export.runners import OrtRunner
+    from editmgt_export.tiny import TINY_CHUNK_BYTES
     from export_helpers import step_feeds_along_edit
 
     out = tmp_path / "tiny-random"
     new = write_package(tiny_ckpt, out, ["fp32", "q4"], name="tiny-random", source="editmgt_export tiny --seed 0",
-                        resolution=64, log=lambda *_: None, dated=False)
+                        resolution=64, log=lambda *_: None, dated=False, chunk_bytes=TINY_CHUNK_BYTES)
     old = manifest()
     # byte for byte: the same seed and versions give the same files (the tiny command is reproducible)
     assert {f["path"]: f["sha256"] for f in new["files"]} == \
@@ -190,5 +191,23 @@ def test_package_is_world_readable(tiny_ckpt, tmp_path):
     for p in [out, *out.rglob("*")]:
         assert stat.S_IMODE(p.stat().st_mode) == (0o777 if p.is_dir() else 0o666) & ~umask, p
     model = onnx.load(str(TINY_PACKAGE / "fp32" / "vq_decode.onnx"))
-    save_model(model, tmp_path / "big.onnx", external=True)
-    assert stat.S_IMODE((tmp_path / "big.onnx.data").stat().st_mode) == 0o666 & ~umask
+    save_model(model, tmp_path / "big.onnx", chunk_bytes=256 * 1024)
+    for p in (tmp_path / "big.onnx.data", tmp_path / "big.onnx.data_1"):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_graph_keeps_its_own_compute_dtype_and_the_manifest_says_so(tiny_ckpt, tmp_path):
+    from editmgt_export.errors import ExportError
+    from editmgt_export.package import write_package
+
+    out = tmp_path / "pkg"
+    m = write_package(tiny_ckpt, out, ["q4"], name="pkg", source="x", resolution=64, log=lambda *_: None,
+                      graph_dtypes={"q4": {"text_llm": "fp32"}})
+    graphs = m["dtypes"]["q4"]["graphs"]
+    assert graphs["text_llm"]["dtype"] == "fp32" and graphs["vq_encode"]["dtype"] == "fp32"
+    assert "dtype" not in graphs["transformer_step"]
+    ops = lambda g: {n.op_type for n in onnx.load(str(out / graphs[g]["file"])).graph.node}  # noqa: E731
+    assert "MatMulNBits" not in ops("text_llm") and "MatMulNBits" in ops("transformer_step")
+    with pytest.raises(ExportError, match="cannot give q4/text_llm the compute dtype 'int2'"):
+        write_package(tiny_ckpt, tmp_path / "bad", ["q4"], name="pkg", source="x", resolution=64,
+                      graph_dtypes={"q4": {"text_llm": "int2"}})

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from editmgt_export.package import read_manifest
 from editmgt_export.pipeline import EditRequest, ModelGeometry, Tokenizers, run_edit
 
 from .splits import pair_at
@@ -34,7 +35,7 @@ def package_runner(folder: Path, dtype: str, threads: int = 2):
     import onnxruntime as ort
     from editmgt_export.runners import OrtRunner
 
-    m = json.loads((folder / "manifest.json").read_text())
+    m = read_manifest(folder)
     runner = OrtRunner.__new__(OrtRunner)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
@@ -45,7 +46,7 @@ def package_runner(folder: Path, dtype: str, threads: int = 2):
 
 
 def open_package(folder: Path, dtype: str = "fp32"):
-    m = json.loads((folder / "manifest.json").read_text())
+    m = read_manifest(folder)
     c = m["config"]
     r = str(c["resolution"])
     geo = ModelGeometry(c["resolution"], tuple(c["resolutions"][r]["token_grid"]), tuple(c["resolutions"][r]["transformer_grid"]),

@@ -46,9 +46,9 @@ def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_
 
 
 def share_identical_graphs(out: Path, manifest: dict) -> dict:
-    """Where a dtype's graph is byte-identical to the fp32 one (the VQ graphs, which the converter
-    leaves unquantised), point the dtype at the fp32 file and drop the copy: the app fetches
-    files by manifest path, so each is downloaded and stored once."""
+    """Where a dtype's graph and its external-data chunks are byte-identical to the fp32 ones (the
+    VQ graphs, which the converter leaves unquantised), point the dtype at the fp32 files and drop
+    the copies: the app fetches files by manifest path, so each is downloaded and stored once."""
     if "fp32" not in manifest["dtypes"]:
         return manifest
     by_path = {f["path"]: f for f in manifest["files"]}
@@ -58,12 +58,16 @@ def share_identical_graphs(out: Path, manifest: dict) -> dict:
             continue
         for graph, g in entry["graphs"].items():
             ref = fp32[graph]
-            if g.get("external_data") or ref.get("external_data") or g["file"] == ref["file"]:
+            mine, theirs = [g["file"], *g.get("external_data", [])], [ref["file"], *ref.get("external_data", [])]
+            if g["file"] == ref["file"] or len(mine) != len(theirs):
                 continue
-            if by_path[g["file"]]["sha256"] == by_path[ref["file"]]["sha256"]:
-                (out / g["file"]).unlink()
-                del by_path[g["file"]]
-                g["file"] = ref["file"]
+            # the graph names its chunks by file name, so identical files stay valid beside the fp32 graph
+            if all(by_path[a]["sha256"] == by_path[b]["sha256"] for a, b in zip(mine, theirs)):
+                for p in mine:
+                    (out / p).unlink()
+                    del by_path[p]
+                g.clear()
+                g.update(ref, dtype="fp32")
     manifest["files"] = [f for f in manifest["files"] if f["path"] in by_path]
     return manifest
 

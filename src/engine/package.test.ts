@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { checkGraphSignature } from './graphContract';
+import { validateManifest } from './manifest';
+import type { Manifest } from './manifest';
+import { chooseDtype, graphDtype } from './package';
+
+const manifest = validateManifest(
+  JSON.parse(readFileSync(new URL('../../public/models/tiny-random/manifest.json', import.meta.url), 'utf8')),
+);
+
+/** The tiny manifest with only some dtypes. */
+function only(...dtypes: string[]): Manifest {
+  return {
+    ...manifest,
+    dtypes: Object.fromEntries(Object.entries(manifest.dtypes).filter(([d]) => dtypes.includes(d))),
+  };
+}
+
+describe('chooseDtype: one policy for every host', () => {
+  it('picks per device what runs best there, among what the package ships for it', () => {
+    expect(chooseDtype(manifest, 'webgpu', 'auto', true)).toBe('q4f16');
+    expect(chooseDtype(manifest, 'webgpu', 'auto', false)).toBe('q4');
+    expect(chooseDtype(manifest, 'wasm')).toBe('q8');
+    expect(chooseDtype(manifest, 'cpu')).toBe('fp32');
+    expect(chooseDtype(only('fp16', 'q8'), 'cpu')).toBe('q8');
+    expect(chooseDtype(only('fp32', 'fp16'), 'webgpu', 'auto', true)).toBe('fp16');
+  });
+  it('reads each graph’s own compute dtype: an f16 graph inside q4 needs shader-f16', () => {
+    const mixed = structuredClone(manifest) as unknown as {
+      dtypes: Record<string, { graphs: Record<string, { dtype?: string }> }>;
+    };
+    mixed.dtypes['q4']!.graphs['text_llm']!.dtype = 'fp16';
+    const m = validateManifest(mixed);
+    expect(graphDtype(m, 'q4', 'text_llm')).toBe('fp16');
+    expect(graphDtype(m, 'q4', 'transformer_step')).toBe('q4');
+    expect(chooseDtype(m, 'webgpu', 'auto', false)).toBe('fp32');
+    expect(chooseDtype(m, 'webgpu', 'auto', true)).toBe('q4f16');
+  });
+  it('takes an asked-for dtype the package has, and names what it has otherwise', () => {
+    expect(chooseDtype(manifest, 'wasm', 'fp16')).toBe('fp16');
+    expect(() => chooseDtype(only('fp32', 'q8'), 'webgpu', 'q4')).toThrow(
+      'this model has no q4 graphs (it has fp32, q8)',
+    );
+    expect(() => chooseDtype(only('fp16'), 'wasm')).toThrow(/ships no graphs this backend runs/);
+  });
+});
+
+describe('checkGraphSignature', () => {
+  const declared = manifest.graphs.text_llm;
+  const same = {
+    inputs: declared.inputs.map((t) => ({ ...t })),
+    outputs: declared.outputs.map((t) => ({ ...t })),
+  };
+  it('accepts what the manifest declares, free dimensions matching any size', () => {
+    expect(() => checkGraphSignature('text_llm', manifest, same)).not.toThrow();
+    expect(() =>
+      checkGraphSignature('text_llm', manifest, {
+        inputs: same.inputs.map((t) => ({ name: t.name })),
+        outputs: same.outputs,
+      }),
+    ).not.toThrow();
+  });
+  it('names the graph and the first difference: a missing, extra or retyped tensor', () => {
+    const msg = (g: Parameters<typeof checkGraphSignature>[2]) => () =>
+      checkGraphSignature('text_llm', manifest, g);
+    expect(msg({ ...same, inputs: same.inputs.slice(1) })).toThrow(
+      "model graph text_llm does not match its manifest: input 'input_ids' is missing",
+    );
+    expect(msg({ ...same, outputs: [...same.outputs, { name: 'extra' }] })).toThrow(
+      "it has an output 'extra' the manifest does not declare",
+    );
+    expect(msg({ ...same, inputs: [{ ...same.inputs[0]!, dtype: 'int32' }, same.inputs[1]!] })).toThrow(
+      "input 'input_ids' is int32, the manifest says int64",
+    );
+  });
+});

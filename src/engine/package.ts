@@ -1,0 +1,227 @@
+/**
+ * Opening a model package, written once for every host (the worker on onnxruntime-web, the CLI
+ * on onnxruntime-node): dtype choice, files, tokenizers, graph runner, the check of each graph
+ * against the manifest, and the memory policy. Hosts supply two ports: a FileSource (where the
+ * package's files come from) and a GraphRuntime (what turns graph files into a runner).
+ */
+import { EditError } from './errors';
+import { checkGraphSignature } from './graphContract';
+import { hfTokenizer } from './hfTokenizer';
+import type { BpeEncoder } from './hfTokenizer';
+import { GRAPH_NAMES, packageFiles, specFromManifest } from './manifest';
+import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from './manifest';
+import type { ModelSpec } from './modelSpec';
+import { EditEngine } from './pipeline';
+import type { GraphName, GraphRunner, GraphSignature, Tokenizer } from './ports';
+
+/** Packages above this size free their text encoders between prompts (EngineOptions.releaseTextEncoders). */
+export const MEMORY_TIGHT_BYTES = 1 << 30;
+
+/**
+ * Where a package's files come from. `D` is what the graph runtime takes for a file: bytes, a
+ * Blob or File (read by the runtime itself), or a path.
+ */
+export interface FileSource<D> {
+  /**
+   * Makes `files` ready: fetched where needed and each one's size and sha256 checked against the
+   * manifest (a source that holds a file already verified need not hash it again).
+   */
+  prepare(files: readonly ManifestFile[], signal?: AbortSignal): Promise<void>;
+  /** A prepared file's bytes, or bytes [start, end) of it. */
+  read(file: ManifestFile, range?: { readonly start: number; readonly end: number }): Promise<Uint8Array>;
+  /**
+   * A file as the graph runtime takes it. Called at load and again when a released graph is
+   * reopened; the file was verified by `prepare`, so it is not hashed again.
+   */
+  graphData(file: ManifestFile): Promise<D>;
+}
+
+/** One graph's files: the .onnx file and its external-data chunks under the names the graph uses. */
+export interface GraphFiles<D> {
+  readonly graph: GraphName;
+  readonly model: D;
+  /** In manifest order; `name` is the chunk's file name, which the graph's tensors refer to. */
+  readonly externalData: readonly { readonly name: string; readonly data: D }[];
+}
+
+export interface PackageRunner extends GraphRunner {
+  signature(graph: GraphName): Promise<GraphSignature>;
+  release(): Promise<void>;
+}
+
+/** Creates the runner for a package's graphs; `reopen` gives a released graph's files back. */
+export type GraphRuntime<D, R extends PackageRunner> = (
+  graphs: readonly GraphFiles<D>[],
+  reopen: (graph: GraphName) => Promise<GraphFiles<D>>,
+) => Promise<R>;
+
+export type Device = 'webgpu' | 'wasm' | 'cpu';
+
+const F16: readonly Dtype[] = ['fp16', 'q4f16'];
+
+/** The compute dtype of one graph of a dtype entry (its own `dtype` when the manifest gives one). */
+export function graphDtype(manifest: Manifest, dtype: Dtype, graph: GraphName): Dtype {
+  return manifest.dtypes[dtype]!.graphs[graph].dtype ?? dtype;
+}
+
+/** Whether any graph of the entry computes in float16 (WebGPU then needs shader-f16). */
+function needsF16(manifest: Manifest, dtype: Dtype): boolean {
+  return GRAPH_NAMES.some((g) => F16.includes(graphDtype(manifest, dtype, g)));
+}
+
+/**
+ * The dtype to load: `wanted` when the package has it, else the best the device runs. WebGPU has
+ * no int8 MatMul kernels, and an entry with any float16 graph needs shader-f16; WASM runs int8
+ * fastest; on the CPU in node fp32 comes first (the exact one: parity and batch work), and any
+ * dtype runs there.
+ */
+export function chooseDtype(
+  manifest: Manifest,
+  device: Device,
+  wanted: Dtype | 'auto' = 'auto',
+  shaderF16 = false,
+): Dtype {
+  const have = Object.keys(manifest.dtypes) as Dtype[];
+  if (wanted !== 'auto') {
+    if (!have.includes(wanted))
+      throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
+    return wanted;
+  }
+  const order: Dtype[] =
+    device === 'webgpu'
+      ? shaderF16
+        ? ['q4f16', 'q4', 'fp16', 'fp32']
+        : ['q4', 'fp32']
+      : device === 'wasm'
+        ? ['q8', 'q4', 'fp32']
+        : ['fp32', 'q8', 'q4', 'fp16', 'q4f16'];
+  const runs = (d: Dtype) =>
+    have.includes(d) &&
+    (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device)) &&
+    (device !== 'webgpu' || shaderF16 || !needsF16(manifest, d));
+  const pick = order.find(runs);
+  if (!pick)
+    throw new EditError(
+      'bad-settings',
+      `this model ships no graphs this backend runs (it has ${have.join(', ')})`,
+    );
+  return pick;
+}
+
+/** A tokenizer from the package's files: the manifest's pad id, the tokenizer's own padding side. */
+export async function packageTokenizer(
+  entry: TokenizerEntry,
+  read: (path: string) => Promise<Uint8Array>,
+  makeEncoder: (
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown>,
+  ) => BpeEncoder,
+): Promise<Tokenizer> {
+  // TextDecoder is in every host (browsers, workers, node) but not in the engine's ES2022 lib.
+  const decoder = new (
+    globalThis as unknown as { TextDecoder: new () => { decode(b: Uint8Array): string } }
+  ).TextDecoder();
+  const json = async (name: string) => {
+    const path = entry.files.find((p) => p === name || p.endsWith(`/${name}`));
+    return path === undefined
+      ? undefined
+      : (JSON.parse(decoder.decode(await read(path))) as Record<string, unknown>);
+  };
+  const where = entry.files.find((p) => p.endsWith('tokenizer.json')) ?? 'tokenizer.json';
+  let tokenizerJson: Record<string, unknown> | undefined;
+  let tokenizerConfig: Record<string, unknown>;
+  let encoder: BpeEncoder;
+  try {
+    tokenizerJson = await json('tokenizer.json');
+    if (!tokenizerJson) throw new EditError('bad-manifest', 'the model package has no tokenizer.json');
+    tokenizerConfig = (await json('tokenizer_config.json')) ?? {};
+    encoder = makeEncoder(tokenizerJson, tokenizerConfig);
+  } catch (err) {
+    if (err instanceof EditError) throw err;
+    // a damaged or foreign tokenizer file: one line naming it, not the parser's text
+    throw new EditError('bad-manifest', `the tokenizer ${where} cannot be loaded (${String((err as Error).message).split('\n')[0]})`);
+  }
+  return hfTokenizer(
+    encoder,
+    { tokenizerJson, tokenizerConfig },
+    // The padding side is the tokenizer's own (tokenizerPaddingSide); the manifest's entry only records it.
+    { padId: entry.pad_id },
+  );
+}
+
+export interface OpenOptions<D, R extends PackageRunner> {
+  /** Validated (validateManifest). */
+  readonly manifest: Manifest;
+  readonly device: Device;
+  readonly dtype?: Dtype | 'auto';
+  /** WebGPU adapter has shader-f16. */
+  readonly shaderF16?: boolean;
+  readonly files: FileSource<D>;
+  readonly runtime: GraphRuntime<D, R>;
+  /** Builds the tokenizer.json engine (@huggingface/tokenizers' Tokenizer in both hosts). */
+  readonly makeEncoder: (
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown>,
+  ) => BpeEncoder;
+  readonly signal?: AbortSignal;
+  /** milliseconds clock for the engine's timings */
+  readonly now?: () => number;
+}
+
+export interface OpenedPackage<R extends PackageRunner> {
+  readonly manifest: Manifest;
+  readonly dtype: Dtype;
+  readonly spec: ModelSpec;
+  readonly runner: R;
+  readonly tokenizers: { readonly clip: Tokenizer; readonly llm: Tokenizer };
+  readonly engine: EditEngine;
+  /** Bytes of every file this dtype needs. */
+  readonly bytes: number;
+  /** Whether the text encoders are freed between prompts (packages over MEMORY_TIGHT_BYTES). */
+  readonly releaseTextEncoders: boolean;
+}
+
+/**
+ * Opens a package: picks the dtype, prepares (fetches and verifies) its files, builds the
+ * tokenizers and the graph runner, and checks every graph against the manifest; a mismatch
+ * releases what was loaded and throws EditError('bad-manifest') naming the graph.
+ */
+export async function openModelPackage<D, R extends PackageRunner>(
+  o: OpenOptions<D, R>,
+): Promise<OpenedPackage<R>> {
+  const { manifest, files } = o;
+  const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16);
+  const needed = packageFiles(manifest, dtype);
+  const all = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g])];
+  await files.prepare(all, o.signal);
+
+  const byPath = new Map(all.map((f) => [f.path, f]));
+  const read = (path: string) => files.read(byPath.get(path)!);
+  const tokenizers = {
+    clip: await packageTokenizer(manifest.tokenizers.clip, read, o.makeEncoder),
+    llm: await packageTokenizer(manifest.tokenizers.llm, read, o.makeEncoder),
+  };
+  const graphFiles = async (graph: GraphName): Promise<GraphFiles<D>> => {
+    const [model, ...chunks] = needed.graphs[graph];
+    const externalData = [];
+    for (const c of chunks)
+      externalData.push({ name: c.path.slice(c.path.lastIndexOf('/') + 1), data: await files.graphData(c) });
+    return { graph, model: await files.graphData(model!), externalData };
+  };
+  const graphs: GraphFiles<D>[] = [];
+  for (const g of GRAPH_NAMES) graphs.push(await graphFiles(g));
+  o.signal?.throwIfAborted();
+  const runner = await o.runtime(graphs, graphFiles);
+  graphs.length = 0; // the sessions hold the weights now
+  try {
+    for (const g of GRAPH_NAMES) checkGraphSignature(g, manifest, await runner.signature(g));
+  } catch (err) {
+    await runner.release();
+    throw err;
+  }
+  const bytes = all.reduce((s, f) => s + f.bytes, 0);
+  const releaseTextEncoders = bytes > MEMORY_TIGHT_BYTES;
+  const spec = specFromManifest(manifest);
+  const engine = new EditEngine({ runner, tokenizers, spec, releaseTextEncoders, now: o.now });
+  return { manifest, dtype, spec, runner, tokenizers, engine, bytes, releaseTextEncoders };
+}

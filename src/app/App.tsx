@@ -4,6 +4,7 @@ import { useShortcuts } from './hooks/useShortcuts';
 import { deriveEditState } from './lib/derive';
 import { useActions, useEditor } from './state/context';
 import { AttentionControls } from './components/AttentionControls';
+import { ForeignModelPrompt } from './components/ForeignModelPrompt';
 import { HistoryPanel } from './components/HistoryPanel';
 import { ImagePicker } from './components/ImagePicker';
 import { InstructionBox } from './components/InstructionBox';
@@ -41,6 +42,7 @@ export function App() {
         <StatusBadges />
       </header>
       <MessageBar />
+      <ForeignModelPrompt />
       <main className="workspace">
         <aside className="sidebar left" aria-label="Edit">
           <section className="panel">

@@ -46,6 +46,7 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
         return;
       }
       const name = file instanceof File && file.name ? file.name : 'pasted image';
+      set({ openingImage: true });
       try {
         const { ref, bitmap } = await openImageFile(file, name);
         rememberBitmap(ref, bitmap);
@@ -54,10 +55,14 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
         const e = get().error;
         set({ error: e && ['image', 'input'].includes(e.source) ? null : e });
         moveTo(H.push(get().history, entry, HISTORY_LIMITS));
-        set({ notice: `Opened ${name} (${ref.width}×${ref.height}).` });
+        set({ notice: `Opened ${name} (${ref.width}×${ref.height}).`, openingImage: false });
+        if (get().runQueued) {
+          set({ runQueued: false });
+          void get().actions.run();
+        }
       } catch (err) {
         const message = err instanceof ImageInputError ? err.message : toAppError('image', err).message;
-        set({ error: { source: 'image', code: 'bad-image', message } });
+        set({ error: { source: 'image', code: 'bad-image', message }, openingImage: false, runQueued: false });
       }
     },
 

@@ -30,6 +30,11 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
     async run(): Promise<void> {
       const s = get();
       if (s.run?.status === 'running') return;
+      // Run right after choosing a file means this file: wait for it rather than refuse or use the old one.
+      if (s.openingImage) {
+        set({ runQueued: true, notice: 'The image is still opening: the edit starts as soon as it is open.' });
+        return;
+      }
       const missing = missingForRun({ ...s, loadPercent: loadPercent() });
       if (missing) {
         set({ error: { source: 'input', code: 'missing', message: missing } });

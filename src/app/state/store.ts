@@ -43,6 +43,10 @@ export interface EditorData {
   error: AppError | null;
   /** Short, non-error news ("Cancelled at step 3/8."). */
   notice: string | null;
+  /** An image is being read and decoded (a Run pressed meanwhile waits for it). */
+  openingImage: boolean;
+  /** Run was pressed while an image was opening: it starts once the image is open. */
+  runQueued: boolean;
   /** A package on another site that a link named, waiting for the person's yes. */
   foreignModel: ForeignModelOffer | null;
   /** Bumped when the brush mask changes (the mask itself lives in media/brushMask). */
@@ -81,6 +85,8 @@ export function initialData(defaultModelUrl: string): EditorData {
     instruction: '',
     error: null,
     notice: null,
+    openingImage: false,
+    runQueued: false,
     foreignModel: null,
     maskVersion: 0,
   };

@@ -26,3 +26,20 @@ test('Run pressed right after choosing a file waits for the image and then runs 
   expect(snap.result).toEqual({ width: 640, height: 427 });
   await expect(ui.historyItems).toHaveCount(2);
 });
+
+test('a built copy reopens with the network gone: the shell from its service worker, the model from OPFS @wasm', async ({ ui, page, context }) => {
+  await ui.openReady();
+  // The shell is kept once the service worker is active and controls the page.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await expect(page.getByRole('heading', { name: 'EditMGT' })).toBeVisible();
+    await expect(ui.fileInput).toBeAttached();
+    await expect(ui.runButton).toBeVisible();
+    await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · /, { timeout: 90_000 });
+  } finally {
+    await context.setOffline(false);
+  }
+});

@@ -43,3 +43,44 @@ test('a built copy reopens with the network gone: the shell from its service wor
     await context.setOffline(false);
   }
 });
+
+test('the shapes model offers examples from its domain, and says plainly when an image is outside it @wasm', async ({ ui, page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  const examples = page.getByTestId('domain-example');
+  await expect(examples).toHaveCount(4);
+  // Every example thumbnail is a decoded picture.
+  for (const img of await examples.locator('img').all()) await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(128);
+
+  await examples.first().click();
+  await ui.expectImage(128, 128);
+  await expect(ui.instruction).toHaveValue('remove the square');
+  await expect(page.getByTestId('domain-notice')).toHaveCount(0);
+  await ui.setSteps(2);
+  await ui.runButton.click();
+  await expect.poll(async () => (await ui.snapshot()).run?.status ?? null, { timeout: 120_000 }).toBe('done');
+  // The model's own result is not flagged either.
+  await expect(page.getByTestId('domain-notice')).toHaveCount(0);
+
+  // A photo is outside: the notice says what the model knows, what to expect, and how to get EditMGT.
+  await ui.drop('photo.jpg');
+  await ui.expectImage(640, 427);
+  const notice = page.getByTestId('domain-notice');
+  await expect(notice).toContainText('was trained only on synthetic 128×128 pictures');
+  await expect(notice).toContainText('photos');
+  await expect(notice).toContainText('load EditMGT itself');
+  await ui.documentState('12-out-of-domain');
+  await page.getByTestId('domain-notice-model').click();
+  await expect(page.getByTestId('model-select')).toBeFocused();
+  // Going back to the example in the history removes the notice.
+  await ui.historyItems.first().click();
+  await expect(notice).toHaveCount(0);
+});
+
+test('a model without a declared domain shows no examples and no notice @wasm', async ({ ui, page }) => {
+  await ui.openReady();
+  await ui.drop('photo.jpg');
+  await ui.expectImage(640, 427);
+  await expect(page.getByTestId('domain-examples')).toHaveCount(0);
+  await expect(page.getByTestId('domain-notice')).toHaveCount(0);
+});

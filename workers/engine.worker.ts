@@ -1,11 +1,12 @@
 /// <reference lib="webworker" />
 /** The engine worker: receives typed requests, loads models, runs edits, streams steps back. */
+import { modelDomain } from '../src/engine/domain';
 import { EditError } from '../src/engine/errors';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
-import { cachedBytesFor, cachedPackages, clearCache } from './modelStore';
+import { cachedBytesFor, cachedPackages, clearCache, resolveUrl } from './modelStore';
 import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
 import { loadModel } from './session';
 import type { LoadedModel } from './session';
@@ -146,6 +147,7 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
         maxInstructionTokens: m.spec.llm.maxLength,
         defaults: m.defaults,
         suggestions: m.suggestions,
+        domain: modelDomain(m.manifest, (path) => resolveUrl(m.baseUrl, path)),
         cachedBytes: await cachedBytesFor(m.baseUrl),
       },
     });

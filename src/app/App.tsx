@@ -4,6 +4,7 @@ import { useShortcuts } from './hooks/useShortcuts';
 import { deriveEditState } from './lib/derive';
 import { useActions, useEditor } from './state/context';
 import { AttentionControls } from './components/AttentionControls';
+import { DomainNotice } from './components/DomainNotice';
 import { ForeignModelPrompt } from './components/ForeignModelPrompt';
 import { HistoryPanel } from './components/HistoryPanel';
 import { ImagePicker } from './components/ImagePicker';
@@ -57,6 +58,7 @@ export function App() {
             <ViewTabs />
             <AttentionControls />
           </div>
+          <DomainNotice />
           <Stage dragging={dragging} />
           <StepScrubber />
           <WordChips />

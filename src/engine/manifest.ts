@@ -67,6 +67,16 @@ export interface Manifest {
   readonly codebook_colors?: readonly (readonly number[])[];
   /** instructions that suit this model, offered by the editor */
   readonly suggestions?: readonly string[];
+  /** the images the model was trained on, told to the person (see src/engine/domain.ts) */
+  readonly domain?: {
+    readonly description: string;
+    /** true when images unlike the training ones give poor results */
+    readonly narrow?: boolean;
+    /** what to expect from an image outside the domain */
+    readonly outside?: string;
+    /** package files (listed in `files`) showing the domain */
+    readonly examples?: readonly { readonly path: string; readonly instruction?: string }[];
+  };
 }
 
 /**

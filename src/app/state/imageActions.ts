@@ -66,6 +66,12 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
       }
     },
 
+    /** Opens one of the model's example images, with its edit offered when nothing is typed yet. */
+    async openExample(blob: Blob, name: string, instruction: string | null): Promise<void> {
+      await actions.openFiles([new File([blob], name, { type: blob.type || 'image/png' })]);
+      if (instruction && !get().instruction.trim() && H.current(get().history)?.input.name === name) set({ instruction });
+    },
+
     /** Makes the current result the input of the next edit. */
     async chainResult(): Promise<void> {
       const entry = H.current(get().history);

@@ -24,6 +24,9 @@ export function deriveEditState(s: DeriveInput): EditState {
   return 'idle';
 }
 
+/** Characters that draw nothing: white space, zero-width spaces and joiners, direction and variation marks, fillers. */
+const INVISIBLE = /[\s\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+
 /** What is missing before an edit can run, said so the person knows what to do; null when nothing. */
 export function missingForRun(s: DeriveInput & { instruction: string; loadPercent: number | null }): string | null {
   const needImage = !current(s.history);
@@ -36,6 +39,7 @@ export function missingForRun(s: DeriveInput & { instruction: string; loadPercen
   if (needImage) return 'Add an image first: drop one on the page, paste it, or use Choose image.';
   if (needModel) return `Can't run yet: ${modelText}.`;
   if (!s.instruction.trim()) return 'Type what to change first, for example “make the sky purple”.';
+  if (!s.instruction.replace(INVISIBLE, '')) return 'The instruction has only invisible characters (zero-width spaces, joiners or marks): type what to change, for example “make the sky purple”.';
   return null;
 }
 

@@ -2,6 +2,8 @@
  * Reads an image file's format and pixel size from its first bytes, before any decoding, so that
  * oversized or broken files are refused cheaply. Pure: bytes in, facts out.
  */
+import { readAvifSize } from './avifHeader';
+
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'avif' | 'unknown';
 
 export interface ImageHeader {
@@ -111,6 +113,7 @@ export function readImageHeader(head: Uint8Array, tail: Uint8Array, fileSize: nu
     case 'webp':
       return readWebp(head);
     case 'avif':
+      return { format, ...readAvifSize(head) };
     case 'unknown':
       return { format };
   }

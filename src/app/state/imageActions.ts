@@ -20,6 +20,16 @@ export const HISTORY_LIMITS: H.HistoryLimits<HistoryEntry> = {
   },
 };
 
+/** Adds an entry to the history; `dropped` says so when the oldest entries had to go to make room. */
+export function pushEntry(history: H.History<HistoryEntry>, entry: HistoryEntry): { history: H.History<HistoryEntry>; dropped: string | null } {
+  const next = H.push(history, entry, HISTORY_LIMITS);
+  const n = H.evictedCount(history, next);
+  const dropped = n
+    ? `The history was full (it keeps ${HISTORY_LIMITS.maxEntries} steps and ${HISTORY_LIMITS.maxBytes / 1024 ** 2} MB of images), so its oldest ${n === 1 ? 'step was' : `${n} steps were`} dropped.`
+    : null;
+  return { history: next, dropped };
+}
+
 export function newEntry(fields: Omit<HistoryEntry, 'id' | 'createdAt'>): HistoryEntry {
   return { id: crypto.randomUUID(), createdAt: Date.now(), ...fields };
 }
@@ -54,8 +64,9 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
         const entry = newEntry({ kind: 'open', label: name, input: ref, result: null, instruction: null, settings: null, thumb });
         const e = get().error;
         set({ error: e && ['image', 'input'].includes(e.source) ? null : e });
-        moveTo(H.push(get().history, entry, HISTORY_LIMITS));
-        set({ notice: `Opened ${name} (${ref.width}×${ref.height}).`, openingImage: false });
+        const { history, dropped } = pushEntry(get().history, entry);
+        moveTo(history);
+        set({ notice: `Opened ${name} (${ref.width}×${ref.height}).${dropped ? ` ${dropped}` : ''}`, openingImage: false });
         if (get().runQueued) {
           set({ runQueued: false });
           void get().actions.run();
@@ -79,7 +90,9 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
       const result: ImageRef = entry.result;
       const thumb = entry.thumb || (await thumbnail(await bitmapOf(result)));
       const next = newEntry({ kind: 'chain', label: `Input: ${entry.instruction ?? 'result'}`, input: result, result: null, instruction: null, settings: null, thumb });
-      moveTo(H.push(get().history, next, HISTORY_LIMITS));
+      const { history, dropped } = pushEntry(get().history, next);
+      moveTo(history);
+      if (dropped) set({ notice: dropped });
     },
 
     undo(): void {

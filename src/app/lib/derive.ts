@@ -24,8 +24,8 @@ export function deriveEditState(s: DeriveInput): EditState {
   return 'idle';
 }
 
-/** Characters that draw nothing: white space, zero-width spaces and joiners, direction and variation marks, fillers. */
-const INVISIBLE = /[\s\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+/** Characters that draw nothing: white space and Unicode's default-ignorables (zero-width spaces and joiners, direction and variation marks, soft hyphens, fillers). */
+const INVISIBLE = /[\s\p{Default_Ignorable_Code_Point}]/gu;
 
 /** What is missing before an edit can run, said so the person knows what to do; null when nothing. */
 export function missingForRun(s: DeriveInput & { instruction: string; loadPercent: number | null }): string | null {

@@ -1,4 +1,5 @@
-import { defineConfig } from 'vite';
+import { createHash } from 'node:crypto';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 // Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer (multi-threaded WASM).
@@ -24,19 +25,46 @@ export const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * Writes shell-files.json beside the built page: the files the app shell's service worker
+ * (src/shell/serviceWorker.ts) keeps for offline use, and a version naming that set. Source maps
+ * and the benchmark page's own script are left out; model packages are cached by the engine.
+ */
+function shellFileList(): Plugin {
+  return {
+    name: 'editmgt-shell-files',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const files = Object.keys(bundle)
+        .filter((f) => f.startsWith('assets/') && !f.endsWith('.map') && !f.startsWith('assets/bench-'))
+        .sort();
+      const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 16);
+      this.emitFile({ type: 'asset', fileName: 'shell-files.json', source: `${JSON.stringify({ version, files }, null, 1)}\n` });
+      // A new set of files changes sw.js itself, which is what makes browsers install the new
+      // worker (it then keeps the new files and drops the old cache).
+      const worker = bundle['sw.js'];
+      if (worker?.type === 'chunk') worker.code += `\n// app shell ${version}\n`;
+    },
+  };
+}
+
 const host = '127.0.0.1';
 const port = Number(process.env.PORT ?? 5173);
 const previewPort = Number(process.env.PORT ?? 4173);
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), shellFileList()],
   worker: { format: 'es' },
   build: {
     target: 'es2022',
     sourcemap: true,
     chunkSizeWarningLimit: 4096,
     // bench.html: the benchmark page (bench/browser/page.ts), built beside the app so it runs the same worker.
-    rolldownOptions: { input: { main: 'index.html', bench: 'bench.html' } },
+    // sw: the app shell's service worker, at the site root (its scope) under a fixed name.
+    rolldownOptions: {
+      input: { main: 'index.html', bench: 'bench.html', sw: 'src/shell/serviceWorker.ts' },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+    },
   },
   // The dev server injects inline HMR scripts, so the CSP is enforced on the built app only.
   server: { host, port, strictPort: false, headers: isolation },

@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 /** The engine worker: receives typed requests, loads models, runs edits, streams steps back. */
+import { modelDomain } from '../src/engine/domain';
 import { EditError } from '../src/engine/errors';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
@@ -7,7 +8,7 @@ import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
 import { sha256Hex } from './blobReader';
 import { GpuLimitError } from './gpuDevice';
-import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles } from './modelStore';
+import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles, resolveUrl } from './modelStore';
 import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
 import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
 import { loadModel } from './session';
@@ -132,6 +133,7 @@ function modelInfo(m: LoadedModel, cachedBytes: number): Extract<WorkerReply, { 
     maxInstructionTokens: m.spec.llm.maxLength,
     defaults: m.defaults,
     suggestions: m.suggestions,
+    domain: modelDomain(m.manifest, (path) => resolveUrl(m.baseUrl, path)),
     cachedBytes,
   };
 }

@@ -4,6 +4,8 @@ import { useShortcuts } from './hooks/useShortcuts';
 import { deriveEditState } from './lib/derive';
 import { useActions, useEditor } from './state/context';
 import { AttentionControls } from './components/AttentionControls';
+import { DomainNotice } from './components/DomainNotice';
+import { ForeignModelPrompt } from './components/ForeignModelPrompt';
 import { HistoryPanel } from './components/HistoryPanel';
 import { ImagePicker } from './components/ImagePicker';
 import { InstructionBox } from './components/InstructionBox';
@@ -41,6 +43,7 @@ export function App() {
         <StatusBadges />
       </header>
       <MessageBar />
+      <ForeignModelPrompt />
       <main className="workspace">
         <aside className="sidebar left" aria-label="Edit">
           <section className="panel">
@@ -55,6 +58,7 @@ export function App() {
             <ViewTabs />
             <AttentionControls />
           </div>
+          <DomainNotice />
           <Stage dragging={dragging} />
           <StepScrubber />
           <WordChips />

@@ -17,6 +17,11 @@ const linkedModelUrl = new URLSearchParams(location.search).get('model');
 const store = createEditorStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL, linkedModelUrl });
 window.__editmgt = createTestApi(client, { snapshot: () => snapshotOf(store.getState()), flush: () => db.flush() });
 
+// The built app keeps its shell for offline use (src/shell/serviceWorker.ts); the dev server does not.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { updateViaCache: 'none' }).catch((e: unknown) => console.warn('the app will not open offline:', e));
+}
+
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
 createRoot(root).render(

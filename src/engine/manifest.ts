@@ -118,7 +118,7 @@ export function validateManifest(json: unknown): Manifest {
     if (!Number.isInteger(t.pad_id)) fail(`tokenizers.${k}.pad_id`, 'expected an integer');
   }
   if (!Array.isArray(m.codebook_colors) || m.codebook_colors.length !== c.codebook_size) fail('codebook_colors', `expected ${c.codebook_size} [r, g, b] entries`);
-  for (const p of m.domain?.examples ?? []) if (!files.has(p)) fail('domain.examples', `${p} is not listed in files (no checksum)`);
+  for (const { path: p } of m.domain?.examples ?? []) if (!files.has(p)) fail('domain.examples', `${p} is not listed in files (no checksum)`);
   return m;
 }
 

@@ -107,12 +107,20 @@ export interface Manifest {
   readonly codebook_colors: readonly (readonly [number, number, number])[];
   /** Instructions that suit this model, offered by the editor */
   readonly suggestions?: readonly string[];
-  /** the images this model was trained on, so the editor can say what to expect */
-  readonly domain?: {
-    readonly description?: string;
-    /** example images in the model's domain (package paths listed in files) */
-    readonly examples?: readonly string[];
-    readonly resolution_note?: string;
-  };
   readonly generator?: { readonly [key: string]: unknown };
+  /** The images the model was trained on, told to the person: what they are, whether images unlike them fail, what to expect then, and a few example images from it (package files) */
+  readonly domain?: {
+    /** what images the model was trained on */
+    readonly description: string;
+    /** true when images unlike the training ones give poor results: the editor then says so for images other than the examples */
+    readonly narrow?: boolean;
+    /** what to expect from an image outside the domain */
+    readonly outside?: string;
+    readonly examples?: readonly {
+      /** an image file of the package, listed in files */
+      readonly path: string;
+      /** an edit that suits this example */
+      readonly instruction?: string;
+    }[];
+  };
 }

@@ -3,6 +3,8 @@
  * Every request carries an `id`; every reply names the request it answers.
  * Large arrays travel as transferred ArrayBuffers, never copied.
  */
+import type { ModelDomain } from '../engine/domain';
+
 export const PROTOCOL_VERSION = 1;
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -61,6 +63,8 @@ export interface ModelInfo {
   maxInstructionTokens: number;
   defaults: EditSettings;
   suggestions: string[];
+  /** What the model was trained on, with example images; absent when the package does not say. */
+  domain?: ModelDomain | null;
   /** Bytes of this package held in the browser cache. */
   cachedBytes: number;
 }

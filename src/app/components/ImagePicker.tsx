@@ -1,4 +1,5 @@
 import { useActions } from '../state/context';
+import { DomainExamples } from './DomainExamples';
 
 const ACCEPT = 'image/png,image/jpeg,image/webp,image/gif,image/bmp,image/avif,image/*';
 
@@ -23,6 +24,7 @@ export function ImagePicker() {
         }}
       />
       <span className="hint">or drop / paste an image</span>
+      <DomainExamples />
     </div>
   );
 }

@@ -2,6 +2,9 @@ import { useMemo } from 'react';
 import { splitWords } from '../lib/words';
 import { useActions, useEditor } from '../state/context';
 
+/** More words than any model reads: a longer instruction shows only these (and says so). */
+export const MAX_WORD_CHIPS = 64;
+
 /** The run's instruction as buttons: pick a word to see where it attends. */
 export function WordChips() {
   const instruction = useEditor((s) => (s.run && s.run.frames.length > 0 ? s.run.instruction : null));
@@ -13,7 +16,7 @@ export function WordChips() {
   return (
     <div className="words" role="group" aria-label="Attention per word">
       <span className="hint">Where each word looks:</span>
-      {words.map((w) => (
+      {words.slice(0, MAX_WORD_CHIPS).map((w) => (
         <button
           key={w.index}
           type="button"
@@ -25,6 +28,11 @@ export function WordChips() {
           {w.text}
         </button>
       ))}
+      {words.length > MAX_WORD_CHIPS && (
+        <span className="hint" data-testid="more-words">
+          and {words.length - MAX_WORD_CHIPS} more words, not shown
+        </span>
+      )}
       {loading && <span className="hint">…</span>}
     </div>
   );

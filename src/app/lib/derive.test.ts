@@ -52,6 +52,14 @@ describe('missingForRun', () => {
     expect(missingForRun({ ...ready, modelStatus: 'none', model: null })).toMatch(/add an image .* and no model is loaded/);
     expect(missingForRun({ ...ready, history: withEntry(entry()) })).toBeNull();
   });
+  it('refuses an instruction of only invisible characters, and takes one with a visible letter', () => {
+    const h = withEntry(entry());
+    for (const invisible of ['\u200b\u200b\u200b', '\u200c\u200d\u2060', ' \ufeff\u200b\n', '\u00ad\u034f\ufe0f']) {
+      expect(missingForRun({ ...ready, history: h, instruction: invisible })).toMatch(/only invisible characters/);
+    }
+    expect(missingForRun({ ...ready, history: h, instruction: '\u200bred\u200b' })).toBeNull();
+    expect(missingForRun({ ...ready, history: h, instruction: 'rouge 🟥' })).toBeNull();
+  });
 });
 
 describe('shownFrame and runMatchesEntry', () => {

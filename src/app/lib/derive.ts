@@ -24,6 +24,9 @@ export function deriveEditState(s: DeriveInput): EditState {
   return 'idle';
 }
 
+/** Characters that draw nothing: white space and Unicode's default-ignorables (zero-width spaces and joiners, direction and variation marks, soft hyphens, fillers). */
+const INVISIBLE = /[\s\p{Default_Ignorable_Code_Point}]/gu;
+
 /** What is missing before an edit can run, said so the person knows what to do; null when nothing. */
 export function missingForRun(s: DeriveInput & { instruction: string; loadPercent: number | null }): string | null {
   const needImage = !current(s.history);
@@ -36,6 +39,7 @@ export function missingForRun(s: DeriveInput & { instruction: string; loadPercen
   if (needImage) return 'Add an image first: drop one on the page, paste it, or use Choose image.';
   if (needModel) return `Can't run yet: ${modelText}.`;
   if (!s.instruction.trim()) return 'Type what to change first, for example “make the sky purple”.';
+  if (!s.instruction.replace(INVISIBLE, '')) return 'The instruction has only invisible characters (zero-width spaces, joiners or marks): type what to change, for example “make the sky purple”.';
   return null;
 }
 

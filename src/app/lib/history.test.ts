@@ -80,4 +80,13 @@ describe('history', () => {
     expect(ids(h)).toBe('cd');
     expect(H.current(h)?.id).toBe('c');
   });
+
+  it('counts the entries eviction dropped, not the redo branch a push replaces', () => {
+    const full = build('a', 'b', 'c');
+    expect(H.evictedCount(full, H.push(full, e('d'), limits(3)))).toBe(1);
+    expect(H.evictedCount(full, H.push(full, e('d'), limits(4)))).toBe(0);
+    const undone = H.undo(H.undo(full)); // at a; b and c are the redo branch
+    expect(H.evictedCount(undone, H.push(undone, e('d'), limits(3)))).toBe(0);
+    expect(H.evictedCount(full, H.push(full, e('d', 5), limits(9, 6)))).toBe(2);
+  });
 });

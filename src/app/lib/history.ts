@@ -55,3 +55,12 @@ export function push<E>(h: History<E>, entry: E, limits: HistoryLimits<E>): Hist
   const entries = [...h.entries.slice(0, h.cursor + 1), entry];
   return evict({ entries, cursor: entries.length - 1 }, limits);
 }
+
+/**
+ * How many entries eviction removed between `before` and `after` (a push or an evict). Entries
+ * after `before`'s cursor (the redo branch a push replaces on purpose) are not counted.
+ */
+export function evictedCount<E extends { id: string }>(before: History<E>, after: History<E>): number {
+  const kept = new Set(after.entries.map((e) => e.id));
+  return before.entries.slice(0, before.cursor + 1).filter((e) => !kept.has(e.id)).length;
+}

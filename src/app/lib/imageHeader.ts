@@ -4,6 +4,7 @@
  */
 import { readJpegStructure, readPngStructure } from '../../engine/imageStructure';
 import type { ImageStructure, ReadBytes } from '../../engine/imageStructure';
+import { readAvifSize } from './avifHeader';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'avif' | 'unknown';
 
@@ -64,6 +65,7 @@ export async function readImageHeader(read: ReadBytes, fileSize: number): Promis
     case 'webp':
       return readWebp(head);
     case 'avif':
+      return { format, ...readAvifSize(head) };
     case 'unknown':
       return { format };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clamp, defaultSettings, LIMITS, normaliseModelUrl, randomSeed, sanitizeEditSettings, sanitizeSettings } from './settings';
+import { clamp, defaultSettings, LIMITS, randomSeed, sanitizeEditSettings, sanitizeSettings } from './settings';
 
 const defaults = defaultSettings('/models/tiny-random/');
 
@@ -38,11 +38,6 @@ describe('settings', () => {
   it('keeps valid values as they are', () => {
     const stored = { ...defaults, backend: 'wasm', edit: { ...defaults.edit, steps: 12, hold: 0.4, negativePrompt: 'blur', composite: true } };
     expect(sanitizeSettings(JSON.parse(JSON.stringify(stored)), defaults)).toEqual(stored);
-  });
-
-  it('makes model URLs folders', () => {
-    expect(normaliseModelUrl(' https://x.org/m ')).toBe('https://x.org/m/');
-    expect(normaliseModelUrl('/models/shapes/')).toBe('/models/shapes/');
   });
 
   it('draws seeds in range', () => {

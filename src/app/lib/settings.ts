@@ -101,9 +101,3 @@ export function randomSeed(): number {
   crypto.getRandomValues(a);
   return a[0] & 0x7fffffff;
 }
-
-/** A model URL must end in "/" (it is a folder holding manifest.json). */
-export function normaliseModelUrl(url: string): string {
-  const t = url.trim();
-  return t.endsWith('/') ? t : `${t}/`;
-}

@@ -1,7 +1,9 @@
 /**
- * History and settings kept in IndexedDB across reloads. Entries are immutable, so saving is a
- * diff by id: new entries and images are written, dropped ones deleted. When IndexedDB is missing
- * (private mode, blocked storage) everything still works, just without memory across reloads.
+ * History and settings kept in IndexedDB across reloads. Entries are immutable and written one by
+ * one; a save deletes only the entries this page itself dropped since its last save (an undone
+ * branch, an evicted entry), never ones it does not know: several tabs share one database, and
+ * each keeps the others' edits. An image goes once no stored entry refers to it. When IndexedDB is
+ * missing (private mode, blocked storage) everything still works, just without memory across reloads.
  */
 import type { History } from '../lib/history';
 import type { HistoryEntry, ImageRef } from '../lib/types';
@@ -37,6 +39,8 @@ function done(tx: IDBTransaction): Promise<void> {
 export class EditorDb {
   private db: Promise<IDBDatabase | null>;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Ids of the entries this page has shown and saved: the only ones its saves may delete. */
+  private known = new Set<string>();
 
   constructor() {
     this.db = new Promise((resolve) => {
@@ -73,11 +77,11 @@ export class EditorDb {
     if (!db) return empty;
     try {
       const tx = db.transaction(['entries', 'images', 'meta'], 'readonly');
-      const [stored, images, settings, cursor] = await Promise.all([
+      const [stored, images, settings, cursorId] = await Promise.all([
         promised(tx.objectStore('entries').getAll()) as Promise<StoredEntry[]>,
         promised(tx.objectStore('images').getAll()) as Promise<ImageRef[]>,
         promised(tx.objectStore('meta').get('settings')),
-        promised(tx.objectStore('meta').get('cursor')) as Promise<number | undefined>,
+        promised(tx.objectStore('meta').get('cursorId')) as Promise<unknown>,
       ]);
       const byId = new Map(images.map((i) => [i.id, i]));
       const entries: HistoryEntry[] = [];
@@ -87,8 +91,10 @@ export class EditorDb {
         const { inputId: _i, resultId, ...rest } = s;
         entries.push({ ...rest, input, result: resultId ? (byId.get(resultId) ?? null) : null });
       }
-      const c = typeof cursor === 'number' ? Math.min(Math.max(cursor, 0), entries.length - 1) : entries.length - 1;
-      return { settings, history: { entries, cursor: c } };
+      this.known = new Set(entries.map((e) => e.id));
+      // The entry shown last, by id (tabs interleave, so a position would point elsewhere).
+      const at = entries.findIndex((e) => e.id === cursorId);
+      return { settings, history: { entries, cursor: at >= 0 ? at : entries.length - 1 } };
     } catch (e) {
       console.warn('could not read saved history:', e);
       return empty;
@@ -104,30 +110,27 @@ export class EditorDb {
   }
 
   saveHistory(history: History<HistoryEntry>): Promise<void> {
+    const shown = new Set(history.entries.map((e) => e.id));
+    const dropped = [...this.known].filter((id) => !shown.has(id));
+    this.known = shown;
+    const cursorId = history.entries[history.cursor]?.id ?? null;
     return this.enqueue(async (db) => {
       const tx = db.transaction(['entries', 'images', 'meta'], 'readwrite');
       const entries = tx.objectStore('entries');
       const images = tx.objectStore('images');
-      const [entryKeys, imageKeys] = await Promise.all([promised(entries.getAllKeys()), promised(images.getAllKeys())]);
-      const haveEntries = new Set(entryKeys as string[]);
-      const haveImages = new Set(imageKeys as string[]);
-      const keepEntries = new Set<string>();
-      const keepImages = new Set<string>();
+      const haveImages = new Set((await promised(images.getAllKeys())) as string[]);
+      // Every shown entry is (re)written: another tab may have dropped one this page still shows.
       for (const e of history.entries) {
-        keepEntries.add(e.id);
-        for (const img of [e.input, e.result]) {
-          if (!img) continue;
-          keepImages.add(img.id);
-          if (!haveImages.has(img.id)) images.put(img);
-        }
-        if (!haveEntries.has(e.id)) {
-          const { input, result, ...rest } = e;
-          entries.put({ ...rest, inputId: input.id, resultId: result?.id ?? null } satisfies StoredEntry);
-        }
+        for (const img of [e.input, e.result]) if (img && !haveImages.has(img.id)) images.put(img);
+        const { input, result, ...rest } = e;
+        entries.put({ ...rest, inputId: input.id, resultId: result?.id ?? null } satisfies StoredEntry);
       }
-      for (const k of haveEntries) if (!keepEntries.has(k)) entries.delete(k);
-      for (const k of haveImages) if (!keepImages.has(k)) images.delete(k);
-      tx.objectStore('meta').put(history.cursor, 'cursor');
+      for (const id of dropped) entries.delete(id);
+      // Images no stored entry refers to any more (whoever stored it) are freed.
+      const stored = (await promised(entries.getAll())) as StoredEntry[];
+      const used = new Set(stored.flatMap((e) => (e.resultId ? [e.inputId, e.resultId] : [e.inputId])));
+      for (const id of (await promised(images.getAllKeys())) as string[]) if (!used.has(id)) images.delete(id);
+      tx.objectStore('meta').put(cursorId, 'cursorId');
       await done(tx);
     });
   }

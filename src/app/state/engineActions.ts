@@ -1,7 +1,8 @@
 /** Starting up, loading models, switching backend/precision, the model cache, settings. */
 import type { BackendChoice, EditSettings } from '../../protocol/messages';
 import { toAppError, type AppError } from '../lib/errors';
-import { normaliseModelUrl, sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
+import { checkModelUrl } from '../lib/modelUrl';
+import { sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
 import type { LoadProgress } from '../../client/engineClient';
 import type { GetState, LoadState, SetState, StoreDeps } from './store';
 
@@ -31,9 +32,13 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       started = true;
       const saved = await deps.db.load();
       const stored = sanitizeSettings(saved.settings, get().settings);
-      const linked = deps.linkedModelUrl ? normaliseModelUrl(deps.linkedModelUrl) : null;
-      const settings = linked && linked !== '/' ? { ...stored, modelUrl: linked } : stored;
+      const linked = deps.linkedModelUrl ? checkModelUrl(deps.linkedModelUrl, location.href) : null;
+      // A package on another site is only offered (host and size first); the chosen model loads meanwhile.
+      const useLink = linked?.ok && (!linked.foreignHost || linked.url === stored.modelUrl);
+      const settings = useLink ? { ...stored, modelUrl: linked.url } : stored;
       set({ settings, history: saved.history, hydrated: true });
+      if (linked && !linked.ok) set({ error: { source: 'app', message: `The link names a model that is not loaded: ${linked.message}` } });
+      else if (linked?.ok && !useLink && linked.foreignHost) void get().actions.offerForeignModel(linked.url, linked.foreignHost);
       await actions.loadModel();
     },
 
@@ -161,8 +166,14 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
 
     /** Loads a bundled or hosted model package (a folder URL holding manifest.json); saved as the choice once it loads. */
     chooseModel(url: string): void {
-      const modelUrl = normaliseModelUrl(url);
-      if (!modelUrl || modelUrl === '/') return;
+      const checked = checkModelUrl(url, location.href);
+      if (!checked.ok) {
+        set({ error: { source: 'model', message: checked.message } });
+        return;
+      }
+      const modelUrl = checked.url;
+      if (modelUrl === '/') return;
+      // loaded without being saved: it becomes the saved choice only once it works
       void actions.loadModel(modelUrl);
     },
   };

@@ -20,6 +20,16 @@ export const HISTORY_LIMITS: H.HistoryLimits<HistoryEntry> = {
   },
 };
 
+/** Adds an entry to the history; `dropped` says so when the oldest entries had to go to make room. */
+export function pushEntry(history: H.History<HistoryEntry>, entry: HistoryEntry): { history: H.History<HistoryEntry>; dropped: string | null } {
+  const next = H.push(history, entry, HISTORY_LIMITS);
+  const n = H.evictedCount(history, next);
+  const dropped = n
+    ? `The history was full (it keeps ${HISTORY_LIMITS.maxEntries} steps and ${HISTORY_LIMITS.maxBytes / 1024 ** 2} MB of images), so its oldest ${n === 1 ? 'step was' : `${n} steps were`} dropped.`
+    : null;
+  return { history: next, dropped };
+}
+
 export function newEntry(fields: Omit<HistoryEntry, 'id' | 'createdAt'>): HistoryEntry {
   return { id: crypto.randomUUID(), createdAt: Date.now(), ...fields };
 }
@@ -46,6 +56,7 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
         return;
       }
       const name = file instanceof File && file.name ? file.name : 'pasted image';
+      set({ openingImage: true });
       try {
         const { ref, bitmap } = await openImageFile(file, name);
         rememberBitmap(ref, bitmap);
@@ -53,12 +64,23 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
         const entry = newEntry({ kind: 'open', label: name, input: ref, result: null, instruction: null, settings: null, thumb });
         const e = get().error;
         set({ error: e && ['image', 'input'].includes(e.source) ? null : e });
-        moveTo(H.push(get().history, entry, HISTORY_LIMITS));
-        set({ notice: `Opened ${name} (${ref.width}×${ref.height}).` });
+        const { history, dropped } = pushEntry(get().history, entry);
+        moveTo(history);
+        set({ notice: `Opened ${name} (${ref.width}×${ref.height}).${dropped ? ` ${dropped}` : ''}`, openingImage: false });
+        if (get().runQueued) {
+          set({ runQueued: false });
+          void get().actions.run();
+        }
       } catch (err) {
         const message = err instanceof ImageInputError ? err.message : toAppError('image', err).message;
-        set({ error: { source: 'image', code: 'bad-image', message } });
+        set({ error: { source: 'image', code: 'bad-image', message }, openingImage: false, runQueued: false });
       }
+    },
+
+    /** Opens one of the model's example images, with its edit offered when nothing is typed yet. */
+    async openExample(blob: Blob, name: string, instruction: string | null): Promise<void> {
+      await actions.openFiles([new File([blob], name, { type: blob.type || 'image/png' })]);
+      if (instruction && !get().instruction.trim() && H.current(get().history)?.input.name === name) set({ instruction });
     },
 
     /** Makes the current result the input of the next edit. */
@@ -68,7 +90,9 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
       const result: ImageRef = entry.result;
       const thumb = entry.thumb || (await thumbnail(await bitmapOf(result)));
       const next = newEntry({ kind: 'chain', label: `Input: ${entry.instruction ?? 'result'}`, input: result, result: null, instruction: null, settings: null, thumb });
-      moveTo(H.push(get().history, next, HISTORY_LIMITS));
+      const { history, dropped } = pushEntry(get().history, next);
+      moveTo(history);
+      if (dropped) set({ notice: dropped });
     },
 
     undo(): void {

@@ -9,7 +9,7 @@ import { missingForRun } from '../lib/derive';
 import { toFrame } from '../lib/frames';
 import { splitWords } from '../lib/words';
 import { maskProblem } from '../lib/mask';
-import { HISTORY_LIMITS, newEntry } from './imageActions';
+import { newEntry, pushEntry } from './imageActions';
 import type { GetState, SetState, StoreDeps } from './store';
 import type { ImageRef, RunState } from '../lib/types';
 
@@ -30,6 +30,11 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
     async run(): Promise<void> {
       const s = get();
       if (s.run?.status === 'running') return;
+      // Run right after choosing a file means this file: wait for it rather than refuse or use the old one.
+      if (s.openingImage) {
+        set({ runQueued: true, notice: 'The image is still opening: the edit starts as soon as it is open.' });
+        return;
+      }
       const missing = missingForRun({ ...s, loadPercent: loadPercent() });
       if (missing) {
         set({ error: { source: 'input', code: 'missing', message: missing } });
@@ -73,12 +78,14 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
         const ref: ImageRef = { id: crypto.randomUUID(), name: `${input.name.replace(/\.[^.]+$/, '')}-edited.png`, width: bitmap.width, height: bitmap.height, blob: await encodePng(bitmap) };
         rememberBitmap(ref, bitmap);
         const done = newEntry({ kind: 'edit', label: instruction, input, result: ref, instruction, settings, thumb: await thumbnail(bitmap) });
-        const warnings = [...(get().run?.warnings ?? []), ...result.warnings];
+        // The worker streams each warning and repeats it in the result: say each once.
+        const warnings = [...new Set([...(get().run?.warnings ?? []), ...result.warnings])];
         // The edit belongs after the entry it started from, even if the person moved meanwhile.
         const base = get().history;
         const from = base.entries.findIndex((e) => e.id === entry.id);
-        const history = H.push(from >= 0 ? H.jumpTo(base, from) : base, done, HISTORY_LIMITS);
-        set({ history, notice: warnings.length ? warnings.join(' ') : null });
+        const { history, dropped } = pushEntry(from >= 0 ? H.jumpTo(base, from) : base, done);
+        const news = [...warnings, ...(dropped ? [dropped] : [])];
+        set({ history, notice: news.length ? news.join(' ') : null });
         patchRun({ status: 'done', entryId: done.id, ms: result.ms, warnings });
       } catch (e) {
         const frames = get().run?.frames ?? [];

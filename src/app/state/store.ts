@@ -14,6 +14,7 @@ import type { ModelStatus } from '../lib/derive';
 import type { HistoryEntry, RunState, StageView, WordSelection } from '../lib/types';
 import { engineActions } from './engineActions';
 import { imageActions } from './imageActions';
+import { modelLinkActions, type ForeignModelOffer } from './modelLinkActions';
 import { runActions } from './runActions';
 import { viewActions } from './viewActions';
 
@@ -42,11 +43,18 @@ export interface EditorData {
   error: AppError | null;
   /** Short, non-error news ("Cancelled at step 3/8."). */
   notice: string | null;
+  /** An image is being read and decoded (a Run pressed meanwhile waits for it). */
+  openingImage: boolean;
+  /** Run was pressed while an image was opening: it starts once the image is open. */
+  runQueued: boolean;
+  /** A package on another site that a link named, waiting for the person's yes. */
+  foreignModel: ForeignModelOffer | null;
   /** Bumped when the brush mask changes (the mask itself lives in media/brushMask). */
   maskVersion: number;
 }
 
-export type Actions = ReturnType<typeof engineActions> & ReturnType<typeof imageActions> & ReturnType<typeof runActions> & ReturnType<typeof viewActions>;
+export type Actions = ReturnType<typeof engineActions> &
+  ReturnType<typeof modelLinkActions> & ReturnType<typeof imageActions> & ReturnType<typeof runActions> & ReturnType<typeof viewActions>;
 export type EditorState = EditorData & { actions: Actions };
 export type EditorStore = StoreApi<EditorState>;
 export type SetState = EditorStore['setState'];
@@ -77,6 +85,9 @@ export function initialData(defaultModelUrl: string): EditorData {
     instruction: '',
     error: null,
     notice: null,
+    openingImage: false,
+    runQueued: false,
+    foreignModel: null,
     maskVersion: 0,
   };
 }
@@ -86,6 +97,7 @@ export function createEditorStore(deps: StoreDeps): EditorStore {
     ...initialData(deps.defaultModelUrl),
     actions: {
       ...engineActions(set, get, deps),
+      ...modelLinkActions(set, get, deps),
       ...imageActions(set, get, deps),
       ...runActions(set, get, deps),
       ...viewActions(set, get, deps),

@@ -7,24 +7,34 @@ converter currently fixes it at the reference's 256, and this model is trained w
 tokenizer's ``model_max_length``). Until the converter reads that itself, we set its length
 constant for this call. Graphs identical to the fp32 ones are shared (``share_identical_graphs``).
 Afterwards the manifest gets this model's defaults, negative prompt
-("" — the unconditional branch was trained on it) and instruction suggestions, and is validated again.
+("" — the unconditional branch was trained on it), instruction suggestions and its domain (what
+it was trained on, with a few example images drawn by the shapes generator into ``examples/``),
+and is validated again.
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 from pathlib import Path
+
+from PIL import Image
 
 from editmgt_export import package as export_package
 from editmgt_export.checkpoint import load_checkpoint
 
 from .hub import RECIPE
+from .splits import pair_at
 
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parents[1]
 DEFAULTS_PATH = HERE / "defaults.json"
 SUGGESTIONS_PATH = HERE / "suggestions.json"
+DOMAIN_PATH = HERE / "domain.json"
+# Test-split pairs whose source pictures are the package's examples: a removal, a recolouring,
+# a new background and an added shape (edits the model does best first).
+EXAMPLE_PAIRS = (1, 3, 5, 0)
 
 
 def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_blocks=None) -> dict:
@@ -40,8 +50,27 @@ def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_
     manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
     manifest["negative_prompt"] = ""
     manifest["suggestions"] = json.loads(SUGGESTIONS_PATH.read_text())
+    manifest = add_domain(out, manifest)
     export_package.validate_manifest(manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def add_domain(out: Path, manifest: dict) -> dict:
+    """Give the manifest its ``domain`` (``domain.json``) and example pictures: the source images
+    of ``EXAMPLE_PAIRS``, written to ``examples/`` and listed in ``files`` like every other file."""
+    (out / "examples").mkdir(exist_ok=True)
+    files = [f for f in manifest["files"] if not f["path"].startswith("examples/")]
+    examples = []
+    for index in EXAMPLE_PAIRS:
+        pair = pair_at("test", index)
+        path = f"examples/test_{index:05d}.png"
+        Image.fromarray(pair.source_image).save(out / path, optimize=True)
+        data = (out / path).read_bytes()
+        files.append({"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        examples.append({"path": path, "instruction": pair.instruction})
+    manifest["files"] = files
+    manifest["domain"] = {**json.loads(DOMAIN_PATH.read_text()), "examples": examples}
     return manifest
 
 
@@ -78,7 +107,15 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=REPO / "public" / "models" / "shapes")
     ap.add_argument("--dtype", default="fp32,q8,q4")
     ap.add_argument("--attention-blocks", default="")
+    ap.add_argument("--domain-only", action="store_true",
+                    help="only (re)write the domain and its examples into the package at --out")
     a = ap.parse_args(argv)
+    if a.domain_only:
+        manifest = add_domain(a.out, json.loads((a.out / "manifest.json").read_text()))
+        export_package.validate_manifest(manifest)
+        (a.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        print(f"wrote the domain and {len(manifest['domain']['examples'])} examples into {a.out}")
+        return
     blocks = [int(b) for b in a.attention_blocks.split(",")] if a.attention_blocks else None
     m = convert(a.checkpoint, a.out, a.dtype.split(","), blocks)
     size = sum(f["bytes"] for f in m["files"])

@@ -59,3 +59,17 @@ def test_graphs_load_and_encode_decode(dtype):
     # the VQ round trip keeps the picture (bar well below the measured value, see docs/shapes.md)
     mse = float(np.mean((px * 255 - src) ** 2))
     assert 10 * np.log10(255 ** 2 / mse) > 18
+
+
+def test_domain_examples_are_listed_and_redrawn_identically_by_the_generator(tmp_path):
+    from shapesworld.package import EXAMPLE_PAIRS, add_domain
+
+    m = manifest()
+    d = m["domain"]
+    assert d["narrow"] is True and d["description"] and d["outside"]
+    listed = {f["path"]: f for f in m["files"]}
+    assert [e["path"] for e in d["examples"]] == [f"examples/test_{i:05d}.png" for i in EXAMPLE_PAIRS]
+    assert all(e["instruction"] for e in d["examples"])
+    again = add_domain(tmp_path, {"files": []})
+    assert again["files"] == [listed[e["path"]] for e in d["examples"]]
+    assert again["domain"] == d

@@ -1,0 +1,63 @@
+/**
+ * Where a model package lives, as the app sends it to the engine, and what a package from another
+ * host would download. Pure: a typed-in or linked address and the page's own URL in, a checked
+ * address (or a message saying why not) out.
+ */
+import { DTYPES, packageFiles, type Manifest } from '../../engine/manifest';
+
+export type ModelUrlCheck =
+  | {
+      ok: true;
+      /** A path on this site ("/models/shapes/"), or a full URL for another host; ends in "/". */
+      url: string;
+      /** The host ("models.example.org:8443") when the package is on another site, else null. */
+      foreignHost: string | null;
+    }
+  | { ok: false; message: string };
+
+/**
+ * Resolves a package address against the page (so "models/x" means the site's /models/x/, not a
+ * path under the engine's script folder) and refuses what the browser cannot or must not fetch.
+ */
+export function checkModelUrl(input: string, pageUrl: string): ModelUrlCheck {
+  const text = input.trim();
+  if (!text) return { ok: false, message: 'Give the model package’s address (the folder that holds manifest.json).' };
+  let url: URL;
+  try {
+    url = new URL(text, pageUrl);
+  } catch {
+    return { ok: false, message: `“${clip(text)}” is not a web address. Give the model package’s folder URL, for example https://example.org/models/editmgt/.` };
+  }
+  if (url.protocol === 'file:') {
+    return {
+      ok: false,
+      message: 'The browser cannot read model packages from file:// folders. Serve the folder over HTTP (for example `python3 -m http.server` inside it) and give that http:// address.',
+    };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { ok: false, message: `Model packages load over http:// or https:// only; a ${url.protocol} address is refused.` };
+  }
+  if (url.username || url.password) return { ok: false, message: 'Model addresses with a user name or password in them are refused.' };
+  const path = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
+  const page = new URL(pageUrl);
+  if (url.origin === page.origin) return { ok: true, url: `${path}${url.search}`, foreignHost: null };
+  return { ok: true, url: `${url.origin}${path}${url.search}`, foreignHost: url.host };
+}
+
+/** Bytes a package would download, per precision it offers (tokenizers included). */
+export function downloadSizes(manifest: Manifest): { dtype: string; bytes: number }[] {
+  const sizes: { dtype: string; bytes: number }[] = [];
+  for (const dtype of DTYPES) {
+    if (!manifest.dtypes[dtype]) continue;
+    const { graphs, tokenizers } = packageFiles(manifest, dtype);
+    const files = new Map([...tokenizers, ...Object.values(graphs).flat()].map((f) => [f.path, f.bytes]));
+    let bytes = 0;
+    for (const b of files.values()) bytes += b;
+    sizes.push({ dtype, bytes });
+  }
+  return sizes;
+}
+
+function clip(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
+}

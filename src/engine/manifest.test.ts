@@ -112,7 +112,7 @@ describe.skipIf(!have)('a full-size-shaped manifest (chunked external data, ever
   });
   it('refuses domain examples that are not listed in files', () => {
     const m = fullSizeShaped(tiny);
-    m.domain = { description: 'flat shapes', examples: ['examples/circle.png'] };
+    m.domain = { description: 'flat shapes', examples: [{ path: 'examples/circle.png' }] };
     expect(() => validateManifest(m)).toThrow(/domain\.examples: examples\/circle\.png is not listed/);
   });
 });

@@ -48,15 +48,36 @@ function ensureChromium() {
   return false;
 }
 
+/**
+ * The exporter's venv, made when missing (and refreshed when its pins change), once per run:
+ * after `npm install`, `npm test` is the only command a newcomer needs.
+ */
+let venvResult = null;
+function ensureVenv() {
+  if (venvResult) return venvResult;
+  venvResult = run('bash', ['tools/export/setup.sh']);
+  if (!venvResult.ok) console.error('could not prepare the Python venv (tools/export/setup.sh): Python 3.11 and access to PyPI are needed');
+  return venvResult;
+}
+
 /** Each suite returns {passed, failed, skipped}; a crash with no report counts as one failure. */
 const suites = {
   typecheck: () => {
     const r = run(npx, ['tsc', '-b']);
     return { passed: r.ok ? 1 : 0, failed: r.ok ? 0 : 1, skipped: 0, seconds: r.seconds };
   },
+  // Four checks, each counted: eslint (with the dependency rule), Prettier's formatting, and
+  // ruff's lint and formatting of the Python (tools/, bench/python; ruff lives in the venv).
   lint: () => {
-    const r = run(npx, ['eslint', '.', '--max-warnings=0']);
-    return { passed: r.ok ? 1 : 0, failed: r.ok ? 0 : 1, skipped: 0, seconds: r.seconds };
+    const checks = [
+      run(npx, ['eslint', '.', '--max-warnings=0']),
+      run(npx, ['prettier', '--check', '--log-level=warn', '.']),
+    ];
+    const venv = ensureVenv();
+    const ruff = resolve('tools/export/.venv/bin/ruff');
+    checks.push(venv.ok ? run(ruff, ['check', '.']) : venv, venv.ok ? run(ruff, ['format', '--check', '.']) : venv);
+    const passed = checks.filter((c) => c.ok).length;
+    return { passed, failed: checks.length - passed, skipped: 0, seconds: checks.reduce((s, c) => s + c.seconds, 0) };
   },
   unit: () => {
     const file = resolve(results, 'unit.json');
@@ -67,13 +88,8 @@ const suites = {
     return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, seconds: r.seconds };
   },
   python: () => {
-    // The exporter's venv is made when missing (and refreshed when its pins change): after
-    // `npm install`, `npm test` is the only command a newcomer needs.
-    const setup = run('bash', ['tools/export/setup.sh']);
-    if (!setup.ok) {
-      console.error('could not prepare the Python venv (tools/export/setup.sh): Python 3.11 and access to PyPI are needed');
-      return { passed: 0, failed: 1, skipped: 0, seconds: setup.seconds };
-    }
+    const setup = ensureVenv();
+    if (!setup.ok) return { passed: 0, failed: 1, skipped: 0, seconds: setup.seconds };
     const file = resolve(results, 'python.xml');
     const r = run('bash', ['tools/export/run_tests.sh', `--junitxml=${file}`]);
     if (!existsSync(file)) return { passed: 0, failed: 1, skipped: 0, seconds: r.seconds };

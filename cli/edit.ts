@@ -124,11 +124,13 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
         queryWords: values.query,
         composite: !values['no-composite'],
       },
-      (e: StepEvent) => {
+      {
+        onStep: (e: StepEvent) => {
         stepMs.push(e.elapsedMs - last);
         last = e.elapsedMs;
         readback = e.readbackBytes;
         if (!values.quiet) log(`step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`);
+        },
       },
     );
     for (const w of result.warnings) log(`warning: ${w}`);

@@ -43,7 +43,7 @@ describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
       const ctrl = new AbortController();
       calls.length = 0;
       await expect(
-        engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 }, (e) => e.step === at && ctrl.abort(), ctrl.signal),
+        engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 }, { onStep: (e) => e.step === at && ctrl.abort(), signal: ctrl.signal }),
       ).rejects.toThrow();
       expect(calls.filter((c) => c === 'transformer_step').length).toBe(at + 1);
       expect(calls).not.toContain('vq_decode');

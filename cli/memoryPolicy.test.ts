@@ -33,7 +33,7 @@ describe('releaseTextEncoders', () => {
     const engine = new EditEngine({ runner: tight.runner, tokenizers: tight.tokenizers, spec: tight.spec, releaseTextEncoders: true });
     const heldWhileSampling: boolean[] = [];
     const onStep = () => heldWhileSampling.push(tight.runner.isOpen('text_llm') || tight.runner.isOpen('text_clip'));
-    const first = await engine.edit(req, onStep);
+    const first = await engine.edit(req, { onStep });
     expect([...first.tokens]).toEqual([...reference.tokens]);
     expect(heldWhileSampling).toEqual([false, false, false, false]);
     // The same prompt again: encodings come from the cache, nothing is reopened.

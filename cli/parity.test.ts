@@ -104,19 +104,21 @@ describe.skipIf(!hasTiny || !hasGoldens)('parity with the PyTorch reference (tin
       const res = await engine.edit(
         {
           image,
-          modelPixels: pixels,
           prompt: c.prompt,
           negativePrompt: c.negative_prompt === 'default' ? g.index.negative_prompt : c.negative_prompt,
           steps,
           guidance: c.guidance_scale,
           referenceStrength: c.reference_strength,
           hold: c.region_hold,
-          schedule: c.schedule,
           mask: c.mask ? g.u8(`${name}/mask`) : undefined,
-          rng: replayRng(g.rows(g.f32('uniforms/draw_u'), steps), g.rows(g.f32('uniforms/gumbel_u'), steps)),
           composite: false,
+          replay: {
+            modelPixels: pixels,
+            schedule: c.schedule,
+            rng: replayRng(g.rows(g.f32('uniforms/draw_u'), steps), g.rows(g.f32('uniforms/gumbel_u'), steps)),
+          },
         },
-        (e) => events.push(e),
+        { onStep: (e) => events.push(e) },
       );
       expect(Array.from(res.sourceTokens)).toEqual(Array.from(g.i32(`${name}/source_ids`)));
       const sampled = g.rows(g.i32(`${name}/sampled_ids`), steps);

@@ -47,7 +47,7 @@ async function nodeEdit(dtype: string) {
   const steps: number[][] = [];
   const result = await engine.edit(
     { image: picture(), prompt: instruction, negativePrompt: settings.negativePrompt, steps: settings.steps, seed: settings.seed, guidance: settings.guidance, referenceStrength: settings.referenceStrength, hold: settings.hold, composite: settings.composite },
-    (e) => steps.push([...e.tokens]),
+    { onStep: (e) => steps.push([...e.tokens]) },
   );
   await pkg.runner.release?.();
   return { steps, image: result.image };

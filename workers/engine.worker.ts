@@ -223,9 +223,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
     // Step 0 starts from the engine's start grid (null here: the engine rebuilds it on demand).
     const stepInputs: (Int32Array | null)[] = [];
     let previous: Int32Array | null = null;
-    const result = await m.engine.edit(
-      request,
-      (e) => {
+    const result = await m.engine.edit(request, {
+      onStep: (e) => {
         stepInputs.push(previous);
         previous = e.tokens;
         const payload = stepPayload(e, grid, m.spec.maskTokenId);
@@ -238,8 +237,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
           payload.preview,
         ]);
       },
-      controller.signal,
-    );
+      signal: controller.signal,
+    });
     lastEdit = { model: m, request, stepInputs };
     const image = toPayload(result.image);
     const modelImage = toPayload(result.modelImage);

@@ -71,9 +71,11 @@ export async function compositePsnr(
       let readback = 0;
       const on = await engine.edit(
         { image, prompt: COMPOSITE_PROMPT, ...settings, mask, composite: true },
-        (e) => {
-          at.push(e.elapsedMs);
-          readback = e.readbackBytes;
+        {
+          onStep: (e) => {
+            at.push(e.elapsedMs);
+            readback = e.readbackBytes;
+          },
         },
       );
       const off = await engine.edit({ image, prompt: COMPOSITE_PROMPT, ...settings, mask, composite: false });

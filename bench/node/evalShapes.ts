@@ -177,7 +177,7 @@ export async function evaluatePair(
         hold: lambda,
         composite: false,
       },
-      (e) => stepMaps.push(Float32Array.from(e.attention)),
+      { onStep: (e) => stepMaps.push(Float32Array.from(e.attention)) },
     );
     if (lambda === 0) maps = stepMaps;
     const changed = Uint8Array.from(r.tokens, (t, i) => (t !== r.sourceTokens[i] ? 1 : 0));

@@ -7,7 +7,7 @@
  * lists the surface and a test fails when it changes unintentionally.
  */
 export { EditEngine, EDIT_DEFAULTS } from './pipeline';
-export type { EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
+export type { EditCallbacks, EditReplay, EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
 export { checkEditSetting, clampEditSetting, describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
 export type { EditOptionValues, EditSettingName, NumberSetting, SwitchSetting, TextSetting } from './editSettings';
 export { EditError, MAX_INPUT_PIXELS } from './errors';

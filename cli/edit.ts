@@ -11,9 +11,9 @@ import { EditError } from '../src/engine/errors';
 import { EditEngine, EDIT_DEFAULTS, validateSettings } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
 import { defaultHold } from '../src/engine/manifest';
-import { readLocalFile, ReadError, writeFileAtomic } from './localFiles';
+import { readLocalFile, ReadError, writeFileAtomic } from '../src/engine/runtime/node/localFiles';
 import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
-import { openPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import { checkOutputPath, OutputPathError } from './outputPath';
 
 export const DEFAULT_MODEL = 'public/models/tiny-random';

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../src/engine/image';
 import { EditEngine } from '../src/engine/pipeline';
 import type { EditRequest } from '../src/engine/pipeline';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { TINY } from './testModel';
 
 function photo(w: number, h: number): RgbaImage {

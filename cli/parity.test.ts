@@ -16,8 +16,8 @@ import { clipTokens } from '../src/engine/textEncoder';
 import type { AnyTensor } from '../src/engine/tensor';
 import { Goldens } from './goldens';
 import { decodeImage } from './imageIO';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { GOLDENS, hasGoldens, hasTiny, TINY } from './testModel';
 import { readFileSync } from 'node:fs';
 

@@ -5,7 +5,7 @@
  * rest of the trajectory).
  */
 import { join } from 'node:path';
-import { openPackage } from '../cli/modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import { EditEngine } from '../src/engine/pipeline';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditSettings } from '../src/protocol/messages';

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { openPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { decodeImage } from '../../cli/imageIO';
 import { cellMaskToPixels } from '../../src/engine/image';
 import { packageEditOptions } from '../../src/engine/manifest';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { REPO } from '../../cli/testModel';
 import { EditEngine } from '../../src/engine/pipeline';
 import type { EditRequest } from '../../src/engine/pipeline';

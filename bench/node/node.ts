@@ -6,7 +6,7 @@
  * into graph time and engine time.
  */
 import { readFileSync } from 'node:fs';
-import { openPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { benchImage } from '../benchImage';
 import { packageEditOptions } from '../../src/engine/manifest';
 import { EditEngine } from '../../src/engine/pipeline';

@@ -24,3 +24,5 @@ export { hfTokenizer } from './hfTokenizer';
 export type { BpeEncoder, TokenizerFiles } from './hfTokenizer';
 export type { RgbaImage } from './image';
 export { psnr } from './metrics';
+export { Editor } from './editor';
+export type { EditOptions, LoadProgress, PretrainedOptions } from './editor';

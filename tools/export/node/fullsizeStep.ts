@@ -6,8 +6,8 @@
  *   npx tsx tools/export/node/fullsizeStep.ts <package folder> <dtype> [threads]
  */
 import { join } from 'node:path';
-import { readManifest } from '../../../cli/manifestFile';
-import { OrtNodeRunner } from '../../../cli/ortNodeRunner';
+import { readManifest } from '../../../src/engine/runtime/node/manifestFile';
+import { OrtNodeRunner } from '../../../src/engine/runtime/node/ortNodeRunner';
 import type { Dtype, Manifest } from '../../../src/engine/manifest';
 import type { GraphName } from '../../../src/engine/ports';
 import type { AnyTensor } from '../../../src/engine/tensor';

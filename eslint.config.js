@@ -91,9 +91,13 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, react] }] },
   },
   {
-    files: ['cli/**/*.ts', 'bench/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', 'examples/*.{js,mjs}', '*.config.{js,ts}', '**/*.test.ts'],
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', 'examples/*.{js,mjs}', 'examples/**/vite.config.mjs', '*.config.{js,ts}', '**/*.test.ts'],
     ignores: ['bench/browser/page*.ts'],
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['examples/page/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     // outside src/engine/runtime nothing imports onnxruntime (the workers' rule above says it for workers/)

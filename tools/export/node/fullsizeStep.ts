@@ -1,6 +1,6 @@
 /**
- * Loads a model package's graphs in onnxruntime-node (through cli/ortNodeRunner, the node side's
- * only onnxruntime import) and times one transformer_step on the CPU. Used by the exporter's
+ * Loads a model package's graphs in onnxruntime-node (through the engine's node runtime,
+ * src/engine/runtime/node/ortNodeRunner) and times one transformer_step on the CPU. Used by the exporter's
  * `fullsize` check; prints one JSON line.
  *
  *   npx tsx tools/export/node/fullsizeStep.ts <package folder> <dtype> [threads]

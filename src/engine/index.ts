@@ -1,8 +1,10 @@
 /**
  * @editmgt/engine — EditMGT instruction-based image editing, in plain TypeScript.
  *
- * The public surface: the edit loop, its settings and errors, model packages (manifest types and
- * validation), and the ports a host implements (graph runner, tokenizer, randomness). Anything
+ * The public surface: the one-call `Editor`, the edit loop, its settings and errors, model packages
+ * (manifest types and validation, the opener), and the ports a host implements (graph runner,
+ * tokenizer, randomness, file source). `@editmgt/engine/node` and `@editmgt/engine/web` add the
+ * runtimes and `EditMGT.fromPretrained` bound to them. Anything
  * not exported here is internal and may change without notice; `api-report.md` beside this file
  * lists the surface and a test fails when it changes unintentionally.
  */

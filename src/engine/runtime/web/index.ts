@@ -13,6 +13,7 @@ import { validateManifest } from '../../manifest';
 import { openModelPackage } from '../../package';
 import type { GraphFiles, GraphRuntime, OpenedPackage, PackageRunner } from '../../package';
 import { fetchSource, packageBase } from './fetchSource';
+import { checkBufferLimits } from './gpuDevice';
 import { pickBackend } from './ort';
 import type { Backend, BackendChoice, BackendInfo } from './ort';
 import { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
@@ -20,6 +21,7 @@ import type { GraphBytes, WebGpuStepOptions } from './ortWebRunner';
 
 export * from '../../index';
 export { fetchSource } from './fetchSource';
+export { GpuLimitError } from './gpuDevice';
 export { pickBackend, setWasmThreads } from './ort';
 export type { Backend, BackendChoice, BackendInfo } from './ort';
 export { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
@@ -74,6 +76,8 @@ export class EditMGT extends Editor {
       throw new EditError('bad-manifest', `${base}manifest.json is not a JSON manifest`);
     }
     const manifest = validateManifest(json);
+    // refused before any download: buffers this GPU cannot hold
+    if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
     const opened = await openModelPackage({
       manifest,
       device: backend.backend,

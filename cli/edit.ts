@@ -126,10 +126,10 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       },
       {
         onStep: (e: StepEvent) => {
-        stepMs.push(e.elapsedMs - last);
-        last = e.elapsedMs;
-        readback = e.readbackBytes;
-        if (!values.quiet) log(`step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`);
+          stepMs.push(e.elapsedMs - last);
+          last = e.elapsedMs;
+          readback = e.readbackBytes;
+          if (!values.quiet) log(`step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`);
         },
       },
     );

@@ -26,12 +26,23 @@ test.beforeAll(async () => {
   symlinkSync(join(ROOT, 'src/engine'), join(consumer, 'node_modules/@editmgt/engine'), 'dir');
   symlinkSync(join(ROOT, 'public'), join(consumer, 'public'), 'dir');
   mkdirSync(join(consumer, 'examples/page'), { recursive: true });
-  for (const f of ['index.html', 'main.js', 'vite.config.mjs']) copyFileSync(join(ROOT, 'examples/page', f), join(consumer, 'examples/page', f));
+  for (const f of ['index.html', 'main.js', 'vite.config.mjs'])
+    copyFileSync(join(ROOT, 'examples/page', f), join(consumer, 'examples/page', f));
   const config = join(consumer, 'examples/page/vite.config.mjs');
   execFileSync(process.execPath, [VITE, 'build', '--config', config], { cwd: consumer, stdio: 'pipe' });
-  server = spawn(process.execPath, [VITE, 'preview', '--config', config, '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { cwd: consumer, stdio: 'ignore' });
+  server = spawn(
+    process.execPath,
+    [VITE, 'preview', '--config', config, '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'],
+    { cwd: consumer, stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${PORT}/`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${PORT}/`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error('the example page server did not start');
@@ -54,14 +65,34 @@ test('the page example edits a canvas on WASM like node does @wasm', async ({ pa
   });
   await page.locator('#run').click();
   await expect(page.locator('body')).toHaveAttribute('data-result', /tokens/, { timeout: 180_000 });
-  const web = JSON.parse((await page.locator('body').getAttribute('data-result'))!) as { backend: string; dtype: string; steps: number; width: number; height: number; tokens: number[] };
+  const web = JSON.parse((await page.locator('body').getAttribute('data-result'))!) as {
+    backend: string;
+    dtype: string;
+    steps: number;
+    width: number;
+    height: number;
+    tokens: number[];
+  };
   expect(errors).toEqual([]);
 
   const { EditMGT } = await import('../src/engine/runtime/node');
-  const editor = await EditMGT.fromPretrained(join(ROOT, 'public/models/tiny-random'), { dtype: web.dtype as 'fp32' });
+  const editor = await EditMGT.fromPretrained(join(ROOT, 'public/models/tiny-random'), {
+    dtype: web.dtype as 'fp32',
+  });
   try {
-    const node = await editor.edit({ width: 96, height: 64, data: Uint8ClampedArray.from(picture) }, 'make the sky purple', { seed: 1 });
-    expect({ ...web, tokens: undefined }).toEqual({ backend: 'wasm', dtype: editor.dtype, steps: editor.manifest.defaults.steps, width: 96, height: 64, tokens: undefined });
+    const node = await editor.edit(
+      { width: 96, height: 64, data: Uint8ClampedArray.from(picture) },
+      'make the sky purple',
+      { seed: 1 },
+    );
+    expect({ ...web, tokens: undefined }).toEqual({
+      backend: 'wasm',
+      dtype: editor.dtype,
+      steps: editor.manifest.defaults.steps,
+      width: 96,
+      height: 64,
+      tokens: undefined,
+    });
     expect(web.tokens).toEqual(Array.from(node.tokens));
   } finally {
     await editor.dispose();

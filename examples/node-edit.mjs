@@ -18,7 +18,8 @@ const width = 96;
 const height = 64;
 const data = new Uint8ClampedArray(width * height * 4);
 for (let y = 0; y < height; y++)
-  for (let x = 0; x < width; x++) data.set([(x * 255) / width, (y * 255) / height, 128, 255], (y * width + x) * 4);
+  for (let x = 0; x < width; x++)
+    data.set([(x * 255) / width, (y * 255) / height, 128, 255], (y * width + x) * 4);
 
 const editor = await EditMGT.fromPretrained(model, { device: 'cpu', dtype: 'fp32' });
 let steps = 0;
@@ -26,4 +27,12 @@ const result = await editor.edit({ width, height, data }, instruction, { seed: 1
 await editor.dispose();
 
 const tokens = createHash('sha256').update(new Uint8Array(result.tokens.buffer)).digest('hex');
-console.log(JSON.stringify({ width: result.image.width, height: result.image.height, dtype: editor.dtype, steps, tokens }));
+console.log(
+  JSON.stringify({
+    width: result.image.width,
+    height: result.image.height,
+    dtype: editor.dtype,
+    steps,
+    tokens,
+  }),
+);

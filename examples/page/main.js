@@ -33,14 +33,28 @@ run.addEventListener('click', async () => {
   run.disabled = true;
   const started = performance.now();
   let steps = 0;
-  const result = await editor.edit(source.getImageData(0, 0, 96, 64), document.getElementById('instruction').value, {
-    seed: 1,
-    onStep: (e) => log(`step ${(steps = e.step + 1)}/${e.steps}`),
-  });
+  const result = await editor.edit(
+    source.getImageData(0, 0, 96, 64),
+    document.getElementById('instruction').value,
+    {
+      seed: 1,
+      onStep: (e) => log(`step ${(steps = e.step + 1)}/${e.steps}`),
+    },
+  );
   const { image } = result;
-  document.getElementById('result').getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
+  document
+    .getElementById('result')
+    .getContext('2d')
+    .putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
   log(`done: ${steps} steps in ${Math.round(performance.now() - started)} ms`);
   // what a test reads back
-  document.body.dataset.result = JSON.stringify({ backend: editor.backend.backend, dtype: editor.dtype, steps, width: image.width, height: image.height, tokens: Array.from(result.tokens) });
+  document.body.dataset.result = JSON.stringify({
+    backend: editor.backend.backend,
+    dtype: editor.dtype,
+    steps,
+    width: image.width,
+    height: image.height,
+    tokens: Array.from(result.tokens),
+  });
   run.disabled = false;
 });

@@ -95,8 +95,17 @@ export class Editor {
     if (this.disposed) throw new Error('this editor was disposed; load the model again');
     const { onStep, signal, mask, queryWords, ...settings } = options;
     // a setting given as undefined is a setting left out: the package's default stands
-    const chosen = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as Partial<EditOptionValues>;
-    const request: EditRequest = { ...this.defaults, ...chosen, image, prompt: instruction, mask, queryWords };
+    const chosen = Object.fromEntries(
+      Object.entries(settings).filter(([, v]) => v !== undefined),
+    ) as Partial<EditOptionValues>;
+    const request: EditRequest = {
+      ...this.defaults,
+      ...chosen,
+      image,
+      prompt: instruction,
+      mask,
+      queryWords,
+    };
     return this.pkg.engine.edit(request, { onStep, signal });
   }
 

@@ -29,7 +29,8 @@ function node(args: string[]): string {
 function gradient(width: number, height: number) {
   const data = new Uint8ClampedArray(width * height * 4);
   for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) data.set([(x * 255) / width, (y * 255) / height, 128, 255], (y * width + x) * 4);
+    for (let x = 0; x < width; x++)
+      data.set([(x * 255) / width, (y * 255) / height, 128, 255], (y * width + x) * 4);
   return { width, height, data };
 }
 
@@ -56,11 +57,19 @@ describe('@editmgt/engine from the outside', () => {
        const s = (await import('@editmgt/engine/manifest.schema.json', { with: { type: 'json' } })).default;
        console.log(JSON.stringify({ engine: typeof e.EditEngine, editor: typeof e.Editor, fromPretrained: typeof n.EditMGT.fromPretrained, runner: typeof n.OrtNodeRunner, schema: typeof s.properties }));`,
     ]);
-    expect(JSON.parse(out)).toEqual({ engine: 'function', editor: 'function', fromPretrained: 'function', runner: 'function', schema: 'object' });
+    expect(JSON.parse(out)).toEqual({
+      engine: 'function',
+      editor: 'function',
+      fromPretrained: 'function',
+      runner: 'function',
+      schema: 'object',
+    });
   });
 
   it('runs the node example on tiny-random: the package defaults, the same edit as in-process', async () => {
-    const printed = JSON.parse(node(['node-edit.mjs', TINY, 'make the sky purple']).trim().split('\n').pop()!) as Record<string, unknown>;
+    const printed = JSON.parse(
+      node(['node-edit.mjs', TINY, 'make the sky purple']).trim().split('\n').pop()!,
+    ) as Record<string, unknown>;
 
     const pkg = await openPackage(TINY, 'fp32');
     try {

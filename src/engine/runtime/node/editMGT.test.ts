@@ -21,9 +21,17 @@ describe('EditMGT on onnxruntime-node', () => {
   it('edits with the package defaults where options are left out, and returns the input size', async () => {
     let steps = 0;
     const image = picture(50, 30);
-    const result = await editor.edit(image, 'make it red', { seed: 2, guidance: undefined, onStep: () => steps++ });
+    const result = await editor.edit(image, 'make it red', {
+      seed: 2,
+      guidance: undefined,
+      onStep: () => steps++,
+    });
     expect(steps).toBe(editor.manifest.defaults.steps);
-    expect([result.image.width, result.image.height, result.image.data.length]).toEqual([50, 30, 50 * 30 * 4]);
+    expect([result.image.width, result.image.height, result.image.data.length]).toEqual([
+      50,
+      30,
+      50 * 30 * 4,
+    ]);
     const spelled = await editor.engine.edit({ ...editor.defaults, image, prompt: 'make it red', seed: 2 });
     expect(Array.from(result.tokens)).toEqual(Array.from(spelled.tokens));
   });
@@ -35,7 +43,9 @@ describe('EditMGT on onnxruntime-node', () => {
   });
 
   it('refuses a device node does not have, and bad settings, by name', async () => {
-    await expect(EditMGT.fromPretrained(TINY, { device: 'webgpu' as never })).rejects.toThrow(/device is 'cpu'/);
+    await expect(EditMGT.fromPretrained(TINY, { device: 'webgpu' as never })).rejects.toThrow(
+      /device is 'cpu'/,
+    );
     const err = await editor.edit(picture(8, 8), 'x', { steps: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EditError);
     expect((err as EditError).code).toBe('bad-settings');
@@ -43,7 +53,11 @@ describe('EditMGT on onnxruntime-node', () => {
 
   it('stops on its signal', async () => {
     const ctrl = new AbortController();
-    const edit = editor.edit(picture(8, 8), 'make it red', { steps: 8, signal: ctrl.signal, onStep: (e) => e.step === 1 && ctrl.abort() });
+    const edit = editor.edit(picture(8, 8), 'make it red', {
+      steps: 8,
+      signal: ctrl.signal,
+      onStep: (e) => e.step === 1 && ctrl.abort(),
+    });
     await expect(edit).rejects.toThrow();
   });
 

@@ -35,7 +35,8 @@ export class EditMGT extends Editor {
    */
   static async fromPretrained(source: string, options: NodePretrainedOptions = {}): Promise<EditMGT> {
     const { device = 'cpu', dtype, onProgress, signal } = options;
-    if (device !== 'cpu') throw new EditError('bad-settings', `in node the device is 'cpu', got '${String(device)}'`);
+    if (device !== 'cpu')
+      throw new EditError('bad-settings', `in node the device is 'cpu', got '${String(device)}'`);
     return new EditMGT(await openPackage(source, dtype, { onProgress, signal }));
   }
 }

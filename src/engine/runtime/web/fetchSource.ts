@@ -8,7 +8,8 @@ import type { LoadProgress } from '../../editor';
 import type { ManifestFile } from '../../manifest';
 import type { FileSource } from '../../package';
 
-const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+const hex = (bytes: ArrayBuffer) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** `base` with one trailing slash, so relative file paths resolve inside it. */
 export function packageBase(url: string): string {
@@ -17,10 +18,16 @@ export function packageBase(url: string): string {
   return base.href;
 }
 
-async function fetchChecked(base: string, f: ManifestFile, onBytes: (n: number) => void, signal?: AbortSignal): Promise<Uint8Array> {
+async function fetchChecked(
+  base: string,
+  f: ManifestFile,
+  onBytes: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   const url = new URL(f.path, base).href;
   const response = await fetch(url, { signal });
-  if (!response.ok || !response.body) throw new EditError('bad-manifest', `cannot fetch model file ${url}: HTTP ${response.status}`);
+  if (!response.ok || !response.body)
+    throw new EditError('bad-manifest', `cannot fetch model file ${url}: HTTP ${response.status}`);
   const out = new Uint8Array(f.bytes);
   let at = 0;
   const reader = response.body.getReader();
@@ -29,15 +36,26 @@ async function fetchChecked(base: string, f: ManifestFile, onBytes: (n: number) 
     if (done) break;
     if (at + value.length > f.bytes) {
       await reader.cancel();
-      throw new EditError('checksum-mismatch', `model file ${f.path} is larger than the manifest's ${f.bytes} bytes`);
+      throw new EditError(
+        'checksum-mismatch',
+        `model file ${f.path} is larger than the manifest's ${f.bytes} bytes`,
+      );
     }
     out.set(value, at);
     at += value.length;
     onBytes(value.length);
   }
-  if (at !== f.bytes) throw new EditError('checksum-mismatch', `model file ${f.path} has ${at} bytes, the manifest says ${f.bytes}`);
+  if (at !== f.bytes)
+    throw new EditError(
+      'checksum-mismatch',
+      `model file ${f.path} has ${at} bytes, the manifest says ${f.bytes}`,
+    );
   const sha = hex(await crypto.subtle.digest('SHA-256', out));
-  if (sha !== f.sha256) throw new EditError('checksum-mismatch', `model file ${f.path} has sha256 ${sha.slice(0, 12)}…, the manifest says ${f.sha256.slice(0, 12)}…`);
+  if (sha !== f.sha256)
+    throw new EditError(
+      'checksum-mismatch',
+      `model file ${f.path} has sha256 ${sha.slice(0, 12)}…, the manifest says ${f.sha256.slice(0, 12)}…`,
+    );
   return out;
 }
 
@@ -60,7 +78,15 @@ export function fetchSource(baseUrl: string, onProgress?: (p: LoadProgress) => v
           continue;
         }
         onProgress?.({ file: f.path, loaded, total });
-        held.set(f.path, await fetchChecked(base, f, (n) => ((loaded += n), onProgress?.({ file: f.path, loaded, total })), signal));
+        held.set(
+          f.path,
+          await fetchChecked(
+            base,
+            f,
+            (n) => ((loaded += n), onProgress?.({ file: f.path, loaded, total })),
+            signal,
+          ),
+        );
       }
       onProgress?.({ loaded, total });
     },

@@ -27,10 +27,17 @@ export type { Backend, BackendChoice, BackendInfo } from './ort';
 export { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
 export type { GraphBytes, GraphStats, WebGpuStepOptions } from './ortWebRunner';
 
-const toGraphBytes = (g: GraphFiles<Uint8Array>): GraphBytes => ({ graph: g.graph, model: g.model, externalData: g.externalData.map((e) => ({ path: e.name, data: e.data })) });
+const toGraphBytes = (g: GraphFiles<Uint8Array>): GraphBytes => ({
+  graph: g.graph,
+  model: g.model,
+  externalData: g.externalData.map((e) => ({ path: e.name, data: e.data })),
+});
 
 /** The web graph runtime: onnxruntime-web sessions from the graphs' bytes, on `backend`. */
-export function webRuntime(backend: Backend, step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS): GraphRuntime<Uint8Array, OrtWebRunner> {
+export function webRuntime(
+  backend: Backend,
+  step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS,
+): GraphRuntime<Uint8Array, OrtWebRunner> {
   return async (graphs, reopen) => {
     const runner = await OrtWebRunner.create(backend, graphs.map(toGraphBytes), step);
     runner.reopen = async (graph) => toGraphBytes(await reopen(graph));
@@ -64,11 +71,16 @@ export class EditMGT extends Editor {
   /** Opens the model package at `url` (the folder that holds manifest.json). */
   static async fromPretrained(url: string, options: WebPretrainedOptions = {}): Promise<EditMGT> {
     const { device = 'auto', dtype, onProgress, signal } = options;
-    if (device !== 'auto' && device !== 'webgpu' && device !== 'wasm') throw new EditError('bad-settings', `in a page the device is 'webgpu' or 'wasm', got '${String(device)}'`);
+    if (device !== 'auto' && device !== 'webgpu' && device !== 'wasm')
+      throw new EditError(
+        'bad-settings',
+        `in a page the device is 'webgpu' or 'wasm', got '${String(device)}'`,
+      );
     const backend = await pickBackend(device);
     const base = packageBase(url);
     const response = await fetch(new URL('manifest.json', base), { signal });
-    if (!response.ok) throw new EditError('bad-manifest', `cannot fetch ${base}manifest.json: HTTP ${response.status}`);
+    if (!response.ok)
+      throw new EditError('bad-manifest', `cannot fetch ${base}manifest.json: HTTP ${response.status}`);
     let json: unknown;
     try {
       json = await response.json();

@@ -7,6 +7,7 @@
 import type { RgbaImage } from './image';
 import { packageEditOptions } from './manifest';
 import type { Dtype, Manifest } from './manifest';
+import { EDIT_SETTING_NAMES } from './editSettings';
 import type { EditOptionValues } from './editSettings';
 import { openModelPackage } from './package';
 import type { OpenedPackage, OpenOptions, PackageRunner } from './package';
@@ -93,11 +94,10 @@ export class Editor {
    */
   async edit(image: RgbaImage, instruction: string, options: EditOptions = {}): Promise<EditResult> {
     if (this.disposed) throw new Error('this editor was disposed; load the model again');
-    const { onStep, signal, mask, queryWords, ...settings } = options;
-    // a setting given as undefined is a setting left out: the package's default stands
-    const chosen = Object.fromEntries(
-      Object.entries(settings).filter(([, v]) => v !== undefined),
-    ) as Partial<EditOptionValues>;
+    const { onStep, signal, mask, queryWords } = options;
+    // only the edit settings, each one given (undefined is left out: the package's default stands)
+    const chosen: Record<string, unknown> = {};
+    for (const name of EDIT_SETTING_NAMES) if (options[name] !== undefined) chosen[name] = options[name];
     const request: EditRequest = {
       ...this.defaults,
       ...chosen,

@@ -5,12 +5,19 @@ import globals from 'globals';
 
 // The dependency rule (each folder's README states its part), enforced per folder:
 //   engine   imports nothing of ours but itself (no DOM, no React, no onnxruntime, no Math.random)
+//            except its runtime entries: src/engine/runtime/node (onnxruntime-node, node APIs) and
+//            src/engine/runtime/web (onnxruntime-web, browser/worker globals), the only importers
+//            of onnxruntime in the repository
 //   protocol may import engine types
-//   workers, cli may import engine and protocol, and are the only importers of onnxruntime
+//   workers, cli may import engine and protocol; they reach onnxruntime through the runtime entries
 //   client   the worker's client (src/client): protocol only; the app and the benchmark page use it
 //   app      imports client, protocol and pure engine helpers, never onnxruntime
 //   bench    the benchmark page (bench/browser/page*.ts) reaches the worker through src/client only
-const onnxruntime = { group: ['onnxruntime-*', 'onnxruntime-web/*'], message: 'Only workers/ and cli/ import onnxruntime.' };
+const onnxruntime = { group: ['onnxruntime-*', 'onnxruntime-web/*'], message: 'Only src/engine/runtime/node and src/engine/runtime/web import onnxruntime.' };
+const ortNode = { group: ['onnxruntime-node', 'onnxruntime-node/*'], message: 'onnxruntime-node is imported by src/engine/runtime/node only.' };
+const ortWeb = { group: ['onnxruntime-web', 'onnxruntime-web/*', 'onnxruntime-common'], message: 'onnxruntime-web is imported by src/engine/runtime/web only.' };
+const nodeApis = { group: ['node:*', 'fs', 'path'], message: 'The engine is pure: no node APIs.' };
+const engineSelf = { group: ['**/protocol/**'], message: 'The engine imports nothing of ours but itself.' };
 const appCode = { group: ['**/app/**', '**/src/app/*'], message: 'The UI is not a dependency of the engine, protocol, workers or cli.' };
 const workerCode = { group: ['**/workers/**'], message: 'workers/ is reached through the protocol, not imported.' };
 const cliCode = { group: ['**/cli/**'], message: 'cli/ is an entry point, not a library.' };
@@ -28,10 +35,30 @@ export default tseslint.config(
   },
   {
     files: ['src/engine/**/*.ts'],
-    ignores: ['src/engine/**/*.test.ts', 'src/engine/build/**'],
+    ignores: ['src/engine/**/*.test.ts', 'src/engine/build/**', 'src/engine/runtime/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react, { group: ['**/protocol/**'], message: 'The engine imports nothing of ours but itself.' }, { group: ['node:*', 'fs', 'path'], message: 'The engine is pure: no node APIs.' }] }],
+      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react, engineSelf, nodeApis] }],
       'no-restricted-globals': ['error', 'window', 'document', 'navigator', 'self', 'fetch', 'localStorage'],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' }],
+    },
+  },
+  {
+    // the engine on onnxruntime-node: node APIs, never onnxruntime-web
+    files: ['src/engine/runtime/node/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [ortWeb, appCode, workerCode, cliCode, react, engineSelf] }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' }],
+    },
+  },
+  {
+    // the engine on onnxruntime-web, in a page or a worker: no node APIs, never onnxruntime-node
+    files: ['src/engine/runtime/web/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    languageOptions: { globals: { ...globals.browser, ...globals.worker } },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [ortNode, appCode, workerCode, cliCode, react, engineSelf, nodeApis] }],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' }],
     },
   },
@@ -61,11 +88,21 @@ export default tseslint.config(
   {
     files: ['workers/**/*.ts'],
     languageOptions: { globals: { ...globals.worker } },
-    rules: { 'no-restricted-imports': ['error', { patterns: [appCode, cliCode, react] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, react] }] },
   },
   {
-    files: ['cli/**/*.ts', 'bench/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', '*.config.{js,ts}', '**/*.test.ts'],
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', 'examples/*.{js,mjs}', 'examples/**/vite.config.mjs', '*.config.{js,ts}', '**/*.test.ts'],
     ignores: ['bench/browser/page*.ts'],
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ['examples/page/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // outside src/engine/runtime nothing imports onnxruntime (the workers' rule above says it for workers/)
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', 'examples/**/*.{js,mjs,ts}', 'src/shell/**/*.ts'],
+    ignores: ['bench/browser/page*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime] }] },
   },
 );

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixText, normalizeClipText } from '../src/engine/clipText';
 import { clipTokens } from '../src/engine/textEncoder';
-import { readManifest } from './manifestFile';
-import { loadTokenizer } from './modelPackage';
+import { readManifest } from '../src/engine/runtime/node/manifestFile';
+import { loadTokenizer } from '../src/engine/runtime/node/modelPackage';
 import { hasTiny, REPO, TINY } from './testModel';
 
 interface Golden {

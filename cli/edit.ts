@@ -11,9 +11,9 @@ import { EditError } from '../src/engine/errors';
 import { EditEngine, EDIT_DEFAULTS, validateSettings } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
 import { defaultHold } from '../src/engine/manifest';
-import { readLocalFile, ReadError, writeFileAtomic } from './localFiles';
+import { readLocalFile, ReadError, writeFileAtomic } from '../src/engine/runtime/node/localFiles';
 import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
-import { openPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import { checkOutputPath, OutputPathError } from './outputPath';
 
 export const DEFAULT_MODEL = 'public/models/tiny-random';
@@ -124,11 +124,13 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
         queryWords: values.query,
         composite: !values['no-composite'],
       },
-      (e: StepEvent) => {
-        stepMs.push(e.elapsedMs - last);
-        last = e.elapsedMs;
-        readback = e.readbackBytes;
-        if (!values.quiet) log(`step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`);
+      {
+        onStep: (e: StepEvent) => {
+          stepMs.push(e.elapsedMs - last);
+          last = e.elapsedMs;
+          readback = e.readbackBytes;
+          if (!values.quiet) log(`step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`);
+        },
       },
     );
     for (const w of result.warnings) log(`warning: ${w}`);

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../src/engine/image';
 import { EditEngine } from '../src/engine/pipeline';
 import type { GraphName } from '../src/engine/ports';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { hasTiny, TINY } from './testModel';
 
 function photo(w: number, h: number): RgbaImage {
@@ -43,7 +43,7 @@ describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
       const ctrl = new AbortController();
       calls.length = 0;
       await expect(
-        engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 }, (e) => e.step === at && ctrl.abort(), ctrl.signal),
+        engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 }, { onStep: (e) => e.step === at && ctrl.abort(), signal: ctrl.signal }),
       ).rejects.toThrow();
       expect(calls.filter((c) => c === 'transformer_step').length).toBe(at + 1);
       expect(calls).not.toContain('vq_decode');

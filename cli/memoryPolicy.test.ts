@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../src/engine/image';
 import { EditEngine } from '../src/engine/pipeline';
 import type { EditRequest } from '../src/engine/pipeline';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { TINY } from './testModel';
 
 function photo(w: number, h: number): RgbaImage {
@@ -33,7 +33,7 @@ describe('releaseTextEncoders', () => {
     const engine = new EditEngine({ runner: tight.runner, tokenizers: tight.tokenizers, spec: tight.spec, releaseTextEncoders: true });
     const heldWhileSampling: boolean[] = [];
     const onStep = () => heldWhileSampling.push(tight.runner.isOpen('text_llm') || tight.runner.isOpen('text_clip'));
-    const first = await engine.edit(req, onStep);
+    const first = await engine.edit(req, { onStep });
     expect([...first.tokens]).toEqual([...reference.tokens]);
     expect(heldWhileSampling).toEqual([false, false, false, false]);
     // The same prompt again: encodings come from the cache, nothing is reopened.

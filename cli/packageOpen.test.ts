@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../src/engine/manifest';
-import { readManifest } from './manifestFile';
-import { folderSource, openPackage } from './modelPackage';
+import { readManifest } from '../src/engine/runtime/node/manifestFile';
+import { folderSource, openPackage } from '../src/engine/runtime/node/modelPackage';
 import { hasTiny, TINY } from './testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-open-'));

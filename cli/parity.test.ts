@@ -16,8 +16,8 @@ import { clipTokens } from '../src/engine/textEncoder';
 import type { AnyTensor } from '../src/engine/tensor';
 import { Goldens } from './goldens';
 import { decodeImage } from './imageIO';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { GOLDENS, hasGoldens, hasTiny, TINY } from './testModel';
 import { readFileSync } from 'node:fs';
 
@@ -104,19 +104,21 @@ describe.skipIf(!hasTiny || !hasGoldens)('parity with the PyTorch reference (tin
       const res = await engine.edit(
         {
           image,
-          modelPixels: pixels,
           prompt: c.prompt,
           negativePrompt: c.negative_prompt === 'default' ? g.index.negative_prompt : c.negative_prompt,
           steps,
           guidance: c.guidance_scale,
           referenceStrength: c.reference_strength,
           hold: c.region_hold,
-          schedule: c.schedule,
           mask: c.mask ? g.u8(`${name}/mask`) : undefined,
-          rng: replayRng(g.rows(g.f32('uniforms/draw_u'), steps), g.rows(g.f32('uniforms/gumbel_u'), steps)),
           composite: false,
+          replay: {
+            modelPixels: pixels,
+            schedule: c.schedule,
+            rng: replayRng(g.rows(g.f32('uniforms/draw_u'), steps), g.rows(g.f32('uniforms/gumbel_u'), steps)),
+          },
         },
-        (e) => events.push(e),
+        { onStep: (e) => events.push(e) },
       );
       expect(Array.from(res.sourceTokens)).toEqual(Array.from(g.i32(`${name}/source_ids`)));
       const sampled = g.rows(g.i32(`${name}/sampled_ids`), steps);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenizerPaddingSide } from '../src/engine/hfTokenizer';
-import { readManifest } from './manifestFile';
-import { loadTokenizer } from './modelPackage';
+import { readManifest } from '../src/engine/runtime/node/manifestFile';
+import { loadTokenizer } from '../src/engine/runtime/node/modelPackage';
 import { hasTiny, TINY } from './testModel';
 
 interface Case {

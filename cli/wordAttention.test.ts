@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../src/engine/image';
 import { EditEngine } from '../src/engine/pipeline';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { TINY } from './testModel';
 
 function photo(w: number, h: number): RgbaImage {
@@ -39,9 +39,9 @@ describe('wordAttention', () => {
   it('equals the map of an edit run with those query words, at every step', async () => {
     // With region-hold off the attention does not steer the tokens, so both runs share a trajectory.
     const plain: StepEvent[] = [];
-    await engine.edit(req, (e) => plain.push(e));
+    await engine.edit(req, { onStep: (e) => plain.push(e) });
     const queried: StepEvent[] = [];
-    await engine.edit({ ...req, queryWords: 'circle' }, (e) => queried.push(e));
+    await engine.edit({ ...req, queryWords: 'circle' }, { onStep: (e) => queried.push(e) });
     const inputs = stepInputs(plain);
     for (const step of [0, 3, 5]) {
       expect(queried[step]!.tokens).toEqual(plain[step]!.tokens);
@@ -55,7 +55,7 @@ describe('wordAttention', () => {
 
   it('differs between words, and is null for a word not in the instruction', async () => {
     const events: StepEvent[] = [];
-    await engine.edit(req, (e) => events.push(e));
+    await engine.edit(req, { onStep: (e) => events.push(e) });
     const input = stepInputs(events)[2]!;
     const circle = await engine.wordAttention(req, input, 2, 'circle');
     const blue = await engine.wordAttention(req, input, 2, 'blue');

@@ -5,7 +5,7 @@
  * rest of the trajectory).
  */
 import { join } from 'node:path';
-import { openPackage } from '../cli/modelPackage';
+import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import { EditEngine } from '../src/engine/pipeline';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditSettings } from '../src/protocol/messages';
@@ -47,7 +47,7 @@ async function nodeEdit(dtype: string) {
   const steps: number[][] = [];
   const result = await engine.edit(
     { image: picture(), prompt: instruction, negativePrompt: settings.negativePrompt, steps: settings.steps, seed: settings.seed, guidance: settings.guidance, referenceStrength: settings.referenceStrength, hold: settings.hold, composite: settings.composite },
-    (e) => steps.push([...e.tokens]),
+    { onStep: (e) => steps.push([...e.tokens]) },
   );
   await pkg.runner.release?.();
   return { steps, image: result.image };

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../cli/manifestFile';
+import { readManifest } from '../src/engine/runtime/node/manifestFile';
 import { DTYPES } from '../src/engine/manifest';
 import { test, expect } from './fixtures';
 

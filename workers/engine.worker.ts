@@ -7,9 +7,9 @@ import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
 import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
 import { sha256Hex } from './blobReader';
-import { GpuLimitError } from './gpuDevice';
+import { GpuLimitError } from '../src/engine/runtime/web/gpuDevice';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles, resolveUrl } from './modelStore';
-import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from './ort';
+import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from '../src/engine/runtime/web/ort';
 import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
 import { loadModel } from './session';
 import type { LoadedModel } from './session';
@@ -223,9 +223,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
     // Step 0 starts from the engine's start grid (null here: the engine rebuilds it on demand).
     const stepInputs: (Int32Array | null)[] = [];
     let previous: Int32Array | null = null;
-    const result = await m.engine.edit(
-      request,
-      (e) => {
+    const result = await m.engine.edit(request, {
+      onStep: (e) => {
         stepInputs.push(previous);
         previous = e.tokens;
         const payload = stepPayload(e, grid, m.spec.maskTokenId);
@@ -238,8 +237,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
           payload.preview,
         ]);
       },
-      controller.signal,
-    );
+      signal: controller.signal,
+    });
     lastEdit = { model: m, request, stepInputs };
     const image = toPayload(result.image);
     const modelImage = toPayload(result.modelImage);

@@ -8,14 +8,15 @@ import { EditError } from '../src/engine/errors';
 import { packageEditOptions, validateManifest } from '../src/engine/manifest';
 import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
 import { openModelPackage } from '../src/engine/package';
-import type { FileSource, GraphFiles, GraphRuntime, OpenedPackage } from '../src/engine/package';
+import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
-import { checkBufferLimits } from './gpuDevice';
+import { checkBufferLimits } from '../src/engine/runtime/web/gpuDevice';
 import { FetchError, loadPackageFiles, resolveUrl, storeManifest, storedManifest } from './modelStore';
 import type { LoadOptions, Progress } from './modelStore';
-import { OrtWebRunner, webGpuStepOptions } from './ortRunner';
-import type { GraphBytes } from './ortRunner';
+import { webRuntime } from '../src/engine/runtime/web';
+import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
+import type { OrtWebRunner } from '../src/engine/runtime/web/ortWebRunner';
 
 /** A manifest is a few KB; anything past this is not one and is not read on. */
 export const MANIFEST_MAX_BYTES = 4 << 20;
@@ -104,10 +105,6 @@ function storeSource(baseUrl: string, onProgress: (p: Progress) => void, options
   };
 }
 
-function toGraphBytes(g: GraphFiles<Uint8Array>): GraphBytes {
-  return { graph: g.graph, model: g.model, externalData: g.externalData.map((e) => ({ path: e.name, data: e.data })) };
-}
-
 /** Refused before any download: a tokenizer file too big to parse, or buffers the GPU cannot hold. */
 function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
   if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
@@ -126,11 +123,7 @@ export async function loadModel(
   const manifest = await fetchManifest(baseUrl, options);
   checkBeforeDownload(manifest, backend);
   const files = storeSource(baseUrl, onProgress, options);
-  const runtime: GraphRuntime<Uint8Array, OrtWebRunner> = async (graphs, reopen) => {
-    const runner = await OrtWebRunner.create(backend.backend, graphs.map(toGraphBytes), webGpuStepOptions(self.name));
-    runner.reopen = async (graph) => toGraphBytes(await reopen(graph));
-    return runner;
-  };
+  const runtime = webRuntime(backend.backend, webGpuStepOptions(self.name));
   try {
     const opened = await openModelPackage({
       manifest,

@@ -13,7 +13,7 @@ function fail(r: WorkerReply): never {
   throw new Error(r.type === 'error' ? `${r.code}: ${r.message}` : `unexpected ${r.type} reply`);
 }
 
-/** The worker's name carries the step-graph options (workers/ortRunner.ts reads them). */
+/** The worker's name carries the step-graph options (src/engine/runtime/web/ortWebRunner.ts reads them). */
 function workerName(o: PageRunOptions): string {
   const s = o.stepOptions;
   return s ? `engine graph-capture=${s.graphCapture ? 1 : 0} free-dims=${s.freeDimensionOverrides ? 1 : 0}` : 'engine';

@@ -1,7 +1,7 @@
 /** What `window.__bench.run` takes and returns (shared by the page and its driver, bench/browser/driver.ts). */
 import type { BackendInfo, Dtype, GraphStats } from '../../src/protocol/messages';
 
-/** WebGPU step-graph options for one worker (workers/ortRunner.ts `webGpuStepOptions`). */
+/** WebGPU step-graph options for one worker (src/engine/runtime/web/ortWebRunner.ts `webGpuStepOptions`). */
 export interface WebGpuStepOptions {
   graphCapture: boolean;
   freeDimensionOverrides: boolean;
@@ -20,7 +20,7 @@ export interface PageRunOptions {
   warmPrompt: string;
   prompt: string;
   /**
-   * WebGPU step-graph options for this worker (workers/ortRunner.ts `webGpuStepOptions`); left
+   * WebGPU step-graph options for this worker (src/engine/runtime/web/ortWebRunner.ts `webGpuStepOptions`); left
    * out, the worker's defaults.
    */
   stepOptions?: WebGpuStepOptions;

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { openPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { decodeImage } from '../../cli/imageIO';
 import { cellMaskToPixels } from '../../src/engine/image';
 import { packageEditOptions } from '../../src/engine/manifest';
@@ -71,9 +71,11 @@ export async function compositePsnr(
       let readback = 0;
       const on = await engine.edit(
         { image, prompt: COMPOSITE_PROMPT, ...settings, mask, composite: true },
-        (e) => {
-          at.push(e.elapsedMs);
-          readback = e.readbackBytes;
+        {
+          onStep: (e) => {
+            at.push(e.elapsedMs);
+            readback = e.readbackBytes;
+          },
         },
       );
       const off = await engine.edit({ image, prompt: COMPOSITE_PROMPT, ...settings, mask, composite: false });

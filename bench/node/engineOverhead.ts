@@ -93,7 +93,7 @@ export async function engineStepCost(g: Geometry = GEOMETRY_1024, steps = 16): P
   const image = benchImage(g.resolution);
   await engine.edit({ image, prompt: 'warm up', steps: 4, seed: 2, hold: 0.5 }); // JIT warm-up
   const at: number[] = [];
-  await engine.edit({ image, prompt: 'make the red disc blue', steps, seed: 1, hold: 0.5 }, () => at.push(performance.now()));
+  await engine.edit({ image, prompt: 'make the red disc blue', steps, seed: 1, hold: 0.5 }, { onStep: () => at.push(performance.now()) });
   const per = deltas(at);
   return { geometry: g, steps, engine_ms_per_step: median(per), engine_ms_per_step_p90: quantile(per, 0.9) };
 }

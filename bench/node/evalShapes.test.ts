@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EditEngine } from '../../src/engine/pipeline';
 import { evaluatePair, iou, loadTestset, packageEvalOptions, report, SHAPES_MODEL, SHAPES_TESTSET } from './evalShapes';
 import type { PairResult } from './evalShapes';
-import { openPackage } from '../../cli/modelPackage';
-import type { OpenPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../../src/engine/runtime/node/modelPackage';
 import { REPO } from '../../cli/testModel';
 
 const MODEL = `${REPO}${SHAPES_MODEL}`;

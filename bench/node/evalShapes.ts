@@ -23,8 +23,8 @@ import { defaultHold, packageEditOptions } from '../../src/engine/manifest';
 import type { Manifest } from '../../src/engine/manifest';
 import { EditEngine } from '../../src/engine/pipeline';
 import { decodeImage, encodeImage } from '../../cli/imageIO';
-import { openPackage } from '../../cli/modelPackage';
-import type { OpenPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
+import type { OpenPackage } from '../../src/engine/runtime/node/modelPackage';
 
 export const SHAPES_MODEL = 'public/models/shapes';
 export const SHAPES_TESTSET = 'tools/shapes/testset';
@@ -177,7 +177,7 @@ export async function evaluatePair(
         hold: lambda,
         composite: false,
       },
-      (e) => stepMaps.push(Float32Array.from(e.attention)),
+      { onStep: (e) => stepMaps.push(Float32Array.from(e.attention)) },
     );
     if (lambda === 0) maps = stepMaps;
     const changed = Uint8Array.from(r.tokens, (t, i) => (t !== r.sourceTokens[i] ? 1 : 0));

@@ -7,8 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../../cli/manifestFile';
-import { OrtNodeRunner } from '../../cli/ortNodeRunner';
+import { readManifest } from '../../src/engine/runtime/node/manifestFile';
+import { OrtNodeRunner } from '../../src/engine/runtime/node/ortNodeRunner';
 import type { Dtype } from '../../src/engine/manifest';
 import type { AnyTensor } from '../../src/engine/tensor';
 import { peakRssBytes } from './node';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { REPO } from '../../cli/testModel';
 import { EditEngine } from '../../src/engine/pipeline';
 import type { EditRequest } from '../../src/engine/pipeline';
@@ -50,7 +50,7 @@ describe('node benchmark case settings', () => {
         let last: Int32Array = new Int32Array();
         await engine.edit(
           { image: benchImage(pkg.spec.width), prompt: PROMPTS.prompt, steps: STEPS, seed: 1, ...settings },
-          (e) => (last = e.tokens),
+          { onStep: (e) => (last = e.tokens) },
         );
         return fnv1a(new Uint8Array(last.buffer));
       };

@@ -6,7 +6,7 @@
  * into graph time and engine time.
  */
 import { readFileSync } from 'node:fs';
-import { openPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { benchImage } from '../benchImage';
 import { packageEditOptions } from '../../src/engine/manifest';
 import { EditEngine } from '../../src/engine/pipeline';
@@ -64,9 +64,11 @@ export async function benchNode(o: NodeBenchOptions): Promise<BenchRun> {
   const stepAt: number[] = [];
   const t = performance.now();
   let last: Int32Array | null = null;
-  const result = await engine.edit({ image: benchImage(size), prompt: o.prompt, ...settings, steps: o.steps, seed: 1 }, (e) => {
-    stepAt.push(performance.now());
-    last = e.tokens;
+  const result = await engine.edit({ image: benchImage(size), prompt: o.prompt, ...settings, steps: o.steps, seed: 1 }, {
+    onStep: (e) => {
+      stepAt.push(performance.now());
+      last = e.tokens;
+    },
   });
   const editMs = performance.now() - t;
   const stepRuns = runner.runs('transformer_step');

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../../cli/manifestFile';
+import { readManifest } from '../../src/engine/runtime/node/manifestFile';
 import type { Manifest } from '../../src/engine/manifest';
 import { buildApp, serve } from '../browser/driver';
 import type { Server } from '../browser/driver';

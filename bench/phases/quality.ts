@@ -4,7 +4,7 @@
  * package's default settings.
  */
 import { existsSync } from 'node:fs';
-import { openPackage } from '../../cli/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { EditEngine } from '../../src/engine/pipeline';
 import type { BenchCase } from '../cases';
 import { compositePsnr, PHOTOS } from '../node/compositePsnr';

@@ -65,7 +65,7 @@ export interface TestApi {
     feeds: Record<string, WireTensor>,
     backend: Backend,
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }>;
-  /** Which nodes of a graph the runtime places on the CPU provider (see workers/ort.ts). */
+  /** Which nodes of a graph the runtime places on the CPU provider (see src/engine/runtime/web/ort.ts). */
   placement(model: ArrayBuffer, backend: Backend, externalData?: { path: string; data: ArrayBuffer }[]): Promise<{ cpuNodes: string[]; log: string[] }>;
   /** Loads files through the worker's model store (see workers/modelStore.ts); what was read, per file. */
   readPackageFiles(baseUrl: string, files: StoredFile[]): Promise<StoredFile[]>;

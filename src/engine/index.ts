@@ -1,13 +1,15 @@
 /**
  * @editmgt/engine — EditMGT instruction-based image editing, in plain TypeScript.
  *
- * The public surface: the edit loop, its settings and errors, model packages (manifest types and
- * validation), and the ports a host implements (graph runner, tokenizer, randomness). Anything
+ * The public surface: the one-call `Editor`, the edit loop, its settings and errors, model packages
+ * (manifest types and validation, the opener), and the ports a host implements (graph runner,
+ * tokenizer, randomness, file source). `@editmgt/engine/node` and `@editmgt/engine/web` add the
+ * runtimes and `EditMGT.fromPretrained` bound to them. Anything
  * not exported here is internal and may change without notice; `api-report.md` beside this file
  * lists the surface and a test fails when it changes unintentionally.
  */
 export { EditEngine, EDIT_DEFAULTS } from './pipeline';
-export type { EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
+export type { EditCallbacks, EditReplay, EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
 export { checkEditSetting, clampEditSetting, describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
 export type { EditOptionValues, EditSettingName, NumberSetting, SwitchSetting, TextSetting } from './editSettings';
 export { EditError, MAX_INPUT_PIXELS } from './errors';
@@ -24,3 +26,5 @@ export { hfTokenizer } from './hfTokenizer';
 export type { BpeEncoder, TokenizerFiles } from './hfTokenizer';
 export type { RgbaImage } from './image';
 export { psnr } from './metrics';
+export { Editor } from './editor';
+export type { EditOptions, LoadProgress, PretrainedOptions } from './editor';

@@ -19,7 +19,7 @@ describe('EditEngine', () => {
   it('runs N steps, fills every cell, and returns model-size and original-size images', async () => {
     const { engine: e } = engine();
     const events: StepEvent[] = [];
-    const r = await e.edit({ image: gradient(40, 24), prompt: 'make it red', steps: 5, seed: 1 }, (ev) => events.push(ev));
+    const r = await e.edit({ image: gradient(40, 24), prompt: 'make it red', steps: 5, seed: 1 }, { onStep: (ev) => events.push(ev) });
     expect(events.map((ev) => ev.step)).toEqual([0, 1, 2, 3, 4]);
     expect(r.tokens.every((t) => t !== FAKE_SPEC.maskTokenId)).toBe(true);
     // every cell is drawn exactly once for good (drawn = unknown before, known after)
@@ -68,7 +68,7 @@ describe('EditEngine', () => {
   it('region-hold with a high λ keeps source tokens where attention is low', async () => {
     const { engine: e } = engine();
     const events: StepEvent[] = [];
-    const r = await e.edit({ image: gradient(16, 16), prompt: 'x', steps: 3, hold: 0.5 }, (ev) => events.push(ev));
+    const r = await e.edit({ image: gradient(16, 16), prompt: 'x', steps: 3, hold: 0.5 }, { onStep: (ev) => events.push(ev) });
     expect(events[0]!.hold.some((v) => v === 1)).toBe(true);
     // the top-left quadrant has the lowest attention (0.1 → 0 after rescale): held to the source
     expect(r.tokens[0]).toBe(r.sourceTokens[0]);
@@ -108,7 +108,7 @@ describe('EditEngine', () => {
     runner.beforeStep = (n) => {
       if (n === 2) ctrl.abort();
     };
-    await expect(e.edit({ image: gradient(8, 8), prompt: 'x', steps: 8 }, undefined, ctrl.signal)).rejects.toThrow();
+    await expect(e.edit({ image: gradient(8, 8), prompt: 'x', steps: 8 }, { signal: ctrl.signal })).rejects.toThrow();
     expect(runner.calls.filter((c) => c === 'transformer_step').length).toBe(3);
     runner.beforeStep = undefined;
     const r = await e.edit({ image: gradient(8, 8), prompt: 'x', steps: 2 });

@@ -26,9 +26,8 @@ export interface EditRequest {
   /** defaults to the model's negative prompt */
   readonly negativePrompt?: string;
   readonly steps?: number;
-  /** seed for the built-in PRNG (ignored when `rng` is given) */
+  /** seed for the built-in PRNG (ignored when `replay.rng` is given) */
   readonly seed?: number;
-  readonly rng?: Rng;
   readonly guidance?: number;
   readonly referenceStrength?: number;
   /** region-hold λ; 0 = off */
@@ -37,15 +36,37 @@ export interface EditRequest {
   readonly mask?: Uint8Array | RgbaImage;
   /** restrict the attention map to these words of the instruction */
   readonly queryWords?: string;
-  /** explicit text weights [L_llm] (overrides queryWords; golden replay) */
-  readonly textWeights?: Float32Array;
-  /** the source already at model resolution, CHW float32 [3·H·W] in [0, 1] (golden replay);
-   *  `image` is then only used for the output size and the composite */
-  readonly modelPixels?: Float32Array;
-  readonly schedule?: MaskSchedule;
   /** keep original pixels where tokens are unchanged (default true) */
   readonly composite?: boolean;
+  /** Inputs that replay a recorded run exactly (golden tests, parity checks); not user settings. */
+  readonly replay?: EditReplay;
+}
+
+/**
+ * What a golden replay fixes that an ordinary edit derives: the reference's random draws, its
+ * preprocessed pixels, its text weights, its mask schedule and its composite feathering. Each
+ * field overrides what the engine would compute from the request and the model.
+ */
+export interface EditReplay {
+  /** the random draws, step by step (overrides `seed`) */
+  readonly rng?: Rng;
+  /** the source already at model resolution, CHW float32 [3·H·W] in [0, 1]; the request's
+   *  `image` is then only used for the output size and the composite */
+  readonly modelPixels?: Float32Array;
+  /** explicit text weights [L_llm] (overrides `queryWords`) */
+  readonly textWeights?: Float32Array;
+  /** the mask schedule (overrides the model's) */
+  readonly schedule?: MaskSchedule;
+  /** how many token cells the composite's blend ramps over (default 1) */
   readonly featherCells?: number;
+}
+
+/** The second argument of EditEngine.edit: progress and cancellation. */
+export interface EditCallbacks {
+  /** called after every step with that step's tokens, attention and preview */
+  readonly onStep?: (e: StepEvent) => void;
+  /** aborts the edit within one graph run; the promise rejects with the signal's reason */
+  readonly signal?: AbortSignal;
 }
 
 export interface StepEvent {
@@ -112,8 +133,12 @@ export class EditEngine {
     this.now = opts.now ?? (() => Date.now());
   }
 
-  /** Runs one edit. Rejects with the signal's reason when aborted (checked before every graph run). */
-  async edit(req: EditRequest, onStep?: (e: StepEvent) => void, signal?: AbortSignal): Promise<EditResult> {
+  /**
+   * Runs one edit. Rejects with the signal's reason when aborted (checked before every graph run).
+   * @example
+   * const result = await engine.edit({ image, prompt: 'make the sky purple', steps: 16, seed: 1 }, { onStep: (e) => console.log(e.step) });
+   */
+  async edit(req: EditRequest, { onStep, signal }: EditCallbacks = {}): Promise<EditResult> {
     const started = this.now();
     const { spec, runner } = this.opts;
     const { h, w } = spec.tokenGrid;
@@ -130,12 +155,13 @@ export class EditEngine {
       await runner.releaseGraph('text_clip');
     }
     if (cond.truncated) warnings.push(`the instruction is longer than the model reads; it was cut to ${spec.llm.maxLength} LLM / ${spec.clip.maxLength} CLIP tokens`);
-    const source = await this.sourceTokens(req.image, signal, req.modelPixels);
+    const replay = req.replay ?? {};
+    const source = await this.sourceTokens(req.image, signal, replay.modelPixels);
 
     let textWeights: Float32Array = new Float32Array(spec.llm.maxLength).fill(1);
-    if (req.textWeights) {
-      if (req.textWeights.length !== spec.llm.maxLength) throw new EditError('bad-settings', `text weights need ${spec.llm.maxLength} values`);
-      textWeights = req.textWeights;
+    if (replay.textWeights) {
+      if (replay.textWeights.length !== spec.llm.maxLength) throw new EditError('bad-settings', `text weights need ${spec.llm.maxLength} values`);
+      textWeights = replay.textWeights;
     } else if (req.queryWords?.trim()) {
       const q = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, req.queryWords, spec.llm.maxLength);
       if (q) textWeights = q;
@@ -146,7 +172,7 @@ export class EditEngine {
     let tokens = start.tokens;
     const { refTokens, startRatio } = start;
 
-    const rng = req.rng ?? seededRng(settings.seed);
+    const rng = replay.rng ?? seededRng(settings.seed);
     const taus = temperatureSchedule(settings.steps, spec.temperature[0], spec.temperature[1]);
     const fixed = this.fixedFeeds(cond, uncond, refTokens, settings, textWeights);
     for (let i = 0; i < settings.steps; i++) {
@@ -181,7 +207,7 @@ export class EditEngine {
         gumbelUniforms: uniforms.gumbel,
         step: i,
         steps: settings.steps,
-        schedule: settings.schedule ?? spec.schedule,
+        schedule: replay.schedule ?? spec.schedule,
         temperature: taus[i]!,
         startingMaskRatio: startRatio,
         maskTokenId: spec.maskTokenId,
@@ -212,7 +238,7 @@ export class EditEngine {
     if (req.composite ?? true) {
       const changed = new Uint8Array(seq);
       for (let i = 0; i < seq; i++) changed[i] = tokens[i] !== source[i] ? 1 : 0;
-      image = compositeUnchanged({ original: req.image, edited: resized, changed, gridH: h, gridW: w, featherCells: req.featherCells }).image;
+      image = compositeUnchanged({ original: req.image, edited: resized, changed, gridH: h, gridW: w, featherCells: replay.featherCells }).image;
     }
     return { modelImage, image, tokens, sourceTokens: source, warnings, elapsedMs: this.now() - started };
   }
@@ -359,7 +385,6 @@ interface Settings {
   readonly guidance: number;
   readonly referenceStrength: number;
   readonly hold: number;
-  readonly schedule?: MaskSchedule;
 }
 
 function validate(req: EditRequest): Settings {
@@ -370,7 +395,6 @@ function validate(req: EditRequest): Settings {
     guidance: req.guidance ?? EDIT_DEFAULTS.guidance,
     referenceStrength: req.referenceStrength ?? EDIT_DEFAULTS.referenceStrength,
     hold: req.hold ?? EDIT_DEFAULTS.hold,
-    schedule: req.schedule,
   };
   validateSettings(s);
   return s;

@@ -1,4 +1,8 @@
-/** The engine package's JavaScript: one ES module per public entry, runtimes left as imports. */
+/**
+ * The engine package's JavaScript: one ES module per public entry (the engine, and the engine on
+ * onnxruntime-node and on onnxruntime-web), shared code in chunks; the runtimes and the tokenizer
+ * library stay imports, resolved from the consumer's dependencies.
+ */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
@@ -11,7 +15,7 @@ export default defineConfig({
     emptyOutDir: false,
     sourcemap: true,
     minify: false,
-    lib: { entry: { index: here('../index.ts') }, formats: ['es'] },
-    rolldownOptions: { external: [/^onnxruntime-/, /^node:/] },
+    lib: { entry: { index: here('../index.ts'), node: here('../runtime/node/index.ts'), web: here('../runtime/web/index.ts') }, formats: ['es'] },
+    rolldownOptions: { external: [/^onnxruntime-/, /^node:/, /^@huggingface\/tokenizers/] },
   },
 });

@@ -1,13 +1,13 @@
 /**
- * Loads a model package's graphs in onnxruntime-node (through cli/ortNodeRunner, the node side's
- * only onnxruntime import) and times one transformer_step on the CPU. Used by the exporter's
+ * Loads a model package's graphs in onnxruntime-node (through the engine's node runtime,
+ * src/engine/runtime/node/ortNodeRunner) and times one transformer_step on the CPU. Used by the exporter's
  * `fullsize` check; prints one JSON line.
  *
  *   npx tsx tools/export/node/fullsizeStep.ts <package folder> <dtype> [threads]
  */
 import { join } from 'node:path';
-import { readManifest } from '../../../cli/manifestFile';
-import { OrtNodeRunner } from '../../../cli/ortNodeRunner';
+import { readManifest } from '../../../src/engine/runtime/node/manifestFile';
+import { OrtNodeRunner } from '../../../src/engine/runtime/node/ortNodeRunner';
 import type { Dtype, Manifest } from '../../../src/engine/manifest';
 import type { GraphName } from '../../../src/engine/ports';
 import type { AnyTensor } from '../../../src/engine/tensor';

@@ -5,9 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { EditError } from '../src/engine/errors';
-import { validateManifest } from '../src/engine/manifest';
-import type { Manifest } from '../src/engine/manifest';
+import { EditError } from '../../errors';
+import { validateManifest } from '../../manifest';
+import type { Manifest } from '../../manifest';
 import { MAX_MANIFEST_BYTES, parseManifestJson, readLocalFile } from './localFiles';
 
 /** The validated manifest of the package folder `dir`. */

@@ -3,8 +3,8 @@
  * per graph, created lazily from the package's files; runs are serialised.
  */
 import * as ort from 'onnxruntime-node';
-import type { Feeds, GraphName, GraphRunner, GraphSignature, Outputs, TensorSignature } from '../src/engine/ports';
-import type { AnyTensor } from '../src/engine/tensor';
+import type { Feeds, GraphName, GraphRunner, GraphSignature, Outputs, TensorSignature } from '../../ports';
+import type { AnyTensor } from '../../tensor';
 
 function toOrt(t: AnyTensor): ort.Tensor {
   return new ort.Tensor(t.type, t.data, [...t.dims]);

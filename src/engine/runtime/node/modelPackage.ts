@@ -1,8 +1,8 @@
 /**
- * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder) on
- * onnxruntime-node: the node adapters (a folder file source, the node graph runtime) of the
- * engine's one package opener (src/engine/package.ts). Tokenizer files always come from the
- * package, never a remote hub.
+ * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder,
+ * `$EDITMGT_CACHE` or ~/.cache/editmgt-web) on onnxruntime-node: the node adapters (a folder file
+ * source, the node graph runtime) of the engine's one package opener (package.ts). Tokenizer
+ * files always come from the package, never a remote hub.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
@@ -10,12 +10,13 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { EditError } from '../src/engine/errors';
-import { packageFiles, validateManifest } from '../src/engine/manifest';
-import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../src/engine/manifest';
-import { chooseDtype, openModelPackage, packageTokenizer } from '../src/engine/package';
-import type { FileSource, GraphRuntime, OpenedPackage } from '../src/engine/package';
-import type { Tokenizer } from '../src/engine/ports';
+import { EditError } from '../../errors';
+import { packageFiles, validateManifest } from '../../manifest';
+import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../../manifest';
+import { chooseDtype, openModelPackage, packageTokenizer } from '../../package';
+import type { FileSource, GraphRuntime, OpenedPackage } from '../../package';
+import type { LoadProgress } from '../../editor';
+import type { Tokenizer } from '../../ports';
 import { downloadFile, fetchBounded } from './download';
 import { checkDeclaredSize, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES, parseManifestJson, readLocalFile, writeFileAtomic, ReadError } from './localFiles';
 import { readManifest } from './manifestFile';
@@ -56,7 +57,7 @@ function fileUrlPath(source: string): string {
 }
 
 /** A local folder for the package: the folder itself, or a cache copy of a URL. */
-async function localDir(source: string, dtype?: string): Promise<string> {
+async function localDir(source: string, dtype?: string, o: OpenPackageOptions = {}): Promise<string> {
   if (/^file:/i.test(source)) return fileUrlPath(source);
   if (!/^https?:\/\//i.test(source)) return resolve(source);
   const base = source.endsWith('/') ? source : `${source}/`;
@@ -65,7 +66,16 @@ async function localDir(source: string, dtype?: string): Promise<string> {
   const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
   const { graphs, tokenizers } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
   for (const f of tokenizers) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
-  for (const f of [...tokenizers, ...Object.values(graphs).flat()]) await download(new URL(f.path, base).href, join(dir, f.path), f);
+  const files = [...tokenizers, ...Object.values(graphs).flat()];
+  const total = files.reduce((s, f) => s + f.bytes, 0);
+  let loaded = 0;
+  for (const f of files) {
+    o.signal?.throwIfAborted();
+    o.onProgress?.({ file: f.path, loaded, total });
+    await download(new URL(f.path, base).href, join(dir, f.path), f);
+    loaded += f.bytes;
+  }
+  o.onProgress?.({ loaded, total });
   // last, so a cached manifest always describes files that are all there
   writeFileAtomic(join(dir, 'manifest.json'), manifestBytes);
   return dir;
@@ -112,11 +122,17 @@ export function loadTokenizer(dir: string, entry: TokenizerEntry): Promise<Token
   return packageTokenizer(entry, (p) => Promise.resolve(readLocalFile(join(dir, p), MAX_TOKENIZER_BYTES, 'tokenizer file')), makeEncoder);
 }
 
+export interface OpenPackageOptions {
+  /** download progress of a package given by URL */
+  readonly onProgress?: (p: LoadProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
 /** Opens a package folder or URL (see the module comment) on the CPU. */
-export async function openPackage(source: string, dtype?: string): Promise<OpenPackage> {
-  const dir = await localDir(source, dtype);
+export async function openPackage(source: string, dtype?: string, options: OpenPackageOptions = {}): Promise<OpenPackage> {
+  const dir = await localDir(source, dtype, options);
   const manifest = readManifest(dir);
   for (const f of tokenizerFiles(manifest)) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
-  const opened = await openModelPackage({ manifest, device: 'cpu', dtype: wantedDtype(dtype), files: folderSource(dir), runtime: nodeRuntime, makeEncoder });
+  const opened = await openModelPackage({ manifest, device: 'cpu', dtype: wantedDtype(dtype), files: folderSource(dir), runtime: nodeRuntime, makeEncoder, signal: options.signal });
   return { ...opened, dir };
 }

@@ -1,10 +1,35 @@
 /**
- * The only onnxruntime-web import in the browser. Picks the backend, owns sessions and runs them
- * one at a time (WebGPU/WASM sessions must not run concurrently).
+ * onnxruntime-web for a page or a worker: picks the backend, owns the runtime's settings and runs
+ * sessions one at a time (WebGPU/WASM sessions must not run concurrently). With the runner beside
+ * it, the only onnxruntime-web import.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import type { Backend, BackendChoice, BackendInfo, WireTensor } from '../src/protocol/messages';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
+import type { GpuBufferLimits } from './gpuDevice';
+
+export type Backend = 'webgpu' | 'wasm';
+export type BackendChoice = 'auto' | Backend;
+
+/** The backend in use and what was learnt choosing it. */
+export interface BackendInfo {
+  backend: Backend;
+  /** WebGPU adapter description (vendor / architecture), when on WebGPU. */
+  adapter?: string;
+  shaderF16?: boolean;
+  /** The WebGPU adapter's buffer limits, in bytes. */
+  limits?: GpuBufferLimits;
+  /** WASM threads in use (1 when not cross-origin isolated). */
+  threads: number;
+  /** Why the preferred backend is not the one in use, when it isn't. */
+  fallbackReason?: string;
+}
+
+/** A tensor whose values are in one ArrayBuffer (what a worker message transfers). */
+export interface BufferTensor {
+  type: 'float32' | 'int32' | 'int64';
+  dims: number[];
+  buffer: ArrayBuffer;
+}
 
 // The runtime's .wasm files are emitted by the bundler beside this module and fetched from our
 // own origin: never from a CDN.
@@ -99,7 +124,7 @@ export function createSession(model: ArrayBuffer | Uint8Array, backend: Backend)
   );
 }
 
-export function toOrt(t: WireTensor): ort.Tensor {
+export function toOrt(t: BufferTensor): ort.Tensor {
   switch (t.type) {
     case 'float32':
       return new ort.Tensor('float32', new Float32Array(t.buffer), t.dims);
@@ -110,7 +135,7 @@ export function toOrt(t: WireTensor): ort.Tensor {
   }
 }
 
-export async function fromOrt(t: ort.Tensor): Promise<WireTensor> {
+export async function fromOrt(t: ort.Tensor): Promise<BufferTensor> {
   const data = (await t.getData()) as Float32Array | Int32Array | BigInt64Array;
   const copy = data.slice();
   const type = t.type === 'float32' || t.type === 'int32' || t.type === 'int64' ? t.type : null;
@@ -120,11 +145,11 @@ export async function fromOrt(t: ort.Tensor): Promise<WireTensor> {
 
 export async function runOnce(
   session: ort.InferenceSession,
-  feeds: Record<string, WireTensor>,
-): Promise<Record<string, WireTensor>> {
+  feeds: Record<string, BufferTensor>,
+): Promise<Record<string, BufferTensor>> {
   const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
   const out = await serial(() => session.run(inputs));
-  const result: Record<string, WireTensor> = {};
+  const result: Record<string, BufferTensor> = {};
   for (const [name, tensor] of Object.entries(out)) {
     result[name] = await fromOrt(tensor);
     tensor.dispose();

@@ -1,12 +1,21 @@
 /**
  * GraphRunner on onnxruntime-web: one session per graph of the loaded package, created from
- * verified bytes, run one at a time.
+ * verified bytes, run one at a time (through ort.ts's queue, shared with every other session).
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../src/engine/ports';
-import type { AnyTensor } from '../src/engine/tensor';
-import type { Backend, GraphStats } from '../src/protocol/messages';
+import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../../ports';
+import type { AnyTensor } from '../../tensor';
 import { executionProvider, serial } from './ort';
+import type { Backend } from './ort';
+
+/** Run times and read-back bytes of one graph. */
+export interface GraphStats {
+  runs: number;
+  /** Milliseconds of each run, in order. */
+  ms: number[];
+  /** Bytes read back from the device by the last run. */
+  readbackBytes: number;
+}
 
 function toOrt(t: AnyTensor): ort.Tensor {
   switch (t.type) {

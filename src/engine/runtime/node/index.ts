@@ -1,0 +1,42 @@
+/**
+ * @editmgt/engine/node — the engine on onnxruntime-node (the CPU): `EditMGT.fromPretrained` opens
+ * a package folder or URL, plus the node adapters themselves (folder file source, graph runtime,
+ * runner) for hosts that assemble their own. Everything the main entry exports is here too.
+ */
+import { EditError } from '../../errors';
+import { Editor } from '../../editor';
+import type { PretrainedOptions } from '../../editor';
+import { openPackage } from './modelPackage';
+
+export * from '../../index';
+export { folderSource, loadTokenizer, nodeRuntime, openPackage } from './modelPackage';
+export type { OpenPackage, OpenPackageOptions } from './modelPackage';
+export { readManifest } from './manifestFile';
+export { OrtNodeRunner } from './ortNodeRunner';
+export type { NodeRunnerOptions } from './ortNodeRunner';
+
+export interface NodePretrainedOptions extends PretrainedOptions {
+  /** onnxruntime-node runs the graphs on the CPU */
+  readonly device?: 'cpu';
+}
+
+/**
+ * EditMGT on onnxruntime-node.
+ * @example
+ * import { EditMGT } from '@editmgt/engine/node';
+ * const editor = await EditMGT.fromPretrained('https://example.com/models/shapes/', { onProgress: (p) => console.log(p.loaded, p.total) });
+ * const { image } = await editor.edit({ width, height, data }, 'make the circle red', { seed: 3 });
+ * await editor.dispose();
+ */
+export class EditMGT extends Editor {
+  /**
+   * Opens a model package: a folder that holds manifest.json, a `file:` URL, or an http(s) URL
+   * (its files are downloaded once into a cache folder and checked against the manifest).
+   */
+  static async fromPretrained(source: string, options: NodePretrainedOptions = {}): Promise<EditMGT> {
+    const { device = 'cpu', dtype, onProgress, signal } = options;
+    if (device !== 'cpu')
+      throw new EditError('bad-settings', `in node the device is 'cpu', got '${String(device)}'`);
+    return new EditMGT(await openPackage(source, dtype, { onProgress, signal }));
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * @editmgt/engine/web — the engine on onnxruntime-web (WebGPU, or WASM), in a page or a worker:
+ * `EditMGT.fromPretrained` fetches a package by URL, plus the web adapters (a fetch file source,
+ * the graph runtime, the runner, the backend choice) for hosts that assemble their own. The
+ * runtime's .wasm files are fetched from where the bundler puts onnxruntime-web's.
+ * Everything the main entry exports is here too.
+ */
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { EditError } from '../../errors';
+import { Editor } from '../../editor';
+import type { PretrainedOptions } from '../../editor';
+import { validateManifest } from '../../manifest';
+import { openModelPackage } from '../../package';
+import type { GraphFiles, GraphRuntime, OpenedPackage, PackageRunner } from '../../package';
+import { fetchSource, packageBase } from './fetchSource';
+import { checkBufferLimits } from './gpuDevice';
+import { pickBackend } from './ort';
+import type { Backend, BackendChoice, BackendInfo } from './ort';
+import { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
+import type { GraphBytes, WebGpuStepOptions } from './ortWebRunner';
+
+export * from '../../index';
+export { fetchSource } from './fetchSource';
+export { GpuLimitError } from './gpuDevice';
+export { pickBackend, setWasmThreads } from './ort';
+export type { Backend, BackendChoice, BackendInfo } from './ort';
+export { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
+export type { GraphBytes, GraphStats, WebGpuStepOptions } from './ortWebRunner';
+
+const toGraphBytes = (g: GraphFiles<Uint8Array>): GraphBytes => ({
+  graph: g.graph,
+  model: g.model,
+  externalData: g.externalData.map((e) => ({ path: e.name, data: e.data })),
+});
+
+/** The web graph runtime: onnxruntime-web sessions from the graphs' bytes, on `backend`. */
+export function webRuntime(
+  backend: Backend,
+  step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS,
+): GraphRuntime<Uint8Array, OrtWebRunner> {
+  return async (graphs, reopen) => {
+    const runner = await OrtWebRunner.create(backend, graphs.map(toGraphBytes), step);
+    runner.reopen = async (graph) => toGraphBytes(await reopen(graph));
+    return runner;
+  };
+}
+
+export interface WebPretrainedOptions extends PretrainedOptions {
+  /** 'webgpu' or 'wasm'; 'auto' (the default) takes WebGPU when the browser has an adapter */
+  readonly device?: BackendChoice;
+}
+
+/**
+ * EditMGT on onnxruntime-web.
+ * @example
+ * import { EditMGT } from '@editmgt/engine/web';
+ * const editor = await EditMGT.fromPretrained('/models/shapes/', { device: 'webgpu' });
+ * const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height);
+ * const { image } = await editor.edit(pixels, 'make the circle red', { onStep: (e) => console.log(e.step) });
+ * ctx.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
+ */
+export class EditMGT extends Editor {
+  constructor(
+    pkg: OpenedPackage<PackageRunner>,
+    /** The backend the graphs run on (and why it is not the one asked for, when it isn't). */
+    readonly backend: BackendInfo,
+  ) {
+    super(pkg);
+  }
+
+  /** Opens the model package at `url` (the folder that holds manifest.json). */
+  static async fromPretrained(url: string, options: WebPretrainedOptions = {}): Promise<EditMGT> {
+    const { device = 'auto', dtype, onProgress, signal } = options;
+    if (device !== 'auto' && device !== 'webgpu' && device !== 'wasm')
+      throw new EditError(
+        'bad-settings',
+        `in a page the device is 'webgpu' or 'wasm', got '${String(device)}'`,
+      );
+    const backend = await pickBackend(device);
+    const base = packageBase(url);
+    const response = await fetch(new URL('manifest.json', base), { signal });
+    if (!response.ok)
+      throw new EditError('bad-manifest', `cannot fetch ${base}manifest.json: HTTP ${response.status}`);
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch {
+      throw new EditError('bad-manifest', `${base}manifest.json is not a JSON manifest`);
+    }
+    const manifest = validateManifest(json);
+    // refused before any download: buffers this GPU cannot hold
+    if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
+    const opened = await openModelPackage({
+      manifest,
+      device: backend.backend,
+      dtype,
+      shaderF16: backend.shaderF16,
+      files: fetchSource(base, onProgress),
+      runtime: webRuntime(backend.backend),
+      makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
+      signal,
+      now: () => performance.now(),
+    });
+    return new EditMGT(opened, backend);
+  }
+}

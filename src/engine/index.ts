@@ -6,7 +6,7 @@
  * not exported here is internal and may change without notice; `api-report.md` beside this file
  * lists the surface and a test fails when it changes unintentionally.
  */
-export { EditEngine, EDIT_DEFAULTS } from './pipeline';
+export { EditEngine } from './pipeline';
 export type { EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
 export { checkEditSetting, clampEditSetting, describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
 export type { EditOptionValues, EditSettingName, NumberSetting, SwitchSetting, TextSetting } from './editSettings';

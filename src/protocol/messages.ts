@@ -4,12 +4,15 @@
  * Large arrays travel as transferred ArrayBuffers, never copied.
  */
 import type { ModelDomain } from '../engine/domain';
+import type { EditOptionValues } from '../engine/editSettings';
+import type { Dtype } from '../engine/manifest';
+
+export type { Dtype };
 
 export const PROTOCOL_VERSION = 1;
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
 export type Backend = 'webgpu' | 'wasm';
-export type Dtype = 'fp32' | 'fp16' | 'q4' | 'q4f16' | 'q8';
 
 /** A tensor on the wire: the buffer is transferred. */
 export interface WireTensor {
@@ -38,17 +41,8 @@ export interface ImagePayload {
   buffer: ArrayBuffer;
 }
 
-export interface EditSettings {
-  steps: number;
-  guidance: number;
-  referenceStrength: number;
-  /** Region-hold threshold λ; 0 turns it off. */
-  hold: number;
-  seed: number;
-  negativePrompt: string;
-  /** Keep the original pixels where the result's tokens equal the source's (feathered seam). */
-  composite: boolean;
-}
+/** Every edit setting, as the engine's settings table describes them (src/engine/editSettings.ts). */
+export type EditSettings = EditOptionValues;
 
 /** What the UI needs to know about the loaded model. */
 export interface ModelInfo {

@@ -1,57 +1,14 @@
 /**
- * EngineClient against a fake worker: a real object with postMessage/onmessage/onerror/terminate
- * that answers in the same thread, as the engine worker does over its message port. What is
- * checked is the client's own logic: the greeting, ordering, streaming, cancel, loss, rebuild.
+ * EngineClient against a fake worker (testing/fakeWorker.ts: a real object that answers over a
+ * tick, as the engine worker does over its port). What is checked is the client's own logic:
+ * the greeting, ordering, streaming, cancel, loss, rebuild.
  */
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../protocol/messages';
-import type { ModelInfo, WorkerReply, WorkerRequest } from '../protocol/messages';
+import type { ModelInfo } from '../protocol/messages';
 import { EngineClient, EngineError } from './engineClient';
-import type { WorkerPort } from './engineClient';
-
-type Respond = (req: WorkerRequest, worker: FakeWorker) => void;
-
-class FakeWorker implements WorkerPort {
-  onmessage: ((event: MessageEvent<WorkerReply>) => void) | null = null;
-  onerror: ((event: ErrorEvent) => void) | null = null;
-  readonly posted: { message: WorkerRequest; transfer: Transferable[] }[] = [];
-  terminated = false;
-
-  constructor(
-    private readonly respond: Respond,
-    private readonly version = PROTOCOL_VERSION,
-  ) {}
-
-  postMessage(message: WorkerRequest, transfer: Transferable[]): void {
-    this.posted.push({ message, transfer });
-    // Answers arrive later, as over a real port.
-    setTimeout(() => {
-      if (this.terminated) return;
-      if (message.type !== 'hello') return this.respond(message, this);
-      this.send(
-        message.version === this.version
-          ? { type: 'hello', id: message.id, version: this.version }
-          : { type: 'error', id: message.id, code: 'version-mismatch', message: `the engine speaks protocol ${this.version}, this page ${message.version}` },
-      );
-    }, 0);
-  }
-
-  send(reply: WorkerReply): void {
-    if (!this.terminated) this.onmessage?.({ data: reply } as MessageEvent<WorkerReply>);
-  }
-
-  crash(message: string): void {
-    this.onerror?.({ message } as ErrorEvent);
-  }
-
-  terminate(): void {
-    this.terminated = true;
-  }
-
-  types(): string[] {
-    return this.posted.map((p) => p.message.type);
-  }
-}
+import { FakeWorker } from './testing/fakeWorker';
+import type { Respond } from './testing/fakeWorker';
 
 const BACKEND = { backend: 'wasm' as const, threads: 1 };
 

@@ -204,19 +204,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
     const m = model;
     if (!m) throw new EditError('bad-settings', 'No model is loaded yet: pick a model first.');
     const grid: [number, number] = [m.spec.tokenGrid.h, m.spec.tokenGrid.w];
-    const s = req.settings;
-    const request: EditRequest = {
-        image: toImage(req.image),
-        prompt: req.instruction,
-        negativePrompt: s.negativePrompt,
-        steps: s.steps,
-        seed: s.seed,
-        guidance: s.guidance,
-        referenceStrength: s.referenceStrength,
-        hold: s.hold,
-        composite: s.composite,
-        mask: req.mask ? toImage(req.mask) : undefined,
-    };
+    // The protocol's settings are the engine's edit options, by the same names.
+    const request: EditRequest = { ...req.settings, image: toImage(req.image), prompt: req.instruction, mask: req.mask ? toImage(req.mask) : undefined };
     // Step 0 starts from the engine's start grid (null here: the engine rebuilds it on demand).
     const stepInputs: (Int32Array | null)[] = [];
     let previous: Int32Array | null = null;

@@ -22,19 +22,16 @@ import type { LlmMaskMode, TextEncoding, TextTokenizers } from './textEncoder';
 import { TextEncoderCache } from './textEncoder';
 import { queryTextWeights } from './textWeights';
 
-export interface EditRequest {
+/**
+ * One edit. The edit options (steps, guidance, referenceStrength, hold, seed, negativePrompt,
+ * composite) are the settings table's (editSettings.ts: ranges, fallbacks, help); unset ones take
+ * the fallbacks, except negativePrompt (the model's) and composite (on).
+ */
+export interface EditRequest extends Readonly<Partial<EditOptionValues>> {
   readonly image: RgbaImage;
   readonly prompt: string;
-  /** defaults to the model's negative prompt */
-  readonly negativePrompt?: string;
-  readonly steps?: number;
-  /** seed for the built-in PRNG (ignored when `rng` is given) */
-  readonly seed?: number;
+  /** replaces the built-in PRNG seeded with `seed` */
   readonly rng?: Rng;
-  readonly guidance?: number;
-  readonly referenceStrength?: number;
-  /** region-hold λ; 0 = off */
-  readonly hold?: number;
   /** inpainting: cells to regenerate, as a [h·w] 0/1 grid or an image (white = regenerate) */
   readonly mask?: Uint8Array | RgbaImage;
   /** restrict the attention map to these words of the instruction */
@@ -45,8 +42,6 @@ export interface EditRequest {
    *  `image` is then only used for the output size and the composite */
   readonly modelPixels?: Float32Array;
   readonly schedule?: MaskSchedule;
-  /** keep original pixels where tokens are unchanged (default true) */
-  readonly composite?: boolean;
   readonly featherCells?: number;
 }
 
@@ -353,27 +348,17 @@ export function usesCfg(guidance: number): boolean {
   return guidance > 1;
 }
 
-interface Settings {
-  readonly steps: number;
-  readonly seed: number;
-  readonly guidance: number;
-  readonly referenceStrength: number;
-  readonly hold: number;
+/** The options an edit runs with: the request's, the table's fallbacks for the rest. */
+interface Settings extends EditOptionValues {
   readonly schedule?: MaskSchedule;
 }
 
 function validate(req: EditRequest): Settings {
   if (typeof req.prompt !== 'string' || req.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
   validateSettings(req);
-  const fallback = fallbackEditOptions();
-  return {
-    steps: req.steps ?? fallback.steps,
-    seed: req.seed ?? fallback.seed,
-    guidance: req.guidance ?? fallback.guidance,
-    referenceStrength: req.referenceStrength ?? fallback.referenceStrength,
-    hold: req.hold ?? fallback.hold,
-    schedule: req.schedule,
-  };
+  const settings: Record<string, unknown> = { ...fallbackEditOptions() };
+  for (const name of EDIT_SETTING_NAMES) if (req[name] !== undefined) settings[name] = req[name];
+  return { ...(settings as unknown as EditOptionValues), schedule: req.schedule };
 }
 
 /**

@@ -1,13 +1,13 @@
 import type { ReactNode } from 'react';
-import { EDIT_SETTINGS } from '../../engine/editSettings';
+import { EDIT_SETTINGS, NUMBER_SETTINGS } from '../../engine/editSettings';
 import { BACKENDS, DTYPES, LIMITS, randomSeed } from '../lib/settings';
-import type { BackendChoice, EditSettings } from '../../protocol/messages';
+import type { BackendChoice } from '../../protocol/messages';
 import type { DtypeChoice } from '../lib/settings';
 import { clearMask } from '../media/brushMask';
 import { current } from '../lib/history';
 import { useActions, useEditor } from '../state/context';
 
-type NumberName = keyof typeof LIMITS & keyof EditSettings;
+type NumberName = (typeof NUMBER_SETTINGS)[number];
 
 /**
  * One numeric edit setting: label, range, step and help (as the tooltip) from the engine's
@@ -43,7 +43,7 @@ export function SettingsPanel() {
       {/* Read-only until the saved settings are back, so an early change is not overwritten by them. */}
       <fieldset className="plain" disabled={!hydrated}>
       <div className="grid2">
-        {(['steps', 'guidance', 'referenceStrength', 'hold'] as const).map((name) => (
+        {NUMBER_SETTINGS.filter((name) => name !== 'seed').map((name) => (
           <NumberField key={name} name={name} value={e[name]} onChange={(v) => updateEdit({ [name]: v })} />
         ))}
       </div>

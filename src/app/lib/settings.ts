@@ -29,21 +29,12 @@ export interface Range {
 
 type NumberSettingName = (typeof NUMBER_SETTINGS)[number];
 
-function rangeOf(name: NumberSettingName): Range {
-  const { min, max, step } = EDIT_SETTINGS[name];
-  return { min, max, step };
-}
-
-/** Input ranges: the edit settings' from the engine's table, the view's own beside them. */
+/** Input ranges: every numeric edit setting's from the engine's table, the view's own beside them. */
 export const LIMITS = {
-  steps: rangeOf('steps'),
-  guidance: rangeOf('guidance'),
-  referenceStrength: rangeOf('referenceStrength'),
-  hold: rangeOf('hold'),
-  seed: rangeOf('seed'),
+  ...(Object.fromEntries(NUMBER_SETTINGS.map((name) => [name, { min: EDIT_SETTINGS[name].min, max: EDIT_SETTINGS[name].max, step: EDIT_SETTINGS[name].step }])) as Record<NumberSettingName, Range>),
   opacity: { min: 0, max: 1, step: 0.05 },
   brushSize: { min: 2, max: 200, step: 1 },
-} as const satisfies Record<NumberSettingName | 'opacity' | 'brushSize', Range>;
+} as const;
 
 /** What an edit uses before a model's own defaults arrive: the engine's fallbacks. */
 export const FALLBACK_EDIT_SETTINGS: EditSettings = fallbackEditOptions();

@@ -21,7 +21,8 @@ describe('setting flags', () => {
       expect(text).toContain(d.help);
     }
     for (const name of NUMBER_SETTINGS) expect(text).toContain(describeRange(EDIT_SETTINGS[name]));
-    expect(NUMBER_FLAGS).toEqual(['--steps', '--guidance', '--reference-strength', '--hold', '--seed']);
+    expect(NUMBER_FLAGS).toEqual(NUMBER_SETTINGS.map((k) => `--${EDIT_SETTINGS[k].flag}`));
+    expect(NUMBER_FLAGS).toEqual(expect.arrayContaining(['--steps', '--guidance', '--reference-strength', '--hold', '--seed']));
   });
 
   it('reads the flags people already use, leaving unset ones to the model', () => {

@@ -4,6 +4,7 @@
  * the greeting, ordering, streaming, cancel, loss, rebuild.
  */
 import { describe, expect, it } from 'vitest';
+import { fallbackEditOptions } from '../engine/editSettings';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { ModelInfo } from '../protocol/messages';
 import { EngineClient, EngineError } from './engineClient';
@@ -100,7 +101,7 @@ describe('EngineClient', () => {
     const steps: number[] = [];
     const controller = new AbortController();
     const image = { width: 1, height: 1, buffer: new ArrayBuffer(4) };
-    const settings = { steps: 2, guidance: 1, referenceStrength: 1, hold: 0, seed: 0, negativePrompt: '', composite: true };
+    const settings = { ...fallbackEditOptions(), steps: 2 };
     const run = client.edit({ image, instruction: 'x', settings }, { onStep: (s) => steps.push(s.step) }, controller.signal);
     await expect.poll(() => steps.length).toBe(1);
     controller.abort();

@@ -49,8 +49,12 @@ describe('edit settings table', () => {
 
 /** The schema node a manifest key names ("defaults.steps" → properties.defaults.properties.steps). */
 function schemaAt(key: string): Record<string, unknown> | undefined {
-  let node: Record<string, unknown> | undefined = manifestSchema as Record<string, unknown>;
-  for (const part of key.split('.')) node = (node?.['properties'] as Record<string, Record<string, unknown>> | undefined)?.[part];
+  type Node = Record<string, unknown> | undefined;
+  let node: Node = manifestSchema as Record<string, unknown>;
+  for (const part of key.split('.')) {
+    // "defaults.temperature.0": an item of a tuple (prefixItems), else a property
+    node = /^\d+$/.test(part) ? (node?.['prefixItems'] as Node[] | undefined)?.[Number(part)] : (node?.['properties'] as Record<string, Node> | undefined)?.[part];
+  }
   return node;
 }
 

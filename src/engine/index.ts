@@ -9,7 +9,7 @@
 export { EditEngine } from './pipeline';
 export type { EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
 export { checkEditSetting, clampEditSetting, describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
-export type { EditOptionValues, EditSettingName, NumberSetting, SwitchSetting, TextSetting } from './editSettings';
+export type { EditOptionValues, EditSettingName, NumberSetting, NumberSettingName, SwitchSetting, TextSetting } from './editSettings';
 export { EditError, MAX_INPUT_PIXELS } from './errors';
 export type { EditErrorCode } from './errors';
 export { defaultHold, DTYPES, GRAPH_NAMES, packageEditOptions, packageFiles, specFromManifest, validateManifest } from './manifest';

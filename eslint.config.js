@@ -24,7 +24,7 @@ const cliCode = { group: ['**/cli/**'], message: 'cli/ is an entry point, not a 
 const react = { group: ['react', 'react-dom', 'react-dom/*', 'zustand'], message: 'React lives in src/app only.' };
 
 export default tseslint.config(
-  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'tools/**', 'public/**', 'test-results/**', 'playwright-report/**', 'e2e/.output/**'] },
+  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'tools/**', 'public/**', 'test-results/**', 'playwright-report/**', 'e2e/.output/**', '.tsc/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

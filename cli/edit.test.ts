@@ -106,7 +106,7 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     writeFileSync(path, big);
     const r = await run(['--image', path, '--prompt', 'x', '--out', join(dir, 'o.png')]);
     expect(r.code).toBe(2);
-    expect(r.lines[0]).toMatch(/60\.0 MP\); the limit is 50 MP/);
+    expect(r.lines[0]).toMatch(/10000×6000 \(60 megapixels\); the limit is 50 megapixels/);
   });
 
   it('refuses an empty instruction', async () => {

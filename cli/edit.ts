@@ -1,34 +1,23 @@
 /**
- * npm run edit -- --image IN --prompt TEXT --out OUT [--model DIR_OR_URL] [--steps N] [--seed N]
- *   [--guidance G] [--reference-strength S] [--hold λ] [--mask PNG] [--dtype D]
- *   [--negative-prompt TEXT] [--query WORDS] [--no-composite] [--overwrite] [--json]
+ * npm run edit -- --image IN --prompt TEXT --out OUT [--model DIR_OR_URL] [--mask PNG] [--dtype D]
+ *   [--query WORDS] [--overwrite] [--json] [--quiet] [setting flags] (`--help` lists them all)
  * Runs the engine on onnxruntime-node. Exit 0 on success; on bad input, exit 2 with one line.
- * Every input and `--out` are checked before the model is opened.
+ * Every input and `--out` are checked before the model is opened. The edit settings' flags
+ * (--steps, --guidance, --reference-strength, …) come from the engine's settings table.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EditError } from '../src/engine/errors';
-import { EditEngine, EDIT_DEFAULTS, validateSettings } from '../src/engine/pipeline';
+import { DTYPES, packageEditOptions } from '../src/engine/manifest';
+import { EditEngine } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
-import { defaultHold } from '../src/engine/manifest';
+import { NUMBER_FLAGS, readDtypeFlag, readSettingFlags, settingFlagOptions, settingUsageLines, UsageError } from './editFlags';
 import { readLocalFile, ReadError, writeFileAtomic } from '../src/engine/runtime/node/localFiles';
 import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import { checkOutputPath, OutputPathError } from './outputPath';
 
 export const DEFAULT_MODEL = 'public/models/tiny-random';
-
-class UsageError extends Error {}
-
-function num(v: string | undefined, name: string, integer: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} expects ${integer ? 'an integer' : 'a number'}, got "${v}"`);
-  return n;
-}
-
-/** Flags that take a value; a negative number after one is its value, not another flag. */
-const NUMBER_FLAGS = ['--steps', '--seed', '--guidance', '--reference-strength', '--hold'];
 
 /** `--steps -3` → `--steps=-3`, so the range check answers instead of the option parser. */
 export function joinNegativeValues(argv: string[]): string[] {
@@ -41,6 +30,22 @@ export function joinNegativeValues(argv: string[]): string[] {
     } else out.push(argv[i]!);
   }
   return out;
+}
+
+/** What `--help` prints: the fixed flags, then one line per edit setting from the table. */
+export function usage(): string {
+  return [
+    'npm run edit -- --image IN --prompt TEXT --out OUT [options]',
+    '  --model DIR_OR_URL   a model package (default public/models/tiny-random)',
+    '  --mask PNG           inpainting: white marks where to edit (the image\'s size)',
+    `  --dtype D            ${DTYPES.join(', ')} (default: the package's smallest that fits)`,
+    '  --query WORDS        restrict the attention map to these words of the instruction',
+    '  --overwrite          allow --out to replace an input',
+    '  --json               print a JSON summary on stdout',
+    '  --quiet              no step lines',
+    'Edit settings (unset ones take the model package\'s defaults):',
+    ...settingUsageLines(),
+  ].join('\n');
 }
 
 export interface EditSummary {
@@ -63,16 +68,11 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
         prompt: { type: 'string' },
         out: { type: 'string' },
         model: { type: 'string', default: DEFAULT_MODEL },
-        steps: { type: 'string' },
-        seed: { type: 'string' },
-        guidance: { type: 'string' },
-        'reference-strength': { type: 'string' },
-        hold: { type: 'string' },
+        ...settingFlagOptions(),
         mask: { type: 'string' },
         dtype: { type: 'string' },
-        'negative-prompt': { type: 'string' },
         query: { type: 'string' },
-        'no-composite': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
         overwrite: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
@@ -80,17 +80,15 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       strict: true,
       allowPositionals: false,
     });
+    if (values.help) {
+      process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
     if (!values.image) throw new UsageError('--image is required');
     if (values.prompt === undefined) throw new UsageError('--prompt is required');
     if (!values.out) throw new UsageError('--out is required');
-    const flags = {
-      steps: num(values.steps, 'steps', true),
-      seed: num(values.seed, 'seed', true) ?? EDIT_DEFAULTS.seed,
-      guidance: num(values.guidance, 'guidance', false),
-      referenceStrength: num(values['reference-strength'], 'reference-strength', false),
-      hold: num(values.hold, 'hold', false),
-    };
-    validateSettings(flags);
+    const flags = readSettingFlags(values);
+    const dtype = readDtypeFlag(values.dtype);
     const inputs = [{ flag: '--image', path: values.image }, ...(values.mask ? [{ flag: '--mask', path: values.mask }] : [])];
     const outPath = checkOutputPath(values.out, inputs, values.overwrite);
     const image = await openImage(readLocalFile(values.image, MAX_IMAGE_FILE_BYTES, 'image'), values.image);
@@ -100,16 +98,9 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     }
     if (values.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
 
-    pkg = await openPackage(values.model, values.dtype);
+    pkg = await openPackage(values.model, dtype);
     // unset flags take the package's defaults (the reference's 36 steps, guidance 6, …)
-    const d = pkg.manifest.defaults;
-    const settings = {
-      ...flags,
-      steps: flags.steps ?? d?.steps ?? EDIT_DEFAULTS.steps,
-      guidance: flags.guidance ?? d?.guidance_scale,
-      referenceStrength: flags.referenceStrength ?? d?.reference_strength,
-      hold: flags.hold ?? (d ? defaultHold(d) : 0),
-    };
+    const settings = { ...packageEditOptions(pkg.manifest), ...flags };
     const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
     const stepMs: number[] = [];
     let last = 0;
@@ -118,11 +109,9 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
       {
         image,
         prompt: values.prompt,
-        negativePrompt: values['negative-prompt'],
         ...settings,
         mask,
         queryWords: values.query,
-        composite: !values['no-composite'],
       },
       {
         onStep: (e: StepEvent) => {

@@ -1,7 +1,7 @@
 /** PNG/JPEG decode and encode in node, pure JS (pngjs, jpeg-js). */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { EditError, MAX_INPUT_PIXELS } from '../src/engine/errors';
+import { EditError, MAX_INPUT_PIXELS, tooLargeMessage } from '../src/engine/errors';
 import { applyExifOrientation } from '../src/engine/image';
 import { readJpegStructure, readPngStructure } from '../src/engine/imageStructure';
 import type { RgbaImage } from '../src/engine/image';
@@ -10,9 +10,6 @@ export class ImageFormatError extends Error {}
 
 /** Largest image file read: a 50 MP image fits in far less, even as an uncompressed 16-bit PNG. */
 export const MAX_IMAGE_FILE_BYTES = 512 * 1024 * 1024;
-
-/** Largest image we decode: 50 MP (the engine refuses more anyway; this bounds decoder memory). */
-const MAX_DECODE_PIXELS = 50_000_000;
 
 export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -24,13 +21,13 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
       return { width: png.width, height: png.height, data: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
     if (isJpeg) {
-      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_DECODE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
+      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_INPUT_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
       const rgba = { width: img.width, height: img.height, data: new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength) };
       return applyExifOrientation(rgba, jpegOrientation(buf));
     }
   } catch (err) {
     const msg = (err as Error).message;
-    if (/maxResolutionInMP|resolution/i.test(msg)) throw new ImageFormatError(`${name} is over ${MAX_DECODE_PIXELS / 1e6} MP; downscale it first`);
+    if (/maxResolutionInMP|resolution/i.test(msg)) throw new EditError('image-too-large', `${name} is over the limit of ${MAX_INPUT_PIXELS / 1e6} megapixels — scale it down and try again`);
     throw new ImageFormatError(`${name} is not a decodable image (${msg.split('\n')[0]})`);
   }
   throw new ImageFormatError(`${name} is not a PNG or JPEG image`);
@@ -57,10 +54,8 @@ export async function openImage(bytes: Uint8Array, name: string): Promise<RgbaIm
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   if (!isPng && !isJpeg) return decodeImage(bytes, name); // says what it is not
   const s = isPng ? await readPngStructure(read, bytes.length) : await readJpegStructure(read, bytes.length);
-  if (s.width !== undefined && s.height !== undefined && s.width * s.height > MAX_INPUT_PIXELS) {
-    const mp = ((s.width * s.height) / 1e6).toFixed(1);
-    throw new EditError('image-too-large', `${name} is ${s.width}×${s.height} (${mp} MP); the limit is ${MAX_INPUT_PIXELS / 1e6} MP — downscale it first`);
-  }
+  const tooLarge = s.width !== undefined && s.height !== undefined ? tooLargeMessage(s.width, s.height, name) : null;
+  if (tooLarge) throw new EditError('image-too-large', tooLarge);
   if (s.problem) throw new ImageFormatError(`${name} is not a decodable image (${s.problem})`);
   return decodeImage(bytes.subarray(0, s.imageBytes), name);
 }

@@ -1,7 +1,7 @@
 /** Shared Playwright fixtures: the backend a project runs on, and a typed handle on the app. */
 import { readFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { test as base, expect, type Download, type Locator, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Download, type Locator, type Page } from '@playwright/test';
 import type { EditorSnapshot, TestApi } from '../src/app/testApi';
 
 export type BackendChoice = 'webgpu' | 'wasm';
@@ -201,8 +201,19 @@ export function pngSize(bytes: Buffer): { width: number; height: number } {
   return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
 }
 
+/** Every page of `context` installs the app's test API (it is off in a plain page; see src/app/testApiFlag.ts). */
+export async function enableTestApi(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    window.__EDITMGT_TEST__ = true;
+  });
+}
+
 export const test = base.extend<{ backendChoice: BackendChoice; editor: EditorPage; ui: EditorUi }>({
   backendChoice: ['wasm', { option: true }],
+  context: async ({ context }, use) => {
+    await enableTestApi(context);
+    await use(context);
+  },
   editor: async ({ page }, use) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

@@ -28,6 +28,22 @@ test('page is cross-origin isolated and has a strict CSP', async ({ editor, page
   void editor;
 });
 
+test('a plain page has no test API; ?test installs it', async ({ browser, baseURL }) => {
+  const context = await browser.newContext({ baseURL });
+  try {
+    const page = await context.newPage();
+    await page.goto('/');
+    await expect(page.getByTestId('instruction')).toBeVisible();
+    // The app has started (its store asks the worker for the backend) and still installed nothing.
+    await page.waitForTimeout(500);
+    expect(await page.evaluate(() => typeof window.__editmgt)).toBe('undefined');
+    await page.goto('/?test');
+    await page.waitForFunction(() => window.__editmgt !== undefined);
+  } finally {
+    await context.close();
+  }
+});
+
 test('the runtime and its .wasm files come from our own origin, never a CDN', async ({ editor, page, backendChoice }) => {
   const requested: string[] = [];
   page.on('request', (r) => requested.push(r.url()));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium';
-import { test, expect } from './fixtures';
+import { enableTestApi, test, expect } from './fixtures';
 import type { TestApi } from '../src/app/testApi';
 
 /** Just above 2 GiB (2,147,483,648 bytes), where Chromium's whole-file read fails. */
@@ -35,6 +35,7 @@ test('a stored file above 2 GiB is read back by slices on the next visit, with a
   const profile = mkdtempSync(join(tmpdir(), 'editmgt-profile-'));
   const context = await playwright.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, baseURL });
   try {
+    await enableTestApi(context);
     const page = await context.newPage();
     const fetched: string[] = [];
     page.on('request', (r) => {

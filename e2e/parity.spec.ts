@@ -7,13 +7,16 @@
 import { join } from 'node:path';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import { EditEngine } from '../src/engine/pipeline';
+import { fallbackEditOptions } from '../src/engine/editSettings';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditSettings } from '../src/protocol/messages';
 import { test, expect } from './fixtures';
 
 const pkgDir = join('public', 'models', 'tiny-random');
 const instruction = 'make the circle blue';
+// Every other option at the table's fallback, the same on both sides.
 const settings: EditSettings = {
+  ...fallbackEditOptions(),
   steps: 8,
   guidance: 6,
   referenceStrength: 1.1,
@@ -46,7 +49,7 @@ async function nodeEdit(dtype: string) {
   const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
   const steps: number[][] = [];
   const result = await engine.edit(
-    { image: picture(), prompt: instruction, negativePrompt: settings.negativePrompt, steps: settings.steps, seed: settings.seed, guidance: settings.guidance, referenceStrength: settings.referenceStrength, hold: settings.hold, composite: settings.composite },
+    { ...settings, image: picture(), prompt: instruction },
     { onStep: (e) => steps.push([...e.tokens]) },
   );
   await pkg.runner.release?.();

@@ -4,12 +4,13 @@ import { modelDomain } from '../src/engine/domain';
 import { EditError } from '../src/engine/errors';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
-import { PROTOCOL_VERSION, assertNever } from '../src/protocol/messages';
-import type { BackendInfo, ErrorCode, ImagePayload, StepPayload, WireTensor, WorkerReply, WorkerRequest } from '../src/protocol/messages';
-import { sha256Hex } from './blobReader';
+import { assertNever, isDiagnosticsRequest } from '../src/protocol/messages';
+import type { BackendInfo, ErrorCode, ImagePayload, ProductRequest, StepPayload, WorkerReply, WorkerRequest } from '../src/protocol/messages';
+import { handleDiagnostics } from './diagnostics';
 import { GpuLimitError } from '../src/engine/runtime/web/gpuDevice';
-import { cachedBytesFor, cachedPackages, clearCache, FetchError, loadPackageFiles, resolveUrl } from './modelStore';
-import { createSession, loseDevice, nodePlacement, pickBackend, runOnce, setWasmThreads, watchDeviceLoss } from '../src/engine/runtime/web/ort';
+import { answerHello } from './hello';
+import { cachedBytesFor, cachedPackages, clearCache, FetchError, resolveUrl } from './modelStore';
+import { pickBackend, setWasmThreads, watchDeviceLoss } from '../src/engine/runtime/web/ort';
 import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
 import { loadModel } from './session';
 import type { LoadedModel } from './session';
@@ -22,10 +23,6 @@ const settled = new Set<number>();
 function reply(message: WorkerReply, transfer: Transferable[] = []): void {
   if (settled.has(message.id)) return;
   self.postMessage(message, transfer);
-}
-
-function buffersOf(tensors: Record<string, WireTensor>): ArrayBuffer[] {
-  return Object.values(tensors).map((t) => t.buffer);
 }
 
 let backend: BackendInfo | null = null;
@@ -207,19 +204,8 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
     const m = model;
     if (!m) throw new EditError('bad-settings', 'No model is loaded yet: pick a model first.');
     const grid: [number, number] = [m.spec.tokenGrid.h, m.spec.tokenGrid.w];
-    const s = req.settings;
-    const request: EditRequest = {
-        image: toImage(req.image),
-        prompt: req.instruction,
-        negativePrompt: s.negativePrompt,
-        steps: s.steps,
-        seed: s.seed,
-        guidance: s.guidance,
-        referenceStrength: s.referenceStrength,
-        hold: s.hold,
-        composite: s.composite,
-        mask: req.mask ? toImage(req.mask) : undefined,
-    };
+    // The protocol's settings are the engine's edit options, by the same names.
+    const request: EditRequest = { ...req.settings, image: toImage(req.image), prompt: req.instruction, mask: req.mask ? toImage(req.mask) : undefined };
     // Step 0 starts from the engine's start grid (null here: the engine rebuilds it on demand).
     const stepInputs: (Int32Array | null)[] = [];
     let previous: Int32Array | null = null;
@@ -261,13 +247,14 @@ async function handle(req: WorkerRequest): Promise<void> {
     reply({ type: 'error', id: req.id, code: 'device-lost', message: LOST_MESSAGE.replace('%s', deviceLost) });
     return;
   }
+  if (isDiagnosticsRequest(req)) return handleDiagnostics(req, { reply, fail, model: () => model });
+  return handleProduct(req);
+}
+
+async function handleProduct(req: ProductRequest): Promise<void> {
   switch (req.type) {
     case 'hello':
-      if (req.version !== PROTOCOL_VERSION) {
-        reply({ type: 'error', id: req.id, code: 'version-mismatch', message: `worker speaks protocol ${PROTOCOL_VERSION}, page ${req.version}` });
-        return;
-      }
-      reply({ type: 'hello', id: req.id, version: PROTOCOL_VERSION });
+      reply(answerHello(req));
       return;
     case 'init': {
       // One backend choice at a time, in the order asked: a quick WASM choice made while a slow
@@ -283,21 +270,6 @@ async function handle(req: WorkerRequest): Promise<void> {
       });
       initQueue = turn;
       return turn;
-    }
-    case 'runGraph': {
-      const started = performance.now();
-      try {
-        const session = await createSession(req.model, req.backend);
-        try {
-          const outputs = await runOnce(session, req.feeds);
-          reply({ type: 'graphResult', id: req.id, outputs, backend: req.backend, ms: performance.now() - started }, buffersOf(outputs));
-        } finally {
-          await session.release();
-        }
-      } catch (err) {
-        reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });
-      }
-      return;
     }
     case 'loadModel':
       return handleLoad(req);
@@ -334,39 +306,6 @@ async function handle(req: WorkerRequest): Promise<void> {
     case 'clearCache':
       await clearCache();
       reply({ type: 'done', id: req.id });
-      return;
-    case 'placement': {
-      try {
-        reply({ type: 'placement', id: req.id, ...(await nodePlacement(req.model, req.backend, req.externalData)) });
-      } catch (err) {
-        reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });
-      }
-      return;
-    }
-    case 'stats': {
-      const graphs = Object.fromEntries(model?.runner.stats ?? []);
-      reply({ type: 'stats', id: req.id, graphs, loadMs: model?.runner.loadMs ?? 0 });
-      if (req.reset) model?.runner.stats.clear();
-      return;
-    }
-    case 'loseDevice':
-      try {
-        if (model?.backend.backend !== 'webgpu') throw new Error('no model is loaded on WebGPU');
-        await loseDevice();
-        reply({ type: 'done', id: req.id });
-      } catch (err) {
-        reply({ type: 'error', id: req.id, code: 'bad-request', message: (err as Error).message });
-      }
-      return;
-    case 'readPackageFiles':
-      try {
-        const read = await loadPackageFiles(req.baseUrl, req.files, () => undefined);
-        const files = [];
-        for (const [path, bytes] of read) files.push({ path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) });
-        reply({ type: 'packageFiles', id: req.id, files });
-      } catch (err) {
-        fail(req.id, err);
-      }
       return;
     case 'cancel':
       running.get(req.target)?.abort(new DOMException('The edit was cancelled.', 'AbortError'));

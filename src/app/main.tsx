@@ -7,15 +7,20 @@ import { DEFAULT_MODEL_URL } from './modelConfig';
 import { EditorDb } from './persist/db';
 import { StoreContext } from './state/context';
 import { createEditorStore } from './state/store';
-import { createTestApi } from './testApi';
-import { snapshotOf } from './testSnapshot';
+import { testApiWanted } from './testApiFlag';
 import './styles.css';
 
 const client = new EngineClient();
 const db = new EditorDb();
 const linkedModelUrl = new URLSearchParams(location.search).get('model');
 const store = createEditorStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL, linkedModelUrl });
-window.__editmgt = createTestApi(client, { snapshot: () => snapshotOf(store.getState()), flush: () => db.flush() });
+
+// End-to-end tests and diagnostics only; loaded on demand, so the app's own bundle does not carry it.
+if (testApiWanted(location.search, window.__EDITMGT_TEST__)) {
+  void Promise.all([import('./testApi'), import('./testSnapshot')]).then(([{ createTestApi }, { snapshotOf }]) => {
+    window.__editmgt = createTestApi(client, { snapshot: () => snapshotOf(store.getState()), flush: () => db.flush() });
+  });
+}
 
 // The built app keeps its shell for offline use (src/shell/serviceWorker.ts); the dev server does not.
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {

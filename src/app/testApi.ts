@@ -1,6 +1,7 @@
 /**
- * A small typed API on `window.__editmgt` for end-to-end tests and diagnostics.
- * It drives the same worker the UI uses, and reads the editor's state as plain data.
+ * A small typed API on `window.__editmgt` for end-to-end tests and diagnostics, installed only
+ * when asked for (src/app/testApiFlag.ts). It drives the same worker the UI uses (its
+ * diagnostics requests included), and reads the editor's state as plain data.
  */
 import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, StoredFile, WireTensor } from '../protocol/messages';
 import { EngineClient } from '../client/engineClient';
@@ -121,8 +122,9 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
         worker.dispose();
       }
     },
-    loseDevice() {
-      return client.loseDevice();
+    async loseDevice() {
+      const r = await client.request({ type: 'loseDevice' });
+      if (r.type === 'error') throw new Error(r.message);
     },
     async readPackageFiles(baseUrl, files) {
       const r = await client.request({ type: 'readPackageFiles', baseUrl, files });

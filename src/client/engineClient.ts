@@ -1,7 +1,9 @@
 /**
  * The UI's only door to the engine worker: typed requests in, typed replies out.
  * Long jobs take an AbortSignal (aborting sends `cancel`). A lost worker is rebuilt on the next
- * request, and listeners hear about the loss (the model must then be loaded again).
+ * request, and listeners hear about the loss (the model must then be loaded again). Every new
+ * worker is greeted with the protocol version first; a worker from another build of the app
+ * answers `version-mismatch`, and every request to it fails with that (nothing else is sent).
  */
 import { FINAL_REPLIES, PROTOCOL_VERSION } from '../protocol/messages';
 import type {
@@ -19,6 +21,20 @@ import type {
 } from '../protocol/messages';
 
 type Pending = { resolve: (r: WorkerReply) => void; onEvent?: (r: WorkerReply) => void };
+type ErrorReply = Extract<WorkerReply, { type: 'error' }>;
+
+/** What the client needs of a worker (a DOM Worker; in unit tests, a fake in the same thread). */
+export interface WorkerPort {
+  postMessage(message: WorkerRequest, transfer: Transferable[]): void;
+  onmessage: ((event: MessageEvent<WorkerReply>) => void) | null;
+  onerror: ((event: ErrorEvent) => void) | null;
+  terminate(): void;
+}
+
+/** The engine worker of this build (vite bundles it from this exact expression). */
+function engineWorker(name: string): WorkerPort {
+  return new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name });
+}
 const FINAL: ReadonlySet<WorkerReply['type']> = new Set(FINAL_REPLIES);
 
 /** Distributes Omit over a union, so each request variant keeps its own fields. */
@@ -56,20 +72,33 @@ function expect<T extends WorkerReply['type']>(r: WorkerReply, type: T): Extract
 }
 
 export class EngineClient {
-  private worker: Worker | null = null;
+  private worker: WorkerPort | null = null;
+  /** The current worker's answer to the greeting: null when it speaks our protocol. */
+  private greeting: Promise<ErrorReply | null> = Promise.resolve(null);
   private nextId = 1;
   private pending = new Map<number, Pending>();
-
-  /** `name` names the worker; "engine-diagnostics" makes it log verbosely (placement checks). */
-  constructor(private readonly name = 'engine') {}
   private lostListeners = new Set<(message: string) => void>();
 
-  private ensureWorker(): Worker {
+  /**
+   * `name` names the worker; "engine-diagnostics" makes it log verbosely (placement checks).
+   * `createWorker` makes the worker (the engine worker of this build unless a test says otherwise).
+   */
+  constructor(
+    private readonly name = 'engine',
+    private readonly createWorker: (name: string) => WorkerPort = engineWorker,
+  ) {}
+
+  private ensureWorker(): WorkerPort {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: this.name });
+    const worker = this.createWorker(this.name);
     worker.onmessage = (event: MessageEvent<WorkerReply>) => this.dispatch(event.data);
     worker.onerror = (event) => this.lose(`The engine worker stopped: ${event.message || 'unknown error'}`);
     this.worker = worker;
+    const id = this.nextId++;
+    this.greeting = new Promise<WorkerReply>((resolve) => {
+      this.pending.set(id, { resolve });
+      worker.postMessage({ type: 'hello', id, version: PROTOCOL_VERSION }, []);
+    }).then((r) => (r.type === 'hello' ? null : r.type === 'error' ? r : { type: 'error', id, code: 'internal', message: `expected a hello reply, got ${r.type}` }));
     return worker;
   }
 
@@ -120,12 +149,24 @@ export class EngineClient {
     return this.send(body, transfer, onEvent).reply;
   }
 
+  /**
+   * Posts once the worker has answered the greeting (requests keep their order); a worker that
+   * refused it answers every request with its refusal. A request settled meanwhile (cancelled, or
+   * the worker lost) is never posted.
+   */
   private send(body: RequestBody, transfer: Transferable[], onEvent?: (r: WorkerReply) => void): { id: number; reply: Promise<WorkerReply> } {
     const worker = this.ensureWorker();
+    const greeting = this.greeting;
     const id = this.nextId++;
     const reply = new Promise<WorkerReply>((resolve) => {
       this.pending.set(id, { resolve, onEvent });
-      worker.postMessage({ ...body, id } as WorkerRequest, transfer);
+      void greeting.then((refusal) => {
+        if (!this.pending.has(id) || this.worker !== worker) return;
+        if (refusal) {
+          this.pending.delete(id);
+          resolve({ ...refusal, id });
+        } else worker.postMessage({ ...body, id } as WorkerRequest, transfer);
+      });
     });
     return { id, reply };
   }
@@ -144,7 +185,7 @@ export class EngineClient {
         const entry = this.pending.get(id);
         if (!entry) return;
         this.pending.delete(id);
-        this.worker?.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest);
+        this.worker?.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest, []);
         entry.resolve(cancelled(id));
       };
       signal?.addEventListener('abort', abort, { once: true });
@@ -155,8 +196,11 @@ export class EngineClient {
     });
   }
 
+  /** Resolves once the worker has answered the greeting; rejects with `version-mismatch` when it speaks another protocol. */
   async handshake(): Promise<void> {
-    expect(await this.request({ type: 'hello', version: PROTOCOL_VERSION }), 'hello');
+    this.ensureWorker();
+    const refusal = await this.greeting;
+    if (refusal) throw new EngineError(refusal.code, refusal.message);
   }
 
   async init(backend: BackendChoice): Promise<BackendInfo> {
@@ -192,11 +236,6 @@ export class EngineClient {
   async cacheInfo(): Promise<CacheInfo> {
     const r = expect(await this.request({ type: 'cacheInfo' }), 'cacheInfo');
     return { bytes: r.bytes, packages: r.packages };
-  }
-
-  /** Destroys the worker's WebGPU device, as a driver reset would (tests and diagnostics). */
-  async loseDevice(): Promise<void> {
-    expect(await this.request({ type: 'loseDevice' }), 'done');
   }
 
   async clearCache(): Promise<void> {

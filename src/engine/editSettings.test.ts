@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkEditSetting, clampEditSetting, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
 import { EditError } from './errors';
+import manifestSchema from './manifest.schema.json' with { type: 'json' };
 
 describe('edit settings table', () => {
   it('gives every setting a unique flag and a fallback inside its own range', () => {
@@ -43,5 +44,38 @@ describe('edit settings table', () => {
     expect(clampEditSetting('steps', 3.6, 16)).toBe(4);
     expect(clampEditSetting('guidance', 'x', 2)).toBe(2);
     expect(clampEditSetting('hold', -1, 0.5)).toBe(0);
+  });
+});
+
+/** The schema node a manifest key names ("defaults.steps" → properties.defaults.properties.steps). */
+function schemaAt(key: string): Record<string, unknown> | undefined {
+  type Node = Record<string, unknown> | undefined;
+  let node: Node = manifestSchema as Record<string, unknown>;
+  for (const part of key.split('.')) {
+    // "defaults.temperature.0": an item of a tuple (prefixItems), else a property
+    node = /^\d+$/.test(part) ? (node?.['prefixItems'] as Node[] | undefined)?.[Number(part)] : (node?.['properties'] as Record<string, Node> | undefined)?.[part];
+  }
+  return node;
+}
+
+const SCHEMA_TYPE = { integer: 'integer', number: 'number', text: 'string', boolean: 'boolean' } as const;
+
+describe('the manifest schema agrees with the settings table', () => {
+  it('gives each setting a package may default the table’s type and bounds', () => {
+    const keyed = EDIT_SETTING_NAMES.filter((k) => EDIT_SETTINGS[k].manifestKey);
+    expect(keyed.length).toBeGreaterThan(3);
+    for (const name of keyed) {
+      const d = EDIT_SETTINGS[name];
+      const node = schemaAt(d.manifestKey!);
+      expect(node, `${d.manifestKey} is not in manifest.schema.json`).toBeDefined();
+      expect(node!['type'], `${d.manifestKey} type`).toBe(SCHEMA_TYPE[d.type]);
+      if (d.type === 'integer' || d.type === 'number') {
+        expect({ minimum: node!['minimum'], maximum: node!['maximum'], exclusiveMinimum: node!['exclusiveMinimum'] }, d.manifestKey).toEqual({
+          minimum: d.min,
+          maximum: d.max,
+          exclusiveMinimum: undefined,
+        });
+      }
+    }
   });
 });

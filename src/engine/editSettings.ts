@@ -126,11 +126,14 @@ export const EDIT_SETTINGS: { readonly [K in EditSettingName]: Descriptor<EditOp
 
 export const EDIT_SETTING_NAMES = Object.keys(EDIT_SETTINGS) as EditSettingName[];
 
+/** The settings whose values are numbers. */
+export type NumberSettingName = { [K in EditSettingName]: EditOptionValues[K] extends number ? K : never }[EditSettingName];
+
 /** The numeric settings, for code that walks ranges (UI limits, CLI parsing). */
 export const NUMBER_SETTINGS = EDIT_SETTING_NAMES.filter((k) => {
   const t = EDIT_SETTINGS[k].type;
   return t === 'integer' || t === 'number';
-}) as ('steps' | 'guidance' | 'referenceStrength' | 'hold' | 'seed')[];
+}) as NumberSettingName[];
 
 /** The settings' fallback values (a model package's own defaults take precedence). */
 export function fallbackEditOptions(): EditOptionValues {
@@ -159,7 +162,7 @@ export function checkEditSetting<K extends EditSettingName>(name: K, value: unkn
 }
 
 /** Clamps a stored or typed number into the setting's range (the UI's inputs; never throws). */
-export function clampEditSetting(name: (typeof NUMBER_SETTINGS)[number], value: unknown, fallback: number): number {
+export function clampEditSetting(name: NumberSettingName, value: unknown, fallback: number): number {
   const d = EDIT_SETTINGS[name];
   const n = typeof value === 'number' && Number.isFinite(value) ? value : fallback;
   const c = Math.min(d.max, Math.max(d.min, n));

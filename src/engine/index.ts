@@ -8,10 +8,10 @@
  * not exported here is internal and may change without notice; `api-report.md` beside this file
  * lists the surface and a test fails when it changes unintentionally.
  */
-export { EditEngine, EDIT_DEFAULTS } from './pipeline';
+export { EditEngine } from './pipeline';
 export type { EditCallbacks, EditReplay, EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
 export { checkEditSetting, clampEditSetting, describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
-export type { EditOptionValues, EditSettingName, NumberSetting, SwitchSetting, TextSetting } from './editSettings';
+export type { EditOptionValues, EditSettingName, NumberSetting, NumberSettingName, SwitchSetting, TextSetting } from './editSettings';
 export { EditError, MAX_INPUT_PIXELS } from './errors';
 export type { EditErrorCode } from './errors';
 export { defaultHold, DTYPES, GRAPH_NAMES, packageEditOptions, packageFiles, specFromManifest, validateManifest } from './manifest';

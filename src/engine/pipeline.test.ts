@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EditError } from './errors';
+import { describeRange, EDIT_SETTINGS } from './editSettings';
+import { EditError, tooLargeMessage } from './errors';
 import type { RgbaImage } from './image';
 import { EditEngine } from './pipeline';
-import type { StepEvent } from './pipeline';
+import type { EditRequest, StepEvent } from './pipeline';
 import { FAKE_SPEC, FakeRunner, fakeTokenizer } from './testing/fakeModel';
 
 function gradient(w: number, h: number): RgbaImage {
@@ -94,6 +95,19 @@ describe('EditEngine', () => {
     expect(await code(e.edit({ image: { width: 10_000, height: 6_000, data: new Uint8Array(0) }, prompt: 'x' }))).toBe('image-too-large');
     expect(await code(e.edit({ image: { width: 4, height: 4, data: new Uint8Array(3) }, prompt: 'x' }))).toBe('bad-image');
     expect(await code(e.edit({ image: img, prompt: 'x', steps: 0 }))).toBe('bad-settings');
+  });
+
+  it('checks every option against the settings table, with its message', async () => {
+    const { engine: e } = engine();
+    const img = gradient(8, 8);
+    const message = (req: Partial<EditRequest>) => e.edit({ image: img, prompt: 'x', ...req }).then(() => 'ok', (err: Error) => err.message);
+    // Each value here is one the settings panel cannot produce: the engine must refuse it too.
+    expect(await message({ steps: 101 })).toBe(`steps must be ${describeRange(EDIT_SETTINGS.steps)}, got 101`);
+    expect(await message({ guidance: 21 })).toMatch(/^guidance must be a number from 0 to 20/);
+    expect(await message({ referenceStrength: 50 })).toMatch(/^reference strength must be a number from 0.1 to 10/);
+    expect(await message({ seed: 2 ** 31 })).toMatch(/^seed must be an integer from 0 to 2147483647/);
+    expect(await message({ negativePrompt: 3 as unknown as string })).toBe('negative prompt must be text');
+    expect(await message({ image: { width: 10_000, height: 6_000, data: new Uint8Array(0) } })).toBe(tooLargeMessage(10_000, 6_000));
   });
 
   it('warns when the instruction is truncated', async () => {

@@ -6,7 +6,9 @@
  * Shapes: token grids are [h·w] row-major (h×w = manifest token grid), attention [gh·gw].
  */
 import { processAttention } from './attention';
-import { EditError, MAX_INPUT_PIXELS } from './errors';
+import { checkEditSetting, EDIT_SETTING_NAMES, fallbackEditOptions } from './editSettings';
+import type { EditOptionValues } from './editSettings';
+import { EditError, tooLargeMessage } from './errors';
 import { checkImage, chwToRgba, compositeUnchanged, imageToModelPixels, maskToGrid, paletteImage, resizeImage } from './image';
 import type { RgbaImage } from './image';
 import type { ModelSpec } from './modelSpec';
@@ -20,18 +22,14 @@ import type { LlmMaskMode, TextEncoding, TextTokenizers } from './textEncoder';
 import { TextEncoderCache } from './textEncoder';
 import { queryTextWeights } from './textWeights';
 
-export interface EditRequest {
+/**
+ * One edit. The edit options (steps, guidance, referenceStrength, hold, seed, negativePrompt,
+ * composite) are the settings table's (editSettings.ts: ranges, fallbacks, help); unset ones take
+ * the fallbacks, except negativePrompt (the model's) and composite (on).
+ */
+export interface EditRequest extends Readonly<Partial<EditOptionValues>> {
   readonly image: RgbaImage;
   readonly prompt: string;
-  /** defaults to the model's negative prompt */
-  readonly negativePrompt?: string;
-  readonly steps?: number;
-  /** seed for the built-in PRNG (ignored when `replay.rng` is given) */
-  readonly seed?: number;
-  readonly guidance?: number;
-  readonly referenceStrength?: number;
-  /** region-hold λ; 0 = off */
-  readonly hold?: number;
   /** inpainting: cells to regenerate, as a [h·w] 0/1 grid or an image (white = regenerate) */
   readonly mask?: Uint8Array | RgbaImage;
   /** restrict the attention map to these words of the instruction */
@@ -120,8 +118,6 @@ export interface EngineOptions {
    */
   readonly releaseTextEncoders?: boolean;
 }
-
-export const EDIT_DEFAULTS = { steps: 16, guidance: 6, referenceStrength: 1.1, hold: 0, seed: 0 } as const;
 
 export class EditEngine {
   private readonly text: TextEncoderCache;
@@ -379,45 +375,30 @@ export function usesCfg(guidance: number): boolean {
   return guidance > 1;
 }
 
-interface Settings {
-  readonly steps: number;
-  readonly seed: number;
-  readonly guidance: number;
-  readonly referenceStrength: number;
-  readonly hold: number;
-}
+/** The options an edit runs with: the request's, the table's fallbacks for the rest. */
+type Settings = EditOptionValues;
 
 function validate(req: EditRequest): Settings {
   if (typeof req.prompt !== 'string' || req.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
-  const s: Settings = {
-    steps: req.steps ?? EDIT_DEFAULTS.steps,
-    seed: req.seed ?? EDIT_DEFAULTS.seed,
-    guidance: req.guidance ?? EDIT_DEFAULTS.guidance,
-    referenceStrength: req.referenceStrength ?? EDIT_DEFAULTS.referenceStrength,
-    hold: req.hold ?? EDIT_DEFAULTS.hold,
-  };
-  validateSettings(s);
-  return s;
+  validateSettings(req);
+  const settings: Record<string, unknown> = { ...fallbackEditOptions() };
+  for (const name of EDIT_SETTING_NAMES) if (req[name] !== undefined) settings[name] = req[name];
+  return settings as unknown as EditOptionValues;
 }
 
 /**
- * Refuses settings out of range, naming the setting. Guidance and reference strength are bounded
- * so they stay finite in float32 (1e308 would become Infinity and the output NaN).
+ * Refuses edit options outside their range or of the wrong kind, naming the setting; ranges and
+ * messages come from EDIT_SETTINGS. Unset options are left to the model's defaults. The ranges
+ * also keep guidance and reference strength finite in float32 (1e308 would become Infinity and
+ * the output NaN).
  */
-export function validateSettings(s: Partial<Omit<Settings, 'schedule'>>): void {
-  const { steps, seed, guidance, referenceStrength, hold } = s;
-  if (steps !== undefined && (!Number.isInteger(steps) || steps < 1 || steps > 1000)) throw new EditError('bad-settings', `steps must be an integer from 1 to 1000, got ${steps}`);
-  if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) throw new EditError('bad-settings', `seed must be a non-negative integer, got ${seed}`);
-  if (guidance !== undefined && !(guidance >= 0 && guidance <= 100)) throw new EditError('bad-settings', `guidance must be from 0 to 100, got ${guidance}`);
-  if (referenceStrength !== undefined && !(referenceStrength > 0 && referenceStrength <= 100)) throw new EditError('bad-settings', `reference strength must be > 0 and ≤ 100, got ${referenceStrength}`);
-  if (hold !== undefined && !(hold >= 0 && hold <= 1)) throw new EditError('bad-settings', `hold λ must be in [0, 1], got ${hold}`);
+export function validateSettings(s: Partial<EditOptionValues>): void {
+  for (const name of EDIT_SETTING_NAMES) if (s[name] !== undefined) checkEditSetting(name, s[name]);
 }
 
 function checkInputImage(img: RgbaImage): void {
-  const px = img.width * img.height;
-  if (px > MAX_INPUT_PIXELS) {
-    throw new EditError('image-too-large', `the image is ${img.width}×${img.height} (${(px / 1e6).toFixed(1)} MP); the limit is ${MAX_INPUT_PIXELS / 1e6} MP — downscale it first`);
-  }
+  const tooLarge = tooLargeMessage(img.width, img.height);
+  if (tooLarge) throw new EditError('image-too-large', tooLarge);
   try {
     checkImage(img);
   } catch (err) {

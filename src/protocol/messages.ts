@@ -4,12 +4,15 @@
  * Large arrays travel as transferred ArrayBuffers, never copied.
  */
 import type { ModelDomain } from '../engine/domain';
+import type { EditOptionValues } from '../engine/editSettings';
+import type { Dtype } from '../engine/manifest';
+
+export type { Dtype };
 
 export const PROTOCOL_VERSION = 1;
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
 export type Backend = 'webgpu' | 'wasm';
-export type Dtype = 'fp32' | 'fp16' | 'q4' | 'q4f16' | 'q8';
 
 /** A tensor on the wire: the buffer is transferred. */
 export interface WireTensor {
@@ -38,17 +41,8 @@ export interface ImagePayload {
   buffer: ArrayBuffer;
 }
 
-export interface EditSettings {
-  steps: number;
-  guidance: number;
-  referenceStrength: number;
-  /** Region-hold threshold λ; 0 turns it off. */
-  hold: number;
-  seed: number;
-  negativePrompt: string;
-  /** Keep the original pixels where the result's tokens equal the source's (feathered seam). */
-  composite: boolean;
-}
+/** Every edit setting, as the engine's settings table describes them (src/engine/editSettings.ts). */
+export type EditSettings = EditOptionValues;
 
 /** What the UI needs to know about the loaded model. */
 export interface ModelInfo {
@@ -98,11 +92,11 @@ export interface EditResult {
   warnings: string[];
 }
 
-export type WorkerRequest =
+/** What the product (the app) asks the worker: the editor's whole job. */
+export type ProductRequest =
   | { type: 'hello'; id: number; version: number }
   /** `wasmThreads` applies only before the first model or graph is loaded in this worker. */
   | { type: 'init'; id: number; backend: BackendChoice; wasmThreads?: number }
-  | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
   /**
    * Loads a package; the model loaded before stays in use until this one is ready, and again if
    * this one fails or is cancelled. `stallMs`: a download silent this long fails (default 30 s).
@@ -114,20 +108,34 @@ export type WorkerRequest =
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
   | { type: 'clearCache'; id: number }
+  | { type: 'cancel'; id: number; target: number };
+
+/**
+ * Tests, benchmarks and diagnostics: never sent by the app itself (workers/diagnostics.ts
+ * answers them). They share the worker so they measure and probe the very engine the app runs.
+ */
+export type DiagnosticsRequest =
+  | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
   /** Creates a session with verbose logging and reports which nodes were placed on the CPU. `externalData`: the graph's weight chunks by file name. */
   | { type: 'placement'; id: number; model: ArrayBuffer; externalData?: { path: string; data: ArrayBuffer }[]; backend: Backend }
   /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
   | { type: 'stats'; id: number; reset: boolean }
-  /** Diagnostics and tests: destroys the WebGPU device in use, exactly as a driver reset loses it. */
+  /** Destroys the WebGPU device in use, exactly as a driver reset loses it. */
   | { type: 'loseDevice'; id: number }
-  /** Diagnostics and tests: loads files through the model store (stored ones read back by slices) and reports what was read. */
-  | { type: 'readPackageFiles'; id: number; baseUrl: string; files: StoredFile[] }
-  | { type: 'cancel'; id: number; target: number };
+  /** Loads files through the model store (stored ones read back by slices) and reports what was read. */
+  | { type: 'readPackageFiles'; id: number; baseUrl: string; files: StoredFile[] };
 
-export type WorkerReply =
+export type WorkerRequest = ProductRequest | DiagnosticsRequest;
+
+const DIAGNOSTICS: { readonly [K in DiagnosticsRequest['type']]: true } = { runGraph: true, placement: true, stats: true, loseDevice: true, readPackageFiles: true };
+
+export function isDiagnosticsRequest(req: WorkerRequest): req is DiagnosticsRequest {
+  return Object.hasOwn(DIAGNOSTICS, req.type);
+}
+
+export type ProductReply =
   | { type: 'hello'; id: number; version: number }
   | { type: 'backend'; id: number; info: BackendInfo }
-  | { type: 'graphResult'; id: number; outputs: Record<string, WireTensor>; backend: Backend; ms: number }
   /** Download progress: per file, and over the whole package. */
   | { type: 'progress'; id: number; file: string; loaded: number; total: number; totalLoaded: number; totalBytes: number }
   | { type: 'modelLoaded'; id: number; model: ModelInfo }
@@ -137,16 +145,21 @@ export type WorkerReply =
   | { type: 'wordMap'; id: number; attention: ArrayBuffer; grid: [number, number] }
   | { type: 'cacheInfo'; id: number; bytes: number; packages: { baseUrl: string; bytes: number }[] }
   | { type: 'done'; id: number }
+  /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
+  | { type: 'error'; id: number; code: ErrorCode; message: string };
+
+export type DiagnosticsReply =
+  | { type: 'graphResult'; id: number; outputs: Record<string, WireTensor>; backend: Backend; ms: number }
   | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
   /** `cpuNodes`: "OpType (node name)" of every node the runtime put on the CPU provider. */
   | { type: 'placement'; id: number; cpuNodes: string[]; log: string[] }
   /** The size and sha256 of what the model store returned for each file. */
-  | { type: 'packageFiles'; id: number; files: StoredFile[] }
-  /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
-  | { type: 'error'; id: number; code: ErrorCode; message: string };
+  | { type: 'packageFiles'; id: number; files: StoredFile[] };
+
+export type WorkerReply = ProductReply | DiagnosticsReply;
 
 /** Reply types that end a request; the others are streamed events. */
-export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'placement', 'packageFiles', 'error'] as const;
+export const FINAL_REPLIES = ['hello', 'backend', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'error', 'graphResult', 'stats', 'placement', 'packageFiles'] as const;
 
 /** A package file: its path under the package URL, size and sha256 (hex). */
 export interface StoredFile {

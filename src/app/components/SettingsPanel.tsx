@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { EDIT_SETTINGS, NUMBER_SETTINGS } from '../../engine/editSettings';
 import { BACKENDS, DTYPES, LIMITS, randomSeed } from '../lib/settings';
 import type { BackendChoice } from '../../protocol/messages';
 import type { DtypeChoice } from '../lib/settings';
@@ -6,12 +7,19 @@ import { clearMask } from '../media/brushMask';
 import { current } from '../lib/history';
 import { useActions, useEditor } from '../state/context';
 
-function NumberField({ id, label, value, range, onChange, children }: { id: string; label: string; value: number; range: { min: number; max: number; step: number }; onChange: (v: number) => void; children?: ReactNode }) {
+type NumberName = (typeof NUMBER_SETTINGS)[number];
+
+/**
+ * One numeric edit setting: label, range, step and help (as the tooltip) from the engine's
+ * settings table; the element id is the setting's CLI flag, so page and CLI share one name.
+ */
+function NumberField({ name, value, onChange, children }: { name: NumberName; value: number; onChange: (v: number) => void; children?: ReactNode }) {
+  const d = EDIT_SETTINGS[name];
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
+    <div className="field" title={d.help}>
+      <label htmlFor={d.flag}>{d.label}</label>
       <div className="row">
-        <input id={id} data-testid={id} type="number" {...range} value={value} onChange={(e) => e.currentTarget.value !== '' && onChange(Number(e.currentTarget.value))} />
+        <input id={d.flag} data-testid={d.flag} type="number" {...LIMITS[name]} value={value} onChange={(e) => e.currentTarget.value !== '' && onChange(Number(e.currentTarget.value))} />
         {children}
       </div>
     </div>
@@ -35,23 +43,22 @@ export function SettingsPanel() {
       {/* Read-only until the saved settings are back, so an early change is not overwritten by them. */}
       <fieldset className="plain" disabled={!hydrated}>
       <div className="grid2">
-        <NumberField id="steps" label="Steps" value={e.steps} range={LIMITS.steps} onChange={(v) => updateEdit({ steps: v })} />
-        <NumberField id="guidance" label="Guidance" value={e.guidance} range={LIMITS.guidance} onChange={(v) => updateEdit({ guidance: v })} />
-        <NumberField id="reference-strength" label="Reference strength" value={e.referenceStrength} range={LIMITS.referenceStrength} onChange={(v) => updateEdit({ referenceStrength: v })} />
-        <NumberField id="hold" label="Region hold λ" value={e.hold} range={LIMITS.hold} onChange={(v) => updateEdit({ hold: v })} />
+        {NUMBER_SETTINGS.filter((name) => name !== 'seed').map((name) => (
+          <NumberField key={name} name={name} value={e[name]} onChange={(v) => updateEdit({ [name]: v })} />
+        ))}
       </div>
-      <NumberField id="seed" label="Seed" value={e.seed} range={LIMITS.seed} onChange={(v) => updateEdit({ seed: v })}>
+      <NumberField name="seed" value={e.seed} onChange={(v) => updateEdit({ seed: v })}>
         <button type="button" onClick={() => updateEdit({ seed: randomSeed() })} data-testid="randomise-seed">
           Randomise
         </button>
       </NumberField>
-      <div className="field">
-        <label htmlFor="negative-prompt">Negative prompt</label>
-        <input id="negative-prompt" data-testid="negative-prompt" type="text" value={e.negativePrompt} placeholder="what to avoid" onChange={(ev) => updateEdit({ negativePrompt: ev.currentTarget.value })} />
+      <div className="field" title={EDIT_SETTINGS.negativePrompt.help}>
+        <label htmlFor={EDIT_SETTINGS.negativePrompt.flag}>{EDIT_SETTINGS.negativePrompt.label}</label>
+        <input id={EDIT_SETTINGS.negativePrompt.flag} data-testid={EDIT_SETTINGS.negativePrompt.flag} type="text" value={e.negativePrompt} placeholder="what to avoid" onChange={(ev) => updateEdit({ negativePrompt: ev.currentTarget.value })} />
       </div>
-      <label className="row check">
-        <input type="checkbox" checked={e.composite} onChange={(ev) => updateEdit({ composite: ev.currentTarget.checked })} />
-        <span>Keep unchanged pixels from the original</span>
+      <label className="row check" title={EDIT_SETTINGS.composite.help}>
+        <input type="checkbox" data-testid={EDIT_SETTINGS.composite.flag} checked={e.composite} onChange={(ev) => updateEdit({ composite: ev.currentTarget.checked })} />
+        <span>{EDIT_SETTINGS.composite.label}</span>
       </label>
       <label className="row check">
         <input type="checkbox" data-testid="brush-toggle" checked={s.brush.enabled} onChange={(ev) => setBrush({ enabled: ev.currentTarget.checked })} />

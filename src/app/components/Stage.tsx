@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { MAX_INPUT_PIXELS } from '../../engine/errors';
 import { current } from '../lib/history';
 import { useEditor } from '../state/context';
 import { CompareView, SideBySide } from './CompareView';
@@ -13,7 +14,7 @@ export function Stage({ dragging }: { dragging: boolean }) {
     body = (
       <div className="stage-empty" data-testid="stage-empty">
         <p>Drop a photo here, paste one, or use “Choose image…”.</p>
-        <p className="hint">PNG, JPEG, WebP, GIF, BMP or AVIF, up to 50 megapixels. Nothing leaves your machine.</p>
+        <p className="hint">PNG, JPEG, WebP, GIF, BMP or AVIF, up to {MAX_INPUT_PIXELS / 1e6} megapixels. Nothing leaves your machine.</p>
       </div>
     );
   } else if (view === 'compare' && entry.result) {

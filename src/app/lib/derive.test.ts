@@ -3,6 +3,7 @@ import type { ModelInfo } from '../../protocol/messages';
 import { deriveEditState, missingForRun, runMatchesEntry, shownFrame, type DeriveInput } from './derive';
 import { emptyHistory, type History } from './history';
 import type { HistoryEntry, RunState, StepFrame } from './types';
+import { fallbackEditOptions } from '../../engine/editSettings';
 
 const image = { id: 'img', name: 'photo.jpg', width: 4, height: 3, blob: new Blob() };
 const entry = (result = false): HistoryEntry => ({
@@ -22,7 +23,7 @@ const base: DeriveInput = { error: null, run: null, modelStatus: 'none', history
 const run = (status: RunState['status'], frames: Partial<StepFrame>[] = []): RunState => ({
   status,
   instruction: 'x',
-  settings: { steps: 2, guidance: 4, referenceStrength: 1, hold: 0, seed: 0, negativePrompt: '', composite: false },
+  settings: { ...fallbackEditOptions(), steps: 2 },
   inputId: 'img',
   entryId: status === 'done' ? 'e2' : null,
   frames: frames as StepFrame[],

@@ -31,7 +31,7 @@ export function describeEngineError(code: ErrorCode, detail: string, context: { 
     case 'device-lost':
       return `The GPU stopped responding (${d}). The engine restarts on your next run; if it happens again, use the WASM backend.`;
     case 'version-mismatch':
-      return `The page and the engine are different versions (${d}). Reload the page.`;
+      return `This page and its engine come from different versions of the app, as after an update (${d}). Reload the page to use one version.`;
     case 'cancelled':
       return 'The edit was cancelled.';
     case 'bad-request':

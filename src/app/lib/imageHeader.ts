@@ -2,6 +2,7 @@
  * Reads an image file's format and pixel size from its headers, before any decoding, so that
  * oversized or broken files are refused cheaply. Pure: bytes in, facts out.
  */
+import { tooLargeMessage as engineTooLargeMessage } from '../../engine/errors';
 import { readJpegStructure, readPngStructure } from '../../engine/imageStructure';
 import type { ImageStructure, ReadBytes } from '../../engine/imageStructure';
 import { readAvifSize } from './avifHeader';
@@ -12,9 +13,6 @@ export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'avif' | 'un
 export interface ImageHeader extends ImageStructure {
   format: ImageFormat;
 }
-
-/** The engine refuses anything bigger; so do we, before decoding. */
-export const MAX_MEGAPIXELS = 50;
 
 const u16le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8);
 const u32be = (b: Uint8Array, i: number) => ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
@@ -71,12 +69,8 @@ export async function readImageHeader(read: ReadBytes, fileSize: number): Promis
   }
 }
 
-export function megapixels(width: number, height: number): number {
-  return (width * height) / 1e6;
-}
-
+/** The engine's limit and message, checked here before decoding (so a huge file costs nothing). */
 export function tooLargeMessage(width: number, height: number): string | null {
-  const mp = megapixels(width, height);
-  if (mp <= MAX_MEGAPIXELS) return null;
-  return `This image is ${width}×${height} (${mp.toFixed(0)} megapixels); the limit is ${MAX_MEGAPIXELS}. Scale it down and try again.`;
+  const message = engineTooLargeMessage(width, height, 'This image');
+  return message && `${message}.`;
 }

@@ -1,16 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { clamp, defaultSettings, LIMITS, randomSeed, sanitizeEditSettings, sanitizeSettings } from './settings';
+import { checkEditSetting, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from '../../engine/editSettings';
+import { DTYPES as ENGINE_DTYPES } from '../../engine/manifest';
+import { clamp, defaultSettings, DTYPES, FALLBACK_EDIT_SETTINGS, LIMITS, randomSeed, sanitizeEditSettings, sanitizeSettings } from './settings';
 
 const defaults = defaultSettings('/models/tiny-random/');
 
 describe('settings', () => {
-  it('clamps to the range and rounds integer ranges', () => {
-    expect(clamp(100, LIMITS.steps, 8)).toBe(64);
-    expect(clamp(-3, LIMITS.steps, 8)).toBe(1);
-    expect(clamp(3.6, LIMITS.steps, 8)).toBe(4);
-    expect(clamp(0.33, LIMITS.hold, 0)).toBeCloseTo(0.33);
-    expect(clamp('x', LIMITS.steps, 8)).toBe(8);
-    expect(clamp(Number.NaN, LIMITS.guidance, 4)).toBe(4);
+  it('uses the engine’s ranges, fallbacks and dtypes, so nothing the UI allows is refused by the engine', () => {
+    for (const name of NUMBER_SETTINGS) {
+      const { min, max, step } = EDIT_SETTINGS[name];
+      expect(LIMITS[name], name).toEqual({ min, max, step });
+    }
+    expect(FALLBACK_EDIT_SETTINGS).toEqual(fallbackEditOptions());
+    expect(DTYPES).toEqual(['auto', ...ENGINE_DTYPES]);
+    const extreme = sanitizeEditSettings({ steps: 1e9, guidance: 1e308, referenceStrength: -1, hold: 7, seed: 2 ** 40 });
+    for (const name of NUMBER_SETTINGS) expect(() => checkEditSetting(name, extreme[name]), name).not.toThrow();
+  });
+
+  it('clamps edit settings into range and rounds the integer ones', () => {
+    const s = (raw: object) => sanitizeEditSettings(raw, { ...FALLBACK_EDIT_SETTINGS, steps: 8, guidance: 4 });
+    expect(s({ steps: 1000 }).steps).toBe(EDIT_SETTINGS.steps.max);
+    expect(s({ steps: -3 }).steps).toBe(1);
+    expect(s({ steps: 3.6 }).steps).toBe(4);
+    expect(s({ hold: 0.33 }).hold).toBeCloseTo(0.33);
+    expect(s({ steps: 'x' }).steps).toBe(8);
+    expect(s({ guidance: Number.NaN }).guidance).toBe(4);
+    expect(clamp(500, LIMITS.brushSize, 32)).toBe(200);
   });
 
   it('repairs a damaged stored record field by field', () => {

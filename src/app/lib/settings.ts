@@ -1,7 +1,11 @@
 /**
  * The person's settings: what an edit uses, and how the engine runs. Values read back from
- * storage are checked and clamped here, so a damaged record can never break the page.
+ * storage are checked and clamped here, so a damaged record can never break the page. The edit
+ * settings' ranges, steps and fallbacks come from the engine's settings table
+ * (src/engine/editSettings.ts), as do the dtypes from the engine's list.
  */
+import { clampEditSetting, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from '../../engine/editSettings';
+import { DTYPES as ENGINE_DTYPES } from '../../engine/manifest';
 import type { BackendChoice, Dtype, EditSettings } from '../../protocol/messages';
 
 export type DtypeChoice = Dtype | 'auto';
@@ -17,28 +21,26 @@ export interface AppSettings {
   brush: { enabled: boolean; size: number };
 }
 
+export interface Range {
+  readonly min: number;
+  readonly max: number;
+  readonly step: number;
+}
+
+type NumberSettingName = (typeof NUMBER_SETTINGS)[number];
+
+/** Input ranges: every numeric edit setting's from the engine's table, the view's own beside them. */
 export const LIMITS = {
-  steps: { min: 1, max: 64, step: 1 },
-  guidance: { min: 0, max: 20, step: 0.5 },
-  referenceStrength: { min: 0.1, max: 10, step: 0.1 },
-  hold: { min: 0, max: 1, step: 0.01 },
-  seed: { min: 0, max: 2 ** 31 - 1, step: 1 },
+  ...(Object.fromEntries(NUMBER_SETTINGS.map((name) => [name, { min: EDIT_SETTINGS[name].min, max: EDIT_SETTINGS[name].max, step: EDIT_SETTINGS[name].step }])) as Record<NumberSettingName, Range>),
   opacity: { min: 0, max: 1, step: 0.05 },
   brushSize: { min: 2, max: 200, step: 1 },
 } as const;
 
-export const FALLBACK_EDIT_SETTINGS: EditSettings = {
-  steps: 16,
-  guidance: 4,
-  referenceStrength: 1,
-  hold: 0,
-  seed: 0,
-  negativePrompt: '',
-  composite: false,
-};
+/** What an edit uses before a model's own defaults arrive: the engine's fallbacks. */
+export const FALLBACK_EDIT_SETTINGS: EditSettings = fallbackEditOptions();
 
 export const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
-export const DTYPES: readonly DtypeChoice[] = ['auto', 'fp32', 'fp16', 'q8', 'q4', 'q4f16'];
+export const DTYPES: readonly DtypeChoice[] = ['auto', ...ENGINE_DTYPES];
 
 export function defaultSettings(modelUrl: string): AppSettings {
   return {
@@ -52,6 +54,7 @@ export function defaultSettings(modelUrl: string): AppSettings {
   };
 }
 
+/** A view setting (opacity, brush size) into its range; integer steps round. */
 export function clamp(value: unknown, range: { min: number; max: number; step?: number }, fallback: number): number {
   const n = typeof value === 'number' && Number.isFinite(value) ? value : fallback;
   const c = Math.min(range.max, Math.max(range.min, n));
@@ -60,17 +63,18 @@ export function clamp(value: unknown, range: { min: number; max: number; step?: 
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
+/** Each edit setting checked against the table: numbers clamped into range, wrong kinds replaced by `base`'s. */
 export function sanitizeEditSettings(raw: unknown, base: EditSettings = FALLBACK_EDIT_SETTINGS): EditSettings {
   const r = isObject(raw) ? raw : {};
-  return {
-    steps: clamp(r.steps, LIMITS.steps, base.steps),
-    guidance: clamp(r.guidance, LIMITS.guidance, base.guidance),
-    referenceStrength: clamp(r.referenceStrength, LIMITS.referenceStrength, base.referenceStrength),
-    hold: clamp(r.hold, LIMITS.hold, base.hold),
-    seed: clamp(r.seed, LIMITS.seed, base.seed),
-    negativePrompt: typeof r.negativePrompt === 'string' ? r.negativePrompt : base.negativePrompt,
-    composite: typeof r.composite === 'boolean' ? r.composite : base.composite,
-  };
+  const out: Record<string, unknown> = {};
+  for (const name of EDIT_SETTING_NAMES) {
+    const d = EDIT_SETTINGS[name];
+    const value = r[name];
+    if (d.type === 'text') out[name] = typeof value === 'string' ? value : base[name];
+    else if (d.type === 'boolean') out[name] = typeof value === 'boolean' ? value : base[name];
+    else out[name] = clampEditSetting(name as NumberSettingName, value, base[name] as number);
+  }
+  return out as unknown as EditSettings;
 }
 
 /** Any stored value → valid settings (unknown or damaged fields fall back to the defaults). */

@@ -65,12 +65,13 @@ def _io(model_path: Path, graph: str) -> dict:
     return {"inputs": ins, "outputs": outs}
 
 
-def package_tokenizers(ckpt: Checkpoint, out: Path) -> dict:
-    """tokenizer_clip/ and tokenizer_llm/ with padding + truncation set inside tokenizer.json."""
+def package_tokenizers(ckpt: Checkpoint, out: Path, text_len: int = LLM_LEN) -> dict:
+    """tokenizer_clip/ and tokenizer_llm/ with padding + truncation set inside tokenizer.json
+    (the LLM's to ``text_len`` tokens)."""
     from transformers import AutoTokenizer
 
     result = {}
-    for key, sub, length in (("clip", "tokenizer", CLIP_LEN), ("llm", "llm_encoder", LLM_LEN)):
+    for key, sub, length in (("clip", "tokenizer", CLIP_LEN), ("llm", "llm_encoder", text_len)):
         try:
             hf = AutoTokenizer.from_pretrained(str(ckpt.root / sub))
         except Exception as e:
@@ -144,7 +145,8 @@ def source_revision(root: Path) -> str:
 
 def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtypes, resolution: int,
                    token_grid, transformer_grid, attention_blocks, graphs_io: dict, tokenizers: dict,
-                   colors, out: Path, dated: bool = True, graph_dtypes: dict | None = None) -> dict:
+                   colors, out: Path, dated: bool = True, graph_dtypes: dict | None = None,
+                   text_len: int = LLM_LEN) -> dict:
     cfg = ckpt.transformer.config
     files = []
     for p in sorted(out.rglob("*")):
@@ -193,7 +195,7 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
             "mask_token_id": ckpt.mask_token_id,
             "masking_schedule": ckpt.scheduler_config.get("masking_schedule", "cosine"),
             "vae_scale_factor": ckpt.vae_scale_factor,
-            "text": {"clip_length": CLIP_LEN, "llm_length": LLM_LEN, "clip_dim": int(cfg.pooled_projection_dim),
+            "text": {"clip_length": CLIP_LEN, "llm_length": text_len, "clip_dim": int(cfg.pooled_projection_dim),
                      "llm_dim": int(cfg.joint_attention_dim)},
             "attention_blocks": list(attention_blocks),
             "transformer": {"num_layers": int(cfg.num_layers), "num_single_layers": int(cfg.num_single_layers),
@@ -213,11 +215,12 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
 
 
 def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, attention_blocks,
-               chunk_bytes: int = CHUNK_BYTES) -> dict[str, Path]:
+               chunk_bytes: int = CHUNK_BYTES, text_len: int = LLM_LEN) -> dict[str, Path]:
     """fp32 graphs kept in ``folder``, exporting the missing ones; a stamp of the checkpoint and
     options guards against reusing graphs of another model."""
     stamp = json.dumps({"revision": source_revision(ckpt.root), "resolution": resolution,
-                        "attention_blocks": list(attention_blocks), "chunk_bytes": chunk_bytes}, sort_keys=True)
+                        "attention_blocks": list(attention_blocks), "chunk_bytes": chunk_bytes,
+                        "text_len": text_len}, sort_keys=True)
     stamp_file = folder / "export.json"
     if folder.exists() and (not stamp_file.exists() or stamp_file.read_text() != stamp):
         shutil.rmtree(folder)
@@ -227,7 +230,8 @@ def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, atte
     finished = json.loads(done.read_text()) if done.exists() else []
     missing = [g for g in GRAPH_IO if g not in finished]
     for g in missing:  # one at a time, recorded as each completes
-        export_all(ckpt, folder, token_grid, resolution, attention_blocks, graphs=[g], chunk_bytes=chunk_bytes)
+        export_all(ckpt, folder, token_grid, resolution, attention_blocks, text_len=text_len, graphs=[g],
+                   chunk_bytes=chunk_bytes)
         finished.append(g)
         done.write_text(json.dumps(finished))
     return {g: folder / f"{g}.onnx" for g in GRAPH_IO}
@@ -249,12 +253,15 @@ def read_manifest(package: Path) -> dict:
 
 def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,
                   attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None,
-                  chunk_bytes: int = CHUNK_BYTES, graph_dtypes: dict[str, dict[str, str]] | None = None) -> dict:
+                  chunk_bytes: int = CHUNK_BYTES, graph_dtypes: dict[str, dict[str, str]] | None = None,
+                  text_len: int = LLM_LEN) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
     ``fp32_dir`` keeps the fp32 export there and reuses it on the next run; ``chunk_bytes`` is the
     size external-data chunks are filled to (1 GiB; small models use less to exercise the layout);
-    ``graph_dtypes`` gives graphs of a dtype their own compute dtype, e.g. ``{"q4f16": {"text_llm": "fp32"}}``."""
+    ``graph_dtypes`` gives graphs of a dtype their own compute dtype, e.g. ``{"q4f16": {"text_llm": "fp32"}}``;
+    ``text_len`` is the LLM instruction length in tokens (the reference's 256; a model trained
+    with another reads its tokenizer's ``model_max_length``)."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
@@ -283,9 +290,10 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
         scratch = tmp / "fp32" if "fp32" in dtypes else tmp / ".fp32-scratch"
         t0 = time.time()
         if fp32_dir is None:
-            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks, chunk_bytes=chunk_bytes)
+            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks, text_len=text_len,
+                              chunk_bytes=chunk_bytes)
         else:  # a kept fp32 export (same checkpoint and options): export only what is missing
-            fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks, chunk_bytes)
+            fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks, chunk_bytes, text_len)
             if "fp32" in dtypes:
                 shutil.copytree(fp32_dir, scratch)
                 fp32 = {g: scratch / p.name for g, p in fp32.items()}
@@ -304,7 +312,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             log(f"converted {d} in {time.time() - t0:.1f}s")
         if "fp32" not in dtypes:
             shutil.rmtree(scratch, ignore_errors=True)
-        tokenizers = package_tokenizers(ckpt, tmp)
+        tokenizers = package_tokenizers(ckpt, tmp, text_len)
         threads = torch.get_num_threads()
         if not dated:  # one thread: float sums in a fixed order, so the colours repeat to the last digit
             torch.set_num_threads(1)
@@ -314,7 +322,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             torch.set_num_threads(threads)
         manifest = build_manifest(ckpt, name, source, source_revision(ckpt.root), dtypes, resolution, token_grid,
                                   transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp, dated,
-                                  graph_dtypes)
+                                  graph_dtypes, text_len)
         validate_manifest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         if out.exists():

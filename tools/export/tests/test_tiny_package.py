@@ -211,3 +211,22 @@ def test_a_graph_keeps_its_own_compute_dtype_and_the_manifest_says_so(tiny_ckpt,
     with pytest.raises(ExportError, match="cannot give q4/text_llm the compute dtype 'int2'"):
         write_package(tiny_ckpt, tmp_path / "bad", ["q4"], name="pkg", source="x", resolution=64,
                       graph_dtypes={"q4": {"text_llm": "int2"}})
+
+
+def test_text_length_is_a_parameter_that_reaches_graphs_tokenizer_and_manifest(tiny_ckpt, tmp_path):
+    """A model trained with a shorter instruction length (the shapes model: 32) is converted by
+    passing it; nothing of the converter's module state changes."""
+    from editmgt_export import package
+    from editmgt_export.package import write_package
+
+    before = (package.LLM_LEN, package.export_all)
+    m = write_package(tiny_ckpt, tmp_path / "short", ["fp32"], name="pkg", source="x", resolution=64,
+                      log=lambda *_: None, text_len=16)
+    assert (package.LLM_LEN, package.export_all) == before
+    assert m["config"]["text"]["llm_length"] == 16
+    assert m["tokenizers"]["llm"]["max_length"] == 16
+    tok = json.loads((tmp_path / "short" / "tokenizer_llm" / "tokenizer.json").read_text())
+    assert tok["truncation"]["max_length"] == 16 and tok["padding"]["strategy"] == {"Fixed": 16}
+    graph = onnx.load(str(tmp_path / "short" / "fp32" / "text_llm.onnx"), load_external_data=False)
+    dims = [d.dim_value for d in graph.graph.input[0].type.tensor_type.shape.dim]
+    assert dims[-1] == 16, dims

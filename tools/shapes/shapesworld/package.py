@@ -2,10 +2,9 @@
 
     tools/export/.venv/bin/python -m shapesworld.package [--checkpoint .work/checkpoint] [--out ../../public/models/shapes]
 
-Uses ``editmgt_export.package.write_package`` unchanged except for the Gemma text length: the
-converter currently fixes it at the reference's 256, and this model is trained with 32 (the
-tokenizer's ``model_max_length``). Until the converter reads that itself, we set its length
-constant for this call. Graphs identical to the fp32 ones are shared (``share_identical_graphs``).
+Uses ``editmgt_export.package.write_package`` with this model's Gemma text length (its
+tokenizer's ``model_max_length``, 32; the reference's is 256). Graphs identical to the fp32 ones
+are shared (``share_identical_graphs``).
 Afterwards the manifest gets this model's defaults, negative prompt
 ("" — the unconditional branch was trained on it), instruction suggestions and its domain (what
 it was trained on, with a few example images drawn by the shapes generator into ``examples/``),
@@ -14,7 +13,6 @@ and is validated again.
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import json
 from pathlib import Path
@@ -40,12 +38,9 @@ EXAMPLE_PAIRS = (1, 3, 5, 0)
 def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_blocks=None) -> dict:
     ckpt = load_checkpoint(checkpoint)
     llm_len = json.loads((checkpoint / "llm_encoder" / "tokenizer_config.json").read_text())["model_max_length"]
-    if export_package.LLM_LEN != llm_len:  # see module docstring
-        export_package.LLM_LEN = llm_len
-        export_package.export_all = functools.partial(export_package.export_all, text_len=llm_len)
     source = json.loads((checkpoint / "model_index.json").read_text()).get("trained_by", RECIPE)
     export_package.write_package(ckpt, out, list(dtypes), name="shapes", source=source,
-                                 resolution=128, attention_blocks=attention_blocks)
+                                 resolution=128, attention_blocks=attention_blocks, text_len=llm_len)
     manifest = share_identical_graphs(out, json.loads((out / "manifest.json").read_text()))
     manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
     manifest["negative_prompt"] = ""

@@ -65,13 +65,13 @@ describe('checkGraphSignature', () => {
     const msg = (g: Parameters<typeof checkGraphSignature>[2]) => () =>
       checkGraphSignature('text_llm', manifest, g);
     expect(msg({ ...same, inputs: same.inputs.slice(1) })).toThrow(
-      "model graph text_llm does not match its manifest: input 'input_ids' is missing",
+      "model graph text_llm does not match its manifest: input 'inputs_embeds' is missing",
     );
     expect(msg({ ...same, outputs: [...same.outputs, { name: 'extra' }] })).toThrow(
       "it has an output 'extra' the manifest does not declare",
     );
-    expect(msg({ ...same, inputs: [{ ...same.inputs[0]!, dtype: 'int32' }, same.inputs[1]!] })).toThrow(
-      "input 'input_ids' is int32, the manifest says int64",
+    expect(msg({ ...same, inputs: [same.inputs[0]!, { ...same.inputs[1]!, dtype: 'int32' }] })).toThrow(
+      "input 'attention_mask' is int32, the manifest says int64",
     );
   });
 });

@@ -13,6 +13,7 @@ import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from './manifest';
 import type { ModelSpec } from './modelSpec';
 import { EditEngine } from './pipeline';
 import type { GraphName, GraphRunner, GraphSignature, Tokenizer } from './ports';
+import { TokenTable, withTokenLookup } from './tokenTable';
 
 /** Packages above this size free their text encoders between prompts (EngineOptions.releaseTextEncoders). */
 export const MEMORY_TIGHT_BYTES = 1 << 30;
@@ -192,7 +193,8 @@ export async function openModelPackage<D, R extends PackageRunner>(
   const { manifest, files } = o;
   const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16);
   const needed = packageFiles(manifest, dtype);
-  const all = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g])];
+  const tableFile = needed.tokenTable;
+  const all = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g]), ...(tableFile ? [tableFile] : [])];
   await files.prepare(all, o.signal);
 
   const byPath = new Map(all.map((f) => [f.path, f]));
@@ -211,7 +213,13 @@ export async function openModelPackage<D, R extends PackageRunner>(
   const graphs: GraphFiles<D>[] = [];
   for (const g of GRAPH_NAMES) graphs.push(await graphFiles(g));
   o.signal?.throwIfAborted();
-  const runner = await o.runtime(graphs, graphFiles);
+  const sessions = await o.runtime(graphs, graphFiles);
+  const tableSpec = manifest.dtypes[dtype]!.graphs.text_llm.token_table;
+  // the table stays in the package's storage; a prompt reads its ≤ L rows by byte range
+  const runner =
+    tableSpec && tableFile
+      ? withTokenLookup(sessions, new TokenTable(tableSpec, (start, end) => files.read(tableFile, { start, end })))
+      : sessions;
   graphs.length = 0; // the sessions hold the weights now
   try {
     for (const g of GRAPH_NAMES) checkGraphSignature(g, manifest, await runner.signature(g));

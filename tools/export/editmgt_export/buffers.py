@@ -67,3 +67,13 @@ def package_max_buffer(graph_paths: dict[str, Path]) -> tuple[int, dict[str, dic
         per_graph[graph] = {"weight_bytes": lb["weight"].bytes, "activation_bytes": lb["activation"].bytes}
     top = max((max(v.values()) for v in per_graph.values()), default=0)
     return top, per_graph
+
+
+def manifest_max_buffer(package: Path, dtypes: dict) -> int:
+    """``config.max_buffer_bytes``: the largest single buffer (weight or activation) over every
+    graph of every dtype entry of a package (``dtypes`` is the manifest's ``dtypes``). One number
+    for the package, since the worker checks it before it picks a dtype; the dtypes differ in
+    their weights (small beside the activations once the text tables are out of the graphs) and
+    only fp16 halves the activations, so the package's largest is its float32 dtypes' largest."""
+    files = {g["file"] for entry in dtypes.values() for g in entry["graphs"].values()}
+    return max((max(b.bytes for b in largest_buffers(Path(package) / f).values()) for f in sorted(files)), default=0)

@@ -30,6 +30,8 @@ export interface Manifest {
   readonly dtypes: {
     readonly [K in Dtype]?: {
       readonly providers: readonly ('webgpu' | 'wasm' | 'cpu')[];
+      /** the largest single GPU buffer (weight or activation) any graph of this dtype needs; config.max_buffer_bytes is the largest over the dtypes */
+      readonly max_buffer_bytes?: number;
       readonly graphs: {
         readonly [K in 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | 'transformer_step']: {
           readonly file: string;

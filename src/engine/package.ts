@@ -81,11 +81,19 @@ export function chooseDtype(
   device: Device,
   wanted: Dtype | 'auto' = 'auto',
   shaderF16 = false,
+  maxBufferBytes = Infinity,
 ): Dtype {
   const have = Object.keys(manifest.dtypes) as Dtype[];
+  // on WebGPU a dtype whose largest buffer is over the adapter's limit cannot run
+  const fits = (d: Dtype) => device !== 'webgpu' || (manifest.dtypes[d]!.max_buffer_bytes ?? 0) <= maxBufferBytes;
   if (wanted !== 'auto') {
     if (!have.includes(wanted))
       throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
+    if (!fits(wanted))
+      throw new EditError(
+        'bad-settings',
+        `the ${wanted} graphs need a GPU buffer of ${manifest.dtypes[wanted]!.max_buffer_bytes} bytes and this GPU allows ${maxBufferBytes}; choose another dtype or a package at a lower resolution`,
+      );
     return wanted;
   }
   const order: Dtype[] =
@@ -99,8 +107,15 @@ export function chooseDtype(
   const runs = (d: Dtype) =>
     have.includes(d) &&
     (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device)) &&
-    (device !== 'webgpu' || shaderF16 || !needsF16(manifest, d));
+    (device !== 'webgpu' || shaderF16 || !needsF16(manifest, d)) &&
+    fits(d);
   const pick = order.find(runs);
+  const tooBig = order.filter((d) => have.includes(d) && !fits(d));
+  if (!pick && tooBig.length)
+    throw new EditError(
+      'bad-settings',
+      `this GPU allows buffers of ${maxBufferBytes} bytes; the model's ${tooBig.join(', ')} graphs need ${Math.min(...tooBig.map((d) => manifest.dtypes[d]!.max_buffer_bytes ?? 0))} or more: use a package at a lower resolution or the WASM backend`,
+    );
   if (!pick)
     throw new EditError(
       'bad-settings',
@@ -157,6 +172,8 @@ export interface OpenOptions<D, R extends PackageRunner> {
   readonly dtype?: Dtype | 'auto';
   /** WebGPU adapter has shader-f16. */
   readonly shaderF16?: boolean;
+  /** The WebGPU adapter's largest buffer (min of maxBufferSize and maxStorageBufferBindingSize): dtypes needing more are skipped. */
+  readonly maxBufferBytes?: number;
   readonly files: FileSource<D>;
   readonly runtime: GraphRuntime<D, R>;
   /** Builds the tokenizer.json engine (@huggingface/tokenizers' Tokenizer in both hosts). */
@@ -191,7 +208,7 @@ export async function openModelPackage<D, R extends PackageRunner>(
   o: OpenOptions<D, R>,
 ): Promise<OpenedPackage<R>> {
   const { manifest, files } = o;
-  const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16);
+  const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16, o.maxBufferBytes);
   const needed = packageFiles(manifest, dtype);
   const tableFile = needed.tokenTable;
   const all = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g]), ...(tableFile ? [tableFile] : [])];

@@ -19,7 +19,7 @@ from . import __version__
 from .checkpoint import Checkpoint
 from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
-from .buffers import manifest_max_buffer
+from .buffers import dtype_max_buffer, manifest_max_buffer
 from .graphs import GRAPH_IO, TRACED_IO
 from .external_data import CHUNK_BYTES, MAX_CHUNK_BYTES, chunk_paths, current_umask
 from .onnx_export import export_all
@@ -172,6 +172,7 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
                 entry["token_table"] = {"file": f"{d}/{table_path(out / d / f'{g}.onnx').name}", **token_tables[d]}
             graphs[g] = entry
         dtype_entries[d] = {"providers": PROVIDERS[d], "graphs": graphs}
+        dtype_entries[d]["max_buffer_bytes"] = dtype_max_buffer(out, dtype_entries[d])
     seq = token_grid[0] * token_grid[1]
     import diffusers
     import onnxruntime

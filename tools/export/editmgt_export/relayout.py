@@ -13,7 +13,7 @@ from pathlib import Path
 
 import onnx
 
-from .buffers import manifest_max_buffer
+from .buffers import dtype_max_buffer, manifest_max_buffer
 from .external_data import CHUNK_BYTES, chunk_paths
 from .onnx_export import save_model
 from .package import _io, sha256, validate_manifest
@@ -49,6 +49,8 @@ def relayout_package(package: Path, chunk_bytes: int = CHUNK_BYTES) -> dict:
     paths = sorted(listed | {c for cs in done.values() for c in cs} | {t["file"] for t in tables.values()})
     manifest["files"] = [{"path": p, "bytes": (package / p).stat().st_size, "sha256": sha256(package / p)}
                          for p in paths if (package / p).exists()]
+    for entry in manifest["dtypes"].values():
+        entry["max_buffer_bytes"] = dtype_max_buffer(package, entry)
     manifest["config"]["max_buffer_bytes"] = manifest_max_buffer(package, manifest["dtypes"])
     validate_manifest(manifest)
     (package / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")

@@ -43,6 +43,12 @@ def test_the_package_records_its_largest_buffer():
     files = {g["file"] for e in m["dtypes"].values() for g in e["graphs"].values()}
     want = max(b.bytes for f in files for b in largest_buffers(TINY_PACKAGE / f).values())
     assert m["config"]["max_buffer_bytes"] == want > 0
+    for d, e in m["dtypes"].items():
+        mine = max(b.bytes for g in e["graphs"].values() for b in largest_buffers(TINY_PACKAGE / g["file"]).values())
+        assert e["max_buffer_bytes"] == mine, d
+    assert max(e["max_buffer_bytes"] for e in m["dtypes"].values()) == want
+    # float16 activations: the fp16 entry needs less than the fp32 one
+    assert m["dtypes"]["fp16"]["max_buffer_bytes"] < m["dtypes"]["fp32"]["max_buffer_bytes"]
 
 
 def test_relayout_writes_the_largest_buffer(tmp_path):
@@ -55,9 +61,11 @@ def test_relayout_writes_the_largest_buffer(tmp_path):
     shutil.copytree(TINY_PACKAGE, pkg)
     m = json.loads((pkg / "manifest.json").read_text())
     want = m["config"].pop("max_buffer_bytes", None)
+    per = {d: e.pop("max_buffer_bytes", None) for d, e in m["dtypes"].items()}
     (pkg / "manifest.json").write_text(json.dumps(m))
     got = relayout_package(pkg)
     assert got["config"]["max_buffer_bytes"] == want and want is not None
+    assert {d: e["max_buffer_bytes"] for d, e in got["dtypes"].items()} == per and None not in per.values()
 
 
 def test_convert_defaults_to_the_browser_resolution():

@@ -15,7 +15,14 @@ import tempfile
 from pathlib import Path
 
 from .buffers import largest_buffers
-from .fullsize import CLIP_H, CLIP_STANDIN, FULL_TRANSFORMER, FULL_VQ, GEMMA2_2B, GEMMA_STANDIN
+from .fullsize import (
+    CLIP_H,
+    CLIP_STANDIN,
+    FULL_TRANSFORMER,
+    FULL_VQ,
+    GEMMA2_2B,
+    GEMMA_STANDIN,
+)
 
 SHALLOW_TRANSFORMER = {**FULL_TRANSFORMER, "num_layers": 1, "num_single_layers": 1}
 SHALLOW_CLIP = {**CLIP_STANDIN, "num_hidden_layers": 1}

@@ -52,8 +52,10 @@ def take_token_table(model: onnx.ModelProto, base: Path) -> tuple[onnx.ModelProt
     if ids not in [i.name for i in g.input]:
         raise ExportError("text_llm has no input_ids input (is its token table out already?)")
     users = [n for n in g.node if ids in n.input]
-    producer = {o: n for n in g.node for o in n.output}
-    consumers = lambda name: [n for n in g.node if name in n.input]  # noqa: E731
+
+    def consumers(name: str) -> list:
+        return [n for n in g.node if name in n.input]
+
     gathers = [n for n in users if n.op_type == "Gather" and n.input[1] == ids]
     if len(users) != len(gathers) or not 1 <= len(gathers) <= 2:
         raise ExportError(f"text_llm: input_ids feeds {[n.op_type for n in users]}, not a token lookup")
@@ -83,7 +85,6 @@ def take_token_table(model: onnx.ModelProto, base: Path) -> tuple[onnx.ModelProt
         rows[:, 4:] = q.view(np.uint8)
         data, table = rows.tobytes(), q
         removed += [cast[0], mul[0]]
-    del producer
     names = {n.name for n in removed}
     kept = [n for n in g.node if n.name not in names]
     rows_n, dim = int(table.shape[0]), int(table.shape[1])

@@ -7,8 +7,8 @@ drawn-token agreement on the positions being sampled; attention-map Pearson corr
   q8    agreement mean >= 0.78, every step >= 0.70; attention corr >= 0.998
   q4    agreement mean >= 0.65, every step >= 0.50; attention corr >= 0.90
   q4f16 agreement mean >= 0.65, every step >= 0.50; attention corr >= 0.90
-(measured, mean/min agreement and min correlation: fp16 0.997/0.983/0.9999, q8 0.856/0.814/0.9995,
- q4 0.743/0.698/0.941, q4f16 0.747/0.708/0.940; drawn-probability error max fp16 0.024, q8 0.046,
+(measured, mean/min agreement and min correlation: fp16 0.997/0.983/0.9999, q8 0.897/0.856/0.9995,
+ q4 0.743/0.698/0.941, q4f16 0.748/0.708/0.940; drawn-probability error max fp16 0.024, q8 0.050,
  q4 and q4f16 0.056)
 """
 import numpy as np
@@ -131,8 +131,10 @@ def test_cfg_mixed_before_the_projection_equals_the_mix_of_logits(torch_runner):
         tokens, ref, states, pooled, micro, t, g, bias, weights = args
         with torch.no_grad():
             mixed, _ = step.logits_and_attention(*args)
-            two = lambda x: torch.cat([x, x])  # noqa: E731
             from editmgt_export.blocks import Rope
+
+            def two(x):
+                return torch.cat([x, x])
 
             rope = Rope(step.main_cos, step.main_sin, step.ref_cos, step.ref_sin)
             both, _ = step.transformer(two(tokens), states, pooled, two(micro), two(t), ref_tokens=two(ref),

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import onnx
 import pytest
-
 from export_helpers import TINY_PACKAGE
 
 DTYPES = ["fp32", "fp16", "q4", "q4f16", "q8"]

@@ -12,7 +12,7 @@ import type { FileSource, GraphFiles, GraphRuntime, OpenedPackage } from '../src
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
 import { checkBufferLimits } from './gpuDevice';
-import { FetchError, loadPackageFiles, resolveUrl, storeManifest, storedManifest } from './modelStore';
+import { FetchError, loadPackageFiles, resolveUrl, storedBlob, storeManifest, storedManifest } from './modelStore';
 import type { LoadOptions, Progress } from './modelStore';
 import { OrtWebRunner, webGpuStepOptions } from './ortRunner';
 import type { GraphBytes } from './ortRunner';
@@ -86,14 +86,22 @@ export interface ModelLoadOptions extends LoadOptions {
 function storeSource(baseUrl: string, onProgress: (p: Progress) => void, options: ModelLoadOptions): FileSource<Uint8Array> & { clear(): void } {
   let held = new Map<string, Uint8Array>();
   const fromStore = async (f: ManifestFile) => (await loadPackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
+  const blobs = new Map<string, Blob>(); // stored files read by range (the token table), never whole
+  const rangeFromStore = async (f: ManifestFile, start: number, end: number) => {
+    const blob = blobs.get(f.path) ?? (await storedBlob(baseUrl, f));
+    if (!blob) return (await fromStore(f)).subarray(start, end); // no OPFS: fetched again
+    blobs.set(f.path, blob);
+    return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+  };
   return {
     async prepare(files, signal) {
       held = await loadPackageFiles(baseUrl, files, onProgress, { ...options, signal: signal ?? options.signal });
       await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
     },
     async read(f, range) {
-      const bytes = held.get(f.path) ?? (await fromStore(f));
-      return range ? bytes.subarray(range.start, range.end) : bytes;
+      const bytes = held.get(f.path);
+      if (range) return bytes ? bytes.subarray(range.start, range.end) : rangeFromStore(f, range.start, range.end);
+      return bytes ?? fromStore(f);
     },
     async graphData(f) {
       const bytes = held.get(f.path);

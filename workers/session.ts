@@ -116,9 +116,21 @@ function toGraphBytes(g: GraphFiles<Uint8Array>): GraphBytes {
   return { graph: g.graph, model: g.model, externalData: g.externalData.map((e) => ({ path: e.name, data: e.data })) };
 }
 
+/**
+ * The least GPU buffer any WebGPU dtype of the package needs (each dtype records its own; a GPU
+ * below it runs none of them, and the dtype policy skips the ones over the limit).
+ */
+function webGpuBufferNeed(manifest: Manifest): number | undefined {
+  const own = Object.values(manifest.dtypes)
+    .filter((e) => e.providers.includes('webgpu'))
+    .map((e) => e.max_buffer_bytes);
+  const known = own.filter((n): n is number => n !== undefined);
+  return known.length && known.length === own.length ? Math.min(...known) : manifest.config.max_buffer_bytes;
+}
+
 /** Refused before any download: a tokenizer file too big to parse, or buffers the GPU cannot hold. */
 function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
-  if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
+  if (backend.backend === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), backend.limits);
   const tokenizerPaths = new Set([...manifest.tokenizers.clip.files, ...manifest.tokenizers.llm.files]);
   const tooBig = manifest.files.find((f) => tokenizerPaths.has(f.path) && f.bytes > TOKENIZER_MAX_BYTES);
   if (tooBig) throw new EditError('bad-manifest', `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`);
@@ -145,6 +157,7 @@ export async function loadModel(
       device: backend.backend,
       dtype: wanted,
       shaderF16: backend.shaderF16,
+      maxBufferBytes: backend.limits && Math.min(backend.limits.maxBufferSize, backend.limits.maxStorageBufferBindingSize),
       files,
       runtime,
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),

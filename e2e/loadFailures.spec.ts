@@ -230,9 +230,13 @@ test('a package needing larger GPU buffers than the adapter allows is refused be
   await editor.open();
   const info = await editor.call('backend', 'webgpu');
   expect(info.limits?.maxBufferSize).toBeGreaterThan(0);
-  const demanding = JSON.parse(manifestText) as { config: Record<string, unknown> };
-  const need = info.limits!.maxBufferSize + 1;
-  demanding.config['max_buffer_bytes'] = need;
+  const demanding = JSON.parse(manifestText) as { config: Record<string, unknown>; dtypes: Record<string, Record<string, unknown>> };
+  // the package's largest buffer and each dtype's own (the worker refuses when no WebGPU dtype fits)
+  const declare = (bytes: number) => {
+    demanding.config['max_buffer_bytes'] = bytes;
+    for (const entry of Object.values(demanding.dtypes)) entry['max_buffer_bytes'] = bytes;
+  };
+  declare(info.limits!.maxBufferSize + 1);
   const asked: string[] = [];
   await servePackageAt(page, '/models/demanding/', async (path, route) => {
     asked.push(path);
@@ -247,7 +251,7 @@ test('a package needing larger GPU buffers than the adapter allows is refused be
   expect(asked).toEqual(['manifest.json']);
 
   // The same package declaring what the adapter has loads, on the device this worker asked for.
-  demanding.config['max_buffer_bytes'] = Math.min(info.limits!.maxBufferSize, info.limits!.maxStorageBufferBindingSize);
+  declare(Math.min(info.limits!.maxBufferSize, info.limits!.maxStorageBufferBindingSize));
   const fits = await editor.call('loadDirect', '/models/demanding/', 'webgpu', 'fp32');
   expect(fits.error).toBeNull();
   expect(fits.model?.backend).toBe('webgpu');

@@ -86,6 +86,15 @@ async function storedFile(dir: FileSystemDirectoryHandle, file: PackageFile): Pr
   return stored;
 }
 
+/**
+ * A stored, verified file as a Blob, for reads of byte ranges (`slice`) without reading it whole
+ * (the LLM token table: a prompt reads a few hundred of its rows); null when it is not stored.
+ */
+export async function storedBlob(baseUrl: string, file: PackageFile): Promise<Blob | null> {
+  const dir = await packageDir(baseUrl);
+  return dir ? storedFile(dir, file) : null;
+}
+
 /** Bytes still to download for these files (stored ones and partial downloads subtracted). */
 async function bytesToDownload(dir: FileSystemDirectoryHandle, files: readonly PackageFile[]): Promise<number> {
   let needed = 0;

@@ -12,7 +12,7 @@ import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
 import { checkBufferLimits } from '../src/engine/runtime/web/gpuDevice';
-import { FetchError, loadPackageFiles, resolveUrl, storeManifest, storedManifest } from './modelStore';
+import { FetchError, loadPackageFiles, resolveUrl, storedBlob, storeManifest, storedManifest } from './modelStore';
 import type { LoadOptions, Progress } from './modelStore';
 import { webRuntime } from '../src/engine/runtime/web';
 import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
@@ -87,14 +87,22 @@ export interface ModelLoadOptions extends LoadOptions {
 function storeSource(baseUrl: string, onProgress: (p: Progress) => void, options: ModelLoadOptions): FileSource<Uint8Array> & { clear(): void } {
   let held = new Map<string, Uint8Array>();
   const fromStore = async (f: ManifestFile) => (await loadPackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
+  const blobs = new Map<string, Blob>(); // stored files read by range (the token table), never whole
+  const rangeFromStore = async (f: ManifestFile, start: number, end: number) => {
+    const blob = blobs.get(f.path) ?? (await storedBlob(baseUrl, f));
+    if (!blob) return (await fromStore(f)).subarray(start, end); // no OPFS: fetched again
+    blobs.set(f.path, blob);
+    return new Uint8Array(await blob.slice(start, end).arrayBuffer());
+  };
   return {
     async prepare(files, signal) {
       held = await loadPackageFiles(baseUrl, files, onProgress, { ...options, signal: signal ?? options.signal });
       await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
     },
     async read(f, range) {
-      const bytes = held.get(f.path) ?? (await fromStore(f));
-      return range ? bytes.subarray(range.start, range.end) : bytes;
+      const bytes = held.get(f.path);
+      if (range) return bytes ? bytes.subarray(range.start, range.end) : rangeFromStore(f, range.start, range.end);
+      return bytes ?? fromStore(f);
     },
     async graphData(f) {
       const bytes = held.get(f.path);
@@ -105,9 +113,21 @@ function storeSource(baseUrl: string, onProgress: (p: Progress) => void, options
   };
 }
 
+/**
+ * The least GPU buffer any WebGPU dtype of the package needs (each dtype records its own; a GPU
+ * below it runs none of them, and the dtype policy skips the ones over the limit).
+ */
+function webGpuBufferNeed(manifest: Manifest): number | undefined {
+  const own = Object.values(manifest.dtypes)
+    .filter((e) => e.providers.includes('webgpu'))
+    .map((e) => e.max_buffer_bytes);
+  const known = own.filter((n): n is number => n !== undefined);
+  return known.length && known.length === own.length ? Math.min(...known) : manifest.config.max_buffer_bytes;
+}
+
 /** Refused before any download: a tokenizer file too big to parse, or buffers the GPU cannot hold. */
 function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
-  if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
+  if (backend.backend === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), backend.limits);
   const tokenizerPaths = new Set([...manifest.tokenizers.clip.files, ...manifest.tokenizers.llm.files]);
   const tooBig = manifest.files.find((f) => tokenizerPaths.has(f.path) && f.bytes > TOKENIZER_MAX_BYTES);
   if (tooBig) throw new EditError('bad-manifest', `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`);
@@ -130,6 +150,7 @@ export async function loadModel(
       device: backend.backend,
       dtype: wanted,
       shaderF16: backend.shaderF16,
+      maxBufferBytes: backend.limits && Math.min(backend.limits.maxBufferSize, backend.limits.maxStorageBufferBindingSize),
       files,
       runtime,
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),

@@ -53,6 +53,16 @@ describe.skipIf(!have)('the tiny package manifest', () => {
     expect(() => validateManifest(missing)).toThrow(/vq_decode\.onnx is not listed in files/);
     expect(() => chooseDtype(validateManifest(manifest), 'cpu', 'int2' as 'fp32')).toThrow(/no int2 graphs/);
   });
+  it('lists the token table with the dtype’s files and checks it against its rows', () => {
+    const m = validateManifest(manifest);
+    expect(packageFiles(m, 'q4').tokenTable?.path).toBe('q4/text_llm.table');
+    const unlisted = structuredClone(manifest);
+    unlisted.files = unlisted.files.filter((f: { path: string }) => f.path !== 'q8/text_llm.table');
+    expect(() => validateManifest(unlisted)).toThrow(/dtypes\.q8\.graphs\.text_llm\.token_table.*q8\/text_llm\.table is not listed in files/);
+    const short = structuredClone(manifest);
+    short.dtypes.fp16.graphs.text_llm.token_table.rows += 1;
+    expect(() => validateManifest(short)).toThrow(/fp16\/text_llm\.table has \d+ bytes, not 386 rows of 64/);
+  });
 });
 
 /**

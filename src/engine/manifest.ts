@@ -108,6 +108,14 @@ export function validateManifest(json: unknown): Manifest {
         if (folderOf(p) !== folderOf(entry.file) || p === entry.file) fail(`dtypes.${d}.graphs.${g}.external_data`, `${p} is not a separate file beside ${entry.file}`);
         if (files.get(p)!.bytes > MAX_CHUNK_BYTES) fail(`dtypes.${d}.graphs.${g}.external_data`, `${p} has ${files.get(p)!.bytes} bytes; chunks must stay under 2 GiB`);
       }
+      const table = entry.token_table;
+      if (table) {
+        const where = `dtypes.${d}.graphs.${g}.token_table`;
+        if (g !== 'text_llm') fail(where, 'only text_llm has a token table');
+        const f = files.get(table.file) ?? fail(where, `${table.file} is not listed in files (no checksum)`);
+        // read by rows only (never whole), so it may be larger than a graph chunk
+        if (f.bytes !== table.rows * table.row_bytes) fail(where, `${table.file} has ${f.bytes} bytes, not ${table.rows} rows of ${table.row_bytes}`);
+      }
     }
   }
   for (const k of ['clip', 'llm'] as const) {
@@ -122,8 +130,11 @@ export function validateManifest(json: unknown): Manifest {
   return m;
 }
 
-/** The files (graph, external data) a dtype needs, and the tokenizer files, with checksums. */
-export function packageFiles(m: Manifest, dtype: Dtype): { graphs: Record<GraphName, ManifestFile[]>; tokenizers: ManifestFile[] } {
+/** The files (graph, external data) a dtype needs, the tokenizer files and the token table (if any), with checksums. */
+export function packageFiles(
+  m: Manifest,
+  dtype: Dtype,
+): { graphs: Record<GraphName, ManifestFile[]>; tokenizers: ManifestFile[]; tokenTable?: ManifestFile } {
   const byPath = new Map(m.files.map((f) => [f.path, f]));
   const get = (p: string): ManifestFile => byPath.get(p) ?? fail('files', `${p} is not listed`);
   const graphs = {} as Record<GraphName, ManifestFile[]>;
@@ -131,7 +142,9 @@ export function packageFiles(m: Manifest, dtype: Dtype): { graphs: Record<GraphN
     const e = m.dtypes[dtype]!.graphs[g];
     graphs[g] = [e.file, ...(e.external_data ?? [])].map(get);
   }
-  return { graphs, tokenizers: [...m.tokenizers.clip.files, ...m.tokenizers.llm.files].map(get) };
+  const table = m.dtypes[dtype]!.graphs.text_llm.token_table;
+  const tokenizers = [...m.tokenizers.clip.files, ...m.tokenizers.llm.files].map(get);
+  return table ? { graphs, tokenizers, tokenTable: get(table.file) } : { graphs, tokenizers };
 }
 
 /** What the edit loop needs, from a validated manifest. */

@@ -30,6 +30,8 @@ export interface Manifest {
   readonly dtypes: {
     readonly [K in Dtype]?: {
       readonly providers: readonly ('webgpu' | 'wasm' | 'cpu')[];
+      /** the largest single GPU buffer (weight or activation) any graph of this dtype needs; config.max_buffer_bytes is the largest over the dtypes */
+      readonly max_buffer_bytes?: number;
       readonly graphs: {
         readonly [K in 'text_clip' | 'text_llm' | 'vq_encode' | 'vq_decode' | 'transformer_step']: {
           readonly file: string;
@@ -37,6 +39,15 @@ export interface Manifest {
           readonly dtype?: Dtype;
           /** the graph's weight files (ONNX external data), each under 2 GiB, in the graph file's folder; the graph names them by file name (text_llm.onnx.data, text_llm.onnx.data_1, ...) */
           readonly external_data?: readonly string[];
+          /** text_llm only: the token embedding table, out of the graph (which takes inputs_embeds); the host reads the rows of a prompt's ids by byte range, row i at i·row_bytes */
+          readonly token_table?: {
+            readonly file: string;
+            /** a row: dim float32, dim float16, or one float32 scale then dim int8 (value = int8 · scale in float32) */
+            readonly format: 'float32' | 'float16' | 'int8';
+            readonly rows: number;
+            readonly dim: number;
+            readonly row_bytes: number;
+          };
         };
       };
     };

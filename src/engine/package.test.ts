@@ -37,6 +37,17 @@ describe('chooseDtype: one policy for every host', () => {
     expect(chooseDtype(m, 'webgpu', 'auto', false)).toBe('fp32');
     expect(chooseDtype(m, 'webgpu', 'auto', true)).toBe('q4f16');
   });
+  it('skips on WebGPU a dtype whose largest buffer is over the adapter’s limit, and says so when none fits', () => {
+    const need = (d: 'q4' | 'q4f16' | 'fp16' | 'fp32') => manifest.dtypes[d]!.max_buffer_bytes!;
+    expect(need('q4f16')).toBeLessThan(need('q4')); // float16 activations
+    expect(chooseDtype(manifest, 'webgpu', 'auto', true, need('q4f16'))).toBe('q4f16');
+    expect(chooseDtype(manifest, 'webgpu', 'auto', false, need('q4'))).toBe('q4');
+    expect(() => chooseDtype(manifest, 'webgpu', 'auto', false, need('q4') - 1)).toThrow(
+      /this GPU allows buffers of \d+ bytes; the model's q4, fp32 graphs need \d+ or more/,
+    );
+    expect(() => chooseDtype(manifest, 'webgpu', 'q4', true, need('q4') - 1)).toThrow(/the q4 graphs need a GPU buffer of/);
+    expect(chooseDtype(manifest, 'wasm', 'auto', false, 1)).toBe('q8'); // no GPU buffers off WebGPU
+  });
   it('takes an asked-for dtype the package has, and names what it has otherwise', () => {
     expect(chooseDtype(manifest, 'wasm', 'fp16')).toBe('fp16');
     expect(() => chooseDtype(only('fp32', 'q8'), 'webgpu', 'q4')).toThrow(
@@ -65,13 +76,13 @@ describe('checkGraphSignature', () => {
     const msg = (g: Parameters<typeof checkGraphSignature>[2]) => () =>
       checkGraphSignature('text_llm', manifest, g);
     expect(msg({ ...same, inputs: same.inputs.slice(1) })).toThrow(
-      "model graph text_llm does not match its manifest: input 'input_ids' is missing",
+      "model graph text_llm does not match its manifest: input 'inputs_embeds' is missing",
     );
     expect(msg({ ...same, outputs: [...same.outputs, { name: 'extra' }] })).toThrow(
       "it has an output 'extra' the manifest does not declare",
     );
-    expect(msg({ ...same, inputs: [{ ...same.inputs[0]!, dtype: 'int32' }, same.inputs[1]!] })).toThrow(
-      "input 'input_ids' is int32, the manifest says int64",
+    expect(msg({ ...same, inputs: [same.inputs[0]!, { ...same.inputs[1]!, dtype: 'int32' }] })).toThrow(
+      "input 'attention_mask' is int32, the manifest says int64",
     );
   });
 });

@@ -13,6 +13,7 @@ import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from './manifest';
 import type { ModelSpec } from './modelSpec';
 import { EditEngine } from './pipeline';
 import type { GraphName, GraphRunner, GraphSignature, Tokenizer } from './ports';
+import { TokenTable, withTokenLookup } from './tokenTable';
 
 /** Packages above this size free their text encoders between prompts (EngineOptions.releaseTextEncoders). */
 export const MEMORY_TIGHT_BYTES = 1 << 30;
@@ -80,11 +81,19 @@ export function chooseDtype(
   device: Device,
   wanted: Dtype | 'auto' = 'auto',
   shaderF16 = false,
+  maxBufferBytes = Infinity,
 ): Dtype {
   const have = Object.keys(manifest.dtypes) as Dtype[];
+  // on WebGPU a dtype whose largest buffer is over the adapter's limit cannot run
+  const fits = (d: Dtype) => device !== 'webgpu' || (manifest.dtypes[d]!.max_buffer_bytes ?? 0) <= maxBufferBytes;
   if (wanted !== 'auto') {
     if (!have.includes(wanted))
       throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
+    if (!fits(wanted))
+      throw new EditError(
+        'bad-settings',
+        `the ${wanted} graphs need a GPU buffer of ${manifest.dtypes[wanted]!.max_buffer_bytes} bytes and this GPU allows ${maxBufferBytes}; choose another dtype or a package at a lower resolution`,
+      );
     return wanted;
   }
   const order: Dtype[] =
@@ -98,8 +107,15 @@ export function chooseDtype(
   const runs = (d: Dtype) =>
     have.includes(d) &&
     (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device)) &&
-    (device !== 'webgpu' || shaderF16 || !needsF16(manifest, d));
+    (device !== 'webgpu' || shaderF16 || !needsF16(manifest, d)) &&
+    fits(d);
   const pick = order.find(runs);
+  const tooBig = order.filter((d) => have.includes(d) && !fits(d));
+  if (!pick && tooBig.length)
+    throw new EditError(
+      'bad-settings',
+      `this GPU allows buffers of ${maxBufferBytes} bytes; the model's ${tooBig.join(', ')} graphs need ${Math.min(...tooBig.map((d) => manifest.dtypes[d]!.max_buffer_bytes ?? 0))} or more: use a package at a lower resolution or the WASM backend`,
+    );
   if (!pick)
     throw new EditError(
       'bad-settings',
@@ -156,6 +172,8 @@ export interface OpenOptions<D, R extends PackageRunner> {
   readonly dtype?: Dtype | 'auto';
   /** WebGPU adapter has shader-f16. */
   readonly shaderF16?: boolean;
+  /** The WebGPU adapter's largest buffer (min of maxBufferSize and maxStorageBufferBindingSize): dtypes needing more are skipped. */
+  readonly maxBufferBytes?: number;
   readonly files: FileSource<D>;
   readonly runtime: GraphRuntime<D, R>;
   /** Builds the tokenizer.json engine (@huggingface/tokenizers' Tokenizer in both hosts). */
@@ -190,9 +208,10 @@ export async function openModelPackage<D, R extends PackageRunner>(
   o: OpenOptions<D, R>,
 ): Promise<OpenedPackage<R>> {
   const { manifest, files } = o;
-  const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16);
+  const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16, o.maxBufferBytes);
   const needed = packageFiles(manifest, dtype);
-  const all = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g])];
+  const tableFile = needed.tokenTable;
+  const all = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g]), ...(tableFile ? [tableFile] : [])];
   await files.prepare(all, o.signal);
 
   const byPath = new Map(all.map((f) => [f.path, f]));
@@ -211,7 +230,13 @@ export async function openModelPackage<D, R extends PackageRunner>(
   const graphs: GraphFiles<D>[] = [];
   for (const g of GRAPH_NAMES) graphs.push(await graphFiles(g));
   o.signal?.throwIfAborted();
-  const runner = await o.runtime(graphs, graphFiles);
+  const sessions = await o.runtime(graphs, graphFiles);
+  const tableSpec = manifest.dtypes[dtype]!.graphs.text_llm.token_table;
+  // the table stays in the package's storage; a prompt reads its ≤ L rows by byte range
+  const runner =
+    tableSpec && tableFile
+      ? withTokenLookup(sessions, new TokenTable(tableSpec, (start, end) => files.read(tableFile, { start, end })))
+      : sessions;
   graphs.length = 0; // the sessions hold the weights now
   try {
     for (const g of GRAPH_NAMES) checkGraphSignature(g, manifest, await runner.signature(g));

@@ -11,6 +11,9 @@ REPO = Path(__file__).resolve().parents[3]
 TINY_OUT = REPO / "public" / "models" / "tiny-random"
 GOLDENS_OUT = REPO / "tools" / "export" / "goldens" / "tiny-random"
 CACHE = REPO / "tools" / "export" / ".cache"
+# convert's default: at 512 px the full-size model's largest buffer fits the 128 MiB storage
+# binding many WebGPU adapters have (numbers in README.md); 1024 px is a conversion option
+BROWSER_RESOLUTION = 512
 
 
 def _quiet():
@@ -98,7 +101,7 @@ def cmd_fullsize(args):
                  node=not args.no_node, rebuild=args.rebuild)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m editmgt_export", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("tiny", help="build the tiny random checkpoint, convert it to public/models/tiny-random, write the goldens")
@@ -117,7 +120,8 @@ def main(argv=None) -> int:
     c.add_argument("--source", required=True, help="checkpoint folder or hub id, e.g. WeiChow/EditMGT")
     c.add_argument("--dtype", default="q4", help="comma list of fp32,fp16,q4,q4f16,q8")
     c.add_argument("--out", required=True)
-    c.add_argument("--resolution", type=int, default=None, help="pixels (default 1024 for the real model)")
+    c.add_argument("--resolution", type=int, default=BROWSER_RESOLUTION,
+                   help=f"pixels (default {BROWSER_RESOLUTION}: every activation of the full-size model under 128 MiB; 1024 needs larger GPU buffers)")
     c.add_argument("--attention-blocks", default=None, help="comma list, default 28..36 (or the single blocks)")
     c.add_argument("--name", default=None)
     c.add_argument("--keep-fp32", default=None, metavar="DIR",
@@ -138,7 +142,11 @@ def main(argv=None) -> int:
     f.add_argument("--no-node", action="store_true", help="skip the onnxruntime-node check")
     f.add_argument("--rebuild", action="store_true", help="rebuild the random checkpoint even if present")
     f.set_defaults(fn=cmd_fullsize)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     _quiet()
     try:
         args.fn(args)

@@ -67,3 +67,21 @@ def package_max_buffer(graph_paths: dict[str, Path]) -> tuple[int, dict[str, dic
         per_graph[graph] = {"weight_bytes": lb["weight"].bytes, "activation_bytes": lb["activation"].bytes}
     top = max((max(v.values()) for v in per_graph.values()), default=0)
     return top, per_graph
+
+
+def dtype_max_buffer(package: Path, entry: dict) -> int:
+    """A dtype entry's ``max_buffer_bytes``: the largest buffer over its graphs (its VQ graphs may
+    be float32 beside a 4-bit transformer, so dtypes differ: at 512 px the float32 VQ decoder
+    needs 256 MiB, the float16 one 128 MiB)."""
+    files = sorted({g["file"] for g in entry["graphs"].values()})
+    return max((max(b.bytes for b in largest_buffers(Path(package) / f).values()) for f in files), default=0)
+
+
+def manifest_max_buffer(package: Path, dtypes: dict) -> int:
+    """``config.max_buffer_bytes``: the largest single buffer (weight or activation) over every
+    graph of every dtype entry of a package (``dtypes`` is the manifest's ``dtypes``). One number
+    for the package, since the worker checks it before it picks a dtype; the dtypes differ in
+    their weights (small beside the activations once the text tables are out of the graphs) and
+    only fp16 halves the activations, so the package's largest is its float32 dtypes' largest."""
+    files = {g["file"] for entry in dtypes.values() for g in entry["graphs"].values()}
+    return max((max(b.bytes for b in largest_buffers(Path(package) / f).values()) for f in sorted(files)), default=0)

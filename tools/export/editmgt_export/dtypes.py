@@ -30,7 +30,7 @@ FP32_OPS = ["Pow", "ReduceMean", "Sqrt", "Reciprocal", "CumSum", "ArgMin", "ArgM
 
 
 def _sampling_tail(model: onnx.ModelProto) -> list[str]:
-    """Nodes after the codebook projection (the last weight MatMul): the CFG mix, softmax,
+    """Nodes after the codebook projection (the last weight MatMul; the CFG mix comes before it): softmax,
     cumulative sum, draw, the probabilities of the drawn and reference ids, and the attention
     map. They stay float32: float16 holds integers exactly only up to 2048 (token ids go to 8191)
     and has three digits for the uniforms and the cumulative sum."""

@@ -9,7 +9,8 @@ from .transformer import EditMGTTransformer
 
 GRAPH_IO = {
     "text_clip": (["input_ids"], ["text_embeds"]),
-    "text_llm": (["input_ids", "attention_mask"], ["hidden_states"]),
+    # the package's text_llm takes its token table's rows (text_table.py); it is traced with ids
+    "text_llm": (["inputs_embeds", "attention_mask"], ["hidden_states"]),
     "vq_encode": (["pixels"], ["ids"]),
     "vq_decode": (["ids"], ["pixels"]),
     "transformer_step": (
@@ -18,6 +19,10 @@ GRAPH_IO = {
         ["drawn_ids", "drawn_probs", "ref_probs", "attention"],
     ),
 }
+
+
+# names as traced from the torch modules (and as the PyTorch reference runs them)
+TRACED_IO = {**GRAPH_IO, "text_llm": (["input_ids", "attention_mask"], ["hidden_states"])}
 
 
 class TextClip(nn.Module):
@@ -116,14 +121,18 @@ class TransformerStep(nn.Module):
         # which gives the conditional logits exactly: u + g·(c − u) with c = u is u)
         batch = text_states.shape[0]
         rows = lambda t: torch.cat([t] * batch, dim=0)  # noqa: E731
-        logits, captured = self.transformer(
+        hidden, captured = self.transformer(
             rows(tokens), text_states, pooled, rows(micro_conds), rows(timestep), ref_tokens=rows(ref_tokens),
             ref_bias=ref_bias, rope=rope, capture_blocks=self.attention_blocks, text_weights=text_weights,
-            channels_last=True,
-        )
+            head_hidden=True,
+        )  # [batch, h, w, C]
         if batch == 2:
-            uncond, cond = logits[0:1], logits[1:2]
-            logits = uncond + guidance_scale * (cond - uncond)  # [1, h, w, K]
+            # CFG on the head's normed hidden states, then one projection: the projection is linear
+            # (no bias, nothing after it), so this equals u + g·(c − u) on the logits, and the graph
+            # holds one [1, h, w, K] logits tensor instead of two
+            uncond, cond = hidden[0:1], hidden[1:2]
+            hidden = uncond + guidance_scale * (cond - uncond)  # [1, h, w, C]
+        logits = self.transformer.mlm_layer.project(hidden)  # [1, h, w, K]
         attention = torch.stack(captured, dim=0)[:, batch - 1:batch].mean(dim=(0, 2))  # [1, gh*gw], conditional
         return logits, attention
 

@@ -14,14 +14,14 @@ import torch
 from onnx import numpy_helper
 
 from .external_data import CHUNK_BYTES, remove_chunks, save_chunked
-from .graphs import GRAPH_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
+from .graphs import TRACED_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
 
 OPSET = 18
 
 
 def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, batch_dynamic: bool = False,
                  chunk_bytes: int = CHUNK_BYTES) -> Path:
-    inputs, outputs = GRAPH_IO[graph]
+    inputs, outputs = TRACED_IO[graph]
     dynamic_shapes = None
     if batch_dynamic:
         batch = torch.export.Dim("batch", min=1, max=64)

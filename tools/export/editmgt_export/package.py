@@ -19,10 +19,12 @@ from . import __version__
 from .checkpoint import Checkpoint
 from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
-from .graphs import GRAPH_IO
+from .buffers import dtype_max_buffer, manifest_max_buffer
+from .graphs import GRAPH_IO, TRACED_IO
 from .external_data import CHUNK_BYTES, MAX_CHUNK_BYTES, chunk_paths, current_umask
 from .onnx_export import export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
+from .text_table import move_token_table, table_path
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO / "src" / "engine" / "manifest.schema.json"
@@ -49,7 +51,7 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _io(model_path: Path, graph: str) -> dict:
+def _io(model_path: Path, graph: str, names: dict = GRAPH_IO) -> dict:
     model = onnx.load(str(model_path), load_external_data=False)
     def desc(values):
         out = []
@@ -59,7 +61,7 @@ def _io(model_path: Path, graph: str) -> dict:
                         "shape": [d.dim_param if d.dim_param else d.dim_value for d in t.shape.dim]})
         return out
     ins, outs = desc(model.graph.input), desc(model.graph.output)
-    expected_in, expected_out = GRAPH_IO[graph]
+    expected_in, expected_out = names[graph]
     if [i["name"] for i in ins] != expected_in or [o["name"] for o in outs] != expected_out:
         raise ExportError(f"{graph}: exported I/O names {[i['name'] for i in ins]} -> {[o['name'] for o in outs]} break the contract")
     return {"inputs": ins, "outputs": outs}
@@ -146,7 +148,7 @@ def source_revision(root: Path) -> str:
 def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtypes, resolution: int,
                    token_grid, transformer_grid, attention_blocks, graphs_io: dict, tokenizers: dict,
                    colors, out: Path, dated: bool = True, graph_dtypes: dict | None = None,
-                   text_len: int = LLM_LEN) -> dict:
+                   text_len: int = LLM_LEN, token_tables: dict[str, dict] | None = None) -> dict:
     cfg = ckpt.transformer.config
     files = []
     for p in sorted(out.rglob("*")):
@@ -167,8 +169,11 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
                                       "which browsers cannot read as one file; package a smaller dtype (fp16, q4, q8)")
             if chunks:
                 entry["external_data"] = [f"{d}/{p.name}" for p in chunks]
+            if g == "text_llm" and token_tables and d in token_tables:
+                entry["token_table"] = {"file": f"{d}/{table_path(out / d / f'{g}.onnx').name}", **token_tables[d]}
             graphs[g] = entry
         dtype_entries[d] = {"providers": PROVIDERS[d], "graphs": graphs}
+        dtype_entries[d]["max_buffer_bytes"] = dtype_max_buffer(out, dtype_entries[d])
     seq = token_grid[0] * token_grid[1]
     import diffusers
     import onnxruntime
@@ -204,6 +209,7 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
                             "downsample": bool(cfg.downsample), "upsample": bool(cfg.upsample)},
             "micro_conds": [resolution, resolution, 0, 0, 6],
             "readback_bytes_per_step": 3 * seq * 4 + transformer_grid[0] * transformer_grid[1] * 4,
+            "max_buffer_bytes": manifest_max_buffer(out, dtype_entries),
         },
         "defaults": {"steps": 36, "guidance_scale": 6.0, "reference_strength": 1.1, "temperature": [2.0, 0.0],
                      "region_hold_lambda": 0.01, "region_hold_enabled": False},
@@ -298,7 +304,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
                 shutil.copytree(fp32_dir, scratch)
                 fp32 = {g: scratch / p.name for g, p in fp32.items()}
         log(f"exported fp32 graphs in {time.time() - t0:.1f}s")
-        graphs_io = {g: _io(p, g) for g, p in fp32.items()}
+        graphs_io = {g: _io(p, g, TRACED_IO) for g, p in fp32.items()}
         for d in dtypes:
             if d == "fp32":
                 continue
@@ -306,12 +312,18 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             (tmp / d).mkdir()
             for g, p in fp32.items():
                 convert_graph(p, graph_dtype(g, d, graph_dtypes.get(d)), tmp / d / f"{g}.onnx", g, chunk_bytes)
-                io = _io(tmp / d / f"{g}.onnx", g)
+                io = _io(tmp / d / f"{g}.onnx", g, TRACED_IO)
                 if io != graphs_io[g]:
                     raise ExportError(f"{d}/{g}: inputs/outputs differ from fp32: {io} vs {graphs_io[g]}")
             log(f"converted {d} in {time.time() - t0:.1f}s")
         if "fp32" not in dtypes:
             shutil.rmtree(scratch, ignore_errors=True)
+        # Gemma's token table leaves each text_llm graph for a file the engine reads by rows
+        token_tables = {d: move_token_table(tmp / d / "text_llm.onnx", chunk_bytes) for d in dtypes}
+        graphs_io = {g: _io(tmp / dtypes[0] / f"{g}.onnx", g) for g in GRAPH_IO}
+        for d in dtypes[1:]:
+            if _io(tmp / d / "text_llm.onnx", "text_llm") != graphs_io["text_llm"]:
+                raise ExportError(f"{d}/text_llm: inputs/outputs differ from {dtypes[0]}")
         tokenizers = package_tokenizers(ckpt, tmp, text_len)
         threads = torch.get_num_threads()
         if not dated:  # one thread: float sums in a fixed order, so the colours repeat to the last digit
@@ -322,7 +334,7 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             torch.set_num_threads(threads)
         manifest = build_manifest(ckpt, name, source, source_revision(ckpt.root), dtypes, resolution, token_grid,
                                   transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp, dated,
-                                  graph_dtypes, text_len)
+                                  graph_dtypes, text_len, token_tables)
         validate_manifest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         if out.exists():

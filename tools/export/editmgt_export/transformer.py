@@ -64,10 +64,19 @@ class MlmHead(nn.Module):
         self.layer_norm = RMSNorm(channels, 1e-6, True)
         self.conv2 = nn.Conv2d(channels, codebook_size, kernel_size=1, bias=False)
 
+    def normed_hidden(self, x):
+        """[B,C,h,w] -> [B,h,w,C]: everything before the codebook projection (1x1 conv as a
+        matmul, so quantisers see it, then the norm)."""
+        return self.layer_norm(nn.functional.linear(x.permute(0, 2, 3, 1), self.conv1.weight[:, :, 0, 0]))
+
+    def project(self, hidden):
+        """[..., C] -> [..., K]: the codebook projection, linear without bias, so a mix of hidden
+        states projects to the same mix of logits: W·(u + g(c − u)) = Wu + g(Wc − Wu)."""
+        return nn.functional.linear(hidden, self.conv2.weight[:, :, 0, 0])
+
     def forward(self, x, channels_last: bool = False):
-        # 1x1 convs as matmuls (quantisable); channels_last returns [B,h,w,K]
-        x = nn.functional.linear(x.permute(0, 2, 3, 1), self.conv1.weight[:, :, 0, 0])
-        x = nn.functional.linear(self.layer_norm(x), self.conv2.weight[:, :, 0, 0])
+        # channels_last returns [B,h,w,K]
+        x = self.project(self.normed_hidden(x))
         return x if channels_last else x.permute(0, 3, 1, 2)
 
 
@@ -200,6 +209,7 @@ class EditMGTTransformer(ModelMixin, ConfigMixin):
         capture_blocks: list[int] | None = None,
         text_weights: torch.Tensor | None = None,
         channels_last: bool = False,
+        head_hidden: bool = False,
     ):
         """One transformer call.
 
@@ -207,6 +217,8 @@ class EditMGTTransformer(ModelMixin, ConfigMixin):
         micro_conds [B,5]; timestep [B] (step value, x1000 inside); ref_bias = log(strength).
         Returns (logits [B, codebook, h, w] or [B, h, w, codebook] if channels_last, captured): captured is a list, one per capture
         block, of [B, heads, gh*gw] text-weighted text->image attention (empty if none).
+        head_hidden=True returns the MLM head's normed hidden states [B, h, w, C] instead of the
+        logits (``mlm_layer.project`` makes them logits), so CFG can mix before the projection.
         """
         b, h, w = tokens.shape
         gh, gw = self.transformer_grid(h, w)
@@ -250,5 +262,7 @@ class EditMGTTransformer(ModelMixin, ConfigMixin):
 
         x = self.project_from_hidden(self.project_from_hidden_norm(x[:, text_len:]))
         x = x.reshape(b, gh, gw, -1).permute(0, 3, 1, 2)
-        logits = self.mlm_layer(self.up_block(x), channels_last=channels_last)
-        return logits, captured
+        x = self.up_block(x)
+        if head_hidden:
+            return self.mlm_layer.normed_hidden(x), captured
+        return self.mlm_layer(x, channels_last=channels_last), captured

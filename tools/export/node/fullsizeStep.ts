@@ -61,7 +61,11 @@ async function main(): Promise<void> {
     const ids: AnyTensor = { type: 'int64', data: new BigInt64Array(len).fill(2n), dims: [1, len] };
     const mask: AnyTensor = { type: 'int64', data: new BigInt64Array(len).fill(1n), dims: [1, len] };
     const t = performance.now();
-    await runner.run(graph, graph === 'text_clip' ? { input_ids: ids } : { input_ids: ids, attention_mask: mask });
+    // text_llm takes its token table's rows (inputs_embeds) when the package carries the table
+    const table = graphs.text_llm.token_table;
+    const embeds: AnyTensor | undefined = table && { type: 'float32', data: new Float32Array(len * table.dim).fill(0.01), dims: [1, len, table.dim] };
+    const llmFeeds = embeds ? { inputs_embeds: embeds, attention_mask: mask } : { input_ids: ids, attention_mask: mask };
+    await runner.run(graph, graph === 'text_clip' ? { input_ids: ids } : llmFeeds);
     textMs[graph] = Math.round(performance.now() - t);
   }
   const t0 = performance.now();

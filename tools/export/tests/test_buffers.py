@@ -31,3 +31,46 @@ def test_quantised_weights_are_smaller_and_activations_unchanged():
     q4 = package_max_buffer({g: TINY_PACKAGE / "q4" / f"{g}.onnx" for g in GRAPHS})[1]
     assert q4["transformer_step"]["weight_bytes"] < fp32["transformer_step"]["weight_bytes"] / 4
     assert q4["transformer_step"]["activation_bytes"] == fp32["transformer_step"]["activation_bytes"] > 0
+
+
+def test_the_package_records_its_largest_buffer():
+    """config.max_buffer_bytes is the largest weight or activation over every graph of every dtype."""
+    import json
+
+    from editmgt_export.buffers import largest_buffers
+
+    m = json.loads((TINY_PACKAGE / "manifest.json").read_text())
+    files = {g["file"] for e in m["dtypes"].values() for g in e["graphs"].values()}
+    want = max(b.bytes for f in files for b in largest_buffers(TINY_PACKAGE / f).values())
+    assert m["config"]["max_buffer_bytes"] == want > 0
+    for d, e in m["dtypes"].items():
+        mine = max(b.bytes for g in e["graphs"].values() for b in largest_buffers(TINY_PACKAGE / g["file"]).values())
+        assert e["max_buffer_bytes"] == mine, d
+    assert max(e["max_buffer_bytes"] for e in m["dtypes"].values()) == want
+    # float16 activations: the fp16 entry needs less than the fp32 one
+    assert m["dtypes"]["fp16"]["max_buffer_bytes"] < m["dtypes"]["fp32"]["max_buffer_bytes"]
+
+
+def test_relayout_writes_the_largest_buffer(tmp_path):
+    import json
+    import shutil
+
+    from editmgt_export.relayout import relayout_package
+
+    pkg = tmp_path / "pkg"
+    shutil.copytree(TINY_PACKAGE, pkg)
+    m = json.loads((pkg / "manifest.json").read_text())
+    want = m["config"].pop("max_buffer_bytes", None)
+    per = {d: e.pop("max_buffer_bytes", None) for d, e in m["dtypes"].items()}
+    (pkg / "manifest.json").write_text(json.dumps(m))
+    got = relayout_package(pkg)
+    assert got["config"]["max_buffer_bytes"] == want and want is not None
+    assert {d: e["max_buffer_bytes"] for d, e in got["dtypes"].items()} == per and None not in per.values()
+
+
+def test_convert_defaults_to_the_browser_resolution():
+    from editmgt_export.__main__ import build_parser
+
+    args = build_parser().parse_args(["convert", "--source", "x", "--out", "y"])
+    assert args.resolution == 512
+    assert build_parser().parse_args(["convert", "--source", "x", "--out", "y", "--resolution", "1024"]).resolution == 1024

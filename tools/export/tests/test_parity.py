@@ -7,8 +7,8 @@ drawn-token agreement on the positions being sampled; attention-map Pearson corr
   q8    agreement mean >= 0.78, every step >= 0.70; attention corr >= 0.998
   q4    agreement mean >= 0.65, every step >= 0.50; attention corr >= 0.90
   q4f16 agreement mean >= 0.65, every step >= 0.50; attention corr >= 0.90
-(measured, mean/min agreement and min correlation: fp16 0.997/0.983/0.9999, q8 0.856/0.814/0.9995,
- q4 0.743/0.698/0.941, q4f16 0.747/0.708/0.940; drawn-probability error max fp16 0.024, q8 0.046,
+(measured, mean/min agreement and min correlation: fp16 0.997/0.983/0.9999, q8 0.897/0.856/0.9995,
+ q4 0.743/0.698/0.941, q4f16 0.748/0.708/0.940; drawn-probability error max fp16 0.024, q8 0.050,
  q4 and q4f16 0.056)
 """
 import numpy as np
@@ -112,6 +112,45 @@ def test_transformer_step_draw_is_inverse_cdf(torch_runner):
     np.testing.assert_allclose(out["ref_probs"][0], probs[rows, ref], atol=1e-6)
     edge = dict(feeds, uniforms=np.full_like(feeds["uniforms"], 0.999999))
     assert (torch_runner.run("transformer_step", edge)["drawn_ids"] <= probs.shape[-1] - 1).all()
+
+
+def test_cfg_mixed_before_the_projection_equals_the_mix_of_logits(torch_runner):
+    """The step mixes CFG on the head's normed hidden states and projects once; that must equal
+    the reference's mix of the two branches' logits, u + g·(c − u) (max abs error <= 1e-4 in
+    float32 on the tiny model along the golden edit; the projection is linear, so only float
+    reassociation differs), and the graph must hold one logits tensor, not two."""
+    import onnx
+    import torch
+
+    step = torch_runner.modules["transformer_step"]
+    names = ("tokens", "ref_tokens", "text_states", "pooled", "micro_conds", "timestep", "guidance_scale", "ref_bias",
+             "text_weights")
+    worst = 0.0
+    for feeds in step_feeds_along_edit("edit_hold_off")[::4]:
+        args = [torch.from_numpy(feeds[n]) for n in names]
+        tokens, ref, states, pooled, micro, t, g, bias, weights = args
+        with torch.no_grad():
+            mixed, _ = step.logits_and_attention(*args)
+            from editmgt_export.blocks import Rope
+
+            def two(x):
+                return torch.cat([x, x])
+
+            rope = Rope(step.main_cos, step.main_sin, step.ref_cos, step.ref_sin)
+            both, _ = step.transformer(two(tokens), states, pooled, two(micro), two(t), ref_tokens=two(ref),
+                                       ref_bias=bias, rope=rope, capture_blocks=step.attention_blocks,
+                                       text_weights=weights, channels_last=True)
+            want = both[0:1] + g * (both[1:2] - both[0:1])
+        worst = max(worst, float((mixed - want).abs().max()))
+    assert worst <= 1e-4, worst
+    model = onnx.load(str(TINY_PACKAGE / "fp32" / "transformer_step.onnx"), load_external_data=False)
+    model = onnx.shape_inference.infer_shapes(model)
+    inits = {t.name for t in model.graph.initializer}
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.value_info}
+    projections = [n for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in inits
+                   and shapes.get(n.output[0], [])[-1:] == [64]]  # the tiny codebook: 64 codes
+    # one codebook projection, of the mixed branch alone: logits [1, h, w, K], never [2, h, w, K]
+    assert [shapes[n.output[0]] for n in projections] == [[1, 16, 16, 64]]
 
 
 @pytest.mark.parametrize("dtype", list(BOUNDS))

@@ -13,7 +13,7 @@ from export_helpers import REPO, TINY_PACKAGE, load_array, manifest, tokenizers
 SCHEMA = json.loads((REPO / "src" / "engine" / "manifest.schema.json").read_text())
 CONTRACT = {  # docs/model-package.md
     "text_clip": ([("input_ids", "int64", ["batch", 77])], [("text_embeds", "float32", ["batch", 32])]),
-    "text_llm": ([("input_ids", "int64", ["batch", 256]), ("attention_mask", "int64", ["batch", 256])],
+    "text_llm": ([("inputs_embeds", "float32", ["batch", 256, 32]), ("attention_mask", "int64", ["batch", 256])],
                  [("hidden_states", "float32", ["batch", 256, 32])]),
     "vq_encode": ([("pixels", "float32", [1, 3, 64, 64])], [("ids", "int32", [1, 16, 16])]),
     "vq_decode": ([("ids", "int32", [1, 16, 16])], [("pixels", "float32", [1, 3, 64, 64])]),

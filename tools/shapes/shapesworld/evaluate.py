@@ -42,6 +42,8 @@ def package_runner(folder: Path, dtype: str, threads: int = 2):
     opts.log_severity_level = 3
     runner.sessions = {g: ort.InferenceSession(str(folder / e["file"]), opts, providers=["CPUExecutionProvider"])
                        for g, e in m["dtypes"][dtype]["graphs"].items()}
+    table = m["dtypes"][dtype]["graphs"]["text_llm"].get("token_table")  # text_llm takes its rows
+    runner.token_table = (folder / table["file"], table) if table else None
     return runner
 
 

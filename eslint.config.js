@@ -13,18 +13,48 @@ import globals from 'globals';
 //   client   the worker's client (src/client): protocol only; the app and the benchmark page use it
 //   app      imports client, protocol and pure engine helpers, never onnxruntime
 //   bench    the benchmark page (bench/browser/page*.ts) reaches the worker through src/client only
-const onnxruntime = { group: ['onnxruntime-*', 'onnxruntime-web/*'], message: 'Only src/engine/runtime/node and src/engine/runtime/web import onnxruntime.' };
-const ortNode = { group: ['onnxruntime-node', 'onnxruntime-node/*'], message: 'onnxruntime-node is imported by src/engine/runtime/node only.' };
-const ortWeb = { group: ['onnxruntime-web', 'onnxruntime-web/*', 'onnxruntime-common'], message: 'onnxruntime-web is imported by src/engine/runtime/web only.' };
+const onnxruntime = {
+  group: ['onnxruntime-*', 'onnxruntime-web/*'],
+  message: 'Only src/engine/runtime/node and src/engine/runtime/web import onnxruntime.',
+};
+const ortNode = {
+  group: ['onnxruntime-node', 'onnxruntime-node/*'],
+  message: 'onnxruntime-node is imported by src/engine/runtime/node only.',
+};
+const ortWeb = {
+  group: ['onnxruntime-web', 'onnxruntime-web/*', 'onnxruntime-common'],
+  message: 'onnxruntime-web is imported by src/engine/runtime/web only.',
+};
 const nodeApis = { group: ['node:*', 'fs', 'path'], message: 'The engine is pure: no node APIs.' };
 const engineSelf = { group: ['**/protocol/**'], message: 'The engine imports nothing of ours but itself.' };
-const appCode = { group: ['**/app/**', '**/src/app/*'], message: 'The UI is not a dependency of the engine, protocol, workers or cli.' };
-const workerCode = { group: ['**/workers/**'], message: 'workers/ is reached through the protocol, not imported.' };
+const appCode = {
+  group: ['**/app/**', '**/src/app/*'],
+  message: 'The UI is not a dependency of the engine, protocol, workers or cli.',
+};
+const workerCode = {
+  group: ['**/workers/**'],
+  message: 'workers/ is reached through the protocol, not imported.',
+};
 const cliCode = { group: ['**/cli/**'], message: 'cli/ is an entry point, not a library.' };
-const react = { group: ['react', 'react-dom', 'react-dom/*', 'zustand'], message: 'React lives in src/app only.' };
+const react = {
+  group: ['react', 'react-dom', 'react-dom/*', 'zustand'],
+  message: 'React lives in src/app only.',
+};
 
 export default tseslint.config(
-  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'tools/**', 'public/**', 'test-results/**', 'playwright-report/**', 'e2e/.output/**', '.tsc/**'] },
+  {
+    ignores: [
+      'dist/**',
+      '**/dist/**',
+      'node_modules/**',
+      'tools/**',
+      'public/**',
+      'test-results/**',
+      'playwright-report/**',
+      'e2e/.output/**',
+      '.tsc/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -37,9 +67,15 @@ export default tseslint.config(
     files: ['src/engine/**/*.ts'],
     ignores: ['src/engine/**/*.test.ts', 'src/engine/build/**', 'src/engine/runtime/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react, engineSelf, nodeApis] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [onnxruntime, appCode, workerCode, cliCode, react, engineSelf, nodeApis] },
+      ],
       'no-restricted-globals': ['error', 'window', 'document', 'navigator', 'self', 'fetch', 'localStorage'],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' },
+      ],
     },
   },
   {
@@ -48,8 +84,14 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      'no-restricted-imports': ['error', { patterns: [ortWeb, appCode, workerCode, cliCode, react, engineSelf] }],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [ortWeb, appCode, workerCode, cliCode, react, engineSelf] },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' },
+      ],
     },
   },
   {
@@ -58,23 +100,35 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     languageOptions: { globals: { ...globals.browser, ...globals.worker } },
     rules: {
-      'no-restricted-imports': ['error', { patterns: [ortNode, appCode, workerCode, cliCode, react, engineSelf, nodeApis] }],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [ortNode, appCode, workerCode, cliCode, react, engineSelf, nodeApis] },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Randomness is an input: take an Rng.' },
+      ],
     },
   },
   {
     files: ['src/protocol/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react] }],
+    },
   },
   {
     files: ['src/client/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }],
+    },
   },
   {
     files: ['bench/browser/page*.ts'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }],
+    },
   },
   {
     files: ['src/app/**/*.{ts,tsx}'],
@@ -82,7 +136,19 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      'no-restricted-imports': ['error', { patterns: [onnxruntime, cliCode, { group: ['**/workers/*', '!**/workers/*?worker'], message: 'The UI talks to the worker through src/client/engineClient only.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            onnxruntime,
+            cliCode,
+            {
+              group: ['**/workers/*', '!**/workers/*?worker'],
+              message: 'The UI talks to the worker through src/client/engineClient only.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -91,7 +157,17 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, react] }] },
   },
   {
-    files: ['cli/**/*.ts', 'bench/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', 'examples/*.{js,mjs}', 'examples/**/vite.config.mjs', '*.config.{js,ts}', '**/*.test.ts'],
+    files: [
+      'cli/**/*.ts',
+      'bench/**/*.ts',
+      'src/engine/build/**/*.ts',
+      'scripts/**/*.{js,mjs,ts}',
+      'e2e/**/*.ts',
+      'examples/*.{js,mjs}',
+      'examples/**/vite.config.mjs',
+      '*.config.{js,ts}',
+      '**/*.test.ts',
+    ],
     ignores: ['bench/browser/page*.ts'],
     languageOptions: { globals: { ...globals.node } },
   },
@@ -101,7 +177,14 @@ export default tseslint.config(
   },
   {
     // outside src/engine/runtime nothing imports onnxruntime (the workers' rule above says it for workers/)
-    files: ['cli/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', 'examples/**/*.{js,mjs,ts}', 'src/shell/**/*.ts'],
+    files: [
+      'cli/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.{js,mjs,ts}',
+      'e2e/**/*.ts',
+      'examples/**/*.{js,mjs,ts}',
+      'src/shell/**/*.ts',
+    ],
     ignores: ['bench/browser/page*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime] }] },
   },

@@ -39,7 +39,11 @@ function shellFileList(): Plugin {
         .filter((f) => f.startsWith('assets/') && !f.endsWith('.map') && !f.startsWith('assets/bench-'))
         .sort();
       const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 16);
-      this.emitFile({ type: 'asset', fileName: 'shell-files.json', source: `${JSON.stringify({ version, files }, null, 1)}\n` });
+      this.emitFile({
+        type: 'asset',
+        fileName: 'shell-files.json',
+        source: `${JSON.stringify({ version, files }, null, 1)}\n`,
+      });
       // A new set of files changes sw.js itself, which is what makes browsers install the new
       // worker (it then keeps the new files and drops the old cache).
       const worker = bundle['sw.js'];

@@ -12,18 +12,60 @@ import { formatTable } from './report/table';
 describe('npm run bench (node part, quick)', () => {
   it('reports node-cpu on tiny-random with the documented JSON shape', async () => {
     const report = await runBench({
-      quick: true, models: ['tiny-random'], backends: ['node-cpu'], threads: 1, steps: 2, webgpuSteps: 1, warmSteps: 1,
-      reference: false, referenceRounds: 0, flops: pythonAvailable(), isolate: false, port: 0, webgpuSweep: false, log: () => undefined,
+      quick: true,
+      models: ['tiny-random'],
+      backends: ['node-cpu'],
+      threads: 1,
+      steps: 2,
+      webgpuSteps: 1,
+      warmSteps: 1,
+      reference: false,
+      referenceRounds: 0,
+      flops: pythonAvailable(),
+      isolate: false,
+      port: 0,
+      webgpuSweep: false,
+      log: () => undefined,
     });
     expect(Object.keys(report).sort()).toEqual([
-      'composite_psnr', 'engine_overhead', 'machine', 'quick', 'ratio_pairs', 'ratios', 'reference', 'reference_fullsize', 'runs', 'shapes_eval', 'started',
+      'composite_psnr',
+      'engine_overhead',
+      'machine',
+      'quick',
+      'ratio_pairs',
+      'ratios',
+      'reference',
+      'reference_fullsize',
+      'runs',
+      'shapes_eval',
+      'started',
     ]);
-    expect(Object.keys(report.ratios).sort()).toEqual(['node_vs_pytorch', 'wasm_threads_vs_node', 'webgpu_vs_wasm']);
+    expect(Object.keys(report.ratios).sort()).toEqual([
+      'node_vs_pytorch',
+      'wasm_threads_vs_node',
+      'webgpu_vs_wasm',
+    ]);
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.runs).toHaveLength(1);
     const r = report.runs[0]!;
-    expect(r).toMatchObject({ backend: 'node-cpu', dtype: 'fp32', model: 'tiny-random', status: 'ok', steps: 2 });
-    for (const k of ['load_cold_ms', 'load_cached_ms', 'text_encode_ms', 'vq_encode_ms', 'step_ms_median', 'step_ms_p90', 'decode_ms', 'edit_ms', 'first_step_ms'] as const) {
+    expect(r).toMatchObject({
+      backend: 'node-cpu',
+      dtype: 'fp32',
+      model: 'tiny-random',
+      status: 'ok',
+      steps: 2,
+    });
+    for (const k of [
+      'load_cold_ms',
+      'load_cached_ms',
+      'text_encode_ms',
+      'vq_encode_ms',
+      'step_ms_median',
+      'step_ms_p90',
+      'decode_ms',
+      'edit_ms',
+      'first_step_ms',
+    ] as const) {
       expect(r[k], k).toBeGreaterThan(0);
       expect(r[k], k).toBeLessThan(60_000);
     }
@@ -44,7 +86,15 @@ describe('npm run bench (node part, quick)', () => {
     // the composite case: one photo at its own size; the composite gives the outside back
     expect(report.composite_psnr).toHaveLength(1);
     const c = report.composite_psnr[0]!;
-    expect(c).toMatchObject({ model: 'tiny-random', dtype: 'fp32', image: 'chelsea.png', width: 451, height: 300, steps: 2, readback_bytes_per_step: 3328 });
+    expect(c).toMatchObject({
+      model: 'tiny-random',
+      dtype: 'fp32',
+      image: 'chelsea.png',
+      width: 451,
+      height: 300,
+      steps: 2,
+      readback_bytes_per_step: 3328,
+    });
     expect(c.psnr_outside_composite_on).toBeGreaterThan(c.psnr_outside_composite_off);
     expect(report.shapes_eval).toBeNull(); // full runs only
     expect(formatTable(report)).toContain('| node-cpu | fp32 | tiny-random |');

@@ -31,7 +31,8 @@ export type { BenchOptions };
 
 function version(pkg: string): string {
   try {
-    return (JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'missing';
   }
@@ -85,12 +86,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   // FLOPs per step and the achieved rate against the measured peak.
   const fullsizeFlops = readCachedFullsizeFlops();
   for (const r of measured.runs) {
-    const g = r.model === 'fullsize-random' ? fullsizeFlops : ctx.python.flops?.[join(modelDir(r.model), r.dtype, 'transformer_step.onnx')];
+    const g =
+      r.model === 'fullsize-random'
+        ? fullsizeFlops
+        : ctx.python.flops?.[join(modelDir(r.model), r.dtype, 'transformer_step.onnx')];
     if (g === undefined || g === null) continue;
     r.gflops_per_step = g;
     if (r.step_ms_median) {
       r.gflops_per_s = g / (r.step_ms_median / 1000);
-      if (ctx.machine.matmul_peak_gflops_per_s) r.pct_of_peak = (100 * r.gflops_per_s) / ctx.machine.matmul_peak_gflops_per_s;
+      if (ctx.machine.matmul_peak_gflops_per_s)
+        r.pct_of_peak = (100 * r.gflops_per_s) / ctx.machine.matmul_peak_gflops_per_s;
     }
   }
 
@@ -108,8 +113,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     shapes_eval: measured.shapes_eval,
     ratios: {
       node_vs_pytorch: medianOf(pairs.node_vs_pytorch.map((p) => p.node_edit_ms / p.pytorch_edit_ms)),
-      wasm_threads_vs_node: pairs.wasm_threads_vs_node ? pairs.wasm_threads_vs_node.wasm_threads_step_ms / pairs.wasm_threads_vs_node.node_step_ms : null,
-      webgpu_vs_wasm: pairs.webgpu_vs_wasm ? pairs.webgpu_vs_wasm.webgpu_step_ms / pairs.webgpu_vs_wasm.wasm_threads_step_ms : null,
+      wasm_threads_vs_node: pairs.wasm_threads_vs_node
+        ? pairs.wasm_threads_vs_node.wasm_threads_step_ms / pairs.wasm_threads_vs_node.node_step_ms
+        : null,
+      webgpu_vs_wasm: pairs.webgpu_vs_wasm
+        ? pairs.webgpu_vs_wasm.webgpu_step_ms / pairs.webgpu_vs_wasm.wasm_threads_step_ms
+        : null,
     },
     ratio_pairs: pairs,
   };
@@ -167,7 +176,9 @@ async function main(): Promise<void> {
     return;
   }
   const all: BackendName[] = ['node-cpu', 'wasm-1t', 'wasm-threads', 'webgpu'];
-  const backends = (values.backends ? (values.backends.split(',') as BackendName[]) : all).filter((b) => !values['no-browser'] || b === 'node-cpu');
+  const backends = (values.backends ? (values.backends.split(',') as BackendName[]) : all).filter(
+    (b) => !values['no-browser'] || b === 'node-cpu',
+  );
   const bad = backends.filter((b) => !all.includes(b));
   if (bad.length) throw new Error(`unknown backend ${bad.join(', ')} (have ${all.join(', ')})`);
   const steps = Number(values.steps ?? (quick ? 4 : 16));

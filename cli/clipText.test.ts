@@ -20,7 +20,9 @@ interface Golden {
   pad_id: number;
   cases: { text: string; normalized: string; ids: number[]; changed: boolean }[];
 }
-const golden = JSON.parse(readFileSync(join(REPO, 'tools/export/goldens/clip-text/index.json'), 'utf8')) as Golden;
+const golden = JSON.parse(
+  readFileSync(join(REPO, 'tools/export/goldens/clip-text/index.json'), 'utf8'),
+) as Golden;
 
 describe('CLIP text normalisation equals the slow CLIP tokenizer with ftfy', () => {
   it('the corpus is large and exercises the normalisation', () => {
@@ -30,7 +32,9 @@ describe('CLIP text normalisation equals the slow CLIP tokenizer with ftfy', () 
 
   it('normalised text equals Python on every prompt', () => {
     const wrong = golden.cases.filter((c) => normalizeClipText(c.text) !== c.normalized);
-    expect(wrong.map((c) => ({ text: c.text, want: c.normalized, got: normalizeClipText(c.text) }))).toEqual([]);
+    expect(wrong.map((c) => ({ text: c.text, want: c.normalized, got: normalizeClipText(c.text) }))).toEqual(
+      [],
+    );
   });
 
   it('ftfy examples', () => {
@@ -44,9 +48,13 @@ describe('CLIP text normalisation equals the slow CLIP tokenizer with ftfy', () 
   describe.skipIf(!hasTiny)('ids on the tiny model', () => {
     const manifest = readManifest(TINY);
     const tokenizer = loadTokenizer(TINY, manifest.tokenizers.clip);
-    const sha = createHash('sha256').update(readFileSync(`${TINY}/tokenizer_clip/tokenizer.json`)).digest('hex');
+    const sha = createHash('sha256')
+      .update(readFileSync(`${TINY}/tokenizer_clip/tokenizer.json`))
+      .digest('hex');
     it('the goldens were made from this tokenizer', () => {
-      expect(sha, 'stale goldens: rerun python -m editmgt_export.clip_text_goldens').toBe(golden.tokenizer_sha256);
+      expect(sha, 'stale goldens: rerun python -m editmgt_export.clip_text_goldens').toBe(
+        golden.tokenizer_sha256,
+      );
     });
     it('every prompt gives the reference ids', async () => {
       const tok = await tokenizer;

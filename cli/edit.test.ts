@@ -11,7 +11,12 @@ import { hasTiny, TINY } from './testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-cli-'));
 
-function writePng(path: string, w: number, h: number, px: (x: number, y: number) => [number, number, number]): void {
+function writePng(
+  path: string,
+  w: number,
+  h: number,
+  px: (x: number, y: number) => [number, number, number],
+): void {
   const png = new PNG({ width: w, height: h });
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -34,16 +39,39 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
 
   it('edits a PNG and writes the result at the input size', async () => {
     const out = join(dir, 'out.png');
-    const r = await run(['--image', img, '--prompt', 'make it red', '--out', out, '--steps', '4', '--seed', '1']);
+    const r = await run([
+      '--image',
+      img,
+      '--prompt',
+      'make it red',
+      '--out',
+      out,
+      '--steps',
+      '4',
+      '--seed',
+      '1',
+    ]);
     expect(r).toEqual({ code: 0, lines: [] });
     const res = decodeImage(readFileSync(out));
     expect([res.width, res.height]).toEqual([90, 60]);
   });
 
   it('edits real photos (PNG and JPEG) and writes each at its original size', async () => {
-    for (const [name, size] of [['chelsea.png', [451, 300]], ['rocket.jpg', [640, 427]]] as const) {
+    for (const [name, size] of [
+      ['chelsea.png', [451, 300]],
+      ['rocket.jpg', [640, 427]],
+    ] as const) {
       const out = join(dir, `${name}.out.png`);
-      const r = await run(['--image', join('e2e', 'fixtures', 'photos', name), '--prompt', 'make the cat black', '--out', out, '--steps', '3']);
+      const r = await run([
+        '--image',
+        join('e2e', 'fixtures', 'photos', name),
+        '--prompt',
+        'make the cat black',
+        '--out',
+        out,
+        '--steps',
+        '3',
+      ]);
       expect(r).toEqual({ code: 0, lines: [] });
       const res = decodeImage(readFileSync(out));
       expect([res.width, res.height]).toEqual(size);
@@ -65,7 +93,11 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     const cases = [
       ['metadata.jpg', withJpegMetadata(rocket, 300_000), [640, 427]],
       ['motion.jpg', withTrailer(rocket, 300_000), [640, 427]],
-      ['progressive-motion.jpg', withTrailer(readFileSync(join('e2e', 'fixtures', 'photos', 'rocket-progressive.jpg')), 300_000), [640, 427]],
+      [
+        'progressive-motion.jpg',
+        withTrailer(readFileSync(join('e2e', 'fixtures', 'photos', 'rocket-progressive.jpg')), 300_000),
+        [640, 427],
+      ],
       ['after-iend.png', withTrailer(chelsea, 1), [451, 300]],
       ['rotated-metadata.jpg', withJpegMetadata(portrait, 70_000), [320, 480]], // EXIF still found and applied
     ] as const;
@@ -122,7 +154,12 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
   });
 
   it('refuses bad flags with one line', async () => {
-    for (const args of [['--steps', 'many'], ['--seed', '-1'], ['--bogus', '1'], ['--dtype', 'int3']]) {
+    for (const args of [
+      ['--steps', 'many'],
+      ['--seed', '-1'],
+      ['--bogus', '1'],
+      ['--dtype', 'int3'],
+    ]) {
       const r = await run(['--image', img, '--prompt', 'x', '--out', join(dir, 'o.png'), ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.lines).toHaveLength(1);
@@ -132,11 +169,16 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
   it('refuses a manifest that fails the schema, and a file whose sha256 differs', async () => {
     const copy = join(dir, 'pkg');
     cpSync(TINY, copy, { recursive: true });
-    const manifest = JSON.parse(readFileSync(join(copy, 'manifest.json'), 'utf8')) as { config: { codebook_size: unknown } };
+    const manifest = JSON.parse(readFileSync(join(copy, 'manifest.json'), 'utf8')) as {
+      config: { codebook_size: unknown };
+    };
     manifest.config.codebook_size = 'lots';
     writeFileSync(join(copy, 'manifest.json'), JSON.stringify(manifest));
     const lines: string[] = [];
-    let code = await main(['--image', img, '--prompt', 'x', '--out', join(dir, 'o.png'), '--model', copy], (l) => lines.push(l));
+    let code = await main(
+      ['--image', img, '--prompt', 'x', '--out', join(dir, 'o.png'), '--model', copy],
+      (l) => lines.push(l),
+    );
     expect(code).toBe(2);
     expect(lines[0]).toMatch(/manifest .*codebook_size/);
 
@@ -146,7 +188,9 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     bytes[bytes.length - 1] ^= 0xff;
     writeFileSync(vq, bytes);
     lines.length = 0;
-    code = await main(['--image', img, '--prompt', 'x', '--out', join(dir, 'o.png'), '--model', copy], (l) => lines.push(l));
+    code = await main(['--image', img, '--prompt', 'x', '--out', join(dir, 'o.png'), '--model', copy], (l) =>
+      lines.push(l),
+    );
     expect(code).toBe(2);
     expect(lines[0]).toMatch(/fp32\/vq_decode\.onnx has sha256 .* the manifest says/);
   });
@@ -154,7 +198,18 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
   it('inpaints with a mask PNG and reads JPEG input', async () => {
     const mask = join(dir, 'mask.png');
     writePng(mask, 90, 60, (x) => (x < 45 ? [255, 255, 255] : [0, 0, 0]));
-    const r = await run(['--image', img, '--prompt', 'x', '--out', join(dir, 'inpaint.jpg'), '--mask', mask, '--steps', '3']);
+    const r = await run([
+      '--image',
+      img,
+      '--prompt',
+      'x',
+      '--out',
+      join(dir, 'inpaint.jpg'),
+      '--mask',
+      mask,
+      '--steps',
+      '3',
+    ]);
     expect(r.code).toBe(0);
     expect(decodeImage(readFileSync(join(dir, 'inpaint.jpg'))).width).toBe(90);
   });

@@ -11,7 +11,14 @@ import { EditError } from '../src/engine/errors';
 import { DTYPES, packageEditOptions } from '../src/engine/manifest';
 import { EditEngine } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
-import { NUMBER_FLAGS, readDtypeFlag, readSettingFlags, settingFlagOptions, settingUsageLines, UsageError } from './editFlags';
+import {
+  NUMBER_FLAGS,
+  readDtypeFlag,
+  readSettingFlags,
+  settingFlagOptions,
+  settingUsageLines,
+  UsageError,
+} from './editFlags';
 import { readLocalFile, ReadError, writeFileAtomic } from '../src/engine/runtime/node/localFiles';
 import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
@@ -37,13 +44,13 @@ export function usage(): string {
   return [
     'npm run edit -- --image IN --prompt TEXT --out OUT [options]',
     '  --model DIR_OR_URL   a model package (default public/models/tiny-random)',
-    '  --mask PNG           inpainting: white marks where to edit (the image\'s size)',
+    "  --mask PNG           inpainting: white marks where to edit (the image's size)",
     `  --dtype D            ${DTYPES.join(', ')} (default: the package's smallest that fits)`,
     '  --query WORDS        restrict the attention map to these words of the instruction',
     '  --overwrite          allow --out to replace an input',
     '  --json               print a JSON summary on stdout',
     '  --quiet              no step lines',
-    'Edit settings (unset ones take the model package\'s defaults):',
+    "Edit settings (unset ones take the model package's defaults):",
     ...settingUsageLines(),
   ].join('\n');
 }
@@ -58,7 +65,10 @@ export interface EditSummary {
 }
 
 /** Runs the CLI; returns the exit code (printing one line on failure). */
-export async function main(argv: string[], log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<number> {
   let pkg: Awaited<ReturnType<typeof openPackage>> | undefined;
   try {
     const { values } = parseArgs({
@@ -89,19 +99,32 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
     if (!values.out) throw new UsageError('--out is required');
     const flags = readSettingFlags(values);
     const dtype = readDtypeFlag(values.dtype);
-    const inputs = [{ flag: '--image', path: values.image }, ...(values.mask ? [{ flag: '--mask', path: values.mask }] : [])];
+    const inputs = [
+      { flag: '--image', path: values.image },
+      ...(values.mask ? [{ flag: '--mask', path: values.mask }] : []),
+    ];
     const outPath = checkOutputPath(values.out, inputs, values.overwrite);
     const image = await openImage(readLocalFile(values.image, MAX_IMAGE_FILE_BYTES, 'image'), values.image);
-    const mask = values.mask ? await openImage(readLocalFile(values.mask, MAX_IMAGE_FILE_BYTES, 'mask'), values.mask) : undefined;
+    const mask = values.mask
+      ? await openImage(readLocalFile(values.mask, MAX_IMAGE_FILE_BYTES, 'mask'), values.mask)
+      : undefined;
     if (mask && (mask.width !== image.width || mask.height !== image.height)) {
-      throw new EditError('bad-settings', `the mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}; the mask must be the image's size`);
+      throw new EditError(
+        'bad-settings',
+        `the mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}; the mask must be the image's size`,
+      );
     }
     if (values.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
 
     pkg = await openPackage(values.model, dtype);
     // unset flags take the package's defaults (the reference's 36 steps, guidance 6, …)
     const settings = { ...packageEditOptions(pkg.manifest), ...flags };
-    const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
+    const engine = new EditEngine({
+      runner: pkg.runner,
+      tokenizers: pkg.tokenizers,
+      spec: pkg.spec,
+      now: () => performance.now(),
+    });
     const stepMs: number[] = [];
     let last = 0;
     let readback = 0;
@@ -118,18 +141,37 @@ export async function main(argv: string[], log: (line: string) => void = (l) => 
           stepMs.push(e.elapsedMs - last);
           last = e.elapsedMs;
           readback = e.readbackBytes;
-          if (!values.quiet) log(`step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`);
+          if (!values.quiet)
+            log(
+              `step ${e.step + 1}/${e.steps}  drawn ${e.drawn.length}  re-masked ${e.remasked.length}  ${Math.round(e.elapsedMs)} ms`,
+            );
         },
       },
     );
     for (const w of result.warnings) log(`warning: ${w}`);
     writeFileAtomic(outPath, encodeImage(result.image, outPath));
-    const summary: EditSummary = { out: values.out, steps: settings.steps, stepMs, readbackBytesPerStep: readback, warnings: result.warnings, totalMs: result.elapsedMs };
+    const summary: EditSummary = {
+      out: values.out,
+      steps: settings.steps,
+      stepMs,
+      readbackBytesPerStep: readback,
+      warnings: result.warnings,
+      totalMs: result.elapsedMs,
+    };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else if (!values.quiet) log(`wrote ${values.out} (${result.image.width}×${result.image.height}) in ${Math.round(result.elapsedMs)} ms, ${pkg.dtype}`);
+    else if (!values.quiet)
+      log(
+        `wrote ${values.out} (${result.image.width}×${result.image.height}) in ${Math.round(result.elapsedMs)} ms, ${pkg.dtype}`,
+      );
     return 0;
   } catch (err) {
-    const bad = err instanceof UsageError || err instanceof EditError || err instanceof ImageFormatError || err instanceof ReadError || err instanceof OutputPathError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const bad =
+      err instanceof UsageError ||
+      err instanceof EditError ||
+      err instanceof ImageFormatError ||
+      err instanceof ReadError ||
+      err instanceof OutputPathError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     log(`edit: ${(err as Error).message.split('\n')[0]}`);
     return bad ? 2 : 1;
   } finally {

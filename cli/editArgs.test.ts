@@ -67,11 +67,23 @@ describe('numeric flags and inputs are checked before any work', () => {
     ['fractional steps', ['--steps', '2.5'], /--steps expects an integer, got "2.5"/],
     ['huge guidance', ['--guidance', '1e308'], /--guidance must be a number from 0 to 20, got 1e308/],
     ['negative guidance', ['--guidance', '-0.5'], /--guidance must be a number from 0 to 20, got -0\.5/],
-    ['huge reference strength', ['--reference-strength', '1e300'], /--reference-strength must be a number from 0.1 to 10/],
+    [
+      'huge reference strength',
+      ['--reference-strength', '1e300'],
+      /--reference-strength must be a number from 0.1 to 10/,
+    ],
     ['a hold above 1', ['--hold', '1.5'], /--hold must be a number from 0 to 1, got 1\.5/],
     ['a seed past 2³¹ − 1', ['--seed', '2147483648'], /--seed must be an integer from 0 to 2147483647/],
-    ['an unknown dtype', ['--dtype', 'int3'], /--dtype must be auto or one of fp32, fp16, q4, q4f16, q8, got "int3"/],
-    ['both composite switches', ['--composite', '--no-composite'], /--composite and --no-composite contradict each other/],
+    [
+      'an unknown dtype',
+      ['--dtype', 'int3'],
+      /--dtype must be auto or one of fp32, fp16, q4, q4f16, q8, got "int3"/,
+    ],
+    [
+      'both composite switches',
+      ['--composite', '--no-composite'],
+      /--composite and --no-composite contradict each other/,
+    ],
   ];
   it.each(cases)('refuses %s with its range', async (_what, flags, message) => {
     const r = await edit(['--image', photo, '--out', join(dir, 'o.png'), ...flags]);

@@ -1,7 +1,12 @@
 /** The CLI's setting flags come from the engine's settings table: names, parsing and usage lines. */
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, NUMBER_SETTINGS } from '../src/engine/editSettings';
+import {
+  describeRange,
+  EDIT_SETTING_NAMES,
+  EDIT_SETTINGS,
+  NUMBER_SETTINGS,
+} from '../src/engine/editSettings';
 import { usage } from './edit';
 import { NUMBER_FLAGS, readSettingFlags, settingFlagOptions, UsageError } from './editFlags';
 
@@ -22,12 +27,30 @@ describe('setting flags', () => {
     }
     for (const name of NUMBER_SETTINGS) expect(text).toContain(describeRange(EDIT_SETTINGS[name]));
     expect(NUMBER_FLAGS).toEqual(NUMBER_SETTINGS.map((k) => `--${EDIT_SETTINGS[k].flag}`));
-    expect(NUMBER_FLAGS).toEqual(expect.arrayContaining(['--steps', '--guidance', '--reference-strength', '--hold', '--seed']));
+    expect(NUMBER_FLAGS).toEqual(
+      expect.arrayContaining(['--steps', '--guidance', '--reference-strength', '--hold', '--seed']),
+    );
   });
 
   it('reads the flags people already use, leaving unset ones to the model', () => {
     expect(read([])).toEqual({});
-    expect(read(['--steps', '12', '--guidance', '2.5', '--reference-strength', '3', '--hold', '0.1', '--seed', '7', '--negative-prompt', 'blur', '--no-composite'])).toEqual({
+    expect(
+      read([
+        '--steps',
+        '12',
+        '--guidance',
+        '2.5',
+        '--reference-strength',
+        '3',
+        '--hold',
+        '0.1',
+        '--seed',
+        '7',
+        '--negative-prompt',
+        'blur',
+        '--no-composite',
+      ]),
+    ).toEqual({
       steps: 12,
       guidance: 2.5,
       referenceStrength: 3,
@@ -40,8 +63,12 @@ describe('setting flags', () => {
   });
 
   it('refuses a value out of range or of the wrong kind, naming the flag', () => {
-    expect(() => read(['--steps', '0'])).toThrow(new UsageError('--steps must be an integer from 1 to 100, got 0'));
-    expect(() => read(['--guidance', 'lots'])).toThrow(new UsageError('--guidance expects a number, got "lots"'));
+    expect(() => read(['--steps', '0'])).toThrow(
+      new UsageError('--steps must be an integer from 1 to 100, got 0'),
+    );
+    expect(() => read(['--guidance', 'lots'])).toThrow(
+      new UsageError('--guidance expects a number, got "lots"'),
+    );
     expect(() => read(['--reference-strength', ' '])).toThrow(/--reference-strength expects a number/);
   });
 });

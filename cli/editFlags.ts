@@ -3,7 +3,12 @@
  * (src/engine/editSettings.ts): their names, parsing, range messages and usage lines. A setting
  * added to the table gets its flag here without an edit to this file.
  */
-import { describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, NUMBER_SETTINGS } from '../src/engine/editSettings';
+import {
+  describeRange,
+  EDIT_SETTING_NAMES,
+  EDIT_SETTINGS,
+  NUMBER_SETTINGS,
+} from '../src/engine/editSettings';
 import type { EditOptionValues, EditSettingName, NumberSetting } from '../src/engine/editSettings';
 import { DTYPES } from '../src/engine/manifest';
 import type { Dtype } from '../src/engine/manifest';
@@ -46,7 +51,9 @@ function parseNumber(raw: string, d: NumberSetting): number {
  * The settings the command line names (unset ones are absent, so the model's defaults fill them),
  * each parsed and range-checked against the table. Throws UsageError naming the flag.
  */
-export function readSettingFlags(values: Record<string, string | boolean | undefined>): Partial<EditOptionValues> {
+export function readSettingFlags(
+  values: Record<string, string | boolean | undefined>,
+): Partial<EditOptionValues> {
   const out: Partial<Record<EditSettingName, unknown>> = {};
   for (const name of EDIT_SETTING_NAMES) {
     const d = EDIT_SETTINGS[name];
@@ -68,7 +75,8 @@ export function readSettingFlags(values: Record<string, string | boolean | undef
 export function settingUsageLines(): string[] {
   const rows = EDIT_SETTING_NAMES.map((name) => {
     const d = EDIT_SETTINGS[name];
-    if (d.type === 'boolean') return [`--${d.flag} / --no-${d.flag}`, `${d.help} (default ${d.fallback ? 'on' : 'off'})`];
+    if (d.type === 'boolean')
+      return [`--${d.flag} / --no-${d.flag}`, `${d.help} (default ${d.fallback ? 'on' : 'off'})`];
     if (d.type === 'text') return [`--${d.flag} TEXT`, d.help];
     const from = d.manifestKey ? 'the model’s default' : `default ${d.fallback}`;
     return [`--${d.flag} N`, `${describeRange(d)}, ${from}: ${d.help}`];

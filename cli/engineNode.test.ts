@@ -11,7 +11,9 @@ import { hasTiny, TINY } from './testModel';
 
 function photo(w: number, h: number): RgbaImage {
   const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([(x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256, 255], (y * w + x) * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      data.set([(x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256, 255], (y * w + x) * 4);
   return { width: w, height: h, data };
 }
 
@@ -43,7 +45,10 @@ describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
       const ctrl = new AbortController();
       calls.length = 0;
       await expect(
-        engine.edit({ image, prompt: 'make it blue', steps: 6, seed: 5 }, { onStep: (e) => e.step === at && ctrl.abort(), signal: ctrl.signal }),
+        engine.edit(
+          { image, prompt: 'make it blue', steps: 6, seed: 5 },
+          { onStep: (e) => e.step === at && ctrl.abort(), signal: ctrl.signal },
+        ),
       ).rejects.toThrow();
       expect(calls.filter((c) => c === 'transformer_step').length).toBe(at + 1);
       expect(calls).not.toContain('vq_decode');
@@ -54,14 +59,35 @@ describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
   }, 180_000);
 
   it('guidance ≤ 1 runs without CFG: the negative prompt is never encoded, the step sees the instruction twice', async () => {
-    for (const [guidance, textRuns] of [[0.5, 1], [1, 1], [1.5, 2]] as const) {
+    for (const [guidance, textRuns] of [
+      [0.5, 1],
+      [1, 1],
+      [1.5, 2],
+    ] as const) {
       const feeds: Record<string, ArrayLike<number>>[] = [];
       const fresh = new EditEngine({
-        runner: { run: (g, f, s) => (g === 'text_llm' || g === 'transformer_step' ? feeds.push({ graph: [g === 'text_llm' ? 0 : 1], states: f['text_states']?.data as Float32Array }) : 0, pkg.runner.run(g, f, s)) },
+        runner: {
+          run: (g, f, s) => (
+            g === 'text_llm' || g === 'transformer_step'
+              ? feeds.push({
+                  graph: [g === 'text_llm' ? 0 : 1],
+                  states: f['text_states']?.data as Float32Array,
+                })
+              : 0,
+            pkg.runner.run(g, f, s)
+          ),
+        },
         tokenizers: pkg.tokenizers,
         spec: pkg.spec,
       });
-      await fresh.edit({ image: photo(32, 32), prompt: 'make it green', negativePrompt: 'blurry', guidance, steps: 2, seed: 1 });
+      await fresh.edit({
+        image: photo(32, 32),
+        prompt: 'make it green',
+        negativePrompt: 'blurry',
+        guidance,
+        steps: 2,
+        seed: 1,
+      });
       expect(feeds.filter((f) => f['graph']![0] === 0).length, `guidance ${guidance}`).toBe(textRuns);
       const states = feeds.find((f) => f['graph']![0] === 1)!['states'] as Float32Array;
       const half = states.length / 2;
@@ -80,7 +106,9 @@ describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
       sizes.push(m.heapUsed + m.arrayBuffers);
     }
     const growth = (sizes[19]! - sizes[4]!) / 1e6;
-    process.stdout.write(`20 edits: heap+arrayBuffers ${(sizes[4]! / 1e6).toFixed(1)} MB after edit 5, ${(sizes[19]! / 1e6).toFixed(1)} MB after edit 20\n`);
+    process.stdout.write(
+      `20 edits: heap+arrayBuffers ${(sizes[4]! / 1e6).toFixed(1)} MB after edit 5, ${(sizes[19]! / 1e6).toFixed(1)} MB after edit 20\n`,
+    );
     expect(engine.cachedPrompts).toBeLessThanOrEqual(8);
     expect(growth).toBeLessThan(8); // MB, after warm-up
   }, 180_000);

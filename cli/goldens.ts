@@ -5,18 +5,21 @@ import { join } from 'node:path';
 export interface GoldenIndex {
   readonly prompts: Record<string, string>;
   readonly negative_prompt: string;
-  readonly cases: Record<string, {
-    prompt: string;
-    negative_prompt: string;
-    steps: number;
-    guidance_scale: number;
-    reference_strength: number;
-    temperature: [number, number];
-    region_hold: number;
-    mask: boolean;
-    schedule: 'cosine' | 'linear';
-    text_weights: string;
-  }>;
+  readonly cases: Record<
+    string,
+    {
+      prompt: string;
+      negative_prompt: string;
+      steps: number;
+      guidance_scale: number;
+      reference_strength: number;
+      temperature: [number, number];
+      region_hold: number;
+      mask: boolean;
+      schedule: 'cosine' | 'linear';
+      text_weights: string;
+    }
+  >;
   readonly tolerances: { float_abs: number; attention_abs: number; pixels_abs: number };
   readonly arrays: Record<string, { file: string; dtype: 'float32' | 'int32' | 'uint8'; shape: number[] }>;
 }

@@ -18,16 +18,33 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
   try {
     if (isPng) {
       const png = PNG.sync.read(buf);
-      return { width: png.width, height: png.height, data: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+      return {
+        width: png.width,
+        height: png.height,
+        data: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+      };
     }
     if (isJpeg) {
-      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_INPUT_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
-      const rgba = { width: img.width, height: img.height, data: new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength) };
+      const img = jpeg.decode(buf, {
+        useTArray: true,
+        formatAsRGBA: true,
+        maxResolutionInMP: MAX_INPUT_PIXELS / 1e6,
+        maxMemoryUsageInMB: 1024,
+      });
+      const rgba = {
+        width: img.width,
+        height: img.height,
+        data: new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength),
+      };
       return applyExifOrientation(rgba, jpegOrientation(buf));
     }
   } catch (err) {
     const msg = (err as Error).message;
-    if (/maxResolutionInMP|resolution/i.test(msg)) throw new EditError('image-too-large', `${name} is over the limit of ${MAX_INPUT_PIXELS / 1e6} megapixels — scale it down and try again`);
+    if (/maxResolutionInMP|resolution/i.test(msg))
+      throw new EditError(
+        'image-too-large',
+        `${name} is over the limit of ${MAX_INPUT_PIXELS / 1e6} megapixels — scale it down and try again`,
+      );
     throw new ImageFormatError(`${name} is not a decodable image (${msg.split('\n')[0]})`);
   }
   throw new ImageFormatError(`${name} is not a PNG or JPEG image`);
@@ -36,7 +53,14 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbaImage {
 /** Encodes by extension: .jpg/.jpeg → JPEG (quality 95), anything else → PNG. */
 export function encodeImage(img: RgbaImage, path: string): Uint8Array {
   if (/\.jpe?g$/i.test(path)) {
-    return jpeg.encode({ width: img.width, height: img.height, data: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength) }, 95).data;
+    return jpeg.encode(
+      {
+        width: img.width,
+        height: img.height,
+        data: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength),
+      },
+      95,
+    ).data;
   }
   const png = new PNG({ width: img.width, height: img.height });
   png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
@@ -50,11 +74,13 @@ export function encodeImage(img: RgbaImage, path: string): Uint8Array {
  */
 export async function openImage(bytes: Uint8Array, name: string): Promise<RgbaImage> {
   const read = (start: number, end: number) => Promise.resolve(bytes.subarray(start, end));
-  const isPng = bytes.length >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32BE(0) === 0x89504e47;
+  const isPng =
+    bytes.length >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32BE(0) === 0x89504e47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   if (!isPng && !isJpeg) return decodeImage(bytes, name); // says what it is not
   const s = isPng ? await readPngStructure(read, bytes.length) : await readJpegStructure(read, bytes.length);
-  const tooLarge = s.width !== undefined && s.height !== undefined ? tooLargeMessage(s.width, s.height, name) : null;
+  const tooLarge =
+    s.width !== undefined && s.height !== undefined ? tooLargeMessage(s.width, s.height, name) : null;
   if (tooLarge) throw new EditError('image-too-large', tooLarge);
   if (s.problem) throw new ImageFormatError(`${name} is not a decodable image (${s.problem})`);
   return decodeImage(bytes.subarray(0, s.imageBytes), name);

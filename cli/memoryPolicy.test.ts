@@ -12,14 +12,22 @@ import { TINY } from './testModel';
 
 function photo(w: number, h: number): RgbaImage {
   const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([(x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256, 255], (y * w + x) * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      data.set([(x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256, 255], (y * w + x) * 4);
   return { width: w, height: h, data };
 }
 
 describe('releaseTextEncoders', () => {
   let plain: OpenPackage;
   let tight: OpenPackage;
-  const req: EditRequest = { image: photo(40, 32), prompt: 'make the square red', steps: 4, seed: 11, hold: 0.1 };
+  const req: EditRequest = {
+    image: photo(40, 32),
+    prompt: 'make the square red',
+    steps: 4,
+    seed: 11,
+    hold: 0.1,
+  };
   beforeAll(async () => {
     [plain, tight] = await Promise.all([openPackage(TINY, 'fp32'), openPackage(TINY, 'fp32')]);
   });
@@ -29,10 +37,20 @@ describe('releaseTextEncoders', () => {
   });
 
   it('gives the same edit, holds no text encoder while sampling, and reloads them for a new prompt', async () => {
-    const reference = await new EditEngine({ runner: plain.runner, tokenizers: plain.tokenizers, spec: plain.spec }).edit(req);
-    const engine = new EditEngine({ runner: tight.runner, tokenizers: tight.tokenizers, spec: tight.spec, releaseTextEncoders: true });
+    const reference = await new EditEngine({
+      runner: plain.runner,
+      tokenizers: plain.tokenizers,
+      spec: plain.spec,
+    }).edit(req);
+    const engine = new EditEngine({
+      runner: tight.runner,
+      tokenizers: tight.tokenizers,
+      spec: tight.spec,
+      releaseTextEncoders: true,
+    });
     const heldWhileSampling: boolean[] = [];
-    const onStep = () => heldWhileSampling.push(tight.runner.isOpen('text_llm') || tight.runner.isOpen('text_clip'));
+    const onStep = () =>
+      heldWhileSampling.push(tight.runner.isOpen('text_llm') || tight.runner.isOpen('text_clip'));
     const first = await engine.edit(req, { onStep });
     expect([...first.tokens]).toEqual([...reference.tokens]);
     expect(heldWhileSampling).toEqual([false, false, false, false]);

@@ -17,7 +17,13 @@ import { REPO } from './testModel';
 
 const DIR = join(REPO, 'tools/export/goldens/preprocess');
 interface Index {
-  resizes: { photo: string; crop: [number, number, number, number] | null; size: [number, number]; input_sha256: string; output_sha256: string }[];
+  resizes: {
+    photo: string;
+    crop: [number, number, number, number] | null;
+    size: [number, number];
+    input_sha256: string;
+    output_sha256: string;
+  }[];
   round_trips: { photo: string; resolution: number; model_sha256: string; output_sha256: string }[];
   transparent: { image: string; resolution: number; model_sha256: string }[];
   masks: { mask: string; grid: [number, number]; cells: string }[];
@@ -26,7 +32,8 @@ const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as Index
 
 const photos = new Map<string, RgbaImage>();
 function photo(name: string): RgbaImage {
-  if (!photos.has(name)) photos.set(name, decodeImage(readFileSync(join(REPO, 'e2e/fixtures/photos', name)), name));
+  if (!photos.has(name))
+    photos.set(name, decodeImage(readFileSync(join(REPO, 'e2e/fixtures/photos', name)), name));
   return photos.get(name)!;
 }
 
@@ -34,7 +41,8 @@ function photo(name: string): RgbaImage {
 function crop(img: RgbaImage, [l, t, r, b]: [number, number, number, number]): RgbaImage {
   const w = r - l;
   const data = new Uint8ClampedArray(w * (b - t) * 4);
-  for (let y = t; y < b; y++) data.set(img.data.subarray((y * img.width + l) * 4, (y * img.width + r) * 4), (y - t) * w * 4);
+  for (let y = t; y < b; y++)
+    data.set(img.data.subarray((y * img.width + l) * 4, (y * img.width + r) * 4), (y - t) * w * 4);
   return { width: w, height: b - t, data };
 }
 
@@ -57,7 +65,11 @@ describe('bicubic resize equals Pillow on real photos', () => {
   for (const c of index.round_trips) {
     it(`${c.photo} → model input ${c.resolution}² → back to the original size`, () => {
       const img = photo(c.photo);
-      const model = chwToRgba(imageToModelPixels(img, c.resolution, c.resolution), c.resolution, c.resolution);
+      const model = chwToRgba(
+        imageToModelPixels(img, c.resolution, c.resolution),
+        c.resolution,
+        c.resolution,
+      );
       expect(rgbSha(model)).toBe(c.model_sha256);
       expect(rgbSha(resizeImage(model, img.width, img.height))).toBe(c.output_sha256);
     });
@@ -69,7 +81,11 @@ describe('a source with transparency is resized as Pillow resizes RGBA (premulti
     it(`${c.image} → model input ${c.resolution}²`, () => {
       const img = decodeImage(readFileSync(join(DIR, c.image)), c.image);
       expect(img.data.some((v, i) => i % 4 === 3 && v < 255)).toBe(true);
-      const model = chwToRgba(imageToModelPixels(img, c.resolution, c.resolution), c.resolution, c.resolution);
+      const model = chwToRgba(
+        imageToModelPixels(img, c.resolution, c.resolution),
+        c.resolution,
+        c.resolution,
+      );
       expect(rgbSha(model)).toBe(c.model_sha256);
     });
   }

@@ -21,26 +21,40 @@ interface Case {
 }
 
 const manifest = hasTiny ? readManifest(TINY) : null;
-const tok = manifest && { tokenizer_clip: await loadTokenizer(TINY, manifest.tokenizers.clip), tokenizer_llm: await loadTokenizer(TINY, manifest.tokenizers.llm) };
+const tok = manifest && {
+  tokenizer_clip: await loadTokenizer(TINY, manifest.tokenizers.clip),
+  tokenizer_llm: await loadTokenizer(TINY, manifest.tokenizers.llm),
+};
 
 describe.skipIf(!manifest || !tok)('tokenizers match the Python tokenizers library', () => {
   if (!manifest || !tok) return;
-  const len = { tokenizer_clip: manifest.tokenizers.clip.max_length, tokenizer_llm: manifest.tokenizers.llm.max_length };
-  const fixture = JSON.parse(readFileSync(new URL('./__fixtures__/tokenizer_ids.json', import.meta.url), 'utf8')) as { sha256: Record<string, string>; cases: Case[] };
+  const len = {
+    tokenizer_clip: manifest.tokenizers.clip.max_length,
+    tokenizer_llm: manifest.tokenizers.llm.max_length,
+  };
+  const fixture = JSON.parse(
+    readFileSync(new URL('./__fixtures__/tokenizer_ids.json', import.meta.url), 'utf8'),
+  ) as { sha256: Record<string, string>; cases: Case[] };
   // the fixture belongs to one version of the package's tokenizers; a re-exported package needs
   // `tools/export/.venv/bin/python cli/__fixtures__/make_tokenizer_ids.py` (the goldens test still runs)
-  const sha = (n: string) => createHash('sha256').update(readFileSync(`${TINY}/${n}/tokenizer.json`)).digest('hex');
+  const sha = (n: string) =>
+    createHash('sha256')
+      .update(readFileSync(`${TINY}/${n}/tokenizer.json`))
+      .digest('hex');
   const current = ['tokenizer_clip', 'tokenizer_llm'].every((n) => fixture.sha256[n] === sha(n));
   it('the fixture was made from the tokenizer files in the package', () => {
     expect(current, 'stale fixture: rerun cli/__fixtures__/make_tokenizer_ids.py').toBe(true);
   });
   for (const c of fixture.cases) {
-    it.skipIf(!current)(`${c.tokenizer}: ${JSON.stringify(c.text.length > 40 ? `${c.text.slice(0, 40)}…` : c.text)}`, () => {
-      const enc = tok[c.tokenizer].encode(c.text, len[c.tokenizer]);
-      expect(Array.from(enc.ids)).toEqual(c.ids);
-      expect(Array.from(enc.attentionMask)).toEqual(c.attention_mask);
-      expect(enc.truncated).toBe(c.truncated);
-    });
+    it.skipIf(!current)(
+      `${c.tokenizer}: ${JSON.stringify(c.text.length > 40 ? `${c.text.slice(0, 40)}…` : c.text)}`,
+      () => {
+        const enc = tok[c.tokenizer].encode(c.text, len[c.tokenizer]);
+        expect(Array.from(enc.ids)).toEqual(c.ids);
+        expect(Array.from(enc.attentionMask)).toEqual(c.attention_mask);
+        expect(enc.truncated).toBe(c.truncated);
+      },
+    );
   }
 });
 
@@ -50,13 +64,22 @@ describe.skipIf(!hasTiny)('padding side comes from the tokenizer files', () => {
   // package whose manifest entry says right
   const dir = mkdtempSync(join(tmpdir(), 'pad-side-'));
   mkdirSync(join(dir, 'tokenizer_llm'));
-  const tj = JSON.parse(readFileSync(`${TINY}/tokenizer_llm/tokenizer.json`, 'utf8')) as { padding: { direction: string } };
+  const tj = JSON.parse(readFileSync(`${TINY}/tokenizer_llm/tokenizer.json`, 'utf8')) as {
+    padding: { direction: string };
+  };
   tj.padding.direction = 'Left';
   writeFileSync(join(dir, 'tokenizer_llm/tokenizer.json'), JSON.stringify(tj));
-  const cfg = JSON.parse(readFileSync(`${TINY}/tokenizer_llm/tokenizer_config.json`, 'utf8')) as Record<string, unknown>;
+  const cfg = JSON.parse(readFileSync(`${TINY}/tokenizer_llm/tokenizer_config.json`, 'utf8')) as Record<
+    string,
+    unknown
+  >;
   delete cfg['padding_side'];
   writeFileSync(join(dir, 'tokenizer_llm/tokenizer_config.json'), JSON.stringify(cfg));
-  const entry = { ...manifest.tokenizers.llm, files: ['tokenizer_llm/tokenizer.json', 'tokenizer_llm/tokenizer_config.json'], padding_side: 'right' as const };
+  const entry = {
+    ...manifest.tokenizers.llm,
+    files: ['tokenizer_llm/tokenizer.json', 'tokenizer_llm/tokenizer_config.json'],
+    padding_side: 'right' as const,
+  };
 
   it('the CLI pads on the tokenizer.json side, not the manifest value', async () => {
     const enc = (await loadTokenizer(dir, entry)).encode('make the car blue', 16);
@@ -66,7 +89,9 @@ describe.skipIf(!hasTiny)('padding side comes from the tokenizer files', () => {
   });
   it('one rule: tokenizer.json direction, then tokenizer_config, then right', () => {
     expect(tokenizerPaddingSide({ tokenizerJson: tj, tokenizerConfig: cfg })).toBe('left');
-    expect(tokenizerPaddingSide({ tokenizerJson: { padding: null }, tokenizerConfig: { padding_side: 'left' } })).toBe('left');
+    expect(
+      tokenizerPaddingSide({ tokenizerJson: { padding: null }, tokenizerConfig: { padding_side: 'left' } }),
+    ).toBe('left');
     expect(tokenizerPaddingSide({ tokenizerJson: {} })).toBe('right');
   });
 });

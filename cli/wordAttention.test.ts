@@ -9,7 +9,9 @@ import { TINY } from './testModel';
 
 function photo(w: number, h: number): RgbaImage {
   const data = new Uint8ClampedArray(w * h * 4);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([(x * 11) % 256, (y * 3) % 256, ((x * y) >> 2) % 256, 255], (y * w + x) * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      data.set([(x * 11) % 256, (y * 3) % 256, ((x * y) >> 2) % 256, 255], (y * w + x) * 4);
   return { width: w, height: h, data };
 }
 

@@ -11,12 +11,17 @@ import { test, expect, pngSize } from './fixtures';
 
 test.describe.configure({ timeout: 480_000 });
 
-test('drop a photo, run an edit, watch it stream, inspect attention and per-word maps, compare, download, undo, chain, reload', async ({ ui, page }, info) => {
+test('drop a photo, run an edit, watch it stream, inspect attention and per-word maps, compare, download, undo, chain, reload', async ({
+  ui,
+  page,
+}, info) => {
   await ui.open();
   await ui.documentState('01-start');
   await ui.openReady();
   // Status: the backend (adapter, or WASM threads) and the model with its precision.
-  await expect(page.getByTestId('backend-badge')).toContainText(ui.backendChoice === 'webgpu' ? /^WebGPU · \S/ : /^WASM · \d+ threads?/);
+  await expect(page.getByTestId('backend-badge')).toContainText(
+    ui.backendChoice === 'webgpu' ? /^WebGPU · \S/ : /^WASM · \d+ threads?/,
+  );
   await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · (fp32|fp16|q8|q4|q4f16)$/);
   await ui.drop('photo.jpg');
   await ui.expectImage(640, 427);
@@ -31,8 +36,13 @@ test('drop a photo, run an edit, watch it stream, inspect attention and per-word
   const snap = await ui.snapshot();
   expect(snap.result).toEqual({ width: 640, height: 427 });
   const perStep = snap.run!.stepElapsedMs.map((t, i, a) => t - (a[i - 1] ?? 0));
-  info.annotations.push({ type: 'step timings (ms)', description: `${info.project.name}: ${perStep.map((t) => t.toFixed(0)).join(', ')}; total ${snap.run!.ms?.toFixed(0)} ms` });
-  console.log(`[${info.project.name}] ${steps} steps, per step ms: ${perStep.map((t) => t.toFixed(0)).join(' ')}; edit total ${snap.run!.ms?.toFixed(0)} ms`);
+  info.annotations.push({
+    type: 'step timings (ms)',
+    description: `${info.project.name}: ${perStep.map((t) => t.toFixed(0)).join(', ')}; total ${snap.run!.ms?.toFixed(0)} ms`,
+  });
+  console.log(
+    `[${info.project.name}] ${steps} steps, per step ms: ${perStep.map((t) => t.toFixed(0)).join(' ')}; edit total ${snap.run!.ms?.toFixed(0)} ms`,
+  );
 
   // The heatmap is on, and the scrubber shows other steps' maps.
   await expect(page.getByTestId('result-image')).toBeVisible();
@@ -161,10 +171,12 @@ test('bad files each give a message and the app keeps working', async ({ ui, pag
   }
   // A 16-bit PNG decodes (to 8 bits) or is refused with a message; either way the app goes on.
   await ui.choose('deep16.png');
-  await expect.poll(async () => {
-    const s = await ui.snapshot();
-    return s.image?.width === 96 || (s.error?.source === 'image' && s.error.message.length > 0);
-  }).toBe(true);
+  await expect
+    .poll(async () => {
+      const s = await ui.snapshot();
+      return s.image?.width === 96 || (s.error?.source === 'image' && s.error.message.length > 0);
+    })
+    .toBe(true);
   // And it still edits.
   await ui.drop('photo.jpg');
   await ui.expectImage(640, 427);
@@ -175,13 +187,30 @@ test('bad files each give a message and the app keeps working', async ({ ui, pag
   void page;
 });
 
-test('opens valid files with big JPEG metadata, a motion photo\'s video after the JPEG, bytes after IEND @wasm', async ({ ui }) => {
+test("opens valid files with big JPEG metadata, a motion photo's video after the JPEG, bytes after IEND @wasm", async ({
+  ui,
+}) => {
   await ui.open();
   const read = (p: string) => new Uint8Array(readFileSync(join('e2e', 'fixtures', p)));
   const files = [
-    { name: 'metadata.jpg', mimeType: 'image/jpeg', bytes: withJpegMetadata(read('photos/rocket.jpg'), 300_000), size: [640, 427] },
-    { name: 'after-iend.png', mimeType: 'image/png', bytes: withTrailer(read('photos/chelsea.png'), 1), size: [451, 300] },
-    { name: 'motion.jpg', mimeType: 'image/jpeg', bytes: withTrailer(read('images/portrait-exif6.jpg'), 300_000), size: [320, 480] },
+    {
+      name: 'metadata.jpg',
+      mimeType: 'image/jpeg',
+      bytes: withJpegMetadata(read('photos/rocket.jpg'), 300_000),
+      size: [640, 427],
+    },
+    {
+      name: 'after-iend.png',
+      mimeType: 'image/png',
+      bytes: withTrailer(read('photos/chelsea.png'), 1),
+      size: [451, 300],
+    },
+    {
+      name: 'motion.jpg',
+      mimeType: 'image/jpeg',
+      bytes: withTrailer(read('images/portrait-exif6.jpg'), 300_000),
+      size: [320, 480],
+    },
   ] as const;
   for (const f of files) {
     await ui.fileInput.setInputFiles({ name: f.name, mimeType: f.mimeType, buffer: Buffer.from(f.bytes) });
@@ -190,7 +219,10 @@ test('opens valid files with big JPEG metadata, a motion photo\'s video after th
   }
 });
 
-test('instruction box: model suggestions, Shift+Enter, and what is missing before a run', async ({ ui, page }) => {
+test('instruction box: model suggestions, Shift+Enter, and what is missing before a run', async ({
+  ui,
+  page,
+}) => {
   // The package's manifest names its suggestions; give the tiny model two.
   const suggestions = ['make the sky purple', 'turn the lake green'];
   await page.route('**/models/tiny-random/manifest.json', async (route) => {
@@ -249,7 +281,9 @@ test('usable in a narrow window', async ({ ui, page }) => {
   for (const id of ['instruction', 'run', 'file-input']) await expect(page.getByTestId(id)).toBeAttached();
   await expect(ui.instruction).toBeInViewport();
   await expect(ui.runButton).toBeInViewport();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
   expect(overflow, 'no sideways scrolling').toBeLessThanOrEqual(0);
   // Keyboard order: picker → instruction → Run.
   await ui.instruction.focus();
@@ -273,7 +307,12 @@ test('model panel: cache size, clear cache, reload @wasm', async ({ ui, page }) 
   await ui.expectState('loading-model');
   await expect(page.getByTestId('model-progress')).toBeVisible();
   // For the picture, let the first files show their own progress (a local package may finish first).
-  await page.getByTestId('model-progress').locator('li').first().waitFor({ timeout: 10_000 }).catch(() => undefined);
+  await page
+    .getByTestId('model-progress')
+    .locator('li')
+    .first()
+    .waitFor({ timeout: 10_000 })
+    .catch(() => undefined);
   await ui.documentState('10-model-download');
   await ui.expectState('ready', 90_000);
   await expect(page.getByTestId('cache-size')).not.toContainText(/^Cached in this browser: 0 B$/);
@@ -337,10 +376,15 @@ test('inpainting brush and region-hold preview @wasm', async ({ ui, page }) => {
   // Far from the painted stroke the result keeps the original pixels.
   await page.getByTestId('view-compare').click();
   const pixelAt = (id: string) =>
-    page.getByTestId(id).evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(Math.floor(c.width * 0.9), Math.floor(c.height * 0.9), 1, 1).data]);
+    page
+      .getByTestId(id)
+      .evaluate((c: HTMLCanvasElement) => [
+        ...c.getContext('2d')!.getImageData(Math.floor(c.width * 0.9), Math.floor(c.height * 0.9), 1, 1).data,
+      ]);
   await expect.poll(() => pixelAt('compare-after')).not.toEqual([0, 0, 0, 0]);
   const [before, after] = [await pixelAt('compare-before'), await pixelAt('compare-after')];
-  for (let k = 0; k < 3; k++) expect(Math.abs(before[k] - after[k]), `channel ${k} outside the mask`).toBeLessThanOrEqual(12);
+  for (let k = 0; k < 3; k++)
+    expect(Math.abs(before[k] - after[k]), `channel ${k} outside the mask`).toBeLessThanOrEqual(12);
   await page.getByTestId('view-edit').click();
   // Moving λ previews the region it would hold, outlined over the attention map.
   await page.getByTestId('lambda-slider').fill('0.5');

@@ -1,7 +1,14 @@
 /** Shared Playwright fixtures: the backend a project runs on, and a typed handle on the app. */
 import { readFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { test as base, expect, type BrowserContext, type Download, type Locator, type Page } from '@playwright/test';
+import {
+  test as base,
+  expect,
+  type BrowserContext,
+  type Download,
+  type Locator,
+  type Page,
+} from '@playwright/test';
 import type { EditorSnapshot, TestApi } from '../src/app/testApi';
 
 export type BackendChoice = 'webgpu' | 'wasm';
@@ -13,7 +20,14 @@ export const imagePath = (name: string) => join(images, name);
 /** The model the editor specs run: the tiny random-weight package, the quickest to load and run. */
 export const TEST_MODEL_URL = '/models/tiny-random/';
 
-const MIME: Record<string, string> = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif', avif: 'image/avif' };
+const MIME: Record<string, string> = {
+  jpg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  bmp: 'image/bmp',
+  gif: 'image/gif',
+  avif: 'image/avif',
+};
 
 export class EditorPage {
   constructor(readonly page: Page) {}
@@ -28,7 +42,10 @@ export class EditorPage {
   }
 
   /** Calls a method of the app's test API inside the page. */
-  call<K extends keyof TestApi>(name: K, ...args: Parameters<TestApi[K]>): Promise<Awaited<ReturnType<TestApi[K]>>> {
+  call<K extends keyof TestApi>(
+    name: K,
+    ...args: Parameters<TestApi[K]>
+  ): Promise<Awaited<ReturnType<TestApi[K]>>> {
     return this.page.evaluate(
       ([n, a]) => (window.__editmgt![n as K] as (...x: unknown[]) => Promise<unknown>)(...(a as unknown[])),
       [name, args] as const,
@@ -100,7 +117,12 @@ export class EditorUi extends EditorPage {
   async openReady(): Promise<void> {
     await this.open();
     await this.page.getByTestId('backend-select').selectOption(this.backendChoice);
-    await expect.poll(async () => (await this.snapshot()).model?.backend, { timeout: 90_000, message: 'model loaded on the project backend' }).toBe(this.backendChoice);
+    await expect
+      .poll(async () => (await this.snapshot()).model?.backend, {
+        timeout: 90_000,
+        message: 'model loaded on the project backend',
+      })
+      .toBe(this.backendChoice);
     await this.expectState('ready');
   }
 
@@ -118,9 +140,12 @@ export class EditorUi extends EditorPage {
         data.items.add(new File([bytes], fileName, { type }));
         const target = document.querySelector('[data-testid="stage"]') ?? document.body;
         if (how === 'paste') {
-          target.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+          target.dispatchEvent(
+            new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+          );
         } else {
-          for (const t of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(t, { dataTransfer: data, bubbles: true, cancelable: true }));
+          for (const t of ['dragenter', 'dragover', 'drop'])
+            target.dispatchEvent(new DragEvent(t, { dataTransfer: data, bubbles: true, cancelable: true }));
         }
       },
       [b64, basename(name), type, how] as const,
@@ -154,7 +179,9 @@ export class EditorUi extends EditorPage {
     // Stop at the first error rather than waiting out the timeout, and show its message. The
     // store's own state is read (not the body attribute, which follows it a frame later), so an
     // error cleared by the click that started this run is never mistaken for this run's.
-    await expect.poll(async () => (await this.snapshot()).editState, { timeout: this.editTimeout, intervals: [250] }).toMatch(/^(done|error)$/);
+    await expect
+      .poll(async () => (await this.snapshot()).editState, { timeout: this.editTimeout, intervals: [250] })
+      .toMatch(/^(done|error)$/);
     const settled = await this.snapshot();
     if (settled.editState === 'error') throw new Error(`the edit failed: ${settled.error?.message}`);
     await this.expectState('done');
@@ -197,7 +224,8 @@ export class EditorUi extends EditorPage {
 
 /** Width and height from a PNG's IHDR. */
 export function pngSize(bytes: Buffer): { width: number; height: number } {
-  if (bytes.readUInt32BE(0) !== 0x89504e47 || bytes.toString('ascii', 12, 16) !== 'IHDR') throw new Error('not a PNG');
+  if (bytes.readUInt32BE(0) !== 0x89504e47 || bytes.toString('ascii', 12, 16) !== 'IHDR')
+    throw new Error('not a PNG');
   return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
 }
 

@@ -44,16 +44,25 @@ test('a plain page has no test API; ?test installs it', async ({ browser, baseUR
   }
 });
 
-test('the runtime and its .wasm files come from our own origin, never a CDN', async ({ editor, page, backendChoice }) => {
+test('the runtime and its .wasm files come from our own origin, never a CDN', async ({
+  editor,
+  page,
+  backendChoice,
+}) => {
   const requested: string[] = [];
   page.on('request', (r) => requested.push(r.url()));
   await editor.open();
   const loaded = await editor.call('loadDirect', '/models/tiny-random/', backendChoice, 'auto');
   expect(loaded.error).toBeNull();
   const runtime = requested.filter((u) => /ort[^/]*\.(wasm|mjs)(\?|$)/.test(u));
-  expect(runtime.some((u) => u.endsWith('.wasm')), requested.join('\n')).toBe(true);
+  expect(
+    runtime.some((u) => u.endsWith('.wasm')),
+    requested.join('\n'),
+  ).toBe(true);
   const origin = new URL(page.url()).origin;
-  expect(requested.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'))).toEqual([]);
+  expect(
+    requested.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')),
+  ).toEqual([]);
 });
 
 test('Chromium reports a WebGPU adapter @webgpu', async ({ editor }) => {

@@ -18,7 +18,10 @@ test('an instruction of only zero-width characters does not run, and says why @w
   expect((await ui.snapshot()).run).toBeNull();
 });
 
-test('a 200,000-character instruction: truncation said once, a capped row of word buttons @wasm', async ({ ui, page }) => {
+test('a 200,000-character instruction: truncation said once, a capped row of word buttons @wasm', async ({
+  ui,
+  page,
+}) => {
   await ui.openReady();
   await ui.drop('small.bmp');
   await ui.expectImage(64, 48);

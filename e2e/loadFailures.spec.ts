@@ -37,21 +37,34 @@ async function servePackageAt(page: Page, base: string, answer: Answer = () => f
     if (await answer(path, route)) return;
     try {
       const body = readFileSync(join(pkgDir, path));
-      await route.fulfill({ status: 200, headers: { ...binary, 'Content-Type': path.endsWith('.json') ? 'application/json' : binary['Content-Type'] }, body });
+      await route.fulfill({
+        status: 200,
+        headers: {
+          ...binary,
+          'Content-Type': path.endsWith('.json') ? 'application/json' : binary['Content-Type'],
+        },
+        body,
+      });
     } catch {
       await route.fulfill({ status: 404, body: 'not found' });
     }
   });
 }
 
-test('a server that stops sending half-way through a graph fails the load in the stall time, naming the file; the next try resumes @wasm', async ({ editor }) => {
+test('a server that stops sending half-way through a graph fails the load in the stall time, naming the file; the next try resumes @wasm', async ({
+  editor,
+}) => {
   const server = await startModelServer(pkgDir, { stallAfter: { path: big.path, bytes: big.bytes >> 1 } });
   try {
     await editor.open();
     const started = Date.now();
     const stalled = await editor.call('loadDirect', server.url, 'wasm', 'auto', { stallMs: 2000 });
     expect(stalled.error?.code).toBe('model-unavailable');
-    expect(stalled.error?.message).toMatch(new RegExp(`the download of ${escape(big.path)} stalled: the server sent nothing for 2 s after \\d+ of ${big.bytes} bytes`));
+    expect(stalled.error?.message).toMatch(
+      new RegExp(
+        `the download of ${escape(big.path)} stalled: the server sent nothing for 2 s after \\d+ of ${big.bytes} bytes`,
+      ),
+    );
     expect(stalled.error?.message).toMatch(/Try Load again later/);
     expect(Date.now() - started).toBeLessThan(30_000);
 
@@ -74,13 +87,18 @@ test('a manifest that never ends is refused once it passes the size cap @wasm', 
     await editor.open();
     const r = await editor.call('loadDirect', server.url, 'wasm', 'auto');
     expect(r.error?.code).toBe('model-unavailable');
-    expect(r.error?.message).toMatch(/manifest\.json is too large: at least \d+ bytes, where such a file may be at most 4 MiB/);
+    expect(r.error?.message).toMatch(
+      /manifest\.json is too large: at least \d+ bytes, where such a file may be at most 4 MiB/,
+    );
   } finally {
     await server.close();
   }
 });
 
-test('a leftover partial download that the server will not continue (HTTP 416) is started over @wasm', async ({ editor, page }) => {
+test('a leftover partial download that the server will not continue (HTTP 416) is started over @wasm', async ({
+  editor,
+  page,
+}) => {
   await editor.open();
   const body = readFileSync(join(pkgDir, big.path));
   const cut = Math.floor(big.bytes / 3);
@@ -88,8 +106,14 @@ test('a leftover partial download that the server will not continue (HTTP 416) i
   await page.context().route(`**/models/tiny-random/${big.path}`, async (route: Route) => {
     const range = route.request().headers()['range'] ?? null;
     ranges.push(range);
-    if (ranges.length === 1) return route.fulfill({ status: 200, headers: binary, body: body.subarray(0, cut) });
-    if (range) return route.fulfill({ status: 416, headers: { ...binary, 'Content-Range': `bytes */${big.bytes}` }, body: '' });
+    if (ranges.length === 1)
+      return route.fulfill({ status: 200, headers: binary, body: body.subarray(0, cut) });
+    if (range)
+      return route.fulfill({
+        status: 416,
+        headers: { ...binary, 'Content-Range': `bytes */${big.bytes}` },
+        body: '',
+      });
     return route.fulfill({ status: 200, headers: binary, body });
   });
   const broken = await editor.call('loadDirect', '/models/tiny-random/', 'wasm', 'auto');
@@ -99,7 +123,10 @@ test('a leftover partial download that the server will not continue (HTTP 416) i
   expect(ranges).toEqual([null, `bytes=${cut}-`, null]);
 });
 
-test('a package declaring more bytes than the browser can store is refused before any download @wasm', async ({ editor, page }) => {
+test('a package declaring more bytes than the browser can store is refused before any download @wasm', async ({
+  editor,
+  page,
+}) => {
   const huge = JSON.parse(manifestText) as { files: ManifestFile[] };
   // on a graph file: an external-data chunk of 2 GiB or more is refused by the manifest check first
   huge.files.find((f) => f.path === 'q8/transformer_step.onnx')!.bytes = 1e15;
@@ -107,13 +134,19 @@ test('a package declaring more bytes than the browser can store is refused befor
   await servePackageAt(page, '/models/huge/', async (path, route) => {
     asked.push(path);
     if (path !== 'manifest.json') return false;
-    await route.fulfill({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(huge) });
+    await route.fulfill({
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(huge),
+    });
     return true;
   });
   await editor.open();
   const r = await editor.call('loadDirect', '/models/huge/', 'wasm', 'auto');
   expect(r.error?.code).toBe('model-unavailable');
-  expect(r.error?.message).toMatch(/Not enough storage for this model: it needs 1\.0 PB more, and this browser lets the app store [\d.]+ [KMGT]?B/);
+  expect(r.error?.message).toMatch(
+    /Not enough storage for this model: it needs 1\.0 PB more, and this browser lets the app store [\d.]+ [KMGT]?B/,
+  );
   expect(asked).toEqual(['manifest.json']);
 });
 
@@ -124,13 +157,19 @@ test('a tokenizer file over the size cap is refused from the manifest @wasm', as
   await servePackageAt(page, '/models/fat-tokenizer/', async (path, route) => {
     asked.push(path);
     if (path !== 'manifest.json') return false;
-    await route.fulfill({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(fat) });
+    await route.fulfill({
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(fat),
+    });
     return true;
   });
   await editor.open();
   const r = await editor.call('loadDirect', '/models/fat-tokenizer/', 'wasm', 'auto');
   expect(r.error?.code).toBe('model-invalid');
-  expect(r.error?.message).toMatch(/the tokenizer file tokenizer_llm\/tokenizer\.json is 104857600 bytes; a tokenizer file may be at most 64 MiB/);
+  expect(r.error?.message).toMatch(
+    /the tokenizer file tokenizer_llm\/tokenizer\.json is 104857600 bytes; a tokenizer file may be at most 64 MiB/,
+  );
   expect(asked).toEqual(['manifest.json']);
 });
 
@@ -141,14 +180,19 @@ function storeKey(page: Page, base: string): string {
 
 function storedNames(page: Page, key: string): Promise<string[]> {
   return page.evaluate(async (key) => {
-    const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('models')).getDirectoryHandle(key);
+    const dir = await (
+      await (await navigator.storage.getDirectory()).getDirectoryHandle('models')
+    ).getDirectoryHandle(key);
     const names: string[] = [];
     for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
     return names.sort();
   }, key);
 }
 
-test('stored files carry a verified mark; a stored file without one is hashed again and replaced when wrong @wasm', async ({ editor, page }) => {
+test('stored files carry a verified mark; a stored file without one is hashed again and replaced when wrong @wasm', async ({
+  editor,
+  page,
+}) => {
   let downloads = 0;
   await servePackageAt(page, '/models/marks/', (path) => {
     if (path === big.path) downloads++;
@@ -165,7 +209,9 @@ test('stored files carry a verified mark; a stored file without one is hashed ag
   // A copy cut off while being stored: same size, wrong bytes, no mark.
   await page.evaluate(
     async ([key, sha]) => {
-      const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('models')).getDirectoryHandle(key);
+      const dir = await (
+        await (await navigator.storage.getDirectory()).getDirectoryHandle('models')
+      ).getDirectoryHandle(key);
       await dir.removeEntry(`${sha}.verified`);
       const w = await (await dir.getFileHandle(sha)).createWritable({ keepExistingData: true });
       await w.write({ type: 'write', position: 100, data: new Uint8Array(64) });
@@ -178,12 +224,17 @@ test('stored files carry a verified mark; a stored file without one is hashed ag
   expect(await storedNames(page, key)).toContain(`${big.sha256}.verified`);
 });
 
-test('a stalled or failed model load keeps the model in use and the saved choice; Cancel stops it @wasm', async ({ ui, page }) => {
+test('a stalled or failed model load keeps the model in use and the saved choice; Cancel stops it @wasm', async ({
+  ui,
+  page,
+}) => {
   test.setTimeout(240_000);
   await ui.openReady();
   expect((await ui.snapshot()).model?.name).toBe(manifest.name);
   // A package whose largest graph never arrives, and one whose graph the server refuses.
-  await servePackageAt(page, '/models/stalled/', (path) => (path === big.path ? new Promise<boolean>(() => undefined) : false));
+  await servePackageAt(page, '/models/stalled/', (path) =>
+    path === big.path ? new Promise<boolean>(() => undefined) : false,
+  );
   await servePackageAt(page, '/models/broken/', async (path, route) => {
     if (path !== big.path) return false;
     await route.fulfill({ status: 500, body: 'server error' });
@@ -223,14 +274,22 @@ test('a stalled or failed model load keeps the model in use and the saved choice
   await page.waitForFunction(() => window.__editmgt !== undefined);
   await expect.poll(async () => (await ui.snapshot()).modelStatus, { timeout: 90_000 }).toBe('ready');
   expect((await ui.snapshot()).model?.name).toBe(manifest.name);
-  expect(asked.filter((p) => p.startsWith('/models/stalled/') || p.startsWith('/models/broken/'))).toEqual([]);
+  expect(asked.filter((p) => p.startsWith('/models/stalled/') || p.startsWith('/models/broken/'))).toEqual(
+    [],
+  );
 });
 
-test('a package needing larger GPU buffers than the adapter allows is refused before any download @webgpu', async ({ editor, page }) => {
+test('a package needing larger GPU buffers than the adapter allows is refused before any download @webgpu', async ({
+  editor,
+  page,
+}) => {
   await editor.open();
   const info = await editor.call('backend', 'webgpu');
   expect(info.limits?.maxBufferSize).toBeGreaterThan(0);
-  const demanding = JSON.parse(manifestText) as { config: Record<string, unknown>; dtypes: Record<string, Record<string, unknown>> };
+  const demanding = JSON.parse(manifestText) as {
+    config: Record<string, unknown>;
+    dtypes: Record<string, Record<string, unknown>>;
+  };
   // the package's largest buffer and each dtype's own (the worker refuses when no WebGPU dtype fits)
   const declare = (bytes: number) => {
     demanding.config['max_buffer_bytes'] = bytes;
@@ -241,12 +300,18 @@ test('a package needing larger GPU buffers than the adapter allows is refused be
   await servePackageAt(page, '/models/demanding/', async (path, route) => {
     asked.push(path);
     if (path !== 'manifest.json') return false;
-    await route.fulfill({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(demanding) });
+    await route.fulfill({
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(demanding),
+    });
     return true;
   });
   const r = await editor.call('loadDirect', '/models/demanding/', 'webgpu', 'auto');
   expect(r.error?.code).toBe('backend-unavailable');
-  expect(r.error?.message).toMatch(/this model needs GPU buffers of \d+ MB, but this GPU allows buffers of at most \d+ MB \(maxBufferSize\)/);
+  expect(r.error?.message).toMatch(
+    /this model needs GPU buffers of \d+ MB, but this GPU allows buffers of at most \d+ MB \(maxBufferSize\)/,
+  );
   expect(r.error?.message).toMatch(/smaller resolution would fit, or choose the WASM backend/);
   expect(asked).toEqual(['manifest.json']);
 

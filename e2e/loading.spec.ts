@@ -20,7 +20,10 @@ const big = manifest.files
   .filter((f) => f.path.startsWith('q8/') && manifest.files.filter((g) => g.sha256 === f.sha256).length === 1)
   .sort((a, b) => b.bytes - a.bytes)[0]!;
 
-test('download reports bytes per file and in total, then opens offline from the store @wasm', async ({ editor, page }) => {
+test('download reports bytes per file and in total, then opens offline from the store @wasm', async ({
+  editor,
+  page,
+}) => {
   await editor.open();
   const first = await editor.call('loadDirect', BASE, 'wasm', 'auto');
   expect(first.error).toBeNull();
@@ -30,8 +33,12 @@ test('download reports bytes per file and in total, then opens offline from the 
   expect(files.has(big.path)).toBe(true);
   expect(last.totalLoaded).toBe(last.totalBytes);
   // Totals only grow, and each file's count ends at its size from the manifest.
-  for (let i = 1; i < first.progress.length; i++) expect(first.progress[i]!.totalLoaded).toBeGreaterThanOrEqual(first.progress[i - 1]!.totalLoaded);
-  for (const f of files) expect(first.progress.filter((p) => p.file === f).at(-1)!.loaded).toBe(manifest.files.find((m) => m.path === f)!.bytes);
+  for (let i = 1; i < first.progress.length; i++)
+    expect(first.progress[i]!.totalLoaded).toBeGreaterThanOrEqual(first.progress[i - 1]!.totalLoaded);
+  for (const f of files)
+    expect(first.progress.filter((p) => p.file === f).at(-1)!.loaded).toBe(
+      manifest.files.find((m) => m.path === f)!.bytes,
+    );
   expect(first.model!.cachedBytes).toBeGreaterThanOrEqual(last.totalBytes);
 
   // Offline: every request for the package fails; the stored copy (manifest included) is used.
@@ -59,7 +66,14 @@ test('an interrupted download resumes with an HTTP Range request @wasm', async (
     requests.push(range);
     if (requests.length === 1) {
       // The connection drops a third of the way in.
-      return route.fulfill({ status: 200, headers: { 'Content-Type': 'application/octet-stream', 'Cross-Origin-Resource-Policy': 'same-origin' }, body: body.subarray(0, cut) });
+      return route.fulfill({
+        status: 200,
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Cross-Origin-Resource-Policy': 'same-origin',
+        },
+        body: body.subarray(0, cut),
+      });
     }
     const from = Number(/bytes=(\d+)-/.exec(range ?? '')?.[1] ?? 0);
     return route.fulfill({
@@ -82,12 +96,19 @@ test('an interrupted download resumes with an HTTP Range request @wasm', async (
   expect(resumed.progress.find((p) => p.file === big.path)!.loaded).toBe(cut);
 });
 
-test('a file whose sha256 differs is refused, and a good copy loads afterwards @wasm', async ({ editor, page }) => {
+test('a file whose sha256 differs is refused, and a good copy loads afterwards @wasm', async ({
+  editor,
+  page,
+}) => {
   await editor.open();
   const body = Buffer.from(readFileSync(join(pkgDir, big.path)));
   body[body.length >> 1]! ^= 0xff;
   const corrupt = (route: Route) =>
-    route.fulfill({ status: 200, headers: { 'Content-Type': 'application/octet-stream', 'Cross-Origin-Resource-Policy': 'same-origin' }, body });
+    route.fulfill({
+      status: 200,
+      headers: { 'Content-Type': 'application/octet-stream', 'Cross-Origin-Resource-Policy': 'same-origin' },
+      body,
+    });
   await page.context().route(`**${BASE}${big.path}`, corrupt);
   const bad = await editor.call('loadDirect', BASE, 'wasm', 'auto');
   expect(bad.error?.code).toBe('model-invalid');
@@ -102,8 +123,12 @@ test('a wrong model URL says what is wrong @wasm', async ({ editor }) => {
   // A static host that answers unknown paths with its web page, and one that answers 404.
   const html = await editor.call('loadDirect', '/models/no-such-model/', 'wasm', 'auto');
   expect(html.error?.code).toBe('model-unavailable');
-  expect(html.error?.message).toMatch(/sent a web page, not a model manifest\. Is this a model package URL\?/);
-  await editor.page.context().route('**/models/gone/**', (route) => route.fulfill({ status: 404, body: 'Not Found' }));
+  expect(html.error?.message).toMatch(
+    /sent a web page, not a model manifest\. Is this a model package URL\?/,
+  );
+  await editor.page
+    .context()
+    .route('**/models/gone/**', (route) => route.fulfill({ status: 404, body: 'Not Found' }));
   const missing = await editor.call('loadDirect', '/models/gone/', 'wasm', 'auto');
   expect(missing.error?.code).toBe('model-unavailable');
   expect(missing.error?.message).toMatch(/HTTP 404\. Is this a model package URL\?/);
@@ -125,7 +150,9 @@ test('a package that does not load on WebGPU falls back to WASM and says so @web
   expect(r.model?.fallbackReason).toMatch(/did not load on WebGPU/);
 });
 
-test('backend choices made in quick succession: the last one counts, even when an earlier probe is slower @webgpu', async ({ editor }) => {
+test('backend choices made in quick succession: the last one counts, even when an earlier probe is slower @webgpu', async ({
+  editor,
+}) => {
   await editor.open();
   // The WebGPU probe (adapter and device) takes longer than choosing WASM; both are in flight at once.
   const r = await editor.call('loadDirect', BASE, ['webgpu', 'wasm'], 'fp32');
@@ -136,7 +163,9 @@ test('backend choices made in quick succession: the last one counts, even when a
   expect(back.model?.backend).toBe('webgpu');
 });
 
-test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt, the next edit works @webgpu', async ({ ui }) => {
+test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt, the next edit works @webgpu', async ({
+  ui,
+}) => {
   test.setTimeout(600_000);
   await ui.openReady();
   await ui.choose('photo.jpg');
@@ -144,7 +173,9 @@ test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt
   const before = (await ui.snapshot()).image;
   await ui.setSteps(ui.editSteps);
   await ui.edit('make the sky purple');
-  await expect.poll(async () => (await ui.snapshot()).run?.frames ?? 0, { timeout: ui.editTimeout }).toBeGreaterThanOrEqual(1);
+  await expect
+    .poll(async () => (await ui.snapshot()).run?.frames ?? 0, { timeout: ui.editTimeout })
+    .toBeGreaterThanOrEqual(1);
   await ui.call('loseDevice');
   await expect(ui.error).toContainText(/GPU/);
   expect((await ui.snapshot()).image).toEqual(before);
@@ -156,20 +187,31 @@ test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt
   expect((await ui.snapshot()).image).toEqual(before);
 });
 
-test('a package whose graphs do not match its manifest is refused naming the graph, and the good one loads after @wasm', async ({ editor, page }) => {
+test('a package whose graphs do not match its manifest is refused naming the graph, and the good one loads after @wasm', async ({
+  editor,
+  page,
+}) => {
   await editor.open();
   // The manifest points vq_encode at the decoder's files and the other way round (checksums intact).
-  const swapped = structuredClone(manifest) as unknown as { dtypes: Record<string, { graphs: Record<string, unknown> }> };
+  const swapped = structuredClone(manifest) as unknown as {
+    dtypes: Record<string, { graphs: Record<string, unknown> }>;
+  };
   const q8 = swapped.dtypes['q8']!.graphs;
   [q8['vq_encode'], q8['vq_decode']] = [q8['vq_decode'], q8['vq_encode']];
   await page.context().route('**/models/swapped/**', (route: Route) => {
     const path = new URL(route.request().url()).pathname.replace('/models/swapped/', '');
     const body = path === 'manifest.json' ? JSON.stringify(swapped) : readFileSync(join(pkgDir, path));
-    return route.fulfill({ status: 200, headers: { 'Content-Type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream' }, body });
+    return route.fulfill({
+      status: 200,
+      headers: { 'Content-Type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream' },
+      body,
+    });
   });
   const bad = await editor.call('loadDirect', '/models/swapped/', 'wasm', 'q8');
   expect(bad.error?.code).toBe('model-invalid');
-  expect(bad.error?.message).toContain("model graph vq_encode does not match its manifest: input 'pixels' is missing");
+  expect(bad.error?.message).toContain(
+    "model graph vq_encode does not match its manifest: input 'pixels' is missing",
+  );
   const good = await editor.call('loadDirect', BASE, 'wasm', 'q8');
   expect(good.error).toBeNull();
 });

@@ -10,7 +10,11 @@ test.describe.configure({ timeout: 240_000 });
 
 const foreignBase = (baseURL: string) => baseURL.replace('127.0.0.1', 'localhost');
 
-test('a link to a package on another host asks first, showing host and size; yes loads it @wasm', async ({ ui, page, baseURL }) => {
+test('a link to a package on another host asks first, showing host and size; yes loads it @wasm', async ({
+  ui,
+  page,
+  baseURL,
+}) => {
   const foreign = `${foreignBase(baseURL!)}/models/tiny-random/`;
   const fetched: string[] = [];
   page.on('request', (r) => {
@@ -20,7 +24,9 @@ test('a link to a package on another host asks first, showing host and size; yes
   const offer = page.getByTestId('foreign-model');
   await expect(offer).toBeVisible();
   await expect(page.getByTestId('foreign-model-host')).toHaveText(new URL(foreign).host);
-  await expect(page.getByTestId('foreign-model-size')).toHaveText(/^\d+(\.\d)? (B|KB|MB|GB)( to \d+(\.\d)? (B|KB|MB|GB), by precision)?$/);
+  await expect(page.getByTestId('foreign-model-size')).toHaveText(
+    /^\d+(\.\d)? (B|KB|MB|GB)( to \d+(\.\d)? (B|KB|MB|GB), by precision)?$/,
+  );
   // Meanwhile the editor's own model loads and works; only the manifest came from the other host.
   await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
   expect(fetched).toEqual(['/models/tiny-random/manifest.json']);
@@ -32,7 +38,11 @@ test('a link to a package on another host asks first, showing host and size; yes
   expect(fetched.some((p) => p.endsWith('.onnx'))).toBe(true);
 });
 
-test('saying no keeps the current model and downloads nothing; a reload does not ask again @wasm', async ({ ui, page, baseURL }) => {
+test('saying no keeps the current model and downloads nothing; a reload does not ask again @wasm', async ({
+  ui,
+  page,
+  baseURL,
+}) => {
   const foreign = `${foreignBase(baseURL!)}/models/tiny-random/`;
   const graphs: string[] = [];
   page.on('request', (r) => {
@@ -50,14 +60,20 @@ test('saying no keeps the current model and downloads nothing; a reload does not
   expect(graphs).toEqual([]);
 });
 
-test('an unreachable package on another host is explained, and nothing else changes @wasm', async ({ page, baseURL }) => {
+test('an unreachable package on another host is explained, and nothing else changes @wasm', async ({
+  page,
+  baseURL,
+}) => {
   await page.goto(`/?model=${encodeURIComponent(`${foreignBase(baseURL!)}/no/such/package/`)}`);
   await expect(page.getByTestId('foreign-model-problem')).toContainText('not a model manifest');
   await expect(page.getByTestId('foreign-model-accept')).toHaveCount(0);
   await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
 });
 
-test('javascript:, data: and file:// model addresses are refused with a message; the model stays @wasm', async ({ ui, page }) => {
+test('javascript:, data: and file:// model addresses are refused with a message; the model stays @wasm', async ({
+  ui,
+  page,
+}) => {
   await page.goto(`/?model=${encodeURIComponent('javascript:alert(1)')}`);
   await expect(ui.error).toContainText('a javascript: address is refused');
   await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });

@@ -57,14 +57,22 @@ export async function startModelServer(dir: string, misbehaviour: Misbehaviour =
     }
     let body: Buffer;
     try {
-      body = path === 'manifest.json' && misbehaviour.manifest !== undefined ? Buffer.from(misbehaviour.manifest) : readFileSync(join(dir, path));
+      body =
+        path === 'manifest.json' && misbehaviour.manifest !== undefined
+          ? Buffer.from(misbehaviour.manifest)
+          : readFileSync(join(dir, path));
     } catch {
       res.writeHead(404, CORS).end('not found');
       return;
     }
     const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
-    const headers = { ...CORS, 'Content-Type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream', 'Content-Length': String(body.length - from) };
-    if (from > 0) res.writeHead(206, { ...headers, 'Content-Range': `bytes ${from}-${body.length - 1}/${body.length}` });
+    const headers = {
+      ...CORS,
+      'Content-Type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      'Content-Length': String(body.length - from),
+    };
+    if (from > 0)
+      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${from}-${body.length - 1}/${body.length}` });
     else res.writeHead(200, headers);
     const stall = misbehaviour.stallAfter;
     if (stall && stall.path === path) {

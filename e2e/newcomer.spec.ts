@@ -7,7 +7,10 @@ import { test, expect, imagePath } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
 
-test('Run pressed right after choosing a file waits for the image and then runs @wasm', async ({ ui, page }) => {
+test('Run pressed right after choosing a file waits for the image and then runs @wasm', async ({
+  ui,
+  page,
+}) => {
   await ui.openReady();
   await ui.setSteps(2);
   await ui.instruction.fill('make the sky purple');
@@ -15,9 +18,12 @@ test('Run pressed right after choosing a file waits for the image and then runs 
   // The drop and the click happen in one task: the image cannot have opened in between.
   await page.evaluate((b64) => {
     const data = new DataTransfer();
-    data.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'photo.jpg', { type: 'image/jpeg' }));
+    data.items.add(
+      new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'photo.jpg', { type: 'image/jpeg' }),
+    );
     const stage = document.querySelector('[data-testid="stage"]') ?? document.body;
-    for (const t of ['dragenter', 'dragover', 'drop']) stage.dispatchEvent(new DragEvent(t, { dataTransfer: data, bubbles: true, cancelable: true }));
+    for (const t of ['dragenter', 'dragover', 'drop'])
+      stage.dispatchEvent(new DragEvent(t, { dataTransfer: data, bubbles: true, cancelable: true }));
     (document.querySelector('[data-testid="run"]') as HTMLButtonElement).click();
   }, b64);
   await expect.poll(async () => (await ui.snapshot()).run?.status ?? null, { timeout: 60_000 }).toBe('done');
@@ -27,7 +33,11 @@ test('Run pressed right after choosing a file waits for the image and then runs 
   await expect(ui.historyItems).toHaveCount(2);
 });
 
-test('a built copy reopens with the network gone: the shell from its service worker, the model from OPFS @wasm', async ({ ui, page, context }) => {
+test('a built copy reopens with the network gone: the shell from its service worker, the model from OPFS @wasm', async ({
+  ui,
+  page,
+  context,
+}) => {
   await ui.openReady();
   // The shell is kept once the service worker is active and controls the page.
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
@@ -44,13 +54,17 @@ test('a built copy reopens with the network gone: the shell from its service wor
   }
 });
 
-test('the shapes model offers examples from its domain, and says plainly when an image is outside it @wasm', async ({ ui, page }) => {
+test('the shapes model offers examples from its domain, and says plainly when an image is outside it @wasm', async ({
+  ui,
+  page,
+}) => {
   await page.goto('/');
   await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
   const examples = page.getByTestId('domain-example');
   await expect(examples).toHaveCount(4);
   // Every example thumbnail is a decoded picture.
-  for (const img of await examples.locator('img').all()) await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(128);
+  for (const img of await examples.locator('img').all())
+    await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(128);
 
   await examples.first().click();
   await ui.expectImage(128, 128);

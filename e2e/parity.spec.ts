@@ -68,7 +68,13 @@ async function browserEdit(page: import('@playwright/test').Page, backend: 'webg
         instruction,
         settings,
       }),
-    { backend, dtype, image: { width: img.width, height: img.height, data: [...img.data] }, instruction, settings },
+    {
+      backend,
+      dtype,
+      image: { width: img.width, height: img.height, data: [...img.data] },
+      instruction,
+      settings,
+    },
   );
 }
 
@@ -78,7 +84,11 @@ function agreement(a: number[], b: number[]): number {
   return same / a.length;
 }
 
-test('fp32 edit: identical tokens at every step and the same pixels as node', async ({ editor, page, backendChoice }) => {
+test('fp32 edit: identical tokens at every step and the same pixels as node', async ({
+  editor,
+  page,
+  backendChoice,
+}) => {
   test.setTimeout(360_000);
   await editor.open();
   const [web, node] = await Promise.all([browserEdit(page, backendChoice, 'fp32'), nodeEdit('fp32')]);
@@ -87,7 +97,8 @@ test('fp32 edit: identical tokens at every step and the same pixels as node', as
   for (let i = 0; i < settings.steps; i++) expect(web.steps[i], `step ${i}`).toEqual(node.steps[i]);
   expect([web.image.width, web.image.height]).toEqual([80, 60]);
   let maxDiff = 0;
-  for (let i = 0; i < web.image.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(web.image.data[i]! - node.image.data[i]!));
+  for (let i = 0; i < web.image.data.length; i++)
+    maxDiff = Math.max(maxDiff, Math.abs(web.image.data[i]! - node.image.data[i]!));
   expect(maxDiff).toBeLessThanOrEqual(1);
 });
 
@@ -97,7 +108,10 @@ test('q4 edit agrees with node within the stated bound', async ({ editor, page, 
   const [web, node] = await Promise.all([browserEdit(page, backendChoice, 'q4'), nodeEdit('q4')]);
   const first = agreement(web.steps[0]!, node.steps[0]!);
   const final = agreement(web.steps.at(-1)!, node.steps.at(-1)!);
-  test.info().annotations.push({ type: 'agreement', description: `first step ${first.toFixed(3)}, final ${final.toFixed(3)}` });
+  test.info().annotations.push({
+    type: 'agreement',
+    description: `first step ${first.toFixed(3)}, final ${final.toFixed(3)}`,
+  });
   // Measured on the tiny package: 1.000 and 1.000 on both providers (SwiftShader and WASM).
   expect(first).toBeGreaterThanOrEqual(0.99);
   expect(final).toBeGreaterThanOrEqual(0.9);

@@ -23,13 +23,24 @@ for (const dtype of webgpuDtypes) {
     const entry = manifest.dtypes[dtype]!.graphs.transformer_step;
     const bytes = [...readFileSync(join(pkg, entry.file))];
     // the weights: chunks beside the graph, handed over under the file names the graph uses
-    const chunks = (entry.external_data ?? []).map((p) => ({ path: p.split('/').pop()!, data: [...readFileSync(join(pkg, p))] }));
+    const chunks = (entry.external_data ?? []).map((p) => ({
+      path: p.split('/').pop()!,
+      data: [...readFileSync(join(pkg, p))],
+    }));
     const result = await page.evaluate(
-      ([b, c]) => window.__editmgt!.placement(new Uint8Array(b).buffer, 'webgpu', c.map((e) => ({ path: e.path, data: new Uint8Array(e.data).buffer }))),
+      ([b, c]) =>
+        window.__editmgt!.placement(
+          new Uint8Array(b).buffer,
+          'webgpu',
+          c.map((e) => ({ path: e.path, data: new Uint8Array(e.data).buffer })),
+        ),
       [bytes, chunks] as const,
     );
     // The log must show the placement report at all, or the check would pass vacuously.
-    expect(result.log.some((l) => /placed on|Node placements/i.test(l)), result.log.slice(-20).join('\n')).toBe(true);
+    expect(
+      result.log.some((l) => /placed on|Node placements/i.test(l)),
+      result.log.slice(-20).join('\n'),
+    ).toBe(true);
     expect(result.cpuNodes).toEqual([]);
   });
 }

@@ -44,7 +44,10 @@ function changeInOut(before: PNG, after: PNG, mask: PNG): { inside: number; outs
   return { inside: inside / Math.max(1, nIn), outside: outside / Math.max(1, nOut) };
 }
 
-test('opens on the shapes model, and its edit changes the region the instruction names @wasm', async ({ ui, page }) => {
+test('opens on the shapes model, and its edit changes the region the instruction names @wasm', async ({
+  ui,
+  page,
+}) => {
   test.setTimeout(300_000);
   await page.goto('/');
   await page.waitForFunction(() => window.__editmgt !== undefined);
@@ -65,6 +68,9 @@ test('opens on the shapes model, and its edit changes the region the instruction
   const mask = png(readFileSync(join(testset, pair.mask)));
   expect([after.width, after.height]).toEqual([before.width, before.height]);
   const change = changeInOut(before, after, mask);
-  test.info().annotations.push({ type: 'change', description: `${pair.id} (${pair.kind}) inside ${change.inside.toFixed(1)}, outside ${change.outside.toFixed(1)}` });
+  test.info().annotations.push({
+    type: 'change',
+    description: `${pair.id} (${pair.kind}) inside ${change.inside.toFixed(1)}, outside ${change.outside.toFixed(1)}`,
+  });
   expect(change.inside).toBeGreaterThan(3 * change.outside);
 });

@@ -7,7 +7,12 @@ import { test, expect, EditorUi } from './fixtures';
 
 test.describe.configure({ timeout: 360_000 });
 
-test('two tabs editing alternately keep both histories across a reload @wasm', async ({ ui, page, context, backendChoice }) => {
+test('two tabs editing alternately keep both histories across a reload @wasm', async ({
+  ui,
+  page,
+  context,
+  backendChoice,
+}) => {
   const a = ui;
   await a.openReady();
   await a.setSteps(2);
@@ -42,7 +47,13 @@ test('two tabs editing alternately keep both histories across a reload @wasm', a
     await p.reload();
     await p.waitForFunction(() => window.__editmgt !== undefined);
   }
-  const labels = ['photo.jpg', '“make the sky purple”', 'small.bmp', '“make it blue”', '“make the grass red”'];
+  const labels = [
+    'photo.jpg',
+    '“make the sky purple”',
+    'small.bmp',
+    '“make it blue”',
+    '“make the grass red”',
+  ];
   for (const tab of [a, b]) {
     await expect(tab.historyItems).toHaveCount(5);
     await expect(tab.historyItems).toHaveText(labels);

@@ -39,7 +39,12 @@ function ensureChromium() {
   if (!process.env.CHROMIUM_PATH && root && existsSync('/usr/bin/apt-get')) {
     console.log('--- Chromium is missing: installing Debian chromium');
     const env = { DEBIAN_FRONTEND: 'noninteractive' };
-    if (run('apt-get', ['update', '-qq'], env).ok && run('apt-get', ['install', '-y', '-qq', 'chromium'], env).ok && existsSync(path)) return true;
+    if (
+      run('apt-get', ['update', '-qq'], env).ok &&
+      run('apt-get', ['install', '-y', '-qq', 'chromium'], env).ok &&
+      existsSync(path)
+    )
+      return true;
   }
   console.error(
     `the end-to-end tests need Chromium at ${path}: install Debian's package (sudo apt-get install chromium) ` +
@@ -56,7 +61,10 @@ let venvResult = null;
 function ensureVenv() {
   if (venvResult) return venvResult;
   venvResult = run('bash', ['tools/export/setup.sh']);
-  if (!venvResult.ok) console.error('could not prepare the Python venv (tools/export/setup.sh): Python 3.11 and access to PyPI are needed');
+  if (!venvResult.ok)
+    console.error(
+      'could not prepare the Python venv (tools/export/setup.sh): Python 3.11 and access to PyPI are needed',
+    );
   return venvResult;
 }
 
@@ -75,9 +83,17 @@ const suites = {
     ];
     const venv = ensureVenv();
     const ruff = resolve('tools/export/.venv/bin/ruff');
-    checks.push(venv.ok ? run(ruff, ['check', '.']) : venv, venv.ok ? run(ruff, ['format', '--check', '.']) : venv);
+    checks.push(
+      venv.ok ? run(ruff, ['check', '.']) : venv,
+      venv.ok ? run(ruff, ['format', '--check', '.']) : venv,
+    );
     const passed = checks.filter((c) => c.ok).length;
-    return { passed, failed: checks.length - passed, skipped: 0, seconds: checks.reduce((s, c) => s + c.seconds, 0) };
+    return {
+      passed,
+      failed: checks.length - passed,
+      skipped: 0,
+      seconds: checks.reduce((s, c) => s + c.seconds, 0),
+    };
   },
   unit: () => {
     const file = resolve(results, 'unit.json');
@@ -85,7 +101,12 @@ const suites = {
     const j = readJson(file);
     if (!j) return { passed: 0, failed: 1, skipped: 0, seconds: r.seconds };
     const failed = j.numFailedTests + (r.ok || j.numFailedTests ? 0 : 1);
-    return { passed: j.numPassedTests, failed, skipped: j.numPendingTests + j.numTodoTests, seconds: r.seconds };
+    return {
+      passed: j.numPassedTests,
+      failed,
+      skipped: j.numPendingTests + j.numTodoTests,
+      seconds: r.seconds,
+    };
   },
   python: () => {
     const setup = ensureVenv();
@@ -94,11 +115,20 @@ const suites = {
     const r = run('bash', ['tools/export/run_tests.sh', `--junitxml=${file}`]);
     if (!existsSync(file)) return { passed: 0, failed: 1, skipped: 0, seconds: r.seconds };
     const xml = readFileSync(file, 'utf8');
-    const attr = (name) => [...xml.matchAll(new RegExp(`<testsuite [^>]*${name}="(\\d+)"`, 'g'))].reduce((s, m) => s + Number(m[1]), 0);
+    const attr = (name) =>
+      [...xml.matchAll(new RegExp(`<testsuite [^>]*${name}="(\\d+)"`, 'g'))].reduce(
+        (s, m) => s + Number(m[1]),
+        0,
+      );
     const tests = attr('tests');
     const failed = attr('failures') + attr('errors');
     const skipped = attr('skipped');
-    return { passed: tests - failed - skipped, failed: failed + (r.ok || failed ? 0 : 1), skipped, seconds: r.seconds };
+    return {
+      passed: tests - failed - skipped,
+      failed: failed + (r.ok || failed ? 0 : 1),
+      skipped,
+      seconds: r.seconds,
+    };
   },
   e2e: () => {
     if (!ensureChromium()) return { passed: 0, failed: 1, skipped: 0, seconds: 0 };
@@ -126,9 +156,14 @@ for (const [name, suite] of Object.entries(suites)) {
 }
 console.log('\nsuite        passed  failed  skipped  seconds');
 for (const r of rows) {
-  console.log(`${r.name.padEnd(12)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}  ${r.seconds.toFixed(1).padStart(7)}`);
+  console.log(
+    `${r.name.padEnd(12)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}  ${r.seconds.toFixed(1).padStart(7)}`,
+  );
 }
-if (totals.skipped) console.log(`\n${totals.skipped} skipped (tests that do not apply here, e.g. fp16 kernels without shader-f16)`);
+if (totals.skipped)
+  console.log(
+    `\n${totals.skipped} skipped (tests that do not apply here, e.g. fp16 kernels without shader-f16)`,
+  );
 const summary = `${totals.passed} passed, ${totals.failed} failed`;
 writeFileSync(resolve(results, 'summary.txt'), `${summary}\n`);
 console.log(`\n${summary}`);

@@ -15,7 +15,8 @@ class NoWholeReadBlob extends Blob {
     super(parts);
   }
   override arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.size >= this.limit) return Promise.reject(new DOMException('the file is too large to read whole', 'NotReadableError'));
+    if (this.size >= this.limit)
+      return Promise.reject(new DOMException('the file is too large to read whole', 'NotReadableError'));
     return super.arrayBuffer();
   }
   override slice(start?: number, end?: number): Blob {

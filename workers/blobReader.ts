@@ -17,7 +17,10 @@ export async function readBlobBytes(blob: Blob, sliceBytes = SLICE_BYTES): Promi
   for (let at = 0; at < blob.size; at += sliceBytes) {
     const end = Math.min(blob.size, at + sliceBytes);
     const part = new Uint8Array(await blob.slice(at, end).arrayBuffer());
-    if (part.byteLength !== end - at) throw new Error(`the stored file changed while it was read (${at + part.byteLength} of ${blob.size} bytes)`);
+    if (part.byteLength !== end - at)
+      throw new Error(
+        `the stored file changed while it was read (${at + part.byteLength} of ${blob.size} bytes)`,
+      );
     out.set(part, at);
   }
   return out;

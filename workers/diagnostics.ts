@@ -34,7 +34,16 @@ export async function handleDiagnostics(req: DiagnosticsRequest, ctx: Diagnostic
         const session = await createSession(req.model, req.backend);
         try {
           const outputs = await runOnce(session, req.feeds);
-          reply({ type: 'graphResult', id: req.id, outputs, backend: req.backend, ms: performance.now() - started }, buffersOf(outputs));
+          reply(
+            {
+              type: 'graphResult',
+              id: req.id,
+              outputs,
+              backend: req.backend,
+              ms: performance.now() - started,
+            },
+            buffersOf(outputs),
+          );
         } finally {
           await session.release();
         }
@@ -45,14 +54,23 @@ export async function handleDiagnostics(req: DiagnosticsRequest, ctx: Diagnostic
     }
     case 'placement':
       try {
-        reply({ type: 'placement', id: req.id, ...(await nodePlacement(req.model, req.backend, req.externalData)) });
+        reply({
+          type: 'placement',
+          id: req.id,
+          ...(await nodePlacement(req.model, req.backend, req.externalData)),
+        });
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });
       }
       return;
     case 'stats': {
       const model = ctx.model();
-      reply({ type: 'stats', id: req.id, graphs: Object.fromEntries(model?.runner.stats ?? []), loadMs: model?.runner.loadMs ?? 0 });
+      reply({
+        type: 'stats',
+        id: req.id,
+        graphs: Object.fromEntries(model?.runner.stats ?? []),
+        loadMs: model?.runner.loadMs ?? 0,
+      });
       if (req.reset) model?.runner.stats.clear();
       return;
     }
@@ -69,7 +87,8 @@ export async function handleDiagnostics(req: DiagnosticsRequest, ctx: Diagnostic
       try {
         const read = await loadPackageFiles(req.baseUrl, req.files, () => undefined);
         const files = [];
-        for (const [path, bytes] of read) files.push({ path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) });
+        for (const [path, bytes] of read)
+          files.push({ path, bytes: bytes.byteLength, sha256: await sha256Hex(bytes) });
         reply({ type: 'packageFiles', id: req.id, files });
       } catch (err) {
         ctx.fail(req.id, err);

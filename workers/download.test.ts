@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { FetchError, readTextCapped, StallWatch } from './download';
 
 /** A response whose body sends `chunks` pieces of `size` bytes each, or never ends when `chunks` is Infinity. */
-function streamed(size: number, chunks: number, headers: HeadersInit = {}): { response: Response; sent: () => number } {
+function streamed(
+  size: number,
+  chunks: number,
+  headers: HeadersInit = {},
+): { response: Response; sent: () => number } {
   let sent = 0;
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -22,7 +26,9 @@ describe('readTextCapped', () => {
 
   it('refuses an endless body once it passes the cap, without reading on', async () => {
     const { response, sent } = streamed(1 << 16, Infinity);
-    await expect(readTextCapped(response, 1 << 20, 'm.json')).rejects.toThrow(/m\.json is too large: at least \d+ bytes, where such a file may be at most 1 MiB/);
+    await expect(readTextCapped(response, 1 << 20, 'm.json')).rejects.toThrow(
+      /m\.json is too large: at least \d+ bytes, where such a file may be at most 1 MiB/,
+    );
     expect(sent()).toBeLessThanOrEqual(18);
   });
 

@@ -69,9 +69,16 @@ export class StallWatch {
  * Reads a response body as text, refusing it (without reading on) once it passes `maxBytes`,
  * or at once when the server declares a larger length.
  */
-export async function readTextCapped(response: Response, maxBytes: number, what: string, watch?: StallWatch): Promise<string> {
+export async function readTextCapped(
+  response: Response,
+  maxBytes: number,
+  what: string,
+  watch?: StallWatch,
+): Promise<string> {
   const tooBig = (n: number) =>
-    new FetchError(`${what} is too large: at least ${n} bytes, where such a file may be at most ${formatMiB(maxBytes)}. Is this a model package URL?`);
+    new FetchError(
+      `${what} is too large: at least ${n} bytes, where such a file may be at most ${formatMiB(maxBytes)}. Is this a model package URL?`,
+    );
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
     void response.body?.cancel().catch(() => undefined);

@@ -5,7 +5,15 @@ import { EditError } from '../src/engine/errors';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditRequest, StepEvent } from '../src/engine/pipeline';
 import { assertNever, isDiagnosticsRequest } from '../src/protocol/messages';
-import type { BackendInfo, ErrorCode, ImagePayload, ProductRequest, StepPayload, WorkerReply, WorkerRequest } from '../src/protocol/messages';
+import type {
+  BackendInfo,
+  ErrorCode,
+  ImagePayload,
+  ProductRequest,
+  StepPayload,
+  WorkerReply,
+  WorkerRequest,
+} from '../src/protocol/messages';
 import { handleDiagnostics } from './diagnostics';
 import { GpuLimitError } from '../src/engine/runtime/web/gpuDevice';
 import { answerHello } from './hello';
@@ -119,7 +127,10 @@ function stepPayload(e: StepEvent, grid: [number, number], maskTokenId: number):
   };
 }
 
-function modelInfo(m: LoadedModel, cachedBytes: number): Extract<WorkerReply, { type: 'modelLoaded' }>['model'] {
+function modelInfo(
+  m: LoadedModel,
+  cachedBytes: number,
+): Extract<WorkerReply, { type: 'modelLoaded' }>['model'] {
   return {
     name: m.manifest.name,
     baseUrl: m.baseUrl,
@@ -162,7 +173,14 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
       });
     loading = load(info).catch(async (err) => {
       // A graph that fails to load on WebGPU: fall back to WASM, and say so.
-      if (info.backend !== 'webgpu' || controller.signal.aborted || err instanceof EditError || err instanceof FetchError || err instanceof GpuLimitError) throw err;
+      if (
+        info.backend !== 'webgpu' ||
+        controller.signal.aborted ||
+        err instanceof EditError ||
+        err instanceof FetchError ||
+        err instanceof GpuLimitError
+      )
+        throw err;
       const reason = `the model did not load on WebGPU (${(err as Error).message}); using WASM instead`;
       reply({ type: 'warning', id: req.id, message: reason });
       backend = { backend: 'wasm', threads: info.threads, fallbackReason: reason };
@@ -205,7 +223,12 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
     if (!m) throw new EditError('bad-settings', 'No model is loaded yet: pick a model first.');
     const grid: [number, number] = [m.spec.tokenGrid.h, m.spec.tokenGrid.w];
     // The protocol's settings are the engine's edit options, by the same names.
-    const request: EditRequest = { ...req.settings, image: toImage(req.image), prompt: req.instruction, mask: req.mask ? toImage(req.mask) : undefined };
+    const request: EditRequest = {
+      ...req.settings,
+      image: toImage(req.image),
+      prompt: req.instruction,
+      mask: req.mask ? toImage(req.mask) : undefined,
+    };
     // Step 0 starts from the engine's start grid (null here: the engine rebuilds it on demand).
     const stepInputs: (Int32Array | null)[] = [];
     let previous: Int32Array | null = null;
@@ -230,7 +253,11 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
     const modelImage = toPayload(result.modelImage);
     for (const w of result.warnings) reply({ type: 'warning', id: req.id, message: w });
     reply(
-      { type: 'result', id: req.id, result: { image, modelImage, ms: result.elapsedMs, warnings: result.warnings } },
+      {
+        type: 'result',
+        id: req.id,
+        result: { image, modelImage, ms: result.elapsedMs, warnings: result.warnings },
+      },
       [image.buffer, modelImage.buffer],
     );
   } catch (err) {
@@ -243,8 +270,16 @@ async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promis
 }
 
 async function handle(req: WorkerRequest): Promise<void> {
-  if (deviceLost && (req.type === 'loadModel' || req.type === 'edit' || req.type === 'runGraph' || req.type === 'wordMap')) {
-    reply({ type: 'error', id: req.id, code: 'device-lost', message: LOST_MESSAGE.replace('%s', deviceLost) });
+  if (
+    deviceLost &&
+    (req.type === 'loadModel' || req.type === 'edit' || req.type === 'runGraph' || req.type === 'wordMap')
+  ) {
+    reply({
+      type: 'error',
+      id: req.id,
+      code: 'device-lost',
+      message: LOST_MESSAGE.replace('%s', deviceLost),
+    });
     return;
   }
   if (isDiagnosticsRequest(req)) return handleDiagnostics(req, { reply, fail, model: () => model });
@@ -284,7 +319,8 @@ async function handleProduct(req: ProductRequest): Promise<void> {
         const input = edit.stepInputs[req.step] ?? (await edit.model.engine.startTokens(edit.request));
         const words = edit.request.prompt.slice(req.start, req.end);
         const map = await edit.model.engine.wordAttention(edit.request, input, req.step, words);
-        if (!map) throw new EditError('bad-settings', `"${words}" is not a word the model read in the instruction.`);
+        if (!map)
+          throw new EditError('bad-settings', `"${words}" is not a word the model read in the instruction.`);
         const { h, w } = edit.model.spec.tokenGrid;
         const attention = map.tokens.slice().buffer;
         reply({ type: 'wordMap', id: req.id, attention, grid: [h, w] }, [attention]);

@@ -16,7 +16,9 @@ import { fileIfExists, readSync, removeEntry, renameFile, writeSmallFile } from 
 
 export class IntegrityError extends Error {
   constructor(path: string, expected: string, actual: string) {
-    super(`${path} is corrupt: its sha256 is ${actual.slice(0, 12)}…, the manifest says ${expected.slice(0, 12)}…`);
+    super(
+      `${path} is corrupt: its sha256 is ${actual.slice(0, 12)}…, the manifest says ${expected.slice(0, 12)}…`,
+    );
     this.name = 'IntegrityError';
   }
 }
@@ -34,7 +36,10 @@ const partName = (f: PackageFile) => `${f.sha256}.part`;
 const stateName = (f: PackageFile) => `${f.sha256}.part.state`;
 
 /** Opens the partial download and where it can resume; null when another tab holds it. */
-async function openPart(dir: FileSystemDirectoryHandle, file: PackageFile): Promise<{ part: Part; offset: number; state?: Uint8Array } | null> {
+async function openPart(
+  dir: FileSystemDirectoryHandle,
+  file: PackageFile,
+): Promise<{ part: Part; offset: number; state?: Uint8Array } | null> {
   let writer: FileSystemSyncAccessHandle;
   let handle: FileSystemFileHandle;
   try {
@@ -128,7 +133,12 @@ export async function downloadFile(
     onBytes(offset); // the file shows in the progress list while its server is still silent
     let response = await request(offset);
     const resumedAt = Number(/^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1] ?? NaN);
-    if (offset > 0 && (response.status === 416 || response.status === 200 || (response.status === 206 && resumedAt !== offset))) {
+    if (
+      offset > 0 &&
+      (response.status === 416 ||
+        response.status === 200 ||
+        (response.status === 206 && resumedAt !== offset))
+    ) {
       // The server cannot continue this part (or ignored the Range): start the file over.
       void response.body?.cancel().catch(() => undefined);
       await restart();

@@ -5,7 +5,11 @@ import { answerHello } from './hello';
 
 describe('the worker side of the handshake', () => {
   it('answers the same version with hello, another with version-mismatch naming both', () => {
-    expect(answerHello({ type: 'hello', id: 3, version: PROTOCOL_VERSION })).toEqual({ type: 'hello', id: 3, version: PROTOCOL_VERSION });
+    expect(answerHello({ type: 'hello', id: 3, version: PROTOCOL_VERSION })).toEqual({
+      type: 'hello',
+      id: 3,
+      version: PROTOCOL_VERSION,
+    });
     expect(answerHello({ type: 'hello', id: 4, version: 1 }, 2)).toEqual({
       type: 'error',
       id: 4,

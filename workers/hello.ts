@@ -6,7 +6,15 @@
 import { PROTOCOL_VERSION } from '../src/protocol/messages';
 import type { ProductRequest, WorkerReply } from '../src/protocol/messages';
 
-export function answerHello(req: Extract<ProductRequest, { type: 'hello' }>, version = PROTOCOL_VERSION): WorkerReply {
+export function answerHello(
+  req: Extract<ProductRequest, { type: 'hello' }>,
+  version = PROTOCOL_VERSION,
+): WorkerReply {
   if (req.version === version) return { type: 'hello', id: req.id, version };
-  return { type: 'error', id: req.id, code: 'version-mismatch', message: `the engine speaks protocol ${version}, this page ${req.version}` };
+  return {
+    type: 'error',
+    id: req.id,
+    code: 'version-mismatch',
+    message: `the engine speaks protocol ${version}, this page ${req.version}`,
+  };
 }

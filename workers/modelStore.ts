@@ -96,7 +96,10 @@ export async function storedBlob(baseUrl: string, file: PackageFile): Promise<Bl
 }
 
 /** Bytes still to download for these files (stored ones and partial downloads subtracted). */
-async function bytesToDownload(dir: FileSystemDirectoryHandle, files: readonly PackageFile[]): Promise<number> {
+async function bytesToDownload(
+  dir: FileSystemDirectoryHandle,
+  files: readonly PackageFile[],
+): Promise<number> {
   let needed = 0;
   for (const f of files) {
     const stored = await fileIfExists(dir, f.sha256);
@@ -122,7 +125,10 @@ async function checkStorage(dir: FileSystemDirectoryHandle, files: readonly Pack
   const needed = await bytesToDownload(dir, files);
   if (needed === 0) return;
   const estimate = await navigator.storage.estimate().catch(() => null);
-  const free = estimate?.quota !== undefined && estimate.usage !== undefined ? estimate.quota - estimate.usage : Infinity;
+  const free =
+    estimate?.quota !== undefined && estimate.usage !== undefined
+      ? estimate.quota - estimate.usage
+      : Infinity;
   if (needed > free) {
     throw new StorageError(
       `Not enough storage for this model: it needs ${formatBytes(needed)} more, and this browser lets the app store ${formatBytes(Math.max(0, free))}. ` +
@@ -163,7 +169,8 @@ export async function loadPackageFiles(
   const out = new Map<string, Uint8Array>();
   for (const file of files) {
     signal?.throwIfAborted();
-    const onBytes = (loaded: number) => onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
+    const onBytes = (loaded: number) =>
+      onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
     const stored = dir ? await storedFile(dir, file) : null;
     let bytes: Uint8Array;
     if (stored) {

@@ -13,7 +13,11 @@ export async function removeEntry(dir: FileSystemDirectoryHandle, name: string):
 }
 
 /** Writes a small file whole (manifests, marks, hash states). */
-export async function writeSmallFile(dir: FileSystemDirectoryHandle, name: string, bytes: Uint8Array): Promise<void> {
+export async function writeSmallFile(
+  dir: FileSystemDirectoryHandle,
+  name: string,
+  bytes: Uint8Array,
+): Promise<void> {
   const handle = await dir.getFileHandle(name, { create: true });
   const w = await handle.createSyncAccessHandle();
   try {
@@ -42,6 +46,7 @@ export function readSync(handle: FileSystemSyncAccessHandle, into: Uint8Array, s
   for (let at = 0; at < into.byteLength; at += sliceBytes) {
     const part = into.subarray(at, Math.min(into.byteLength, at + sliceBytes));
     const n = handle.read(part, { at });
-    if (n !== part.byteLength) throw new Error(`a partial download could not be read back (${at + n} of ${into.byteLength} bytes)`);
+    if (n !== part.byteLength)
+      throw new Error(`a partial download could not be read back (${at + n} of ${into.byteLength} bytes)`);
   }
 }

@@ -12,7 +12,14 @@ import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
 import { checkBufferLimits } from '../src/engine/runtime/web/gpuDevice';
-import { FetchError, loadPackageFiles, resolveUrl, storedBlob, storeManifest, storedManifest } from './modelStore';
+import {
+  FetchError,
+  loadPackageFiles,
+  resolveUrl,
+  storedBlob,
+  storeManifest,
+  storedManifest,
+} from './modelStore';
 import type { LoadOptions, Progress } from './modelStore';
 import { webRuntime } from '../src/engine/runtime/web';
 import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
@@ -34,7 +41,10 @@ export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
  * The package's manifest: fetched fresh when the network answers, else the copy kept from the
  * last visit (offline use). Either way it must pass the schema.
  */
-export async function fetchManifest(baseUrl: string, { signal, stallMs = DEFAULT_STALL_MS }: LoadOptions = {}): Promise<Manifest> {
+export async function fetchManifest(
+  baseUrl: string,
+  { signal, stallMs = DEFAULT_STALL_MS }: LoadOptions = {},
+): Promise<Manifest> {
   const url = resolveUrl(baseUrl, 'manifest.json');
   let text: string;
   const watch = new StallWatch(stallMs, signal);
@@ -50,7 +60,9 @@ export async function fetchManifest(baseUrl: string, { signal, stallMs = DEFAULT
     if (signal?.aborted || err instanceof FetchError) throw err;
     const kept = await storedManifest(baseUrl);
     if (kept === null) {
-      const why = watch.stalled ? `the server sent nothing for ${Math.round(stallMs / 1000)} s` : (err as Error).message;
+      const why = watch.stalled
+        ? `the server sent nothing for ${Math.round(stallMs / 1000)} s`
+        : (err as Error).message;
       throw new FetchError(
         /^HTTP/.test(why)
           ? `could not load ${url}: ${why}. Is this a model package URL?`
@@ -84,9 +96,14 @@ export interface ModelLoadOptions extends LoadOptions {
  * files are read back from the store (stored and marked verified at load: read back by slices,
  * not hashed again).
  */
-function storeSource(baseUrl: string, onProgress: (p: Progress) => void, options: ModelLoadOptions): FileSource<Uint8Array> & { clear(): void } {
+function storeSource(
+  baseUrl: string,
+  onProgress: (p: Progress) => void,
+  options: ModelLoadOptions,
+): FileSource<Uint8Array> & { clear(): void } {
   let held = new Map<string, Uint8Array>();
-  const fromStore = async (f: ManifestFile) => (await loadPackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
+  const fromStore = async (f: ManifestFile) =>
+    (await loadPackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
   const blobs = new Map<string, Blob>(); // stored files read by range (the token table), never whole
   const rangeFromStore = async (f: ManifestFile, start: number, end: number) => {
     const blob = blobs.get(f.path) ?? (await storedBlob(baseUrl, f));
@@ -96,12 +113,16 @@ function storeSource(baseUrl: string, onProgress: (p: Progress) => void, options
   };
   return {
     async prepare(files, signal) {
-      held = await loadPackageFiles(baseUrl, files, onProgress, { ...options, signal: signal ?? options.signal });
+      held = await loadPackageFiles(baseUrl, files, onProgress, {
+        ...options,
+        signal: signal ?? options.signal,
+      });
       await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
     },
     async read(f, range) {
       const bytes = held.get(f.path);
-      if (range) return bytes ? bytes.subarray(range.start, range.end) : rangeFromStore(f, range.start, range.end);
+      if (range)
+        return bytes ? bytes.subarray(range.start, range.end) : rangeFromStore(f, range.start, range.end);
       return bytes ?? fromStore(f);
     },
     async graphData(f) {
@@ -130,7 +151,11 @@ function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
   if (backend.backend === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), backend.limits);
   const tokenizerPaths = new Set([...manifest.tokenizers.clip.files, ...manifest.tokenizers.llm.files]);
   const tooBig = manifest.files.find((f) => tokenizerPaths.has(f.path) && f.bytes > TOKENIZER_MAX_BYTES);
-  if (tooBig) throw new EditError('bad-manifest', `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`);
+  if (tooBig)
+    throw new EditError(
+      'bad-manifest',
+      `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`,
+    );
 }
 
 export async function loadModel(
@@ -150,7 +175,8 @@ export async function loadModel(
       device: backend.backend,
       dtype: wanted,
       shaderF16: backend.shaderF16,
-      maxBufferBytes: backend.limits && Math.min(backend.limits.maxBufferSize, backend.limits.maxStorageBufferBindingSize),
+      maxBufferBytes:
+        backend.limits && Math.min(backend.limits.maxBufferSize, backend.limits.maxStorageBufferBindingSize),
       files,
       runtime,
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
@@ -158,7 +184,13 @@ export async function loadModel(
       now: () => performance.now(),
     });
     // the engine applies the package's own defaults (one mapping, in the engine)
-    return { ...opened, baseUrl, backend, defaults: packageEditOptions(manifest), suggestions: [...(manifest.suggestions ?? [])] };
+    return {
+      ...opened,
+      baseUrl,
+      backend,
+      defaults: packageEditOptions(manifest),
+      suggestions: [...(manifest.suggestions ?? [])],
+    };
   } finally {
     files.clear();
   }

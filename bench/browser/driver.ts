@@ -21,7 +21,9 @@ import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium';
 export { CHROMIUM, CHROMIUM_ARGS };
 
 export function buildApp(outDir: string): void {
-  const r = spawnSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { stdio: 'inherit' });
+  const r = spawnSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status})`);
 }
 
@@ -31,17 +33,22 @@ export interface Server {
 }
 
 export async function serve(outDir: string, port: number): Promise<Server> {
-  const child: ChildProcess = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--outDir', outDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child: ChildProcess = spawn(
+    'npx',
+    ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--outDir', outDir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   const close = () => {
     // the preview runs under npx: end its whole process group, which we started
     if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
   };
   for (let i = 0; i < 120; i++) {
-    if (child.exitCode !== null) throw new Error(`vite preview exited (${child.exitCode}); is port ${port} free?`);
+    if (child.exitCode !== null)
+      throw new Error(`vite preview exited (${child.exitCode}); is port ${port} free?`);
     try {
       if ((await fetch(`${url}/bench.html`)).ok) return { url, close };
     } catch {
@@ -88,7 +95,11 @@ export interface BrowserCase {
 
 async function withProfile<T>(fn: (ctx: BrowserContext, profile: string) => Promise<T>): Promise<T> {
   const profile = mkdtempSync(join(tmpdir(), 'editmgt-bench-'));
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
   try {
     return await fn(ctx, profile);
   } finally {
@@ -97,7 +108,11 @@ async function withProfile<T>(fn: (ctx: BrowserContext, profile: string) => Prom
   }
 }
 
-export async function benchBrowser(server: Server, c: BrowserCase, timeoutMs: number): Promise<{ run: BenchRun; adapter: string | null }> {
+export async function benchBrowser(
+  server: Server,
+  c: BrowserCase,
+  timeoutMs: number,
+): Promise<{ run: BenchRun; adapter: string | null }> {
   return withProfile(async (ctx, profile) => {
     const page = await ctx.newPage();
     page.setDefaultTimeout(timeoutMs);
@@ -107,7 +122,8 @@ export async function benchBrowser(server: Server, c: BrowserCase, timeoutMs: nu
       // a missing favicon is not the run's error
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
     });
-    if (process.env['BENCH_DEBUG']) page.on('console', (m) => console.error(`[page ${m.type()}] ${m.text()}`));
+    if (process.env['BENCH_DEBUG'])
+      page.on('console', (m) => console.error(`[page ${m.type()}] ${m.text()}`));
     await page.goto(`${server.url}/bench.html`);
     await page.waitForFunction(() => window.__bench?.ready === true);
     const options: PageRunOptions = {
@@ -125,7 +141,8 @@ export async function benchBrowser(server: Server, c: BrowserCase, timeoutMs: nu
     try {
       r = await page.evaluate((o) => window.__bench!.run(o), options);
     } catch (err) {
-      const line = ((err as Error).message.split('\n')[0] ?? 'failed') + (errors.length ? ` (${errors[0]})` : '');
+      const line =
+        ((err as Error).message.split('\n')[0] ?? 'failed') + (errors.length ? ` (${errors[0]})` : '');
       const run = emptyRun(c.backend, c.model, c.dtype, c.threads, c.steps, line);
       return { run: c.stepOptions ? { ...run, options: optionsLabel(c.stepOptions) } : run, adapter: null };
     }
@@ -146,7 +163,14 @@ function toRun(c: BrowserCase, r: PageRunResult, peak: number | null): BenchRun 
   const [gh, gw] = r.model.grid;
   const fellBack = r.backend.backend !== (c.backend === 'webgpu' ? 'webgpu' : 'wasm');
   return {
-    ...emptyRun(c.backend, r.model.name, r.model.dtype, r.backend.threads, c.steps, fellBack ? `fell back to ${r.backend.backend}: ${r.backend.fallbackReason ?? ''}` : 'ok'),
+    ...emptyRun(
+      c.backend,
+      r.model.name,
+      r.model.dtype,
+      r.backend.threads,
+      c.steps,
+      fellBack ? `fell back to ${r.backend.backend}: ${r.backend.fallbackReason ?? ''}` : 'ok',
+    ),
     load_cold_ms: r.loadColdMs,
     load_cached_ms: r.loadCachedMs,
     text_encode_ms: sum(g('text_llm')) + sum(g('text_clip')),

@@ -16,10 +16,14 @@ function fail(r: WorkerReply): never {
 /** The worker's name carries the step-graph options (src/engine/runtime/web/ortWebRunner.ts reads them). */
 function workerName(o: PageRunOptions): string {
   const s = o.stepOptions;
-  return s ? `engine graph-capture=${s.graphCapture ? 1 : 0} free-dims=${s.freeDimensionOverrides ? 1 : 0}` : 'engine';
+  return s
+    ? `engine graph-capture=${s.graphCapture ? 1 : 0} free-dims=${s.freeDimensionOverrides ? 1 : 0}`
+    : 'engine';
 }
 
-async function initClient(o: PageRunOptions): Promise<{ client: EngineClient; backend: Extract<WorkerReply, { type: 'backend' }>['info'] }> {
+async function initClient(
+  o: PageRunOptions,
+): Promise<{ client: EngineClient; backend: Extract<WorkerReply, { type: 'backend' }>['info'] }> {
   const client = new EngineClient(workerName(o));
   await client.handshake();
   const r = await client.request({ type: 'init', backend: o.backend, wasmThreads: o.threads });
@@ -27,13 +31,23 @@ async function initClient(o: PageRunOptions): Promise<{ client: EngineClient; ba
   return { client, backend: r.info };
 }
 
-async function stats(client: EngineClient, reset: boolean): Promise<{ graphs: Record<string, GraphStats>; loadMs: number }> {
+async function stats(
+  client: EngineClient,
+  reset: boolean,
+): Promise<{ graphs: Record<string, GraphStats>; loadMs: number }> {
   const r = await client.request({ type: 'stats', reset });
   if (r.type !== 'stats') fail(r);
   return { graphs: r.graphs, loadMs: r.loadMs };
 }
 
-async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string, steps: number, resolution: number, defaults: Awaited<ReturnType<EngineClient['loadModel']>>['defaults']) {
+async function timedEdit(
+  client: EngineClient,
+  o: PageRunOptions,
+  prompt: string,
+  steps: number,
+  resolution: number,
+  defaults: Awaited<ReturnType<EngineClient['loadModel']>>['defaults'],
+) {
   const img = benchImage(resolution);
   const stepElapsedMs: number[] = [];
   const label = current;
@@ -41,7 +55,11 @@ async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string
   let last: ArrayBuffer | null = null;
   const started = performance.now();
   const result = await client.edit(
-    { image: { width: img.width, height: img.height, buffer: img.data.buffer as ArrayBuffer }, instruction: prompt, settings: { ...defaults, steps, seed: 1 } },
+    {
+      image: { width: img.width, height: img.height, buffer: img.data.buffer as ArrayBuffer },
+      instruction: prompt,
+      settings: { ...defaults, steps, seed: 1 },
+    },
     {
       onStep: (s) => {
         if (stepElapsedMs.length === 0) firstStepMs = performance.now() - started;
@@ -52,7 +70,13 @@ async function timedEdit(client: EngineClient, o: PageRunOptions, prompt: string
     },
   );
   const clientMs = performance.now() - started;
-  return { clientMs, engineMs: result.ms, firstStepMs, stepElapsedMs, tokensHash: last ? fnv1a(new Uint8Array(last)) : '' };
+  return {
+    clientMs,
+    engineMs: result.ms,
+    firstStepMs,
+    stepElapsedMs,
+    tokensHash: last ? fnv1a(new Uint8Array(last)) : '',
+  };
 }
 
 let current = '';

@@ -7,7 +7,15 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EditEngine } from '../../src/engine/pipeline';
-import { evaluatePair, iou, loadTestset, packageEvalOptions, report, SHAPES_MODEL, SHAPES_TESTSET } from './evalShapes';
+import {
+  evaluatePair,
+  iou,
+  loadTestset,
+  packageEvalOptions,
+  report,
+  SHAPES_MODEL,
+  SHAPES_TESTSET,
+} from './evalShapes';
 import type { PairResult } from './evalShapes';
 import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import type { OpenPackage } from '../../src/engine/runtime/node/modelPackage';

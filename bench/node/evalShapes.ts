@@ -307,7 +307,12 @@ function cmp(r: PairResult, lambda: number): number {
   return a === null || b === null ? 0 : Math.sign(round(a - b));
 }
 
-export function report(rows: PairResult[], lambdas: number[], defaultLambda: number, appLambda = defaultLambda) {
+export function report(
+  rows: PairResult[],
+  lambdas: number[],
+  defaultLambda: number,
+  appLambda = defaultLambda,
+) {
   const kinds = [...new Set(rows.map((r) => r.kind))];
   return {
     overall: summarise(rows, defaultLambda, appLambda),
@@ -327,7 +332,11 @@ export function report(rows: PairResult[], lambdas: number[], defaultLambda: num
 
 const fmt = (v: number | null, width = 8) => (v === null ? '—' : v.toFixed(2)).padStart(width);
 
-export function table(rep: ReturnType<typeof report>, defaultLambda: number, appLambda = defaultLambda): string {
+export function table(
+  rep: ReturnType<typeof report>,
+  defaultLambda: number,
+  appLambda = defaultLambda,
+): string {
   const lines = [
     `PSNR dB (per-pair, capped at ${PSNR_CAP}); hold = region-hold λ ${defaultLambda}; comp = original-pixel composite; ` +
       `app = the app's default (${appLambda > 0 ? `region-hold λ ${appLambda}` : 'region-hold off'}, composite)`,

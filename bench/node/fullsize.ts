@@ -28,7 +28,8 @@ interface IoDesc {
 /** The package folder inside the work folder (the folder itself or one level down), if built. */
 export function findFullsize(dir = FULLSIZE_DIR): string | null {
   if (existsSync(join(dir, 'manifest.json'))) return dir;
-  for (const sub of ['package', 'fullsize-random']) if (existsSync(join(dir, sub, 'manifest.json'))) return join(dir, sub);
+  for (const sub of ['package', 'fullsize-random'])
+    if (existsSync(join(dir, sub, 'manifest.json'))) return join(dir, sub);
   return null;
 }
 
@@ -49,7 +50,11 @@ function stepGraph(dtype: string): { file: string; inputs: IoDesc[]; maskId: num
     const m = readManifest(dir);
     const file = m.dtypes[dtype as Dtype]?.graphs.transformer_step.file;
     if (!file) return `no ${dtype} graphs`;
-    return { file: join(dir, file), inputs: m.graphs.transformer_step.inputs.map((t) => ({ ...t, shape: [...t.shape] })), maskId: m.config.mask_token_id };
+    return {
+      file: join(dir, file),
+      inputs: m.graphs.transformer_step.inputs.map((t) => ({ ...t, shape: [...t.shape] })),
+      maskId: m.config.mask_token_id,
+    };
   }
   const graph = exportedGraphs();
   if (!graph || dtype !== 'fp32') {
@@ -61,7 +66,9 @@ function stepGraph(dtype: string): { file: string; inputs: IoDesc[]; maskId: num
   const { inputs } = runPython('graph_io.py', [graph], 120_000) as unknown as { inputs: IoDesc[] };
   // the mask token is the transformer's last vocabulary id
   const cfg = join(FULLSIZE_DIR, 'checkpoint', 'editmgt', 'config.json');
-  const vocab = existsSync(cfg) ? (JSON.parse(readFileSync(cfg, 'utf8')) as { vocab_size?: number }).vocab_size : undefined;
+  const vocab = existsSync(cfg)
+    ? (JSON.parse(readFileSync(cfg, 'utf8')) as { vocab_size?: number }).vocab_size
+    : undefined;
   return { file: graph, inputs, maskId: vocab ? vocab - 1 : 0 };
 }
 
@@ -72,9 +79,16 @@ export async function benchFullsizeStep(dtype: string, threads: number): Promise
   for (const io of g.inputs) {
     const dims = io.shape.map((d) => (typeof d === 'number' ? d : 1));
     const n = dims.reduce((a, b) => a * b, 1);
-    feeds[io.name] = io.dtype === 'int32'
-      ? { type: 'int32', data: new Int32Array(n).fill(io.name === 'tokens' ? g.maskId : 0), dims }
-      : { type: 'float32', data: new Float32Array(n).fill(io.name === 'text_weights' || io.name === 'guidance_scale' ? 1 : 0.5), dims };
+    feeds[io.name] =
+      io.dtype === 'int32'
+        ? { type: 'int32', data: new Int32Array(n).fill(io.name === 'tokens' ? g.maskId : 0), dims }
+        : {
+            type: 'float32',
+            data: new Float32Array(n).fill(
+              io.name === 'text_weights' || io.name === 'guidance_scale' ? 1 : 0.5,
+            ),
+            dims,
+          };
   }
   const runner = new OrtNodeRunner({ files: { transformer_step: g.file }, intraOpThreads: threads });
   const t = performance.now();

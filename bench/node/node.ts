@@ -35,7 +35,12 @@ async function load(dir: string, dtype: string) {
   const pkg = await openPackage(dir, dtype);
   const openMs = performance.now() - t;
   const runner = new TimedRunner(pkg.runner, (g) => pkg.runner.lastRunMs.get(g));
-  const engine = new EditEngine({ runner, tokenizers: pkg.tokenizers, spec: pkg.spec, now: () => performance.now() });
+  const engine = new EditEngine({
+    runner,
+    tokenizers: pkg.tokenizers,
+    spec: pkg.spec,
+    now: () => performance.now(),
+  });
   return { pkg, runner, engine, openMs };
 }
 
@@ -56,7 +61,13 @@ export async function benchNode(o: NodeBenchOptions): Promise<BenchRun> {
   const size = pkg.spec.width;
   // the package's own defaults, as the app's worker edits with them (not the engine's fallbacks)
   const settings = packageEditOptions(pkg.manifest);
-  await engine.edit({ image: benchImage(size), prompt: o.warmPrompt, ...settings, steps: o.warmSteps, seed: 1 });
+  await engine.edit({
+    image: benchImage(size),
+    prompt: o.warmPrompt,
+    ...settings,
+    steps: o.warmSteps,
+    seed: 1,
+  });
   const loadColdMs = cold.openMs + runner.firstRunSetupMs();
   runner.log.length = 0;
 
@@ -64,12 +75,15 @@ export async function benchNode(o: NodeBenchOptions): Promise<BenchRun> {
   const stepAt: number[] = [];
   const t = performance.now();
   let last: Int32Array | null = null;
-  const result = await engine.edit({ image: benchImage(size), prompt: o.prompt, ...settings, steps: o.steps, seed: 1 }, {
-    onStep: (e) => {
-      stepAt.push(performance.now());
-      last = e.tokens;
+  const result = await engine.edit(
+    { image: benchImage(size), prompt: o.prompt, ...settings, steps: o.steps, seed: 1 },
+    {
+      onStep: (e) => {
+        stepAt.push(performance.now());
+        last = e.tokens;
+      },
     },
-  });
+  );
   const editMs = performance.now() - t;
   const stepRuns = runner.runs('transformer_step');
   const runMs = (g: GraphName) => sum(runner.runs(g).map((r) => r.end - r.start));
@@ -98,8 +112,17 @@ export async function benchNode(o: NodeBenchOptions): Promise<BenchRun> {
     readback_bytes_per_step: stepRuns[0]!.bytes,
     readback_bytes_per_step_1024: readbackAt({ h: 64, w: 64 }, { h: 32, w: 32 }),
     peak_rss_bytes: peakRssBytes(),
-    overhead_pct: stepMs.length ? overheadPct(stepMs, stepRuns.slice(1).map((r) => r.end - r.start)) : null,
-    settings: { guidance: settings.guidance, reference_strength: settings.referenceStrength, hold: settings.hold },
+    overhead_pct: stepMs.length
+      ? overheadPct(
+          stepMs,
+          stepRuns.slice(1).map((r) => r.end - r.start),
+        )
+      : null,
+    settings: {
+      guidance: settings.guidance,
+      reference_strength: settings.referenceStrength,
+      hold: settings.hold,
+    },
     tokens_hash: last ? fnv1a(new Uint8Array((last as Int32Array).buffer)) : '',
     ...(result.warnings.length ? { note: result.warnings.join('; ') } : {}),
   };

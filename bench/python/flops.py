@@ -6,6 +6,7 @@ FLOPs per multiply-add; element-wise work is ignored (it is memory-bound and sma
 
 Usage: python flops.py GRAPH.onnx [name=dim ...]   prints JSON {"gflops": …, "by_op": {…}}
 """
+
 from __future__ import annotations
 
 import json

@@ -8,17 +8,14 @@ architecture when its package is not built; `--config tiny` checks it against fl
 Usage: python flops_torch.py [--config fullsize|tiny] [--grid 64] [--text-len 256]
 Prints JSON {"gflops": …, "config": …, "token_grid": […]}.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
 
 
 def count(config: dict, grid: int, text_len: int, blocks: list[int] | None) -> float:
@@ -34,8 +31,18 @@ def count(config: dict, grid: int, text_len: int, blocks: list[int] | None) -> f
         d_llm, d_clip = t.config.joint_attention_dim, t.config.pooled_projection_dim
         i32 = lambda *s: torch.zeros(*s, dtype=torch.int32)  # noqa: E731
         f32 = lambda *s: torch.zeros(*s, dtype=torch.float32)  # noqa: E731
-        feeds = (i32(1, grid, grid), i32(1, grid, grid), f32(2, text_len, d_llm), f32(2, d_clip), f32(1, 5), f32(1), f32(1),
-                 f32(1), f32(text_len), f32(1, grid * grid))
+        feeds = (
+            i32(1, grid, grid),
+            i32(1, grid, grid),
+            f32(2, text_len, d_llm),
+            f32(2, d_clip),
+            f32(1, 5),
+            f32(1),
+            f32(1),
+            f32(1),
+            f32(text_len),
+            f32(1, grid * grid),
+        )
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             step(*feeds)
     return counter.get_total_flops() / 1e9

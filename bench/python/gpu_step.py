@@ -17,13 +17,13 @@ Prints one JSON document; each timing is seconds per step (median of --runs afte
 with the 16- and 36-step edit times (steps only: text encoders and VQ excluded) and the ratio
 WebGPU / PyTorch.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 import traceback
@@ -31,8 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
 
 EDIT_STEPS = (16, 36)
 TEXT_LEN = 256
@@ -106,8 +104,16 @@ def torch_timing(model, grid, text_len, blocks, dtype: str, device: str, runs: i
     def run():
         with torch.no_grad(), torch.autocast(device_type=device.split(":")[0], dtype=tdtype):
             logits, attention = step.logits_and_attention(
-                low["tokens"], low["ref_tokens"], low["text_states"], low["pooled"], low["micro_conds"],
-                low["timestep"], low["guidance_scale"], low["ref_bias"], low["text_weights"])
+                low["tokens"],
+                low["ref_tokens"],
+                low["text_states"],
+                low["pooled"],
+                low["micro_conds"],
+                low["timestep"],
+                low["guidance_scale"],
+                low["ref_bias"],
+                low["text_weights"],
+            )
             probs = torch.softmax(logits.float().flatten(1, 2), dim=-1)
             below = (torch.cumsum(probs, dim=-1) <= f["uniforms"].unsqueeze(-1)).float().sum(-1)
             return below, attention
@@ -127,12 +133,28 @@ def export_step(model, grid, text_len, blocks, folder: Path) -> Path:
 
     h, w = grid
     f = feeds(model, grid, text_len)
-    args = tuple(torch.from_numpy(f[k]) for k in ("tokens", "ref_tokens", "text_states", "pooled", "micro_conds",
-                                                   "timestep", "guidance_scale", "ref_bias", "text_weights",
-                                                   "uniforms"))
+    args = tuple(
+        torch.from_numpy(f[k])
+        for k in (
+            "tokens",
+            "ref_tokens",
+            "text_states",
+            "pooled",
+            "micro_conds",
+            "timestep",
+            "guidance_scale",
+            "ref_bias",
+            "text_weights",
+            "uniforms",
+        )
+    )
     assert args[0].shape == (1, h, w)
-    return export_graph(TransformerStep(model.cpu().float(), grid, text_len, blocks), args,
-                        folder / "transformer_step.onnx", "transformer_step")
+    return export_graph(
+        TransformerStep(model.cpu().float(), grid, text_len, blocks),
+        args,
+        folder / "transformer_step.onnx",
+        "transformer_step",
+    )
 
 
 def webgpu_session(path: Path, allow_cpu: bool):
@@ -182,10 +204,17 @@ def main(argv=None) -> dict:
     a = p.parse_args(argv)
     started = time.perf_counter()
     left = lambda: a.budget_seconds - (time.perf_counter() - started)  # noqa: E731
-    report: dict = {"config": a.config, "device": a.device, "torch": torch.__version__, "python": platform.python_version(),
-                    "gpu": torch.cuda.get_device_name(0) if a.device.startswith("cuda") else None, "runs": []}
+    report: dict = {
+        "config": a.config,
+        "device": a.device,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "gpu": torch.cuda.get_device_name(0) if a.device.startswith("cuda") else None,
+        "runs": [],
+    }
     try:
         import onnxruntime as ort
+
         report["onnxruntime"] = ort.__version__
     except ImportError:
         pass
@@ -226,11 +255,18 @@ def main(argv=None) -> dict:
             try:
                 t = time.perf_counter()
                 (folder / d).mkdir(exist_ok=True)
-                path = fp32 if d == "fp32" else convert_graph(fp32, d, folder / d / "transformer_step.onnx", "transformer_step")
+                path = (
+                    fp32
+                    if d == "fp32"
+                    else convert_graph(fp32, d, folder / d / "transformer_step.onnx", "transformer_step")
+                )
                 convert_s = time.perf_counter() - t
                 row["webgpu"][d] = {"convert_s": convert_s, **webgpu_timing(path, f, a.runs)}
             except Exception as err:
-                row["webgpu"][d] = {"error": f"{type(err).__name__}: {err}"[:400], "trace": traceback.format_exc()[-800:]}
+                row["webgpu"][d] = {
+                    "error": f"{type(err).__name__}: {err}"[:400],
+                    "trace": traceback.format_exc()[-800:],
+                }
         best_torch = min((v["step_s"] for v in row["torch"].values() if "step_s" in v), default=None)
         for v in row["webgpu"].values():
             if "step_s" in v and best_torch:

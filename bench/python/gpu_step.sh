@@ -32,7 +32,8 @@ run)
     export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   fi
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
+  # the GPU machine's Python has no editable install of this repository: its packages by path
+  export PYTHONPATH=/tmp/site:$PWD/tools/export:$PWD/tools/shapes PYTHONUNBUFFERED=1
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
   python3 bench/python/gpu_step.py --json "$out/gpu_step.json" "$@" 2>&1 | tee "$out/gpu_step.log"
   ;;

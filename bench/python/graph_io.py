@@ -2,6 +2,7 @@
 
 Usage: python graph_io.py GRAPH.onnx   prints JSON {"inputs": [{"name", "dtype", "shape"}]}
 """
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,14 @@ import sys
 
 import onnx
 
-_TYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT32: "int32", onnx.TensorProto.INT64: "int64",
-          onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.BOOL: "bool"}
+_TYPES = {
+    onnx.TensorProto.FLOAT: "float32",
+    onnx.TensorProto.INT32: "int32",
+    onnx.TensorProto.INT64: "int64",
+    onnx.TensorProto.FLOAT16: "float16",
+    onnx.TensorProto.UINT8: "uint8",
+    onnx.TensorProto.BOOL: "bool",
+}
 
 
 def graph_inputs(path: str) -> list[dict]:

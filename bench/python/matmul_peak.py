@@ -4,6 +4,7 @@ Times float32 square matmuls in torch (the reference's own kernels) on the threa
 prints JSON {"gflops_per_s": best over sizes, "threads": n, "by_size": {...}}.
 Usage: python matmul_peak.py [--threads N] [--seconds S]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -17,19 +17,16 @@ Usage: python reference.py --package DIR [--checkpoint DIR | --tiny-cache DIR] [
          [--peak-seconds S] [--flops GRAPH.onnx ...] [--no-reference]
 Prints one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def bench_image(size: int) -> np.ndarray:
@@ -40,7 +37,7 @@ def bench_image(size: int) -> np.ndarray:
     img[..., 1] = 0.55 + 0.25 * y
     img[..., 2] = 0.95 - 0.3 * y
     img[y > 0.65] = [0.2, 0.55, 0.2]
-    img[(x - 0.3) ** 2 + (y - 0.4) ** 2 < 0.15 ** 2] = [0.9, 0.15, 0.1]
+    img[(x - 0.3) ** 2 + (y - 0.4) ** 2 < 0.15**2] = [0.9, 0.15, 0.1]
     img[(abs(x - 0.72) < 0.12) & (abs(y - 0.7) < 0.12)] = [0.1, 0.2, 0.85]
     u8 = np.round(img * 255).astype(np.uint8)
     return (u8.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
@@ -73,7 +70,12 @@ def time_edit(runner, tok, geo, prompt: str, steps: int, seed: int, settings: di
     draw_u, gumbel_u = rng.random((steps, seq), dtype=np.float32), rng.random((steps, seq), dtype=np.float32)
     timed = TimedRunner(runner)
     start = time.perf_counter()
-    run_edit(timed, tok, geo, EditRequest(prompt=prompt, pixels=bench_image(geo.resolution), draw_u=draw_u, gumbel_u=gumbel_u, **settings))
+    run_edit(
+        timed,
+        tok,
+        geo,
+        EditRequest(prompt=prompt, pixels=bench_image(geo.resolution), draw_u=draw_u, gumbel_u=gumbel_u, **settings),
+    )
     end = time.perf_counter()
     ms = lambda a, b: (b - a) * 1000  # noqa: E731
     runs = lambda g: [(s, e) for n, s, e in timed.log if n == g]  # noqa: E731
@@ -92,7 +94,9 @@ def time_edit(runner, tok, geo, prompt: str, steps: int, seed: int, settings: di
         "step_ms": step_ms,
         "step_ms_median": float(np.median(steady)),
         "step_ms_p90": _pct(steady, 0.9),
-        "overhead_pct": 100 * (sum(step_ms[1:]) - sum(graph_ms[1:])) / max(sum(step_ms[1:]), 1e-9) if steps > 1 else None,
+        "overhead_pct": 100 * (sum(step_ms[1:]) - sum(graph_ms[1:])) / max(sum(step_ms[1:]), 1e-9)
+        if steps > 1
+        else None,
     }
 
 
@@ -142,9 +146,15 @@ def main(argv=None) -> dict:
     manifest = read_manifest(package)
     cfg = manifest["config"]
     res = str(cfg["resolution"])
-    geo = ModelGeometry(cfg["resolution"], tuple(cfg["resolutions"][res]["token_grid"]),
-                        tuple(cfg["resolutions"][res]["transformer_grid"]), cfg["codebook_size"], cfg["mask_token_id"],
-                        cfg["text"]["clip_length"], cfg["text"]["llm_length"])
+    geo = ModelGeometry(
+        cfg["resolution"],
+        tuple(cfg["resolutions"][res]["token_grid"]),
+        tuple(cfg["resolutions"][res]["transformer_grid"]),
+        cfg["codebook_size"],
+        cfg["mask_token_id"],
+        cfg["text"]["clip_length"],
+        cfg["text"]["llm_length"],
+    )
     tok = Tokenizers(package / "tokenizer_clip" / "tokenizer.json", package / "tokenizer_llm" / "tokenizer.json")
 
     if a.checkpoint:
@@ -161,15 +171,26 @@ def main(argv=None) -> dict:
     torch_runner = TorchRunner(ckpt, geo.token_grid, geo.llm_length, cfg["attention_blocks"])
     load_ms = (time.perf_counter() - t) * 1000
 
-    named = {"guidance_scale": a.guidance, "reference_strength": a.reference_strength, "region_hold": a.hold,
-             "negative_prompt": a.negative_prompt}
+    named = {
+        "guidance_scale": a.guidance,
+        "reference_strength": a.reference_strength,
+        "region_hold": a.hold,
+        "negative_prompt": a.negative_prompt,
+    }
     settings = {k: v for k, v in named.items() if v is not None}
     if "temperature" in manifest.get("defaults", {}):
         settings["temperature"] = tuple(manifest["defaults"]["temperature"])
     time_edit(torch_runner, tok, geo, a.warm_prompt, a.warm_steps, a.seed, settings)
-    result = {"model": manifest["name"], "runner": "pytorch", "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "load_ms": load_ms, "steps": a.steps,
-              "settings": settings, **time_edit(torch_runner, tok, geo, a.prompt, a.steps, a.seed, settings)}
+    result = {
+        "model": manifest["name"],
+        "runner": "pytorch",
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "load_ms": load_ms,
+        "steps": a.steps,
+        "settings": settings,
+        **time_edit(torch_runner, tok, geo, a.prompt, a.steps, a.seed, settings),
+    }
     if a.ort:
         import onnxruntime
 
@@ -177,8 +198,12 @@ def main(argv=None) -> dict:
         ort_runner = OrtRunner(package / "fp32", threads=a.threads)
         ort_load = (time.perf_counter() - t) * 1000
         time_edit(ort_runner, tok, geo, a.warm_prompt, a.warm_steps, a.seed, settings)
-        result["ort_python"] = {"onnxruntime": onnxruntime.__version__, "load_ms": ort_load, "dtype": "fp32",
-                                **time_edit(ort_runner, tok, geo, a.prompt, a.steps, a.seed, settings)}
+        result["ort_python"] = {
+            "onnxruntime": onnxruntime.__version__,
+            "load_ms": ort_load,
+            "dtype": "fp32",
+            **time_edit(ort_runner, tok, geo, a.prompt, a.steps, a.seed, settings),
+        }
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {**result, **extra}
 

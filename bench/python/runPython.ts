@@ -19,7 +19,10 @@ export interface PythonResult {
 export function runPython(script: string, args: string[], timeoutMs: number): PythonResult {
   const path = fileURLToPath(new URL(script, import.meta.url));
   const r = spawnSync(PYTHON, [path, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${script} failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-1)[0] ?? ''}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${script} failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-1)[0] ?? ''}`,
+    );
   const last = r.stdout.trim().split('\n').pop() ?? '{}';
   return JSON.parse(last) as PythonResult;
 }

@@ -8,18 +8,16 @@ Usage: python torch_step.py --checkpoint DIR [--grid 64] [--text-len 256] [--blo
          [--threads N] [--runs 1]
 Prints JSON {"step_ms": [...], "load_ms", "threads", "peak_rss_bytes"}.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
 
 
 def main() -> dict:
@@ -45,18 +43,30 @@ def main() -> dict:
     load_ms = (time.perf_counter() - t) * 1000
     cfg = transformer.config
     g, n = a.grid, a.grid * a.grid
-    feeds = (torch.full((1, g, g), cfg.vocab_size - 1, dtype=torch.int32), torch.zeros(1, g, g, dtype=torch.int32),
-             torch.full((2, a.text_len, cfg.joint_attention_dim), 0.5), torch.full((2, cfg.pooled_projection_dim), 0.5),
-             torch.full((1, 5), 0.5), torch.full((1,), 0.5), torch.ones(1), torch.full((1,), 0.5), torch.ones(a.text_len),
-             torch.full((1, n), 0.5))
+    feeds = (
+        torch.full((1, g, g), cfg.vocab_size - 1, dtype=torch.int32),
+        torch.zeros(1, g, g, dtype=torch.int32),
+        torch.full((2, a.text_len, cfg.joint_attention_dim), 0.5),
+        torch.full((2, cfg.pooled_projection_dim), 0.5),
+        torch.full((1, 5), 0.5),
+        torch.full((1,), 0.5),
+        torch.ones(1),
+        torch.full((1,), 0.5),
+        torch.ones(a.text_len),
+        torch.full((1, n), 0.5),
+    )
     times = []
     with torch.no_grad():
         for _ in range(a.runs):
             t = time.perf_counter()
             step(*feeds)
             times.append((time.perf_counter() - t) * 1000)
-    return {"step_ms": times, "load_ms": load_ms, "threads": torch.get_num_threads(),
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    return {
+        "step_ms": times,
+        "load_ms": load_ms,
+        "threads": torch.get_num_threads(),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
 
 
 if __name__ == "__main__":

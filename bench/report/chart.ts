@@ -11,7 +11,13 @@ interface Bar {
   colour: string;
 }
 
-const COLOURS: Record<string, string> = { 'node-cpu': '#2b6cb0', 'wasm-1t': '#dd6b20', 'wasm-threads': '#c05621', webgpu: '#2f855a', pytorch: '#6b46c1' };
+const COLOURS: Record<string, string> = {
+  'node-cpu': '#2b6cb0',
+  'wasm-1t': '#dd6b20',
+  'wasm-threads': '#c05621',
+  webgpu: '#2f855a',
+  pytorch: '#6b46c1',
+};
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -21,9 +27,20 @@ export function chartSvg(report: BenchReport): { svg: string; width: number; hei
   const bars: Bar[] = report.runs
     // a run that fell back to another backend would be drawn under the wrong name
     .filter((r) => r.step_ms_median !== null && r.status === 'ok')
-    .map((r) => ({ label: `${r.backend} ${r.dtype} ${r.model}${r.options ? ` [${r.options.replace(/graph-capture/, 'gc').replace(/free-dims/, 'fd')}]` : ''}, ${r.steps} st`, step: r.step_ms_median, edit: r.edit_ms, colour: COLOURS[r.backend] ?? '#555' }));
+    .map((r) => ({
+      label: `${r.backend} ${r.dtype} ${r.model}${r.options ? ` [${r.options.replace(/graph-capture/, 'gc').replace(/free-dims/, 'fd')}]` : ''}, ${r.steps} st`,
+      step: r.step_ms_median,
+      edit: r.edit_ms,
+      colour: COLOURS[r.backend] ?? '#555',
+    }));
   const ref = report.reference;
-  if (ref) bars.push({ label: `pytorch fp32 ${ref.model}, ${ref.steps ?? '?'} st`, step: ref.step_ms_median, edit: ref.edit_ms, colour: COLOURS['pytorch']! });
+  if (ref)
+    bars.push({
+      label: `pytorch fp32 ${ref.model}, ${ref.steps ?? '?'} st`,
+      step: ref.step_ms_median,
+      edit: ref.edit_ms,
+      colour: COLOURS['pytorch']!,
+    });
   const values = bars.flatMap((b) => [b.step, b.edit]).filter((v): v is number => v !== null && v > 0);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values, 1))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, 10))));
@@ -42,8 +59,12 @@ export function chartSvg(report: BenchReport): { svg: string; width: number; hei
     const x0 = labelW + p * panelW;
     parts.push(`<text x="${x0}" y="${top - 18}" font-weight="bold">${title}</text>`);
     for (let d = lo; d <= hi; d *= 10) {
-      parts.push(`<line x1="${x0 + x(d)}" y1="${top - 10}" x2="${x0 + x(d)}" y2="${top + bars.length * rowH}" stroke="#ddd"/>`);
-      parts.push(`<text x="${x0 + x(d)}" y="${top + bars.length * rowH + 14}" text-anchor="middle" fill="#666">${d >= 1000 ? `${d / 1000}k` : d}</text>`);
+      parts.push(
+        `<line x1="${x0 + x(d)}" y1="${top - 10}" x2="${x0 + x(d)}" y2="${top + bars.length * rowH}" stroke="#ddd"/>`,
+      );
+      parts.push(
+        `<text x="${x0 + x(d)}" y="${top + bars.length * rowH + 14}" text-anchor="middle" fill="#666">${d >= 1000 ? `${d / 1000}k` : d}</text>`,
+      );
     }
   });
   bars.forEach((b, i) => {
@@ -54,7 +75,9 @@ export function chartSvg(report: BenchReport): { svg: string; width: number; hei
       const x0 = labelW + p * panelW;
       const w = Math.max(1, x(Math.max(v, lo)));
       parts.push(`<rect x="${x0}" y="${y + 2}" width="${w}" height="${rowH - 5}" fill="${b.colour}"/>`);
-      parts.push(`<text x="${x0 + w + 3}" y="${y + 12}" fill="#333">${v < 10 ? v.toFixed(1) : v.toFixed(0)}</text>`);
+      parts.push(
+        `<text x="${x0 + w + 3}" y="${y + 12}" fill="#333">${v < 10 ? v.toFixed(1) : v.toFixed(0)}</text>`,
+      );
     });
   });
   parts.push('</svg>');

@@ -8,7 +8,8 @@ export function median(values: readonly number[]): number {
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  if (q === 0.5 && sorted.length % 2 === 0) return (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  if (q === 0.5 && sorted.length % 2 === 0)
+    return (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 

@@ -86,7 +86,12 @@ export interface EngineOverhead {
 /** The measurements each ratio is computed from, taken next to each other in time. */
 export interface RatioPairs {
   /** One alternating round each: node-cpu fp32 edit, then the PyTorch edit. */
-  node_vs_pytorch: { node_edit_ms: number; pytorch_edit_ms: number; node_step_ms: number | null; pytorch_step_ms: number }[];
+  node_vs_pytorch: {
+    node_edit_ms: number;
+    pytorch_edit_ms: number;
+    node_step_ms: number | null;
+    pytorch_step_ms: number;
+  }[];
   /** node-cpu fp32 run just before the WASM-threads fp32 run. */
   wasm_threads_vs_node: { node_step_ms: number; wasm_threads_step_ms: number } | null;
   /** WASM-threads fp32 and the WebGPU fp32 run just after it. */
@@ -141,11 +146,36 @@ export interface BenchReport {
   };
 }
 
-export function emptyRun(backend: BackendName, model: string, dtype: string, threads: number, steps: number, status: string): BenchRun {
+export function emptyRun(
+  backend: BackendName,
+  model: string,
+  dtype: string,
+  threads: number,
+  steps: number,
+  status: string,
+): BenchRun {
   return {
-    backend, dtype, model, threads, steps, status,
-    load_cold_ms: null, load_cached_ms: null, text_encode_ms: null, vq_encode_ms: null, step_ms_median: null, step_ms_p90: null,
-    decode_ms: null, edit_ms: null, first_step_ms: null, readback_bytes_per_step: null, readback_bytes_per_step_1024: null,
-    peak_rss_bytes: null, overhead_pct: null, gflops_per_step: null, gflops_per_s: null, pct_of_peak: null,
+    backend,
+    dtype,
+    model,
+    threads,
+    steps,
+    status,
+    load_cold_ms: null,
+    load_cached_ms: null,
+    text_encode_ms: null,
+    vq_encode_ms: null,
+    step_ms_median: null,
+    step_ms_p90: null,
+    decode_ms: null,
+    edit_ms: null,
+    first_step_ms: null,
+    readback_bytes_per_step: null,
+    readback_bytes_per_step_1024: null,
+    peak_rss_bytes: null,
+    overhead_pct: null,
+    gflops_per_step: null,
+    gflops_per_s: null,
+    pct_of_peak: null,
   };
 }

@@ -17,14 +17,21 @@ const store = createEditorStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL
 
 // End-to-end tests and diagnostics only; loaded on demand, so the app's own bundle does not carry it.
 if (testApiWanted(location.search, window.__EDITMGT_TEST__)) {
-  void Promise.all([import('./testApi'), import('./testSnapshot')]).then(([{ createTestApi }, { snapshotOf }]) => {
-    window.__editmgt = createTestApi(client, { snapshot: () => snapshotOf(store.getState()), flush: () => db.flush() });
-  });
+  void Promise.all([import('./testApi'), import('./testSnapshot')]).then(
+    ([{ createTestApi }, { snapshotOf }]) => {
+      window.__editmgt = createTestApi(client, {
+        snapshot: () => snapshotOf(store.getState()),
+        flush: () => db.flush(),
+      });
+    },
+  );
 }
 
 // The built app keeps its shell for offline use (src/shell/serviceWorker.ts); the dev server does not.
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
-  navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { updateViaCache: 'none' }).catch((e: unknown) => console.warn('the app will not open offline:', e));
+  navigator.serviceWorker
+    .register(`${import.meta.env.BASE_URL}sw.js`, { updateViaCache: 'none' })
+    .catch((e: unknown) => console.warn('the app will not open offline:', e));
 }
 
 const root = document.getElementById('root');

@@ -3,13 +3,28 @@
  * when asked for (src/app/testApiFlag.ts). It drives the same worker the UI uses (its
  * diagnostics requests included), and reads the editor's state as plain data.
  */
-import type { Backend, BackendChoice, BackendInfo, Dtype, EditSettings, ImagePayload, StoredFile, WireTensor } from '../protocol/messages';
+import type {
+  Backend,
+  BackendChoice,
+  BackendInfo,
+  Dtype,
+  EditSettings,
+  ImagePayload,
+  StoredFile,
+  WireTensor,
+} from '../protocol/messages';
 import { EngineClient } from '../client/engineClient';
 
 export interface EditorSnapshot {
   editState: string;
   modelStatus: string;
-  model: { name: string; dtype: string; backend: Backend; resolution: number; tokenGrid: [number, number] } | null;
+  model: {
+    name: string;
+    dtype: string;
+    backend: Backend;
+    resolution: number;
+    tokenGrid: [number, number];
+  } | null;
   image: { width: number; height: number } | null;
   result: { width: number; height: number } | null;
   history: { length: number; cursor: number };
@@ -42,7 +57,13 @@ export interface DirectEditResult {
 /** What a model load in a worker of its own reported. */
 export interface DirectLoad {
   backend: BackendInfo | null;
-  model: { name: string; dtype: Dtype; backend: Backend; fallbackReason?: string; cachedBytes: number } | null;
+  model: {
+    name: string;
+    dtype: Dtype;
+    backend: Backend;
+    fallbackReason?: string;
+    cachedBytes: number;
+  } | null;
   error: { code: string; message: string } | null;
   warnings: string[];
   /** Every progress event, in order. */
@@ -55,7 +76,12 @@ export interface TestApi {
    * backend choices are all sent at once, without waiting, as a person changing their mind does;
    * the last one asked for is the one that counts.
    */
-  loadDirect(baseUrl: string, backend: BackendChoice | BackendChoice[], dtype: Dtype | 'auto', options?: { stallMs?: number }): Promise<DirectLoad>;
+  loadDirect(
+    baseUrl: string,
+    backend: BackendChoice | BackendChoice[],
+    dtype: Dtype | 'auto',
+    options?: { stallMs?: number },
+  ): Promise<DirectLoad>;
   /** Destroys the editor worker's WebGPU device, as a driver reset would. */
   loseDevice(): Promise<void>;
   /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
@@ -67,7 +93,11 @@ export interface TestApi {
     backend: Backend,
   ): Promise<{ outputs: Record<string, WireTensor>; ms: number }>;
   /** Which nodes of a graph the runtime places on the CPU provider (see src/engine/runtime/web/ort.ts). */
-  placement(model: ArrayBuffer, backend: Backend, externalData?: { path: string; data: ArrayBuffer }[]): Promise<{ cpuNodes: string[]; log: string[] }>;
+  placement(
+    model: ArrayBuffer,
+    backend: Backend,
+    externalData?: { path: string; data: ArrayBuffer }[],
+  ): Promise<{ cpuNodes: string[]; log: string[] }>;
   /** Loads files through the worker's model store (see workers/modelStore.ts); what was read, per file. */
   readPackageFiles(baseUrl: string, files: StoredFile[]): Promise<StoredFile[]>;
   /** The editor's state now. */
@@ -104,18 +134,30 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       const worker = new EngineClient('engine-test');
       const out: DirectLoad = { backend: null, model: null, error: null, warnings: [], progress: [] };
       try {
-        const choices = await Promise.all((Array.isArray(backend) ? backend : [backend]).map((b) => worker.init(b)));
+        const choices = await Promise.all(
+          (Array.isArray(backend) ? backend : [backend]).map((b) => worker.init(b)),
+        );
         out.backend = choices[choices.length - 1] ?? null;
-        const r = await worker.request({ type: 'loadModel', baseUrl, dtype, stallMs: options.stallMs }, [], (event) => {
-          if (event.type === 'progress') {
-            const { file, loaded, total, totalLoaded, totalBytes } = event;
-            out.progress.push({ file, loaded, total, totalLoaded, totalBytes });
-          } else if (event.type === 'warning') out.warnings.push(event.message);
-        });
+        const r = await worker.request(
+          { type: 'loadModel', baseUrl, dtype, stallMs: options.stallMs },
+          [],
+          (event) => {
+            if (event.type === 'progress') {
+              const { file, loaded, total, totalLoaded, totalBytes } = event;
+              out.progress.push({ file, loaded, total, totalLoaded, totalBytes });
+            } else if (event.type === 'warning') out.warnings.push(event.message);
+          },
+        );
         if (r.type === 'error') out.error = { code: r.code, message: r.message };
         else if (r.type === 'modelLoaded') {
           const m = r.model;
-          out.model = { name: m.name, dtype: m.dtype, backend: m.backend.backend, fallbackReason: m.backend.fallbackReason, cachedBytes: m.cachedBytes };
+          out.model = {
+            name: m.name,
+            dtype: m.dtype,
+            backend: m.backend.backend,
+            fallbackReason: m.backend.fallbackReason,
+            cachedBytes: m.cachedBytes,
+          };
         }
         return out;
       } finally {
@@ -169,7 +211,10 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       // A fresh worker that logs verbosely from the start, so nothing else shares its log.
       const diagnostics = new EngineClient('engine-diagnostics');
       try {
-        const r = await diagnostics.request({ type: 'placement', model, externalData, backend }, [model, ...(externalData ?? []).map((e) => e.data)]);
+        const r = await diagnostics.request({ type: 'placement', model, externalData, backend }, [
+          model,
+          ...(externalData ?? []).map((e) => e.data),
+        ]);
         if (r.type === 'error') throw new Error(r.message);
         if (r.type !== 'placement') throw new Error(`unexpected reply ${r.type}`);
         return { cpuNodes: r.cpuNodes, log: r.log };

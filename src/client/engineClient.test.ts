@@ -54,7 +54,11 @@ describe('EngineClient', () => {
     await b;
     expect(w.posted[0]!.message).toEqual({ type: 'hello', id: 1, version: PROTOCOL_VERSION });
     expect(w.types()).toEqual(['hello', 'init', 'init']);
-    expect(w.posted.map((p) => (p.message.type === 'init' ? p.message.backend : null))).toEqual([null, 'wasm', 'auto']);
+    expect(w.posted.map((p) => (p.message.type === 'init' ? p.message.backend : null))).toEqual([
+      null,
+      'wasm',
+      'auto',
+    ]);
   });
 
   it('refuses to talk to a worker from another build: every request fails with version-mismatch, none is sent', async () => {
@@ -71,10 +75,34 @@ describe('EngineClient', () => {
   it('streams progress to its listener and resolves with the final reply', async () => {
     const w = worker((req, port) => {
       if (req.type !== 'loadModel') return;
-      port.send({ type: 'progress', id: req.id, file: 'a.onnx', loaded: 5, total: 10, totalLoaded: 5, totalBytes: 20 });
-      port.send({ type: 'progress', id: req.id, file: 'a.onnx', loaded: 10, total: 10, totalLoaded: 10, totalBytes: 20 });
+      port.send({
+        type: 'progress',
+        id: req.id,
+        file: 'a.onnx',
+        loaded: 5,
+        total: 10,
+        totalLoaded: 5,
+        totalBytes: 20,
+      });
+      port.send({
+        type: 'progress',
+        id: req.id,
+        file: 'a.onnx',
+        loaded: 10,
+        total: 10,
+        totalLoaded: 10,
+        totalBytes: 20,
+      });
       port.send({ type: 'modelLoaded', id: req.id, model: MODEL });
-      port.send({ type: 'progress', id: req.id, file: 'late', loaded: 0, total: 0, totalLoaded: 0, totalBytes: 0 });
+      port.send({
+        type: 'progress',
+        id: req.id,
+        file: 'late',
+        loaded: 0,
+        total: 0,
+        totalLoaded: 0,
+        totalBytes: 0,
+      });
     });
     const { client } = clientWith(w);
     const seen: number[] = [];
@@ -83,7 +111,9 @@ describe('EngineClient', () => {
   });
 
   it('turns an error reply into an EngineError with its code', async () => {
-    const w = worker((req, port) => port.send({ type: 'error', id: req.id, code: 'model-invalid', message: 'bad manifest' }));
+    const w = worker((req, port) =>
+      port.send({ type: 'error', id: req.id, code: 'model-invalid', message: 'bad manifest' }),
+    );
     const { client } = clientWith(w);
     const err = await rejection(client.loadModel('/m/', 'auto', () => undefined));
     expect([err.code, err.message]).toEqual(['model-invalid', 'bad manifest']);
@@ -102,7 +132,11 @@ describe('EngineClient', () => {
     const controller = new AbortController();
     const image = { width: 1, height: 1, buffer: new ArrayBuffer(4) };
     const settings = { ...fallbackEditOptions(), steps: 2 };
-    const run = client.edit({ image, instruction: 'x', settings }, { onStep: (s) => steps.push(s.step) }, controller.signal);
+    const run = client.edit(
+      { image, instruction: 'x', settings },
+      { onStep: (s) => steps.push(s.step) },
+      controller.signal,
+    );
     await expect.poll(() => steps.length).toBe(1);
     controller.abort();
     expect((await rejection(run)).code).toBe('cancelled');
@@ -119,13 +153,16 @@ describe('EngineClient', () => {
     const { client } = clientWith(w);
     const controller = new AbortController();
     controller.abort();
-    expect((await rejection(client.loadModel('/m/', 'auto', () => undefined, controller.signal))).code).toBe('cancelled');
+    expect((await rejection(client.loadModel('/m/', 'auto', () => undefined, controller.signal))).code).toBe(
+      'cancelled',
+    );
     expect(w.types()).not.toContain('loadModel');
   });
 
   it('on a device loss answers every pending request, drops the worker and greets a fresh one next time', async () => {
     const first = worker((req, port) => {
-      if (req.type === 'cacheInfo') port.send({ type: 'error', id: req.id, code: 'device-lost', message: 'gone' });
+      if (req.type === 'cacheInfo')
+        port.send({ type: 'error', id: req.id, code: 'device-lost', message: 'gone' });
     });
     const second = worker((req, port) => {
       if (req.type === 'cacheInfo') port.send({ type: 'cacheInfo', id: req.id, bytes: 7, packages: [] });

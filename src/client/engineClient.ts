@@ -98,7 +98,13 @@ export class EngineClient {
     this.greeting = new Promise<WorkerReply>((resolve) => {
       this.pending.set(id, { resolve });
       worker.postMessage({ type: 'hello', id, version: PROTOCOL_VERSION }, []);
-    }).then((r) => (r.type === 'hello' ? null : r.type === 'error' ? r : { type: 'error', id, code: 'internal', message: `expected a hello reply, got ${r.type}` }));
+    }).then((r) =>
+      r.type === 'hello'
+        ? null
+        : r.type === 'error'
+          ? r
+          : { type: 'error', id, code: 'internal', message: `expected a hello reply, got ${r.type}` },
+    );
     return worker;
   }
 
@@ -145,7 +151,11 @@ export class EngineClient {
   }
 
   /** Sends a request; resolves with its final reply; streams intermediate replies to `onEvent`. */
-  request(body: RequestBody, transfer: Transferable[] = [], onEvent?: (r: WorkerReply) => void): Promise<WorkerReply> {
+  request(
+    body: RequestBody,
+    transfer: Transferable[] = [],
+    onEvent?: (r: WorkerReply) => void,
+  ): Promise<WorkerReply> {
     return this.send(body, transfer, onEvent).reply;
   }
 
@@ -154,7 +164,11 @@ export class EngineClient {
    * refused it answers every request with its refusal. A request settled meanwhile (cancelled, or
    * the worker lost) is never posted.
    */
-  private send(body: RequestBody, transfer: Transferable[], onEvent?: (r: WorkerReply) => void): { id: number; reply: Promise<WorkerReply> } {
+  private send(
+    body: RequestBody,
+    transfer: Transferable[],
+    onEvent?: (r: WorkerReply) => void,
+  ): { id: number; reply: Promise<WorkerReply> } {
     const worker = this.ensureWorker();
     const greeting = this.greeting;
     const id = this.nextId++;
@@ -176,8 +190,18 @@ export class EngineClient {
    * `cancelled`: the page does not wait for the worker to notice (a WASM run only reads its
    * messages between graph runs), and any late events of that request are dropped.
    */
-  private sendCancellable(body: RequestBody, transfer: Transferable[], onEvent: (r: WorkerReply) => void, signal?: AbortSignal): Promise<WorkerReply> {
-    const cancelled = (id: number): WorkerReply => ({ type: 'error', id, code: 'cancelled', message: 'The request was cancelled.' });
+  private sendCancellable(
+    body: RequestBody,
+    transfer: Transferable[],
+    onEvent: (r: WorkerReply) => void,
+    signal?: AbortSignal,
+  ): Promise<WorkerReply> {
+    const cancelled = (id: number): WorkerReply => ({
+      type: 'error',
+      id,
+      code: 'cancelled',
+      message: 'The request was cancelled.',
+    });
     if (signal?.aborted) return Promise.resolve(cancelled(0));
     const { id, reply } = this.send(body, transfer, onEvent);
     return new Promise<WorkerReply>((resolve) => {
@@ -185,7 +209,10 @@ export class EngineClient {
         const entry = this.pending.get(id);
         if (!entry) return;
         this.pending.delete(id);
-        this.worker?.postMessage({ type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest, []);
+        this.worker?.postMessage(
+          { type: 'cancel', id: this.nextId++, target: id } satisfies WorkerRequest,
+          [],
+        );
         entry.resolve(cancelled(id));
       };
       signal?.addEventListener('abort', abort, { once: true });
@@ -207,11 +234,19 @@ export class EngineClient {
     return expect(await this.request({ type: 'init', backend }), 'backend').info;
   }
 
-  async loadModel(baseUrl: string, dtype: Dtype | 'auto', onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelInfo> {
+  async loadModel(
+    baseUrl: string,
+    dtype: Dtype | 'auto',
+    onProgress: (p: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<ModelInfo> {
     const onEvent = (r: WorkerReply) => {
       if (r.type === 'progress') onProgress(r);
     };
-    return expect(await this.sendCancellable({ type: 'loadModel', baseUrl, dtype }, [], onEvent, signal), 'modelLoaded').model;
+    return expect(
+      await this.sendCancellable({ type: 'loadModel', baseUrl, dtype }, [], onEvent, signal),
+      'modelLoaded',
+    ).model;
   }
 
   /** Runs an edit; `image` and `mask` buffers are transferred (the caller's copies become empty). */
@@ -225,10 +260,15 @@ export class EngineClient {
       if (r.type === 'step') handlers.onStep(r.step);
       else if (r.type === 'warning') handlers.onWarning?.(r.message);
     };
-    return expect(await this.sendCancellable({ type: 'edit', ...args }, transfer, onEvent, signal), 'result').result;
+    return expect(await this.sendCancellable({ type: 'edit', ...args }, transfer, onEvent, signal), 'result')
+      .result;
   }
 
-  async wordMap(step: number, start: number, end: number): Promise<{ attention: Float32Array; grid: [number, number] }> {
+  async wordMap(
+    step: number,
+    start: number,
+    end: number,
+  ): Promise<{ attention: Float32Array; grid: [number, number] }> {
     const r = expect(await this.request({ type: 'wordMap', step, start, end }), 'wordMap');
     return { attention: new Float32Array(r.attention), grid: r.grid };
   }

@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianKernel1d, percentile, processAttention, reflectIndex, rescaleScores, smoothScoresAdaptive, upsampleBicubic, cubicWeights } from './attention';
+import {
+  gaussianKernel1d,
+  percentile,
+  processAttention,
+  reflectIndex,
+  rescaleScores,
+  smoothScoresAdaptive,
+  upsampleBicubic,
+  cubicWeights,
+} from './attention';
 
 describe('attention kernels (analytic cases)', () => {
   it('reflect borders are half-sample symmetric, also past twice the length', () => {
-    expect([-3, -2, -1, 0, 1, 2, 3, 4, 5].map((i) => reflectIndex(i, 3))).toEqual([2, 1, 0, 0, 1, 2, 2, 1, 0]);
+    expect([-3, -2, -1, 0, 1, 2, 3, 4, 5].map((i) => reflectIndex(i, 3))).toEqual([
+      2, 1, 0, 0, 1, 2, 2, 1, 0,
+    ]);
     expect(reflectIndex(-7, 3)).toBe(reflectIndex(-1, 3));
     expect(reflectIndex(5, 1)).toBe(0);
   });
@@ -27,7 +38,9 @@ describe('attention kernels (analytic cases)', () => {
     expect(percentile(Float32Array.from([1, 2]), 90)).toBeCloseTo(1.9, 6);
   });
   it('smoothing keeps a constant map and keeps the original min/max', () => {
-    expect(Array.from(smoothScoresAdaptive(new Float32Array(16).fill(0.25), 4, 4))).toEqual(new Array(16).fill(0.25));
+    expect(Array.from(smoothScoresAdaptive(new Float32Array(16).fill(0.25), 4, 4))).toEqual(
+      new Array(16).fill(0.25),
+    );
     const spike = new Float32Array(25);
     spike[12] = 1;
     const s = smoothScoresAdaptive(spike, 5, 5);
@@ -41,7 +54,9 @@ describe('attention kernels (analytic cases)', () => {
     expect(w.reduce((a, b) => a + b)).toBe(1);
   });
   it('bicubic 2× upsample reproduces constants and is symmetric', () => {
-    expect(Array.from(upsampleBicubic(new Float32Array(9).fill(0.5), 3, 3, 6, 6))).toEqual(new Array(36).fill(0.5));
+    expect(Array.from(upsampleBicubic(new Float32Array(9).fill(0.5), 3, 3, 6, 6))).toEqual(
+      new Array(36).fill(0.5),
+    );
     const x = Float32Array.from([0, 1, 1, 0]);
     const up = upsampleBicubic(x, 1, 4, 1, 8);
     for (let i = 0; i < 4; i++) expect(up[i]).toBeCloseTo(up[7 - i]!, 6);

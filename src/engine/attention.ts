@@ -131,7 +131,8 @@ export function smoothScoresAdaptive(
   { strength = 1, preservePeaks = true }: SmoothOptions = {},
 ): Float32Array {
   const n = rows * cols;
-  if (scores.length !== n) throw new Error(`smoothScoresAdaptive: ${scores.length} values for ${rows}×${cols}`);
+  if (scores.length !== n)
+    throw new Error(`smoothScoresAdaptive: ${scores.length} values for ${rows}×${cols}`);
   const gauss = gaussianFilter2d(scores, rows, cols, strength * 1.5);
   const variance = localVariance(scores, rows, cols, 5);
   const [vlo, vhi] = minMax(variance);
@@ -167,8 +168,7 @@ export function smoothScoresAdaptive(
 /** PyTorch's cubic convolution weights for fractional offset t (A = −0.75), float32. */
 export function cubicWeights(t: number, A = -0.75): [number, number, number, number] {
   const conv1 = (x: number): number => f32(f32(f32(f32(f32((A + 2) * x) - (A + 3)) * x) * x) + 1);
-  const conv2 = (x: number): number =>
-    f32(f32(f32(f32(f32(f32(A * x) - 5 * A) * x) + 8 * A) * x) - 4 * A);
+  const conv2 = (x: number): number => f32(f32(f32(f32(f32(f32(A * x) - 5 * A) * x) + 8 * A) * x) - 4 * A);
   const x2 = f32(1 - t);
   return [conv2(f32(t + 1)), conv1(t), conv1(x2), conv2(f32(x2 + 1))];
 }
@@ -199,7 +199,13 @@ function cubicTaps(inSize: number, outSize: number): AxisTaps {
  * borders clamped, float32 accumulation in PyTorch's order (rows of taps, then columns).
  * @returns Float32Array [outH·outW]
  */
-export function upsampleBicubic(x: Float32Array, inH: number, inW: number, outH: number, outW: number): Float32Array {
+export function upsampleBicubic(
+  x: Float32Array,
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+): Float32Array {
   if (x.length !== inH * inW) throw new Error(`upsampleBicubic: ${x.length} values for ${inH}×${inW}`);
   const ty = cubicTaps(inH, outH);
   const tx = cubicTaps(inW, outW);
@@ -234,7 +240,13 @@ export interface AttentionMaps {
  * From the graph's consolidated attention [gh·gw] to the scores region-hold uses:
  * rescale → adaptive smoothing → bicubic upsample when the grids differ.
  */
-export function processAttention(raw: Float32Array, gh: number, gw: number, h: number, w: number): AttentionMaps {
+export function processAttention(
+  raw: Float32Array,
+  gh: number,
+  gw: number,
+  h: number,
+  w: number,
+): AttentionMaps {
   const grid = smoothScoresAdaptive(rescaleScores(raw), gh, gw);
   const tokens = gh === h && gw === w ? grid : upsampleBicubic(grid, gh, gw, h, w);
   return { grid, tokens };

@@ -12,7 +12,14 @@ describe('modelDomain', () => {
   it('resolves listed examples with their checksums and leaves unlisted ones out', () => {
     const m = {
       ...base,
-      domain: { description: 'flat shapes', narrow: true, examples: [{ path: 'examples/a.png', instruction: 'remove the square' }, { path: 'examples/missing.png' }] },
+      domain: {
+        description: 'flat shapes',
+        narrow: true,
+        examples: [
+          { path: 'examples/a.png', instruction: 'remove the square' },
+          { path: 'examples/missing.png' },
+        ],
+      },
     } as Manifest;
     expect(modelDomain(m, (p) => `https://h/m/${p}`)).toEqual({
       description: 'flat shapes',

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkEditSetting, clampEditSetting, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
+import {
+  checkEditSetting,
+  clampEditSetting,
+  EDIT_SETTING_NAMES,
+  EDIT_SETTINGS,
+  fallbackEditOptions,
+  NUMBER_SETTINGS,
+} from './editSettings';
 import { EditError } from './errors';
 import manifestSchema from './manifest.schema.json' with { type: 'json' };
 
@@ -53,7 +60,9 @@ function schemaAt(key: string): Record<string, unknown> | undefined {
   let node: Node = manifestSchema as Record<string, unknown>;
   for (const part of key.split('.')) {
     // "defaults.temperature.0": an item of a tuple (prefixItems), else a property
-    node = /^\d+$/.test(part) ? (node?.['prefixItems'] as Node[] | undefined)?.[Number(part)] : (node?.['properties'] as Record<string, Node> | undefined)?.[part];
+    node = /^\d+$/.test(part)
+      ? (node?.['prefixItems'] as Node[] | undefined)?.[Number(part)]
+      : (node?.['properties'] as Record<string, Node> | undefined)?.[part];
   }
   return node;
 }
@@ -70,7 +79,14 @@ describe('the manifest schema agrees with the settings table', () => {
       expect(node, `${d.manifestKey} is not in manifest.schema.json`).toBeDefined();
       expect(node!['type'], `${d.manifestKey} type`).toBe(SCHEMA_TYPE[d.type]);
       if (d.type === 'integer' || d.type === 'number') {
-        expect({ minimum: node!['minimum'], maximum: node!['maximum'], exclusiveMinimum: node!['exclusiveMinimum'] }, d.manifestKey).toEqual({
+        expect(
+          {
+            minimum: node!['minimum'],
+            maximum: node!['maximum'],
+            exclusiveMinimum: node!['exclusiveMinimum'],
+          },
+          d.manifestKey,
+        ).toEqual({
           minimum: d.min,
           maximum: d.max,
           exclusiveMinimum: undefined,

@@ -127,7 +127,9 @@ export const EDIT_SETTINGS: { readonly [K in EditSettingName]: Descriptor<EditOp
 export const EDIT_SETTING_NAMES = Object.keys(EDIT_SETTINGS) as EditSettingName[];
 
 /** The settings whose values are numbers. */
-export type NumberSettingName = { [K in EditSettingName]: EditOptionValues[K] extends number ? K : never }[EditSettingName];
+export type NumberSettingName = {
+  [K in EditSettingName]: EditOptionValues[K] extends number ? K : never;
+}[EditSettingName];
 
 /** The numeric settings, for code that walks ranges (UI limits, CLI parsing). */
 export const NUMBER_SETTINGS = EDIT_SETTING_NAMES.filter((k) => {
@@ -151,12 +153,23 @@ export function describeRange(d: NumberSetting): string {
 export function checkEditSetting<K extends EditSettingName>(name: K, value: unknown): EditOptionValues[K] {
   const d = EDIT_SETTINGS[name] as NumberSetting | TextSetting | SwitchSetting;
   if (d.type === 'text') {
-    if (typeof value !== 'string') throw new EditError('bad-settings', `${d.label.toLowerCase()} must be text`);
+    if (typeof value !== 'string')
+      throw new EditError('bad-settings', `${d.label.toLowerCase()} must be text`);
   } else if (d.type === 'boolean') {
-    if (typeof value !== 'boolean') throw new EditError('bad-settings', `${d.label.toLowerCase()} must be true or false`);
+    if (typeof value !== 'boolean')
+      throw new EditError('bad-settings', `${d.label.toLowerCase()} must be true or false`);
   } else {
-    const ok = typeof value === 'number' && Number.isFinite(value) && value >= d.min && value <= d.max && (d.type === 'number' || Number.isInteger(value));
-    if (!ok) throw new EditError('bad-settings', `${d.label.toLowerCase()} must be ${describeRange(d)}, got ${String(value)}`);
+    const ok =
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      value >= d.min &&
+      value <= d.max &&
+      (d.type === 'number' || Number.isInteger(value));
+    if (!ok)
+      throw new EditError(
+        'bad-settings',
+        `${d.label.toLowerCase()} must be ${describeRange(d)}, got ${String(value)}`,
+      );
   }
   return value as EditOptionValues[K];
 }

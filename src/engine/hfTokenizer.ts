@@ -16,13 +16,17 @@ export interface BpeEncoder {
 
 /** tokenizer.json and tokenizer_config.json, parsed (only the fields we read are typed). */
 export interface TokenizerFiles {
-  readonly tokenizerJson: { padding?: { pad_id?: number; direction?: string } | null } & Record<string, unknown>;
+  readonly tokenizerJson: { padding?: { pad_id?: number; direction?: string } | null } & Record<
+    string,
+    unknown
+  >;
   readonly tokenizerConfig?: Record<string, unknown>;
 }
 
 function tokenContent(t: unknown): string | undefined {
   if (typeof t === 'string') return t;
-  if (t && typeof t === 'object' && typeof (t as { content?: unknown }).content === 'string') return (t as { content: string }).content;
+  if (t && typeof t === 'object' && typeof (t as { content?: unknown }).content === 'string')
+    return (t as { content: string }).content;
   return undefined;
 }
 
@@ -42,11 +46,19 @@ export function tokenizerPaddingSide(files: TokenizerFiles): 'left' | 'right' {
   return String(side).toLowerCase() === 'left' ? 'left' : 'right';
 }
 
-export function hfTokenizer(encoder: BpeEncoder, files: TokenizerFiles, override: PaddingOverride = {}): Tokenizer {
+export function hfTokenizer(
+  encoder: BpeEncoder,
+  files: TokenizerFiles,
+  override: PaddingOverride = {},
+): Tokenizer {
   const cfg = files.tokenizerConfig ?? {};
   const padToken = tokenContent(cfg['pad_token']);
-  const padId = override.padId ?? (padToken !== undefined ? encoder.token_to_id(padToken) : undefined) ?? files.tokenizerJson.padding?.pad_id;
-  if (padId === undefined) throw new Error('tokenizer has no pad token (tokenizer_config.pad_token or tokenizer.json padding)');
+  const padId =
+    override.padId ??
+    (padToken !== undefined ? encoder.token_to_id(padToken) : undefined) ??
+    files.tokenizerJson.padding?.pad_id;
+  if (padId === undefined)
+    throw new Error('tokenizer has no pad token (tokenizer_config.pad_token or tokenizer.json padding)');
   const padLeft = tokenizerPaddingSide(files) === 'left';
   const truncLeft = String(cfg['truncation_side'] ?? 'right').toLowerCase() === 'left';
 
@@ -54,7 +66,8 @@ export function hfTokenizer(encoder: BpeEncoder, files: TokenizerFiles, override
   const probe = encoder.encode('a', { add_special_tokens: false }).ids;
   const full = encoder.encode('a', { add_special_tokens: true }).ids;
   let at = -1;
-  for (let i = 0; i + probe.length <= full.length && at < 0; i++) if (probe.every((id, j) => full[i + j] === id)) at = i;
+  for (let i = 0; i + probe.length <= full.length && at < 0; i++)
+    if (probe.every((id, j) => full[i + j] === id)) at = i;
   if (at < 0) throw new Error('cannot locate the content between the special tokens');
   const prefix = full.slice(0, at);
   const suffix = full.slice(at + probe.length);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { cellMaskToPixels, chwToRgba, compositeUnchanged, featherMask, imageToModelPixels, maskToGrid, paletteImage, rgbaToChw } from './image';
+import {
+  cellMaskToPixels,
+  chwToRgba,
+  compositeUnchanged,
+  featherMask,
+  imageToModelPixels,
+  maskToGrid,
+  paletteImage,
+  rgbaToChw,
+} from './image';
 import type { RgbaImage } from './image';
 
 function solid(w: number, h: number, rgb: [number, number, number]): RgbaImage {
@@ -20,7 +29,11 @@ describe('image tensors', () => {
   });
   it('rounds half to even and clips like numpy', () => {
     const chw = Float32Array.from([0.5 / 255, 1.5 / 255, 2, -1, 0, 0, 0, 0, 0].map(Math.fround));
-    const out = chwToRgba(Float32Array.from([chw[0]!, chw[1]!, chw[2]!, chw[3]!, 0, 0, 0, 0, 0].slice(0, 9)), 3, 1);
+    const out = chwToRgba(
+      Float32Array.from([chw[0]!, chw[1]!, chw[2]!, chw[3]!, 0, 0, 0, 0, 0].slice(0, 9)),
+      3,
+      1,
+    );
     expect(out.data[0]).toBe(0); // round(0.5) = 0
     expect(out.data[4]).toBe(2); // round(1.5) = 2
     expect(out.data[8]).toBe(255);
@@ -54,7 +67,13 @@ describe('original-resolution composite', () => {
   });
   it('changes nothing when no token changed', () => {
     const original = solid(10, 10, [1, 2, 3]);
-    const { image } = compositeUnchanged({ original, edited: solid(10, 10, [9, 9, 9]), changed: new Uint8Array(4), gridH: 2, gridW: 2 });
+    const { image } = compositeUnchanged({
+      original,
+      edited: solid(10, 10, [9, 9, 9]),
+      changed: new Uint8Array(4),
+      gridH: 2,
+      gridW: 2,
+    });
     expect(Array.from(image.data)).toEqual(Array.from(original.data));
   });
   it('feather is 255 on the mask and 0 beyond 2r', () => {
@@ -76,7 +95,8 @@ describe('previews and masks', () => {
   });
   it('downsamples a user mask to the grid, binarised at 0.5', () => {
     const m = solid(16, 16, [0, 0, 0]);
-    for (let y = 0; y < 16; y++) for (let x = 8; x < 16; x++) m.data.set([255, 255, 255, 255], (y * 16 + x) * 4);
+    for (let y = 0; y < 16; y++)
+      for (let x = 8; x < 16; x++) m.data.set([255, 255, 255, 255], (y * 16 + x) * 4);
     expect(Array.from(maskToGrid(m, 2, 2))).toEqual([0, 1, 0, 1]);
   });
 });

@@ -35,7 +35,11 @@ export function checkImage(img: RgbaImage, what = 'image'): void {
 export function imageToModelPixels(img: RgbaImage, width: number, height: number): Float32Array {
   checkImage(img);
   if (img.width === width && img.height === height) return rgbaToChw(img);
-  return rgbaToChw(hasTransparency(img) ? resizePilRgba(img, width, height, 'bicubic') : resizePil(img, width, height, 'bicubic'));
+  return rgbaToChw(
+    hasTransparency(img)
+      ? resizePilRgba(img, width, height, 'bicubic')
+      : resizePil(img, width, height, 'bicubic'),
+  );
 }
 
 function hasTransparency(img: RgbaImage): boolean {
@@ -88,7 +92,8 @@ export function rgbaToGray(img: RgbaImage): Uint8Array {
   const n = img.width * img.height;
   const out = new Uint8Array(n);
   const d = img.data;
-  for (let i = 0; i < n; i++) out[i] = (d[i * 4]! * 19595 + d[i * 4 + 1]! * 38470 + d[i * 4 + 2]! * 7471 + 0x8000) >>> 16;
+  for (let i = 0; i < n; i++)
+    out[i] = (d[i * 4]! * 19595 + d[i * 4 + 1]! * 38470 + d[i * 4 + 2]! * 7471 + 0x8000) >>> 16;
   return out;
 }
 
@@ -145,7 +150,13 @@ export function compositeUnchanged(input: CompositeInput): { image: RgbaImage; a
 }
 
 /** Token-cell mask → pixel mask (each pixel takes the cell its centre falls in). @returns [H·W] */
-export function cellMaskToPixels(cells: Uint8Array, gridH: number, gridW: number, W: number, H: number): Uint8Array {
+export function cellMaskToPixels(
+  cells: Uint8Array,
+  gridH: number,
+  gridW: number,
+  W: number,
+  H: number,
+): Uint8Array {
   const colCell = new Int32Array(W);
   for (let x = 0; x < W; x++) colCell[x] = Math.min(gridW - 1, Math.floor(((x + 0.5) * gridW) / W));
   const out = new Uint8Array(W * H);
@@ -162,11 +173,13 @@ export function featherMask(mask: Uint8Array, W: number, H: number, rx: number, 
   for (let i = 0; i < dilated.length; i++) dilated[i] = dilated[i]! > 0 ? 1 : 0;
   const sums = boxSum(boxSum(dilated, W, H, rx, true), W, H, ry, false);
   // divide by the in-image part of each window, so the mask stays 255 at the image's edges
-  const inside = (i: number, len: number, r: number): number => Math.min(len - 1, i + r) - Math.max(0, i - r) + 1;
+  const inside = (i: number, len: number, r: number): number =>
+    Math.min(len - 1, i + r) - Math.max(0, i - r) + 1;
   const out = new Uint8Array(W * H);
   for (let y = 0; y < H; y++) {
     const cy = inside(y, H, ry);
-    for (let x = 0; x < W; x++) out[y * W + x] = Math.round((sums[y * W + x]! * 255) / (cy * inside(x, W, rx)));
+    for (let x = 0; x < W; x++)
+      out[y * W + x] = Math.round((sums[y * W + x]! * 255) / (cy * inside(x, W, rx)));
   }
   return out;
 }
@@ -191,7 +204,13 @@ function boxSum(src: ArrayLike<number>, W: number, H: number, r: number, alongRo
 }
 
 /** Palette preview of a token grid: codebook colours, mask ids grey. @param colors [codebook·3] uint8 */
-export function paletteImage(tokens: Int32Array, gridH: number, gridW: number, colors: Uint8Array, maskTokenId: number): RgbaImage {
+export function paletteImage(
+  tokens: Int32Array,
+  gridH: number,
+  gridW: number,
+  colors: Uint8Array,
+  maskTokenId: number,
+): RgbaImage {
   const data = new Uint8ClampedArray(gridH * gridW * 4);
   const nColors = colors.length / 3;
   for (let i = 0; i < gridH * gridW; i++) {
@@ -231,13 +250,20 @@ export function applyExifOrientation(img: RgbaImage, orientation: number): RgbaI
   const oh = swap ? W : H;
   const src = (x: number, y: number): [number, number] => {
     switch (orientation) {
-      case 2: return [W - 1 - x, y];
-      case 3: return [W - 1 - x, H - 1 - y];
-      case 4: return [x, H - 1 - y];
-      case 5: return [y, x];
-      case 6: return [y, H - 1 - x];
-      case 7: return [W - 1 - y, H - 1 - x];
-      default: return [W - 1 - y, x];
+      case 2:
+        return [W - 1 - x, y];
+      case 3:
+        return [W - 1 - x, H - 1 - y];
+      case 4:
+        return [x, H - 1 - y];
+      case 5:
+        return [y, x];
+      case 6:
+        return [y, H - 1 - x];
+      case 7:
+        return [W - 1 - y, H - 1 - x];
+      default:
+        return [W - 1 - y, x];
     }
   };
   const out = new Uint8ClampedArray(ow * oh * 4);

@@ -49,8 +49,14 @@ describe('JPEG structure', () => {
     expect(await jpeg(motion)).toEqual({ width: 640, height: 427, imageBytes: rocket.length });
     // a progressive file: the end marker is found past the tables and scans between its scans
     const progressiveMotion = withTrailer(progressive, 300_000);
-    expect(await jpeg(progressiveMotion)).toEqual({ width: 640, height: 427, imageBytes: progressive.length });
-    expect((await jpeg(withTrailer(progressive.subarray(0, progressive.length >> 1), 300_000))).problem).toMatch(/cut off/);
+    expect(await jpeg(progressiveMotion)).toEqual({
+      width: 640,
+      height: 427,
+      imageBytes: progressive.length,
+    });
+    expect(
+      (await jpeg(withTrailer(progressive.subarray(0, progressive.length >> 1), 300_000))).problem,
+    ).toMatch(/cut off/);
     const both = withTrailer(withJpegMetadata(rocket, 100_000), 1);
     expect(await jpeg(both)).toEqual({ width: 640, height: 427, imageBytes: both.length - 1 });
   });

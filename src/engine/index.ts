@@ -9,14 +9,52 @@
  * lists the surface and a test fails when it changes unintentionally.
  */
 export { EditEngine } from './pipeline';
-export type { EditCallbacks, EditReplay, EditRequest, EditResult, EngineOptions, StepEvent } from './pipeline';
-export { checkEditSetting, clampEditSetting, describeRange, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from './editSettings';
-export type { EditOptionValues, EditSettingName, NumberSetting, NumberSettingName, SwitchSetting, TextSetting } from './editSettings';
+export type {
+  EditCallbacks,
+  EditReplay,
+  EditRequest,
+  EditResult,
+  EngineOptions,
+  StepEvent,
+} from './pipeline';
+export {
+  checkEditSetting,
+  clampEditSetting,
+  describeRange,
+  EDIT_SETTING_NAMES,
+  EDIT_SETTINGS,
+  fallbackEditOptions,
+  NUMBER_SETTINGS,
+} from './editSettings';
+export type {
+  EditOptionValues,
+  EditSettingName,
+  NumberSetting,
+  NumberSettingName,
+  SwitchSetting,
+  TextSetting,
+} from './editSettings';
 export { EditError, MAX_INPUT_PIXELS } from './errors';
 export type { EditErrorCode } from './errors';
-export { defaultHold, DTYPES, GRAPH_NAMES, packageEditOptions, packageFiles, specFromManifest, validateManifest } from './manifest';
+export {
+  defaultHold,
+  DTYPES,
+  GRAPH_NAMES,
+  packageEditOptions,
+  packageFiles,
+  specFromManifest,
+  validateManifest,
+} from './manifest';
 export { chooseDtype, MEMORY_TIGHT_BYTES, openModelPackage, packageTokenizer } from './package';
-export type { Device, FileSource, GraphFiles, GraphRuntime, OpenedPackage, OpenOptions, PackageRunner } from './package';
+export type {
+  Device,
+  FileSource,
+  GraphFiles,
+  GraphRuntime,
+  OpenedPackage,
+  OpenOptions,
+  PackageRunner,
+} from './package';
 export type { Dtype, Manifest, ManifestFile, TensorDesc, TokenizerEntry } from './manifest';
 export type { ModelSpec } from './modelSpec';
 export type { Encoding, Feeds, GraphName, GraphRunner, Outputs, Rng, StepUniforms, Tokenizer } from './ports';

@@ -15,7 +15,9 @@ interface Fixture {
   mask_len_cosine: Record<string, number[]>;
   pil_bilinear: { seed: number; width: number; height: number; out: Record<string, number[]> };
 }
-const fx = JSON.parse(readFileSync(new URL('./__fixtures__/kernels.json', import.meta.url), 'utf8')) as Fixture;
+const fx = JSON.parse(
+  readFileSync(new URL('./__fixtures__/kernels.json', import.meta.url), 'utf8'),
+) as Fixture;
 
 /** The fixture generator's LCG, as float32. */
 function lcg(n: number, seed: number): Float32Array {
@@ -59,13 +61,16 @@ describe('attention post-processing matches the reference libraries', () => {
 
 describe('scheduler arithmetic matches torch float32', () => {
   it('temperature schedule equals torch.linspace(2, 0, N) bit for bit', () => {
-    for (const [n, v] of Object.entries(fx.linspace_2_0)) expect(Array.from(temperatureSchedule(Number(n)))).toEqual(v);
+    for (const [n, v] of Object.entries(fx.linspace_2_0))
+      expect(Array.from(temperatureSchedule(Number(n)))).toEqual(v);
   });
   it('cosine mask lengths equal the reference floor(seq·cos(...)·ratio)', () => {
     for (const [key, vals] of Object.entries(fx.mask_len_cosine)) {
       const [n, seq, r] = key.split('|') as [string, string, string];
       const ratio = r === '1' ? 1 : startingMaskRatio(37, 256);
-      const mine = vals.map((_, i) => maskLength('cosine', i, Number(n), Number(seq), Number.MAX_SAFE_INTEGER, ratio));
+      const mine = vals.map((_, i) =>
+        maskLength('cosine', i, Number(n), Number(seq), Number.MAX_SAFE_INTEGER, ratio),
+      );
       expect(mine).toEqual(vals.map((v) => Math.max(1, v)));
     }
   });

@@ -1,7 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateJsonSchema } from './jsonSchema';
-import { defaultHold, DTYPES, GRAPH_NAMES, packageEditOptions, packageFiles, specFromManifest, validateManifest } from './manifest';
+import {
+  defaultHold,
+  DTYPES,
+  GRAPH_NAMES,
+  packageEditOptions,
+  packageFiles,
+  specFromManifest,
+  validateManifest,
+} from './manifest';
 import { chooseDtype } from './package';
 import schemaJson from './manifest.schema.json';
 
@@ -24,8 +32,14 @@ describe('JSON schema subset', () => {
   it('accepts a valid value and names the path of each error', () => {
     expect(validateJsonSchema(schema, { a: 2, b: ['x'], c: 'beef', d: null })).toEqual([]);
     expect(validateJsonSchema(schema, { a: 0 })).toEqual(['$.a: must be ≥ 1']);
-    expect(validateJsonSchema(schema, { b: ['z'] })).toEqual(['$: missing "a"', '$.b[0]: must be one of ["x","y"]']);
-    expect(validateJsonSchema(schema, { a: 1, c: 'BEEF', e: 1 })).toEqual(['$.c: does not match ^[0-9a-f]{4}$', '$.e: not allowed']);
+    expect(validateJsonSchema(schema, { b: ['z'] })).toEqual([
+      '$: missing "a"',
+      '$.b[0]: must be one of ["x","y"]',
+    ]);
+    expect(validateJsonSchema(schema, { a: 1, c: 'BEEF', e: 1 })).toEqual([
+      '$.c: does not match ^[0-9a-f]{4}$',
+      '$.e: not allowed',
+    ]);
     expect(validateJsonSchema(schema, { a: 1.5 })).toEqual(['$.a: expected integer, got number']);
     expect(validateJsonSchema(schema, { a: 1, d: 3 })[0]).toMatch(/anyOf/);
   });
@@ -58,7 +72,9 @@ describe.skipIf(!have)('the tiny package manifest', () => {
     expect(packageFiles(m, 'q4').tokenTable?.path).toBe('q4/text_llm.table');
     const unlisted = structuredClone(manifest);
     unlisted.files = unlisted.files.filter((f: { path: string }) => f.path !== 'q8/text_llm.table');
-    expect(() => validateManifest(unlisted)).toThrow(/dtypes\.q8\.graphs\.text_llm\.token_table.*q8\/text_llm\.table is not listed in files/);
+    expect(() => validateManifest(unlisted)).toThrow(
+      /dtypes\.q8\.graphs\.text_llm\.token_table.*q8\/text_llm\.table is not listed in files/,
+    );
     const short = structuredClone(manifest);
     short.dtypes.fp16.graphs.text_llm.token_table.rows += 1;
     expect(() => validateManifest(short)).toThrow(/fp16\/text_llm\.table has \d+ bytes, not 386 rows of 64/);
@@ -76,7 +92,13 @@ function fullSizeShaped(tiny: Json): Json {
   const GiB = 2 ** 30;
   const sha = 'ab'.repeat(32);
   const files = m.files.filter((f: { path: string }) => f.path.startsWith('tokenizer_'));
-  const chunks: Record<string, number> = { text_clip: 1, text_llm: 3, vq_encode: 1, vq_decode: 1, transformer_step: 2 };
+  const chunks: Record<string, number> = {
+    text_clip: 1,
+    text_llm: 3,
+    vq_encode: 1,
+    vq_decode: 1,
+    transformer_step: 2,
+  };
   m.dtypes = {};
   for (const d of DTYPES) {
     const graphs: Record<string, unknown> = {};
@@ -84,7 +106,9 @@ function fullSizeShaped(tiny: Json): Json {
       const data = Array.from({ length: chunks[g]! }, (_, i) => `${d}/${g}.onnx.data${i ? `_${i}` : ''}`);
       graphs[g] = { file: `${d}/${g}.onnx`, external_data: data };
       files.push({ path: `${d}/${g}.onnx`, bytes: 812_345, sha256: sha });
-      data.forEach((p, i) => files.push({ path: p, bytes: i < data.length - 1 ? GiB : 123_456_789, sha256: sha }));
+      data.forEach((p, i) =>
+        files.push({ path: p, bytes: i < data.length - 1 ? GiB : 123_456_789, sha256: sha }),
+      );
     }
     m.dtypes[d] = { providers: d === 'q8' ? ['wasm'] : ['webgpu'], graphs };
   }
@@ -99,7 +123,12 @@ describe.skipIf(!have)('a full-size-shaped manifest (chunked external data, ever
     const m = validateManifest(fullSizeShaped(tiny));
     for (const d of DTYPES) {
       const { graphs } = packageFiles(m, d);
-      expect(graphs.text_llm.map((f) => f.path)).toEqual([`${d}/text_llm.onnx`, `${d}/text_llm.onnx.data`, `${d}/text_llm.onnx.data_1`, `${d}/text_llm.onnx.data_2`]);
+      expect(graphs.text_llm.map((f) => f.path)).toEqual([
+        `${d}/text_llm.onnx`,
+        `${d}/text_llm.onnx.data`,
+        `${d}/text_llm.onnx.data_1`,
+        `${d}/text_llm.onnx.data_2`,
+      ]);
       expect(graphs.transformer_step.slice(1).reduce((s, f) => s + f.bytes, 0)).toBe(2 ** 30 + 123_456_789);
     }
   });
@@ -112,13 +141,19 @@ describe.skipIf(!have)('a full-size-shaped manifest (chunked external data, ever
     const elsewhere = fullSizeShaped(tiny);
     elsewhere.dtypes.fp16.graphs.text_llm.external_data = ['weights/text_llm.onnx.data'];
     elsewhere.files.push({ path: 'weights/text_llm.onnx.data', bytes: 1, sha256: 'ab'.repeat(32) });
-    expect(() => validateManifest(elsewhere)).toThrow(/weights\/text_llm\.onnx\.data is not a separate file beside fp16\/text_llm\.onnx/);
+    expect(() => validateManifest(elsewhere)).toThrow(
+      /weights\/text_llm\.onnx\.data is not a separate file beside fp16\/text_llm\.onnx/,
+    );
     const big = fullSizeShaped(tiny);
     big.files.find((f: { path: string }) => f.path === 'q8/text_llm.onnx.data')!.bytes = 2 ** 31;
     expect(() => validateManifest(big)).toThrow(/q8\/text_llm\.onnx\.data has 2147483648 bytes/);
     const unlisted = fullSizeShaped(tiny);
-    unlisted.files = unlisted.files.filter((f: { path: string }) => f.path !== 'q4f16/transformer_step.onnx.data_1');
-    expect(() => validateManifest(unlisted)).toThrow(/q4f16\/transformer_step\.onnx\.data_1 is not listed in files/);
+    unlisted.files = unlisted.files.filter(
+      (f: { path: string }) => f.path !== 'q4f16/transformer_step.onnx.data_1',
+    );
+    expect(() => validateManifest(unlisted)).toThrow(
+      /q4f16\/transformer_step\.onnx\.data_1 is not listed in files/,
+    );
   });
   it('refuses domain examples that are not listed in files', () => {
     const m = fullSizeShaped(tiny);
@@ -128,7 +163,10 @@ describe.skipIf(!have)('a full-size-shaped manifest (chunked external data, ever
 });
 
 describe('the engine’s lists match the schema', () => {
-  const schema = schemaJson as unknown as { $defs: { dtype: { enum: string[] } }; properties: { graphs: { required: string[] } } };
+  const schema = schemaJson as unknown as {
+    $defs: { dtype: { enum: string[] } };
+    properties: { graphs: { required: string[] } };
+  };
   it('DTYPES and GRAPH_NAMES are the schema’s', () => {
     expect([...DTYPES]).toEqual(schema.$defs.dtype.enum);
     expect([...GRAPH_NAMES]).toEqual(schema.properties.graphs.required);

@@ -13,7 +13,13 @@ import type { Dtype, Manifest } from './manifest.types';
 import type { ModelSpec } from './modelSpec';
 import type { GraphName } from './ports';
 
-export const GRAPH_NAMES: readonly GraphName[] = ['text_clip', 'text_llm', 'vq_encode', 'vq_decode', 'transformer_step'];
+export const GRAPH_NAMES: readonly GraphName[] = [
+  'text_clip',
+  'text_llm',
+  'vq_encode',
+  'vq_decode',
+  'transformer_step',
+];
 export const DTYPES = ['fp32', 'fp16', 'q4', 'q4f16', 'q8'] as const satisfies readonly Dtype[];
 export type { Dtype, Manifest };
 
@@ -42,7 +48,12 @@ export function packageEditOptions(m: Pick<Manifest, 'defaults' | 'negative_prom
   for (const name of EDIT_SETTING_NAMES) {
     const key = EDIT_SETTINGS[name].manifestKey;
     if (!key) continue;
-    const value = key.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), m);
+    const value = key
+      .split('.')
+      .reduce<unknown>(
+        (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+        m,
+      );
     if (value !== undefined) out[name] = value;
   }
   out['hold'] = defaultHold(m.defaults);
@@ -69,10 +80,15 @@ const folderOf = (path: string) => path.slice(0, path.lastIndexOf('/') + 1);
  */
 export function validateManifest(json: unknown): Manifest {
   const errors = validateJsonSchema(manifestSchema as Record<string, unknown>, json);
-  if (errors.length) fail(errors[0]!.split(':')[0]!, `${errors[0]!.split(': ').slice(1).join(': ')}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+  if (errors.length)
+    fail(
+      errors[0]!.split(':')[0]!,
+      `${errors[0]!.split(': ').slice(1).join(': ')}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`,
+    );
   if (!json || typeof json !== 'object') fail('$', 'expected an object');
   const m = json as Manifest;
-  if (m.format_version !== 1) fail('format_version', `this engine reads format 1, got ${JSON.stringify(m.format_version)}`);
+  if (m.format_version !== 1)
+    fail('format_version', `this engine reads format 1, got ${JSON.stringify(m.format_version)}`);
   const c = m.config;
   if (!c || typeof c !== 'object') fail('config', 'missing');
   if (!isPosInt(c.resolution)) fail('config.resolution', 'expected a positive integer');
@@ -80,33 +96,46 @@ export function validateManifest(json: unknown): Manifest {
   if (!geo) fail('config.resolutions', `no entry for the resolution ${c.resolution}`);
   for (const k of ['token_grid', 'transformer_grid'] as const) {
     const g = geo[k];
-    if (!Array.isArray(g) || g.length !== 2 || !g.every(isPosInt)) fail(`config.resolutions.${c.resolution}.${k}`, 'expected [rows, cols]');
+    if (!Array.isArray(g) || g.length !== 2 || !g.every(isPosInt))
+      fail(`config.resolutions.${c.resolution}.${k}`, 'expected [rows, cols]');
   }
   if (!isPosInt(c.codebook_size)) fail('config.codebook_size', 'expected a positive integer');
-  if (!Number.isInteger(c.mask_token_id) || c.mask_token_id < c.codebook_size) fail('config.mask_token_id', 'expected an integer ≥ codebook_size');
-  if (c.masking_schedule !== 'cosine' && c.masking_schedule !== 'linear') fail('config.masking_schedule', 'expected "cosine" or "linear"');
-  for (const k of ['clip_length', 'llm_length', 'clip_dim', 'llm_dim'] as const) if (!isPosInt(c.text?.[k])) fail(`config.text.${k}`, 'expected a positive integer');
+  if (!Number.isInteger(c.mask_token_id) || c.mask_token_id < c.codebook_size)
+    fail('config.mask_token_id', 'expected an integer ≥ codebook_size');
+  if (c.masking_schedule !== 'cosine' && c.masking_schedule !== 'linear')
+    fail('config.masking_schedule', 'expected "cosine" or "linear"');
+  for (const k of ['clip_length', 'llm_length', 'clip_dim', 'llm_dim'] as const)
+    if (!isPosInt(c.text?.[k])) fail(`config.text.${k}`, 'expected a positive integer');
   if (typeof m.negative_prompt !== 'string') fail('negative_prompt', 'expected a string');
   const files = new Map<string, ManifestFile>();
   if (!Array.isArray(m.files)) fail('files', 'expected a list');
   m.files.forEach((f, i) => {
-    if (typeof f?.path !== 'string' || f.path.startsWith('/') || f.path.split('/').includes('..')) fail(`files[${i}].path`, 'must be a path inside the package');
-    if (!/^[0-9a-f]{64}$/.test(String(f.sha256))) fail(`files[${i}].sha256`, 'expected 64 lowercase hex digits');
+    if (typeof f?.path !== 'string' || f.path.startsWith('/') || f.path.split('/').includes('..'))
+      fail(`files[${i}].path`, 'must be a path inside the package');
+    if (!/^[0-9a-f]{64}$/.test(String(f.sha256)))
+      fail(`files[${i}].sha256`, 'expected 64 lowercase hex digits');
     if (!Number.isInteger(f.bytes) || f.bytes < 0) fail(`files[${i}].bytes`, 'expected a byte count');
     files.set(f.path, f);
   });
   const dtypes = Object.keys(m.dtypes ?? {});
   if (dtypes.length === 0) fail('dtypes', 'no dtype');
   for (const d of dtypes) {
-    if (!(DTYPES as readonly string[]).includes(d)) fail(`dtypes.${d}`, `unknown dtype (expected one of ${DTYPES.join(', ')})`);
+    if (!(DTYPES as readonly string[]).includes(d))
+      fail(`dtypes.${d}`, `unknown dtype (expected one of ${DTYPES.join(', ')})`);
     for (const g of GRAPH_NAMES) {
       const entry = m.dtypes[d as Dtype]!.graphs?.[g];
       if (!entry) fail(`dtypes.${d}.graphs.${g}`, 'missing');
-      for (const p of [entry.file, ...(entry.external_data ?? [])]) if (!files.has(p)) fail(`dtypes.${d}.graphs.${g}`, `${p} is not listed in files (no checksum)`);
+      for (const p of [entry.file, ...(entry.external_data ?? [])])
+        if (!files.has(p)) fail(`dtypes.${d}.graphs.${g}`, `${p} is not listed in files (no checksum)`);
       for (const p of entry.external_data ?? []) {
         // The graph names its chunks by file name, so the runtime finds them beside the graph.
-        if (folderOf(p) !== folderOf(entry.file) || p === entry.file) fail(`dtypes.${d}.graphs.${g}.external_data`, `${p} is not a separate file beside ${entry.file}`);
-        if (files.get(p)!.bytes > MAX_CHUNK_BYTES) fail(`dtypes.${d}.graphs.${g}.external_data`, `${p} has ${files.get(p)!.bytes} bytes; chunks must stay under 2 GiB`);
+        if (folderOf(p) !== folderOf(entry.file) || p === entry.file)
+          fail(`dtypes.${d}.graphs.${g}.external_data`, `${p} is not a separate file beside ${entry.file}`);
+        if (files.get(p)!.bytes > MAX_CHUNK_BYTES)
+          fail(
+            `dtypes.${d}.graphs.${g}.external_data`,
+            `${p} has ${files.get(p)!.bytes} bytes; chunks must stay under 2 GiB`,
+          );
       }
       const table = entry.token_table;
       if (table) {
@@ -114,19 +143,24 @@ export function validateManifest(json: unknown): Manifest {
         if (g !== 'text_llm') fail(where, 'only text_llm has a token table');
         const f = files.get(table.file) ?? fail(where, `${table.file} is not listed in files (no checksum)`);
         // read by rows only (never whole), so it may be larger than a graph chunk
-        if (f.bytes !== table.rows * table.row_bytes) fail(where, `${table.file} has ${f.bytes} bytes, not ${table.rows} rows of ${table.row_bytes}`);
+        if (f.bytes !== table.rows * table.row_bytes)
+          fail(where, `${table.file} has ${f.bytes} bytes, not ${table.rows} rows of ${table.row_bytes}`);
       }
     }
   }
   for (const k of ['clip', 'llm'] as const) {
     const t = m.tokenizers?.[k];
     if (!t || !Array.isArray(t.files)) fail(`tokenizers.${k}`, 'missing');
-    if (!t.files.some((p) => p.endsWith('tokenizer.json'))) fail(`tokenizers.${k}.files`, 'has no tokenizer.json');
-    for (const p of t.files) if (!files.has(p)) fail(`tokenizers.${k}.files`, `${p} is not listed in files (no checksum)`);
+    if (!t.files.some((p) => p.endsWith('tokenizer.json')))
+      fail(`tokenizers.${k}.files`, 'has no tokenizer.json');
+    for (const p of t.files)
+      if (!files.has(p)) fail(`tokenizers.${k}.files`, `${p} is not listed in files (no checksum)`);
     if (!Number.isInteger(t.pad_id)) fail(`tokenizers.${k}.pad_id`, 'expected an integer');
   }
-  if (!Array.isArray(m.codebook_colors) || m.codebook_colors.length !== c.codebook_size) fail('codebook_colors', `expected ${c.codebook_size} [r, g, b] entries`);
-  for (const { path: p } of m.domain?.examples ?? []) if (!files.has(p)) fail('domain.examples', `${p} is not listed in files (no checksum)`);
+  if (!Array.isArray(m.codebook_colors) || m.codebook_colors.length !== c.codebook_size)
+    fail('codebook_colors', `expected ${c.codebook_size} [r, g, b] entries`);
+  for (const { path: p } of m.domain?.examples ?? [])
+    if (!files.has(p)) fail('domain.examples', `${p} is not listed in files (no checksum)`);
   return m;
 }
 

@@ -45,7 +45,9 @@ describe('chooseDtype: one policy for every host', () => {
     expect(() => chooseDtype(manifest, 'webgpu', 'auto', false, need('q4') - 1)).toThrow(
       /this GPU allows buffers of \d+ bytes; the model's q4, fp32 graphs need \d+ or more/,
     );
-    expect(() => chooseDtype(manifest, 'webgpu', 'q4', true, need('q4') - 1)).toThrow(/the q4 graphs need a GPU buffer of/);
+    expect(() => chooseDtype(manifest, 'webgpu', 'q4', true, need('q4') - 1)).toThrow(
+      /the q4 graphs need a GPU buffer of/,
+    );
     expect(chooseDtype(manifest, 'wasm', 'auto', false, 1)).toBe('q8'); // no GPU buffers off WebGPU
   });
   it('takes an asked-for dtype the package has, and names what it has otherwise', () => {

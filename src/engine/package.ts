@@ -85,7 +85,8 @@ export function chooseDtype(
 ): Dtype {
   const have = Object.keys(manifest.dtypes) as Dtype[];
   // on WebGPU a dtype whose largest buffer is over the adapter's limit cannot run
-  const fits = (d: Dtype) => device !== 'webgpu' || (manifest.dtypes[d]!.max_buffer_bytes ?? 0) <= maxBufferBytes;
+  const fits = (d: Dtype) =>
+    device !== 'webgpu' || (manifest.dtypes[d]!.max_buffer_bytes ?? 0) <= maxBufferBytes;
   if (wanted !== 'auto') {
     if (!have.includes(wanted))
       throw new EditError('bad-settings', `this model has no ${wanted} graphs (it has ${have.join(', ')})`);
@@ -155,7 +156,10 @@ export async function packageTokenizer(
   } catch (err) {
     if (err instanceof EditError) throw err;
     // a damaged or foreign tokenizer file: one line naming it, not the parser's text
-    throw new EditError('bad-manifest', `the tokenizer ${where} cannot be loaded (${String((err as Error).message).split('\n')[0]})`);
+    throw new EditError(
+      'bad-manifest',
+      `the tokenizer ${where} cannot be loaded (${String((err as Error).message).split('\n')[0]})`,
+    );
   }
   return hfTokenizer(
     encoder,
@@ -211,7 +215,11 @@ export async function openModelPackage<D, R extends PackageRunner>(
   const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16, o.maxBufferBytes);
   const needed = packageFiles(manifest, dtype);
   const tableFile = needed.tokenTable;
-  const all = [...needed.tokenizers, ...GRAPH_NAMES.flatMap((g) => needed.graphs[g]), ...(tableFile ? [tableFile] : [])];
+  const all = [
+    ...needed.tokenizers,
+    ...GRAPH_NAMES.flatMap((g) => needed.graphs[g]),
+    ...(tableFile ? [tableFile] : []),
+  ];
   await files.prepare(all, o.signal);
 
   const byPath = new Map(all.map((f) => [f.path, f]));
@@ -235,7 +243,10 @@ export async function openModelPackage<D, R extends PackageRunner>(
   // the table stays in the package's storage; a prompt reads its ≤ L rows by byte range
   const runner =
     tableSpec && tableFile
-      ? withTokenLookup(sessions, new TokenTable(tableSpec, (start, end) => files.read(tableFile, { start, end })))
+      ? withTokenLookup(
+          sessions,
+          new TokenTable(tableSpec, (start, end) => files.read(tableFile, { start, end })),
+        )
       : sessions;
   graphs.length = 0; // the sessions hold the weights now
   try {

@@ -9,7 +9,15 @@ import { processAttention } from './attention';
 import { checkEditSetting, EDIT_SETTING_NAMES, fallbackEditOptions } from './editSettings';
 import type { EditOptionValues } from './editSettings';
 import { EditError, tooLargeMessage } from './errors';
-import { checkImage, chwToRgba, compositeUnchanged, imageToModelPixels, maskToGrid, paletteImage, resizeImage } from './image';
+import {
+  checkImage,
+  chwToRgba,
+  compositeUnchanged,
+  imageToModelPixels,
+  maskToGrid,
+  paletteImage,
+  resizeImage,
+} from './image';
 import type { RgbaImage } from './image';
 import type { ModelSpec } from './modelSpec';
 import type { GraphRunner, Rng } from './ports';
@@ -150,13 +158,17 @@ export class EditEngine {
       await runner.releaseGraph('text_llm');
       await runner.releaseGraph('text_clip');
     }
-    if (cond.truncated) warnings.push(`the instruction is longer than the model reads; it was cut to ${spec.llm.maxLength} LLM / ${spec.clip.maxLength} CLIP tokens`);
+    if (cond.truncated)
+      warnings.push(
+        `the instruction is longer than the model reads; it was cut to ${spec.llm.maxLength} LLM / ${spec.clip.maxLength} CLIP tokens`,
+      );
     const replay = req.replay ?? {};
     const source = await this.sourceTokens(req.image, signal, replay.modelPixels);
 
     let textWeights: Float32Array = new Float32Array(spec.llm.maxLength).fill(1);
     if (replay.textWeights) {
-      if (replay.textWeights.length !== spec.llm.maxLength) throw new EditError('bad-settings', `text weights need ${spec.llm.maxLength} values`);
+      if (replay.textWeights.length !== spec.llm.maxLength)
+        throw new EditError('bad-settings', `text weights need ${spec.llm.maxLength} values`);
       textWeights = replay.textWeights;
     } else if (req.queryWords?.trim()) {
       const q = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, req.queryWords, spec.llm.maxLength);
@@ -190,12 +202,24 @@ export class EditEngine {
       const attention = expectType(out['attention'], 'float32', 'transformer_step.attention');
       for (const t of [drawnIds, drawnProbs, refProbs]) expectDims(t, [1, seq], 'transformer_step output');
       expectDims(attention, [1, spec.attentionGrid.h * spec.attentionGrid.w], 'transformer_step.attention');
-      const readbackBytes = drawnIds.data.byteLength + drawnProbs.data.byteLength + refProbs.data.byteLength + attention.data.byteLength;
+      const readbackBytes =
+        drawnIds.data.byteLength +
+        drawnProbs.data.byteLength +
+        refProbs.data.byteLength +
+        attention.data.byteLength;
 
       const maps = processAttention(attention.data, spec.attentionGrid.h, spec.attentionGrid.w, h, w);
       const unknown = unknownMap(tokens, spec.maskTokenId);
       const hold = regionHoldMask(unknown, maps.tokens, settings.hold);
-      const pred = predictTokens({ tokens, unknown, drawnIds: drawnIds.data, drawnProbs: drawnProbs.data, refTokens, refProbs: refProbs.data, hold });
+      const pred = predictTokens({
+        tokens,
+        unknown,
+        drawnIds: drawnIds.data,
+        drawnProbs: drawnProbs.data,
+        refTokens,
+        refProbs: refProbs.data,
+        hold,
+      });
       const next = schedulerStep({
         tokens,
         predicted: pred.tokens,
@@ -219,7 +243,9 @@ export class EditEngine {
         attention: maps.tokens,
         attentionGrid: maps.grid,
         hold,
-        preview: spec.codebookColors ? paletteImage(next.tokens, h, w, spec.codebookColors, spec.maskTokenId) : undefined,
+        preview: spec.codebookColors
+          ? paletteImage(next.tokens, h, w, spec.codebookColors, spec.maskTokenId)
+          : undefined,
         elapsedMs: this.now() - started,
         readbackBytes,
       });
@@ -234,19 +260,35 @@ export class EditEngine {
     if (req.composite ?? true) {
       const changed = new Uint8Array(seq);
       for (let i = 0; i < seq; i++) changed[i] = tokens[i] !== source[i] ? 1 : 0;
-      image = compositeUnchanged({ original: req.image, edited: resized, changed, gridH: h, gridW: w, featherCells: replay.featherCells }).image;
+      image = compositeUnchanged({
+        original: req.image,
+        edited: resized,
+        changed,
+        gridH: h,
+        gridW: w,
+        featherCells: replay.featherCells,
+      }).image;
     }
     return { modelImage, image, tokens, sourceTokens: source, warnings, elapsedMs: this.now() - started };
   }
 
   /** Source tokens, VQ-encoded once per image object. @returns Int32Array [h·w] */
-  async sourceTokens(image: RgbaImage, signal?: AbortSignal, modelPixels?: Float32Array): Promise<Int32Array> {
+  async sourceTokens(
+    image: RgbaImage,
+    signal?: AbortSignal,
+    modelPixels?: Float32Array,
+  ): Promise<Int32Array> {
     const hit = modelPixels ? undefined : this.sources.get(image);
     if (hit) return hit;
     const { spec } = this.opts;
     const pixels = modelPixels ?? imageToModelPixels(image, spec.width, spec.height);
-    if (pixels.length !== 3 * spec.width * spec.height) throw new EditError('bad-image', `model pixels need 3×${spec.height}×${spec.width} values`);
-    const out = await this.opts.runner.run('vq_encode', { pixels: makeTensor('float32', pixels, [1, 3, spec.height, spec.width]) }, signal);
+    if (pixels.length !== 3 * spec.width * spec.height)
+      throw new EditError('bad-image', `model pixels need 3×${spec.height}×${spec.width} values`);
+    const out = await this.opts.runner.run(
+      'vq_encode',
+      { pixels: makeTensor('float32', pixels, [1, 3, spec.height, spec.width]) },
+      signal,
+    );
     const ids = expectType(out['ids'], 'int32', 'vq_encode.ids');
     expectDims(ids, [1, spec.tokenGrid.h, spec.tokenGrid.w], 'vq_encode.ids');
     if (!modelPixels) this.sources.set(image, ids.data);
@@ -257,7 +299,11 @@ export class EditEngine {
   async decode(tokens: Int32Array, signal?: AbortSignal): Promise<RgbaImage> {
     const { spec } = this.opts;
     const ids = Int32Array.from(tokens, (t) => (t === spec.maskTokenId ? 0 : t));
-    const out = await this.opts.runner.run('vq_decode', { ids: makeTensor('int32', ids, [1, spec.tokenGrid.h, spec.tokenGrid.w]) }, signal);
+    const out = await this.opts.runner.run(
+      'vq_decode',
+      { ids: makeTensor('int32', ids, [1, spec.tokenGrid.h, spec.tokenGrid.w]) },
+      signal,
+    );
     const px = expectType(out['pixels'], 'float32', 'vq_decode.pixels');
     expectDims(px, [1, 3, spec.height, spec.width], 'vq_decode.pixels');
     return chwToRgba(px.data, spec.width, spec.height);
@@ -269,13 +315,18 @@ export class EditEngine {
    * inpainting start (the start aliases them), so the transformer and region-hold see the masked
    * grid too. @returns tokens and refTokens [h·w], and the starting mask ratio
    */
-  private startGrids(req: EditRequest, source: Int32Array): { tokens: Int32Array; refTokens: Int32Array; startRatio: number } {
+  private startGrids(
+    req: EditRequest,
+    source: Int32Array,
+  ): { tokens: Int32Array; refTokens: Int32Array; startRatio: number } {
     const { spec } = this.opts;
     const { h, w } = spec.tokenGrid;
     const seq = h * w;
-    if (!req.mask) return { tokens: new Int32Array(seq).fill(spec.maskTokenId), refTokens: source, startRatio: 1 };
+    if (!req.mask)
+      return { tokens: new Int32Array(seq).fill(spec.maskTokenId), refTokens: source, startRatio: 1 };
     const grid = req.mask instanceof Uint8Array ? req.mask : maskToGrid(req.mask, h, w);
-    if (grid.length !== seq) throw new EditError('bad-settings', `the mask grid has ${grid.length} cells, the model ${seq}`);
+    if (grid.length !== seq)
+      throw new EditError('bad-settings', `the mask grid has ${grid.length} cells, the model ${seq}`);
     let count = 0;
     const tokens = Int32Array.from(source);
     for (let i = 0; i < seq; i++) {
@@ -310,7 +361,8 @@ export class EditEngine {
     const { spec, runner } = this.opts;
     const { h, w } = spec.tokenGrid;
     const settings = validate(req);
-    if (!Number.isInteger(step) || step < 0 || step >= settings.steps) throw new EditError('bad-settings', `step must be in [0, ${settings.steps}), got ${step}`);
+    if (!Number.isInteger(step) || step < 0 || step >= settings.steps)
+      throw new EditError('bad-settings', `step must be in [0, ${settings.steps}), got ${step}`);
     const cond = await this.text.encode(req.prompt, signal);
     const uncond = await this.unconditional(req, settings, cond, signal);
     const weights = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, words, spec.llm.maxLength);
@@ -338,7 +390,12 @@ export class EditEngine {
    * instruction fills both rows: u = c makes the graph's u + g·(c − u) the conditional logits
    * exactly, and the attention is the conditional branch's either way.
    */
-  private async unconditional(req: EditRequest, s: Settings, cond: TextEncoding, signal?: AbortSignal): Promise<TextEncoding> {
+  private async unconditional(
+    req: EditRequest,
+    s: Settings,
+    cond: TextEncoding,
+    signal?: AbortSignal,
+  ): Promise<TextEncoding> {
     if (!usesCfg(s.guidance)) return cond;
     return this.text.encode(req.negativePrompt ?? this.opts.spec.negativePrompt, signal);
   }
@@ -348,7 +405,13 @@ export class EditEngine {
     return this.text.size;
   }
 
-  private fixedFeeds(cond: TextEncoding, uncond: TextEncoding, source: Int32Array, s: Settings, textWeights: Float32Array) {
+  private fixedFeeds(
+    cond: TextEncoding,
+    uncond: TextEncoding,
+    source: Int32Array,
+    s: Settings,
+    textWeights: Float32Array,
+  ) {
     const { spec } = this.opts;
     const { h, w } = spec.tokenGrid;
     const L = spec.llm.maxLength;
@@ -362,7 +425,11 @@ export class EditEngine {
       ref_tokens: makeTensor('int32', source, [1, h, w]),
       text_states: makeTensor('float32', states, [2, L, spec.llm.dim]),
       pooled: makeTensor('float32', pooled, [2, spec.clip.dim]),
-      micro_conds: makeTensor('float32', Float32Array.of(spec.width, spec.height, 0, 0, spec.aestheticScore), [1, 5]),
+      micro_conds: makeTensor(
+        'float32',
+        Float32Array.of(spec.width, spec.height, 0, 0, spec.aestheticScore),
+        [1, 5],
+      ),
       guidance_scale: makeTensor('float32', Float32Array.of(s.guidance), [1]),
       ref_bias: makeTensor('float32', Float32Array.of(Math.log(s.referenceStrength)), [1]),
       text_weights: makeTensor('float32', textWeights, [L]),
@@ -379,7 +446,8 @@ export function usesCfg(guidance: number): boolean {
 type Settings = EditOptionValues;
 
 function validate(req: EditRequest): Settings {
-  if (typeof req.prompt !== 'string' || req.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
+  if (typeof req.prompt !== 'string' || req.prompt.trim() === '')
+    throw new EditError('empty-instruction', 'the instruction is empty');
   validateSettings(req);
   const settings: Record<string, unknown> = { ...fallbackEditOptions() };
   for (const name of EDIT_SETTING_NAMES) if (req[name] !== undefined) settings[name] = req[name];

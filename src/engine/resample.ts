@@ -96,7 +96,15 @@ interface Plane {
   readonly bands: number;
 }
 
-function pass(src: Plane, rows: number, rowStart: number, out: Uint8Array, outW: number, c: Coeffs, horizontal: boolean): void {
+function pass(
+  src: Plane,
+  rows: number,
+  rowStart: number,
+  out: Uint8Array,
+  outW: number,
+  c: Coeffs,
+  horizontal: boolean,
+): void {
   const { stride, bands, data } = src;
   const sums = new Float64Array(bands);
   for (let y = 0; y < rows; y++) {
@@ -108,7 +116,9 @@ function pass(src: Plane, rows: number, rowStart: number, out: Uint8Array, outW:
       sums.fill(HALF);
       for (let t = 0; t < taps; t++) {
         const w = c.k[kb + t]!;
-        const p = horizontal ? ((y + rowStart) * src.width + first + t) * stride : ((first - rowStart + t) * src.width + xx) * stride;
+        const p = horizontal
+          ? ((y + rowStart) * src.width + first + t) * stride
+          : ((first - rowStart + t) * src.width + xx) * stride;
         for (let b = 0; b < bands; b++) sums[b]! += data[p + b]! * w;
       }
       const o = (y * outW + xx) * stride;
@@ -118,7 +128,8 @@ function pass(src: Plane, rows: number, rowStart: number, out: Uint8Array, outW:
 }
 
 function resamplePlane(img: Plane, outW: number, outH: number, filter: ResampleFilter): Uint8Array {
-  if (!(outW > 0 && outH > 0 && Number.isInteger(outW) && Number.isInteger(outH))) throw new Error(`bad output size ${outW}×${outH}`);
+  if (!(outW > 0 && outH > 0 && Number.isInteger(outW) && Number.isInteger(outH)))
+    throw new Error(`bad output size ${outW}×${outH}`);
   const f = FILTERS[filter];
   const { stride } = img;
   const needH = outW !== img.width;
@@ -143,7 +154,12 @@ function resamplePlane(img: Plane, outW: number, outH: number, filter: ResampleF
 
 /** Resizes the RGB of an RGBA image (alpha set to 255, as PIL's convert('RGB') drops it). */
 export function resizePil(img: RgbaImage, outW: number, outH: number, filter: ResampleFilter): RgbaImage {
-  const out = resamplePlane({ width: img.width, height: img.height, data: img.data, stride: 4, bands: 3 }, outW, outH, filter);
+  const out = resamplePlane(
+    { width: img.width, height: img.height, data: img.data, stride: 4, bands: 3 },
+    outW,
+    outH,
+    filter,
+  );
   for (let i = 3; i < out.length; i += 4) out[i] = 255;
   return { width: outW, height: outH, data: new Uint8ClampedArray(out.buffer) };
 }
@@ -165,7 +181,12 @@ export function resizePilRgba(img: RgbaImage, outW: number, outH: number, filter
     }
     pre[i + 3] = a;
   }
-  const out = resamplePlane({ width: img.width, height: img.height, data: pre, stride: 4, bands: 4 }, outW, outH, filter);
+  const out = resamplePlane(
+    { width: img.width, height: img.height, data: pre, stride: 4, bands: 4 },
+    outW,
+    outH,
+    filter,
+  );
   for (let i = 0; i < out.length; i += 4) {
     const a = out[i + 3]!;
     if (a === 0 || a === 255) continue;
@@ -175,8 +196,16 @@ export function resizePilRgba(img: RgbaImage, outW: number, outH: number, filter
 }
 
 /** Resizes a single-channel 8-bit image ([h·w], Pillow mode "L"). @returns [outH·outW] */
-export function resizePilGray(data: Uint8Array, width: number, height: number, outW: number, outH: number, filter: ResampleFilter): Uint8Array {
-  if (data.length !== width * height) throw new Error(`resizePilGray: ${data.length} bytes for ${width}×${height}`);
+export function resizePilGray(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  outW: number,
+  outH: number,
+  filter: ResampleFilter,
+): Uint8Array {
+  if (data.length !== width * height)
+    throw new Error(`resizePilGray: ${data.length} bytes for ${width}×${height}`);
   return resamplePlane({ width, height, data, stride: 1, bands: 1 }, outW, outH, filter);
 }
 

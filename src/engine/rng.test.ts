@@ -23,7 +23,9 @@ describe('seeded Rng', () => {
     expect(sum / u.length).toBeCloseTo(0.5, 2);
   });
   it('seeds above 2^32 differ from their low word', () => {
-    expect(Array.from(seededRng(2 ** 32 + 5).step(0, 8).draw)).not.toEqual(Array.from(seededRng(5).step(0, 8).draw));
+    expect(Array.from(seededRng(2 ** 32 + 5).step(0, 8).draw)).not.toEqual(
+      Array.from(seededRng(5).step(0, 8).draw),
+    );
     expect(() => seededRng(-1)).toThrow();
   });
   it('xoshiro128** first outputs for a fixed state are stable', () => {

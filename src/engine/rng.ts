@@ -64,7 +64,8 @@ function rotl(x: number, k: number): number {
 
 /** Splits a non-negative integer seed (up to 2^53) into two 32-bit words. */
 function seedWords(seed: number): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new Error(`seed must be a non-negative integer, got ${seed}`);
   return [seed >>> 0, Math.floor(seed / 4294967296) >>> 0];
 }
 
@@ -91,7 +92,8 @@ export function replayRng(draw: readonly Float32Array[], gumbel: readonly Float3
       const d = draw[step];
       const g = gumbel[step];
       if (d === undefined || g === undefined) throw new Error(`replay has no uniforms for step ${step}`);
-      if (d.length !== n || g.length !== n) throw new Error(`replay step ${step}: expected ${n} uniforms, got ${d.length}/${g.length}`);
+      if (d.length !== n || g.length !== n)
+        throw new Error(`replay step ${step}: expected ${n} uniforms, got ${d.length}/${g.length}`);
       return { draw: d, gumbel: g };
     },
   };

@@ -50,7 +50,12 @@ describe('Gumbel confidence', () => {
     expect(g[2]).toBeCloseTo(-Math.log(Math.log(2)), 6);
   });
   it('known positions get log(float32 max) + τ·g, unknown log(p) + τ·g', () => {
-    const c = confidence(Float32Array.from([0.5, 0.5, 0]), Uint8Array.from([1, 0, 1]), 2, Float32Array.from([1, 1, 0]));
+    const c = confidence(
+      Float32Array.from([0.5, 0.5, 0]),
+      Uint8Array.from([1, 0, 1]),
+      2,
+      Float32Array.from([1, 1, 0]),
+    );
     expect(c[0]).toBeCloseTo(Math.log(0.5) + 2, 6);
     expect(c[1]).toBeCloseTo(Math.log(FLOAT32_MAX) + 2, 4);
     expect(c[2]).toBeCloseTo(Math.log(1e-20), 4); // p clamped to 1e−20

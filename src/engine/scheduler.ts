@@ -16,7 +16,8 @@ export type MaskSchedule = 'cosine' | 'linear';
  * @returns Float32Array [steps]
  */
 export function temperatureSchedule(steps: number, start = 2, end = 0): Float32Array {
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new Error(`steps must be a positive integer, got ${steps}`);
   const out = new Float32Array(steps);
   const s = f32(start);
   const e = f32(end);
@@ -36,7 +37,12 @@ export function temperatureSchedule(steps: number, start = 2, end = 0): Float32A
  * Fraction of positions that stay masked after step `step` (0-based) of `steps`:
  * cos((i+1)/N·π/2) or 1 − (i+1)/N, times `startingMaskRatio`; float32 as in the reference.
  */
-export function maskRatio(schedule: MaskSchedule, step: number, steps: number, startingMaskRatio = 1): number {
+export function maskRatio(
+  schedule: MaskSchedule,
+  step: number,
+  steps: number,
+  startingMaskRatio = 1,
+): number {
   const ratio = f32((step + 1) / steps);
   let r: number;
   if (schedule === 'cosine') r = f32(Math.cos(f32(ratio * PI_F32) / 2));
@@ -83,7 +89,12 @@ export function gumbelFromUniforms(u: Float32Array): Float32Array {
  * @param unknown [seq] 1 where the position was masked before this step
  * @returns Float32Array [seq]
  */
-export function confidence(probs: Float32Array, unknown: Uint8Array, temperature: number, gumbel: Float32Array): Float32Array {
+export function confidence(
+  probs: Float32Array,
+  unknown: Uint8Array,
+  temperature: number,
+  gumbel: Float32Array,
+): Float32Array {
   const n = probs.length;
   if (unknown.length !== n || gumbel.length !== n) throw new Error('confidence: length mismatch');
   const tau = f32(temperature);
@@ -143,7 +154,12 @@ export function schedulerStep(input: SchedulerStepInput): SchedulerStepOutput {
   let unknownCount = 0;
   for (let i = 0; i < n; i++) unknownCount += unknown[i]!;
   const len = maskLength(input.schedule, input.step, input.steps, n, unknownCount, input.startingMaskRatio);
-  const conf = confidence(input.predictedProbs, unknown, input.temperature, gumbelFromUniforms(input.gumbelUniforms));
+  const conf = confidence(
+    input.predictedProbs,
+    unknown,
+    input.temperature,
+    gumbelFromUniforms(input.gumbelUniforms),
+  );
   const remasked = remaskSelection(conf, len);
   const next = Int32Array.from(predicted);
   for (let i = 0; i < n; i++) if (remasked[i]) next[i] = maskTokenId;

@@ -18,11 +18,7 @@ export interface Tensor<T extends TensorType = TensorType> {
   readonly dims: readonly number[];
 }
 
-export type AnyTensor =
-  | Tensor<'float32'>
-  | Tensor<'int32'>
-  | Tensor<'int64'>
-  | Tensor<'uint8'>;
+export type AnyTensor = Tensor<'float32'> | Tensor<'int32'> | Tensor<'int64'> | Tensor<'uint8'>;
 
 /** Number of elements for a shape. */
 export function sizeOf(dims: readonly number[]): number {

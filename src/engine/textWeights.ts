@@ -9,9 +9,15 @@ import type { Tokenizer } from './ports';
  * @returns Float32Array [L] with 1 on the matched positions and 0 elsewhere, or null when the
  *   query's tokens do not occur in the instruction.
  */
-export function queryTextWeights(tokenizer: Tokenizer, promptIds: Int32Array, query: string, maxLength: number): Float32Array | null {
+export function queryTextWeights(
+  tokenizer: Tokenizer,
+  promptIds: Int32Array,
+  query: string,
+  maxLength: number,
+): Float32Array | null {
   const specials = new Set(tokenizer.encode('', maxLength).ids);
-  const content = (text: string): number[] => Array.from(tokenizer.encode(text, maxLength).ids).filter((id) => !specials.has(id));
+  const content = (text: string): number[] =>
+    Array.from(tokenizer.encode(text, maxLength).ids).filter((id) => !specials.has(id));
   // SentencePiece-style vocabularies mark a leading space, so try the word with and without one
   for (const variant of [` ${query.trim()}`, query.trim()]) {
     const q = content(variant);

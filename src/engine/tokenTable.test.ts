@@ -42,28 +42,42 @@ describe('token table', () => {
       const row = exact.subarray(r * dim, (r + 1) * dim);
       const peak = Math.max(...Array.from(row, Math.abs));
       for (let k = 0; k < dim; k++) {
-        expect(Math.abs(half[r * dim + k]! - row[k]!)).toBeLessThanOrEqual(Math.abs(row[k]!) * 2 ** -10 + 2 ** -24); // half: 10-bit mantissa
+        expect(Math.abs(half[r * dim + k]! - row[k]!)).toBeLessThanOrEqual(
+          Math.abs(row[k]!) * 2 ** -10 + 2 ** -24,
+        ); // half: 10-bit mantissa
         expect(Math.abs(int8[r * dim + k]! - row[k]!)).toBeLessThanOrEqual((peak / 127) * 0.5 + 1e-7); // half a quantisation step
       }
     }
   });
 
   it('refuses an id outside the table and a row size that does not fit the format', async () => {
-    await expect(table('fp32').rows(Int32Array.from([385]))).rejects.toThrow(/token id 385 is outside the token table fp32\/text_llm.table \(385 rows\)/);
+    await expect(table('fp32').rows(Int32Array.from([385]))).rejects.toThrow(
+      /token id 385 is outside the token table fp32\/text_llm.table \(385 rows\)/,
+    );
     const spec = { ...manifest.dtypes['q4']!.graphs.text_llm.token_table, row_bytes: 32 };
-    expect(() => new TokenTable(spec, async () => new Uint8Array())).toThrow(/int8 rows of 32 values take 36 bytes, not 32/);
+    expect(() => new TokenTable(spec, async () => new Uint8Array())).toThrow(
+      /int8 rows of 32 values take 36 bytes, not 32/,
+    );
   });
 
   it('the runner in front of text_llm feeds the rows as inputs_embeds and leaves other graphs alone', async () => {
     const seen: { graph: string; names: string[]; dims?: readonly number[] }[] = [];
     const inner: GraphRunner = {
-      run: async (graph, feeds) => (seen.push({ graph, names: Object.keys(feeds).sort(), dims: feeds['inputs_embeds']?.dims }), {}),
+      run: async (graph, feeds) => (
+        seen.push({ graph, names: Object.keys(feeds).sort(), dims: feeds['inputs_embeds']?.dims }),
+        {}
+      ),
     };
     const t = table('fp32');
     const runner = withTokenLookup(inner, t);
     const mask = makeTensor('int64', new BigInt64Array(6).fill(1n), [1, 6]);
-    await runner.run('text_llm', { input_ids: makeTensor('int64', BigInt64Array.from(ids, BigInt), [1, 6]), attention_mask: mask });
-    await runner.run('text_clip', { input_ids: makeTensor('int64', BigInt64Array.from(ids, BigInt), [1, 6]) });
+    await runner.run('text_llm', {
+      input_ids: makeTensor('int64', BigInt64Array.from(ids, BigInt), [1, 6]),
+      attention_mask: mask,
+    });
+    await runner.run('text_clip', {
+      input_ids: makeTensor('int64', BigInt64Array.from(ids, BigInt), [1, 6]),
+    });
     expect(seen).toEqual([
       { graph: 'text_llm', names: ['attention_mask', 'inputs_embeds'], dims: [1, 6, t.spec.dim] },
       { graph: 'text_clip', names: ['input_ids'], dims: undefined },

@@ -12,7 +12,9 @@ import type { Manifest } from './manifest.types';
 import type { GraphRunner } from './ports';
 import { makeTensor } from './tensor';
 
-export type TokenTableSpec = NonNullable<NonNullable<Manifest['dtypes']['fp32']>['graphs']['text_llm']['token_table']>;
+export type TokenTableSpec = NonNullable<
+  NonNullable<Manifest['dtypes']['fp32']>['graphs']['text_llm']['token_table']
+>;
 
 /** Bytes [start, end) of the table file. */
 export type ReadTableBytes = (start: number, end: number) => Promise<Uint8Array>;
@@ -39,7 +41,9 @@ export class TokenTable {
     private readonly read: ReadTableBytes,
   ) {
     if (spec.row_bytes !== ROW_BYTES[spec.format](spec.dim))
-      throw new Error(`token table ${spec.file}: ${spec.format} rows of ${spec.dim} values take ${ROW_BYTES[spec.format](spec.dim)} bytes, not ${spec.row_bytes}`);
+      throw new Error(
+        `token table ${spec.file}: ${spec.format} rows of ${spec.dim} values take ${ROW_BYTES[spec.format](spec.dim)} bytes, not ${spec.row_bytes}`,
+      );
   }
 
   /** The rows of `ids`, in order: float32 [ids.length · dim]. Each distinct id is read once. */
@@ -48,9 +52,11 @@ export class TokenTable {
     const decoded = new Map<number, Float32Array>();
     for (const id of ids) {
       if (decoded.has(id)) continue;
-      if (!Number.isInteger(id) || id < 0 || id >= rows) throw new Error(`token id ${id} is outside the token table ${file} (${rows} rows)`);
+      if (!Number.isInteger(id) || id < 0 || id >= rows)
+        throw new Error(`token id ${id} is outside the token table ${file} (${rows} rows)`);
       const bytes = await this.read(id * rowBytes, (id + 1) * rowBytes);
-      if (bytes.length !== rowBytes) throw new Error(`token table ${file}: row ${id} read ${bytes.length} of ${rowBytes} bytes`);
+      if (bytes.length !== rowBytes)
+        throw new Error(`token table ${file}: row ${id} read ${bytes.length} of ${rowBytes} bytes`);
       decoded.set(id, this.decode(bytes));
     }
     const out = new Float32Array(ids.length * dim);
@@ -63,7 +69,8 @@ export class TokenTable {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const row = new Float32Array(dim);
     if (format === 'float32') for (let k = 0; k < dim; k++) row[k] = view.getFloat32(4 * k, true);
-    else if (format === 'float16') for (let k = 0; k < dim; k++) row[k] = halfToNumber(view.getUint16(2 * k, true));
+    else if (format === 'float16')
+      for (let k = 0; k < dim; k++) row[k] = halfToNumber(view.getUint16(2 * k, true));
     else {
       const scale = view.getFloat32(0, true);
       for (let k = 0; k < dim; k++) row[k] = view.getInt8(4 + k) * scale; // stored as float32: one rounding, as in the graph
@@ -86,7 +93,11 @@ export function withTokenLookup<R extends GraphRunner>(runner: R, table: TokenTa
     signal?.throwIfAborted();
     const { input_ids: _ids, ...rest } = feeds;
     void _ids;
-    return runner.run(graph, { ...rest, inputs_embeds: makeTensor('float32', rows, [batch, length, table.spec.dim]) }, signal);
+    return runner.run(
+      graph,
+      { ...rest, inputs_embeds: makeTensor('float32', rows, [batch, length, table.spec.dim]) },
+      signal,
+    );
   };
   return new Proxy(runner, {
     get(target, key) {

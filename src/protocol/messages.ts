@@ -103,7 +103,14 @@ export type ProductRequest =
    */
   | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto'; stallMs?: number }
   /** `mask` (inpainting mode): RGBA8 at the image's size; white (grey ≥ 0.5 on the token grid) marks cells to regenerate. */
-  | { type: 'edit'; id: number; image: ImagePayload; instruction: string; settings: EditSettings; mask?: ImagePayload }
+  | {
+      type: 'edit';
+      id: number;
+      image: ImagePayload;
+      instruction: string;
+      settings: EditSettings;
+      mask?: ImagePayload;
+    }
   /** Attention of one past step of the last edit, restricted to the characters [start, end) of its instruction (a word's span). */
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
@@ -117,7 +124,13 @@ export type ProductRequest =
 export type DiagnosticsRequest =
   | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
   /** Creates a session with verbose logging and reports which nodes were placed on the CPU. `externalData`: the graph's weight chunks by file name. */
-  | { type: 'placement'; id: number; model: ArrayBuffer; externalData?: { path: string; data: ArrayBuffer }[]; backend: Backend }
+  | {
+      type: 'placement';
+      id: number;
+      model: ArrayBuffer;
+      externalData?: { path: string; data: ArrayBuffer }[];
+      backend: Backend;
+    }
   /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
   | { type: 'stats'; id: number; reset: boolean }
   /** Destroys the WebGPU device in use, exactly as a driver reset loses it. */
@@ -127,7 +140,13 @@ export type DiagnosticsRequest =
 
 export type WorkerRequest = ProductRequest | DiagnosticsRequest;
 
-const DIAGNOSTICS: { readonly [K in DiagnosticsRequest['type']]: true } = { runGraph: true, placement: true, stats: true, loseDevice: true, readPackageFiles: true };
+const DIAGNOSTICS: { readonly [K in DiagnosticsRequest['type']]: true } = {
+  runGraph: true,
+  placement: true,
+  stats: true,
+  loseDevice: true,
+  readPackageFiles: true,
+};
 
 export function isDiagnosticsRequest(req: WorkerRequest): req is DiagnosticsRequest {
   return Object.hasOwn(DIAGNOSTICS, req.type);
@@ -137,7 +156,15 @@ export type ProductReply =
   | { type: 'hello'; id: number; version: number }
   | { type: 'backend'; id: number; info: BackendInfo }
   /** Download progress: per file, and over the whole package. */
-  | { type: 'progress'; id: number; file: string; loaded: number; total: number; totalLoaded: number; totalBytes: number }
+  | {
+      type: 'progress';
+      id: number;
+      file: string;
+      loaded: number;
+      total: number;
+      totalLoaded: number;
+      totalBytes: number;
+    }
   | { type: 'modelLoaded'; id: number; model: ModelInfo }
   | { type: 'warning'; id: number; message: string }
   | { type: 'step'; id: number; step: StepPayload }
@@ -159,7 +186,20 @@ export type DiagnosticsReply =
 export type WorkerReply = ProductReply | DiagnosticsReply;
 
 /** Reply types that end a request; the others are streamed events. */
-export const FINAL_REPLIES = ['hello', 'backend', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'error', 'graphResult', 'stats', 'placement', 'packageFiles'] as const;
+export const FINAL_REPLIES = [
+  'hello',
+  'backend',
+  'modelLoaded',
+  'result',
+  'wordMap',
+  'cacheInfo',
+  'done',
+  'error',
+  'graphResult',
+  'stats',
+  'placement',
+  'packageFiles',
+] as const;
 
 /** A package file: its path under the package URL, size and sha256 (hex). */
 export interface StoredFile {

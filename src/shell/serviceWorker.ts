@@ -32,7 +32,9 @@ async function shellCache(): Promise<Cache> {
 sw.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
-      const list = (await (await fetch(new URL('shell-files.json', scope), { cache: 'no-cache' })).json()) as ShellFiles;
+      const list = (await (
+        await fetch(new URL('shell-files.json', scope), { cache: 'no-cache' })
+      ).json()) as ShellFiles;
       const name = `${PREFIX}${list.version}`;
       const cache = await caches.open(name);
       await cache.addAll([indexUrl, ...list.files.map((f) => new URL(f, scope).href)]);
@@ -46,7 +48,8 @@ sw.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
       const keep = currentCache;
-      for (const name of await caches.keys()) if (name.startsWith(PREFIX) && name !== keep) await caches.delete(name);
+      for (const name of await caches.keys())
+        if (name.startsWith(PREFIX) && name !== keep) await caches.delete(name);
       await sw.clients.claim();
     })(),
   );

@@ -10,7 +10,12 @@ export function AttentionControls() {
   return (
     <div className="attention-controls" role="group" aria-label="Attention overlay">
       <label className="row check">
-        <input type="checkbox" data-testid="attention-toggle" checked={overlay.visible} onChange={(e) => setOverlay({ visible: e.currentTarget.checked })} />
+        <input
+          type="checkbox"
+          data-testid="attention-toggle"
+          checked={overlay.visible}
+          onChange={(e) => setOverlay({ visible: e.currentTarget.checked })}
+        />
         <span>Attention</span>
       </label>
       <label className="row">
@@ -29,9 +34,18 @@ export function AttentionControls() {
         <span className="legend-bar" style={{ background: LEGEND_GRADIENT }} />
         <span>high</span>
       </div>
-      <label className="row" title="Region-hold λ: cells with attention below λ keep the source image (dashed outline previews them)">
+      <label
+        className="row"
+        title="Region-hold λ: cells with attention below λ keep the source image (dashed outline previews them)"
+      >
         <span>Hold λ</span>
-        <input type="range" {...LIMITS.hold} value={lambda} data-testid="lambda-slider" onChange={(e) => updateEdit({ hold: Number(e.currentTarget.value) })} />
+        <input
+          type="range"
+          {...LIMITS.hold}
+          value={lambda}
+          data-testid="lambda-slider"
+          onChange={(e) => updateEdit({ hold: Number(e.currentTarget.value) })}
+        />
         <output className="num">{lambda.toFixed(2)}</output>
       </label>
     </div>

@@ -25,7 +25,15 @@ export function BrushLayer({ image }: { image: ImageRef }) {
     }
     const box = e.currentTarget.getBoundingClientRect();
     const at = { x: (e.clientX - box.left) / box.width, y: (e.clientY - box.top) / box.height };
-    paintStroke(image.id, image.width, image.height, last.current ?? at, at, size / 2 / box.width, e.altKey || e.buttons === 2);
+    paintStroke(
+      image.id,
+      image.width,
+      image.height,
+      last.current ?? at,
+      at,
+      size / 2 / box.width,
+      e.altKey || e.buttons === 2,
+    );
     last.current = at;
     maskChanged();
   };

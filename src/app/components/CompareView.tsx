@@ -17,7 +17,15 @@ export function CompareView({ before, after }: { before: ImageRef; after: ImageR
       </StageFrame>
       <label className="row">
         <span>After ◂ ▸ Before</span>
-        <input type="range" min={0} max={100} value={split} onChange={(e) => setSplit(Number(e.currentTarget.value))} data-testid="compare-slider" aria-label="Before/after split" />
+        <input
+          type="range"
+          min={0}
+          max={100}
+          value={split}
+          onChange={(e) => setSplit(Number(e.currentTarget.value))}
+          data-testid="compare-slider"
+          aria-label="Before/after split"
+        />
       </label>
     </div>
   );

@@ -19,7 +19,9 @@ export function DomainExamples() {
             className="example"
             data-testid="domain-example"
             title={img.instruction ? `Open it, with “${img.instruction}”` : 'Open it'}
-            onClick={() => void openExample(img.blob, img.url.split('/').pop() || `example-${i + 1}.png`, img.instruction)}
+            onClick={() =>
+              void openExample(img.blob, img.url.split('/').pop() || `example-${i + 1}.png`, img.instruction)
+            }
           >
             <img src={img.objectUrl} alt={`Example ${i + 1}`} width={56} height={56} />
           </button>

@@ -11,7 +11,9 @@ import { useEditor } from '../state/context';
 export function DomainNotice() {
   const model = useEditor((s) => s.model);
   const input = useEditor((s) => current(s.history)?.input ?? null);
-  const fromModel = useEditor((s) => input !== null && s.history.entries.some((e) => e.result?.id === input.id));
+  const fromModel = useEditor(
+    (s) => input !== null && s.history.entries.some((e) => e.result?.id === input.id),
+  );
   const narrow = model?.domain?.narrow === true;
   const digest = useImageDigest(narrow && input && !fromModel ? input.blob : null);
   const [dismissed, setDismissed] = useState<string | null>(null);
@@ -22,18 +24,30 @@ export function DomainNotice() {
     <div className="message notice domain-notice" role="status" data-testid="domain-notice">
       <div>
         <p>
-          <strong>{model.name}</strong> was trained only on {domain.description}, and this image may not be one of those.
+          <strong>{model.name}</strong> was trained only on {domain.description}, and this image may not be
+          one of those.
         </p>
         {domain.outside && <p>{domain.outside}</p>}
         <p>
-          To edit photos, load EditMGT itself: convert the published checkpoint (the README’s “Converting the real model”), host the folder, then under{' '}
-          <button type="button" className="linkish" data-testid="domain-notice-model" onClick={() => document.getElementById('model-select')?.focus()}>
+          To edit photos, load EditMGT itself: convert the published checkpoint (the README’s “Converting the
+          real model”), host the folder, then under{' '}
+          <button
+            type="button"
+            className="linkish"
+            data-testid="domain-notice-model"
+            onClick={() => document.getElementById('model-select')?.focus()}
+          >
             Model
           </button>{' '}
           choose “Hosted package (URL)…” and give its address.
         </p>
       </div>
-      <button type="button" className="ghost" onClick={() => setDismissed(input.id)} aria-label="Dismiss this notice">
+      <button
+        type="button"
+        className="ghost"
+        onClick={() => setDismissed(input.id)}
+        aria-label="Dismiss this notice"
+      >
         ✕
       </button>
     </div>

@@ -27,9 +27,21 @@ export function EditView({ entry }: { entry: HistoryEntry }) {
   const wordMap = word && frame && word.step === frameIndex ? word.map : null;
   return (
     <StageFrame width={base.width} height={base.height}>
-      <ImageCanvas image={base} label={showResult ? 'Edited image' : 'Input image'} testId={showResult ? 'result-image' : 'input-image'} />
+      <ImageCanvas
+        image={base}
+        label={showResult ? 'Edited image' : 'Input image'}
+        testId={showResult ? 'result-image' : 'input-image'}
+      />
       {frame && !showResult && <TokenLayer frame={frame} />}
-      {frame && overlay.visible && <AttentionLayer frame={frame} wordMap={wordMap} opacity={overlay.opacity} runLambda={run?.settings.hold ?? 0} lambda={lambda} />}
+      {frame && overlay.visible && (
+        <AttentionLayer
+          frame={frame}
+          wordMap={wordMap}
+          opacity={overlay.opacity}
+          runLambda={run?.settings.hold ?? 0}
+          lambda={lambda}
+        />
+      )}
       {brush && !running && !entry.result && <BrushLayer image={entry.input} />}
     </StageFrame>
   );

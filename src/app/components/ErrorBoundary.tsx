@@ -18,7 +18,8 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { message:
       <main className="app crashed">
         <div className="message error" role="alert">
           <p data-testid="error">
-            The editor hit a problem it could not recover from ({this.state.message}). Your history is saved; reload the page to continue.
+            The editor hit a problem it could not recover from ({this.state.message}). Your history is saved;
+            reload the page to continue.
           </p>
           <button type="button" onClick={() => location.reload()}>
             Reload

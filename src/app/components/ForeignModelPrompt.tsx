@@ -9,19 +9,33 @@ export function ForeignModelPrompt() {
   const sizes = offer.sizes?.map((s) => s.bytes) ?? [];
   const min = Math.min(...sizes);
   const max = Math.max(...sizes);
-  const size = sizes.length === 0 ? '' : min === max ? formatBytes(max) : `${formatBytes(min)} to ${formatBytes(max)}, by precision`;
+  const size =
+    sizes.length === 0
+      ? ''
+      : min === max
+        ? formatBytes(max)
+        : `${formatBytes(min)} to ${formatBytes(max)}, by precision`;
   return (
-    <section className="message notice offer" role="dialog" aria-labelledby="foreign-model-title" data-testid="foreign-model">
+    <section
+      className="message notice offer"
+      role="dialog"
+      aria-labelledby="foreign-model-title"
+      data-testid="foreign-model"
+    >
       <div>
         <p id="foreign-model-title">
-          This link asks to download a model from <strong data-testid="foreign-model-host">{offer.host}</strong>, another site.
+          This link asks to download a model from{' '}
+          <strong data-testid="foreign-model-host">{offer.host}</strong>, another site.
         </p>
         <p className="hint">{offer.url}</p>
         {offer.problem ? (
-          <p data-testid="foreign-model-problem">It cannot be loaded: {offer.problem}. The current model stays.</p>
+          <p data-testid="foreign-model-problem">
+            It cannot be loaded: {offer.problem}. The current model stays.
+          </p>
         ) : offer.sizes ? (
           <p>
-            Download: <strong data-testid="foreign-model-size">{size}</strong>, kept in this browser. Load it only if you trust this host.
+            Download: <strong data-testid="foreign-model-size">{size}</strong>, kept in this browser. Load it
+            only if you trust this host.
           </p>
         ) : (
           <p className="hint">Reading its manifest…</p>
@@ -29,7 +43,12 @@ export function ForeignModelPrompt() {
       </div>
       <div className="row">
         {offer.sizes && (
-          <button type="button" className="primary" data-testid="foreign-model-accept" onClick={acceptForeignModel}>
+          <button
+            type="button"
+            className="primary"
+            data-testid="foreign-model-accept"
+            onClick={acceptForeignModel}
+          >
             Download and load
           </button>
         )}

@@ -11,10 +11,24 @@ export function HistoryPanel() {
       <div className="row between">
         <h2 id="history-title">History</h2>
         <div className="row">
-          <button type="button" data-testid="undo" onClick={undo} disabled={running || !canUndo(history)} aria-keyshortcuts="Control+Z" title="Undo (Ctrl+Z)">
+          <button
+            type="button"
+            data-testid="undo"
+            onClick={undo}
+            disabled={running || !canUndo(history)}
+            aria-keyshortcuts="Control+Z"
+            title="Undo (Ctrl+Z)"
+          >
             Undo
           </button>
-          <button type="button" data-testid="redo" onClick={redo} disabled={running || !canRedo(history)} aria-keyshortcuts="Control+Y" title="Redo (Ctrl+Y)">
+          <button
+            type="button"
+            data-testid="redo"
+            onClick={redo}
+            disabled={running || !canRedo(history)}
+            aria-keyshortcuts="Control+Y"
+            title="Redo (Ctrl+Y)"
+          >
             Redo
           </button>
         </div>

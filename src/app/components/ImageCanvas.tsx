@@ -16,5 +16,14 @@ export function ImageCanvas({ image, label, testId }: { image: ImageRef; label: 
     const ctx = sizeCanvas(canvas, Math.round(bitmap.width * scale), Math.round(bitmap.height * scale));
     ctx?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   }, [bitmap]);
-  return <canvas ref={ref} className="layer" role="img" aria-label={label} data-testid={testId} data-image-id={image.id} />;
+  return (
+    <canvas
+      ref={ref}
+      className="layer"
+      role="img"
+      aria-label={label}
+      data-testid={testId}
+      data-image-id={image.id}
+    />
+  );
 }

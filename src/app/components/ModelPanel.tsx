@@ -28,7 +28,12 @@ export function ModelPanel() {
       <h2 id="model-title">Model</h2>
       <div className="field">
         <label htmlFor="model-select">Package</label>
-        <select id="model-select" data-testid="model-select" value={choice} onChange={(e) => setChoice(e.currentTarget.value)}>
+        <select
+          id="model-select"
+          data-testid="model-select"
+          value={choice}
+          onChange={(e) => setChoice(e.currentTarget.value)}
+        >
           {BUNDLED_MODELS.map((m) => (
             <option key={m} value={m}>
               {m} (bundled)
@@ -40,11 +45,23 @@ export function ModelPanel() {
       {choice === CUSTOM && (
         <div className="field">
           <label htmlFor="model-url">Package URL</label>
-          <input id="model-url" data-testid="model-url" type="url" placeholder="https://example.org/models/editmgt/" value={url} onChange={(e) => setUrl(e.currentTarget.value)} />
+          <input
+            id="model-url"
+            data-testid="model-url"
+            type="url"
+            placeholder="https://example.org/models/editmgt/"
+            value={url}
+            onChange={(e) => setUrl(e.currentTarget.value)}
+          />
         </div>
       )}
       <div className="row">
-        <button type="button" data-testid="load-model" disabled={!target.trim() || status === 'loading'} onClick={() => (target === modelUrl ? void loadModel() : chooseModel(target))}>
+        <button
+          type="button"
+          data-testid="load-model"
+          disabled={!target.trim() || status === 'loading'}
+          onClick={() => (target === modelUrl ? void loadModel() : chooseModel(target))}
+        >
           {status === 'loading' ? 'Loading…' : target === modelUrl && status === 'ready' ? 'Reload' : 'Load'}
         </button>
         {status === 'loading' && (
@@ -52,7 +69,12 @@ export function ModelPanel() {
             Cancel
           </button>
         )}
-        <button type="button" data-testid="clear-cache" onClick={() => void clearCache()} disabled={status === 'loading'}>
+        <button
+          type="button"
+          data-testid="clear-cache"
+          onClick={() => void clearCache()}
+          disabled={status === 'loading'}
+        >
           Clear cache
         </button>
       </div>
@@ -70,7 +92,9 @@ export function ModelPanel() {
               <li key={file}>
                 <span className="file">{file}</span>
                 <progress max={p.total || 1} value={p.loaded} aria-label={`${file} download`} />
-                <span className="num">{p.total ? `${Math.round((100 * p.loaded) / p.total)}%` : formatBytes(p.loaded)}</span>
+                <span className="num">
+                  {p.total ? `${Math.round((100 * p.loaded) / p.total)}%` : formatBytes(p.loaded)}
+                </span>
               </li>
             ))}
           </ul>

@@ -19,10 +19,20 @@ export function ResultActions() {
   const { chainResult } = useActions();
   return (
     <div className="row result-actions">
-      <button type="button" data-testid="download" disabled={!result} onClick={() => result && download(result.blob, result.name)}>
+      <button
+        type="button"
+        data-testid="download"
+        disabled={!result}
+        onClick={() => result && download(result.blob, result.name)}
+      >
         Download PNG{result ? ` (${result.width}×${result.height})` : ''}
       </button>
-      <button type="button" data-testid="use-as-input" disabled={!result || running} onClick={() => void chainResult()}>
+      <button
+        type="button"
+        data-testid="use-as-input"
+        disabled={!result || running}
+        onClick={() => void chainResult()}
+      >
         Use as input
       </button>
     </div>

@@ -8,10 +8,23 @@ export function RunControls() {
   return (
     <div className="run-controls">
       <div className="row">
-        <button type="button" className="primary" data-testid="run" onClick={() => void run()} disabled={running} aria-keyshortcuts="Control+Enter">
+        <button
+          type="button"
+          className="primary"
+          data-testid="run"
+          onClick={() => void run()}
+          disabled={running}
+          aria-keyshortcuts="Control+Enter"
+        >
           {running ? 'Running…' : 'Run edit'}
         </button>
-        <button type="button" data-testid="cancel" onClick={cancel} disabled={!running} aria-keyshortcuts="Escape">
+        <button
+          type="button"
+          data-testid="cancel"
+          onClick={cancel}
+          disabled={!running}
+          aria-keyshortcuts="Escape"
+        >
           Cancel
         </button>
       </div>

@@ -17,7 +17,13 @@ export function RunProgress() {
           Step <strong data-testid="step-counter">{stepCounterText(done, steps)}</strong>
         </span>
         <span className="hint" data-testid="eta">
-          {running ? (done === 0 ? 'preparing…' : `about ${formatDuration(eta)} left`) : run?.ms ? `took ${formatDuration(run.ms)}` : ''}
+          {running
+            ? done === 0
+              ? 'preparing…'
+              : `about ${formatDuration(eta)} left`
+            : run?.ms
+              ? `took ${formatDuration(run.ms)}`
+              : ''}
         </span>
       </div>
       <progress max={steps || 1} value={done} aria-label="Edit progress" />

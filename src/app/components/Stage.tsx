@@ -14,7 +14,10 @@ export function Stage({ dragging }: { dragging: boolean }) {
     body = (
       <div className="stage-empty" data-testid="stage-empty">
         <p>Drop a photo here, paste one, or use “Choose image…”.</p>
-        <p className="hint">PNG, JPEG, WebP, GIF, BMP or AVIF, up to {MAX_INPUT_PIXELS / 1e6} megapixels. Nothing leaves your machine.</p>
+        <p className="hint">
+          PNG, JPEG, WebP, GIF, BMP or AVIF, up to {MAX_INPUT_PIXELS / 1e6} megapixels. Nothing leaves your
+          machine.
+        </p>
       </div>
     );
   } else if (view === 'compare' && entry.result) {

@@ -10,7 +10,13 @@ export function StatusBadges() {
       ? `WebGPU · ${backend.adapter || 'unknown adapter'}`
       : `WASM · ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`
     : 'starting…';
-  const modelText = model ? `${model.name} · ${model.dtype}` : status === 'loading' ? 'loading model…' : status === 'failed' ? 'no model' : 'no model yet';
+  const modelText = model
+    ? `${model.name} · ${model.dtype}`
+    : status === 'loading'
+      ? 'loading model…'
+      : status === 'failed'
+        ? 'no model'
+        : 'no model yet';
   return (
     <div className="badges">
       <span className="badge" data-testid="backend-badge" title={backend?.fallbackReason ?? undefined}>

@@ -8,5 +8,13 @@ export function TokenLayer({ frame }: { frame: StepFrame }) {
   useEffect(() => {
     if (ref.current) drawTokens(ref.current, frame);
   }, [frame]);
-  return <canvas ref={ref} className="layer pixelated" data-testid="token-grid" data-step={frame.step} aria-hidden="true" />;
+  return (
+    <canvas
+      ref={ref}
+      className="layer pixelated"
+      data-testid="token-grid"
+      data-step={frame.step}
+      aria-hidden="true"
+    />
+  );
 }

@@ -9,8 +9,13 @@ export interface ExampleImage {
 }
 
 /** Fetches the model's example images once per model; examples that fail to download are left out. */
-export function useExampleImages(examples: readonly { url: string; instruction: string | null }[] | undefined): ExampleImage[] {
-  const [loaded, setLoaded] = useState<{ for: typeof examples; images: ExampleImage[] }>({ for: undefined, images: [] });
+export function useExampleImages(
+  examples: readonly { url: string; instruction: string | null }[] | undefined,
+): ExampleImage[] {
+  const [loaded, setLoaded] = useState<{ for: typeof examples; images: ExampleImage[] }>({
+    for: undefined,
+    images: [],
+  });
   useEffect(() => {
     if (!examples?.length) return;
     let live = true;

@@ -10,7 +10,11 @@ export function useImageDigest(blob: Blob | null): string | null {
       .arrayBuffer()
       .then((bytes) => crypto.subtle.digest('SHA-256', bytes))
       .then((d) => {
-        if (live) setDigest({ of: blob, hex: [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('') });
+        if (live)
+          setDigest({
+            of: blob,
+            hex: [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+          });
       });
     return () => {
       live = false;

@@ -2,7 +2,11 @@ import { useEffect } from 'react';
 import type { Actions } from '../state/store';
 
 const isTextField = (t: EventTarget | null) =>
-  t instanceof HTMLElement && (t.isContentEditable || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'range', 'button', 'file'].includes((t as HTMLInputElement).type)));
+  t instanceof HTMLElement &&
+  (t.isContentEditable ||
+    t.tagName === 'TEXTAREA' ||
+    (t.tagName === 'INPUT' &&
+      !['checkbox', 'radio', 'range', 'button', 'file'].includes((t as HTMLInputElement).type)));
 
 /**
  * Ctrl/Cmd+Enter runs, Esc cancels, Ctrl/Cmd+Z undoes, Ctrl/Cmd+Y or Ctrl/Cmd+Shift+Z redoes.

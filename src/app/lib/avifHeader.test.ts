@@ -19,7 +19,11 @@ const reader = (b: Uint8Array) => (start: number, end: number) => Promise.resolv
 describe('readAvifSize', () => {
   it('reads the size avifenc wrote (photo.jpg is 640×427)', async () => {
     expect(readAvifSize(photo)).toEqual({ width: 640, height: 427 });
-    expect(await readImageHeader(reader(photo), photo.length)).toEqual({ format: 'avif', width: 640, height: 427 });
+    expect(await readImageHeader(reader(photo), photo.length)).toEqual({
+      format: 'avif',
+      width: 640,
+      height: 427,
+    });
   });
 
   it('lets the size check refuse a huge AVIF from its header alone', async () => {

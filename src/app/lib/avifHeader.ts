@@ -2,7 +2,8 @@
  * An AVIF's pixel size from its boxes (ISO-BMFF: ftyp, then meta → iprp → ipco → ispe), read
  * before decoding so that an oversized image is refused without allocating its pixels. Pure.
  */
-const u32be = (b: Uint8Array, i: number) => ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
+const u32be = (b: Uint8Array, i: number) =>
+  ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
 const type = (b: Uint8Array, i: number) => String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3]);
 
 /** The boxes in b[from, to): [type, start of contents, end]. */

@@ -19,7 +19,13 @@ const entry = (result = false): HistoryEntry => ({
 });
 const withEntry = (e: HistoryEntry): History<HistoryEntry> => ({ entries: [e], cursor: 0 });
 const model = { name: 'tiny-random' } as ModelInfo;
-const base: DeriveInput = { error: null, run: null, modelStatus: 'none', history: emptyHistory(), model: null };
+const base: DeriveInput = {
+  error: null,
+  run: null,
+  modelStatus: 'none',
+  history: emptyHistory(),
+  model: null,
+};
 const run = (status: RunState['status'], frames: Partial<StepFrame>[] = []): RunState => ({
   status,
   instruction: 'x',
@@ -37,26 +43,62 @@ describe('deriveEditState', () => {
     expect(deriveEditState(base)).toBe('idle');
     expect(deriveEditState({ ...base, modelStatus: 'loading' })).toBe('loading-model');
     expect(deriveEditState({ ...base, modelStatus: 'ready', model })).toBe('ready');
-    expect(deriveEditState({ ...base, modelStatus: 'ready', model, history: withEntry(entry(true)) })).toBe('done');
+    expect(deriveEditState({ ...base, modelStatus: 'ready', model, history: withEntry(entry(true)) })).toBe(
+      'done',
+    );
     expect(deriveEditState({ ...base, modelStatus: 'ready', model, run: run('running') })).toBe('running');
-    expect(deriveEditState({ ...base, modelStatus: 'ready', run: run('running'), error: { source: 'image', message: 'bad' } })).toBe('error');
+    expect(
+      deriveEditState({
+        ...base,
+        modelStatus: 'ready',
+        run: run('running'),
+        error: { source: 'image', message: 'bad' },
+      }),
+    ).toBe('error');
   });
 });
 
 describe('missingForRun', () => {
-  const ready = { ...base, modelStatus: 'ready' as const, model, instruction: 'make it red', loadPercent: null };
+  const ready = {
+    ...base,
+    modelStatus: 'ready' as const,
+    model,
+    instruction: 'make it red',
+    loadPercent: null,
+  };
   it('says what is missing', () => {
     expect(missingForRun({ ...ready, history: emptyHistory() })).toMatch(/^Add an image first/);
-    expect(missingForRun({ ...ready, history: withEntry(entry()), instruction: '  ' })).toMatch(/^Type what to change/);
-    expect(missingForRun({ ...ready, history: withEntry(entry()), modelStatus: 'loading', model: null, loadPercent: 42.4 })).toMatch(/still loading \(42%\)/);
-    expect(missingForRun({ ...ready, history: withEntry(entry()), modelStatus: 'failed', model: null })).toMatch(/no model is loaded/);
-    expect(missingForRun({ ...ready, modelStatus: 'none', model: null })).toMatch(/add an image .* and no model is loaded/);
+    expect(missingForRun({ ...ready, history: withEntry(entry()), instruction: '  ' })).toMatch(
+      /^Type what to change/,
+    );
+    expect(
+      missingForRun({
+        ...ready,
+        history: withEntry(entry()),
+        modelStatus: 'loading',
+        model: null,
+        loadPercent: 42.4,
+      }),
+    ).toMatch(/still loading \(42%\)/);
+    expect(
+      missingForRun({ ...ready, history: withEntry(entry()), modelStatus: 'failed', model: null }),
+    ).toMatch(/no model is loaded/);
+    expect(missingForRun({ ...ready, modelStatus: 'none', model: null })).toMatch(
+      /add an image .* and no model is loaded/,
+    );
     expect(missingForRun({ ...ready, history: withEntry(entry()) })).toBeNull();
   });
   it('refuses an instruction of only invisible characters, and takes one with a visible letter', () => {
     const h = withEntry(entry());
-    for (const invisible of ['\u200b\u200b\u200b', '\u200c\u200d\u2060', ' \ufeff\u200b\n', '\u00ad\u034f\ufe0f']) {
-      expect(missingForRun({ ...ready, history: h, instruction: invisible })).toMatch(/only invisible characters/);
+    for (const invisible of [
+      '\u200b\u200b\u200b',
+      '\u200c\u200d\u2060',
+      ' \ufeff\u200b\n',
+      '\u00ad\u034f\ufe0f',
+    ]) {
+      expect(missingForRun({ ...ready, history: h, instruction: invisible })).toMatch(
+        /only invisible characters/,
+      );
     }
     expect(missingForRun({ ...ready, history: h, instruction: '\u200bred\u200b' })).toBeNull();
     expect(missingForRun({ ...ready, history: h, instruction: 'rouge 🟥' })).toBeNull();

@@ -28,18 +28,22 @@ export function deriveEditState(s: DeriveInput): EditState {
 const INVISIBLE = /[\s\p{Default_Ignorable_Code_Point}]/gu;
 
 /** What is missing before an edit can run, said so the person knows what to do; null when nothing. */
-export function missingForRun(s: DeriveInput & { instruction: string; loadPercent: number | null }): string | null {
+export function missingForRun(
+  s: DeriveInput & { instruction: string; loadPercent: number | null },
+): string | null {
   const needImage = !current(s.history);
   const needModel = s.modelStatus !== 'ready' || !s.model;
   const modelText =
     s.modelStatus === 'loading'
       ? `the model is still loading${s.loadPercent !== null ? ` (${Math.round(s.loadPercent)}%)` : ''}, wait for it to finish`
       : 'no model is loaded: pick one under Model and press Load';
-  if (needImage && needModel) return `Nothing to edit yet: add an image (drop, paste or Choose image), and ${modelText}.`;
+  if (needImage && needModel)
+    return `Nothing to edit yet: add an image (drop, paste or Choose image), and ${modelText}.`;
   if (needImage) return 'Add an image first: drop one on the page, paste it, or use Choose image.';
   if (needModel) return `Can't run yet: ${modelText}.`;
   if (!s.instruction.trim()) return 'Type what to change first, for example “make the sky purple”.';
-  if (!s.instruction.replace(INVISIBLE, '')) return 'The instruction has only invisible characters (zero-width spaces, joiners or marks): type what to change, for example “make the sky purple”.';
+  if (!s.instruction.replace(INVISIBLE, ''))
+    return 'The instruction has only invisible characters (zero-width spaces, joiners or marks): type what to change, for example “make the sky purple”.';
   return null;
 }
 

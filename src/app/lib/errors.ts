@@ -15,7 +15,11 @@ export interface AppError {
 const trimDot = (s: string) => s.trim().replace(/[.\s]+$/, '');
 
 /** Turns an engine error code and its detail into a message for a person. */
-export function describeEngineError(code: ErrorCode, detail: string, context: { modelUrl?: string } = {}): string {
+export function describeEngineError(
+  code: ErrorCode,
+  detail: string,
+  context: { modelUrl?: string } = {},
+): string {
   const d = trimDot(detail || 'no details');
   switch (code) {
     case 'model-unavailable':
@@ -42,8 +46,16 @@ export function describeEngineError(code: ErrorCode, detail: string, context: { 
 }
 
 /** Any thrown value as an AppError; engine errors keep their code. */
-export function toAppError(source: AppError['source'], err: unknown, context: { modelUrl?: string } = {}): AppError {
-  if (err instanceof EngineError) return { source, code: err.code, message: describeEngineError(err.code, err.message, context) };
+export function toAppError(
+  source: AppError['source'],
+  err: unknown,
+  context: { modelUrl?: string } = {},
+): AppError {
+  if (err instanceof EngineError)
+    return { source, code: err.code, message: describeEngineError(err.code, err.message, context) };
   const detail = err instanceof Error ? err.message : String(err);
-  return { source, message: `Something went wrong (${trimDot(detail)}). Try again; reload the page if it keeps happening.` };
+  return {
+    source,
+    message: `Something went wrong (${trimDot(detail)}). Try again; reload the page if it keeps happening.`,
+  };
 }

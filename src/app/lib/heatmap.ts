@@ -22,7 +22,11 @@ export function colourAt(v: number): [number, number, number] {
   const f = t - i;
   const a = INFERNO[i];
   const b = INFERNO[i + 1];
-  return [Math.round(a[0] + (b[0] - a[0]) * f), Math.round(a[1] + (b[1] - a[1]) * f), Math.round(a[2] + (b[2] - a[2]) * f)];
+  return [
+    Math.round(a[0] + (b[0] - a[0]) * f),
+    Math.round(a[1] + (b[1] - a[1]) * f),
+    Math.round(a[2] + (b[2] - a[2]) * f),
+  ];
 }
 
 /** CSS gradient for the legend, matching `colourAt`. */
@@ -72,7 +76,8 @@ export type Segment = [number, number, number, number];
  * an unset cell (or the border) on the other.
  */
 export function maskOutline(mask: Uint8Array, rows: number, cols: number): Segment[] {
-  if (mask.length !== rows * cols) throw new Error(`maskOutline: ${mask.length} cells for a ${rows}×${cols} grid`);
+  if (mask.length !== rows * cols)
+    throw new Error(`maskOutline: ${mask.length} cells for a ${rows}×${cols} grid`);
   const on = (r: number, c: number) => r >= 0 && r < rows && c >= 0 && c < cols && mask[r * cols + c] !== 0;
   const segments: Segment[] = [];
   for (let r = 0; r < rows; r++) {

@@ -12,7 +12,8 @@ const limits = (maxEntries: number, maxBytes = Infinity): H.HistoryLimits<E> => 
 });
 const e = (id: string, bytes = 1): E => ({ id, bytes });
 const ids = (h: H.History<E>) => h.entries.map((x) => x.id).join('');
-const build = (...names: string[]) => names.reduce((h, n) => H.push(h, e(n), limits(99)), H.emptyHistory<E>());
+const build = (...names: string[]) =>
+  names.reduce((h, n) => H.push(h, e(n), limits(99)), H.emptyHistory<E>());
 
 describe('history', () => {
   it('starts empty with nothing to undo or redo', () => {

@@ -15,7 +15,8 @@ export interface ImageHeader extends ImageStructure {
 }
 
 const u16le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8);
-const u32be = (b: Uint8Array, i: number) => ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
+const u32be = (b: Uint8Array, i: number) =>
+  ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
 const i32le = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
 const ascii = (b: Uint8Array, i: number, n: number) => String.fromCharCode(...b.subarray(i, i + n));
 
@@ -32,12 +33,18 @@ export function sniffFormat(b: Uint8Array): ImageFormat {
 function readWebp(b: Uint8Array): ImageHeader {
   if (b.length < 30) return { format: 'webp', problem: 'the WebP header is damaged' };
   const chunk = ascii(b, 12, 4);
-  if (chunk === 'VP8X') return { format: 'webp', width: 1 + (b[24] | (b[25] << 8) | (b[26] << 16)), height: 1 + (b[27] | (b[28] << 8) | (b[29] << 16)) };
+  if (chunk === 'VP8X')
+    return {
+      format: 'webp',
+      width: 1 + (b[24] | (b[25] << 8) | (b[26] << 16)),
+      height: 1 + (b[27] | (b[28] << 8) | (b[29] << 16)),
+    };
   if (chunk === 'VP8L') {
     const bits = b[21] | (b[22] << 8) | (b[23] << 16) | (b[24] << 24);
     return { format: 'webp', width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
   }
-  if (chunk === 'VP8 ') return { format: 'webp', width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
+  if (chunk === 'VP8 ')
+    return { format: 'webp', width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
   return { format: 'webp' };
 }
 
@@ -57,9 +64,13 @@ export async function readImageHeader(read: ReadBytes, fileSize: number): Promis
     case 'jpeg':
       return { format, ...(await readJpegStructure(read, fileSize)) };
     case 'gif':
-      return head.length >= 10 ? { format, width: u16le(head, 6), height: u16le(head, 8) } : { format, problem: 'the GIF header is damaged' };
+      return head.length >= 10
+        ? { format, width: u16le(head, 6), height: u16le(head, 8) }
+        : { format, problem: 'the GIF header is damaged' };
     case 'bmp':
-      return head.length >= 26 ? { format, width: Math.abs(i32le(head, 18)), height: Math.abs(i32le(head, 22)) } : { format, problem: 'the BMP header is damaged' };
+      return head.length >= 26
+        ? { format, width: Math.abs(i32le(head, 18)), height: Math.abs(i32le(head, 22)) }
+        : { format, problem: 'the BMP header is damaged' };
     case 'webp':
       return readWebp(head);
     case 'avif':

@@ -21,23 +21,32 @@ export type ModelUrlCheck =
  */
 export function checkModelUrl(input: string, pageUrl: string): ModelUrlCheck {
   const text = input.trim();
-  if (!text) return { ok: false, message: 'Give the model package’s address (the folder that holds manifest.json).' };
+  if (!text)
+    return { ok: false, message: 'Give the model package’s address (the folder that holds manifest.json).' };
   let url: URL;
   try {
     url = new URL(text, pageUrl);
   } catch {
-    return { ok: false, message: `“${clip(text)}” is not a web address. Give the model package’s folder URL, for example https://example.org/models/editmgt/.` };
+    return {
+      ok: false,
+      message: `“${clip(text)}” is not a web address. Give the model package’s folder URL, for example https://example.org/models/editmgt/.`,
+    };
   }
   if (url.protocol === 'file:') {
     return {
       ok: false,
-      message: 'The browser cannot read model packages from file:// folders. Serve the folder over HTTP (for example `python3 -m http.server` inside it) and give that http:// address.',
+      message:
+        'The browser cannot read model packages from file:// folders. Serve the folder over HTTP (for example `python3 -m http.server` inside it) and give that http:// address.',
     };
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { ok: false, message: `Model packages load over http:// or https:// only; a ${url.protocol} address is refused.` };
+    return {
+      ok: false,
+      message: `Model packages load over http:// or https:// only; a ${url.protocol} address is refused.`,
+    };
   }
-  if (url.username || url.password) return { ok: false, message: 'Model addresses with a user name or password in them are refused.' };
+  if (url.username || url.password)
+    return { ok: false, message: 'Model addresses with a user name or password in them are refused.' };
   const path = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
   const page = new URL(pageUrl);
   if (url.origin === page.origin) return { ok: true, url: `${path}${url.search}`, foreignHost: null };

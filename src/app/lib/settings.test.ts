@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { checkEditSetting, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from '../../engine/editSettings';
+import {
+  checkEditSetting,
+  EDIT_SETTINGS,
+  fallbackEditOptions,
+  NUMBER_SETTINGS,
+} from '../../engine/editSettings';
 import { DTYPES as ENGINE_DTYPES } from '../../engine/manifest';
-import { clamp, defaultSettings, DTYPES, FALLBACK_EDIT_SETTINGS, LIMITS, randomSeed, sanitizeEditSettings, sanitizeSettings } from './settings';
+import {
+  clamp,
+  defaultSettings,
+  DTYPES,
+  FALLBACK_EDIT_SETTINGS,
+  LIMITS,
+  randomSeed,
+  sanitizeEditSettings,
+  sanitizeSettings,
+} from './settings';
 
 const defaults = defaultSettings('/models/tiny-random/');
 
@@ -13,12 +27,20 @@ describe('settings', () => {
     }
     expect(FALLBACK_EDIT_SETTINGS).toEqual(fallbackEditOptions());
     expect(DTYPES).toEqual(['auto', ...ENGINE_DTYPES]);
-    const extreme = sanitizeEditSettings({ steps: 1e9, guidance: 1e308, referenceStrength: -1, hold: 7, seed: 2 ** 40 });
-    for (const name of NUMBER_SETTINGS) expect(() => checkEditSetting(name, extreme[name]), name).not.toThrow();
+    const extreme = sanitizeEditSettings({
+      steps: 1e9,
+      guidance: 1e308,
+      referenceStrength: -1,
+      hold: 7,
+      seed: 2 ** 40,
+    });
+    for (const name of NUMBER_SETTINGS)
+      expect(() => checkEditSetting(name, extreme[name]), name).not.toThrow();
   });
 
   it('clamps edit settings into range and rounds the integer ones', () => {
-    const s = (raw: object) => sanitizeEditSettings(raw, { ...FALLBACK_EDIT_SETTINGS, steps: 8, guidance: 4 });
+    const s = (raw: object) =>
+      sanitizeEditSettings(raw, { ...FALLBACK_EDIT_SETTINGS, steps: 8, guidance: 4 });
     expect(s({ steps: 1000 }).steps).toBe(EDIT_SETTINGS.steps.max);
     expect(s({ steps: -3 }).steps).toBe(1);
     expect(s({ steps: 3.6 }).steps).toBe(4);
@@ -30,7 +52,14 @@ describe('settings', () => {
 
   it('repairs a damaged stored record field by field', () => {
     const s = sanitizeSettings(
-      { edit: { steps: 'many', guidance: 7, seed: -1, negativePrompt: 3 }, backend: 'cuda', dtype: 'q4', modelUrl: '', overlay: { visible: false, opacity: 9 }, brush: null },
+      {
+        edit: { steps: 'many', guidance: 7, seed: -1, negativePrompt: 3 },
+        backend: 'cuda',
+        dtype: 'q4',
+        modelUrl: '',
+        overlay: { visible: false, opacity: 9 },
+        brush: null,
+      },
       defaults,
     );
     expect(s.edit.steps).toBe(defaults.edit.steps);
@@ -51,7 +80,11 @@ describe('settings', () => {
   });
 
   it('keeps valid values as they are', () => {
-    const stored = { ...defaults, backend: 'wasm', edit: { ...defaults.edit, steps: 12, hold: 0.4, negativePrompt: 'blur', composite: true } };
+    const stored = {
+      ...defaults,
+      backend: 'wasm',
+      edit: { ...defaults.edit, steps: 12, hold: 0.4, negativePrompt: 'blur', composite: true },
+    };
     expect(sanitizeSettings(JSON.parse(JSON.stringify(stored)), defaults)).toEqual(stored);
   });
 

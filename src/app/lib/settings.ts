@@ -4,7 +4,13 @@
  * settings' ranges, steps and fallbacks come from the engine's settings table
  * (src/engine/editSettings.ts), as do the dtypes from the engine's list.
  */
-import { clampEditSetting, EDIT_SETTING_NAMES, EDIT_SETTINGS, fallbackEditOptions, NUMBER_SETTINGS } from '../../engine/editSettings';
+import {
+  clampEditSetting,
+  EDIT_SETTING_NAMES,
+  EDIT_SETTINGS,
+  fallbackEditOptions,
+  NUMBER_SETTINGS,
+} from '../../engine/editSettings';
 import { DTYPES as ENGINE_DTYPES } from '../../engine/manifest';
 import type { BackendChoice, Dtype, EditSettings } from '../../protocol/messages';
 
@@ -31,7 +37,12 @@ type NumberSettingName = (typeof NUMBER_SETTINGS)[number];
 
 /** Input ranges: every numeric edit setting's from the engine's table, the view's own beside them. */
 export const LIMITS = {
-  ...(Object.fromEntries(NUMBER_SETTINGS.map((name) => [name, { min: EDIT_SETTINGS[name].min, max: EDIT_SETTINGS[name].max, step: EDIT_SETTINGS[name].step }])) as Record<NumberSettingName, Range>),
+  ...(Object.fromEntries(
+    NUMBER_SETTINGS.map((name) => [
+      name,
+      { min: EDIT_SETTINGS[name].min, max: EDIT_SETTINGS[name].max, step: EDIT_SETTINGS[name].step },
+    ]),
+  ) as Record<NumberSettingName, Range>),
   opacity: { min: 0, max: 1, step: 0.05 },
   brushSize: { min: 2, max: 200, step: 1 },
 } as const;
@@ -55,7 +66,11 @@ export function defaultSettings(modelUrl: string): AppSettings {
 }
 
 /** A view setting (opacity, brush size) into its range; integer steps round. */
-export function clamp(value: unknown, range: { min: number; max: number; step?: number }, fallback: number): number {
+export function clamp(
+  value: unknown,
+  range: { min: number; max: number; step?: number },
+  fallback: number,
+): number {
   const n = typeof value === 'number' && Number.isFinite(value) ? value : fallback;
   const c = Math.min(range.max, Math.max(range.min, n));
   return range.step === 1 ? Math.round(c) : c;
@@ -64,7 +79,10 @@ export function clamp(value: unknown, range: { min: number; max: number; step?: 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /** Each edit setting checked against the table: numbers clamped into range, wrong kinds replaced by `base`'s. */
-export function sanitizeEditSettings(raw: unknown, base: EditSettings = FALLBACK_EDIT_SETTINGS): EditSettings {
+export function sanitizeEditSettings(
+  raw: unknown,
+  base: EditSettings = FALLBACK_EDIT_SETTINGS,
+): EditSettings {
   const r = isObject(raw) ? raw : {};
   const out: Record<string, unknown> = {};
   for (const name of EDIT_SETTING_NAMES) {
@@ -84,7 +102,9 @@ export function sanitizeSettings(raw: unknown, defaults: AppSettings): AppSettin
   const brush = isObject(raw.brush) ? raw.brush : {};
   return {
     edit: sanitizeEditSettings(raw.edit, defaults.edit),
-    backend: BACKENDS.includes(raw.backend as BackendChoice) ? (raw.backend as BackendChoice) : defaults.backend,
+    backend: BACKENDS.includes(raw.backend as BackendChoice)
+      ? (raw.backend as BackendChoice)
+      : defaults.backend,
     dtype: DTYPES.includes(raw.dtype as DtypeChoice) ? (raw.dtype as DtypeChoice) : defaults.dtype,
     modelUrl: typeof raw.modelUrl === 'string' && raw.modelUrl.length > 0 ? raw.modelUrl : defaults.modelUrl,
     editDefaultsFrom: typeof raw.editDefaultsFrom === 'string' ? raw.editDefaultsFrom : null,

@@ -11,7 +11,14 @@ let layer: { imageId: string; canvas: OffscreenCanvas; painted: boolean } | null
 export function maskCanvas(imageId: string, width: number, height: number): OffscreenCanvas {
   if (layer?.imageId !== imageId) {
     const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
-    layer = { imageId, canvas: new OffscreenCanvas(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))), painted: false };
+    layer = {
+      imageId,
+      canvas: new OffscreenCanvas(
+        Math.max(1, Math.round(width * scale)),
+        Math.max(1, Math.round(height * scale)),
+      ),
+      painted: false,
+    };
   }
   return layer.canvas;
 }

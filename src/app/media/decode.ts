@@ -18,7 +18,10 @@ export function newId(): string {
 
 /** Reads only the parts of the file its format's layout points at (a few KB for most files). */
 function probe(file: Blob) {
-  return readImageHeader(async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()), file.size);
+  return readImageHeader(
+    async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()),
+    file.size,
+  );
 }
 
 /** Decodes with EXIF orientation applied; the caller owns the bitmap. */
@@ -26,11 +29,17 @@ export function decodeOriented(blob: Blob): Promise<ImageBitmap> {
   return createImageBitmap(blob, { imageOrientation: 'from-image' });
 }
 
-export async function openImageFile(file: Blob, name: string): Promise<{ ref: ImageRef; bitmap: ImageBitmap }> {
+export async function openImageFile(
+  file: Blob,
+  name: string,
+): Promise<{ ref: ImageRef; bitmap: ImageBitmap }> {
   const label = `“${name}”`;
   if (file.size === 0) throw new ImageInputError(`${label} is empty (0 bytes). Choose another file.`);
   const header = await probe(file);
-  if (header.problem) throw new ImageInputError(`${label} can't be opened: ${header.problem}. Export or download it again, then retry.`);
+  if (header.problem)
+    throw new ImageInputError(
+      `${label} can't be opened: ${header.problem}. Export or download it again, then retry.`,
+    );
   if (header.width !== undefined && header.height !== undefined) {
     const big = tooLargeMessage(header.width, header.height);
     if (big) throw new ImageInputError(big);
@@ -39,7 +48,10 @@ export async function openImageFile(file: Blob, name: string): Promise<{ ref: Im
   try {
     bitmap = await decodeOriented(file);
   } catch {
-    const what = header.format === 'unknown' ? 'is not an image this browser can read' : `looks like a ${header.format.toUpperCase()} but could not be decoded (it may be damaged)`;
+    const what =
+      header.format === 'unknown'
+        ? 'is not an image this browser can read'
+        : `looks like a ${header.format.toUpperCase()} but could not be decoded (it may be damaged)`;
     throw new ImageInputError(`${label} ${what}. Use a ${ACCEPTED} image.`);
   }
   if (bitmap.width === 0 || bitmap.height === 0) {

@@ -18,7 +18,11 @@ function gridImage(rgba: Uint8ClampedArray, cols: number, rows: number): Offscre
   return c;
 }
 
-export function sizeCanvas(canvas: HTMLCanvasElement, width: number, height: number): CanvasRenderingContext2D | null {
+export function sizeCanvas(
+  canvas: HTMLCanvasElement,
+  width: number,
+  height: number,
+): CanvasRenderingContext2D | null {
   if (canvas.width !== width) canvas.width = width;
   if (canvas.height !== height) canvas.height = height;
   const ctx = canvas.getContext('2d');
@@ -65,7 +69,8 @@ export function drawTokens(canvas: HTMLCanvasElement, f: StepFrame): void {
   const ring = (cells: Int32Array, colour: string) => {
     ctx.strokeStyle = colour;
     ctx.beginPath();
-    for (const i of cells) ctx.rect((i % cols) * CELL_PX + 1, Math.floor(i / cols) * CELL_PX + 1, CELL_PX - 2, CELL_PX - 2);
+    for (const i of cells)
+      ctx.rect((i % cols) * CELL_PX + 1, Math.floor(i / cols) * CELL_PX + 1, CELL_PX - 2, CELL_PX - 2);
     ctx.stroke();
   };
   ring(f.drawn, '#3ce7ff');
@@ -84,7 +89,12 @@ export function drawHeatmap(canvas: HTMLCanvasElement, map: Float32Array, grid: 
 }
 
 /** Region-hold outlines: `held` solid (what the run held), `preview` dashed (at the slider's λ). */
-export function drawHoldOutlines(canvas: HTMLCanvasElement, grid: [number, number], held: Uint8Array | null, preview: Uint8Array | null): void {
+export function drawHoldOutlines(
+  canvas: HTMLCanvasElement,
+  grid: [number, number],
+  held: Uint8Array | null,
+  preview: Uint8Array | null,
+): void {
   const [rows, cols] = grid;
   const ctx = sizeCanvas(canvas, cols * CELL_PX, rows * CELL_PX);
   if (!ctx) return;

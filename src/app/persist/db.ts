@@ -48,7 +48,8 @@ export class EditorDb {
       const req = indexedDB.open(DB_NAME, VERSION);
       req.onupgradeneeded = () => {
         const db = req.result;
-        for (const name of ['entries', 'images']) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, { keyPath: 'id' });
+        for (const name of ['entries', 'images'])
+          if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, { keyPath: 'id' });
         if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta');
       };
       req.onsuccess = () => resolve(req.result);
@@ -129,7 +130,8 @@ export class EditorDb {
       // Images no stored entry refers to any more (whoever stored it) are freed.
       const stored = (await promised(entries.getAll())) as StoredEntry[];
       const used = new Set(stored.flatMap((e) => (e.resultId ? [e.inputId, e.resultId] : [e.inputId])));
-      for (const id of (await promised(images.getAllKeys())) as string[]) if (!used.has(id)) images.delete(id);
+      for (const id of (await promised(images.getAllKeys())) as string[])
+        if (!used.has(id)) images.delete(id);
       tx.objectStore('meta').put(cursorId, 'cursorId');
       await done(tx);
     });

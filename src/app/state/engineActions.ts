@@ -15,7 +15,6 @@ export function loadProgressOf(load: LoadState, p: LoadProgress): LoadState {
   };
 }
 
-
 export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
   let started = false;
   let loading: AbortController | null = null;
@@ -37,8 +36,12 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       const useLink = linked?.ok && (!linked.foreignHost || linked.url === stored.modelUrl);
       const settings = useLink ? { ...stored, modelUrl: linked.url } : stored;
       set({ settings, history: saved.history, hydrated: true });
-      if (linked && !linked.ok) set({ error: { source: 'app', message: `The link names a model that is not loaded: ${linked.message}` } });
-      else if (linked?.ok && !useLink && linked.foreignHost) void get().actions.offerForeignModel(linked.url, linked.foreignHost);
+      if (linked && !linked.ok)
+        set({
+          error: { source: 'app', message: `The link names a model that is not loaded: ${linked.message}` },
+        });
+      else if (linked?.ok && !useLink && linked.foreignHost)
+        void get().actions.offerForeignModel(linked.url, linked.foreignHost);
       await actions.loadModel();
     },
 
@@ -59,7 +62,12 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
         if (error.code === 'device-lost' && previous && modelUrl !== get().settings.modelUrl) {
           // A lost GPU device takes the worker, and the model it held, with it: a fresh worker
           // opens the saved model (from the browser's cache) again.
-          set({ modelStatus: 'none', model: null, load: null, notice: `${error.message} Reopening ${previous.name}…` });
+          set({
+            modelStatus: 'none',
+            model: null,
+            load: null,
+            notice: `${error.message} Reopening ${previous.name}…`,
+          });
           void actions.loadModel();
           return;
         }
@@ -68,7 +76,9 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
           modelStatus: kept ? 'ready' : 'failed',
           model: kept,
           load: null,
-          error: kept ? { ...error, message: `${error.message} ${kept.name} is still loaded and ready.` } : error,
+          error: kept
+            ? { ...error, message: `${error.message} ${kept.name} is still loaded and ready.` }
+            : error,
         });
       };
       clearErrorsFrom('model', 'backend');
@@ -98,9 +108,18 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
         const s = get().settings;
         // A different model brings its own defaults; the same model keeps the person's values.
         const withDefaults: AppSettings =
-          s.editDefaultsFrom === model.name ? s : { ...s, edit: sanitizeEditSettings(model.defaults, s.edit), editDefaultsFrom: model.name };
+          s.editDefaultsFrom === model.name
+            ? s
+            : { ...s, edit: sanitizeEditSettings(model.defaults, s.edit), editDefaultsFrom: model.name };
         const settings = withDefaults.modelUrl === modelUrl ? withDefaults : { ...withDefaults, modelUrl };
-        set({ model, backend: model.backend, modelStatus: 'ready', load: null, settings, cache: { bytes: model.cachedBytes, packages: [] } });
+        set({
+          model,
+          backend: model.backend,
+          modelStatus: 'ready',
+          load: null,
+          settings,
+          cache: { bytes: model.cachedBytes, packages: [] },
+        });
         // "No model yet" from an earlier run attempt is answered now.
         if (get().error?.code === 'missing') set({ error: null });
         void actions.refreshCache();

@@ -21,7 +21,10 @@ export const HISTORY_LIMITS: H.HistoryLimits<HistoryEntry> = {
 };
 
 /** Adds an entry to the history; `dropped` says so when the oldest entries had to go to make room. */
-export function pushEntry(history: H.History<HistoryEntry>, entry: HistoryEntry): { history: H.History<HistoryEntry>; dropped: string | null } {
+export function pushEntry(
+  history: H.History<HistoryEntry>,
+  entry: HistoryEntry,
+): { history: H.History<HistoryEntry>; dropped: string | null } {
   const next = H.push(history, entry, HISTORY_LIMITS);
   const n = H.evictedCount(history, next);
   const dropped = n
@@ -47,12 +50,19 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
      */
     async openFiles(files: readonly (File | Blob)[]): Promise<void> {
       if (get().run?.status === 'running') {
-        set({ notice: 'An edit is running: wait for it to finish or cancel it (Esc), then add the image again.' });
+        set({
+          notice: 'An edit is running: wait for it to finish or cancel it (Esc), then add the image again.',
+        });
         return;
       }
       const file = files.find((f) => f.type.startsWith('image/') || f.type === '') ?? files[0];
       if (!file) {
-        set({ error: { source: 'image', message: 'That was not a file. Drop or paste an image (PNG, JPEG, WebP, GIF, BMP or AVIF).' } });
+        set({
+          error: {
+            source: 'image',
+            message: 'That was not a file. Drop or paste an image (PNG, JPEG, WebP, GIF, BMP or AVIF).',
+          },
+        });
         return;
       }
       const name = file instanceof File && file.name ? file.name : 'pasted image';
@@ -61,26 +71,42 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
         const { ref, bitmap } = await openImageFile(file, name);
         rememberBitmap(ref, bitmap);
         const thumb = await thumbnail(bitmap);
-        const entry = newEntry({ kind: 'open', label: name, input: ref, result: null, instruction: null, settings: null, thumb });
+        const entry = newEntry({
+          kind: 'open',
+          label: name,
+          input: ref,
+          result: null,
+          instruction: null,
+          settings: null,
+          thumb,
+        });
         const e = get().error;
         set({ error: e && ['image', 'input'].includes(e.source) ? null : e });
         const { history, dropped } = pushEntry(get().history, entry);
         moveTo(history);
-        set({ notice: `Opened ${name} (${ref.width}×${ref.height}).${dropped ? ` ${dropped}` : ''}`, openingImage: false });
+        set({
+          notice: `Opened ${name} (${ref.width}×${ref.height}).${dropped ? ` ${dropped}` : ''}`,
+          openingImage: false,
+        });
         if (get().runQueued) {
           set({ runQueued: false });
           void get().actions.run();
         }
       } catch (err) {
         const message = err instanceof ImageInputError ? err.message : toAppError('image', err).message;
-        set({ error: { source: 'image', code: 'bad-image', message }, openingImage: false, runQueued: false });
+        set({
+          error: { source: 'image', code: 'bad-image', message },
+          openingImage: false,
+          runQueued: false,
+        });
       }
     },
 
     /** Opens one of the model's example images, with its edit offered when nothing is typed yet. */
     async openExample(blob: Blob, name: string, instruction: string | null): Promise<void> {
       await actions.openFiles([new File([blob], name, { type: blob.type || 'image/png' })]);
-      if (instruction && !get().instruction.trim() && H.current(get().history)?.input.name === name) set({ instruction });
+      if (instruction && !get().instruction.trim() && H.current(get().history)?.input.name === name)
+        set({ instruction });
     },
 
     /** Makes the current result the input of the next edit. */
@@ -89,7 +115,15 @@ export function imageActions(set: SetState, get: GetState, _deps: StoreDeps) {
       if (!entry?.result || get().run?.status === 'running') return;
       const result: ImageRef = entry.result;
       const thumb = entry.thumb || (await thumbnail(await bitmapOf(result)));
-      const next = newEntry({ kind: 'chain', label: `Input: ${entry.instruction ?? 'result'}`, input: result, result: null, instruction: null, settings: null, thumb });
+      const next = newEntry({
+        kind: 'chain',
+        label: `Input: ${entry.instruction ?? 'result'}`,
+        input: result,
+        result: null,
+        instruction: null,
+        settings: null,
+        thumb,
+      });
       const { history, dropped } = pushEntry(get().history, next);
       moveTo(history);
       if (dropped) set({ notice: dropped });

@@ -45,15 +45,22 @@ async function previewPackage(url: string): Promise<{ dtype: string; bytes: numb
   try {
     response = await fetch(manifestUrl, { cache: 'no-cache', credentials: 'omit' });
   } catch (e) {
-    throw new Error(`could not reach ${manifestUrl} (${(e as Error).message}); the host must allow this site (CORS)`, { cause: e });
+    throw new Error(
+      `could not reach ${manifestUrl} (${(e as Error).message}); the host must allow this site (CORS)`,
+      { cause: e },
+    );
   }
   if (!response.ok) throw new Error(`${manifestUrl} answered HTTP ${response.status}`);
-  if (/text\/html/i.test(response.headers.get('content-type') ?? '')) throw new Error(`${manifestUrl} is a web page, not a model manifest (is this a model package address?)`);
+  if (/text\/html/i.test(response.headers.get('content-type') ?? ''))
+    throw new Error(`${manifestUrl} is a web page, not a model manifest (is this a model package address?)`);
   let json: unknown;
   try {
     json = JSON.parse(await readCapped(response, MANIFEST_LIMIT));
   } catch (e) {
-    throw new Error(e instanceof SyntaxError ? `${manifestUrl} is not a JSON manifest` : (e as Error).message, { cause: e });
+    throw new Error(
+      e instanceof SyntaxError ? `${manifestUrl} is not a JSON manifest` : (e as Error).message,
+      { cause: e },
+    );
   }
   try {
     return downloadSizes(validateManifest(json));

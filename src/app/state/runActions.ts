@@ -32,7 +32,10 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
       if (s.run?.status === 'running') return;
       // Run right after choosing a file means this file: wait for it rather than refuse or use the old one.
       if (s.openingImage) {
-        set({ runQueued: true, notice: 'The image is still opening: the edit starts as soon as it is open.' });
+        set({
+          runQueued: true,
+          notice: 'The image is still opening: the edit starts as soon as it is open.',
+        });
         return;
       }
       const missing = missingForRun({ ...s, loadPercent: loadPercent() });
@@ -57,7 +60,17 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
         scrub: null,
         word: null,
         view: 'edit',
-        run: { status: 'running', instruction, settings, inputId: input.id, entryId: null, frames: [], startedAt: started, ms: null, warnings: [] },
+        run: {
+          status: 'running',
+          instruction,
+          settings,
+          inputId: input.id,
+          entryId: null,
+          frames: [],
+          startedAt: started,
+          ms: null,
+          warnings: [],
+        },
       });
       const ctrl = new AbortController();
       controller = ctrl;
@@ -75,9 +88,23 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
           ctrl.signal,
         );
         const bitmap = await bitmapOfPayload(result.image);
-        const ref: ImageRef = { id: crypto.randomUUID(), name: `${input.name.replace(/\.[^.]+$/, '')}-edited.png`, width: bitmap.width, height: bitmap.height, blob: await encodePng(bitmap) };
+        const ref: ImageRef = {
+          id: crypto.randomUUID(),
+          name: `${input.name.replace(/\.[^.]+$/, '')}-edited.png`,
+          width: bitmap.width,
+          height: bitmap.height,
+          blob: await encodePng(bitmap),
+        };
         rememberBitmap(ref, bitmap);
-        const done = newEntry({ kind: 'edit', label: instruction, input, result: ref, instruction, settings, thumb: await thumbnail(bitmap) });
+        const done = newEntry({
+          kind: 'edit',
+          label: instruction,
+          input,
+          result: ref,
+          instruction,
+          settings,
+          thumb: await thumbnail(bitmap),
+        });
         // The worker streams each warning and repeats it in the result: say each once.
         const warnings = [...new Set([...(get().run?.warnings ?? []), ...result.warnings])];
         // The edit belongs after the entry it started from, even if the person moved meanwhile.

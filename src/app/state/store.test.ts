@@ -18,7 +18,9 @@ import { createEditorStore } from './store';
 import type { EditorStore } from './store';
 
 const TINY = '/models/tiny-random/';
-const manifest = validateManifest(JSON.parse(readFileSync('public/models/tiny-random/manifest.json', 'utf8')));
+const manifest = validateManifest(
+  JSON.parse(readFileSync('public/models/tiny-random/manifest.json', 'utf8')),
+);
 const BACKEND = { backend: 'wasm' as const, threads: 1 };
 
 function modelInfo(baseUrl: string): ModelInfo {
@@ -129,7 +131,11 @@ describe('editor store', () => {
     state(store).actions.cancelLoad();
     await loading;
     const s = state(store);
-    expect([s.modelStatus, s.model?.baseUrl, s.notice]).toEqual(['ready', TINY, `Loading cancelled. Still using ${manifest.name}.`]);
+    expect([s.modelStatus, s.model?.baseUrl, s.notice]).toEqual([
+      'ready',
+      TINY,
+      `Loading cancelled. Still using ${manifest.name}.`,
+    ]);
     expect(workers[0]!.posted.at(-1)!.message).toMatchObject({ type: 'cancel' });
   });
 

@@ -54,7 +54,10 @@ export interface EditorData {
 }
 
 export type Actions = ReturnType<typeof engineActions> &
-  ReturnType<typeof modelLinkActions> & ReturnType<typeof imageActions> & ReturnType<typeof runActions> & ReturnType<typeof viewActions>;
+  ReturnType<typeof modelLinkActions> &
+  ReturnType<typeof imageActions> &
+  ReturnType<typeof runActions> &
+  ReturnType<typeof viewActions>;
 export type EditorState = EditorData & { actions: Actions };
 export type EditorStore = StoreApi<EditorState>;
 export type SetState = EditorStore['setState'];
@@ -110,7 +113,11 @@ export function createEditorStore(deps: StoreDeps): EditorStore {
     if (s.history !== prev.history || !prev.hydrated) void deps.db.saveHistory(s.history);
   });
   deps.client.onLost((message) => {
-    store.setState({ model: null, modelStatus: 'none', notice: `${message}. Restarting the engine and reloading the model…` });
+    store.setState({
+      model: null,
+      modelStatus: 'none',
+      notice: `${message}. Restarting the engine and reloading the model…`,
+    });
     void store.getState().actions.loadModel();
   });
   return store;

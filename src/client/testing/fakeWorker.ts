@@ -29,7 +29,12 @@ export class FakeWorker implements WorkerPort {
       this.send(
         message.version === this.version
           ? { type: 'hello', id: message.id, version: this.version }
-          : { type: 'error', id: message.id, code: 'version-mismatch', message: `the engine speaks protocol ${this.version}, this page ${message.version}` },
+          : {
+              type: 'error',
+              id: message.id,
+              code: 'version-mismatch',
+              message: `the engine speaks protocol ${this.version}, this page ${message.version}`,
+            },
       );
     }, 0);
   }
@@ -50,4 +55,3 @@ export class FakeWorker implements WorkerPort {
     return this.posted.map((p) => p.message.type);
   }
 }
-

@@ -15,7 +15,14 @@ export default defineConfig({
     emptyOutDir: false,
     sourcemap: true,
     minify: false,
-    lib: { entry: { index: here('../index.ts'), node: here('../runtime/node/index.ts'), web: here('../runtime/web/index.ts') }, formats: ['es'] },
+    lib: {
+      entry: {
+        index: here('../index.ts'),
+        node: here('../runtime/node/index.ts'),
+        web: here('../runtime/web/index.ts'),
+      },
+      formats: ['es'],
+    },
     rolldownOptions: { external: [/^onnxruntime-/, /^node:/, /^@huggingface\/tokenizers/] },
   },
 });

@@ -26,7 +26,10 @@ export const FAKE_SPEC: ModelSpec = {
 /** Words → ids by character codes; bos = 1, pad = 0. */
 export const fakeTokenizer: Tokenizer = {
   encode(text: string, maxLength: number): Encoding {
-    const content = text.split(/\s+/).filter(Boolean).map((wd) => 2 + ([...wd].reduce((a, c) => a + c.charCodeAt(0), 0) % 50));
+    const content = text
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((wd) => 2 + ([...wd].reduce((a, c) => a + c.charCodeAt(0), 0) % 50));
     const ids = [1, ...content];
     const truncated = ids.length > maxLength;
     const out = new Int32Array(maxLength);
@@ -57,7 +60,13 @@ export class FakeRunner implements GraphRunner {
         return { text_embeds: makeTensor('float32', Float32Array.of(v, v / 2, 1), [1, s.clip.dim]) };
       }
       case 'text_llm':
-        return { hidden_states: makeTensor('float32', new Float32Array(s.llm.maxLength * s.llm.dim).fill(0.5), [1, s.llm.maxLength, s.llm.dim]) };
+        return {
+          hidden_states: makeTensor('float32', new Float32Array(s.llm.maxLength * s.llm.dim).fill(0.5), [
+            1,
+            s.llm.maxLength,
+            s.llm.dim,
+          ]),
+        };
       case 'vq_encode': {
         const px = feeds['pixels'] as Tensor<'float32'>;
         const ids = new Int32Array(seq);
@@ -75,7 +84,8 @@ export class FakeRunner implements GraphRunner {
         for (let y = 0; y < s.height; y++) {
           for (let x = 0; x < s.width; x++) {
             const t = ids.data[Math.floor(y / 4) * s.tokenGrid.w + Math.floor(x / 4)]!;
-            for (let c = 0; c < 3; c++) px[c * s.width * s.height + y * s.width + x] = (t + 0.5) / s.codebookSize;
+            for (let c = 0; c < 3; c++)
+              px[c * s.width * s.height + y * s.width + x] = (t + 0.5) / s.codebookSize;
           }
         }
         return { pixels: makeTensor('float32', px, [1, 3, s.height, s.width]) };

@@ -1,4 +1,5 @@
 """CLI: python -m editmgt_export {tiny,goldens,convert,relayout,fullsize} (run with cwd tools/export)."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,20 @@ def cmd_tiny(args):
     from .package import write_package
     from .tiny import TINY_CHUNK_BYTES, TINY_RESOLUTION, build_tiny_checkpoint
 
-    ckpt_dir = build_tiny_checkpoint(Path(args.checkpoint_out) if args.checkpoint_out else CACHE / f"tiny-random-seed{args.seed}", args.seed)
+    ckpt_dir = build_tiny_checkpoint(
+        Path(args.checkpoint_out) if args.checkpoint_out else CACHE / f"tiny-random-seed{args.seed}", args.seed
+    )
     ckpt = load_checkpoint(ckpt_dir)
-    write_package(ckpt, Path(args.out), args.dtype.split(","), name="tiny-random",
-                  source=f"editmgt_export tiny --seed {args.seed}", resolution=TINY_RESOLUTION, dated=False,
-                  chunk_bytes=TINY_CHUNK_BYTES)
+    write_package(
+        ckpt,
+        Path(args.out),
+        args.dtype.split(","),
+        name="tiny-random",
+        source=f"editmgt_export tiny --seed {args.seed}",
+        resolution=TINY_RESOLUTION,
+        dated=False,
+        chunk_bytes=TINY_CHUNK_BYTES,
+    )
     print(f"wrote {args.out}")
     if args.goldens_out:
         from .goldens import write_goldens
@@ -51,7 +61,7 @@ def cmd_tiny(args):
 
 
 def parse_graph_dtypes(text: str | None) -> dict[str, dict[str, str]]:
-    """"q4f16:text_llm=fp32,q4f16:text_clip=fp32" -> {"q4f16": {"text_llm": "fp32", "text_clip": "fp32"}}"""
+    """ "q4f16:text_llm=fp32,q4f16:text_clip=fp32" -> {"q4f16": {"text_llm": "fp32", "text_clip": "fp32"}}"""
     out: dict[str, dict[str, str]] = {}
     for item in filter(None, (text or "").split(",")):
         dtype, _, rest = item.partition(":")
@@ -68,9 +78,17 @@ def cmd_convert(args):
     ckpt = load_checkpoint(root)
     blocks = [int(b) for b in args.attention_blocks.split(",")] if args.attention_blocks else None
     name = args.name or Path(args.out).name
-    write_package(ckpt, Path(args.out), args.dtype.split(","), name=name, source=args.source,
-                  resolution=args.resolution, attention_blocks=blocks,
-                  fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None, graph_dtypes=parse_graph_dtypes(args.graph_dtype))
+    write_package(
+        ckpt,
+        Path(args.out),
+        args.dtype.split(","),
+        name=name,
+        source=args.source,
+        resolution=args.resolution,
+        attention_blocks=blocks,
+        fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None,
+        graph_dtypes=parse_graph_dtypes(args.graph_dtype),
+    )
     print(f"wrote {args.out}")
 
 
@@ -97,14 +115,22 @@ def cmd_relayout(args):
 def cmd_fullsize(args):
     from .fullsize import run_fullsize
 
-    run_fullsize(Path(args.work), args.dtype.split(","), include_text=args.with_text_encoders, threads=args.threads,
-                 node=not args.no_node, rebuild=args.rebuild)
+    run_fullsize(
+        Path(args.work),
+        args.dtype.split(","),
+        include_text=args.with_text_encoders,
+        threads=args.threads,
+        node=not args.no_node,
+        rebuild=args.rebuild,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m editmgt_export", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("tiny", help="build the tiny random checkpoint, convert it to public/models/tiny-random, write the goldens")
+    t = sub.add_parser(
+        "tiny", help="build the tiny random checkpoint, convert it to public/models/tiny-random, write the goldens"
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default=str(TINY_OUT))
     t.add_argument("--dtype", default="fp32,fp16,q4,q4f16,q8")
@@ -120,14 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--source", required=True, help="checkpoint folder or hub id, e.g. WeiChow/EditMGT")
     c.add_argument("--dtype", default="q4", help="comma list of fp32,fp16,q4,q4f16,q8")
     c.add_argument("--out", required=True)
-    c.add_argument("--resolution", type=int, default=BROWSER_RESOLUTION,
-                   help=f"pixels (default {BROWSER_RESOLUTION}: every activation of the full-size model under 128 MiB; 1024 needs larger GPU buffers)")
+    c.add_argument(
+        "--resolution",
+        type=int,
+        default=BROWSER_RESOLUTION,
+        help=f"pixels (default {BROWSER_RESOLUTION}: every activation of the full-size model under 128 MiB; 1024 needs larger GPU buffers)",
+    )
     c.add_argument("--attention-blocks", default=None, help="comma list, default 28..36 (or the single blocks)")
     c.add_argument("--name", default=None)
-    c.add_argument("--keep-fp32", default=None, metavar="DIR",
-                   help="keep the fp32 export in DIR and reuse it next time (e.g. to add a dtype later)")
-    c.add_argument("--graph-dtype", default=None, metavar="DTYPE:GRAPH=COMPUTE,...",
-                   help="a graph's own compute dtype, e.g. q4f16:text_llm=fp32 (Gemma in fp32 beside a q4f16 transformer)")
+    c.add_argument(
+        "--keep-fp32",
+        default=None,
+        metavar="DIR",
+        help="keep the fp32 export in DIR and reuse it next time (e.g. to add a dtype later)",
+    )
+    c.add_argument(
+        "--graph-dtype",
+        default=None,
+        metavar="DTYPE:GRAPH=COMPUTE,...",
+        help="a graph's own compute dtype, e.g. q4f16:text_llm=fp32 (Gemma in fp32 beside a q4f16 transformer)",
+    )
     c.set_defaults(fn=cmd_convert)
     r = sub.add_parser("relayout", help="move an existing package's graph weights into external-data chunks")
     r.add_argument("package")
@@ -136,8 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fullsize", help="real architecture, random weights: convert, load, time one step on CPU")
     f.add_argument("--work", default=str(CACHE / "fullsize"), help="checkpoint, package and report.json go here")
     f.add_argument("--dtype", default="fp16,q4")
-    f.add_argument("--with-text-encoders", action="store_true",
-                   help="real-size CLIP-H and Gemma2-2B instead of stand-ins (untested here: needs far more than 24 GB)")
+    f.add_argument(
+        "--with-text-encoders",
+        action="store_true",
+        help="real-size CLIP-H and Gemma2-2B instead of stand-ins (untested here: needs far more than 24 GB)",
+    )
     f.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = all cores)")
     f.add_argument("--no-node", action="store_true", help="skip the onnxruntime-node check")
     f.add_argument("--rebuild", action="store_true", help="rebuild the random checkpoint even if present")

@@ -5,6 +5,7 @@ processor) so the same code runs in PyTorch and exports to plain ONNX MatMul/Sof
 
 Shapes: B batch, S = text+image length, R reference length, H heads, d head dim.
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,9 +44,7 @@ def reference_bias(n_main: int, n_ref: int, log_strength: torch.Tensor | float, 
     return cross * log_strength
 
 
-def joint_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None
-) -> torch.Tensor:
+def joint_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """softmax(q kᵀ/√d + bias) v, written out so the ONNX graph has no fused/int64 ops."""
     scale = q.shape[-1] ** -0.5
     scores = torch.matmul(q * scale, k.transpose(-1, -2))
@@ -54,9 +53,7 @@ def joint_attention(
     return torch.matmul(torch.softmax(scores, dim=-1), v)
 
 
-def capture_text_to_image(
-    q: torch.Tensor, k: torch.Tensor, text_len: int, text_weights: torch.Tensor
-) -> torch.Tensor:
+def capture_text_to_image(q: torch.Tensor, k: torch.Tensor, text_len: int, text_weights: torch.Tensor) -> torch.Tensor:
     """Text→image attention over text+image keys only (reference tokens excluded, as the
     reference's capture does), averaged over text positions with ``text_weights``.
 

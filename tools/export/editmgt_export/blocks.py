@@ -4,6 +4,7 @@ Built from diffusers parts; attribute names match the published checkpoint
 (``transformer_blocks.N.*`` / ``single_transformer_blocks.N.*``). The reference stream uses
 the same weights as the image stream, with its own ``temb`` (timestep 0).
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,8 +30,16 @@ class DoubleStreamBlock(nn.Module):
         self.norm1 = AdaLayerNormZero(dim)
         self.norm1_context = AdaLayerNormZero(dim)
         self.attn = Attention(
-            query_dim=dim, cross_attention_dim=None, added_kv_proj_dim=dim, dim_head=head_dim,
-            heads=heads, out_dim=dim, context_pre_only=False, bias=True, qk_norm="rms_norm", eps=1e-6,
+            query_dim=dim,
+            cross_attention_dim=None,
+            added_kv_proj_dim=dim,
+            dim_head=head_dim,
+            heads=heads,
+            out_dim=dim,
+            context_pre_only=False,
+            bias=True,
+            qk_norm="rms_norm",
+            eps=1e-6,
         )
         self.norm2 = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         self.ff = FeedForward(dim=dim, dim_out=dim, activation_fn="gelu-approximate")
@@ -56,14 +65,14 @@ class DoubleStreamBlock(nn.Module):
             k = torch.cat([k, apply_rope(kr, *rope.ref)], 2)
             v = torch.cat([v, vr], 2)
         out = joint_attention(q, k, v, bias).transpose(1, 2).flatten(2)
-        txt_attn, img_attn = out[:, :n_txt], out[:, n_txt:n_txt + n_img]
+        txt_attn, img_attn = out[:, :n_txt], out[:, n_txt : n_txt + n_img]
 
         img = img + g_msa.unsqueeze(1) * self.attn.to_out[0](img_attn)
         img_n = self.norm2(img) * (1 + sc_mlp[:, None]) + sh_mlp[:, None]
         img = img + g_mlp.unsqueeze(1) * self.ff(img_n)
 
         if ref is not None:
-            ref = ref + r_g_msa.unsqueeze(1) * self.attn.to_out[0](out[:, n_txt + n_img:])
+            ref = ref + r_g_msa.unsqueeze(1) * self.attn.to_out[0](out[:, n_txt + n_img :])
             ref_n = self.norm2(ref) * (1 + r_sc_mlp[:, None]) + r_sh_mlp[:, None]
             ref = ref + r_g_mlp.unsqueeze(1) * self.ff(ref_n)
 
@@ -82,8 +91,15 @@ class SingleStreamBlock(nn.Module):
         self.act_mlp = nn.GELU(approximate="tanh")
         self.proj_out = nn.Linear(dim + self.mlp_hidden_dim, dim)
         self.attn = Attention(
-            query_dim=dim, cross_attention_dim=None, dim_head=head_dim, heads=heads, out_dim=dim,
-            bias=True, qk_norm="rms_norm", eps=1e-6, pre_only=True,
+            query_dim=dim,
+            cross_attention_dim=None,
+            dim_head=head_dim,
+            heads=heads,
+            out_dim=dim,
+            bias=True,
+            qk_norm="rms_norm",
+            eps=1e-6,
+            pre_only=True,
         )
 
     def forward(self, x, ref, temb, ref_temb, rope: Rope, bias, text_len: int, capture_weights=None):

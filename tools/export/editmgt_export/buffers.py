@@ -4,6 +4,7 @@ adapters). Weights (initializers) and activations (every value the graph compute
 apart: text-encoder batch dimensions are dynamic, so their activations are sized at batch 2 (a
 prompt and the negative prompt, as the engine runs them).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ Subfolders: tokenizer, text_encoder, llm_encoder, vqvae, editmgt (or transformer
 Every tensor in the checkpoint must match the model built from its config.json (name and shape);
 a mismatch raises ExportError naming the tensor and both shapes.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -67,13 +68,16 @@ def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def load_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor], where: str,
-                allowed_missing: tuple[str, ...] = ()) -> None:
+def load_strict(
+    module: torch.nn.Module, tensors: dict[str, torch.Tensor], where: str, allowed_missing: tuple[str, ...] = ()
+) -> None:
     """Copy ``tensors`` into ``module``; every name and shape must match exactly."""
     expected = module.state_dict()
     for name, tensor in tensors.items():
         if name not in expected:
-            raise ExportError(f"{where}: unexpected tensor '{name}' {tuple(tensor.shape)} (not in the model built from config.json)")
+            raise ExportError(
+                f"{where}: unexpected tensor '{name}' {tuple(tensor.shape)} (not in the model built from config.json)"
+            )
         if tuple(expected[name].shape) != tuple(tensor.shape):
             raise ExportError(
                 f"{where}: tensor '{name}' has shape {tuple(tensor.shape)} in the checkpoint "
@@ -81,8 +85,10 @@ def load_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor], where
             )
     missing = [n for n in expected if n not in tensors and n not in allowed_missing]
     if missing:
-        raise ExportError(f"{where}: checkpoint lacks tensor '{missing[0]}' {tuple(expected[missing[0]].shape)}"
-                          + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+        raise ExportError(
+            f"{where}: checkpoint lacks tensor '{missing[0]}' {tuple(expected[missing[0]].shape)}"
+            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+        )
     full = {**{n: expected[n] for n in allowed_missing if n not in tensors}, **tensors}
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in full.items()}, strict=True)
     if allowed_missing and hasattr(module, "tie_weights"):
@@ -148,11 +154,25 @@ def resolve_source(source: str, cache_dir: Path | None = None) -> Path:
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(source, cache_dir=cache_dir, allow_patterns=[
-            "model_index.json", "tokenizer/*", "text_encoder/*", "llm_encoder/*", "vqvae/*", "editmgt/*", "scheduler/*",
-        ]))
+        return Path(
+            snapshot_download(
+                source,
+                cache_dir=cache_dir,
+                allow_patterns=[
+                    "model_index.json",
+                    "tokenizer/*",
+                    "text_encoder/*",
+                    "llm_encoder/*",
+                    "vqvae/*",
+                    "editmgt/*",
+                    "scheduler/*",
+                ],
+            )
+        )
     except Exception as e:  # network, auth, missing repo: one line for the user
-        raise ExportError(f"could not download {source} from the hub: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+        raise ExportError(
+            f"could not download {source} from the hub: {type(e).__name__}: {str(e).splitlines()[0]}"
+        ) from None
 
 
 def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE) -> Checkpoint:
@@ -170,13 +190,20 @@ def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE) -> Checkpo
     if "mask_token_id" not in scheduler:
         raise ExportError(f"{root}/scheduler/scheduler_config.json has no mask_token_id")
     with torch.no_grad():
-        ckpt = Checkpoint(root=root, clip=_load_clip(root / "text_encoder", text_dtype),
-                          llm=_load_llm(root / "llm_encoder", text_dtype),
-                          vq=_load_vq(root / "vqvae"), transformer=load_transformer(root / sub),
-                          scheduler_config=scheduler, transformer_subfolder=sub)
+        ckpt = Checkpoint(
+            root=root,
+            clip=_load_clip(root / "text_encoder", text_dtype),
+            llm=_load_llm(root / "llm_encoder", text_dtype),
+            vq=_load_vq(root / "vqvae"),
+            transformer=load_transformer(root / sub),
+            scheduler_config=scheduler,
+            transformer_subfolder=sub,
+        )
     cfg = ckpt.transformer.config
     if cfg.codebook_size != ckpt.vq.config.num_vq_embeddings:
-        raise ExportError(f"transformer codebook_size {cfg.codebook_size} != vqvae num_vq_embeddings {ckpt.vq.config.num_vq_embeddings}")
+        raise ExportError(
+            f"transformer codebook_size {cfg.codebook_size} != vqvae num_vq_embeddings {ckpt.vq.config.num_vq_embeddings}"
+        )
     if not 0 <= ckpt.mask_token_id < cfg.vocab_size:
         raise ExportError(f"mask_token_id {ckpt.mask_token_id} outside the transformer vocab {cfg.vocab_size}")
     return ckpt

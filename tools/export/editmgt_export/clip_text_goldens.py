@@ -14,6 +14,7 @@ tokenizer, and also on the real CLIP vocabulary (49,408 tokens, built from open_
 bpe_simple_vocab_16e6 as CLIP does), where the engine's TypeScript path gave 330/330 too; the
 tokenizer.json alone, without the normalisation, agreed on 91 (Python) / 116 (engine) of 330.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,14 +30,34 @@ PACKAGE = REPO / "public" / "models" / "tiny-random"
 OUT = REPO / "tools" / "export" / "goldens" / "clip-text"
 
 BASE = [
-    "make the car blue", "turn the sky into a sunset", "remove the person on the left", "add a red hat to the cat",
-    "replace the dog with a fox", "make it look like a watercolor painting", "change the season to winter",
-    "put sunglasses on the man", "make the house look old", "add snow on the roof", "turn the apple green",
-    "make the water clearer", "add a rainbow over the hills", "change the shirt to stripes", "remove the text",
-    "make the flowers purple", "add a moon in the sky", "make her smile", "turn day into night",
-    "add fog to the street", "make the coffee cup bigger", "paint the wall yellow", "add birds in the sky",
-    "make the cat a tiger", "change the background to a beach", "make it ghibli style",
+    "make the car blue",
+    "turn the sky into a sunset",
+    "remove the person on the left",
+    "add a red hat to the cat",
+    "replace the dog with a fox",
+    "make it look like a watercolor painting",
+    "change the season to winter",
+    "put sunglasses on the man",
+    "make the house look old",
+    "add snow on the roof",
+    "turn the apple green",
+    "make the water clearer",
+    "add a rainbow over the hills",
+    "change the shirt to stripes",
+    "remove the text",
+    "make the flowers purple",
+    "add a moon in the sky",
+    "make her smile",
+    "turn day into night",
+    "add fog to the street",
+    "make the coffee cup bigger",
+    "paint the wall yellow",
+    "add birds in the sky",
+    "make the cat a tiger",
+    "change the background to a beach",
+    "make it ghibli style",
 ]
+
 
 # one transformation per family, applied to the base instructions
 def _curly(s):
@@ -48,7 +69,10 @@ def _fullwidth(s):
 
 
 def _entities(s):
-    return s.replace(" the ", " the &quot;big&quot; ") + " &amp; keep the rest &#x2019;s &#8220;look&#8221; &eacute;t&eacute; &AMP; &nbsp;"
+    return (
+        s.replace(" the ", " the &quot;big&quot; ")
+        + " &amp; keep the rest &#x2019;s &#8220;look&#8221; &eacute;t&eacute; &AMP; &nbsp;"
+    )
 
 
 def _ligatures(s):
@@ -56,7 +80,7 @@ def _ligatures(s):
 
 
 def _emoji(s):
-    return f"{s} \U0001F3A8\U0001F431 \u2764\ufe0f \U0001F468\u200d\U0001F469\u200d\U0001F467 \U0001F1EF\U0001F1F5 \U0001F44D\U0001F3FD"
+    return f"{s} \U0001f3a8\U0001f431 \u2764\ufe0f \U0001f468\u200d\U0001f469\u200d\U0001f467 \U0001f1ef\U0001f1f5 \U0001f44d\U0001f3fd"
 
 
 def _accents(s):
@@ -87,26 +111,63 @@ def _nested(s):
     return f"{s} &amp;amp; &amp;lt;3 &#38;#8217; &#0; &#x110000; &#128; &#1; &notanentity; &#12abc;"
 
 
-FAMILIES = [_curly, _fullwidth, _entities, _ligatures, _emoji, _accents, _decomposed, _cjk, _spacing, _controls,
-            _mixed_html, _nested]
+FAMILIES = [
+    _curly,
+    _fullwidth,
+    _entities,
+    _ligatures,
+    _emoji,
+    _accents,
+    _decomposed,
+    _cjk,
+    _spacing,
+    _controls,
+    _mixed_html,
+    _nested,
+]
 
 EXTRA = [
-    "", " ", "\u3000", "it\u2019s", "\u201cred\u201d", "\uff2d\uff41\uff4b\uff45 \uff49\uff54 \uff52\uff45\uff44",
-    "salt &amp; pepper", "\ufb01sh", "LOUD NOISES", "\uff2c\uff2f\uff35\uff24\u3000\uff2e\uff2f\uff29\uff33\uff25\uff33",
-    "Broken text&hellip; it&#x2019;s \ufb02ubberi\ufb01c!", "\u00af\\_(\u30c4)_/\u00af", "P&EACUTE;REZ", "BUNDESSTRA&SZLIG;E",
-    "&ntilde; &Ntilde; &NTILDE; &nTILDE;", "&lt;tag&gt;", "&Jscr;ohn &HilbertSpace;ancock", "&checkmark; done",
-    "half-width \uff76\uff80\uff76\uff85 and \uffe5100", "\u02bcokina", "\u201fodd\u201b quotes\u201e",
-    "Ǆemal Ǉubljana ĳssel", "tabs\tand\nnewlines\r\nmixed", "a" * 300, " ".join(["very long instruction"] * 40),
-    "numbers \uff11\uff12\uff13 and \u2460\u2461", "emoji only \U0001F600\U0001F601\U0001F602",
-    "\u0645\u0631\u062d\u0628\u0627 arabic text", "\u05e9\u05dc\u05d5\u05dd hebrew", "\u0928\u092e\u0938\u094d\u0924\u0947 hindi",
-    "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35 thai", "\u041f\u0420\u0418\u0412\u0415\u0422 \u041c\u0418\u0420",
-    "zero\u200bwidth\u200cjoin\u200dhere", "<|endoftext|> in the text", "it's 2 o'clock, isn't it?",
+    "",
+    " ",
+    "\u3000",
+    "it\u2019s",
+    "\u201cred\u201d",
+    "\uff2d\uff41\uff4b\uff45 \uff49\uff54 \uff52\uff45\uff44",
+    "salt &amp; pepper",
+    "\ufb01sh",
+    "LOUD NOISES",
+    "\uff2c\uff2f\uff35\uff24\u3000\uff2e\uff2f\uff29\uff33\uff25\uff33",
+    "Broken text&hellip; it&#x2019;s \ufb02ubberi\ufb01c!",
+    "\u00af\\_(\u30c4)_/\u00af",
+    "P&EACUTE;REZ",
+    "BUNDESSTRA&SZLIG;E",
+    "&ntilde; &Ntilde; &NTILDE; &nTILDE;",
+    "&lt;tag&gt;",
+    "&Jscr;ohn &HilbertSpace;ancock",
+    "&checkmark; done",
+    "half-width \uff76\uff80\uff76\uff85 and \uffe5100",
+    "\u02bcokina",
+    "\u201fodd\u201b quotes\u201e",
+    "Ǆemal Ǉubljana ĳssel",
+    "tabs\tand\nnewlines\r\nmixed",
+    "a" * 300,
+    " ".join(["very long instruction"] * 40),
+    "numbers \uff11\uff12\uff13 and \u2460\u2461",
+    "emoji only \U0001f600\U0001f601\U0001f602",
+    "\u0645\u0631\u062d\u0628\u0627 arabic text",
+    "\u05e9\u05dc\u05d5\u05dd hebrew",
+    "\u0928\u092e\u0938\u094d\u0924\u0947 hindi",
+    "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35 thai",
+    "\u041f\u0420\u0418\u0412\u0415\u0422 \u041c\u0418\u0420",
+    "zero\u200bwidth\u200cjoin\u200dhere",
+    "<|endoftext|> in the text",
+    "it's 2 o'clock, isn't it?",
     "line1\nline2 &amp;\n<p>html</p> &amp;\nline4 &amp;",
 ]
 
 
 def corpus() -> list[str]:
-    return [f(b) for f in FAMILIES for b in BASE[:len(BASE) - (FAMILIES.index(f) % 4)]] + EXTRA
+    return [f(b) for f in FAMILIES for b in BASE[: len(BASE) - (FAMILIES.index(f) % 4)]] + EXTRA
 
 
 def _tokenizer(package: Path = PACKAGE) -> Tokenizer:
@@ -121,10 +182,21 @@ def compute(package: Path = PACKAGE) -> dict:
     for text in corpus():
         norm = normalize_clip_text(text)
         enc = tok.encode(norm)
-        cases.append({"text": text, "normalized": norm, "ids": enc.ids[:sum(enc.attention_mask)],
-                      "changed": enc.ids != tok.encode(text).ids})
-    return {"tokenizer": "public/models/tiny-random/tokenizer_clip/tokenizer.json", "tokenizer_sha256": sha,
-            "length": tok.padding["length"], "pad_id": pad_id, "cases": cases}
+        cases.append(
+            {
+                "text": text,
+                "normalized": norm,
+                "ids": enc.ids[: sum(enc.attention_mask)],
+                "changed": enc.ids != tok.encode(text).ids,
+            }
+        )
+    return {
+        "tokenizer": "public/models/tiny-random/tokenizer_clip/tokenizer.json",
+        "tokenizer_sha256": sha,
+        "length": tok.padding["length"],
+        "pad_id": pad_id,
+        "cases": cases,
+    }
 
 
 def write(out: Path = OUT) -> None:
@@ -133,13 +205,18 @@ def write(out: Path = OUT) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     result = compute()
-    index = {"generated_by": {"command": "cd tools/export && .venv/bin/python -m editmgt_export.clip_text_goldens",
-                              "ftfy": ftfy.__version__, "tokenizers": tokenizers.__version__,
-                              "rule": "ids = tokenizer.json(normalize_clip_text(text)); normalize_clip_text = "
-                                      "the slow CLIP tokenizer's whitespace_clean(ftfy.fix_text(text)).lower()",
-                              "changed": "true where the ids differ from tokenizer.json on the raw text",
-                              "ids": "up to the end token; the rest, to `length`, is `pad_id`"},
-             **result}
+    index = {
+        "generated_by": {
+            "command": "cd tools/export && .venv/bin/python -m editmgt_export.clip_text_goldens",
+            "ftfy": ftfy.__version__,
+            "tokenizers": tokenizers.__version__,
+            "rule": "ids = tokenizer.json(normalize_clip_text(text)); normalize_clip_text = "
+            "the slow CLIP tokenizer's whitespace_clean(ftfy.fix_text(text)).lower()",
+            "changed": "true where the ids differ from tokenizer.json on the raw text",
+            "ids": "up to the end token; the rest, to `length`, is `pad_id`",
+        },
+        **result,
+    }
     head = json.dumps({k: v for k, v in index.items() if k != "cases"}, ensure_ascii=False, indent=1)[:-2]
     rows = ",\n".join(json.dumps(c, ensure_ascii=False) for c in index["cases"])
     (out / "index.json").write_text(f'{head},\n "cases": [\n{rows}\n]}}\n')

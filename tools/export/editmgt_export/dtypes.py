@@ -9,6 +9,7 @@
 In q4/q4f16/q8 the text encoders' token embedding tables are int8 rows with per-row scales.
 VQ graphs are not weight-quantised (see UNQUANTISED).
 """
+
 from __future__ import annotations
 
 import functools
@@ -36,8 +37,10 @@ def _sampling_tail(model: onnx.ModelProto) -> list[str]:
     and has three digits for the uniforms and the cumulative sum."""
     inits = {t.name for t in model.graph.initializer}
     nodes = list(model.graph.node)
-    last = max((k for k, n in enumerate(nodes) if n.op_type == "MatMul" and any(i in inits for i in n.input)), default=None)
-    return [] if last is None else [n.name for n in nodes[last + 1:]]
+    last = max(
+        (k for k, n in enumerate(nodes) if n.op_type == "MatMul" and any(i in inits for i in n.input)), default=None
+    )
+    return [] if last is None else [n.name for n in nodes[last + 1 :]]
 
 
 def to_fp16(model: onnx.ModelProto, graph: str) -> onnx.ModelProto:
@@ -46,8 +49,13 @@ def to_fp16(model: onnx.ModelProto, graph: str) -> onnx.ModelProto:
     nodes = _sampling_tail(model) if graph == "transformer_step" else []
     add_inferred_shapes(model)
     logging.getLogger("onnxruntime.transformers.float16").setLevel(logging.ERROR)
-    converted = convert_float_to_float16(model, keep_io_types=True, op_block_list=DEFAULT_OP_BLOCK_LIST + FP32_OPS,
-                                         node_block_list=nodes, disable_shape_infer=True)
+    converted = convert_float_to_float16(
+        model,
+        keep_io_types=True,
+        op_block_list=DEFAULT_OP_BLOCK_LIST + FP32_OPS,
+        node_block_list=nodes,
+        disable_shape_infer=True,
+    )
     _toposort(converted)  # the converter appends its casts at the end; inference needs order
     add_inferred_shapes(converted)  # and it renames values: type them again
     return _fuse_cast_pairs(converted, _float_tensors(converted))
@@ -122,9 +130,14 @@ def gemm_to_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
     for n in model.graph.node:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
         w = inits.get(n.input[1]) if n.op_type == "Gemm" and len(n.input) > 1 else None
-        if (w is None or len(w.dims) != 2 or w.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
-                or attrs.get("transA", 0)
-                or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0):
+        if (
+            w is None
+            or len(w.dims) != 2
+            or w.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+            or attrs.get("transA", 0)
+            or attrs.get("alpha", 1.0) != 1.0
+            or attrs.get("beta", 1.0) != 1.0
+        ):
             nodes.append(n)
             continue
         array = numpy_helper.to_array(w)
@@ -151,8 +164,10 @@ def _fuse_cast_pairs(model: onnx.ModelProto, float_names: set[str]) -> onnx.Mode
     pairs so the float32 value flows straight through."""
     F16, F32 = onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT
     producer = {o: n for n in model.graph.node for o in n.output}
+
     def cast_to(n):
         return next((a.i for a in n.attribute if a.name == "to"), None) if n.op_type == "Cast" else None
+
     rename = {}
     outputs = {o.name for o in model.graph.output}
     for n in model.graph.node:
@@ -196,8 +211,14 @@ def to_q8(src: Path, dst: Path, chunk_bytes: int = CHUNK_BYTES) -> None:
         save_model(gemm_to_matmul(onnx.load(str(src))), matmuls)
         # the quantiser writes its own external data (one file of any size) into a scratch name
         scratch = Path(tmp) / f"q8_{src.name}"
-        quantize_dynamic(str(matmuls), str(scratch), op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8,
-                         per_channel=False, use_external_data_format=True)
+        quantize_dynamic(
+            str(matmuls),
+            str(scratch),
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+            per_channel=False,
+            use_external_data_format=True,
+        )
         save_model(onnx.load(str(scratch)), dst, chunk_bytes=chunk_bytes)
 
 
@@ -211,8 +232,13 @@ def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:
     for n in model.graph.node:
         table = inits.get(n.input[0]) if n.op_type == "Gather" else None
         axis = next((a.i for a in n.attribute if a.name == "axis"), 0)
-        if (table is None or len(table.dims) != 2 or axis != 0 or n.input[1] in inits
-                or table.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)):
+        if (
+            table is None
+            or len(table.dims) != 2
+            or axis != 0
+            or n.input[1] in inits
+            or table.data_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+        ):
             nodes.append(n)
             continue
         values = numpy_helper.to_array(table).astype(np.float32)
@@ -223,8 +249,9 @@ def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:
         out_type = np.float16 if float_type == onnx.TensorProto.FLOAT16 else np.float32
         base = f"{table.name}_int8"
         drop_initializer(model, table.name)
-        model.graph.initializer.extend([numpy_helper.from_array(q, base),
-                                        numpy_helper.from_array(scale.astype(out_type), f"{base}_scale")])
+        model.graph.initializer.extend(
+            [numpy_helper.from_array(q, base), numpy_helper.from_array(scale.astype(out_type), f"{base}_scale")]
+        )
         ids, out = n.input[1], n.output[0]
         nodes += [
             onnx.helper.make_node("Gather", [base, ids], [f"{out}_q"], name=f"{n.name}_q", axis=0),
@@ -244,8 +271,10 @@ INT8_EMBEDDINGS = {"text_clip", "text_llm"}
 
 # The VQ graphs are convolutions plus a nearest-codebook search; weight-only quantisation would
 # only touch the codebook matmul (and break the search), so q4/q8 packages carry them unquantised.
-UNQUANTISED = {"vq_encode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"},
-               "vq_decode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"}}
+UNQUANTISED = {
+    "vq_encode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"},
+    "vq_decode": {"q4": "fp32", "q8": "fp32", "q4f16": "fp16"},
+}
 
 
 def graph_dtype(graph: str, dtype: str, overrides: dict[str, str] | None = None) -> str:

@@ -6,6 +6,7 @@ file name (the ONNX convention), so a runtime finds them beside the graph, and t
 them in order. Chunks stay under 2 GiB: Chromium cannot read back a file of 2 GiB or more from its
 private storage, and one ArrayBuffer cannot hold one.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,18 +37,20 @@ def chunk_paths(path: Path) -> list[Path]:
 def remove_chunks(path: Path) -> None:
     path = Path(path)
     for p in path.parent.glob(f"{path.name}.data*"):
-        if p.name == f"{path.name}.data" or p.name[len(path.name) + 6:].isdigit():
+        if p.name == f"{path.name}.data" or p.name[len(path.name) + 6 :].isdigit():
             p.unlink()
 
 
 def _tensors(model: onnx.ModelProto):
     """Initializers of the graph and of its subgraphs."""
+
     def walk(graph):
         yield from graph.initializer
         for node in graph.node:
             for attr in node.attribute:
                 if attr.type == onnx.AttributeProto.GRAPH:
                     yield from walk(attr.g)
+
     yield from walk(model.graph)
 
 

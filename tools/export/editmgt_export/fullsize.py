@@ -12,6 +12,7 @@ Text encoders are stand-ins by default: the real output widths (CLIP 1024, Gemma
 one/two layers and the tiny tokenizers; --with-text-encoders builds CLIP-H and Gemma2-2B sizes
 (about 3 B more parameters; needs far more memory and time than the transformer).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,24 +33,62 @@ EXPORT_ROOT = REPO / "tools" / "export"
 
 # config.json of the published transformer (docs: editmgt-reference §1)
 FULL_TRANSFORMER = dict(
-    patch_size=1, in_channels=64, num_layers=14, num_single_layers=28, attention_head_dim=128,
-    num_attention_heads=8, joint_attention_dim=2304, pooled_projection_dim=1024, guidance_embeds=False,
-    axes_dims_rope=[16, 56, 56], vocab_size=8256, codebook_size=8192, downsample=True, upsample=True,
-    text_encoder_architecture="CLIP_Gemma2", connector_type="linear",
+    patch_size=1,
+    in_channels=64,
+    num_layers=14,
+    num_single_layers=28,
+    attention_head_dim=128,
+    num_attention_heads=8,
+    joint_attention_dim=2304,
+    pooled_projection_dim=1024,
+    guidance_embeds=False,
+    axes_dims_rope=[16, 56, 56],
+    vocab_size=8256,
+    codebook_size=8192,
+    downsample=True,
+    upsample=True,
+    text_encoder_architecture="CLIP_Gemma2",
+    connector_type="linear",
 )
 # the Meissonic VQ-GAN (diffusers VQModel as converted for aMUSEd): 5 levels -> scale factor 16
 FULL_VQ = dict(
-    in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 5,
-    up_block_types=["UpDecoderBlock2D"] * 5, block_out_channels=[128, 256, 256, 512, 768], layers_per_block=2,
-    act_fn="silu", latent_channels=64, sample_size=32, num_vq_embeddings=8192, norm_num_groups=32,
-    vq_embed_dim=None, scaling_factor=0.18215, norm_type="group", mid_block_add_attention=False,
-    lookup_from_codebook=True, force_upcast=False,
+    in_channels=3,
+    out_channels=3,
+    down_block_types=["DownEncoderBlock2D"] * 5,
+    up_block_types=["UpDecoderBlock2D"] * 5,
+    block_out_channels=[128, 256, 256, 512, 768],
+    layers_per_block=2,
+    act_fn="silu",
+    latent_channels=64,
+    sample_size=32,
+    num_vq_embeddings=8192,
+    norm_num_groups=32,
+    vq_embed_dim=None,
+    scaling_factor=0.18215,
+    norm_type="group",
+    mid_block_add_attention=False,
+    lookup_from_codebook=True,
+    force_upcast=False,
 )
-CLIP_H = dict(vocab_size=49408, hidden_size=1024, intermediate_size=4096, projection_dim=1024, num_hidden_layers=24,
-              num_attention_heads=16)
-GEMMA2_2B = dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
-                 num_attention_heads=8, num_key_value_heads=4, head_dim=256, query_pre_attn_scalar=256,
-                 max_position_embeddings=8192)
+CLIP_H = dict(
+    vocab_size=49408,
+    hidden_size=1024,
+    intermediate_size=4096,
+    projection_dim=1024,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+)
+GEMMA2_2B = dict(
+    vocab_size=256000,
+    hidden_size=2304,
+    intermediate_size=9216,
+    num_hidden_layers=26,
+    num_attention_heads=8,
+    num_key_value_heads=4,
+    head_dim=256,
+    query_pre_attn_scalar=256,
+    max_position_embeddings=8192,
+)
 CLIP_STANDIN = {**CLIP_H, "num_hidden_layers": 1}
 GEMMA_STANDIN = {**GEMMA2_2B, "num_hidden_layers": 2}
 for _cfg in (CLIP_STANDIN, GEMMA_STANDIN):
@@ -67,6 +106,7 @@ def _folder_bytes(files) -> int:
 
 # ---- phases (each runs in a child process) ----------------------------------------------------
 
+
 def phase_build(work: str, with_text: bool) -> dict:
     from .tiny import build_random_checkpoint
 
@@ -74,9 +114,15 @@ def phase_build(work: str, with_text: bool) -> dict:
     out = Path(work) / "checkpoint"
     tmp = out.with_name(".checkpoint.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    build_random_checkpoint(tmp, seed=0, transformer=FULL_TRANSFORMER, vq=FULL_VQ,
-                            clip=CLIP_H if with_text else CLIP_STANDIN, gemma=GEMMA2_2B if with_text else GEMMA_STANDIN,
-                            log=lambda m: print(f"  {m} ({time.time() - t0:.0f}s)", flush=True))
+    build_random_checkpoint(
+        tmp,
+        seed=0,
+        transformer=FULL_TRANSFORMER,
+        vq=FULL_VQ,
+        clip=CLIP_H if with_text else CLIP_STANDIN,
+        gemma=GEMMA2_2B if with_text else GEMMA_STANDIN,
+        log=lambda m: print(f"  {m} ({time.time() - t0:.0f}s)", flush=True),
+    )
     (tmp / "fullsize.json").write_text(json.dumps({"with_text_encoders": with_text}) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
@@ -102,9 +148,23 @@ def phase_convert(work: str, dtypes: list[str]) -> dict:
     from .__main__ import main
 
     t0 = time.time()
-    rc = main(["convert", "--source", str(Path(work) / "checkpoint"), "--dtype", ",".join(dtypes),
-               "--out", str(Path(work) / "package"), "--name", "fullsize-random", "--resolution", str(RESOLUTION),
-               "--keep-fp32", str(Path(work) / "fp32")])
+    rc = main(
+        [
+            "convert",
+            "--source",
+            str(Path(work) / "checkpoint"),
+            "--dtype",
+            ",".join(dtypes),
+            "--out",
+            str(Path(work) / "package"),
+            "--name",
+            "fullsize-random",
+            "--resolution",
+            str(RESOLUTION),
+            "--keep-fp32",
+            str(Path(work) / "fp32"),
+        ]
+    )
     if rc:
         raise ExportError("conversion failed")
     return {"seconds": round(time.time() - t0, 1), "peak_rss_bytes": _maxrss_bytes()}
@@ -123,8 +183,10 @@ def step_feeds(manifest: dict, seed: int = 0) -> dict[str, np.ndarray]:
         "text_states": rng.standard_normal((2, text["llm_length"], text["llm_dim"]), dtype=np.float32),
         "pooled": rng.standard_normal((2, text["clip_dim"]), dtype=np.float32),
         "micro_conds": np.array([cfg["micro_conds"]], np.float32),
-        "timestep": np.array([35.0], np.float32), "guidance_scale": np.array([6.0], np.float32),
-        "ref_bias": np.array([math.log(1.1)], np.float32), "text_weights": np.ones(text["llm_length"], np.float32),
+        "timestep": np.array([35.0], np.float32),
+        "guidance_scale": np.array([6.0], np.float32),
+        "ref_bias": np.array([math.log(1.1)], np.float32),
+        "text_weights": np.ones(text["llm_length"], np.float32),
         "uniforms": rng.random((1, h * w), dtype=np.float32),
     }
 
@@ -152,27 +214,33 @@ def phase_step(work: str, dtype: str, threads: int) -> dict:
     step_s = time.time() - t0
     cfg = manifest["config"]
     return {
-        "session_load_seconds": load_s, "step_seconds": round(step_s, 1),
+        "session_load_seconds": load_s,
+        "step_seconds": round(step_s, 1),
         "readback_bytes": int(sum(v.nbytes for v in result.values())),
         "finite": bool(all(np.isfinite(result[k]).all() for k in ("drawn_probs", "ref_probs", "attention"))),
         "drawn_in_range": bool(((result["drawn_ids"] >= 0) & (result["drawn_ids"] < cfg["codebook_size"])).all()),
-        "peak_rss_after_load_bytes": rss_loaded, "peak_rss_bytes": _maxrss_bytes(),
+        "peak_rss_after_load_bytes": rss_loaded,
+        "peak_rss_bytes": _maxrss_bytes(),
     }
 
 
 # ---- orchestration ------------------------------------------------------------------------------
 
+
 def _child(phase: str, **kwargs) -> dict:
     """Run ``phase_<phase>(**kwargs)`` in a fresh interpreter; its last stdout line is the result."""
     quiet = "" if phase == "step" else "from editmgt_export.__main__ import _quiet; _quiet(); "
-    code = (f"import json, sys; {quiet}from editmgt_export.fullsize import phase_{phase} as f; "
-            "print('RESULT ' + json.dumps(f(**json.loads(sys.argv[1]))))")
-    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(kwargs)], cwd=EXPORT_ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    code = (
+        f"import json, sys; {quiet}from editmgt_export.fullsize import phase_{phase} as f; "
+        "print('RESULT ' + json.dumps(f(**json.loads(sys.argv[1]))))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, json.dumps(kwargs)], cwd=EXPORT_ROOT, stdout=subprocess.PIPE, text=True
+    )
     last = None
     for line in proc.stdout:
         if line.startswith("RESULT "):
-            last = json.loads(line[len("RESULT "):])
+            last = json.loads(line[len("RESULT ") :])
         else:
             print(f"  [{phase}] {line.rstrip()}", flush=True)
     if proc.wait() != 0 or last is None:
@@ -206,16 +274,31 @@ def unquantised_matmuls(path: Path) -> int:
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
-    floats = {t.name for t in model.graph.initializer if t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)}
-    return sum(1 for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and len(n.input) > 1 and n.input[1] in floats)
+    floats = {
+        t.name for t in model.graph.initializer if t.data_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+    }
+    return sum(
+        1 for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and len(n.input) > 1 and n.input[1] in floats
+    )
 
 
-def run_fullsize(work: Path, dtypes: list[str], include_text: bool = False, threads: int = 0, node: bool = True,
-                 rebuild: bool = False) -> dict:
+def run_fullsize(
+    work: Path,
+    dtypes: list[str],
+    include_text: bool = False,
+    threads: int = 0,
+    node: bool = True,
+    rebuild: bool = False,
+) -> dict:
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
-    report: dict = {"resolution": RESOLUTION, "dtypes": dtypes, "text_encoders": "full" if include_text else "stand-ins",
-                    "transformer_config": FULL_TRANSFORMER, "vq_config": FULL_VQ}
+    report: dict = {
+        "resolution": RESOLUTION,
+        "dtypes": dtypes,
+        "text_encoders": "full" if include_text else "stand-ins",
+        "transformer_config": FULL_TRANSFORMER,
+        "vq_config": FULL_VQ,
+    }
     marker = work / "checkpoint" / "fullsize.json"
     if rebuild or not marker.exists() or json.loads(marker.read_text())["with_text_encoders"] != include_text:
         print("building the random full-size checkpoint…", flush=True)
@@ -232,8 +315,11 @@ def run_fullsize(work: Path, dtypes: list[str], include_text: bool = False, thre
     manifest = read_manifest(package)
     report["sizes"] = graph_sizes(package, manifest)
     report["readback_bytes_per_step"] = manifest["config"]["readback_bytes_per_step"]
-    report["unquantised_matmuls"] = {d: unquantised_matmuls(package / e["graphs"]["transformer_step"]["file"])
-                                     for d, e in manifest["dtypes"].items() if d.startswith("q")}
+    report["unquantised_matmuls"] = {
+        d: unquantised_matmuls(package / e["graphs"]["transformer_step"]["file"])
+        for d, e in manifest["dtypes"].items()
+        if d.startswith("q")
+    }
     report["steps"] = {}
     for dtype in dtypes:
         print(f"{dtype}: one transformer_step in onnxruntime (Python)…", flush=True)
@@ -261,12 +347,16 @@ def _cpu_count() -> int:
 def summary(report: dict) -> str:
     mb = lambda b: f"{b / 1e6:,.0f} MB"  # noqa: E731
     ex, cv = report["export_fp32"], report["convert"]
-    lines = [f"fp32 export: {ex['seconds']}s, peak RSS {mb(ex['peak_rss_bytes'])}; "
-             f"conversion: {cv['seconds']}s, peak RSS {mb(cv['peak_rss_bytes'])}"]
+    lines = [
+        f"fp32 export: {ex['seconds']}s, peak RSS {mb(ex['peak_rss_bytes'])}; "
+        f"conversion: {cv['seconds']}s, peak RSS {mb(cv['peak_rss_bytes'])}"
+    ]
     for dtype, s in report["sizes"].items():
         lines.append(f"{dtype}: total {mb(s['total'])}; " + ", ".join(f"{g} {mb(b)}" for g, b in s["graphs"].items()))
     for dtype, e in report["steps"].items():
         py, nd = e["python"], e.get("node", {})
-        lines.append(f"{dtype} step: python {py['step_seconds']}s (peak RSS {mb(py['peak_rss_bytes'])}, finite {py['finite']}), "
-                     f"node {nd.get('step_ms', '?')} ms {nd.get('error', '')}")
+        lines.append(
+            f"{dtype} step: python {py['step_seconds']}s (peak RSS {mb(py['peak_rss_bytes'])}, finite {py['finite']}), "
+            f"node {nd.get('step_ms', '?')} ms {nd.get('error', '')}"
+        )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ weights of known shape). Writes JSON to stdout:
 
     python -m editmgt_export.fullsize_buffers [--resolution 512,1024] [--work DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ SHALLOW_TRANSFORMER = {**FULL_TRANSFORMER, "num_layers": 1, "num_single_layers":
 SHALLOW_CLIP = {**CLIP_STANDIN, "num_hidden_layers": 1}
 SHALLOW_GEMMA = {**GEMMA_STANDIN, "num_hidden_layers": 2}  # text_llm drops the last layer: one runs
 # float32 token tables of the real text encoders [vocab, hidden] (the shallow builds have small ones)
-TOKEN_TABLES = {"text_clip": CLIP_H["vocab_size"] * CLIP_H["hidden_size"] * 4,
-                "text_llm": GEMMA2_2B["vocab_size"] * GEMMA2_2B["hidden_size"] * 4}
+TOKEN_TABLES = {
+    "text_clip": CLIP_H["vocab_size"] * CLIP_H["hidden_size"] * 4,
+    "text_llm": GEMMA2_2B["vocab_size"] * GEMMA2_2B["hidden_size"] * 4,
+}
 
 
 def measure(work: Path, resolutions: list[int]) -> dict:
@@ -39,8 +42,9 @@ def measure(work: Path, resolutions: list[int]) -> dict:
 
     ckpt_dir = work / "checkpoint"
     if not (ckpt_dir / "model_index.json").exists() and not (ckpt_dir / "editmgt").exists():
-        build_random_checkpoint(ckpt_dir, seed=0, transformer=SHALLOW_TRANSFORMER, vq=FULL_VQ, clip=SHALLOW_CLIP,
-                                gemma=SHALLOW_GEMMA)
+        build_random_checkpoint(
+            ckpt_dir, seed=0, transformer=SHALLOW_TRANSFORMER, vq=FULL_VQ, clip=SHALLOW_CLIP, gemma=SHALLOW_GEMMA
+        )
     ckpt = load_checkpoint(ckpt_dir)
     report: dict = {"token_tables_fp32_bytes": TOKEN_TABLES, "resolutions": {}}
     for r in resolutions:

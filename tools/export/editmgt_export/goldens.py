@@ -4,6 +4,7 @@ Layout: goldens/<model>/index.json describes every array (file, dtype, shape) an
 generated; arrays are raw little-endian .bin files. Integer arrays compare exactly, floats with
 the tolerances in index.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .external_data import current_umask
-from .pipeline import (DEFAULT_NEGATIVE_PROMPT, EditRequest, ModelGeometry, Tokenizers, encode_prompt, run_edit,
-                       uses_cfg)
+from .pipeline import DEFAULT_NEGATIVE_PROMPT, EditRequest, ModelGeometry, Tokenizers, encode_prompt, run_edit, uses_cfg
 
 STEPS = 8
 PROMPTS = {
@@ -40,7 +40,7 @@ def golden_image(size: int = 64) -> np.ndarray:
     img[..., 2] = 0.95 - 0.3 * y
     ground = y > 0.65
     img[ground] = [0.2, 0.55, 0.2]
-    disc = (x - 0.3) ** 2 + (y - 0.4) ** 2 < 0.15 ** 2
+    disc = (x - 0.3) ** 2 + (y - 0.4) ** 2 < 0.15**2
     img[disc] = [0.9, 0.15, 0.1]
     square = (abs(x - 0.72) < 0.12) & (abs(y - 0.7) < 0.12)
     img[square] = [0.1, 0.2, 0.85]
@@ -50,7 +50,7 @@ def golden_image(size: int = 64) -> np.ndarray:
 def golden_mask(h: int, w: int) -> np.ndarray:
     """Inpainting mask on the token grid: the centre quarter (True = regenerate)."""
     m = np.zeros((h, w), bool)
-    m[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = True
+    m[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = True
     return m
 
 
@@ -121,23 +121,36 @@ def compute_goldens(runner, tok: Tokenizers, geo: ModelGeometry, seed: int = 0) 
             arrays[f"{case}/{k}"] = v
         if opts["mask"] is not None:
             arrays[f"{case}/mask"] = opts["mask"].reshape(-1)
-        meta[case] = {"prompt": req.prompt, "negative_prompt": "default", "steps": STEPS,
-                      "guidance_scale": req.guidance_scale, "reference_strength": req.reference_strength,
-                      "ref_bias": float(np.float32(math.log(req.reference_strength))),
-                      "cfg": uses_cfg(req.guidance_scale),
-                      "temperature": list(req.temperature), "region_hold": req.region_hold,
-                      "mask": opts["mask"] is not None, "schedule": req.schedule, "text_weights": "ones"}
+        meta[case] = {
+            "prompt": req.prompt,
+            "negative_prompt": "default",
+            "steps": STEPS,
+            "guidance_scale": req.guidance_scale,
+            "reference_strength": req.reference_strength,
+            "ref_bias": float(np.float32(math.log(req.reference_strength))),
+            "cfg": uses_cfg(req.guidance_scale),
+            "temperature": list(req.temperature),
+            "region_hold": req.region_hold,
+            "mask": opts["mask"] is not None,
+            "schedule": req.schedule,
+            "text_weights": "ones",
+        }
 
     # one transformer_step call in isolation (step 0 of edit_hold_off, plus a mid-loop state)
-    one = {"tokens": arrays["edit_hold_off/tokens_after"][2].reshape(1, h, w).astype(np.int32),
-           "ref_tokens": arrays["image/vq_ids"].astype(np.int32),
-           "text_states": np.concatenate([arrays["text/negative/hidden_states"][None], arrays["text/plain/hidden_states"][None]]),
-           "pooled": np.stack([arrays["text/negative/text_embeds"], arrays["text/plain/text_embeds"]]),
-           "micro_conds": np.array([[geo.resolution, geo.resolution, 0, 0, 6]], np.float32),
-           "timestep": np.array([STEPS - 1 - 3], np.float32), "guidance_scale": np.array([6.0], np.float32),
-           "ref_bias": np.array([math.log(1.1)], np.float32),
-           "text_weights": np.concatenate([np.ones(8, np.float32), np.zeros(geo.llm_length - 8, np.float32)]),
-           "uniforms": draw_u[3:4]}
+    one = {
+        "tokens": arrays["edit_hold_off/tokens_after"][2].reshape(1, h, w).astype(np.int32),
+        "ref_tokens": arrays["image/vq_ids"].astype(np.int32),
+        "text_states": np.concatenate(
+            [arrays["text/negative/hidden_states"][None], arrays["text/plain/hidden_states"][None]]
+        ),
+        "pooled": np.stack([arrays["text/negative/text_embeds"], arrays["text/plain/text_embeds"]]),
+        "micro_conds": np.array([[geo.resolution, geo.resolution, 0, 0, 6]], np.float32),
+        "timestep": np.array([STEPS - 1 - 3], np.float32),
+        "guidance_scale": np.array([6.0], np.float32),
+        "ref_bias": np.array([math.log(1.1)], np.float32),
+        "text_weights": np.concatenate([np.ones(8, np.float32), np.zeros(geo.llm_length - 8, np.float32)]),
+        "uniforms": draw_u[3:4],
+    }
     out = runner.run("transformer_step", one)
     for k, v in one.items():
         arrays[f"step/inputs/{k}"] = v
@@ -161,9 +174,15 @@ def write_goldens(package: Path, out: Path, seed: int = 0) -> None:
     tiny_seed = int(manifest["source"]["id"].rsplit(" ", 1)[-1])
     cfg = manifest["config"]
     res = str(cfg["resolution"])
-    geo = ModelGeometry(cfg["resolution"], tuple(cfg["resolutions"][res]["token_grid"]),
-                        tuple(cfg["resolutions"][res]["transformer_grid"]), cfg["codebook_size"], cfg["mask_token_id"],
-                        cfg["text"]["clip_length"], cfg["text"]["llm_length"])
+    geo = ModelGeometry(
+        cfg["resolution"],
+        tuple(cfg["resolutions"][res]["token_grid"]),
+        tuple(cfg["resolutions"][res]["transformer_grid"]),
+        cfg["codebook_size"],
+        cfg["mask_token_id"],
+        cfg["text"]["clip_length"],
+        cfg["text"]["llm_length"],
+    )
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = load_checkpoint(build_tiny_checkpoint(Path(tmp) / "ckpt", tiny_seed))
         runner = TorchRunner(ckpt, geo.token_grid, geo.llm_length, cfg["attention_blocks"])
@@ -183,14 +202,26 @@ def write_goldens(package: Path, out: Path, seed: int = 0) -> None:
         "generated_by": {
             "command": f"cd tools/export && .venv/bin/python -m editmgt_export goldens --seed {seed}",
             "runner": "PyTorch reference (editmgt_export.pipeline + graphs), float32, CPU",
-            "tiny_checkpoint_seed": tiny_seed, "uniform_seed": seed, "uniforms": "numpy PCG64(seed).random float32: draw_u then gumbel_u",
-            "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__,
-                         "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__,
-                         "numpy": np.__version__},
+            "tiny_checkpoint_seed": tiny_seed,
+            "uniform_seed": seed,
+            "uniforms": "numpy PCG64(seed).random float32: draw_u then gumbel_u",
+            "versions": {
+                "torch": torch.__version__,
+                "diffusers": diffusers.__version__,
+                "transformers": transformers.__version__,
+                "onnxruntime": onnxruntime.__version__,
+                "numpy": np.__version__,
+            },
         },
-        "geometry": {"resolution": geo.resolution, "token_grid": list(geo.token_grid),
-                     "transformer_grid": list(geo.transformer_grid), "codebook_size": geo.codebook_size,
-                     "mask_token_id": geo.mask_token_id, "clip_length": geo.clip_length, "llm_length": geo.llm_length},
+        "geometry": {
+            "resolution": geo.resolution,
+            "token_grid": list(geo.token_grid),
+            "transformer_grid": list(geo.transformer_grid),
+            "codebook_size": geo.codebook_size,
+            "mask_token_id": geo.mask_token_id,
+            "clip_length": geo.clip_length,
+            "llm_length": geo.llm_length,
+        },
         "prompts": PROMPTS,
         "negative_prompt": DEFAULT_NEGATIVE_PROMPT,
         "cases": result["cases"],
@@ -198,14 +229,14 @@ def write_goldens(package: Path, out: Path, seed: int = 0) -> None:
             "ids": "token ids are stored as int32 (the text graphs take int64)",
             "bool": "boolean masks are stored as uint8 0/1",
             "edit arrays": "per step i: drawn_ids/drawn_probs/ref_probs/attention = transformer_step outputs; "
-                           "attention_raw = min-max rescaled; attention_smoothed = adaptive smoothing (transformer grid); "
-                           "token_scores = bicubic upsample to the token grid; hold_mask = region-hold swaps; "
-                           "sampled_ids = tokens after keep-known + region-hold; remasked = Gumbel re-mask selection; "
-                           "tokens_after = input of step i+1; mask_len = re-mask count (0 on the last step)",
+            "attention_raw = min-max rescaled; attention_smoothed = adaptive smoothing (transformer grid); "
+            "token_scores = bicubic upsample to the token grid; hold_mask = region-hold swaps; "
+            "sampled_ids = tokens after keep-known + region-hold; remasked = Gumbel re-mask selection; "
+            "tokens_after = input of step i+1; mask_len = re-mask count (0 on the last step)",
             "guidance": "cases with cfg false (guidance_scale <= 1) run the conditional branch alone and never "
-                        "encode the negative prompt, as the reference; text_states / pooled are then [1, ...]",
+            "encode the negative prompt, as the reference; text_states / pooled are then [1, ...]",
             "mask mode": "ref_tokens = source ids with the masked cells set to mask_token_id (as the reference); "
-                         "starting_mask_ratio = masked fraction; region-hold off",
+            "starting_mask_ratio = masked fraction; region-hold off",
             "image": "image/source.png is image/pixels (x255); pixels are [1,3,H,W] in [0,1]",
         },
         "tolerances": {"float_abs": 1e-4, "attention_abs": 1e-5, "pixels_abs": 1e-4},

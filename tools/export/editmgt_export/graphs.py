@@ -1,5 +1,6 @@
 """The five graphs of a model package as torch modules (exported to ONNX as they are, and run
 by the PyTorch reference pipeline), with the input/output names of docs/model-package.md."""
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +15,18 @@ GRAPH_IO = {
     "vq_encode": (["pixels"], ["ids"]),
     "vq_decode": (["ids"], ["pixels"]),
     "transformer_step": (
-        ["tokens", "ref_tokens", "text_states", "pooled", "micro_conds", "timestep", "guidance_scale",
-         "ref_bias", "text_weights", "uniforms"],
+        [
+            "tokens",
+            "ref_tokens",
+            "text_states",
+            "pooled",
+            "micro_conds",
+            "timestep",
+            "guidance_scale",
+            "ref_bias",
+            "text_weights",
+            "uniforms",
+        ],
         ["drawn_ids", "drawn_probs", "ref_probs", "attention"],
     ),
 }
@@ -85,7 +96,9 @@ class VqDecode(nn.Module):
     def forward(self, ids):
         b, h, w = ids.shape
         ids = torch.where(ids >= self.codebook_size, torch.zeros_like(ids), ids)
-        sample = self.vq.decode(ids.reshape(b, h * w), force_not_quantize=True, shape=(b, h, w, self.latent_channels)).sample
+        sample = self.vq.decode(
+            ids.reshape(b, h * w), force_not_quantize=True, shape=(b, h, w, self.latent_channels)
+        ).sample
         return sample.clamp(0, 1)
 
 
@@ -99,20 +112,27 @@ class TransformerStep(nn.Module):
       attention float32 [1, gh*gw] (conditional branch, mean over blocks and heads).
     """
 
-    def __init__(self, transformer: EditMGTTransformer, token_grid: tuple[int, int], text_len: int,
-                 attention_blocks: list[int]):
+    def __init__(
+        self, transformer: EditMGTTransformer, token_grid: tuple[int, int], text_len: int, attention_blocks: list[int]
+    ):
         super().__init__()
         self.transformer = transformer
         self.attention_blocks = transformer.attention_block_indices(attention_blocks)
         self.codebook_size = transformer.config.codebook_size
         gh, gw = transformer.transformer_grid(*token_grid)
         rope = transformer.rope_tables(text_len, gh, gw)
-        for name, t in (("main_cos", rope.main[0]), ("main_sin", rope.main[1]), ("ref_cos", rope.ref[0]), ("ref_sin", rope.ref[1])):
+        for name, t in (
+            ("main_cos", rope.main[0]),
+            ("main_sin", rope.main[1]),
+            ("ref_cos", rope.ref[0]),
+            ("ref_sin", rope.ref[1]),
+        ):
             self.register_buffer(name, t.contiguous(), persistent=False)
         self.register_buffer("code_index", torch.arange(self.codebook_size, dtype=torch.float32), persistent=False)
 
-    def logits_and_attention(self, tokens, ref_tokens, text_states, pooled, micro_conds, timestep,
-                             guidance_scale, ref_bias, text_weights):
+    def logits_and_attention(
+        self, tokens, ref_tokens, text_states, pooled, micro_conds, timestep, guidance_scale, ref_bias, text_weights
+    ):
         from .blocks import Rope
 
         rope = Rope(self.main_cos, self.main_sin, self.ref_cos, self.ref_sin)
@@ -122,8 +142,16 @@ class TransformerStep(nn.Module):
         batch = text_states.shape[0]
         rows = lambda t: torch.cat([t] * batch, dim=0)  # noqa: E731
         hidden, captured = self.transformer(
-            rows(tokens), text_states, pooled, rows(micro_conds), rows(timestep), ref_tokens=rows(ref_tokens),
-            ref_bias=ref_bias, rope=rope, capture_blocks=self.attention_blocks, text_weights=text_weights,
+            rows(tokens),
+            text_states,
+            pooled,
+            rows(micro_conds),
+            rows(timestep),
+            ref_tokens=rows(ref_tokens),
+            ref_bias=ref_bias,
+            rope=rope,
+            capture_blocks=self.attention_blocks,
+            text_weights=text_weights,
             head_hidden=True,
         )  # [batch, h, w, C]
         if batch == 2:
@@ -133,13 +161,25 @@ class TransformerStep(nn.Module):
             uncond, cond = hidden[0:1], hidden[1:2]
             hidden = uncond + guidance_scale * (cond - uncond)  # [1, h, w, C]
         logits = self.transformer.mlm_layer.project(hidden)  # [1, h, w, K]
-        attention = torch.stack(captured, dim=0)[:, batch - 1:batch].mean(dim=(0, 2))  # [1, gh*gw], conditional
+        attention = torch.stack(captured, dim=0)[:, batch - 1 : batch].mean(dim=(0, 2))  # [1, gh*gw], conditional
         return logits, attention
 
-    def forward(self, tokens, ref_tokens, text_states, pooled, micro_conds, timestep, guidance_scale, ref_bias,
-                text_weights, uniforms):
+    def forward(
+        self,
+        tokens,
+        ref_tokens,
+        text_states,
+        pooled,
+        micro_conds,
+        timestep,
+        guidance_scale,
+        ref_bias,
+        text_weights,
+        uniforms,
+    ):
         logits, attention = self.logits_and_attention(
-            tokens, ref_tokens, text_states, pooled, micro_conds, timestep, guidance_scale, ref_bias, text_weights)
+            tokens, ref_tokens, text_states, pooled, micro_conds, timestep, guidance_scale, ref_bias, text_weights
+        )
         k = logits.shape[-1]
         probs = torch.softmax(logits.flatten(1, 2), dim=-1)  # [1, h*w, K]
         # inverse CDF: first index whose cumulative probability exceeds u (counted, no int64 ops)

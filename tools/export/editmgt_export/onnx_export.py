@@ -1,4 +1,5 @@
 """Export the five graphs to fp32 ONNX (opset 18, torch dynamo exporter)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,8 +20,14 @@ from .graphs import TRACED_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqE
 OPSET = 18
 
 
-def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, batch_dynamic: bool = False,
-                 chunk_bytes: int = CHUNK_BYTES) -> Path:
+def export_graph(
+    module: torch.nn.Module,
+    args: tuple,
+    path: Path,
+    graph: str,
+    batch_dynamic: bool = False,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Path:
     inputs, outputs = TRACED_IO[graph]
     dynamic_shapes = None
     if batch_dynamic:
@@ -31,8 +38,15 @@ def export_graph(module: torch.nn.Module, args: tuple, path: Path, graph: str, b
         warnings.simplefilter("ignore")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
         program = torch.onnx.export(
-            module, args, input_names=inputs, output_names=outputs, opset_version=OPSET, dynamo=True,
-            dynamic_shapes=dynamic_shapes, optimize=True, verbose=False,
+            module,
+            args,
+            input_names=inputs,
+            output_names=outputs,
+            opset_version=OPSET,
+            dynamo=True,
+            dynamic_shapes=dynamic_shapes,
+            optimize=True,
+            verbose=False,
         )
     model = program.model_proto
     del program  # its folded constants are copies: free them before folding more
@@ -120,6 +134,7 @@ def fold_weight_layouts(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def strip_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
     """Drop the exporter's per-node stack traces and names of source modules (they triple the size)."""
+
     def walk(graph):
         for node in graph.node:
             del node.metadata_props[:]
@@ -131,6 +146,7 @@ def strip_metadata(model: onnx.ModelProto) -> onnx.ModelProto:
             del vi.metadata_props[:]
         for t in graph.initializer:
             del t.metadata_props[:]
+
     walk(model.graph)
     del model.metadata_props[:]
     model.producer_name = "editmgt_export"
@@ -151,8 +167,17 @@ def save_model(model: onnx.ModelProto, path: Path, external: bool = True, chunk_
         onnx.save_model(model, str(path))
 
 
-def export_all(ckpt, folder: Path, token_grid: tuple[int, int], resolution: int, attention_blocks: list[int],
-               text_len: int = 256, clip_len: int = 77, graphs=None, chunk_bytes: int = CHUNK_BYTES) -> dict[str, Path]:
+def export_all(
+    ckpt,
+    folder: Path,
+    token_grid: tuple[int, int],
+    resolution: int,
+    attention_blocks: list[int],
+    text_len: int = 256,
+    clip_len: int = 77,
+    graphs=None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> dict[str, Path]:
     """Write fp32 graphs into ``folder``; returns graph name -> path."""
     folder.mkdir(parents=True, exist_ok=True)
     h, w = token_grid
@@ -161,22 +186,35 @@ def export_all(ckpt, folder: Path, token_grid: tuple[int, int], resolution: int,
     i32, i64 = torch.int32, torch.int64
     specs = {
         "text_clip": (lambda: TextClip(ckpt.clip), lambda: (torch.zeros(2, clip_len, dtype=i64),), True),
-        "text_llm": (lambda: TextLlm(ckpt.llm),
-                     lambda: (torch.zeros(2, text_len, dtype=i64), torch.ones(2, text_len, dtype=i64)), True),
+        "text_llm": (
+            lambda: TextLlm(ckpt.llm),
+            lambda: (torch.zeros(2, text_len, dtype=i64), torch.ones(2, text_len, dtype=i64)),
+            True,
+        ),
         "vq_encode": (lambda: VqEncode(ckpt.vq), lambda: (torch.rand(1, 3, resolution, resolution),), False),
         "vq_decode": (lambda: VqDecode(ckpt.vq), lambda: (torch.zeros(1, h, w, dtype=i32),), False),
         "transformer_step": (
             lambda: TransformerStep(ckpt.transformer, token_grid, text_len, attention_blocks),
-            lambda: (torch.zeros(1, h, w, dtype=i32), torch.zeros(1, h, w, dtype=i32), torch.randn(2, text_len, d_llm),
-                     torch.randn(2, d_clip), torch.tensor([[float(resolution), float(resolution), 0, 0, 6]]),
-                     torch.tensor([1.0]), torch.tensor([6.0]), torch.tensor([0.0953]), torch.ones(text_len),
-                     torch.rand(1, h * w)),
-            False),
+            lambda: (
+                torch.zeros(1, h, w, dtype=i32),
+                torch.zeros(1, h, w, dtype=i32),
+                torch.randn(2, text_len, d_llm),
+                torch.randn(2, d_clip),
+                torch.tensor([[float(resolution), float(resolution), 0, 0, 6]]),
+                torch.tensor([1.0]),
+                torch.tensor([6.0]),
+                torch.tensor([0.0953]),
+                torch.ones(text_len),
+                torch.rand(1, h * w),
+            ),
+            False,
+        ),
     }
     paths = {}
     for name, (make, make_args, dyn) in specs.items():
         if graphs is not None and name not in graphs:
             continue
-        paths[name] = export_graph(make(), make_args(), folder / f"{name}.onnx", name, batch_dynamic=dyn,
-                                   chunk_bytes=chunk_bytes)
+        paths[name] = export_graph(
+            make(), make_args(), folder / f"{name}.onnx", name, batch_dynamic=dyn, chunk_bytes=chunk_bytes
+        )
     return paths

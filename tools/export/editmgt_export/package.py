@@ -1,6 +1,7 @@
 """Write a model package folder (docs/model-package.md): graphs per dtype, tokenizers,
 codebook colours and a manifest validated by src/engine/manifest.schema.json.
 Everything is written into a temporary sibling folder and renamed into place at the end."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,12 +17,12 @@ import onnx
 import torch
 
 from . import __version__
+from .buffers import dtype_max_buffer, manifest_max_buffer
 from .checkpoint import Checkpoint
 from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
-from .buffers import dtype_max_buffer, manifest_max_buffer
-from .graphs import GRAPH_IO, TRACED_IO
 from .external_data import CHUNK_BYTES, MAX_CHUNK_BYTES, chunk_paths, current_umask
+from .graphs import GRAPH_IO, TRACED_IO
 from .onnx_export import export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
 from .text_table import move_token_table, table_path
@@ -29,7 +30,13 @@ from .text_table import move_token_table, table_path
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA_PATH = REPO / "src" / "engine" / "manifest.schema.json"
 FORMAT_VERSION = 1
-PROVIDERS = {"fp32": ["webgpu", "wasm"], "fp16": ["webgpu"], "q4": ["webgpu", "wasm"], "q4f16": ["webgpu"], "q8": ["wasm"]}
+PROVIDERS = {
+    "fp32": ["webgpu", "wasm"],
+    "fp16": ["webgpu"],
+    "q4": ["webgpu", "wasm"],
+    "q4f16": ["webgpu"],
+    "q8": ["wasm"],
+}
 ONNX_DTYPES = {1: "float32", 6: "int32", 7: "int64", 10: "float16", 9: "bool"}
 CLIP_LEN, LLM_LEN = 77, 256
 
@@ -53,17 +60,26 @@ def sha256(path: Path) -> str:
 
 def _io(model_path: Path, graph: str, names: dict = GRAPH_IO) -> dict:
     model = onnx.load(str(model_path), load_external_data=False)
+
     def desc(values):
         out = []
         for v in values:
             t = v.type.tensor_type
-            out.append({"name": v.name, "dtype": ONNX_DTYPES[t.elem_type],
-                        "shape": [d.dim_param if d.dim_param else d.dim_value for d in t.shape.dim]})
+            out.append(
+                {
+                    "name": v.name,
+                    "dtype": ONNX_DTYPES[t.elem_type],
+                    "shape": [d.dim_param if d.dim_param else d.dim_value for d in t.shape.dim],
+                }
+            )
         return out
+
     ins, outs = desc(model.graph.input), desc(model.graph.output)
     expected_in, expected_out = names[graph]
     if [i["name"] for i in ins] != expected_in or [o["name"] for o in outs] != expected_out:
-        raise ExportError(f"{graph}: exported I/O names {[i['name'] for i in ins]} -> {[o['name'] for o in outs]} break the contract")
+        raise ExportError(
+            f"{graph}: exported I/O names {[i['name'] for i in ins]} -> {[o['name'] for o in outs]} break the contract"
+        )
     return {"inputs": ins, "outputs": outs}
 
 
@@ -77,7 +93,9 @@ def package_tokenizers(ckpt: Checkpoint, out: Path, text_len: int = LLM_LEN) -> 
         try:
             hf = AutoTokenizer.from_pretrained(str(ckpt.root / sub))
         except Exception as e:
-            raise ExportError(f"cannot load the {key} tokenizer from {ckpt.root / sub}: {str(e).splitlines()[0]}") from None
+            raise ExportError(
+                f"cannot load the {key} tokenizer from {ckpt.root / sub}: {str(e).splitlines()[0]}"
+            ) from None
         backend = hf.backend_tokenizer
         pad_id = hf.pad_token_id if hf.pad_token_id is not None else hf.eos_token_id
         pad_token = hf.convert_ids_to_tokens(pad_id)
@@ -94,8 +112,13 @@ def package_tokenizers(ckpt: Checkpoint, out: Path, text_len: int = LLM_LEN) -> 
             if (ckpt.root / sub / extra).exists():
                 shutil.copy(ckpt.root / sub / extra, folder / extra)
                 files.append(f"tokenizer_{key}/{extra}")
-        result[key] = {"files": files, "max_length": length, "pad_id": int(pad_id), "padding_side": side,
-                       "truncation": True}
+        result[key] = {
+            "files": files,
+            "max_length": length,
+            "pad_id": int(pad_id),
+            "padding_side": side,
+            "truncation": True,
+        }
     return result
 
 
@@ -145,10 +168,25 @@ def source_revision(root: Path) -> str:
     return "content:" + h.hexdigest()[:16]
 
 
-def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtypes, resolution: int,
-                   token_grid, transformer_grid, attention_blocks, graphs_io: dict, tokenizers: dict,
-                   colors, out: Path, dated: bool = True, graph_dtypes: dict | None = None,
-                   text_len: int = LLM_LEN, token_tables: dict[str, dict] | None = None) -> dict:
+def build_manifest(
+    ckpt: Checkpoint,
+    name: str,
+    source: str,
+    revision: str,
+    dtypes,
+    resolution: int,
+    token_grid,
+    transformer_grid,
+    attention_blocks,
+    graphs_io: dict,
+    tokenizers: dict,
+    colors,
+    out: Path,
+    dated: bool = True,
+    graph_dtypes: dict | None = None,
+    text_len: int = LLM_LEN,
+    token_tables: dict[str, dict] | None = None,
+) -> dict:
     cfg = ckpt.transformer.config
     files = []
     for p in sorted(out.rglob("*")):
@@ -165,8 +203,10 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
             chunks = chunk_paths(out / d / f"{g}.onnx")
             for c in chunks:
                 if c.stat().st_size > MAX_CHUNK_BYTES:
-                    raise ExportError(f"{d}/{c.name} has {c.stat().st_size:,} bytes: one of its tensors is 2 GiB or more, "
-                                      "which browsers cannot read as one file; package a smaller dtype (fp16, q4, q8)")
+                    raise ExportError(
+                        f"{d}/{c.name} has {c.stat().st_size:,} bytes: one of its tensors is 2 GiB or more, "
+                        "which browsers cannot read as one file; package a smaller dtype (fp16, q4, q8)"
+                    )
             if chunks:
                 entry["external_data"] = [f"{d}/{p.name}" for p in chunks]
             if g == "text_llm" and token_tables and d in token_tables:
@@ -179,10 +219,16 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
     import onnxruntime
     import transformers
 
-    generator = {"tool": f"editmgt_export {__version__}",
-                 "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
-                              "onnxruntime": onnxruntime.__version__, "diffusers": diffusers.__version__,
-                              "transformers": transformers.__version__}}
+    generator = {
+        "tool": f"editmgt_export {__version__}",
+        "versions": {
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "diffusers": diffusers.__version__,
+            "transformers": transformers.__version__,
+        },
+    }
     if dated:  # left out of reproducible builds (the tiny package is regenerated byte for byte)
         generator["created"] = time.strftime("%Y-%m-%d")
     return {
@@ -194,25 +240,42 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
         "files": files,
         "config": {
             "resolution": resolution,
-            "resolutions": {str(resolution): {"token_grid": list(token_grid), "transformer_grid": list(transformer_grid)}},
+            "resolutions": {
+                str(resolution): {"token_grid": list(token_grid), "transformer_grid": list(transformer_grid)}
+            },
             "codebook_size": int(cfg.codebook_size),
             "vocab_size": int(cfg.vocab_size),
             "mask_token_id": ckpt.mask_token_id,
             "masking_schedule": ckpt.scheduler_config.get("masking_schedule", "cosine"),
             "vae_scale_factor": ckpt.vae_scale_factor,
-            "text": {"clip_length": CLIP_LEN, "llm_length": text_len, "clip_dim": int(cfg.pooled_projection_dim),
-                     "llm_dim": int(cfg.joint_attention_dim)},
+            "text": {
+                "clip_length": CLIP_LEN,
+                "llm_length": text_len,
+                "clip_dim": int(cfg.pooled_projection_dim),
+                "llm_dim": int(cfg.joint_attention_dim),
+            },
             "attention_blocks": list(attention_blocks),
-            "transformer": {"num_layers": int(cfg.num_layers), "num_single_layers": int(cfg.num_single_layers),
-                            "num_attention_heads": int(cfg.num_attention_heads),
-                            "attention_head_dim": int(cfg.attention_head_dim), "connector_type": cfg.connector_type,
-                            "downsample": bool(cfg.downsample), "upsample": bool(cfg.upsample)},
+            "transformer": {
+                "num_layers": int(cfg.num_layers),
+                "num_single_layers": int(cfg.num_single_layers),
+                "num_attention_heads": int(cfg.num_attention_heads),
+                "attention_head_dim": int(cfg.attention_head_dim),
+                "connector_type": cfg.connector_type,
+                "downsample": bool(cfg.downsample),
+                "upsample": bool(cfg.upsample),
+            },
             "micro_conds": [resolution, resolution, 0, 0, 6],
             "readback_bytes_per_step": 3 * seq * 4 + transformer_grid[0] * transformer_grid[1] * 4,
             "max_buffer_bytes": manifest_max_buffer(out, dtype_entries),
         },
-        "defaults": {"steps": 36, "guidance_scale": 6.0, "reference_strength": 1.1, "temperature": [2.0, 0.0],
-                     "region_hold_lambda": 0.01, "region_hold_enabled": False},
+        "defaults": {
+            "steps": 36,
+            "guidance_scale": 6.0,
+            "reference_strength": 1.1,
+            "temperature": [2.0, 0.0],
+            "region_hold_lambda": 0.01,
+            "region_hold_enabled": False,
+        },
         "negative_prompt": DEFAULT_NEGATIVE_PROMPT,
         "tokenizers": tokenizers,
         "codebook_colors": colors,
@@ -220,13 +283,27 @@ def build_manifest(ckpt: Checkpoint, name: str, source: str, revision: str, dtyp
     }
 
 
-def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, attention_blocks,
-               chunk_bytes: int = CHUNK_BYTES, text_len: int = LLM_LEN) -> dict[str, Path]:
+def reuse_fp32(
+    ckpt: Checkpoint,
+    folder: Path,
+    token_grid,
+    resolution: int,
+    attention_blocks,
+    chunk_bytes: int = CHUNK_BYTES,
+    text_len: int = LLM_LEN,
+) -> dict[str, Path]:
     """fp32 graphs kept in ``folder``, exporting the missing ones; a stamp of the checkpoint and
     options guards against reusing graphs of another model."""
-    stamp = json.dumps({"revision": source_revision(ckpt.root), "resolution": resolution,
-                        "attention_blocks": list(attention_blocks), "chunk_bytes": chunk_bytes,
-                        "text_len": text_len}, sort_keys=True)
+    stamp = json.dumps(
+        {
+            "revision": source_revision(ckpt.root),
+            "resolution": resolution,
+            "attention_blocks": list(attention_blocks),
+            "chunk_bytes": chunk_bytes,
+            "text_len": text_len,
+        },
+        sort_keys=True,
+    )
     stamp_file = folder / "export.json"
     if folder.exists() and (not stamp_file.exists() or stamp_file.read_text() != stamp):
         shutil.rmtree(folder)
@@ -236,8 +313,16 @@ def reuse_fp32(ckpt: Checkpoint, folder: Path, token_grid, resolution: int, atte
     finished = json.loads(done.read_text()) if done.exists() else []
     missing = [g for g in GRAPH_IO if g not in finished]
     for g in missing:  # one at a time, recorded as each completes
-        export_all(ckpt, folder, token_grid, resolution, attention_blocks, text_len=text_len, graphs=[g],
-                   chunk_bytes=chunk_bytes)
+        export_all(
+            ckpt,
+            folder,
+            token_grid,
+            resolution,
+            attention_blocks,
+            text_len=text_len,
+            graphs=[g],
+            chunk_bytes=chunk_bytes,
+        )
         finished.append(g)
         done.write_text(json.dumps(finished))
     return {g: folder / f"{g}.onnx" for g in GRAPH_IO}
@@ -257,10 +342,21 @@ def read_manifest(package: Path) -> dict:
     return manifest
 
 
-def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, resolution: int | None = None,
-                  attention_blocks=None, log=print, dated: bool = True, fp32_dir: Path | None = None,
-                  chunk_bytes: int = CHUNK_BYTES, graph_dtypes: dict[str, dict[str, str]] | None = None,
-                  text_len: int = LLM_LEN) -> dict:
+def write_package(
+    ckpt: Checkpoint,
+    out: Path,
+    dtypes,
+    name: str,
+    source: str,
+    resolution: int | None = None,
+    attention_blocks=None,
+    log=print,
+    dated: bool = True,
+    fp32_dir: Path | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    graph_dtypes: dict[str, dict[str, str]] | None = None,
+    text_len: int = LLM_LEN,
+) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
     ``fp32_dir`` keeps the fp32 export there and reuses it on the next run; ``chunk_bytes`` is the
@@ -276,8 +372,10 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
     for d, per in graph_dtypes.items():
         for g, compute in per.items():
             if d not in dtypes or d == "fp32" or g not in GRAPH_IO or compute not in DTYPES:
-                raise ExportError(f"cannot give {d}/{g} the compute dtype {compute!r} (a converted dtype of this "
-                                  f"package, a graph of {', '.join(GRAPH_IO)} and a dtype of {', '.join(DTYPES)})")
+                raise ExportError(
+                    f"cannot give {d}/{g} the compute dtype {compute!r} (a converted dtype of this "
+                    f"package, a graph of {', '.join(GRAPH_IO)} and a dtype of {', '.join(DTYPES)})"
+                )
     sf = ckpt.vae_scale_factor
     resolution = resolution or (1024 if ckpt.transformer.config.downsample else 512)
     if resolution % sf:
@@ -296,8 +394,9 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
         scratch = tmp / "fp32" if "fp32" in dtypes else tmp / ".fp32-scratch"
         t0 = time.time()
         if fp32_dir is None:
-            fp32 = export_all(ckpt, scratch, token_grid, resolution, attention_blocks, text_len=text_len,
-                              chunk_bytes=chunk_bytes)
+            fp32 = export_all(
+                ckpt, scratch, token_grid, resolution, attention_blocks, text_len=text_len, chunk_bytes=chunk_bytes
+            )
         else:  # a kept fp32 export (same checkpoint and options): export only what is missing
             fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks, chunk_bytes, text_len)
             if "fp32" in dtypes:
@@ -332,9 +431,25 @@ def write_package(ckpt: Checkpoint, out: Path, dtypes, name: str, source: str, r
             colors = codebook_colors(ckpt, token_grid)
         finally:
             torch.set_num_threads(threads)
-        manifest = build_manifest(ckpt, name, source, source_revision(ckpt.root), dtypes, resolution, token_grid,
-                                  transformer_grid, attention_blocks, graphs_io, tokenizers, colors, tmp, dated,
-                                  graph_dtypes, text_len, token_tables)
+        manifest = build_manifest(
+            ckpt,
+            name,
+            source,
+            source_revision(ckpt.root),
+            dtypes,
+            resolution,
+            token_grid,
+            transformer_grid,
+            attention_blocks,
+            graphs_io,
+            tokenizers,
+            colors,
+            tmp,
+            dated,
+            graph_dtypes,
+            text_len,
+            token_tables,
+        )
         validate_manifest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         if out.exists():

@@ -5,6 +5,7 @@ encode text (negative, instruction) -> VQ-encode the source -> N steps of
 All randomness comes in as ``draw_u`` and ``gumbel_u`` arrays [N, h*w]. Every step's
 intermediate values are recorded (the golden fixtures are these records).
 """
+
 from __future__ import annotations
 
 import math
@@ -140,17 +141,39 @@ def run_edit(runner, tok: Tokenizers, geo: ModelGeometry, req: EditRequest) -> d
     temps = sampling.temperatures(n, *req.temperature)
     weights = np.ones(geo.llm_length, np.float32) if req.text_weights is None else req.text_weights.astype(np.float32)
     micro = np.array([[geo.resolution, geo.resolution, 0, 0, 6]], dtype=np.float32)
-    rec: dict[str, list] = {k: [] for k in ("drawn_ids", "drawn_probs", "ref_probs", "attention", "attention_raw",
-                                            "attention_smoothed", "token_scores", "hold_mask", "sampled_ids",
-                                            "remasked", "tokens_after", "mask_len")}
+    rec: dict[str, list] = {
+        k: []
+        for k in (
+            "drawn_ids",
+            "drawn_probs",
+            "ref_probs",
+            "attention",
+            "attention_raw",
+            "attention_smoothed",
+            "token_scores",
+            "hold_mask",
+            "sampled_ids",
+            "remasked",
+            "tokens_after",
+            "mask_len",
+        )
+    }
     for i in range(n):
-        out = runner.run("transformer_step", {
-            "tokens": tokens.reshape(1, h, w), "ref_tokens": ref_ids, "text_states": text_states, "pooled": pooled,
-            "micro_conds": micro, "timestep": np.array([n - 1 - i], np.float32),
-            "guidance_scale": np.array([req.guidance_scale], np.float32),
-            "ref_bias": np.array([math.log(req.reference_strength)], np.float32),
-            "text_weights": weights, "uniforms": req.draw_u[i:i + 1].astype(np.float32),
-        })
+        out = runner.run(
+            "transformer_step",
+            {
+                "tokens": tokens.reshape(1, h, w),
+                "ref_tokens": ref_ids,
+                "text_states": text_states,
+                "pooled": pooled,
+                "micro_conds": micro,
+                "timestep": np.array([n - 1 - i], np.float32),
+                "guidance_scale": np.array([req.guidance_scale], np.float32),
+                "ref_bias": np.array([math.log(req.reference_strength)], np.float32),
+                "text_weights": weights,
+                "uniforms": req.draw_u[i : i + 1].astype(np.float32),
+            },
+        )
         unknown = tokens[0] == geo.mask_token_id
         drawn = out["drawn_ids"][0]
         sampled = np.where(unknown, drawn, tokens[0]).astype(np.int32)
@@ -172,19 +195,35 @@ def run_edit(runner, tok: Tokenizers, geo: ModelGeometry, req: EditRequest) -> d
             tokens = np.where(remasked, geo.mask_token_id, sampled).astype(np.int32)[None]
         else:
             tokens = sampled[None]
-        for k, v in (("drawn_ids", drawn), ("drawn_probs", out["drawn_probs"][0]), ("ref_probs", out["ref_probs"][0]),
-                     ("attention", out["attention"][0]), ("attention_raw", maps["raw"]),
-                     ("attention_smoothed", maps["smoothed"]), ("token_scores", maps["token_scores"]),
-                     ("hold_mask", hold), ("sampled_ids", sampled), ("remasked", remasked),
-                     ("tokens_after", tokens[0]), ("mask_len", np.int32(n_mask))):
+        for k, v in (
+            ("drawn_ids", drawn),
+            ("drawn_probs", out["drawn_probs"][0]),
+            ("ref_probs", out["ref_probs"][0]),
+            ("attention", out["attention"][0]),
+            ("attention_raw", maps["raw"]),
+            ("attention_smoothed", maps["smoothed"]),
+            ("token_scores", maps["token_scores"]),
+            ("hold_mask", hold),
+            ("sampled_ids", sampled),
+            ("remasked", remasked),
+            ("tokens_after", tokens[0]),
+            ("mask_len", np.int32(n_mask)),
+        ):
             rec[k].append(v)
 
     final = tokens.reshape(1, h, w).astype(np.int32)
     pixels = runner.run("vq_decode", {"ids": final})["pixels"]
     result = {k: np.stack(v) for k, v in rec.items()}
-    result.update({
-        "source_ids": src_ids.astype(np.int32), "ref_tokens": ref_ids.astype(np.int32), "text_states": text_states,
-        "pooled": pooled, "temperatures": temps, "final_ids": final, "pixels": pixels.astype(np.float32),
-        "starting_mask_ratio": np.array([starting_ratio], np.float32),
-    })
+    result.update(
+        {
+            "source_ids": src_ids.astype(np.int32),
+            "ref_tokens": ref_ids.astype(np.int32),
+            "text_states": text_states,
+            "pooled": pooled,
+            "temperatures": temps,
+            "final_ids": final,
+            "pixels": pixels.astype(np.float32),
+            "starting_mask_ratio": np.array([starting_ratio], np.float32),
+        }
+    )
     return result

@@ -6,6 +6,7 @@ Writes goldens/preprocess/: index.json (per case the sha256 of the input pixels 
 output bytes, so the repository holds no image copies) and the mask images it draws.
 Run: cd tools/export && .venv/bin/python -m editmgt_export.preprocess_goldens
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -89,28 +90,51 @@ def compute() -> dict:
     for name, crop, size in RESIZES:
         src = _rgb(name, crop)
         resized = src.resize(size)
-        resizes.append({"photo": name, "crop": list(crop) if crop else None, "size": list(size),
-                        "input_sha256": _sha(np.asarray(src)), "output_sha256": _sha(np.asarray(resized))})
+        resizes.append(
+            {
+                "photo": name,
+                "crop": list(crop) if crop else None,
+                "size": list(size),
+                "input_sha256": _sha(np.asarray(src)),
+                "output_sha256": _sha(np.asarray(resized)),
+            }
+        )
     trips = []
     for name, res in ROUND_TRIPS:
         src = _rgb(name, None)
         pixels = source_pixels(src, res)
         model = Image.fromarray(np.round(pixels[0].transpose(1, 2, 0) * 255).astype(np.uint8))
         back = to_original_size(model, src.size)
-        trips.append({"photo": name, "resolution": res, "model_sha256": _sha(np.asarray(model)),
-                      "output_sha256": _sha(np.asarray(back))})
+        trips.append(
+            {
+                "photo": name,
+                "resolution": res,
+                "model_sha256": _sha(np.asarray(model)),
+                "output_sha256": _sha(np.asarray(back)),
+            }
+        )
     rgba = Image.open(OUT / "transparent.png")
     transparent = []
     for res in (64, 1024):
         pixels = source_pixels(rgba, res)
-        transparent.append({"image": "transparent.png", "resolution": res, "model_sha256": _sha(
-            np.round(pixels[0].transpose(1, 2, 0) * 255).astype(np.uint8))})
+        transparent.append(
+            {
+                "image": "transparent.png",
+                "resolution": res,
+                "model_sha256": _sha(np.round(pixels[0].transpose(1, 2, 0) * 255).astype(np.uint8)),
+            }
+        )
     masks = []
     for key, img in draw_masks().items():
         for grid in ((16, 16), (64, 64), (13, 21)):
             cells = mask_grid(img, grid)
-            masks.append({"mask": f"mask_{key}.png", "grid": list(grid),
-                          "cells": "".join("1" if v else "0" for v in cells.reshape(-1))})
+            masks.append(
+                {
+                    "mask": f"mask_{key}.png",
+                    "grid": list(grid),
+                    "cells": "".join("1" if v else "0" for v in cells.reshape(-1)),
+                }
+            )
     return {"resizes": resizes, "round_trips": trips, "transparent": transparent, "masks": masks}
 
 
@@ -120,14 +144,18 @@ def write(out: Path = OUT) -> None:
         img.save(out / f"mask_{key}.png")
     transparent_photo().save(out / "transparent.png")
     index = {
-        "generated_by": {"command": "cd tools/export && .venv/bin/python -m editmgt_export.preprocess_goldens",
-                         "pillow": PIL.__version__,
-                         "functions": "editmgt_export.pipeline.source_pixels / to_original_size / mask_grid"},
-        "notes": {"sha256": "over the RGB bytes, row-major (3 per pixel), of the input after crop and of Pillow's output",
-                  "resizes": "Image.resize default filter (bicubic); crop = PIL box (left, top, right, bottom)",
-                  "round_trips": "photo -> source_pixels at resolution (bicubic) -> x255 rounded -> to_original_size (bicubic)",
-                  "transparent": "transparent.png (RGBA) -> source_pixels (premultiplied bicubic resize, then RGB) -> x255",
-                  "masks": "mask_grid: convert('L'), Lanczos to the grid (width x height = grid[1] x grid[0]), >= 0.5; cells row-major"},
+        "generated_by": {
+            "command": "cd tools/export && .venv/bin/python -m editmgt_export.preprocess_goldens",
+            "pillow": PIL.__version__,
+            "functions": "editmgt_export.pipeline.source_pixels / to_original_size / mask_grid",
+        },
+        "notes": {
+            "sha256": "over the RGB bytes, row-major (3 per pixel), of the input after crop and of Pillow's output",
+            "resizes": "Image.resize default filter (bicubic); crop = PIL box (left, top, right, bottom)",
+            "round_trips": "photo -> source_pixels at resolution (bicubic) -> x255 rounded -> to_original_size (bicubic)",
+            "transparent": "transparent.png (RGBA) -> source_pixels (premultiplied bicubic resize, then RGB) -> x255",
+            "masks": "mask_grid: convert('L'), Lanczos to the grid (width x height = grid[1] x grid[0]), >= 0.5; cells row-major",
+        },
         **compute(),
     }
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")

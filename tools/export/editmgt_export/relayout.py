@@ -6,6 +6,7 @@ package whose checkpoint is not at hand can move to the layout without convertin
 
     python -m editmgt_export relayout <package folder> [--chunk-bytes N]
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,11 @@ def relayout_package(package: Path, chunk_bytes: int = CHUNK_BYTES) -> dict:
     manifest["graphs"]["text_llm"] = _io(package / first, "text_llm")
     listed = {f["path"] for f in manifest["files"]}
     paths = sorted(listed | {c for cs in done.values() for c in cs} | {t["file"] for t in tables.values()})
-    manifest["files"] = [{"path": p, "bytes": (package / p).stat().st_size, "sha256": sha256(package / p)}
-                         for p in paths if (package / p).exists()]
+    manifest["files"] = [
+        {"path": p, "bytes": (package / p).stat().st_size, "sha256": sha256(package / p)}
+        for p in paths
+        if (package / p).exists()
+    ]
     for entry in manifest["dtypes"].values():
         entry["max_buffer_bytes"] = dtype_max_buffer(package, entry)
     manifest["config"]["max_buffer_bytes"] = manifest_max_buffer(package, manifest["dtypes"])

@@ -1,5 +1,6 @@
 """Graph runners: the same name -> {input: array} -> {output: array} interface for the PyTorch
 graph modules and for onnxruntime sessions, so one pipeline drives both."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,8 +38,11 @@ class OrtRunner:
         if threads:
             opts.intra_op_num_threads = threads
         opts.log_severity_level = 3
-        self.sessions = {g: ort.InferenceSession(str(Path(folder) / f"{g}.onnx"), opts, providers=list(providers))
-                         for g in GRAPH_IO if (Path(folder) / f"{g}.onnx").exists()}
+        self.sessions = {
+            g: ort.InferenceSession(str(Path(folder) / f"{g}.onnx"), opts, providers=list(providers))
+            for g in GRAPH_IO
+            if (Path(folder) / f"{g}.onnx").exists()
+        }
         self.token_table = _token_table(Path(folder))
 
     def run(self, graph: str, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -53,10 +57,16 @@ class OrtRunner:
         if graph == "transformer_step" and feeds["text_states"].shape[0] == 1:
             # no CFG: the graph takes [uncond, cond]; [cond, cond] gives the conditional logits
             # exactly (u + g·(c − u) = u when c = u), as the engine feeds it
-            feeds = {**feeds, "text_states": np.concatenate([feeds["text_states"]] * 2),
-                     "pooled": np.concatenate([feeds["pooled"]] * 2)}
+            feeds = {
+                **feeds,
+                "text_states": np.concatenate([feeds["text_states"]] * 2),
+                "pooled": np.concatenate([feeds["pooled"]] * 2),
+            }
         res = self.sessions[graph].run(outputs, {n: feeds[n] for n in inputs})
-        return {n: np.asarray(r).astype(np.float32) if r.dtype == np.float16 else np.asarray(r) for n, r in zip(outputs, res)}
+        return {
+            n: np.asarray(r).astype(np.float32) if r.dtype == np.float16 else np.asarray(r)
+            for n, r in zip(outputs, res)
+        }
 
 
 def _token_table(folder: Path):

@@ -4,6 +4,7 @@ Same order and float32 arithmetic as the reference scheduler/pipeline (and the T
 engine): keep known tokens, region-hold, then (unless last step) Gumbel re-masking.
 All randomness is passed in as uniforms.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,14 @@ def temperatures(num_steps: int, start: float = 2.0, end: float = 0.0) -> np.nda
     return torch.linspace(start, end, num_steps, dtype=torch.float32).numpy()
 
 
-def mask_len(step: int, num_steps: int, seq_len: int, unknown_count: int, starting_mask_ratio: float = 1.0,
-             schedule: str = "cosine") -> int:
+def mask_len(
+    step: int,
+    num_steps: int,
+    seq_len: int,
+    unknown_count: int,
+    starting_mask_ratio: float = 1.0,
+    schedule: str = "cosine",
+) -> int:
     """How many positions to re-mask after step ``step`` (float32 like the reference)."""
     ratio = f32(step + 1) / f32(num_steps)
     if schedule == "cosine":
@@ -104,22 +111,27 @@ def adaptive_smooth(scores: np.ndarray, strength: float = 1.0) -> np.ndarray:
 
 def bicubic_upsample(img: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
     """torch F.interpolate(mode='bicubic', align_corners=False), A = −0.75, clamped borders."""
+
     def weights(in_n: int, out_n: int):
         scale = in_n / out_n
         src = (np.arange(out_n) + 0.5) * scale - 0.5
         i0 = np.floor(src).astype(int)
         t = src - i0
         a = -0.75
+
         def cc1(x):
             return ((a + 2) * x - (a + 3)) * x * x + 1
+
         def cc2(x):
             return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
         ws = np.stack([cc2(t + 1), cc1(t), cc1(1 - t), cc2(2 - t)], axis=1)
         idx = np.clip(i0[:, None] + np.arange(-1, 3)[None, :], 0, in_n - 1)
         m = np.zeros((out_n, in_n))
         for k in range(4):
             np.add.at(m, (np.arange(out_n), idx[:, k]), ws[:, k])
         return m
+
     wh, ww = weights(img.shape[0], out_h), weights(img.shape[1], out_w)
     return (wh @ img.astype(np.float64) @ ww.T).astype(f32)
 

@@ -16,6 +16,7 @@ Row layout in the file (little-endian), ``row_bytes`` each, row i at i·row_byte
   float32: D float32          float16: D float16          int8: one float32 scale, then D int8
 A row's values are value·scale for int8 (float32 product, as the graph's Mul computed it).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Weights are drawn with numpy's PCG64 in sorted tensor-name order (independent of torch's RNG),
 so the same seed gives byte-identical safetensors on any machine.
 """
+
 from __future__ import annotations
 
 import collections
@@ -25,33 +26,83 @@ TINY_CHUNK_BYTES = 512 * 1024
 # error does not get amplified chaotically through the blocks (closer to a trained model)
 TRANSFORMER_GAIN = 0.5
 TINY_TRANSFORMER = dict(
-    patch_size=1, in_channels=32, num_layers=2, num_single_layers=2, attention_head_dim=16,
-    num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, guidance_embeds=False,
-    axes_dims_rope=[4, 6, 6], vocab_size=128, codebook_size=64, downsample=True, upsample=True,
-    text_encoder_architecture="CLIP_Gemma2", connector_type="linear",
+    patch_size=1,
+    in_channels=32,
+    num_layers=2,
+    num_single_layers=2,
+    attention_head_dim=16,
+    num_attention_heads=2,
+    joint_attention_dim=32,
+    pooled_projection_dim=32,
+    guidance_embeds=False,
+    axes_dims_rope=[4, 6, 6],
+    vocab_size=128,
+    codebook_size=64,
+    downsample=True,
+    upsample=True,
+    text_encoder_architecture="CLIP_Gemma2",
+    connector_type="linear",
 )
 TINY_VQ = dict(
-    in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 3,
-    up_block_types=["UpDecoderBlock2D"] * 3, block_out_channels=[16, 32, 32], layers_per_block=1,
-    act_fn="silu", latent_channels=8, sample_size=64, num_vq_embeddings=64, norm_num_groups=8,
-    vq_embed_dim=None, scaling_factor=0.18215, norm_type="group", mid_block_add_attention=False,
-    lookup_from_codebook=True, force_upcast=False,
+    in_channels=3,
+    out_channels=3,
+    down_block_types=["DownEncoderBlock2D"] * 3,
+    up_block_types=["UpDecoderBlock2D"] * 3,
+    block_out_channels=[16, 32, 32],
+    layers_per_block=1,
+    act_fn="silu",
+    latent_channels=8,
+    sample_size=64,
+    num_vq_embeddings=64,
+    norm_num_groups=8,
+    vq_embed_dim=None,
+    scaling_factor=0.18215,
+    norm_type="group",
+    mid_block_add_attention=False,
+    lookup_from_codebook=True,
+    force_upcast=False,
 )
 
 
 def _tiny_clip_config(vocab_size: int, bos: int, eos: int) -> dict:
-    return dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, projection_dim=32,
-                num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77, hidden_act="gelu",
-                layer_norm_eps=1e-5, bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)
+    return dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        projection_dim=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        hidden_act="gelu",
+        layer_norm_eps=1e-5,
+        bos_token_id=bos,
+        eos_token_id=eos,
+        pad_token_id=eos,
+    )
 
 
 def _tiny_gemma_config(vocab_size: int) -> dict:
-    return dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                num_attention_heads=2, num_key_value_heads=1, head_dim=16, max_position_embeddings=512,
-                sliding_window=4096, query_pre_attn_scalar=16, attn_logit_softcapping=50.0,
-                final_logit_softcapping=30.0, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
-                pad_token_id=0, eos_token_id=1, bos_token_id=2, tie_word_embeddings=True,
-                attn_implementation="eager")
+    return dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        max_position_embeddings=512,
+        sliding_window=4096,
+        query_pre_attn_scalar=16,
+        attn_logit_softcapping=50.0,
+        final_logit_softcapping=30.0,
+        hidden_activation="gelu_pytorch_tanh",
+        rms_norm_eps=1e-6,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+        tie_word_embeddings=True,
+        attn_implementation="eager",
+    )
 
 
 def randomize(module: torch.nn.Module, seed: int, zero_centered_norms: bool = False, gain: float = 1.0) -> None:
@@ -116,8 +167,15 @@ def build_tiny_checkpoint(out: Path, seed: int = 0) -> Path:
     return build_random_checkpoint(out, seed)
 
 
-def build_random_checkpoint(out: Path, seed: int = 0, transformer: dict = TINY_TRANSFORMER, vq: dict = TINY_VQ,
-                            clip: dict | None = None, gemma: dict | None = None, log=lambda _: None) -> Path:
+def build_random_checkpoint(
+    out: Path,
+    seed: int = 0,
+    transformer: dict = TINY_TRANSFORMER,
+    vq: dict = TINY_VQ,
+    clip: dict | None = None,
+    gemma: dict | None = None,
+    log=lambda _: None,
+) -> Path:
     """A random checkpoint in hub layout with the tiny tokenizers: ``transformer`` and ``vq`` are
     full configs, ``clip`` / ``gemma`` override the tiny text-encoder configs (e.g. real widths)."""
     out = Path(out)
@@ -126,7 +184,10 @@ def build_random_checkpoint(out: Path, seed: int = 0, transformer: dict = TINY_T
     save_tokenizer(gemma_tok, out / "llm_encoder", "gemma", 256)
 
     vocab = clip_tok.get_vocab()
-    clip_cfg = {**_tiny_clip_config(clip_tok.get_vocab_size(), vocab["<|startoftext|>"], vocab["<|endoftext|>"]), **(clip or {})}
+    clip_cfg = {
+        **_tiny_clip_config(clip_tok.get_vocab_size(), vocab["<|startoftext|>"], vocab["<|endoftext|>"]),
+        **(clip or {}),
+    }
     _write_random_clip(out / "text_encoder", clip_cfg, seed + 1)
     log("text_encoder written")
     gemma_cfg = {**_tiny_gemma_config(gemma_tok.get_vocab_size()), **(gemma or {})}
@@ -138,13 +199,28 @@ def build_random_checkpoint(out: Path, seed: int = 0, transformer: dict = TINY_T
     log("editmgt written")
 
     (out / "scheduler").mkdir(parents=True, exist_ok=True)
-    (out / "scheduler" / "scheduler_config.json").write_text(json.dumps(
-        {"_class_name": "Scheduler", "mask_token_id": transformer["vocab_size"] - 1, "masking_schedule": "cosine"}, indent=2) + "\n")
-    (out / "model_index.json").write_text(json.dumps({
-        "_class_name": "Pipeline", "tokenizer": ["transformers", "CLIPTokenizer"],
-        "text_encoder": ["transformers", "CLIPTextModelWithProjection"], "vqvae": ["diffusers", "VQModel"],
-        "transformer": ["src.transformer", "Transformer2DModel"], "scheduler": ["src.scheduler", "Scheduler"],
-        "tiny_random_seed": seed}, indent=2) + "\n")
+    (out / "scheduler" / "scheduler_config.json").write_text(
+        json.dumps(
+            {"_class_name": "Scheduler", "mask_token_id": transformer["vocab_size"] - 1, "masking_schedule": "cosine"},
+            indent=2,
+        )
+        + "\n"
+    )
+    (out / "model_index.json").write_text(
+        json.dumps(
+            {
+                "_class_name": "Pipeline",
+                "tokenizer": ["transformers", "CLIPTokenizer"],
+                "text_encoder": ["transformers", "CLIPTextModelWithProjection"],
+                "vqvae": ["diffusers", "VQModel"],
+                "transformer": ["src.transformer", "Transformer2DModel"],
+                "scheduler": ["src.scheduler", "Scheduler"],
+                "tiny_random_seed": seed,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return out
 
 
@@ -156,7 +232,9 @@ def _write_random_clip(folder: Path, cfg: dict, seed: int) -> None:
 
     model = CLIPTextModelWithProjection(CLIPTextConfig(**cfg))
     randomize(model, seed)
-    _save_module(model, folder, {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **cfg})
+    _save_module(
+        model, folder, {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **cfg}
+    )
 
 
 def _write_random_gemma(folder: Path, cfg: dict, seed: int) -> None:
@@ -164,8 +242,9 @@ def _write_random_gemma(folder: Path, cfg: dict, seed: int) -> None:
 
     model = Gemma2ForCausalLM(Gemma2Config(**cfg))
     randomize(model, seed, zero_centered_norms=True)
-    _save_module(model, folder, {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **cfg},
-                 skip=("lm_head.weight",))
+    _save_module(
+        model, folder, {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **cfg}, skip=("lm_head.weight",)
+    )
 
 
 def _write_random_vq(folder: Path, cfg: dict, seed: int) -> None:

@@ -7,6 +7,7 @@
 Both are saved as ``tokenizer.json`` (+ ``tokenizer_config.json``) loadable by transformers,
 transformers.js and @huggingface/tokenizers.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,17 @@ from pathlib import Path
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 CORPUS = [
-    "make it into ghibli style", "turn the sky into a sunset", "remove the person on the left",
-    "add a red hat to the cat", "change the background to a beach", "make the car blue",
-    "replace the dog with a tiger", "make it look like a watercolor painting", "add snow on the roof",
-    "the quick brown fox jumps over the lazy dog", "a photo of an astronaut riding a horse on mars",
+    "make it into ghibli style",
+    "turn the sky into a sunset",
+    "remove the person on the left",
+    "add a red hat to the cat",
+    "change the background to a beach",
+    "make the car blue",
+    "replace the dog with a tiger",
+    "make it look like a watercolor painting",
+    "add snow on the roof",
+    "the quick brown fox jumps over the lazy dog",
+    "a photo of an astronaut riding a horse on mars",
     "worst quality, low quality, low res, blurry, distortion, watermark, logo, signature, text, "
     "jpeg artifacts, signature, sketch, duplicate, ugly, identifying mark",
     "colour colors green yellow purple orange black white night day winter summer",
@@ -64,10 +72,12 @@ def clip_text_rules():
     """The CLIP-style normaliser (NFC, collapsed whitespace, lower case) and pre-tokenizer (CLIP's
     word pattern, then byte-level)."""
     norm = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()])
-    pre = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(CLIP_PATTERN), behavior="removed", invert=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    pre = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(CLIP_PATTERN), behavior="removed", invert=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     return norm, pre
 
 
@@ -86,10 +96,12 @@ def assemble_clip_tokenizer(merges: list[tuple[str, str]], max_length: int, deco
     tok.normalizer, tok.pre_tokenizer = norm, pre
     tok.add_special_tokens(["<|startoftext|>", "<|endoftext|>"])
     bos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
-    tok.post_processor = processors.RobertaProcessing(("<|endoftext|>", eos), ("<|startoftext|>", bos),
-                                                      trim_offsets=False, add_prefix_space=False)
+    tok.post_processor = processors.RobertaProcessing(
+        ("<|endoftext|>", eos), ("<|startoftext|>", bos), trim_offsets=False, add_prefix_space=False
+    )
     tok.decoder = decoder or decoders.Sequence(
-        [decoders.ByteLevel(), decoders.Replace("</w>", " "), decoders.Strip(" ", 0, 1)])
+        [decoders.ByteLevel(), decoders.Replace("</w>", " "), decoders.Strip(" ", 0, 1)]
+    )
     tok.enable_truncation(max_length)
     tok.enable_padding(pad_id=eos, pad_token="<|endoftext|>", length=max_length)
     return tok
@@ -136,12 +148,22 @@ def save_tokenizer(tok: Tokenizer, folder: Path, kind: str, max_length: int) -> 
     folder.mkdir(parents=True, exist_ok=True)
     tok.save(str(folder / "tokenizer.json"))
     if kind == "clip":
-        special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
-                   "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}
+        special = {
+            "bos_token": "<|startoftext|>",
+            "eos_token": "<|endoftext|>",
+            "unk_token": "<|endoftext|>",
+            "pad_token": "<|endoftext|>",
+        }
     else:
         special = {"bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>"}
-    config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": max_length,
-              "padding_side": "right", "truncation_side": "right", "add_bos_token": kind == "gemma",
-              "clean_up_tokenization_spaces": False, **special}
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": max_length,
+        "padding_side": "right",
+        "truncation_side": "right",
+        "add_bos_token": kind == "gemma",
+        "clean_up_tokenization_spaces": False,
+        **special,
+    }
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
     (folder / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")

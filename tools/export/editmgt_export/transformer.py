@@ -3,6 +3,7 @@
 Parameter names and shapes equal the published ``editmgt`` checkpoint, so it loads with
 ``strict=True``. Config keys are those of the checkpoint's ``config.json``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -88,11 +89,15 @@ class ResampleBlock(nn.Module):
         common = dict(norm_type="rms_norm", eps=1e-6, elementwise_affine=True, bias=False)
         self.downsample = (
             Downsample2D(channels, use_conv=True, padding=0, name="Conv2d_0", kernel_size=2, **common)
-            if downsample else None
+            if downsample
+            else None
         )
         self.upsample = (
-            Upsample2D(channels, use_conv_transpose=True, kernel_size=2, padding=0, name="conv", interpolate=False, **common)
-            if upsample else None
+            Upsample2D(
+                channels, use_conv_transpose=True, kernel_size=2, padding=0, name="conv", interpolate=False, **common
+            )
+            if upsample
+            else None
         )
 
     def forward(self, x):
@@ -234,7 +239,9 @@ class EditMGTTransformer(ModelMixin, ConfigMixin):
         txt = self.connector(text_states) if self.connector is not None else text_states
         txt = self.encoder_proj_layer_norm(self.context_embedder(txt))
 
-        micro = get_timestep_embedding(micro_conds.flatten(), MICRO_COND_DIM, flip_sin_to_cos=True, downscale_freq_shift=0)
+        micro = get_timestep_embedding(
+            micro_conds.flatten(), MICRO_COND_DIM, flip_sin_to_cos=True, downscale_freq_shift=0
+        )
         pooled = self.cond_embed(torch.cat([pooled, micro.reshape(b, -1)], dim=1))
         t = timestep.to(txt.dtype) * 1000
         temb = self.time_text_embed(t, pooled)

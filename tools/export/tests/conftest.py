@@ -1,8 +1,6 @@
 import pytest
 import torch
 
-import export_helpers  # noqa: F401  (puts tools/export on sys.path)
-
 torch.set_num_threads(1)  # the CI box has 2 cores shared with other jobs; spinning threads hurt
 
 

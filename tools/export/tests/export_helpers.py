@@ -1,15 +1,13 @@
 """Shared test helpers: paths, golden fixture loading, package geometry.
 (A uniquely named module: pytest runs these tests beside other folders' conftest.py.)"""
+
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 REPO = ROOT.parents[1]
 TINY_PACKAGE = REPO / "public" / "models" / "tiny-random"
 GOLDENS = ROOT / "goldens" / "tiny-random"
@@ -34,8 +32,15 @@ def geometry(package: Path = TINY_PACKAGE):
 
     cfg = manifest(package)["config"]
     res = cfg["resolutions"][str(cfg["resolution"])]
-    return ModelGeometry(cfg["resolution"], tuple(res["token_grid"]), tuple(res["transformer_grid"]),
-                         cfg["codebook_size"], cfg["mask_token_id"], cfg["text"]["clip_length"], cfg["text"]["llm_length"])
+    return ModelGeometry(
+        cfg["resolution"],
+        tuple(res["token_grid"]),
+        tuple(res["transformer_grid"]),
+        cfg["codebook_size"],
+        cfg["mask_token_id"],
+        cfg["text"]["clip_length"],
+        cfg["text"]["llm_length"],
+    )
 
 
 def tokenizers(package: Path = TINY_PACKAGE):
@@ -58,12 +63,18 @@ def step_feeds_along_edit(case: str = "edit_hold_off") -> list[dict]:
     feeds = []
     for i in range(n):
         tokens = np.full((1, h * w), g["mask_token_id"], np.int32) if i == 0 else tokens_after[i - 1][None]
-        feeds.append({
-            "tokens": tokens.reshape(1, h, w).astype(np.int32), "ref_tokens": a(f"{case}/ref_tokens").astype(np.int32),
-            "text_states": text_states, "pooled": pooled,
-            "micro_conds": np.array([[g["resolution"], g["resolution"], 0, 0, 6]], np.float32),
-            "timestep": np.array([n - 1 - i], np.float32), "guidance_scale": np.array([6.0], np.float32),
-            "ref_bias": np.array([math.log(1.1)], np.float32), "text_weights": np.ones(g["llm_length"], np.float32),
-            "uniforms": draw_u[i:i + 1],
-        })
+        feeds.append(
+            {
+                "tokens": tokens.reshape(1, h, w).astype(np.int32),
+                "ref_tokens": a(f"{case}/ref_tokens").astype(np.int32),
+                "text_states": text_states,
+                "pooled": pooled,
+                "micro_conds": np.array([[g["resolution"], g["resolution"], 0, 0, 6]], np.float32),
+                "timestep": np.array([n - 1 - i], np.float32),
+                "guidance_scale": np.array([6.0], np.float32),
+                "ref_bias": np.array([math.log(1.1)], np.float32),
+                "text_weights": np.ones(g["llm_length"], np.float32),
+                "uniforms": draw_u[i : i + 1],
+            }
+        )
     return feeds

@@ -1,9 +1,9 @@
 """The largest-buffer count: shapes from static inference, weights and activations apart."""
-import onnx
-from onnx import TensorProto, helper, numpy_helper
-import numpy as np
 
+import numpy as np
+import onnx
 from export_helpers import TINY_PACKAGE
+from onnx import TensorProto, helper, numpy_helper
 
 GRAPHS = ("text_clip", "text_llm", "vq_encode", "vq_decode", "transformer_step")
 
@@ -14,9 +14,12 @@ def test_counts_the_largest_activation_and_weight_from_shapes(tmp_path):
     # x [batch, 3, 5] @ w [5, 700] -> y [batch, 3, 700]; the batch is dynamic (counted as 2)
     w = numpy_helper.from_array(np.zeros((5, 700), np.float32), "w")
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])], "g",
+        [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 5])],
-        [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)], [w])
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+        [w],
+    )
     path = tmp_path / "g.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
     got = largest_buffers(path)
@@ -73,4 +76,6 @@ def test_convert_defaults_to_the_browser_resolution():
 
     args = build_parser().parse_args(["convert", "--source", "x", "--out", "y"])
     assert args.resolution == 512
-    assert build_parser().parse_args(["convert", "--source", "x", "--out", "y", "--resolution", "1024"]).resolution == 1024
+    assert (
+        build_parser().parse_args(["convert", "--source", "x", "--out", "y", "--resolution", "1024"]).resolution == 1024
+    )

@@ -1,4 +1,5 @@
 """Graph rewrites used by the dtype conversions."""
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -19,7 +20,9 @@ def _gemm_model(trans_b: int, bias: bool, shared: bool = False) -> onnx.ModelPro
     if shared:  # a second user of the weight keeps the original tensor alive
         nodes.append(helper.make_node("Identity", ["w"], ["w_out"]))
         outputs.append(helper.make_tensor_value_info("w_out", TensorProto.FLOAT, list(w.shape)))
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 32])], outputs, inits)
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 32])], outputs, inits
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
 
 
@@ -69,10 +72,13 @@ def test_int8_embedding_rows():
 
     table = np.random.default_rng(2).standard_normal((50, 16)).astype(np.float32)
     table[3] = 0  # an all-zero row keeps a usable scale
-    graph = helper.make_graph([helper.make_node("Gather", ["table", "ids"], ["y"], axis=0)], "g",
-                              [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 5])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5, 16])],
-                              [numpy_helper.from_array(table, "table")])
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["y"], axis=0)],
+        "g",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5, 16])],
+        [numpy_helper.from_array(table, "table")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     q = quantize_embedding_tables(model)
     types = {t.name: t.data_type for t in q.graph.initializer}
@@ -95,12 +101,20 @@ def test_weight_layout_ops_fold_into_weights():
         helper.make_node("Transpose", ["w_2d"], ["w_t"], perm=[1, 0]),
         helper.make_node("MatMul", ["x", "w_t"], ["y"]),
     ]
-    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array([0, 0], np.int64), "st"),
-             numpy_helper.from_array(np.array([1, 1], np.int64), "en"),
-             numpy_helper.from_array(np.array([2, 3], np.int64), "ax"),
-             numpy_helper.from_array(np.array([2, 3], np.int64), "sq")]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 32])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 64])], inits)
+    inits = [
+        numpy_helper.from_array(w, "w"),
+        numpy_helper.from_array(np.array([0, 0], np.int64), "st"),
+        numpy_helper.from_array(np.array([1, 1], np.int64), "en"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "ax"),
+        numpy_helper.from_array(np.array([2, 3], np.int64), "sq"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 64])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     x = np.random.default_rng(4).standard_normal((3, 32)).astype(np.float32)
     want = _run(model, x)[0]
@@ -119,10 +133,14 @@ def test_fp16_sampling_tail_stays_float32():
     for dtype in ("fp16", "q4f16"):
         model = onnx.load(str(TINY_PACKAGE / dtype / "transformer_step.onnx"))
         add_inferred_shapes(model)
-        types = {v.name: v.type.tensor_type.elem_type
-                 for v in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)}
+        types = {
+            v.name: v.type.tensor_type.elem_type
+            for v in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output)
+        }
         types.update({t.name: t.data_type for t in model.graph.initializer})
         nodes = list(model.graph.node)
         start = max(k for k, n in enumerate(nodes) if n.op_type == "Softmax")
-        half = [n.name for n in nodes[start:] if any(types.get(x) == TensorProto.FLOAT16 for x in [*n.input, *n.output])]
+        half = [
+            n.name for n in nodes[start:] if any(types.get(x) == TensorProto.FLOAT16 for x in [*n.input, *n.output])
+        ]
         assert not half, (dtype, half)

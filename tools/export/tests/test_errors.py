@@ -1,5 +1,6 @@
 """A checkpoint that does not match its config fails with the tensor's name and both shapes;
 layout and config problems are one-line CLI errors, not tracebacks."""
+
 import json
 import shutil
 import subprocess
@@ -7,9 +8,9 @@ import sys
 
 import pytest
 import torch
+from export_helpers import ROOT
 from safetensors.torch import load_file, save_file
 
-from export_helpers import ROOT
 from editmgt_export.checkpoint import load_checkpoint, load_transformer
 from editmgt_export.errors import ExportError
 
@@ -43,7 +44,11 @@ def test_config_that_does_not_match_the_tensors(ckpt_copy):
     cfg_path.write_text(json.dumps(cfg))
     with pytest.raises(ExportError) as e:
         load_transformer(ckpt_copy / "editmgt")
-    assert "mlm_layer.conv2.weight" in str(e.value) and "(64, 32, 1, 1)" in str(e.value) and "(32, 32, 1, 1)" in str(e.value)
+    assert (
+        "mlm_layer.conv2.weight" in str(e.value)
+        and "(64, 32, 1, 1)" in str(e.value)
+        and "(32, 32, 1, 1)" in str(e.value)
+    )
 
 
 def test_missing_and_unexpected_tensors(ckpt_copy):
@@ -62,8 +67,9 @@ def test_text_encoder_mismatch(ckpt_copy):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "editmgt_export", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "editmgt_export", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_missing_subfolder_is_one_line(ckpt_copy, tmp_path):
@@ -95,9 +101,23 @@ def test_cli_bad_source_and_dtype_are_one_line(ckpt_copy, tmp_path):
 def test_connector_types(tiny_ckpt):
     from editmgt_export.transformer import EditMGTTransformer
 
-    small = dict(num_layers=1, num_single_layers=1, attention_head_dim=16, num_attention_heads=2, pooled_projection_dim=32,
-                 axes_dims_rope=(4, 6, 6), vocab_size=16, codebook_size=8)
-    assert "connector.projector.2.weight" in EditMGTTransformer(connector_type="mlp", joint_attention_dim=48, **small).state_dict()
-    assert not any(k.startswith("connector") for k in EditMGTTransformer(connector_type="none", joint_attention_dim=32, **small).state_dict())
+    small = dict(
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        pooled_projection_dim=32,
+        axes_dims_rope=(4, 6, 6),
+        vocab_size=16,
+        codebook_size=8,
+    )
+    assert (
+        "connector.projector.2.weight"
+        in EditMGTTransformer(connector_type="mlp", joint_attention_dim=48, **small).state_dict()
+    )
+    assert not any(
+        k.startswith("connector")
+        for k in EditMGTTransformer(connector_type="none", joint_attention_dim=32, **small).state_dict()
+    )
     with pytest.raises(ExportError, match="joint_attention_dim"):
         EditMGTTransformer(connector_type="none", joint_attention_dim=48, **small)

@@ -1,11 +1,11 @@
 """Graph weights in external-data chunks: written beside the graph, named by file name, loaded
 and run by onnxruntime exactly as the graph with its weights inside."""
+
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-import export_helpers  # noqa: F401  (puts tools/export on sys.path)
 from editmgt_export.external_data import CHUNK_BYTES, chunk_paths, save_chunked
 from editmgt_export.onnx_export import save_model
 
@@ -15,11 +15,20 @@ def three_matmuls() -> onnx.ModelProto:
     rng = np.random.default_rng(0)
     weights = [numpy_helper.from_array(rng.standard_normal((64, 64)).astype(np.float32), f"w{i}") for i in range(3)]
     bias = numpy_helper.from_array(np.arange(4, dtype=np.float32), "small")
-    nodes = [helper.make_node("MatMul", ["x", "w0"], ["h0"]), helper.make_node("MatMul", ["h0", "w1"], ["h1"]),
-             helper.make_node("MatMul", ["h1", "w2"], ["h2"]), helper.make_node("ReduceSum", ["h2"], ["s"], keepdims=0),
-             helper.make_node("Add", ["s", "small"], ["y"])]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [*weights, bias])
+    nodes = [
+        helper.make_node("MatMul", ["x", "w0"], ["h0"]),
+        helper.make_node("MatMul", ["h0", "w1"], ["h1"]),
+        helper.make_node("MatMul", ["h1", "w2"], ["h2"]),
+        helper.make_node("ReduceSum", ["h2"], ["s"], keepdims=0),
+        helper.make_node("Add", ["s", "small"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        [*weights, bias],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
 
 
@@ -61,8 +70,9 @@ def test_relayout_moves_a_package_to_other_chunks_and_keeps_its_outputs(tmp_path
     validates, and each graph computes exactly what it did."""
     import shutil
 
-    from editmgt_export.relayout import relayout_package
     from export_helpers import TINY_PACKAGE
+
+    from editmgt_export.relayout import relayout_package
 
     copy = tmp_path / "pkg"
     shutil.copytree(TINY_PACKAGE, copy)
@@ -92,6 +102,14 @@ def test_a_tensor_too_big_for_one_chunk_gets_its_own_and_a_package_refuses_it(ti
     assert [p.stat().st_size for p in chunks] == [16384, 16384, 16384]  # one 16 KiB weight each
     monkeypatch.setattr(package, "MAX_CHUNK_BYTES", 30_000)
     with pytest.raises(ExportError, match=r"fp32/\w+\.onnx\.data(_\d+)? has [\d,]+ bytes: one of its tensors"):
-        package.write_package(tiny_ckpt, tmp_path / "pkg", ["fp32"], name="pkg", source="x", resolution=64,
-                              log=lambda *_: None, chunk_bytes=16 * 1024)
+        package.write_package(
+            tiny_ckpt,
+            tmp_path / "pkg",
+            ["fp32"],
+            name="pkg",
+            source="x",
+            resolution=64,
+            log=lambda *_: None,
+            chunk_bytes=16 * 1024,
+        )
     assert not (tmp_path / "pkg").exists()

@@ -1,10 +1,10 @@
 """The real architecture with random weights converts (fp16, q4), loads in onnxruntime (Python and
 node) and runs one 1024 px transformer_step on the CPU. Slow (about an hour on 2 cores) and
 memory-hungry: only with EDITMGT_FULLSIZE=1. Numbers land in tools/export/.cache/fullsize/report.json."""
+
 import os
 
 import pytest
-
 from export_helpers import ROOT
 
 pytestmark = pytest.mark.skipif(os.environ.get("EDITMGT_FULLSIZE") != "1", reason="slow: set EDITMGT_FULLSIZE=1")

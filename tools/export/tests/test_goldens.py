@@ -1,8 +1,8 @@
 """The committed golden fixtures are what the PyTorch reference computes now, and the fp32
 ONNX package replays them (ids exact, floats within the index's tolerances)."""
+
 import numpy as np
 import pytest
-
 from export_helpers import TINY_PACKAGE, geometry, load_array, load_index, tokenizers
 
 INT_KINDS = ("int32", "uint8")
@@ -46,7 +46,9 @@ def test_goldens_match_the_pytorch_reference(reference_goldens):
         _compare(name, reference_goldens["arrays"][name], load_array(name, index=idx), meta, 2e-5)
 
 
-@pytest.mark.parametrize("case", ["edit_hold_off", "edit_hold_on", "edit_mask", "edit_guidance_half", "edit_guidance_one"])
+@pytest.mark.parametrize(
+    "case", ["edit_hold_off", "edit_hold_on", "edit_mask", "edit_guidance_half", "edit_guidance_one"]
+)
 def test_fp32_onnx_replays_the_golden_edit(case):
     from editmgt_export.goldens import PROMPTS, golden_mask
     from editmgt_export.pipeline import EditRequest, run_edit
@@ -55,9 +57,15 @@ def test_fp32_onnx_replays_the_golden_edit(case):
     idx = load_index()
     meta = idx["cases"][case]
     geo = geometry()
-    req = EditRequest(prompt=PROMPTS["plain"], pixels=load_array("image/pixels", index=idx),
-                      draw_u=load_array("uniforms/draw_u", index=idx), gumbel_u=load_array("uniforms/gumbel_u", index=idx),
-                      region_hold=meta["region_hold"], guidance_scale=meta["guidance_scale"], mask=golden_mask(*geo.token_grid) if meta["mask"] else None)
+    req = EditRequest(
+        prompt=PROMPTS["plain"],
+        pixels=load_array("image/pixels", index=idx),
+        draw_u=load_array("uniforms/draw_u", index=idx),
+        gumbel_u=load_array("uniforms/gumbel_u", index=idx),
+        region_hold=meta["region_hold"],
+        guidance_scale=meta["guidance_scale"],
+        mask=golden_mask(*geo.token_grid) if meta["mask"] else None,
+    )
     rec = run_edit(OrtRunner(TINY_PACKAGE / "fp32"), tokenizers(), geo, req)
     for key in ("drawn_ids", "sampled_ids", "hold_mask", "remasked", "tokens_after", "mask_len", "final_ids"):
         _compare(key, rec[key], load_array(f"{case}/{key}", index=idx), idx["arrays"][f"{case}/{key}"], 0)

@@ -11,9 +11,9 @@ drawn-token agreement on the positions being sampled; attention-map Pearson corr
  q4 0.743/0.698/0.941, q4f16 0.748/0.708/0.940; drawn-probability error max fp16 0.024, q8 0.050,
  q4 and q4f16 0.056)
 """
+
 import numpy as np
 import pytest
-
 from export_helpers import TINY_PACKAGE, load_array, load_index, step_feeds_along_edit
 
 BOUNDS = {  # dtype: (mean agreement, min agreement per step, min attention correlation, max prob error)
@@ -41,9 +41,13 @@ def fp32():
 def _text_feeds():
     idx = load_index()
     ids = load_array("tokenizer/plain/clip_ids", index=idx).astype(np.int64)
-    llm = np.stack([load_array("tokenizer/plain/llm_ids", index=idx), load_array("tokenizer/long256/llm_ids", index=idx)]).astype(np.int64)
+    llm = np.stack(
+        [load_array("tokenizer/plain/llm_ids", index=idx), load_array("tokenizer/long256/llm_ids", index=idx)]
+    ).astype(np.int64)
     return {
-        "text_clip": {"input_ids": np.stack([ids, load_array("tokenizer/unicode/clip_ids", index=idx).astype(np.int64)])},
+        "text_clip": {
+            "input_ids": np.stack([ids, load_array("tokenizer/unicode/clip_ids", index=idx).astype(np.int64)])
+        },
         "text_llm": {"input_ids": llm, "attention_mask": np.ones_like(llm)},
     }
 
@@ -96,8 +100,20 @@ def test_transformer_step_draw_is_inverse_cdf(torch_runner):
     feeds = step_feeds_along_edit("edit_hold_off")[1]
     step = torch_runner.modules["transformer_step"]
     with torch.no_grad():
-        args = [torch.from_numpy(feeds[n]) for n in ("tokens", "ref_tokens", "text_states", "pooled", "micro_conds",
-                                                     "timestep", "guidance_scale", "ref_bias", "text_weights")]
+        args = [
+            torch.from_numpy(feeds[n])
+            for n in (
+                "tokens",
+                "ref_tokens",
+                "text_states",
+                "pooled",
+                "micro_conds",
+                "timestep",
+                "guidance_scale",
+                "ref_bias",
+                "text_weights",
+            )
+        ]
         logits, _ = step.logits_and_attention(*args)
         probs = torch.softmax(logits.flatten(1, 2), -1)[0].double().numpy()
     out = torch_runner.run("transformer_step", feeds)
@@ -123,8 +139,17 @@ def test_cfg_mixed_before_the_projection_equals_the_mix_of_logits(torch_runner):
     import torch
 
     step = torch_runner.modules["transformer_step"]
-    names = ("tokens", "ref_tokens", "text_states", "pooled", "micro_conds", "timestep", "guidance_scale", "ref_bias",
-             "text_weights")
+    names = (
+        "tokens",
+        "ref_tokens",
+        "text_states",
+        "pooled",
+        "micro_conds",
+        "timestep",
+        "guidance_scale",
+        "ref_bias",
+        "text_weights",
+    )
     worst = 0.0
     for feeds in step_feeds_along_edit("edit_hold_off")[::4]:
         args = [torch.from_numpy(feeds[n]) for n in names]
@@ -137,9 +162,19 @@ def test_cfg_mixed_before_the_projection_equals_the_mix_of_logits(torch_runner):
                 return torch.cat([x, x])
 
             rope = Rope(step.main_cos, step.main_sin, step.ref_cos, step.ref_sin)
-            both, _ = step.transformer(two(tokens), states, pooled, two(micro), two(t), ref_tokens=two(ref),
-                                       ref_bias=bias, rope=rope, capture_blocks=step.attention_blocks,
-                                       text_weights=weights, channels_last=True)
+            both, _ = step.transformer(
+                two(tokens),
+                states,
+                pooled,
+                two(micro),
+                two(t),
+                ref_tokens=two(ref),
+                ref_bias=bias,
+                rope=rope,
+                capture_blocks=step.attention_blocks,
+                text_weights=weights,
+                channels_last=True,
+            )
             want = both[0:1] + g * (both[1:2] - both[0:1])
         worst = max(worst, float((mixed - want).abs().max()))
     assert worst <= 1e-4, worst
@@ -147,8 +182,11 @@ def test_cfg_mixed_before_the_projection_equals_the_mix_of_logits(torch_runner):
     model = onnx.shape_inference.infer_shapes(model)
     inits = {t.name for t in model.graph.initializer}
     shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.value_info}
-    projections = [n for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in inits
-                   and shapes.get(n.output[0], [])[-1:] == [64]]  # the tiny codebook: 64 codes
+    projections = [
+        n
+        for n in model.graph.node
+        if n.op_type == "MatMul" and n.input[1] in inits and shapes.get(n.output[0], [])[-1:] == [64]
+    ]  # the tiny codebook: 64 codes
     # one codebook projection, of the mixed branch alone: logits [1, h, w, K], never [2, h, w, K]
     assert [shapes[n.output[0]] for n in projections] == [[1, 16, 16, 64]]
 
@@ -167,8 +205,10 @@ def test_quantized_step_agreement(dtype, fp32):
         agreement.append((got["drawn_ids"][0][sampled] == want["drawn_ids"][0][sampled]).mean())
         corr.append(np.corrcoef(got["attention"][0], want["attention"][0])[0, 1])
         prob_err.append(np.abs(got["drawn_probs"] - want["drawn_probs"]).max())
-    print(f"{dtype}: agreement mean {np.mean(agreement):.3f} min {min(agreement):.3f}, "
-          f"attention corr min {min(corr):.4f}, drawn prob err max {max(prob_err):.3f}")
+    print(
+        f"{dtype}: agreement mean {np.mean(agreement):.3f} min {min(agreement):.3f}, "
+        f"attention corr min {min(corr):.4f}, drawn prob err max {max(prob_err):.3f}"
+    )
     assert np.mean(agreement) >= mean_bound and min(agreement) >= min_bound
     assert min(corr) >= corr_bound
     assert max(prob_err) <= prob_bound
@@ -197,8 +237,12 @@ def test_no_cfg_at_guidance_at_most_one(torch_runner, fp32):
     the ONNX graph fed [cond, cond] gives the same ids and probabilities, and the batch-1 branch
     is the conditional half of the CFG batch (u + 1·(c − u) = c up to rounding)."""
     feeds = step_feeds_along_edit("edit_hold_off")[2]
-    cond = dict(feeds, text_states=feeds["text_states"][1:], pooled=feeds["pooled"][1:],
-                guidance_scale=np.array([0.5], np.float32))
+    cond = dict(
+        feeds,
+        text_states=feeds["text_states"][1:],
+        pooled=feeds["pooled"][1:],
+        guidance_scale=np.array([0.5], np.float32),
+    )
     want = torch_runner.run("transformer_step", cond)
     got = fp32.run("transformer_step", cond)
     np.testing.assert_array_equal(got["drawn_ids"], want["drawn_ids"])
@@ -210,10 +254,10 @@ def test_no_cfg_at_guidance_at_most_one(torch_runner, fp32):
 
 
 def test_pipeline_encodes_no_negative_prompt_without_cfg(torch_runner):
+    from export_helpers import geometry, tokenizers
+
     from editmgt_export.goldens import PROMPTS
     from editmgt_export.pipeline import EditRequest, run_edit
-
-    from export_helpers import geometry, tokenizers
 
     class Counting:
         def __init__(self):
@@ -226,9 +270,13 @@ def test_pipeline_encodes_no_negative_prompt_without_cfg(torch_runner):
     idx = load_index()
     for g, encodes in ((0.5, 1), (1.0, 1), (1.5, 2)):
         runner = Counting()
-        req = EditRequest(prompt=PROMPTS["plain"], pixels=load_array("image/pixels", index=idx),
-                          draw_u=load_array("uniforms/draw_u", index=idx)[:1],
-                          gumbel_u=load_array("uniforms/gumbel_u", index=idx)[:1], guidance_scale=g)
+        req = EditRequest(
+            prompt=PROMPTS["plain"],
+            pixels=load_array("image/pixels", index=idx),
+            draw_u=load_array("uniforms/draw_u", index=idx)[:1],
+            gumbel_u=load_array("uniforms/gumbel_u", index=idx)[:1],
+            guidance_scale=g,
+        )
         run_edit(runner, tokenizers(), geometry(), req)
         assert runner.calls.count("text_llm") == encodes, g
 
@@ -240,10 +288,15 @@ def test_duplicated_conditional_rows_make_guidance_irrelevant(dtype):
     from editmgt_export.runners import OrtRunner
 
     feeds = step_feeds_along_edit("edit_hold_off")[2]
-    dup = dict(feeds, text_states=np.concatenate([feeds["text_states"][1:]] * 2),
-               pooled=np.concatenate([feeds["pooled"][1:]] * 2))
+    dup = dict(
+        feeds,
+        text_states=np.concatenate([feeds["text_states"][1:]] * 2),
+        pooled=np.concatenate([feeds["pooled"][1:]] * 2),
+    )
     runner = OrtRunner(TINY_PACKAGE / dtype)
-    outs = [runner.run("transformer_step", dict(dup, guidance_scale=np.array([g], np.float32))) for g in (0.5, 1.0, 6.0)]
+    outs = [
+        runner.run("transformer_step", dict(dup, guidance_scale=np.array([g], np.float32))) for g in (0.5, 1.0, 6.0)
+    ]
     for other in outs[1:]:
         for k in outs[0]:
             np.testing.assert_array_equal(other[k], outs[0][k], err_msg=f"{dtype} {k}")

@@ -1,5 +1,6 @@
 """The committed pre-processing goldens (goldens/preprocess) are what the reference pipeline's
 functions compute now with the pinned Pillow, and those functions are Pillow's defaults."""
+
 import json
 
 import numpy as np
@@ -10,8 +11,11 @@ from editmgt_export.preprocess_goldens import OUT, PHOTOS, compute
 
 
 def test_goldens_are_current():
-    assert compute() == {k: v for k, v in json.loads((OUT / "index.json").read_text()).items()
-                         if k in ("resizes", "round_trips", "transparent", "masks")}
+    assert compute() == {
+        k: v
+        for k, v in json.loads((OUT / "index.json").read_text()).items()
+        if k in ("resizes", "round_trips", "transparent", "masks")
+    }
 
 
 def test_source_pixels_use_bicubic_and_masks_lanczos():

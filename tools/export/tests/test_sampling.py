@@ -1,4 +1,5 @@
 """Engine-side step math against the reference's own formulas (scipy, torch)."""
+
 import math
 
 import numpy as np
@@ -31,8 +32,9 @@ def test_smoothing_matches_scipy(shape):
 @pytest.mark.parametrize("grid", [(8, 8), (32, 32)])
 def test_bicubic_matches_torch(grid):
     x = np.random.default_rng(1).random(grid).astype(np.float32)
-    want = torch.nn.functional.interpolate(torch.from_numpy(x)[None, None], size=(grid[0] * 2, grid[1] * 2),
-                                           mode="bicubic", align_corners=False)[0, 0].numpy()
+    want = torch.nn.functional.interpolate(
+        torch.from_numpy(x)[None, None], size=(grid[0] * 2, grid[1] * 2), mode="bicubic", align_corners=False
+    )[0, 0].numpy()
     np.testing.assert_allclose(sampling.bicubic_upsample(x, grid[0] * 2, grid[1] * 2), want, atol=1e-6)
 
 

@@ -1,5 +1,6 @@
 """Text encoders and tokenizers as the reference loads them: float32 computation whatever the
 checkpoint's config.json names, and the tokenizer's own padding side recorded in the package."""
+
 import json
 import shutil
 

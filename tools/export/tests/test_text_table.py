@@ -1,5 +1,6 @@
 """Gemma's token table out of the text_llm graph: the graph takes the rows as inputs_embeds, the
 package carries the table as a file, and the result is bit-identical to the lookup in the graph."""
+
 import json
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The committed tiny-random package: manifest schema, file hashes, graph I/O contract,
 tokenizers, loading every dtype; a fresh conversion reproduces it; writes are atomic."""
+
 import hashlib
 import json
 
@@ -7,23 +8,37 @@ import jsonschema
 import numpy as np
 import onnx
 import pytest
-
-from export_helpers import REPO, TINY_PACKAGE, load_array, manifest, tokenizers
+from export_helpers import REPO, TINY_PACKAGE, manifest, tokenizers
 
 SCHEMA = json.loads((REPO / "src" / "engine" / "manifest.schema.json").read_text())
 CONTRACT = {  # docs/model-package.md
     "text_clip": ([("input_ids", "int64", ["batch", 77])], [("text_embeds", "float32", ["batch", 32])]),
-    "text_llm": ([("inputs_embeds", "float32", ["batch", 256, 32]), ("attention_mask", "int64", ["batch", 256])],
-                 [("hidden_states", "float32", ["batch", 256, 32])]),
+    "text_llm": (
+        [("inputs_embeds", "float32", ["batch", 256, 32]), ("attention_mask", "int64", ["batch", 256])],
+        [("hidden_states", "float32", ["batch", 256, 32])],
+    ),
     "vq_encode": ([("pixels", "float32", [1, 3, 64, 64])], [("ids", "int32", [1, 16, 16])]),
     "vq_decode": ([("ids", "int32", [1, 16, 16])], [("pixels", "float32", [1, 3, 64, 64])]),
     "transformer_step": (
-        [("tokens", "int32", [1, 16, 16]), ("ref_tokens", "int32", [1, 16, 16]), ("text_states", "float32", [2, 256, 32]),
-         ("pooled", "float32", [2, 32]), ("micro_conds", "float32", [1, 5]), ("timestep", "float32", [1]),
-         ("guidance_scale", "float32", [1]), ("ref_bias", "float32", [1]), ("text_weights", "float32", [256]),
-         ("uniforms", "float32", [1, 256])],
-        [("drawn_ids", "int32", [1, 256]), ("drawn_probs", "float32", [1, 256]), ("ref_probs", "float32", [1, 256]),
-         ("attention", "float32", [1, 64])]),
+        [
+            ("tokens", "int32", [1, 16, 16]),
+            ("ref_tokens", "int32", [1, 16, 16]),
+            ("text_states", "float32", [2, 256, 32]),
+            ("pooled", "float32", [2, 32]),
+            ("micro_conds", "float32", [1, 5]),
+            ("timestep", "float32", [1]),
+            ("guidance_scale", "float32", [1]),
+            ("ref_bias", "float32", [1]),
+            ("text_weights", "float32", [256]),
+            ("uniforms", "float32", [1, 256]),
+        ],
+        [
+            ("drawn_ids", "int32", [1, 256]),
+            ("drawn_probs", "float32", [1, 256]),
+            ("ref_probs", "float32", [1, 256]),
+            ("attention", "float32", [1, 64]),
+        ],
+    ),
 }
 
 
@@ -38,17 +53,27 @@ def test_manifest_validates_against_the_shared_schema():
     assert cfg["resolutions"]["64"] == {"token_grid": [16, 16], "transformer_grid": [8, 8]}
     assert cfg["attention_blocks"] == [2, 3] and cfg["vae_scale_factor"] == 4
     assert cfg["readback_bytes_per_step"] == 3 * 256 * 4 + 64 * 4
-    assert m["defaults"] == {"steps": 36, "guidance_scale": 6.0, "reference_strength": 1.1, "temperature": [2.0, 0.0],
-                             "region_hold_lambda": 0.01, "region_hold_enabled": False}
+    assert m["defaults"] == {
+        "steps": 36,
+        "guidance_scale": 6.0,
+        "reference_strength": 1.1,
+        "temperature": [2.0, 0.0],
+        "region_hold_lambda": 0.01,
+        "region_hold_enabled": False,
+    }
     assert m["negative_prompt"].startswith("worst quality, low quality, low res, blurry")
     assert len(m["codebook_colors"]) == 64
 
 
 def test_schema_rejects_broken_manifests():
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    for breakage in (lambda m: m.pop("files"), lambda m: m.update(format_version=2),
-                     lambda m: m["dtypes"].update(int3={"providers": ["wasm"], "graphs": {}}),
-                     lambda m: m["files"][0].update(sha256="xyz"), lambda m: m["files"][0].update(path="../etc/passwd")):
+    for breakage in (
+        lambda m: m.pop("files"),
+        lambda m: m.update(format_version=2),
+        lambda m: m["dtypes"].update(int3={"providers": ["wasm"], "graphs": {}}),
+        lambda m: m["files"][0].update(sha256="xyz"),
+        lambda m: m["files"][0].update(path="../etc/passwd"),
+    ):
         m = manifest()
         breakage(m)
         assert not validator.is_valid(m)
@@ -57,7 +82,9 @@ def test_schema_rejects_broken_manifests():
 def test_files_match_sizes_and_hashes():
     m = manifest()
     listed = {f["path"] for f in m["files"]}
-    on_disk = {p.relative_to(TINY_PACKAGE).as_posix() for p in TINY_PACKAGE.rglob("*") if p.is_file()} - {"manifest.json"}
+    on_disk = {p.relative_to(TINY_PACKAGE).as_posix() for p in TINY_PACKAGE.rglob("*") if p.is_file()} - {
+        "manifest.json"
+    }
     assert listed == on_disk
     for f in m["files"]:
         data = (TINY_PACKAGE / f["path"]).read_bytes()
@@ -72,8 +99,14 @@ def test_graph_io_follows_the_contract(dtype):
     for graph, (ins, outs) in CONTRACT.items():
         model = onnx.load(str(TINY_PACKAGE / m["dtypes"][dtype]["graphs"][graph]["file"]))
         assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
-        desc = lambda vs: [(v.name, {1: "float32", 6: "int32", 7: "int64"}[v.type.tensor_type.elem_type],  # noqa: E731
-                            [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]) for v in vs]
+        desc = lambda vs: [
+            (
+                v.name,
+                {1: "float32", 6: "int32", 7: "int64"}[v.type.tensor_type.elem_type],  # noqa: E731
+                [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim],
+            )
+            for v in vs
+        ]
         got_in, got_out = desc(model.graph.input), desc(model.graph.output)
         norm = lambda xs: [(n, t, ["batch" if isinstance(d, str) else d for d in s]) for n, t, s in xs]  # noqa: E731
         assert norm(got_in) == ins, (dtype, graph)
@@ -85,8 +118,10 @@ def test_quantized_graphs_use_the_intended_kernels():
     ops = lambda d: {n.op_type for n in onnx.load(str(TINY_PACKAGE / d / "transformer_step.onnx")).graph.node}  # noqa: E731
     q4 = onnx.load(str(TINY_PACKAGE / "q4" / "transformer_step.onnx"))
     nbits = [n for n in q4.graph.node if n.op_type == "MatMulNBits"]
-    assert nbits and all({a.name: a.i for a in n.attribute}["block_size"] == 32 and {a.name: a.i for a in n.attribute}["bits"] == 4
-                         for n in nbits)
+    assert nbits and all(
+        {a.name: a.i for a in n.attribute}["block_size"] == 32 and {a.name: a.i for a in n.attribute}["bits"] == 4
+        for n in nbits
+    )
     assert "MatMulNBits" in ops("q4f16")
     assert "MatMulInteger" in ops("q8") or "DynamicQuantizeMatMul" in ops("q8")
     fp16 = onnx.load(str(TINY_PACKAGE / "fp16" / "transformer_step.onnx"))
@@ -101,8 +136,7 @@ def test_tokenizers_pad_and_truncate():
 
     tok = tokenizers()
     m = manifest()
-    for key, text in {"empty": "", "plain": "make the car blue", "long": "a red hat " * 200,
-                      "unicode": "Ünïcödé café — 東京 🐱"}.items():
+    for text in ("", "make the car blue", "a red hat " * 200, "Ünïcödé café — 東京 🐱"):
         clip = tok.clip_ids(text)[0]
         llm, mask = tok.llm_ids(text)
         assert clip.shape == (77,) and llm.shape == (1, 256)
@@ -132,18 +166,31 @@ def test_codebook_colors_are_mean_decoded_rgb():
 
 def test_fresh_conversion_reproduces_the_package(tiny_ckpt, tmp_path):
     """Catches a stale committed package: re-export fp32 + q4 and compare outputs."""
+    from export_helpers import step_feeds_along_edit
+
     from editmgt_export.package import write_package
     from editmgt_export.runners import OrtRunner
     from editmgt_export.tiny import TINY_CHUNK_BYTES
-    from export_helpers import step_feeds_along_edit
 
     out = tmp_path / "tiny-random"
-    new = write_package(tiny_ckpt, out, ["fp32", "q4"], name="tiny-random", source="editmgt_export tiny --seed 0",
-                        resolution=64, log=lambda *_: None, dated=False, chunk_bytes=TINY_CHUNK_BYTES)
+    new = write_package(
+        tiny_ckpt,
+        out,
+        ["fp32", "q4"],
+        name="tiny-random",
+        source="editmgt_export tiny --seed 0",
+        resolution=64,
+        log=lambda *_: None,
+        dated=False,
+        chunk_bytes=TINY_CHUNK_BYTES,
+    )
     old = manifest()
     # byte for byte: the same seed and versions give the same files (the tiny command is reproducible)
-    assert {f["path"]: f["sha256"] for f in new["files"]} == \
-        {f["path"]: f["sha256"] for f in old["files"] if f["path"].split("/")[0] in ("fp32", "q4", "tokenizer_clip", "tokenizer_llm")}
+    assert {f["path"]: f["sha256"] for f in new["files"]} == {
+        f["path"]: f["sha256"]
+        for f in old["files"]
+        if f["path"].split("/")[0] in ("fp32", "q4", "tokenizer_clip", "tokenizer_llm")
+    }
     assert new["config"] == old["config"] and new["graphs"] == old["graphs"] and new["tokenizers"] == old["tokenizers"]
     # The colours come from a VQ decode (convolutions through the CPU's BLAS), rounded to 6 decimals:
     # the last digit differs between Intel and AMD kernels, so they are compared within 1e-5.
@@ -165,14 +212,15 @@ def test_failed_conversion_leaves_the_old_package_untouched(tiny_ckpt, tmp_path,
 
     out = tmp_path / "pkg"
     out.mkdir()
-    (out / "manifest.json").write_text("{\"old\": true}")
+    (out / "manifest.json").write_text('{"old": true}')
 
     def boom(*a, **k):
         raise ExportError("simulated failure")
+
     monkeypatch.setattr(package, "export_all", boom)
     with pytest.raises(ExportError):
         package.write_package(tiny_ckpt, out, ["fp32"], name="pkg", source="x", resolution=64)
-    assert (out / "manifest.json").read_text() == "{\"old\": true}"
+    assert (out / "manifest.json").read_text() == '{"old": true}'
     assert [p.name for p in tmp_path.iterdir()] == ["pkg"]
 
 
@@ -201,16 +249,31 @@ def test_a_graph_keeps_its_own_compute_dtype_and_the_manifest_says_so(tiny_ckpt,
     from editmgt_export.package import write_package
 
     out = tmp_path / "pkg"
-    m = write_package(tiny_ckpt, out, ["q4"], name="pkg", source="x", resolution=64, log=lambda *_: None,
-                      graph_dtypes={"q4": {"text_llm": "fp32"}})
+    m = write_package(
+        tiny_ckpt,
+        out,
+        ["q4"],
+        name="pkg",
+        source="x",
+        resolution=64,
+        log=lambda *_: None,
+        graph_dtypes={"q4": {"text_llm": "fp32"}},
+    )
     graphs = m["dtypes"]["q4"]["graphs"]
     assert graphs["text_llm"]["dtype"] == "fp32" and graphs["vq_encode"]["dtype"] == "fp32"
     assert "dtype" not in graphs["transformer_step"]
     ops = lambda g: {n.op_type for n in onnx.load(str(out / graphs[g]["file"])).graph.node}  # noqa: E731
     assert "MatMulNBits" not in ops("text_llm") and "MatMulNBits" in ops("transformer_step")
     with pytest.raises(ExportError, match="cannot give q4/text_llm the compute dtype 'int2'"):
-        write_package(tiny_ckpt, tmp_path / "bad", ["q4"], name="pkg", source="x", resolution=64,
-                      graph_dtypes={"q4": {"text_llm": "int2"}})
+        write_package(
+            tiny_ckpt,
+            tmp_path / "bad",
+            ["q4"],
+            name="pkg",
+            source="x",
+            resolution=64,
+            graph_dtypes={"q4": {"text_llm": "int2"}},
+        )
 
 
 def test_text_length_is_a_parameter_that_reaches_graphs_tokenizer_and_manifest(tiny_ckpt, tmp_path):
@@ -220,8 +283,9 @@ def test_text_length_is_a_parameter_that_reaches_graphs_tokenizer_and_manifest(t
     from editmgt_export.package import write_package
 
     before = (package.LLM_LEN, package.export_all)
-    m = write_package(tiny_ckpt, tmp_path / "short", ["fp32"], name="pkg", source="x", resolution=64,
-                      log=lambda *_: None, text_len=16)
+    m = write_package(
+        tiny_ckpt, tmp_path / "short", ["fp32"], name="pkg", source="x", resolution=64, log=lambda *_: None, text_len=16
+    )
     assert (package.LLM_LEN, package.export_all) == before
     assert m["config"]["text"]["llm_length"] == 16
     assert m["tokenizers"]["llm"]["max_length"] == 16

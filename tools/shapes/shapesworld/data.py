@@ -4,6 +4,7 @@
 ``texts.json``: instruction, kind, source/target captions). Later stages add ``tokens.npy``
 (int16 [N, 2, h, w]) once the VQ exists. Deterministic: built from ``splits.pair_at``.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,14 @@ def _fill(folder: Path, split: str, start: int, stop: int) -> list[dict]:
     for i in range(start, stop):
         p = pair_at(split, i)
         images[i, 0], images[i, 1] = p.source_image, p.target_image
-        texts.append({"kind": p.kind, "instruction": p.instruction,
-                      "source_caption": caption(p.source), "target_caption": caption(p.target)})
+        texts.append(
+            {
+                "kind": p.kind,
+                "instruction": p.instruction,
+                "source_caption": caption(p.source),
+                "target_caption": caption(p.target),
+            }
+        )
     images.flush()
     return texts
 

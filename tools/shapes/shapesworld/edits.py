@@ -4,6 +4,7 @@
 by ``scene.render``), the instruction, and the ground-truth edit-region mask (the pixels the edit
 may change: the affected shapes, dilated by one pixel, plus every pixel that actually differs).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,8 +12,21 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .scene import (BACKGROUND_COLOURS, BACKGROUND_KINDS, CLASHES, SHAPE_COLOURS, SHAPES, SIZE, SIZES, STYLES,
-                    Background, Scene, Shape, render, shapes_mask)
+from .scene import (
+    BACKGROUND_COLOURS,
+    BACKGROUND_KINDS,
+    CLASHES,
+    SHAPE_COLOURS,
+    SHAPES,
+    SIZE,
+    SIZES,
+    STYLES,
+    Background,
+    Scene,
+    Shape,
+    render,
+    shapes_mask,
+)
 
 KINDS = ("add", "remove", "replace", "attribute", "size_position", "background", "style")
 MARGIN = 3
@@ -68,8 +82,14 @@ def random_shape(rng, scene_shapes, bg: Background, tries: int = 60, **fixed) ->
         size = fixed.get("size") or _pick(rng, SIZES)
         r = SIZES[size]
         x, y = rng.uniform(r + MARGIN, SIZE - r - MARGIN, size=2)
-        shape = Shape(kind, fixed.get("colour") or _pick(rng, colours), size, round(float(x), 1), round(float(y), 1),
-                      outline=bool(rng.random() < 0.15))
+        shape = Shape(
+            kind,
+            fixed.get("colour") or _pick(rng, colours),
+            size,
+            round(float(x), 1),
+            round(float(y), 1),
+            outline=bool(rng.random() < 0.15),
+        )
         if _fits(shape, scene_shapes):
             return shape
     return None
@@ -156,8 +176,9 @@ def _edit_add(rng, src: Scene):
     new = new.moved(outline=False)
     desc = _pick(rng, [describe_shape(new), describe_shape(new, with_size=False)])
     pos = place(new.x, new.y)
-    instr = _pick(rng, [f"add {_a(desc)} {pos}", f"put {_a(desc)} {pos}", f"draw {_a(desc)} {pos}",
-                        f"place {_a(desc)} {pos}"])
+    instr = _pick(
+        rng, [f"add {_a(desc)} {pos}", f"put {_a(desc)} {pos}", f"draw {_a(desc)} {pos}", f"place {_a(desc)} {pos}"]
+    )
     return src, Scene(src.background, src.shapes + (new,)), instr, [new]
 
 
@@ -166,8 +187,7 @@ def _edit_remove(rng, src: Scene):
         return None
     victim = src.shapes[int(rng.integers(len(src.shapes)))]
     ref = refer(victim, src, rng)
-    instr = _pick(rng, [f"remove {ref}", f"delete {ref}", f"take away {ref}", f"get rid of {ref}",
-                        f"erase {ref}"])
+    instr = _pick(rng, [f"remove {ref}", f"delete {ref}", f"take away {ref}", f"get rid of {ref}", f"erase {ref}"])
     return src, Scene(src.background, tuple(s for s in src.shapes if s != victim)), instr, [victim]
 
 
@@ -179,8 +199,15 @@ def _edit_replace(rng, src: Scene):
     kinds = [k for k in SHAPES if k != old.kind and (k, old.colour) not in {(s.kind, s.colour) for s in others}]
     new = old.moved(kind=_pick(rng, kinds))
     ref = refer(old, src, rng)
-    instr = _pick(rng, [f"replace {ref} with {_a(new.kind)}", f"turn {ref} into {_a(new.kind)}",
-                        f"change {ref} to {_a(new.kind)}", f"make {ref} {_a(new.kind)}"])
+    instr = _pick(
+        rng,
+        [
+            f"replace {ref} with {_a(new.kind)}",
+            f"turn {ref} into {_a(new.kind)}",
+            f"change {ref} to {_a(new.kind)}",
+            f"make {ref} {_a(new.kind)}",
+        ],
+    )
     tgt = Scene(src.background, tuple(new if s == old else s for s in src.shapes))
     return src, tgt, instr, [old, new]
 
@@ -195,14 +222,25 @@ def _edit_attribute(rng, src: Scene):
         new = old.moved(outline=True)
         instr = _pick(rng, [f"add an outline to {ref}", f"give {ref} a dark outline", f"outline {ref}"])
     else:
-        colours = [c for c in _allowed_colours(src.background, {(s.kind, s.colour) for s in others}, old.kind)
-                   if c != old.colour]
+        colours = [
+            c
+            for c in _allowed_colours(src.background, {(s.kind, s.colour) for s in others}, old.kind)
+            if c != old.colour
+        ]
         if not colours:
             return None
         c = _pick(rng, colours)
         new = old.moved(colour=c)
-        instr = _pick(rng, [f"make {ref} {c}", f"change the colour of {ref} to {c}", f"paint {ref} {c}",
-                            f"color {ref} {c}", f"recolor {ref} to {c}"])
+        instr = _pick(
+            rng,
+            [
+                f"make {ref} {c}",
+                f"change the colour of {ref} to {c}",
+                f"paint {ref} {c}",
+                f"color {ref} {c}",
+                f"recolor {ref} to {c}",
+            ],
+        )
     tgt = Scene(src.background, tuple(new if s == old else s for s in src.shapes))
     return src, tgt, instr, [old, new]
 
@@ -231,12 +269,21 @@ def _edit_size_position(rng, src: Scene):
         return None
     name, new = _pick(rng, options)
     if name == "bigger":
-        instr = _pick(rng, [f"make {ref} bigger", f"enlarge {ref}", f"make {ref} larger", f"increase the size of {ref}"])
+        instr = _pick(
+            rng, [f"make {ref} bigger", f"enlarge {ref}", f"make {ref} larger", f"increase the size of {ref}"]
+        )
     elif name == "smaller":
         instr = _pick(rng, [f"make {ref} smaller", f"shrink {ref}", f"reduce the size of {ref}"])
     else:
-        instr = _pick(rng, [f"move {ref} {name}", f"move {ref} to the {name}" if name in ("left", "right") else f"move {ref} {name}wards",
-                            f"shift {ref} {name}", f"push {ref} a bit {name}"])
+        instr = _pick(
+            rng,
+            [
+                f"move {ref} {name}",
+                f"move {ref} to the {name}" if name in ("left", "right") else f"move {ref} {name}wards",
+                f"shift {ref} {name}",
+                f"push {ref} a bit {name}",
+            ],
+        )
     tgt = Scene(src.background, tuple(new if s == old else s for s in src.shapes))
     return src, tgt, instr, [old, new]
 
@@ -248,16 +295,27 @@ def _edit_background(rng, src: Scene):
         return None
     d = describe_background(bg)
     short = d.removeprefix("a ").replace(" background", "")
-    instr = _pick(rng, [f"change the background to {d}", f"make the background {short}",
-                        f"replace the background with {d}", f"use {d}"])
+    instr = _pick(
+        rng,
+        [
+            f"change the background to {d}",
+            f"make the background {short}",
+            f"replace the background with {d}",
+            f"use {d}",
+        ],
+    )
     return src, Scene(bg, src.shapes), instr, "background"
 
 
 STYLE_WORDS = {
     "grayscale": ["make it grayscale", "convert it to black and white", "remove all the colour", "make it gray"],
     "posterize": ["posterize the image", "posterize it", "reduce the number of colours", "make it look posterized"],
-    "pencil sketch": ["make it a pencil sketch", "turn it into a pencil drawing", "draw it as a sketch",
-                      "make it look like a pencil sketch"],
+    "pencil sketch": [
+        "make it a pencil sketch",
+        "turn it into a pencil drawing",
+        "draw it as a sketch",
+        "make it look like a pencil sketch",
+    ],
     "invert": ["invert the colours", "make it a negative", "invert the image", "invert the colors"],
     "sepia": ["make it sepia", "give it an old photo look", "apply a sepia tone", "make it look like an old photo"],
 }
@@ -268,8 +326,15 @@ def _edit_style(rng, src: Scene):
     return src, Scene(src.background, src.shapes, style), _pick(rng, STYLE_WORDS[style]), "all"
 
 
-EDITS = {"add": _edit_add, "remove": _edit_remove, "replace": _edit_replace, "attribute": _edit_attribute,
-         "size_position": _edit_size_position, "background": _edit_background, "style": _edit_style}
+EDITS = {
+    "add": _edit_add,
+    "remove": _edit_remove,
+    "replace": _edit_replace,
+    "attribute": _edit_attribute,
+    "size_position": _edit_size_position,
+    "background": _edit_background,
+    "style": _edit_style,
+}
 
 
 def _dilate(mask: np.ndarray, px: int) -> np.ndarray:

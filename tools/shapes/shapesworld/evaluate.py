@@ -5,6 +5,7 @@ with region-hold off and on, through the exporter's reference pipeline (the engi
 
 Randomness per pair is seeded by the pair index, so "off" and "on" see the same draws.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,14 @@ def psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float | None:
         return None
     d = (a.astype(np.float64) - b.astype(np.float64))[region]
     mse = float(np.mean(d * d))
-    return 100.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return 100.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def package_runner(folder: Path, dtype: str, threads: int = 2):
     """The exporter's OrtRunner, with each graph taken from the manifest's path for ``dtype``
     (a dtype may share a graph file with another)."""
     import onnxruntime as ort
+
     from editmgt_export.runners import OrtRunner
 
     m = read_manifest(folder)
@@ -40,8 +42,10 @@ def package_runner(folder: Path, dtype: str, threads: int = 2):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.log_severity_level = 3
-    runner.sessions = {g: ort.InferenceSession(str(folder / e["file"]), opts, providers=["CPUExecutionProvider"])
-                       for g, e in m["dtypes"][dtype]["graphs"].items()}
+    runner.sessions = {
+        g: ort.InferenceSession(str(folder / e["file"]), opts, providers=["CPUExecutionProvider"])
+        for g, e in m["dtypes"][dtype]["graphs"].items()
+    }
     table = m["dtypes"][dtype]["graphs"]["text_llm"].get("token_table")  # text_llm takes its rows
     runner.token_table = (folder / table["file"], table) if table else None
     return runner
@@ -51,34 +55,88 @@ def open_package(folder: Path, dtype: str = "fp32"):
     m = read_manifest(folder)
     c = m["config"]
     r = str(c["resolution"])
-    geo = ModelGeometry(c["resolution"], tuple(c["resolutions"][r]["token_grid"]), tuple(c["resolutions"][r]["transformer_grid"]),
-                        c["codebook_size"], c["mask_token_id"], c["text"]["clip_length"], c["text"]["llm_length"])
+    geo = ModelGeometry(
+        c["resolution"],
+        tuple(c["resolutions"][r]["token_grid"]),
+        tuple(c["resolutions"][r]["transformer_grid"]),
+        c["codebook_size"],
+        c["mask_token_id"],
+        c["text"]["clip_length"],
+        c["text"]["llm_length"],
+    )
     tok = Tokenizers(folder / "tokenizer_clip" / "tokenizer.json", folder / "tokenizer_llm" / "tokenizer.json")
     return package_runner(folder, dtype), tok, geo, m
 
 
-def edit(runner, tok, geo, source: np.ndarray, instruction: str, seed: int, *, steps: int, guidance: float,
-         strength: float, hold: float, negative: str) -> np.ndarray:
+def edit(
+    runner,
+    tok,
+    geo,
+    source: np.ndarray,
+    instruction: str,
+    seed: int,
+    *,
+    steps: int,
+    guidance: float,
+    strength: float,
+    hold: float,
+    negative: str,
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     seq = geo.token_grid[0] * geo.token_grid[1]
-    req = EditRequest(prompt=instruction, pixels=(source.astype(np.float32) / 255).transpose(2, 0, 1)[None],
-                      draw_u=rng.random((steps, seq), dtype=np.float32), gumbel_u=rng.random((steps, seq), dtype=np.float32),
-                      negative_prompt=negative, guidance_scale=guidance, reference_strength=strength, region_hold=hold)
+    req = EditRequest(
+        prompt=instruction,
+        pixels=(source.astype(np.float32) / 255).transpose(2, 0, 1)[None],
+        draw_u=rng.random((steps, seq), dtype=np.float32),
+        gumbel_u=rng.random((steps, seq), dtype=np.float32),
+        negative_prompt=negative,
+        guidance_scale=guidance,
+        reference_strength=strength,
+        region_hold=hold,
+    )
     out = run_edit(runner, tok, geo, req)
     return (out["pixels"][0].transpose(1, 2, 0) * 255).round().clip(0, 255).astype(np.uint8), out
 
 
-def evaluate(runner, tok, geo, count: int, holds, *, steps=16, guidance=6.0, strength=1.1, negative="",
-             start=0, log=print, save_dir: Path | None = None) -> dict:
+def evaluate(
+    runner,
+    tok,
+    geo,
+    count: int,
+    holds,
+    *,
+    steps=16,
+    guidance=6.0,
+    strength=1.1,
+    negative="",
+    start=0,
+    log=print,
+    save_dir: Path | None = None,
+) -> dict:
     rows = []
     for i in range(start, start + count):
         p = pair_at("test", i)
         inside, outside = p.mask, ~p.mask
-        row = {"index": i, "kind": p.kind, "instruction": p.instruction,
-               "source_in": psnr(p.source_image, p.target_image, inside)}
+        row = {
+            "index": i,
+            "kind": p.kind,
+            "instruction": p.instruction,
+            "source_in": psnr(p.source_image, p.target_image, inside),
+        }
         for lam in holds:
-            img, _ = edit(runner, tok, geo, p.source_image, p.instruction, seed=1000 + i, steps=steps,
-                          guidance=guidance, strength=strength, hold=lam, negative=negative)
+            img, _ = edit(
+                runner,
+                tok,
+                geo,
+                p.source_image,
+                p.instruction,
+                seed=1000 + i,
+                steps=steps,
+                guidance=guidance,
+                strength=strength,
+                hold=lam,
+                negative=negative,
+            )
             row[f"in@{lam}"] = psnr(img, p.target_image, inside)
             row[f"out@{lam}"] = psnr(img, p.target_image, outside)
             if save_dir is not None:
@@ -103,8 +161,13 @@ def summarize(rows, holds) -> dict:
         out[f"hold={lam}"] = {
             "psnr_inside": _mean(r[f"in@{lam}"] for r in rows),
             "psnr_outside": _mean(r[f"out@{lam}"] for r in rows),
-            "per_kind": {k: {"in": _mean(r[f"in@{lam}"] for r in rows if r["kind"] == k),
-                             "out": _mean(r[f"out@{lam}"] for r in rows if r["kind"] == k)} for k in kinds},
+            "per_kind": {
+                k: {
+                    "in": _mean(r[f"in@{lam}"] for r in rows if r["kind"] == k),
+                    "out": _mean(r[f"out@{lam}"] for r in rows if r["kind"] == k),
+                }
+                for k in kinds
+            },
         }
     return {"summary": out, "rows": rows}
 
@@ -133,8 +196,20 @@ def main(argv=None) -> None:
     a.strength = d.get("reference_strength", 1.1) if a.strength is None else a.strength
     holds = [float(h) for h in a.holds.split(",")]
     t0 = time.time()
-    res = evaluate(runner, tok, geo, a.count, holds, steps=a.steps, guidance=a.guidance, strength=a.strength,
-                   negative=a.negative, start=a.start, save_dir=a.save_images, log=lambda s: None)
+    res = evaluate(
+        runner,
+        tok,
+        geo,
+        a.count,
+        holds,
+        steps=a.steps,
+        guidance=a.guidance,
+        strength=a.strength,
+        negative=a.negative,
+        start=a.start,
+        save_dir=a.save_images,
+        log=lambda s: None,
+    )
     res["settings"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
     res["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(res["summary"], indent=1))

@@ -7,6 +7,7 @@ result is the app's output: the package's default region-hold (off, or its λ), 
 attention map is the step-averaged consolidated map of the run without region-hold). Takes the
 first pair of each kind.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,13 @@ def build(report: dict, images: Path, testset: Path) -> Image.Image:
     for i, r in enumerate(rows):
         e = index[r["id"]]
         y = HEADER + i * (CELL + PAD)
-        tiles = [Image.open(testset / e["source"]), None, Image.open(images / f"{r['id']}_attention.png"),
-                 Image.open(images / f"{r['id']}_result.png"), Image.open(testset / e["target"])]
+        tiles = [
+            Image.open(testset / e["source"]),
+            None,
+            Image.open(images / f"{r['id']}_attention.png"),
+            Image.open(images / f"{r['id']}_result.png"),
+            Image.open(testset / e["target"]),
+        ]
         x = PAD
         for tile, w in zip(tiles, widths):
             if tile is None:

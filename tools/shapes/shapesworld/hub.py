@@ -3,6 +3,7 @@
 tokenizer/ (CLIP), text_encoder/, llm_encoder/ (+ its tokenizer), vqvae/, editmgt/, scheduler/,
 model_index.json — the same layout and config style as the exporter's tiny checkpoint.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,22 +37,51 @@ def save_checkpoint(work: Path, out: Path, stage: str = "edit", trained_by: str 
     shutil.copytree(toks / "llm", out / "llm_encoder")
 
     clip_cfg = encoders.clip_cfg
-    _save(encoders.clip.state_dict(), out / "text_encoder",
-          {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **clip_cfg},
-          "model.safetensors", skip=("text_model.embeddings.position_ids",))
-    _save(encoders.llm.state_dict(), out / "llm_encoder",
-          {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **encoders.llm_cfg},
-          "model.safetensors", skip=("lm_head.weight",))
-    _save(vq.load_vq(work).state_dict(), out / "vqvae", {"_class_name": "VQModel", **vq.VQ_CONFIG},
-          "diffusion_pytorch_model.safetensors")
-    _save(model.state_dict(), out / "editmgt", {"_class_name": "Transformer2DModel", **mgt.TRANSFORMER_CONFIG},
-          "diffusion_pytorch_model.safetensors")
+    _save(
+        encoders.clip.state_dict(),
+        out / "text_encoder",
+        {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **clip_cfg},
+        "model.safetensors",
+        skip=("text_model.embeddings.position_ids",),
+    )
+    _save(
+        encoders.llm.state_dict(),
+        out / "llm_encoder",
+        {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **encoders.llm_cfg},
+        "model.safetensors",
+        skip=("lm_head.weight",),
+    )
+    _save(
+        vq.load_vq(work).state_dict(),
+        out / "vqvae",
+        {"_class_name": "VQModel", **vq.VQ_CONFIG},
+        "diffusion_pytorch_model.safetensors",
+    )
+    _save(
+        model.state_dict(),
+        out / "editmgt",
+        {"_class_name": "Transformer2DModel", **mgt.TRANSFORMER_CONFIG},
+        "diffusion_pytorch_model.safetensors",
+    )
     (out / "scheduler").mkdir(parents=True, exist_ok=True)
-    (out / "scheduler" / "scheduler_config.json").write_text(json.dumps(
-        {"_class_name": "Scheduler", "mask_token_id": mgt.MASK_ID, "masking_schedule": "cosine"}, indent=2) + "\n")
-    (out / "model_index.json").write_text(json.dumps({
-        "_class_name": "Pipeline", "tokenizer": ["transformers", "CLIPTokenizer"],
-        "text_encoder": ["transformers", "CLIPTextModelWithProjection"], "vqvae": ["diffusers", "VQModel"],
-        "transformer": ["src.transformer", "Transformer2DModel"], "scheduler": ["src.scheduler", "Scheduler"],
-        "trained_by": trained_by, "resolution": 128}, indent=2) + "\n")
+    (out / "scheduler" / "scheduler_config.json").write_text(
+        json.dumps({"_class_name": "Scheduler", "mask_token_id": mgt.MASK_ID, "masking_schedule": "cosine"}, indent=2)
+        + "\n"
+    )
+    (out / "model_index.json").write_text(
+        json.dumps(
+            {
+                "_class_name": "Pipeline",
+                "tokenizer": ["transformers", "CLIPTokenizer"],
+                "text_encoder": ["transformers", "CLIPTextModelWithProjection"],
+                "vqvae": ["diffusers", "VQModel"],
+                "transformer": ["src.transformer", "Transformer2DModel"],
+                "scheduler": ["src.scheduler", "Scheduler"],
+                "trained_by": trained_by,
+                "resolution": 128,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return out

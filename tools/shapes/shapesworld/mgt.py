@@ -13,6 +13,7 @@ Timestep: the reference trains with p·1000 but samples with the step index N−
 multiplies by 1000 inside). At toy scale that mismatch matters, so we feed the value a sampler
 with N steps would pass at this mask ratio: N−1−N·(2/π)·acos(p), with N ~ U{8..48}.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,10 +33,22 @@ from . import text
 CODEBOOK = 512
 MASK_ID = CODEBOOK  # vocab_size - 1
 TRANSFORMER_CONFIG = dict(
-    patch_size=1, in_channels=64, num_layers=1, num_single_layers=3, attention_head_dim=32, num_attention_heads=4,
-    joint_attention_dim=text.WIDTH, pooled_projection_dim=text.WIDTH, guidance_embeds=False,
-    axes_dims_rope=[8, 12, 12], vocab_size=CODEBOOK + 1, codebook_size=CODEBOOK, downsample=True, upsample=True,
-    text_encoder_architecture="CLIP_Gemma2", connector_type="linear",
+    patch_size=1,
+    in_channels=64,
+    num_layers=1,
+    num_single_layers=3,
+    attention_head_dim=32,
+    num_attention_heads=4,
+    joint_attention_dim=text.WIDTH,
+    pooled_projection_dim=text.WIDTH,
+    guidance_embeds=False,
+    axes_dims_rope=[8, 12, 12],
+    vocab_size=CODEBOOK + 1,
+    codebook_size=CODEBOOK,
+    downsample=True,
+    upsample=True,
+    text_encoder_architecture="CLIP_Gemma2",
+    connector_type="linear",
 )
 MICRO_CONDS = [128.0, 128.0, 0.0, 0.0, 6.0]
 NEGATIVE_PROMPT = (
@@ -77,7 +90,9 @@ def tokenizers(work: Path):
         lines = text.corpus()
         text.save_tokenizer(text.build_clip_tokenizer(lines), folder / "clip", "clip")
         text.save_tokenizer(text.build_gemma_tokenizer(lines), folder / "llm", "gemma")
-    return Tokenizer.from_file(str(folder / "clip" / "tokenizer.json")), Tokenizer.from_file(str(folder / "llm" / "tokenizer.json"))
+    return Tokenizer.from_file(str(folder / "clip" / "tokenizer.json")), Tokenizer.from_file(
+        str(folder / "llm" / "tokenizer.json")
+    )
 
 
 def build_models(work: Path, seed: int = 0):
@@ -175,8 +190,10 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128, device: 
         if stage == "edit":
             changed = torch.from_numpy(tokens[idx, 0] != tokens[idx, 1]).to(m.device)[m]
             right = logits.argmax(-1) == tgt[m]
-            tot["acc_changed"][0] += int(right[changed].sum()); tot["acc_changed"][1] += int(changed.sum())
-            tot["acc_kept"][0] += int(right[~changed].sum()); tot["acc_kept"][1] += int((~changed).sum())
+            tot["acc_changed"][0] += int(right[changed].sum())
+            tot["acc_changed"][1] += int(changed.sum())
+            tot["acc_kept"][0] += int(right[~changed].sum())
+            tot["acc_kept"][1] += int((~changed).sum())
     model.train(), encoders.train()
     out = {"val_loss": round(tot["loss"] / nb, 4), "val_token_acc": round(tot["acc"] / nb, 4)}
     if stage == "edit":
@@ -185,8 +202,18 @@ def validate(model, encoders, work: Path, stage: str, count: int = 128, device: 
     return out
 
 
-def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0, device: str = "cpu",
-                batch: int = BATCH, lr_scale: float = 1.0, save_every: int = 250, mirror: Path | None = None) -> dict:
+def train_stage(
+    work: Path,
+    stage: str,
+    steps: int,
+    log=print,
+    seed: int = 0,
+    device: str = "cpu",
+    batch: int = BATCH,
+    lr_scale: float = 1.0,
+    save_every: int = 250,
+    mirror: Path | None = None,
+) -> dict:
     """Train one stage for ``steps`` steps of ``batch`` pairs. The defaults are the CPU recipe; a
     larger batch (with ``lr_scale``) on an accelerator is the GPU profile. ``mirror``: a folder
     that gets a weights-only copy at every save and at the end (``<stage>.pt``)."""
@@ -233,18 +260,32 @@ def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0, de
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            run_loss += loss.item(); run_acc += acc.item()
+            run_loss += loss.item()
+            run_acc += acc.item()
             if (step + 1) % 50 == 0:
-                last = {"step": step + 1, "loss": round(run_loss / 50, 4), "acc": round(run_acc / 50, 4),
-                        "lr": round(opt.param_groups[0]["lr"], 6), "sec": round(time.time() - t0, 1)}
+                last = {
+                    "step": step + 1,
+                    "loss": round(run_loss / 50, 4),
+                    "acc": round(run_acc / 50, 4),
+                    "lr": round(opt.param_groups[0]["lr"], 6),
+                    "sec": round(time.time() - t0, 1),
+                }
                 run_loss = run_acc = 0.0
                 if (step + 1) % 500 == 0 or step + 1 == steps:
                     last.update(validate(model, encoders, work, stage, device=device))
-                logf.write(json.dumps(last) + "\n"); logf.flush()
+                logf.write(json.dumps(last) + "\n")
+                logf.flush()
                 log(f"{stage} {last}")
             if (step + 1) % save_every == 0 or step + 1 == steps:
-                torch.save({"transformer": model.state_dict(), "text": encoders.state_dict(), "opt": opt.state_dict(),
-                            "step": step + 1}, state_path)
+                torch.save(
+                    {
+                        "transformer": model.state_dict(),
+                        "text": encoders.state_dict(),
+                        "opt": opt.state_dict(),
+                        "step": step + 1,
+                    },
+                    state_path,
+                )
                 if mirror is not None:
                     torch.save(_weights(model, encoders), mirror / f"{stage}.pt")
     loop_seconds = time.time() - t0
@@ -252,9 +293,16 @@ def train_stage(work: Path, stage: str, steps: int, log=print, seed: int = 0, de
     if mirror is not None:
         torch.save(_weights(model, encoders), mirror / f"{stage}.pt")
     final = validate(model, encoders, work, stage, count=256, device=device)
-    return {"steps": steps, "batch": batch, "lr": lr, "device": device,
-            "train_seconds_this_run": round(time.time() - t0, 1), "loop_seconds": round(loop_seconds, 2),
-            "final_train": last, **final}
+    return {
+        "steps": steps,
+        "batch": batch,
+        "lr": lr,
+        "device": device,
+        "train_seconds_this_run": round(time.time() - t0, 1),
+        "loop_seconds": round(loop_seconds, 2),
+        "final_train": last,
+        **final,
+    }
 
 
 def _weights(model, encoders) -> dict:

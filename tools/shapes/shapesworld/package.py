@@ -10,6 +10,7 @@ Afterwards the manifest gets this model's defaults, negative prompt
 it was trained on, with a few example images drawn by the shapes generator into ``examples/``),
 and is validated again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,16 @@ def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_
     ckpt = load_checkpoint(checkpoint)
     llm_len = json.loads((checkpoint / "llm_encoder" / "tokenizer_config.json").read_text())["model_max_length"]
     source = json.loads((checkpoint / "model_index.json").read_text()).get("trained_by", RECIPE)
-    export_package.write_package(ckpt, out, list(dtypes), name="shapes", source=source,
-                                 resolution=128, attention_blocks=attention_blocks, text_len=llm_len)
+    export_package.write_package(
+        ckpt,
+        out,
+        list(dtypes),
+        name="shapes",
+        source=source,
+        resolution=128,
+        attention_blocks=attention_blocks,
+        text_len=llm_len,
+    )
     manifest = share_identical_graphs(out, json.loads((out / "manifest.json").read_text()))
     manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
     manifest["negative_prompt"] = ""
@@ -102,8 +111,11 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=REPO / "public" / "models" / "shapes")
     ap.add_argument("--dtype", default="fp32,q8,q4")
     ap.add_argument("--attention-blocks", default="")
-    ap.add_argument("--domain-only", action="store_true",
-                    help="only (re)write the domain and its examples into the package at --out")
+    ap.add_argument(
+        "--domain-only",
+        action="store_true",
+        help="only (re)write the domain and its examples into the package at --out",
+    )
     a = ap.parse_args(argv)
     if a.domain_only:
         manifest = add_domain(a.out, json.loads((a.out / "manifest.json").read_text()))

@@ -4,6 +4,7 @@ A scene is pure data (``Scene``); ``render`` turns it into a 128×128 RGB uint8 
 per-shape coverage masks. Shapes are drawn at 4× and box-filtered down, so edges are
 anti-aliased but rendering stays bit-exact for the same scene on any machine.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,16 +17,34 @@ SIZE = 128
 SUPERSAMPLE = 4
 
 SHAPE_COLOURS = {
-    "red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (240, 210, 40),
-    "purple": (140, 60, 190), "orange": (245, 140, 30), "white": (245, 245, 245), "black": (25, 25, 25),
+    "red": (220, 40, 40),
+    "green": (40, 170, 60),
+    "blue": (40, 80, 220),
+    "yellow": (240, 210, 40),
+    "purple": (140, 60, 190),
+    "orange": (245, 140, 30),
+    "white": (245, 245, 245),
+    "black": (25, 25, 25),
 }
 BACKGROUND_COLOURS = {
-    "white": (250, 250, 250), "gray": (150, 150, 150), "beige": (235, 220, 190), "light blue": (170, 210, 245),
-    "light green": (185, 235, 180), "pink": (250, 190, 210), "navy": (25, 35, 90), "dark gray": (60, 60, 60),
+    "white": (250, 250, 250),
+    "gray": (150, 150, 150),
+    "beige": (235, 220, 190),
+    "light blue": (170, 210, 245),
+    "light green": (185, 235, 180),
+    "pink": (250, 190, 210),
+    "navy": (25, 35, 90),
+    "dark gray": (60, 60, 60),
 }
 # Shape colours that would vanish on a background colour.
-CLASHES = {"white": {"white", "beige"}, "black": {"navy", "dark gray"}, "blue": {"navy"}, "purple": {"navy"},
-           "yellow": {"beige"}, "green": {"light green"}}
+CLASHES = {
+    "white": {"white", "beige"},
+    "black": {"navy", "dark gray"},
+    "blue": {"navy"},
+    "purple": {"navy"},
+    "yellow": {"beige"},
+    "green": {"light green"},
+}
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon", "cross")
 SIZES = {"small": 10, "medium": 15, "large": 21}  # half-extent in px at 128
 BACKGROUND_KINDS = ("plain", "gradient", "stripes", "checkerboard", "dots")
@@ -45,7 +64,7 @@ class Shape:
     def radius(self) -> int:
         return SIZES[self.size]
 
-    def moved(self, **kw) -> "Shape":
+    def moved(self, **kw) -> Shape:
         return replace(self, **kw)
 
 
@@ -68,8 +87,10 @@ def _polygon(kind: str, cx: float, cy: float, r: float) -> list[tuple[float, flo
         s = r * 0.9
         return [(cx - s, cy - s), (cx + s, cy - s), (cx + s, cy + s), (cx - s, cy + s)]
     if kind == "triangle":
-        return [(cx + r * math.cos(a), cy + r * 1.05 * math.sin(a) + r * 0.15)
-                for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
+        return [
+            (cx + r * math.cos(a), cy + r * 1.05 * math.sin(a) + r * 0.15)
+            for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)
+        ]
     if kind == "diamond":
         return [(cx, cy - r), (cx + r * 0.8, cy), (cx, cy + r), (cx - r * 0.8, cy)]
     if kind == "hexagon":
@@ -83,9 +104,20 @@ def _polygon(kind: str, cx: float, cy: float, r: float) -> list[tuple[float, flo
         return pts
     if kind == "cross":
         a, b = r, r * 0.36
-        return [(cx - b, cy - a), (cx + b, cy - a), (cx + b, cy - b), (cx + a, cy - b), (cx + a, cy + b),
-                (cx + b, cy + b), (cx + b, cy + a), (cx - b, cy + a), (cx - b, cy + b), (cx - a, cy + b),
-                (cx - a, cy - b), (cx - b, cy - b)]
+        return [
+            (cx - b, cy - a),
+            (cx + b, cy - a),
+            (cx + b, cy - b),
+            (cx + a, cy - b),
+            (cx + a, cy + b),
+            (cx + b, cy + b),
+            (cx + b, cy + a),
+            (cx - b, cy + a),
+            (cx - b, cy + b),
+            (cx - a, cy + b),
+            (cx - a, cy - b),
+            (cx - b, cy - b),
+        ]
     raise ValueError(f"unknown shape {kind!r}")
 
 
@@ -136,7 +168,11 @@ def apply_style(img: np.ndarray, style: str) -> np.ndarray:
         out = ImageOps.invert(pil)
     elif style == "sepia":
         g = np.asarray(ImageOps.grayscale(pil), np.float32)[..., None]
-        return np.clip(g * np.array([1.07, 0.74, 0.43], np.float32) + np.array([30, 20, 5], np.float32), 0, 255).round().astype(np.uint8)
+        return (
+            np.clip(g * np.array([1.07, 0.74, 0.43], np.float32) + np.array([30, 20, 5], np.float32), 0, 255)
+            .round()
+            .astype(np.uint8)
+        )
     elif style == "pencil sketch":
         gray = np.asarray(ImageOps.grayscale(pil), np.float32)
         blur = np.asarray(ImageOps.invert(ImageOps.grayscale(pil)).filter(ImageFilter.GaussianBlur(3)), np.float32)

@@ -5,6 +5,7 @@ so the splits never share a random stream and any pair can be regenerated on its
 kind cycles through ``KINDS`` (pair i has kind ``KINDS[i % 7]``), so every split is balanced.
 Training and tuning only ever call this with ``train`` and ``val``; ``test`` is for evaluation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,12 +43,30 @@ def write_split(out: Path, split: str, count: int, start: int = 0, seed: int = S
         Image.fromarray(p.source_image).save(out / f"{name}_source.png", optimize=True)
         Image.fromarray(p.target_image).save(out / f"{name}_target.png", optimize=True)
         Image.fromarray(p.mask.astype(np.uint8) * 255).save(out / f"{name}_mask.png", optimize=True)
-        entries.append({"id": name, "kind": p.kind, "instruction": p.instruction,
-                        "source": f"{name}_source.png", "target": f"{name}_target.png", "mask": f"{name}_mask.png",
-                        "source_caption": caption(p.source), "target_caption": caption(p.target),
-                        "mask_fraction": round(float(p.mask.mean()), 4)})
-    index = {"generator": "tools/shapes/shapesworld", "generator_version": GENERATOR_VERSION, "seed": seed,
-             "split": split, "start": start, "count": count, "size": 128, "kinds": list(KINDS), "pairs": entries}
+        entries.append(
+            {
+                "id": name,
+                "kind": p.kind,
+                "instruction": p.instruction,
+                "source": f"{name}_source.png",
+                "target": f"{name}_target.png",
+                "mask": f"{name}_mask.png",
+                "source_caption": caption(p.source),
+                "target_caption": caption(p.target),
+                "mask_fraction": round(float(p.mask.mean()), 4),
+            }
+        )
+    index = {
+        "generator": "tools/shapes/shapesworld",
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "split": split,
+        "start": start,
+        "count": count,
+        "size": 128,
+        "kinds": list(KINDS),
+        "pairs": entries,
+    }
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     return out
 

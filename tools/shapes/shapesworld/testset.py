@@ -1,7 +1,8 @@
 """Write the small fixed evaluation set committed for CI: the first 14 test-split pairs (2 per kind).
 
-    tools/export/.venv/bin/python -m shapesworld.testset      (from tools/shapes; writes testset/)
+tools/export/.venv/bin/python -m shapesworld.testset      (from tools/shapes; writes testset/)
 """
+
 from __future__ import annotations
 
 from pathlib import Path

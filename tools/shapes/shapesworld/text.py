@@ -10,15 +10,17 @@ first, right-padded with ``<pad>`` to ``LLM_LENGTH``. The instructions are short
 sequence is 32 long instead of the reference's 256 (the transformer is length-agnostic; this
 keeps the joint attention 4× cheaper).
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
 from editmgt_export import tiny_tokenizers
 from editmgt_export.tiny_tokenizers import assemble_clip_tokenizer, assemble_gemma_tokenizer, clip_text_rules
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from .edits import KINDS, STYLE_WORDS, caption
 from .scene import BACKGROUND_COLOURS, SHAPE_COLOURS, SHAPES, SIZES
@@ -41,15 +43,21 @@ def corpus() -> list[str]:
 
 
 def _merges(tok: Tokenizer, lines, vocab_size: int, **kw):
-    tok.train_from_iterator(lines, trainer=trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, min_frequency=2, **kw))
-    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
+    tok.train_from_iterator(
+        lines, trainer=trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, min_frequency=2, **kw)
+    )
+    return [
+        tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]
+    ]
 
 
 def build_clip_tokenizer(lines) -> Tokenizer:
     norm, pre = clip_text_rules()
     t = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
     t.normalizer, t.pre_tokenizer = norm, pre
-    merges = _merges(t, lines, 1200, end_of_word_suffix="</w>", initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()))
+    merges = _merges(
+        t, lines, 1200, end_of_word_suffix="</w>", initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet())
+    )
     return assemble_clip_tokenizer(merges, CLIP_LENGTH, decoder=decoders.ByteLevel())
 
 
@@ -70,19 +78,45 @@ def save_tokenizer(tok: Tokenizer, folder: Path, kind: str) -> None:
 
 def clip_config(tok: Tokenizer) -> dict:
     v = tok.get_vocab()
-    return dict(vocab_size=tok.get_vocab_size(), hidden_size=WIDTH, intermediate_size=2 * WIDTH, projection_dim=WIDTH,
-                num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=CLIP_LENGTH, hidden_act="gelu",
-                layer_norm_eps=1e-5, bos_token_id=v["<|startoftext|>"], eos_token_id=v["<|endoftext|>"],
-                pad_token_id=v["<|endoftext|>"])
+    return dict(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=WIDTH,
+        intermediate_size=2 * WIDTH,
+        projection_dim=WIDTH,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=CLIP_LENGTH,
+        hidden_act="gelu",
+        layer_norm_eps=1e-5,
+        bos_token_id=v["<|startoftext|>"],
+        eos_token_id=v["<|endoftext|>"],
+        pad_token_id=v["<|endoftext|>"],
+    )
 
 
 def gemma_config(tok: Tokenizer) -> dict:
     # 3 layers: the sequence is the second-to-last hidden state, so the last layer is never used.
-    return dict(vocab_size=tok.get_vocab_size(), hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_hidden_layers=3,
-                num_attention_heads=2, num_key_value_heads=1, head_dim=32, max_position_embeddings=512,
-                sliding_window=4096, query_pre_attn_scalar=32, attn_logit_softcapping=50.0,
-                final_logit_softcapping=30.0, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
-                pad_token_id=0, eos_token_id=1, bos_token_id=2, tie_word_embeddings=True, attn_implementation="eager")
+    return dict(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=WIDTH,
+        intermediate_size=2 * WIDTH,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
+        max_position_embeddings=512,
+        sliding_window=4096,
+        query_pre_attn_scalar=32,
+        attn_logit_softcapping=50.0,
+        final_logit_softcapping=30.0,
+        hidden_activation="gelu_pytorch_tanh",
+        rms_norm_eps=1e-6,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+        tie_word_embeddings=True,
+        attn_implementation="eager",
+    )
 
 
 class TextEncoders(torch.nn.Module):

@@ -6,6 +6,7 @@ Each stage writes its outputs under ``.work/`` and a ``<stage>.done.json`` with 
 final numbers; a rerun skips finished stages (delete a ``.done.json`` to redo one). The MGT
 stages save a resumable state every few hundred steps. Torch runs on 2 threads.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,7 @@ def run_stage(stage: str, args) -> dict:
         return {"reused": str(args.reuse_vq)}
     if stage == "vq":
         images, _ = data.load_split(WORK / "train")
-        stats = vq.train_vq(images[:args.train_pairs], WORK, args.vq_steps, warmup=args.vq_steps * 2 // 5, log=log)
+        stats = vq.train_vq(images[: args.train_pairs], WORK, args.vq_steps, warmup=args.vq_steps * 2 // 5, log=log)
         model = vq.load_vq(WORK)
         val, _ = data.load_split(WORK / "val")
         stats["val_psnr"] = round(vq.reconstruction_psnr(model, val, 128), 2)
@@ -61,7 +62,7 @@ def run_stage(stage: str, args) -> dict:
         for split in ("train", "val"):
             images, _ = data.load_split(WORK / split)
             if split == "train":
-                images = images[:args.train_pairs]
+                images = images[: args.train_pairs]
             toks = vq.encode_split(model, images, batch=64 if args.device == "cpu" else 512)
             np.save(WORK / split / "tokens.npy", toks)
             used |= set(np.unique(toks).tolist())
@@ -71,12 +72,25 @@ def run_stage(stage: str, args) -> dict:
 
     if stage in mgt.STAGES:
         steps = getattr(args, f"{stage}_steps")
-        return mgt.train_stage(WORK, stage, steps, log=log, device=args.device, batch=args.batch,
-                               lr_scale=args.lr_scale, save_every=max(250, steps // 8), mirror=args.mirror)
+        return mgt.train_stage(
+            WORK,
+            stage,
+            steps,
+            log=log,
+            device=args.device,
+            batch=args.batch,
+            lr_scale=args.lr_scale,
+            save_every=max(250, steps // 8),
+            mirror=args.mirror,
+        )
     if stage == "checkpoint":
         from .hub import save_checkpoint
 
-        return {"path": str(save_checkpoint(WORK, WORK / "checkpoint", stage="focus", trained_by=recipe(args, args.defaults)))}
+        return {
+            "path": str(
+                save_checkpoint(WORK, WORK / "checkpoint", stage="focus", trained_by=recipe(args, args.defaults))
+            )
+        }
     raise ValueError(stage)
 
 
@@ -91,9 +105,11 @@ def recipe(args, defaults: dict) -> str:
 
         return RECIPE
     steps = " ".join(f"--{k}-steps {getattr(args, f'{k}_steps')}" for k in BUDGET_SHARES)
-    return (f"tools/shapes (python -m shapesworld.train --device {args.device} --batch {args.batch} "
-            f"--lr-scale {args.lr_scale} --train-pairs {args.train_pairs} {steps}"
-            f"{', the VQ and tokenizers of the CPU recipe' if args.reuse_vq else ''})")
+    return (
+        f"tools/shapes (python -m shapesworld.train --device {args.device} --batch {args.batch} "
+        f"--lr-scale {args.lr_scale} --train-pairs {args.train_pairs} {steps}"
+        f"{', the VQ and tokenizers of the CPU recipe' if args.reuse_vq else ''})"
+    )
 
 
 START = time.time()
@@ -120,8 +136,11 @@ def fit_budget(args) -> None:
     left = args.budget_seconds - (time.time() - START)
     for stage, share in BUDGET_SHARES.items():
         setattr(args, f"{stage}_steps", max(100, int(left * 0.96 * share / per_step) // 50 * 50))
-    plan = {"seconds_per_step": round(per_step, 4), "seconds_left": round(left, 1),
-            **{f"{k}_steps": getattr(args, f"{k}_steps") for k in BUDGET_SHARES}}
+    plan = {
+        "seconds_per_step": round(per_step, 4),
+        "seconds_left": round(left, 1),
+        **{f"{k}_steps": getattr(args, f"{k}_steps") for k in BUDGET_SHARES},
+    }
     (WORK / "budget.json").write_text(json.dumps(plan, indent=1) + "\n")
     log(f"budget: {plan}")
 
@@ -141,9 +160,14 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--batch", type=int, default=32, help="pairs per MGT step")
     ap.add_argument("--lr-scale", type=float, default=1.0, help="multiplies each MGT stage's learning rate")
     ap.add_argument("--workers", type=int, default=1, help="processes generating pairs")
-    ap.add_argument("--reuse-vq", type=Path, help="a work folder whose VQ and tokenizers to use instead of training them")
-    ap.add_argument("--budget-seconds", type=float,
-                    help="set the MGT stages' steps to fill this wall time (from the start), measured after the tokens stage")
+    ap.add_argument(
+        "--reuse-vq", type=Path, help="a work folder whose VQ and tokenizers to use instead of training them"
+    )
+    ap.add_argument(
+        "--budget-seconds",
+        type=float,
+        help="set the MGT stages' steps to fill this wall time (from the start), measured after the tokens stage",
+    )
     ap.add_argument("--mirror", type=Path, help="folder that receives weights-only copies as training goes")
     return ap
 

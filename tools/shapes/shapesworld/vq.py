@@ -10,6 +10,7 @@ loss. The first ``warmup`` steps train a plain autoencoder (no quantiser), then 
 initialised by k-means on encoder outputs; afterwards entries unused for a window are restarted
 with random encoder outputs. This converges several times faster than quantising from step 0.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,11 +22,23 @@ import numpy as np
 import torch
 
 VQ_CONFIG = dict(
-    in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 4,
-    up_block_types=["UpDecoderBlock2D"] * 4, block_out_channels=[32, 32, 64, 64], layers_per_block=1,
-    act_fn="silu", latent_channels=32, sample_size=128, num_vq_embeddings=512, norm_num_groups=8,
-    vq_embed_dim=None, scaling_factor=0.18215, norm_type="spatial", mid_block_add_attention=False,
-    lookup_from_codebook=True, force_upcast=False,
+    in_channels=3,
+    out_channels=3,
+    down_block_types=["DownEncoderBlock2D"] * 4,
+    up_block_types=["UpDecoderBlock2D"] * 4,
+    block_out_channels=[32, 32, 64, 64],
+    layers_per_block=1,
+    act_fn="silu",
+    latent_channels=32,
+    sample_size=128,
+    num_vq_embeddings=512,
+    norm_num_groups=8,
+    vq_embed_dim=None,
+    scaling_factor=0.18215,
+    norm_type="spatial",
+    mid_block_add_attention=False,
+    lookup_from_codebook=True,
+    force_upcast=False,
 )
 
 
@@ -65,13 +78,25 @@ def kmeans_init(codebook: torch.Tensor, latents: torch.Tensor, rng: np.random.Ge
         sums = torch.zeros_like(centres).index_add_(0, assign, latents)
         counts = torch.bincount(assign, minlength=k).float()
         empty = counts == 0
-        centres = torch.where(empty[:, None], latents[torch.from_numpy(rng.integers(0, latents.shape[0], k))],
-                              sums / counts.clamp_min(1)[:, None])
+        centres = torch.where(
+            empty[:, None],
+            latents[torch.from_numpy(rng.integers(0, latents.shape[0], k))],
+            sums / counts.clamp_min(1)[:, None],
+        )
     codebook.data.copy_(centres)
 
 
-def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 8, crop: int = 48, lr: float = 1e-3,
-             warmup: int = 250, seed: int = 0, log=print) -> dict:
+def train_vq(
+    images: np.ndarray,
+    out: Path,
+    steps: int,
+    batch: int = 8,
+    crop: int = 48,
+    lr: float = 1e-3,
+    warmup: int = 250,
+    seed: int = 0,
+    log=print,
+) -> dict:
     """images: uint8 [N, 2, 128, 128, 3] (memmap). Saves ``out/vq.pt``; returns stats."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -89,7 +114,7 @@ def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 8, crop: in
             idx = rng.integers(0, n, batch)
             side = rng.integers(0, 2, batch)
             ys, xs = rng.integers(0, 128 - crop + 1, (2, batch)) // 8 * 8
-            crops = np.stack([images[i, s, y:y + crop, x:x + crop] for i, s, y, x in zip(idx, side, ys, xs)])
+            crops = np.stack([images[i, s, y : y + crop, x : x + crop] for i, s, y, x in zip(idx, side, ys, xs)])
             x = to_pixels(crops)
             if step == warmup:
                 with torch.no_grad():
@@ -121,9 +146,16 @@ def train_vq(images: np.ndarray, out: Path, steps: int, batch: int = 8, crop: in
                     with torch.no_grad():
                         codebook[dead] = flat[pick] + 0.01 * torch.randn(len(dead), flat.shape[1])
                 psnr = -10 * math.log10(max(mse.item(), 1e-10))
-                rec_ = {"step": step + 1, "loss": round(loss.item(), 5), "l1": round(l1.item(), 5),
-                        "psnr": round(psnr, 2), "codes_used": int((usage > 0).sum()), "restarted": len(dead) if step >= warmup else 0,
-                        "sec": round(time.time() - t0, 1), "cpu_sec": round(time.process_time(), 1)}
+                rec_ = {
+                    "step": step + 1,
+                    "loss": round(loss.item(), 5),
+                    "l1": round(l1.item(), 5),
+                    "psnr": round(psnr, 2),
+                    "codes_used": int((usage > 0).sum()),
+                    "restarted": len(dead) if step >= warmup else 0,
+                    "sec": round(time.time() - t0, 1),
+                    "cpu_sec": round(time.process_time(), 1),
+                }
                 losses.append(rec_)
                 logf.write(json.dumps(rec_) + "\n")
                 logf.flush()
@@ -155,8 +187,8 @@ def encode_split(vq, images: np.ndarray, batch: int = 64) -> np.ndarray:
     dev = next(vq.parameters()).device
     out = np.zeros((n, 2, 16, 16), np.int16)
     for s in range(0, n, batch):
-        chunk = images[s:s + batch]
+        chunk = images[s : s + batch]
         b = chunk.shape[0]
         ids = encode_ids(vq, to_pixels(chunk.reshape(b * 2, 128, 128, 3)).to(dev))
-        out[s:s + b] = ids.reshape(b, 2, 16, 16).cpu().numpy().astype(np.int16)
+        out[s : s + b] = ids.reshape(b, 2, 16, 16).cpu().numpy().astype(np.int16)
     return out

@@ -1,4 +1,5 @@
 """The shapes-world generator is deterministic, its splits are disjoint, and its masks are exact."""
+
 import hashlib
 import json
 from pathlib import Path

@@ -3,9 +3,9 @@
 (The quick edit-quality check on fixed test pairs runs through the TypeScript engine:
 bench/node/evalShapes.test.ts.)
 """
+
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,6 @@ import pytest
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parents[1]
 PACKAGE = REPO / "public" / "models" / "shapes"
-sys.path.insert(0, str(REPO / "tools" / "export"))
 
 MAX_BYTES = 30_000_000
 
@@ -44,10 +43,15 @@ def test_manifest_validates_and_files_match():
     assert m["config"]["resolution"] == 128 and m["config"]["text"]["llm_length"] == 32
 
 
-@pytest.mark.parametrize("dtype", sorted(json.loads((PACKAGE / "manifest.json").read_text())["dtypes"])
-                         if (PACKAGE / "manifest.json").is_file() else ["fp32"])
+@pytest.mark.parametrize(
+    "dtype",
+    sorted(json.loads((PACKAGE / "manifest.json").read_text())["dtypes"])
+    if (PACKAGE / "manifest.json").is_file()
+    else ["fp32"],
+)
 def test_graphs_load_and_encode_decode(dtype):
     from PIL import Image
+
     from shapesworld.evaluate import package_runner
 
     runner = package_runner(PACKAGE, dtype, threads=1)
@@ -58,7 +62,7 @@ def test_graphs_load_and_encode_decode(dtype):
     px = runner.run("vq_decode", {"ids": ids})["pixels"][0].transpose(1, 2, 0)
     # the VQ round trip keeps the picture (bar well below the measured value, see docs/shapes.md)
     mse = float(np.mean((px * 255 - src) ** 2))
-    assert 10 * np.log10(255 ** 2 / mse) > 18
+    assert 10 * np.log10(255**2 / mse) > 18
 
 
 def test_domain_examples_are_listed_and_redrawn_identically_by_the_generator(tmp_path):

@@ -1,5 +1,6 @@
 """The training loss (the focus stage's weighting of changed tokens, on a real untrained model), and
 the name a checkpoint gives the command that trained it."""
+
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -67,7 +68,9 @@ def test_checkpoint_names_the_command_that_trained_it():
     defaults = {k: ap.get_default(k) for k in train.RECIPE_OPTIONS}
     assert vars(ap.parse_args([])) | defaults == vars(ap.parse_args([]))  # every name is a real option
     assert train.recipe(SimpleNamespace(**defaults), defaults) == RECIPE
-    gpu = SimpleNamespace(**{**defaults, "device": "cuda", "batch": 512, "focus_steps": 1950, "reuse_vq": Path(".work")})
+    gpu = SimpleNamespace(
+        **{**defaults, "device": "cuda", "batch": 512, "focus_steps": 1950, "reuse_vq": Path(".work")}
+    )
     named = train.recipe(gpu, defaults)
     assert "--device cuda --batch 512" in named and "--focus-steps 1950" in named and "VQ and tokenizers" in named
     assert train.recipe(SimpleNamespace(**{**defaults, "t2i_steps": 50}), defaults) != RECIPE

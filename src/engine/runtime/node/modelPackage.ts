@@ -18,7 +18,15 @@ import type { FileSource, GraphRuntime, OpenedPackage } from '../../package';
 import type { LoadProgress } from '../../editor';
 import type { Tokenizer } from '../../ports';
 import { downloadFile, fetchBounded } from './download';
-import { checkDeclaredSize, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES, parseManifestJson, readLocalFile, writeFileAtomic, ReadError } from './localFiles';
+import {
+  checkDeclaredSize,
+  MAX_MANIFEST_BYTES,
+  MAX_TOKENIZER_BYTES,
+  parseManifestJson,
+  readLocalFile,
+  writeFileAtomic,
+  ReadError,
+} from './localFiles';
 import { readManifest } from './manifestFile';
 import { OrtNodeRunner } from './ortNodeRunner';
 
@@ -36,9 +44,17 @@ async function verify(dir: string, f: ManifestFile): Promise<string> {
   const path = join(dir, f.path);
   if (!existsSync(path)) throw new EditError('bad-manifest', `model file ${f.path} is missing`);
   const size = statSync(path).size;
-  if (size !== f.bytes) throw new EditError('checksum-mismatch', `model file ${f.path} has ${size} bytes, the manifest says ${f.bytes}`);
+  if (size !== f.bytes)
+    throw new EditError(
+      'checksum-mismatch',
+      `model file ${f.path} has ${size} bytes, the manifest says ${f.bytes}`,
+    );
   const sha = await sha256File(path);
-  if (sha !== f.sha256) throw new EditError('checksum-mismatch', `model file ${f.path} has sha256 ${sha.slice(0, 12)}…, the manifest says ${f.sha256.slice(0, 12)}…`);
+  if (sha !== f.sha256)
+    throw new EditError(
+      'checksum-mismatch',
+      `model file ${f.path} has sha256 ${sha.slice(0, 12)}…, the manifest says ${f.sha256.slice(0, 12)}…`,
+    );
   return path;
 }
 
@@ -61,7 +77,10 @@ async function localDir(source: string, dtype?: string, o: OpenPackageOptions = 
   if (/^file:/i.test(source)) return fileUrlPath(source);
   if (!/^https?:\/\//i.test(source)) return resolve(source);
   const base = source.endsWith('/') ? source : `${source}/`;
-  const dir = join(process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
+  const dir = join(
+    process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'),
+    base.replace(/[^a-zA-Z0-9._-]+/g, '_'),
+  );
   const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
   const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
   const { graphs, tokenizers } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
@@ -83,7 +102,8 @@ async function localDir(source: string, dtype?: string, o: OpenPackageOptions = 
 
 const wantedDtype = (dtype?: string) => (dtype ?? 'auto') as Dtype | 'auto';
 
-const makeEncoder = (tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) => new HfTokenizer(tokenizerJson, tokenizerConfig);
+const makeEncoder = (tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) =>
+  new HfTokenizer(tokenizerJson, tokenizerConfig);
 
 /** The manifest's entries for the tokenizer files, whose declared sizes are capped before any read. */
 function tokenizerFiles(m: Manifest): ManifestFile[] {
@@ -119,7 +139,11 @@ export const nodeRuntime: GraphRuntime<string, OrtNodeRunner> = (graphs) =>
 
 /** A tokenizer from a package folder (size-capped reads; the padding side is the tokenizer's own). */
 export function loadTokenizer(dir: string, entry: TokenizerEntry): Promise<Tokenizer> {
-  return packageTokenizer(entry, (p) => Promise.resolve(readLocalFile(join(dir, p), MAX_TOKENIZER_BYTES, 'tokenizer file')), makeEncoder);
+  return packageTokenizer(
+    entry,
+    (p) => Promise.resolve(readLocalFile(join(dir, p), MAX_TOKENIZER_BYTES, 'tokenizer file')),
+    makeEncoder,
+  );
 }
 
 export interface OpenPackageOptions {
@@ -129,10 +153,22 @@ export interface OpenPackageOptions {
 }
 
 /** Opens a package folder or URL (see the module comment) on the CPU. */
-export async function openPackage(source: string, dtype?: string, options: OpenPackageOptions = {}): Promise<OpenPackage> {
+export async function openPackage(
+  source: string,
+  dtype?: string,
+  options: OpenPackageOptions = {},
+): Promise<OpenPackage> {
   const dir = await localDir(source, dtype, options);
   const manifest = readManifest(dir);
   for (const f of tokenizerFiles(manifest)) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
-  const opened = await openModelPackage({ manifest, device: 'cpu', dtype: wantedDtype(dtype), files: folderSource(dir), runtime: nodeRuntime, makeEncoder, signal: options.signal });
+  const opened = await openModelPackage({
+    manifest,
+    device: 'cpu',
+    dtype: wantedDtype(dtype),
+    files: folderSource(dir),
+    runtime: nodeRuntime,
+    makeEncoder,
+    signal: options.signal,
+  });
   return { ...opened, dir };
 }

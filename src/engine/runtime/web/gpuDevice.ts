@@ -44,7 +44,10 @@ export function gpuDevice(): Promise<GPUDevice> {
     if (!adapter) throw new Error('no WebGPU adapter is available');
     const requiredLimits: Record<string, number> = {};
     for (const name of LIMITS) requiredLimits[name] = adapter.limits[name];
-    return adapter.requestDevice({ requiredFeatures: [...adapter.features] as GPUFeatureName[], requiredLimits });
+    return adapter.requestDevice({
+      requiredFeatures: [...adapter.features] as GPUFeatureName[],
+      requiredLimits,
+    });
   })().catch((err: unknown) => {
     deviceRequest = null;
     throw err;
@@ -54,7 +57,10 @@ export function gpuDevice(): Promise<GPUDevice> {
 
 /** The adapter's buffer limits (what a device from it can be given). */
 export function bufferLimits(adapter: GPUAdapter): GpuBufferLimits {
-  return { maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize };
+  return {
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+  };
 }
 
 /** The package needs a buffer or binding larger than the GPU allows. */
@@ -74,8 +80,12 @@ const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
 export function checkBufferLimits(needBytes: number | undefined, limits: GpuBufferLimits | undefined): void {
   if (needBytes === undefined || !limits) return;
   const short: string[] = [];
-  if (limits.maxBufferSize < needBytes) short.push(`buffers of at most ${mb(limits.maxBufferSize)} (maxBufferSize)`);
-  if (limits.maxStorageBufferBindingSize < needBytes) short.push(`storage bindings of at most ${mb(limits.maxStorageBufferBindingSize)} (maxStorageBufferBindingSize)`);
+  if (limits.maxBufferSize < needBytes)
+    short.push(`buffers of at most ${mb(limits.maxBufferSize)} (maxBufferSize)`);
+  if (limits.maxStorageBufferBindingSize < needBytes)
+    short.push(
+      `storage bindings of at most ${mb(limits.maxStorageBufferBindingSize)} (maxStorageBufferBindingSize)`,
+    );
   if (short.length === 0) return;
   throw new GpuLimitError(
     `this model needs GPU buffers of ${mb(needBytes)}, but this GPU allows ${short.join(' and ')}. ` +

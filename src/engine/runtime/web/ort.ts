@@ -66,7 +66,13 @@ export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
       if (adapter) {
         const info = adapter.info;
         const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-        return { backend: 'webgpu', adapter: name || 'unknown adapter', shaderF16: adapter.features.has('shader-f16'), limits: bufferLimits(adapter), threads };
+        return {
+          backend: 'webgpu',
+          adapter: name || 'unknown adapter',
+          shaderF16: adapter.features.has('shader-f16'),
+          limits: bufferLimits(adapter),
+          threads,
+        };
       }
       reason = 'no WebGPU adapter is available';
     } catch (err) {
@@ -110,11 +116,16 @@ export function serial<T>(job: () => Promise<T>): Promise<T> {
 }
 
 /** The runtime's execution provider for a backend: on WebGPU, with this worker's own device. */
-export async function executionProvider(backend: Backend): Promise<ort.InferenceSession.ExecutionProviderConfig> {
+export async function executionProvider(
+  backend: Backend,
+): Promise<ort.InferenceSession.ExecutionProviderConfig> {
   return backend === 'webgpu' ? { name: 'webgpu', device: await gpuDevice() } : backend;
 }
 
-export function createSession(model: ArrayBuffer | Uint8Array, backend: Backend): Promise<ort.InferenceSession> {
+export function createSession(
+  model: ArrayBuffer | Uint8Array,
+  backend: Backend,
+): Promise<ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
   return serial(async () =>
     ort.InferenceSession.create(bytes, {
@@ -161,7 +172,11 @@ export async function runOnce(
  * Creates (then releases) a session and returns the runtime's log lines for it and the nodes it
  * placed on the CPU provider.
  */
-export async function nodePlacement(model: ArrayBuffer, backend: Backend, externalData: { path: string; data: ArrayBuffer }[] = []): Promise<{ cpuNodes: string[]; log: string[] }> {
+export async function nodePlacement(
+  model: ArrayBuffer,
+  backend: Backend,
+  externalData: { path: string; data: ArrayBuffer }[] = [],
+): Promise<{ cpuNodes: string[]; log: string[] }> {
   if (!diagnostics) throw new Error('placement checks run in a worker named "engine-diagnostics"');
   return serial(async () => {
     const from = runtimeLog.length;

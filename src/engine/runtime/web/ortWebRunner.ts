@@ -65,7 +65,10 @@ const RESIDENT_MIN_BYTES = 4096;
  */
 class ResidentInputs {
   /** Per graph input: the array seen last, and its GPU copy once it has been seen twice. */
-  private entries = new Map<string, { data: ArrayBufferView; gpu: { tensor: ort.Tensor; buffer: GPUBuffer } | null }>();
+  private entries = new Map<
+    string,
+    { data: ArrayBufferView; gpu: { tensor: ort.Tensor; buffer: GPUBuffer } | null }
+  >();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -143,7 +146,15 @@ const BYTES: Record<string, number> = { float32: 4, int32: 4, int64: 8, uint8: 1
  */
 class CapturedGraph {
   private inputs = new Map<string, { data: ArrayBufferView | null; buffer: GPUBuffer; tensor: ort.Tensor }>();
-  private outputs: { name: string; type: AnyTensor['type']; dims: number[]; bytes: number; offset: number; buffer: GPUBuffer; tensor: ort.Tensor }[] = [];
+  private outputs: {
+    name: string;
+    type: AnyTensor['type'];
+    dims: number[];
+    bytes: number;
+    offset: number;
+    buffer: GPUBuffer;
+    tensor: ort.Tensor;
+  }[] = [];
   private staging: GPUBuffer;
 
   constructor(
@@ -152,15 +163,27 @@ class CapturedGraph {
   ) {
     let offset = 0;
     for (const m of session.outputMetadata) {
-      if (!m.isTensor || m.shape.some((d) => typeof d !== 'number')) throw new Error(`graph capture needs static output shapes (${m.name})`);
+      if (!m.isTensor || m.shape.some((d) => typeof d !== 'number'))
+        throw new Error(`graph capture needs static output shapes (${m.name})`);
       const dims = m.shape as number[];
       const bytes = dims.reduce((a, b) => a * b, 1) * (BYTES[m.type] ?? 4);
       const buffer = this.gpuBuffer(bytes);
       const dataType = m.type as 'float32' | 'int32';
-      this.outputs.push({ name: m.name, type: m.type as AnyTensor['type'], dims, bytes, offset, buffer, tensor: ort.Tensor.fromGpuBuffer(buffer, { dataType, dims }) });
+      this.outputs.push({
+        name: m.name,
+        type: m.type as AnyTensor['type'],
+        dims,
+        bytes,
+        offset,
+        buffer,
+        tensor: ort.Tensor.fromGpuBuffer(buffer, { dataType, dims }),
+      });
       offset += Math.ceil(bytes / 16) * 16;
     }
-    this.staging = device.createBuffer({ size: Math.max(16, offset), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.staging = device.createBuffer({
+      size: Math.max(16, offset),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
   }
 
   private gpuBuffer(bytes: number): GPUBuffer {
@@ -194,7 +217,8 @@ class CapturedGraph {
     for (const o of this.outputs) fetches[o.name] = o.tensor;
     await this.session.run(inputs, fetches);
     const encoder = this.device.createCommandEncoder();
-    for (const o of this.outputs) encoder.copyBufferToBuffer(o.buffer, 0, this.staging, o.offset, Math.ceil(o.bytes / 4) * 4);
+    for (const o of this.outputs)
+      encoder.copyBufferToBuffer(o.buffer, 0, this.staging, o.offset, Math.ceil(o.bytes / 4) * 4);
     this.device.queue.submit([encoder.finish()]);
     await this.staging.mapAsync(GPUMapMode.READ);
     const all = this.staging.getMappedRange().slice(0);
@@ -202,8 +226,10 @@ class CapturedGraph {
     const result: Record<string, AnyTensor> = {};
     for (const o of this.outputs) {
       const n = o.dims.reduce((a, b) => a * b, 1);
-      if (o.type === 'int32') result[o.name] = { type: 'int32', data: new Int32Array(all, o.offset, n), dims: o.dims };
-      else if (o.type === 'float32') result[o.name] = { type: 'float32', data: new Float32Array(all, o.offset, n), dims: o.dims };
+      if (o.type === 'int32')
+        result[o.name] = { type: 'int32', data: new Int32Array(all, o.offset, n), dims: o.dims };
+      else if (o.type === 'float32')
+        result[o.name] = { type: 'float32', data: new Float32Array(all, o.offset, n), dims: o.dims };
       else throw new Error(`graph capture: output ${o.name} of type ${o.type} is not supported`);
     }
     return result;
@@ -230,7 +256,11 @@ export class OrtWebRunner implements GraphRunner {
 
   private constructor(readonly backend: Backend) {}
 
-  static async create(backend: Backend, graphs: readonly GraphBytes[], step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS): Promise<OrtWebRunner> {
+  static async create(
+    backend: Backend,
+    graphs: readonly GraphBytes[],
+    step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS,
+  ): Promise<OrtWebRunner> {
     const runner = new OrtWebRunner(backend);
     const started = performance.now();
     if (backend === 'webgpu') runner.stepOptions = step;
@@ -281,7 +311,11 @@ export class OrtWebRunner implements GraphRunner {
       pending = (async () => {
         const g = await reopen(graph);
         const session = await serial(async () =>
-          ort.InferenceSession.create(g.model, { executionProviders: [await executionProvider(this.backend)], graphOptimizationLevel: 'all', externalData: g.externalData }),
+          ort.InferenceSession.create(g.model, {
+            executionProviders: [await executionProvider(this.backend)],
+            graphOptimizationLevel: 'all',
+            externalData: g.externalData,
+          }),
         );
         this.sessions.set(graph, session);
         return session;
@@ -302,7 +336,8 @@ export class OrtWebRunner implements GraphRunner {
         result = await captured.run(feeds);
       } else {
         const inputs: Record<string, ort.Tensor> = {};
-        for (const [name, t] of Object.entries(feeds)) inputs[name] = this.resident?.tensorFor(`${graph}/${name}`, t) ?? toOrt(t);
+        for (const [name, t] of Object.entries(feeds))
+          inputs[name] = this.resident?.tensorFor(`${graph}/${name}`, t) ?? toOrt(t);
         const out = await session.run(inputs);
         result = {};
         for (const [name, tensor] of Object.entries(out)) {

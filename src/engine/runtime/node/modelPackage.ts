@@ -83,9 +83,9 @@ async function localDir(source: string, dtype?: string, o: OpenPackageOptions = 
   );
   const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
   const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
-  const { graphs, tokenizers } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
+  const { graphs, tokenizers, tokenTable } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
   for (const f of tokenizers) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
-  const files = [...tokenizers, ...Object.values(graphs).flat()];
+  const files = [...tokenizers, ...Object.values(graphs).flat(), ...(tokenTable ? [tokenTable] : [])];
   const total = files.reduce((s, f) => s + f.bytes, 0);
   let loaded = 0;
   for (const f of files) {

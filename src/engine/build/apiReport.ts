@@ -12,6 +12,8 @@ import ts from 'typescript';
 const ENGINE = fileURLToPath(new URL('..', import.meta.url));
 export const REPORT_PATH = `${ENGINE}api-report.md`;
 
+const printer = ts.createPrinter({ removeComments: true });
+
 const FLAGS =
   ts.TypeFormatFlags.NoTruncation |
   ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType |
@@ -109,8 +111,9 @@ function reportExports(checker: ts.TypeChecker, symbols: ts.Symbol[]): string[] 
         '}',
       );
     } else if (symbol.flags & ts.SymbolFlags.TypeAlias) {
+      // re-printed from the syntax tree, so the source's formatting does not show in the report
       const text = ts.isTypeAliasDeclaration(decl)
-        ? decl.type.getText()
+        ? printer.printNode(ts.EmitHint.Unspecified, decl.type, decl.getSourceFile())
         : checker.typeToString(checker.getDeclaredTypeOfSymbol(symbol), decl, FLAGS);
       out.push(`type ${name} = ${text.replace(/\s+/g, ' ')}`);
     } else if (symbol.flags & ts.SymbolFlags.Function) {

@@ -10,9 +10,9 @@ import globals from 'globals';
 //            of onnxruntime in the repository
 //   protocol may import engine types
 //   workers, cli may import engine and protocol; they reach onnxruntime through the runtime entries
-//   client   the worker's client (src/client): protocol only; the app and the benchmark page use it
-//   app      imports client, protocol and pure engine helpers, never onnxruntime
-//   bench    the benchmark page (bench/browser/page*.ts) reaches the worker through src/client only
+//            (src/protocol also holds the worker's client, which the app and the benchmark page use)
+//   app      imports protocol (and its client) and pure engine helpers, never onnxruntime
+//   bench    the benchmark page (bench/browser/page*.ts) reaches the worker through src/protocol/engineClient only
 const onnxruntime = {
   group: ['onnxruntime-*', 'onnxruntime-web/*'],
   message: 'Only src/engine/runtime/node and src/engine/runtime/web import onnxruntime.',
@@ -112,12 +112,6 @@ export default tseslint.config(
   },
   {
     files: ['src/protocol/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, workerCode, cliCode, react] }],
-    },
-  },
-  {
-    files: ['src/client/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }],
@@ -144,7 +138,7 @@ export default tseslint.config(
             cliCode,
             {
               group: ['**/workers/*', '!**/workers/*?worker'],
-              message: 'The UI talks to the worker through src/client/engineClient only.',
+              message: 'The UI talks to the worker through src/protocol/engineClient only.',
             },
           ],
         },

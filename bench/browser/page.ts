@@ -3,7 +3,7 @@
  * bench/browser/driver.ts through `window.__bench`. Nothing is measured here that the worker does not
  * report itself, except page-side wall times (what a user of the app waits for).
  */
-import { EngineClient } from '../../src/client/engineClient';
+import { EngineClient } from '../../src/protocol/engineClient';
 import type { GraphStats, WorkerReply } from '../../src/protocol/messages';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';

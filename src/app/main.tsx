@@ -2,7 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { ErrorBoundary } from './components/ErrorBoundary';
-import { EngineClient } from '../client/engineClient';
+import { EngineClient } from '../protocol/engineClient';
 import { DEFAULT_MODEL_URL } from './modelConfig';
 import { EditorDb } from './persist/db';
 import { StoreContext } from './state/context';

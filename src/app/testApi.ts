@@ -13,7 +13,7 @@ import type {
   StoredFile,
   WireTensor,
 } from '../protocol/messages';
-import { EngineClient } from '../client/engineClient';
+import { EngineClient } from '../protocol/engineClient';
 
 export interface EditorSnapshot {
   editState: string;

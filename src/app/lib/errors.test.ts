@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../client/engineClient';
+import { EngineError } from '../../protocol/engineClient';
 import type { ErrorCode } from '../../protocol/messages';
 import { describeEngineError, toAppError } from './errors';
 

@@ -3,7 +3,7 @@
  * Pure: an error code (or a thrown value) in, text out.
  */
 import type { ErrorCode } from '../../protocol/messages';
-import { EngineError } from '../../client/engineClient';
+import { EngineError } from '../../protocol/engineClient';
 
 export interface AppError {
   /** Where it came from, for tests and for the retry the message suggests. */

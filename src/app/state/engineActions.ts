@@ -3,7 +3,7 @@ import type { BackendChoice, EditSettings } from '../../protocol/messages';
 import { toAppError, type AppError } from '../lib/errors';
 import { checkModelUrl } from '../lib/modelUrl';
 import { sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
-import type { LoadProgress } from '../../client/engineClient';
+import type { LoadProgress } from '../../protocol/engineClient';
 import type { GetState, LoadState, SetState, StoreDeps } from './store';
 
 export function loadProgressOf(load: LoadState, p: LoadProgress): LoadState {

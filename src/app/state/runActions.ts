@@ -1,5 +1,5 @@
 /** Running an edit (streaming its steps), cancelling it, scrubbing its steps, per-word maps. */
-import { EngineError } from '../../client/engineClient';
+import { EngineError } from '../../protocol/engineClient';
 import { toAppError } from '../lib/errors';
 import * as H from '../lib/history';
 import { bitmapOf, rememberBitmap } from '../media/imageCache';

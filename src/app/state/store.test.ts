@@ -1,13 +1,13 @@
 /**
- * The store's actions with a real EngineClient on a fake worker (src/client/testing/fakeWorker)
+ * The store's actions with a real EngineClient on a fake worker (src/protocol/testing/fakeWorker)
  * and a real EditorDb (without IndexedDB in node it keeps nothing, as in a private window).
  * The model's defaults come from a shipped package's manifest, mapped by the engine.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EngineClient } from '../../client/engineClient';
-import { FakeWorker } from '../../client/testing/fakeWorker';
-import type { Respond } from '../../client/testing/fakeWorker';
+import { EngineClient } from '../../protocol/engineClient';
+import { FakeWorker } from '../../protocol/testing/fakeWorker';
+import type { Respond } from '../../protocol/testing/fakeWorker';
 import { EDIT_SETTINGS } from '../../engine/editSettings';
 import { packageEditOptions, validateManifest } from '../../engine/manifest';
 import { PROTOCOL_VERSION } from '../../protocol/messages';

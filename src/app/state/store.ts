@@ -5,7 +5,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BackendInfo, ModelInfo } from '../../protocol/messages';
-import type { CacheInfo, EngineClient } from '../../client/engineClient';
+import type { CacheInfo, EngineClient } from '../../protocol/engineClient';
 import type { EditorDb } from '../persist/db';
 import type { AppError } from '../lib/errors';
 import { emptyHistory, type History } from '../lib/history';

@@ -3,8 +3,8 @@
  * that answers in the same process, after a tick, as a worker does over its message port. It
  * answers the greeting itself (in `version`); every other request goes to `respond`.
  */
-import { PROTOCOL_VERSION } from '../../protocol/messages';
-import type { WorkerReply, WorkerRequest } from '../../protocol/messages';
+import { PROTOCOL_VERSION } from '../messages';
+import type { WorkerReply, WorkerRequest } from '../messages';
 import type { WorkerPort } from '../engineClient';
 
 export type Respond = (req: WorkerRequest, worker: FakeWorker) => void;

@@ -5,7 +5,7 @@
  * worker is greeted with the protocol version first; a worker from another build of the app
  * answers `version-mismatch`, and every request to it fails with that (nothing else is sent).
  */
-import { FINAL_REPLIES, PROTOCOL_VERSION } from '../protocol/messages';
+import { FINAL_REPLIES, PROTOCOL_VERSION } from './messages';
 import type {
   BackendChoice,
   BackendInfo,
@@ -18,7 +18,7 @@ import type {
   StepPayload,
   WorkerReply,
   WorkerRequest,
-} from '../protocol/messages';
+} from './messages';
 
 type Pending = { resolve: (r: WorkerReply) => void; onEvent?: (r: WorkerReply) => void };
 type ErrorReply = Extract<WorkerReply, { type: 'error' }>;

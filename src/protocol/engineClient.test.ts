@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fallbackEditOptions } from '../engine/editSettings';
-import { PROTOCOL_VERSION } from '../protocol/messages';
-import type { ModelInfo } from '../protocol/messages';
+import { PROTOCOL_VERSION } from './messages';
+import type { ModelInfo } from './messages';
 import { EngineClient, EngineError } from './engineClient';
 import { FakeWorker } from './testing/fakeWorker';
 import type { Respond } from './testing/fakeWorker';

@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 /** The engine worker: receives typed requests, loads models, runs edits, streams steps back. */
+import { wasmHeapBytes } from './wasmMemory'; // first: it watches the runtime's heap from its start
 import { modelDomain } from '../src/engine/domain';
 import { EditError } from '../src/engine/errors';
 import type { RgbaImage } from '../src/engine/image';
@@ -350,6 +351,9 @@ async function handle(req: WorkerRequest): Promise<void> {
       if (req.reset) model?.runner.stats.clear();
       return;
     }
+    case 'memory':
+      reply({ type: 'memory', id: req.id, wasmHeapBytes: wasmHeapBytes() });
+      return;
     case 'loseDevice':
       try {
         if (model?.backend.backend !== 'webgpu') throw new Error('no model is loaded on WebGPU');

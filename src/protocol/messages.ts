@@ -118,6 +118,8 @@ export type WorkerRequest =
   | { type: 'placement'; id: number; model: ArrayBuffer; externalData?: { path: string; data: ArrayBuffer }[]; backend: Backend }
   /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
   | { type: 'stats'; id: number; reset: boolean }
+  /** Diagnostics: this worker's memory (the runtime's WASM heap; null before the runtime has started). */
+  | { type: 'memory'; id: number }
   /** Diagnostics and tests: destroys the WebGPU device in use, exactly as a driver reset loses it. */
   | { type: 'loseDevice'; id: number }
   /** Diagnostics and tests: loads files through the model store (stored ones read back by slices) and reports what was read. */
@@ -138,6 +140,7 @@ export type WorkerReply =
   | { type: 'cacheInfo'; id: number; bytes: number; packages: { baseUrl: string; bytes: number }[] }
   | { type: 'done'; id: number }
   | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
+  | { type: 'memory'; id: number; wasmHeapBytes: number | null }
   /** `cpuNodes`: "OpType (node name)" of every node the runtime put on the CPU provider. */
   | { type: 'placement'; id: number; cpuNodes: string[]; log: string[] }
   /** The size and sha256 of what the model store returned for each file. */
@@ -146,7 +149,7 @@ export type WorkerReply =
   | { type: 'error'; id: number; code: ErrorCode; message: string };
 
 /** Reply types that end a request; the others are streamed events. */
-export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'placement', 'packageFiles', 'error'] as const;
+export const FINAL_REPLIES = ['hello', 'backend', 'graphResult', 'modelLoaded', 'result', 'wordMap', 'cacheInfo', 'done', 'stats', 'memory', 'placement', 'packageFiles', 'error'] as const;
 
 /** A package file: its path under the package URL, size and sha256 (hex). */
 export interface StoredFile {

@@ -45,7 +45,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }] },
   },
   {
-    files: ['bench/browser/page*.ts'],
+    files: ['bench/browser/page*.ts', 'bench/fullsize/page*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }] },
   },
@@ -65,7 +65,7 @@ export default tseslint.config(
   },
   {
     files: ['cli/**/*.ts', 'bench/**/*.ts', 'src/engine/build/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'e2e/**/*.ts', '*.config.{js,ts}', '**/*.test.ts'],
-    ignores: ['bench/browser/page*.ts'],
+    ignores: ['bench/browser/page*.ts', 'bench/fullsize/page*.ts'],
     languageOptions: { globals: { ...globals.node } },
   },
 );

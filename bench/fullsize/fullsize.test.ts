@@ -55,7 +55,7 @@ describe('report', () => {
   const m: LoadMeasurements = {
     package: 'reduced', dtype: 'q4', resolution: 512, backend: 'webgpu', packageBytes: 1e9, maxBufferBytes: 100 << 20,
     first: load, firstPeak: { renderer: 2e9, gpu: 1e9, together: 2.5e9 },
-    reload: { ...load, ms: 600 }, reloadPeak: { together: 2e9 }, reloadDownloaded: [],
+    reload: { ...load, ms: 600 }, reloadPeak: { together: 2e9 }, reloadDownloaded: [], reloadStore: { files: 5, stored: 5, marked: 5 },
     graphs: { transformer_step: { created: true, cpuNodes: ['Shape (a)'], error: null, ms: 1 }, text_llm: { created: false, cpuNodes: null, error: 'oom', ms: 1 } },
   };
 
@@ -93,7 +93,7 @@ describe('report', () => {
   it('writes one table row per load run', () => {
     const table = markdownTable([assembleLoadRun(m)]);
     expect(table.split('\n')).toHaveLength(3);
-    expect(table).toContain('| reduced | q4 | 512 | webgpu | 1/2 | 1 | 1.2 s | 1,907 MiB | 954 MiB | 2,384 MiB | 64 MiB | 10 MiB | ok, 0.6 s, 0 files |');
+    expect(table).toContain('| reduced | q4 | 512 | webgpu | 1/2 | 1 | 1.2 s | 1,907 MiB | 954 MiB | 2,384 MiB | 64 MiB | 10 MiB | ok, 0.6 s, 0 files, 5/5 marked |');
   });
 });
 

@@ -112,9 +112,28 @@ async function step(o: { baseUrl: string; backend: Backend; dtype: string }): Pr
   }
 }
 
+/**
+ * How many of the dtype's graph files the model store holds with their verified mark (OPFS
+ * models/<key>/<sha256>.verified, workers/modelStore.ts): a marked file is handed to the runtime
+ * without being hashed again, so a reload with every file marked reads nothing back for hashing.
+ */
+async function storeMarks(o: { baseUrl: string; dtype: string }): Promise<{ files: number; stored: number; marked: number }> {
+  const manifest = validateManifest(await (await fetch(`${o.baseUrl}manifest.json`)).json());
+  const graphs: Partial<Record<GraphName, GraphFiles>> = manifest.dtypes[o.dtype as Dtype]?.graphs ?? {};
+  const paths = new Set(Object.values(graphs).flatMap((g) => [g.file, ...(g.external_data ?? [])]));
+  const hashes = manifest.files.filter((f) => paths.has(f.path)).map((f) => f.sha256);
+  const names = new Set<string>();
+  const models = await (await navigator.storage.getDirectory()).getDirectoryHandle('models', { create: true });
+  for await (const dir of (models as unknown as { values(): AsyncIterable<FileSystemHandle> }).values()) {
+    if (dir.kind !== 'directory') continue;
+    for await (const f of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.add(f);
+  }
+  return { files: hashes.length, stored: hashes.filter((h) => names.has(h)).length, marked: hashes.filter((h) => names.has(`${h}.verified`)).length };
+}
+
 declare global {
   interface Window {
-    __fullsize?: { load: typeof load; graphs: typeof graphs; step: typeof step };
+    __fullsize?: { load: typeof load; graphs: typeof graphs; step: typeof step; storeMarks: typeof storeMarks };
   }
 }
-window.__fullsize = { load, graphs, step };
+window.__fullsize = { load, graphs, step, storeMarks };

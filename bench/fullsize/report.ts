@@ -39,6 +39,8 @@ export interface LoadRun {
   reload_downloaded: string[];
   reload_wasm_heap_bytes: number | null;
   reload_peak_renderer_plus_gpu_bytes: number;
+  /** Before the reload: the dtype's graph files in the model store, and how many carry their verified mark (a marked file is not hashed again). */
+  reload_store: { files: number; stored: number; marked: number };
 }
 
 export interface StepParityRun {
@@ -97,6 +99,7 @@ export interface LoadMeasurements {
   reload: LoadResult;
   reloadPeak: { together: number };
   reloadDownloaded: string[];
+  reloadStore: { files: number; stored: number; marked: number };
   graphs: Record<string, GraphCheck>;
 }
 
@@ -126,6 +129,7 @@ export function assembleLoadRun(m: LoadMeasurements): LoadRun {
     reload_downloaded: m.reloadDownloaded,
     reload_wasm_heap_bytes: m.reload.wasmHeapBytes,
     reload_peak_renderer_plus_gpu_bytes: m.reloadPeak.together,
+    reload_store: m.reloadStore,
   };
 }
 
@@ -159,7 +163,8 @@ export function markdownTable(runs: readonly FullsizeRun[]): string {
       const created = `${g.filter((x) => x.created).length}/${g.length}`;
       const step = r.graphs['transformer_step']?.cpu_nodes;
       const load = r.load_ok ? `${(r.load_ms / 1000).toFixed(1)} s` : `failed: ${r.load_error}`;
-      const reload = r.reload_ok ? `ok, ${(r.reload_ms / 1000).toFixed(1)} s, 0 files` : `no: ${r.reload_error}`;
+      const marks = `${r.reload_store.marked}/${r.reload_store.files} marked`;
+      const reload = r.reload_ok ? `ok, ${(r.reload_ms / 1000).toFixed(1)} s, 0 files, ${marks}` : `no: ${r.reload_error} (${marks})`;
       lines.push(`| ${r.package} | ${r.dtype} | ${r.resolution} | ${r.backend} | ${created} | ${step ? step.length : '—'} | ${load} | ${mb(r.peak_renderer_bytes)} | ${mb(r.peak_gpu_process_bytes)} | ${mb(r.peak_renderer_plus_gpu_bytes)} | ${mb(r.wasm_heap_bytes)} | ${mb(r.js_heap_bytes)} | ${reload} |`);
     }
   }

@@ -103,6 +103,7 @@ async function measureLoad(server: StaticServer, ref: PackageRef, backend: 'webg
     console.log(`  ${first.result.ok ? 'loaded' : `failed: ${first.result.error}`} in ${(first.result.ms / 1000).toFixed(1)} s; reload …`);
     s = await openProfile(profile);
     await openBench(s.page, server.url);
+    const reloadStore = await s.page.evaluate((x) => window.__fullsize!.storeMarks(x), { baseUrl: prefix, dtype: ref.dtype });
     const mark = server.log.length;
     const reload = await sampledLoad(s.page, s.pid, { baseUrl: prefix, backend, dtype: ref.dtype, clearCache: false });
     const reloadDownloaded = downloadedFiles(server.log.slice(mark), prefix);
@@ -113,7 +114,7 @@ async function measureLoad(server: StaticServer, ref: PackageRef, backend: 'webg
       package: ref.name, dtype: ref.dtype, resolution: facts.resolution, backend, packageBytes: facts.bytes, maxBufferBytes: facts.maxBufferBytes,
       first: first.result,
       firstPeak: { renderer: first.sampler.peak.renderer, gpu: first.sampler.peak['gpu-process'], together: first.sampler.peakTogether },
-      reload: reload.result, reloadPeak: { together: reload.sampler.peakTogether }, reloadDownloaded, graphs,
+      reload: reload.result, reloadPeak: { together: reload.sampler.peakTogether }, reloadDownloaded, reloadStore, graphs,
     });
   } finally {
     rmSync(profile, { recursive: true, force: true });

@@ -289,7 +289,7 @@ async function handle(req: WorkerRequest): Promise<void> {
     case 'runGraph': {
       const started = performance.now();
       try {
-        const session = await createSession(req.model, req.backend);
+        const session = await createSession(req.model, req.backend, req.externalData);
         try {
           const outputs = await runOnce(session, req.feeds);
           reply({ type: 'graphResult', id: req.id, outputs, backend: req.backend, ms: performance.now() - started }, buffersOf(outputs));

@@ -89,12 +89,13 @@ export async function executionProvider(backend: Backend): Promise<ort.Inference
   return backend === 'webgpu' ? { name: 'webgpu', device: await gpuDevice() } : backend;
 }
 
-export function createSession(model: ArrayBuffer | Uint8Array, backend: Backend): Promise<ort.InferenceSession> {
+export function createSession(model: ArrayBuffer | Uint8Array, backend: Backend, externalData: { path: string; data: ArrayBuffer }[] = []): Promise<ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
   return serial(async () =>
     ort.InferenceSession.create(bytes, {
       executionProviders: [await executionProvider(backend)],
       graphOptimizationLevel: 'all',
+      externalData: externalData.map((e) => ({ path: e.path, data: new Uint8Array(e.data) })),
     }),
   );
 }

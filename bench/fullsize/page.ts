@@ -94,13 +94,13 @@ async function step(o: { baseUrl: string; backend: Backend; dtype: string }): Pr
     const manifest = validateManifest(await (await fetch(`${o.baseUrl}manifest.json`)).json());
     const file = manifest.dtypes[o.dtype as Dtype]?.graphs.transformer_step;
     if (!file) throw new Error(`no ${o.dtype} transformer_step`);
-    if (file.external_data?.length) throw new Error('the step graph has external data; runGraph takes one file');
     const model = await fetchBytes(o.baseUrl + file.file);
+    const externalData = await Promise.all((file.external_data ?? []).map(async (path) => ({ path: path.split('/').pop()!, data: await fetchBytes(o.baseUrl + path) })));
     const feeds: Record<string, WireTensor> = {};
     for (const [name, f] of Object.entries(stepFeeds(manifest))) feeds[name] = { type: f.type, dims: f.dims, buffer: f.data.buffer as ArrayBuffer };
     await client.handshake();
     await client.init(o.backend);
-    const r = await client.request({ type: 'runGraph', model, feeds, backend: o.backend }, [model, ...Object.values(feeds).map((f) => f.buffer)]);
+    const r = await client.request({ type: 'runGraph', model, feeds, backend: o.backend, externalData }, [model, ...externalData.map((e) => e.data), ...Object.values(feeds).map((f) => f.buffer)]);
     if (r.type !== 'graphResult') throw bad(r);
     const outputs: Record<string, number[]> = {};
     for (const [name, w] of Object.entries(r.outputs)) outputs[name] = w.type === 'int64' ? [...new BigInt64Array(w.buffer)].map(Number) : [...(w.type === 'int32' ? new Int32Array(w.buffer) : new Float32Array(w.buffer))];

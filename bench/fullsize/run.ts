@@ -8,7 +8,7 @@
  *
  *   npm run fullsize -- [--json FILE] [--port 4194] [--backends webgpu,wasm]
  *     [--packages reduced,tiny-random,shapes] [--dtype q4] [--resolution 512]
- *     [--real-gemma-table] [--no-step] [--full-depth-node]
+ *     [--real-gemma-table] [--no-step] [--step-package reduced] [--full-depth-node]
  *
  * `reduced` is the depth-reduced real-width package bench/fullsize/build_package.py builds into
  * tools/export/.cache/browser-fullsize/ (reused when its options match).
@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       resolution: { type: 'string', default: '512' },
       'real-gemma-table': { type: 'boolean', default: false },
       'no-step': { type: 'boolean', default: false },
+      'step-package': { type: 'string', default: 'reduced' },
       'full-depth-node': { type: 'boolean', default: false },
     },
   });
@@ -165,14 +166,14 @@ async function main(): Promise<void> {
   const save = () => values.json && writeFileSync(values.json, JSON.stringify(runs, null, 1) + '\n');
   try {
     for (const ref of refs) {
-      for (const backend of values.backends.split(',') as ('webgpu' | 'wasm')[]) {
+      for (const backend of values.backends.split(',').filter(Boolean) as ('webgpu' | 'wasm')[]) {
         runs.push(await measureLoad(server, ref, backend));
         save();
       }
     }
-    const reduced = refs.find((r) => r.name === 'reduced');
-    if (reduced && !values['no-step']) {
-      runs.push(await measureStep(server, reduced));
+    const stepRef = refs.find((r) => r.name === values['step-package']);
+    if (stepRef && !values['no-step']) {
+      runs.push(await measureStep(server, stepRef));
       save();
     }
   } finally {

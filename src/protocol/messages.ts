@@ -102,7 +102,8 @@ export type WorkerRequest =
   | { type: 'hello'; id: number; version: number }
   /** `wasmThreads` applies only before the first model or graph is loaded in this worker. */
   | { type: 'init'; id: number; backend: BackendChoice; wasmThreads?: number }
-  | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
+  /** `externalData`: the graph's weight chunks by file name (as for `placement`). */
+  | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend; externalData?: { path: string; data: ArrayBuffer }[] }
   /**
    * Loads a package; the model loaded before stays in use until this one is ready, and again if
    * this one fails or is cancelled. `stallMs`: a download silent this long fails (default 30 s).

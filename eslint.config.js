@@ -118,7 +118,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/browser/page*.ts'],
+    files: ['bench/browser/page*.ts', 'bench/fullsize/page*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }],
@@ -162,7 +162,7 @@ export default tseslint.config(
       '*.config.{js,ts}',
       '**/*.test.ts',
     ],
-    ignores: ['bench/browser/page*.ts'],
+    ignores: ['bench/browser/page*.ts', 'bench/fullsize/page*.ts'],
     languageOptions: { globals: { ...globals.node } },
   },
   {

@@ -9,6 +9,7 @@ import { assertNever } from '../src/protocol/messages';
 import type { DiagnosticsRequest, WireTensor, WorkerReply } from '../src/protocol/messages';
 import { sha256Hex } from './blobReader';
 import { loadPackageFiles } from './modelStore';
+import { wasmHeapBytes } from './wasmMemory';
 import { createSession, loseDevice, nodePlacement, runOnce } from '../src/engine/runtime/web/ort';
 import type { LoadedModel } from './session';
 
@@ -31,7 +32,7 @@ export async function handleDiagnostics(req: DiagnosticsRequest, ctx: Diagnostic
     case 'runGraph': {
       const started = performance.now();
       try {
-        const session = await createSession(req.model, req.backend);
+        const session = await createSession(req.model, req.backend, req.externalData);
         try {
           const outputs = await runOnce(session, req.feeds);
           reply(
@@ -62,6 +63,9 @@ export async function handleDiagnostics(req: DiagnosticsRequest, ctx: Diagnostic
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });
       }
+      return;
+    case 'memory':
+      reply({ type: 'memory', id: req.id, wasmHeapBytes: wasmHeapBytes() });
       return;
     case 'stats': {
       const model = ctx.model();

@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 /** The engine worker: receives typed requests, loads models, runs edits, streams steps back. */
+import './wasmMemory'; // first: it watches the runtime's heap from its start (the memory diagnostics)
 import { modelDomain } from '../src/engine/domain';
 import { EditError } from '../src/engine/errors';
 import type { RgbaImage } from '../src/engine/image';

@@ -7,6 +7,7 @@ import { EngineClient } from '../../src/protocol/engineClient';
 import type { GraphStats, WorkerReply } from '../../src/protocol/messages';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';
+import '../fullsize/page'; // window.__fullsize: the full-size measurement's functions (bench/fullsize/run.ts)
 import type { PageRunOptions, PageRunResult } from './pageTypes';
 
 function fail(r: WorkerReply): never {

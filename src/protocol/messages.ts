@@ -122,7 +122,15 @@ export type ProductRequest =
  * answers them). They share the worker so they measure and probe the very engine the app runs.
  */
 export type DiagnosticsRequest =
-  | { type: 'runGraph'; id: number; model: ArrayBuffer; feeds: Record<string, WireTensor>; backend: Backend }
+  /** `externalData`: the graph's weight chunks by file name (as for `placement`). */
+  | {
+      type: 'runGraph';
+      id: number;
+      model: ArrayBuffer;
+      feeds: Record<string, WireTensor>;
+      backend: Backend;
+      externalData?: { path: string; data: ArrayBuffer }[];
+    }
   /** Creates a session with verbose logging and reports which nodes were placed on the CPU. `externalData`: the graph's weight chunks by file name. */
   | {
       type: 'placement';
@@ -133,6 +141,8 @@ export type DiagnosticsRequest =
     }
   /** Per-graph run timings since the last reset (benchmarks and diagnostics). */
   | { type: 'stats'; id: number; reset: boolean }
+  /** This worker's memory: the runtime's WASM heap (null before the runtime has started). */
+  | { type: 'memory'; id: number }
   /** Destroys the WebGPU device in use, exactly as a driver reset loses it. */
   | { type: 'loseDevice'; id: number }
   /** Loads files through the model store (stored ones read back by slices) and reports what was read. */
@@ -144,6 +154,7 @@ const DIAGNOSTICS: { readonly [K in DiagnosticsRequest['type']]: true } = {
   runGraph: true,
   placement: true,
   stats: true,
+  memory: true,
   loseDevice: true,
   readPackageFiles: true,
 };
@@ -178,6 +189,7 @@ export type ProductReply =
 export type DiagnosticsReply =
   | { type: 'graphResult'; id: number; outputs: Record<string, WireTensor>; backend: Backend; ms: number }
   | { type: 'stats'; id: number; graphs: Record<string, GraphStats>; loadMs: number }
+  | { type: 'memory'; id: number; wasmHeapBytes: number | null }
   /** `cpuNodes`: "OpType (node name)" of every node the runtime put on the CPU provider. */
   | { type: 'placement'; id: number; cpuNodes: string[]; log: string[] }
   /** The size and sha256 of what the model store returned for each file. */
@@ -197,6 +209,7 @@ export const FINAL_REPLIES = [
   'error',
   'graphResult',
   'stats',
+  'memory',
   'placement',
   'packageFiles',
 ] as const;

@@ -125,12 +125,14 @@ export async function executionProvider(
 export function createSession(
   model: ArrayBuffer | Uint8Array,
   backend: Backend,
+  externalData: { path: string; data: ArrayBuffer }[] = [],
 ): Promise<ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
   return serial(async () =>
     ort.InferenceSession.create(bytes, {
       executionProviders: [await executionProvider(backend)],
       graphOptimizationLevel: 'all',
+      externalData: externalData.map((e) => ({ path: e.path, data: new Uint8Array(e.data) })),
     }),
   );
 }

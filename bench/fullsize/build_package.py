@@ -1,0 +1,101 @@
+"""Builds (or reuses) a depth-reduced, real-width EditMGT package for the browser measurement:
+the full-size transformer width (hidden 1024, 8 heads of 128, joint dim 2304, 8256-token
+vocabulary) with DOUBLE double + SINGLE single blocks, the full 5-level VQ-GAN, and the
+real-width text stand-ins of the exporter's `fullsize` check (CLIP-H width with one layer,
+Gemma2-2B width with two). `--real-gemma-table` gives the Gemma stand-in its real
+256,000 x 2,304 token table (2.4 GB in float32), the part that stresses a browser's heap.
+
+    tools/export/.venv/bin/python bench/fullsize/build_package.py --work DIR [--resolution 512]
+        [--dtype q4] [--double 1] [--single 1] [--real-gemma-table]
+
+Prints one JSON line: {"package": DIR/package, "reused": bool, "seconds": …, "peak_rss_bytes": …}.
+The checkpoint is rebuilt only when the options recorded beside it differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from editmgt_export.fullsize import CLIP_STANDIN, FULL_TRANSFORMER, FULL_VQ, GEMMA2_2B, GEMMA_STANDIN
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--work", required=True)
+    p.add_argument("--resolution", type=int, default=512)
+    p.add_argument("--dtype", default="q4")
+    p.add_argument("--double", type=int, default=1)
+    p.add_argument("--single", type=int, default=1)
+    p.add_argument("--real-gemma-table", action="store_true")
+    a = p.parse_args()
+    from editmgt_export.__main__ import _quiet
+    from editmgt_export.__main__ import main as export_main
+    from editmgt_export.tiny import build_random_checkpoint
+
+    _quiet()
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    options = {"double": a.double, "single": a.single, "real_gemma_table": a.real_gemma_table}
+    package_options = {**options, "resolution": a.resolution, "dtype": a.dtype}
+    t0 = time.time()
+    marker, package_marker = work / "checkpoint" / "options.json", work / "package" / "options.json"
+    if package_marker.exists() and json.loads(package_marker.read_text()) == package_options:
+        print(json.dumps({"package": str(work / "package"), "reused": True}))
+        return 0
+    if not marker.exists() or json.loads(marker.read_text()) != options:
+        tmp = work / ".checkpoint.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        gemma = {**GEMMA_STANDIN, **({"vocab_size": GEMMA2_2B["vocab_size"]} if a.real_gemma_table else {})}
+        transformer = {**FULL_TRANSFORMER, "num_layers": a.double, "num_single_layers": a.single}
+        build_random_checkpoint(
+            tmp,
+            seed=0,
+            transformer=transformer,
+            vq=FULL_VQ,
+            clip=CLIP_STANDIN,
+            gemma=gemma,
+            log=lambda m: print(f"  {m} ({time.time() - t0:.0f}s)", file=sys.stderr, flush=True),
+        )
+        (tmp / "options.json").write_text(json.dumps(options) + "\n")
+        shutil.rmtree(work / "checkpoint", ignore_errors=True)
+        tmp.rename(work / "checkpoint")
+    shutil.rmtree(work / "package", ignore_errors=True)
+    rc = export_main(
+        [
+            "convert",
+            "--source",
+            str(work / "checkpoint"),
+            "--dtype",
+            a.dtype,
+            "--out",
+            str(work / "package"),
+            "--name",
+            "fullsize-reduced",
+            "--resolution",
+            str(a.resolution),
+        ]
+    )
+    if rc:
+        return rc
+    package_marker.write_text(json.dumps(package_options) + "\n")
+    print(
+        json.dumps(
+            {
+                "package": str(work / "package"),
+                "reused": False,
+                "seconds": round(time.time() - t0, 1),
+                "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

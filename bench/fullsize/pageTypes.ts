@@ -1,0 +1,40 @@
+/** What `window.__fullsize` takes and returns (shared by bench/fullsize/page.ts and its driver). */
+import type { Backend, Dtype } from '../../src/protocol/messages';
+
+export interface LoadOptions {
+  baseUrl: string;
+  backend: Backend;
+  dtype: Dtype;
+  /** Empty the model store first (a first visit). */
+  clearCache: boolean;
+}
+
+export interface LoadResult {
+  ok: boolean;
+  error: string | null;
+  /** Page wall ms of loadModel (download, verify, sessions). */
+  ms: number;
+  /** The worker's session-creation ms. */
+  sessionsMs: number | null;
+  backend: Backend | null;
+  /** The loading worker's WASM heap after the load (`memory` request). */
+  wasmHeapBytes: number | null;
+  /** `performance.measureUserAgentSpecificMemory()` of the page and its workers, after the load. */
+  jsHeapBytes: number | null;
+  jsHeapNote: string | null;
+}
+
+export interface GraphCheck {
+  created: boolean;
+  /** "OpType (node name)" on the CPU provider; null on WASM, where every node is a CPU node. */
+  cpuNodes: string[] | null;
+  error: string | null;
+  ms: number;
+}
+
+export interface StepResult {
+  ok: boolean;
+  error: string | null;
+  ms: number;
+  outputs: Record<string, number[]>;
+}

@@ -128,26 +128,12 @@ def torch_timing(model, grid, text_len, blocks, dtype: str, device: str, runs: i
 
 
 def export_step(model, grid, text_len, blocks, folder: Path) -> Path:
-    from editmgt_export.graphs import TransformerStep
+    from editmgt_export.graphs import GRAPH_IO, TransformerStep
     from editmgt_export.onnx_export import export_graph
 
     h, w = grid
     f = feeds(model, grid, text_len)
-    args = tuple(
-        torch.from_numpy(f[k])
-        for k in (
-            "tokens",
-            "ref_tokens",
-            "text_states",
-            "pooled",
-            "micro_conds",
-            "timestep",
-            "guidance_scale",
-            "ref_bias",
-            "text_weights",
-            "uniforms",
-        )
-    )
+    args = tuple(torch.from_numpy(f[k]) for k in GRAPH_IO["transformer_step"][0])  # in the graph's input order
     assert args[0].shape == (1, h, w)
     return export_graph(
         TransformerStep(model.cpu().float(), grid, text_len, blocks),

@@ -357,6 +357,7 @@ async function handleProduct(req: ProductRequest): Promise<void> {
 // "em-pthread" and take the runtime's own messages, not ours.
 if (!self.name.startsWith('em-pthread')) {
   self.addEventListener('message', (event: MessageEvent<WorkerRequest>) => {
-    void handle(event.data);
+    // Every request gets an answer: a failure no handler caught becomes its error reply.
+    handle(event.data).catch((err: unknown) => fail(event.data.id, err));
   });
 }

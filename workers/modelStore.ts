@@ -194,7 +194,10 @@ export async function cachedPackages(): Promise<{ key: string; bytes: number }[]
     if (handle.kind !== 'directory') continue;
     let bytes = 0;
     for await (const [, entry] of (handle as FileSystemDirectoryHandle).entries()) {
-      if (entry.kind === 'file') bytes += (await (entry as FileSystemFileHandle).getFile()).size;
+      if (entry.kind !== 'file') continue;
+      // a file removed while we list (a finished download's part, another tab's clean-up) counts nothing
+      const file = await (entry as FileSystemFileHandle).getFile().catch(() => null);
+      bytes += file?.size ?? 0;
     }
     result.push({ key, bytes });
   }

@@ -88,7 +88,7 @@ test('a manifest that never ends is refused once it passes the size cap @wasm', 
     const r = await editor.call('loadDirect', server.url, 'wasm', 'auto');
     expect(r.error?.code).toBe('model-unavailable');
     expect(r.error?.message).toMatch(
-      /manifest\.json is too large: at least \d+ bytes, where such a file may be at most 4 MiB/,
+      /manifest\.json is too large: at least \d+ bytes, where such a file may be at most 16 MiB/,
     );
   } finally {
     await server.close();
@@ -168,7 +168,7 @@ test('a tokenizer file over the size cap is refused from the manifest @wasm', as
   const r = await editor.call('loadDirect', '/models/fat-tokenizer/', 'wasm', 'auto');
   expect(r.error?.code).toBe('model-invalid');
   expect(r.error?.message).toMatch(
-    /the tokenizer file tokenizer_llm\/tokenizer\.json is 104857600 bytes; a tokenizer file may be at most 64 MiB/,
+    /the tokenizer file tokenizer_llm\/tokenizer\.json is declared as 104857600 bytes; a tokenizer file may be at most 64 MiB/,
   );
   expect(asked).toEqual(['manifest.json']);
 });

@@ -5,7 +5,7 @@
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../src/engine/errors';
-import { packageEditOptions, validateManifest } from '../src/engine/manifest';
+import { MAX_MANIFEST_BYTES, packageEditOptions, validateManifest } from '../src/engine/manifest';
 import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
 import { openModelPackage } from '../src/engine/package';
 import type { FileSource, OpenedPackage } from '../src/engine/package';
@@ -24,11 +24,6 @@ import type { LoadOptions, Progress } from './modelStore';
 import { webRuntime } from '../src/engine/runtime/web';
 import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
 import type { OrtWebRunner } from '../src/engine/runtime/web/ortWebRunner';
-
-/** A manifest is a few KB; anything past this is not one and is not read on. */
-export const MANIFEST_MAX_BYTES = 4 << 20;
-/** Tokenizer files are parsed whole in memory (Gemma's tokenizer.json is ~34 MB). */
-export const TOKENIZER_MAX_BYTES = 64 << 20;
 
 export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
   readonly baseUrl: string;
@@ -55,7 +50,7 @@ export async function fetchManifest(
     if (/text\/html/i.test(response.headers.get('content-type') ?? '')) {
       throw new FetchError(`${url} sent a web page, not a model manifest. Is this a model package URL?`);
     }
-    text = await readTextCapped(response, MANIFEST_MAX_BYTES, url, watch);
+    text = await readTextCapped(response, MAX_MANIFEST_BYTES, url, watch);
   } catch (err) {
     if (signal?.aborted || err instanceof FetchError) throw err;
     const kept = await storedManifest(baseUrl);
@@ -146,16 +141,12 @@ function webGpuBufferNeed(manifest: Manifest): number | undefined {
   return known.length && known.length === own.length ? Math.min(...known) : manifest.config.max_buffer_bytes;
 }
 
-/** Refused before any download: a tokenizer file too big to parse, or buffers the GPU cannot hold. */
+/**
+ * Refused before any download: buffers the GPU cannot hold (the engine's opener refuses oversized
+ * tokenizer files before its files are prepared).
+ */
 function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
   if (backend.backend === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), backend.limits);
-  const tokenizerPaths = new Set([...manifest.tokenizers.clip.files, ...manifest.tokenizers.llm.files]);
-  const tooBig = manifest.files.find((f) => tokenizerPaths.has(f.path) && f.bytes > TOKENIZER_MAX_BYTES);
-  if (tooBig)
-    throw new EditError(
-      'bad-manifest',
-      `the tokenizer file ${tooBig.path} is ${tooBig.bytes} bytes; a tokenizer file may be at most ${TOKENIZER_MAX_BYTES >> 20} MiB`,
-    );
 }
 
 export async function loadModel(

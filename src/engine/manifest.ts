@@ -60,6 +60,22 @@ export function packageEditOptions(m: Pick<Manifest, 'defaults' | 'negative_prom
   return out as unknown as EditOptionValues;
 }
 
+/** A manifest is a few hundred KB even at full size; a larger file is not read at all (both hosts). */
+export const MAX_MANIFEST_BYTES = 16 << 20;
+/** Tokenizer files are parsed whole in memory (Gemma's tokenizer.json is ~34 MB). */
+export const MAX_TOKENIZER_BYTES = 64 << 20;
+
+/** Refuses a package whose manifest declares a tokenizer file over MAX_TOKENIZER_BYTES (before any download). */
+export function checkTokenizerSizes(m: Pick<Manifest, 'files' | 'tokenizers'>): void {
+  const paths = new Set([...m.tokenizers.clip.files, ...m.tokenizers.llm.files]);
+  const tooBig = m.files.find((f) => paths.has(f.path) && f.bytes > MAX_TOKENIZER_BYTES);
+  if (tooBig)
+    fail(
+      'files',
+      `the tokenizer file ${tooBig.path} is declared as ${tooBig.bytes} bytes; a tokenizer file may be at most ${MAX_TOKENIZER_BYTES >> 20} MiB`,
+    );
+}
+
 function fail(path: string, what: string): never {
   throw new EditError('bad-manifest', `manifest ${path}: ${what}`);
 }

@@ -8,7 +8,7 @@ import { EditError } from './errors';
 import { checkGraphSignature } from './graphContract';
 import { hfTokenizer } from './hfTokenizer';
 import type { BpeEncoder } from './hfTokenizer';
-import { GRAPH_NAMES, packageFiles, specFromManifest } from './manifest';
+import { checkTokenizerSizes, GRAPH_NAMES, packageFiles, specFromManifest } from './manifest';
 import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from './manifest';
 import type { ModelSpec } from './modelSpec';
 import { EditEngine } from './pipeline';
@@ -213,6 +213,7 @@ export async function openModelPackage<D, R extends PackageRunner>(
 ): Promise<OpenedPackage<R>> {
   const { manifest, files } = o;
   const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16, o.maxBufferBytes);
+  checkTokenizerSizes(manifest);
   const needed = packageFiles(manifest, dtype);
   const tableFile = needed.tokenTable;
   const all = [

@@ -3,12 +3,9 @@
  * is read, and the person sees the host and what the download would weigh before saying yes.
  * Until then (and after a "no") the model already chosen stays loaded.
  */
-import { validateManifest } from '../../engine/manifest';
+import { MAX_MANIFEST_BYTES, validateManifest } from '../../engine/manifest';
 import { downloadSizes } from '../lib/modelUrl';
 import type { GetState, SetState, StoreDeps } from './store';
-
-/** A manifest larger than this is not a manifest; it is not read to the end. */
-const MANIFEST_LIMIT = 4 * 1024 * 1024;
 
 export interface ForeignModelOffer {
   url: string;
@@ -55,7 +52,7 @@ async function previewPackage(url: string): Promise<{ dtype: string; bytes: numb
     throw new Error(`${manifestUrl} is a web page, not a model manifest (is this a model package address?)`);
   let json: unknown;
   try {
-    json = JSON.parse(await readCapped(response, MANIFEST_LIMIT));
+    json = JSON.parse(await readCapped(response, MAX_MANIFEST_BYTES));
   } catch (e) {
     throw new Error(
       e instanceof SyntaxError ? `${manifestUrl} is not a JSON manifest` : (e as Error).message,

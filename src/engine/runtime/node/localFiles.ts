@@ -7,10 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** A manifest is a few KB of JSON; 16 MiB leaves room for any realistic package. */
-export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
-/** Tokenizer files are read whole into memory; the full model's Gemma2 tokenizer.json (a 256k vocabulary) is well within this. */
-export const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
+// the caps are the engine's, shared with the browser's worker
+export { MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES } from '../../manifest';
 
 /** A file or URL that cannot be read within its bounds; the message names it. */
 export class ReadError extends Error {
@@ -41,14 +39,6 @@ export function readLocalFile(path: string, max: number, what: string): Buffer {
   if (st.size > max)
     throw new ReadError(`the ${what} ${path} is ${formatBytes(st.size)}; the limit is ${formatBytes(max)}`);
   return readFileSync(path);
-}
-
-/** Refuses a manifest entry whose declared size is over `max`, before anything is read. */
-export function checkDeclaredSize(f: { path: string; bytes: number }, max: number): void {
-  if (f.bytes > max)
-    throw new ReadError(
-      `${f.path} is declared as ${formatBytes(f.bytes)}; the limit for this file is ${formatBytes(max)}`,
-    );
 }
 
 /** Temporary files named `<name>.<pid>-<hex>.part`, so a killed process's leftovers can be told apart. */

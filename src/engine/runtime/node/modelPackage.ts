@@ -11,15 +11,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../../errors';
-import { packageFiles, validateManifest } from '../../manifest';
-import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from '../../manifest';
+import { checkTokenizerSizes, packageFiles, validateManifest } from '../../manifest';
+import type { Dtype, ManifestFile, TokenizerEntry } from '../../manifest';
 import { chooseDtype, openModelPackage, packageTokenizer } from '../../package';
 import type { FileSource, GraphRuntime, OpenedPackage } from '../../package';
 import type { LoadProgress } from '../../editor';
 import type { Tokenizer } from '../../ports';
 import { downloadFile, fetchBounded } from './download';
 import {
-  checkDeclaredSize,
   MAX_MANIFEST_BYTES,
   MAX_TOKENIZER_BYTES,
   parseManifestJson,
@@ -84,7 +83,7 @@ async function localDir(source: string, dtype?: string, o: OpenPackageOptions = 
   const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
   const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
   const { graphs, tokenizers, tokenTable } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
-  for (const f of tokenizers) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
+  checkTokenizerSizes(m);
   const files = [...tokenizers, ...Object.values(graphs).flat(), ...(tokenTable ? [tokenTable] : [])];
   const total = files.reduce((s, f) => s + f.bytes, 0);
   let loaded = 0;
@@ -104,12 +103,6 @@ const wantedDtype = (dtype?: string) => (dtype ?? 'auto') as Dtype | 'auto';
 
 const makeEncoder = (tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) =>
   new HfTokenizer(tokenizerJson, tokenizerConfig);
-
-/** The manifest's entries for the tokenizer files, whose declared sizes are capped before any read. */
-function tokenizerFiles(m: Manifest): ManifestFile[] {
-  const paths = new Set([...m.tokenizers.clip.files, ...m.tokenizers.llm.files]);
-  return m.files.filter((f) => paths.has(f.path));
-}
 
 /** Files of a package folder: verified by size and sha256, read from disk, handed to onnxruntime-node as paths. */
 export function folderSource(dir: string): FileSource<string> {
@@ -160,7 +153,6 @@ export async function openPackage(
 ): Promise<OpenPackage> {
   const dir = await localDir(source, dtype, options);
   const manifest = readManifest(dir);
-  for (const f of tokenizerFiles(manifest)) checkDeclaredSize(f, MAX_TOKENIZER_BYTES);
   const opened = await openModelPackage({
     manifest,
     device: 'cpu',

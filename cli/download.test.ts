@@ -215,7 +215,9 @@ describe.skipIf(!hasTiny)('model packages from servers and files that misbehave'
     const r = await edit(pkg);
     expect(r.code).toBe(2);
     expect(r.lines).toEqual([
-      expect.stringMatching(/tokenizer\.json is declared as \d+ bytes; a tokenizer file may be at most 64 MiB/),
+      expect.stringMatching(
+        /tokenizer\.json is declared as \d+ bytes; a tokenizer file may be at most 64 MiB/,
+      ),
     ]);
   });
 

@@ -1,11 +1,14 @@
 /**
- * Freeing the text encoders between prompts (the policy for packages too big to hold every graph):
- * the edit is unchanged, the encoders are not held during sampling, and a new prompt loads them again.
+ * Memory policies (packages too big to hold every graph at once): the edit is unchanged, and the
+ * sessions that exist at each moment are the ones the policy allows, at load and during edits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../src/engine/image';
+import { GRAPH_NAMES } from '../src/engine/manifest';
+import { memoryPolicy, MEMORY_PHASED_BYTES, MEMORY_TIGHT_BYTES } from '../src/engine/package';
 import { EditEngine } from '../src/engine/pipeline';
 import type { EditRequest } from '../src/engine/pipeline';
+import type { GraphName, GraphRunner } from '../src/engine/ports';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { TINY } from './testModel';
@@ -18,9 +21,28 @@ function photo(w: number, h: number): RgbaImage {
   return { width: w, height: h, data };
 }
 
-describe('releaseTextEncoders', () => {
+const TEXT: readonly GraphName[] = ['text_clip', 'text_llm'];
+const IMAGE: readonly GraphName[] = ['vq_encode', 'transformer_step', 'vq_decode'];
+
+/** The runner, recording for every run which other graphs had a session at that moment. */
+function watched(pkg: OpenPackage): { runner: GraphRunner; openDuring: Map<GraphName, Set<GraphName>> } {
+  const openDuring = new Map<GraphName, Set<GraphName>>();
+  const runner: GraphRunner = {
+    run: (graph, feeds, signal) => {
+      const seen = openDuring.get(graph) ?? new Set<GraphName>();
+      for (const g of GRAPH_NAMES) if (g !== graph && pkg.runner.isOpen(g)) seen.add(g);
+      openDuring.set(graph, seen);
+      return pkg.runner.run(graph, feeds, signal);
+    },
+    releaseGraph: (g) => pkg.runner.releaseGraph(g),
+  };
+  return { runner, openDuring };
+}
+
+describe('memory policies', () => {
   let plain: OpenPackage;
   let tight: OpenPackage;
+  let phased: OpenPackage;
   const req: EditRequest = {
     image: photo(40, 32),
     prompt: 'make the square red',
@@ -29,38 +51,82 @@ describe('releaseTextEncoders', () => {
     hold: 0.1,
   };
   beforeAll(async () => {
-    [plain, tight] = await Promise.all([openPackage(TINY, 'fp32'), openPackage(TINY, 'fp32')]);
+    plain = await openPackage(TINY, 'fp32');
+    tight = await openPackage(TINY, 'fp32', { memory: 'release-text' });
+    phased = await openPackage(TINY, 'fp32', { memory: 'phased' });
   });
   afterAll(async () => {
-    await plain?.runner.release();
-    await tight?.runner.release();
+    for (const p of [plain, tight, phased]) await p?.runner.release();
   });
 
-  it('gives the same edit, holds no text encoder while sampling, and reloads them for a new prompt', async () => {
+  it('follows the package size: all, then release-text over 1 GiB, then phased over 2 GiB', () => {
+    expect(memoryPolicy(50e6)).toBe('all');
+    expect(memoryPolicy(MEMORY_TIGHT_BYTES + 1)).toBe('release-text');
+    expect(memoryPolicy(MEMORY_PHASED_BYTES)).toBe('release-text');
+    expect(memoryPolicy(MEMORY_PHASED_BYTES + 1)).toBe('phased');
+    expect(memoryPolicy(3.2e9)).toBe('phased');
+  });
+
+  it('at load makes and checks each graph once, in order, and keeps what the policy keeps', () => {
+    for (const p of [plain, tight, phased]) expect(p.runner.opened).toEqual([...GRAPH_NAMES]);
+    expect(GRAPH_NAMES.filter((g) => plain.runner.isOpen(g))).toEqual([...GRAPH_NAMES]);
+    expect(GRAPH_NAMES.filter((g) => tight.runner.isOpen(g))).toEqual(
+      GRAPH_NAMES.filter((g) => IMAGE.includes(g)),
+    );
+    expect(GRAPH_NAMES.filter((g) => phased.runner.isOpen(g))).toEqual([]);
+    expect([plain.memory, tight.memory, phased.memory]).toEqual(['all', 'release-text', 'phased']);
+  });
+
+  it('release-text: the same edit, no text encoder while sampling, reloaded for a new prompt', async () => {
     const reference = await new EditEngine({
       runner: plain.runner,
       tokenizers: plain.tokenizers,
       spec: plain.spec,
     }).edit(req);
+    const { runner, openDuring } = watched(tight);
     const engine = new EditEngine({
-      runner: tight.runner,
+      runner,
       tokenizers: tight.tokenizers,
       spec: tight.spec,
-      releaseTextEncoders: true,
+      memory: 'release-text',
     });
-    const heldWhileSampling: boolean[] = [];
-    const onStep = () =>
-      heldWhileSampling.push(tight.runner.isOpen('text_llm') || tight.runner.isOpen('text_clip'));
-    const first = await engine.edit(req, { onStep });
+    const first = await engine.edit(req);
     expect([...first.tokens]).toEqual([...reference.tokens]);
-    expect(heldWhileSampling).toEqual([false, false, false, false]);
+    for (const g of IMAGE) expect([...openDuring.get(g)!].filter((o) => TEXT.includes(o))).toEqual([]);
     // The same prompt again: encodings come from the cache, nothing is reopened.
+    const before = tight.runner.opened.length;
     await engine.edit(req);
-    expect(tight.runner.opened.filter((g) => g === 'text_llm')).toHaveLength(1);
-    // A new prompt: the encoders load again, and are freed again.
+    expect(tight.runner.opened.length).toBe(before);
+    // A new prompt: the encoders load again (beside the image graphs), and are freed again.
     await engine.edit({ ...req, prompt: 'remove the circle' });
-    expect(tight.runner.opened.filter((g) => g === 'text_llm')).toHaveLength(2);
+    expect(tight.runner.opened.slice(before)).toEqual(['text_clip', 'text_llm']);
     expect(tight.runner.isOpen('text_llm')).toBe(false);
     expect(tight.runner.isOpen('transformer_step')).toBe(true);
+  }, 120_000);
+
+  it('phased: the same edit, and text encoders and image graphs never open together', async () => {
+    const reference = await new EditEngine({
+      runner: plain.runner,
+      tokenizers: plain.tokenizers,
+      spec: plain.spec,
+    }).edit({ ...req, prompt: 'turn it blue' });
+    const { runner, openDuring } = watched(phased);
+    const engine = new EditEngine({
+      runner,
+      tokenizers: phased.tokenizers,
+      spec: phased.spec,
+      memory: 'phased',
+    });
+    const first = await engine.edit({ ...req, prompt: 'turn it blue' });
+    expect([...first.tokens]).toEqual([...reference.tokens]);
+    await engine.edit({ ...req, prompt: 'make the square red' });
+    for (const g of TEXT) expect([...openDuring.get(g)!].filter((o) => IMAGE.includes(o))).toEqual([]);
+    for (const g of IMAGE) expect([...openDuring.get(g)!].filter((o) => TEXT.includes(o))).toEqual([]);
+    // A cached prompt opens no text encoder and does not free the image graphs (the source
+    // image's tokens are cached too, so only the sampling graphs run).
+    const before = phased.runner.opened.length;
+    await engine.edit({ ...req, prompt: 'turn it blue' });
+    expect(phased.runner.opened.length).toBe(before);
+    expect(phased.runner.isOpen('transformer_step') && phased.runner.isOpen('vq_decode')).toBe(true);
   }, 120_000);
 });

@@ -8,7 +8,7 @@
  * a Range request; without a state it starts over. Once the hash matches, the part is renamed to
  * `<sha256>` and the verified mark written beside it.
  */
-import { createSha256, SLICE_BYTES } from './blobReader';
+import { createSha256, readBlobBytes, SLICE_BYTES } from './blobReader';
 import type { Sha256 } from './blobReader';
 import { FetchError, StallError, StallWatch } from './download';
 import type { PackageFile } from './modelStore';
@@ -72,21 +72,48 @@ async function saveState(part: Part, file: PackageFile, offset: number, hash: Sh
   await writeSmallFile(part.dir, stateName(file), raw);
 }
 
-/** Stores the verified part under its hash, with the mark; the copy in memory when renaming fails. */
-async function keepVerified(part: Part, file: PackageFile, whole: Uint8Array): Promise<void> {
+/** Stores the verified part under its hash, with the mark (copied by slices where renaming fails). */
+async function keepVerified(part: Part, file: PackageFile): Promise<void> {
   part.writer.close();
   const { dir } = part;
+  if (await fileIfExists(dir, `${file.sha256}.verified`)) {
+    // Another tab or worker stored and verified the same bytes meanwhile, and may be reading its
+    // copy right now: keep that one.
+    const stored = await fileIfExists(dir, file.sha256);
+    if (stored?.size === file.bytes) {
+      await removeEntry(dir, partName(file));
+      await removeEntry(dir, stateName(file));
+      return;
+    }
+  }
   await removeEntry(dir, file.sha256);
   if (!(await renameFile(part.handle, file.sha256))) {
-    await writeSmallFile(dir, file.sha256, whole);
+    await copyFile(await part.handle.getFile(), dir, file.sha256);
     await removeEntry(dir, partName(file));
   }
   await writeSmallFile(dir, `${file.sha256}.verified`, new Uint8Array(0));
   await removeEntry(dir, stateName(file));
 }
 
+/** Writes a stored file's copy under `name`, a slice at a time. */
+async function copyFile(from: File, dir: FileSystemDirectoryHandle, name: string): Promise<void> {
+  const w = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
+  try {
+    w.truncate(0);
+    for (let at = 0; at < from.size; at += SLICE_BYTES)
+      w.write(new Uint8Array(await from.slice(at, Math.min(from.size, at + SLICE_BYTES)).arrayBuffer()), {
+        at,
+      });
+    w.flush();
+  } finally {
+    w.close();
+  }
+}
+
 /**
- * Downloads one file (into OPFS when `dir` is given) and returns its verified bytes.
+ * Downloads one file (into OPFS when `dir` is given) and returns its verified bytes, or null when
+ * it was stored in OPFS and `keep` is false: then the file is never whole in memory, only one
+ * network chunk at a time (the caller reads the stored copy when it needs it).
  * Fails with `StallError` when nothing arrives for `stallMs`, `FetchError` on network or HTTP
  * failures, `IntegrityError` when the hash differs, and the signal's reason when aborted.
  */
@@ -95,8 +122,8 @@ export async function downloadFile(
   dir: FileSystemDirectoryHandle | null,
   file: PackageFile,
   onBytes: (loaded: number) => void,
-  { signal, stallMs }: { signal?: AbortSignal; stallMs: number },
-): Promise<Uint8Array> {
+  { signal, stallMs, keep = true }: { signal?: AbortSignal; stallMs: number; keep?: boolean },
+): Promise<Uint8Array | null> {
   const opened = dir ? await openPart(dir, file) : null;
   const part = opened?.part ?? null;
   let offset = opened?.offset ?? 0;
@@ -146,8 +173,9 @@ export async function downloadFile(
     }
     if (!response.ok) throw new FetchError(`could not fetch ${url}: HTTP ${response.status}`);
     watch.kick();
-    const whole = new Uint8Array(file.bytes);
-    if (offset > 0 && part) readSync(part.writer, whole.subarray(0, offset), SLICE_BYTES);
+    // without OPFS, or when asked to, the bytes are also gathered in memory
+    const whole = keep || !part ? new Uint8Array(file.bytes) : null;
+    if (whole && offset > 0 && part) readSync(part.writer, whole.subarray(0, offset), SLICE_BYTES);
     onBytes(offset);
     const reader = response.body!.getReader();
     let savedAt = offset;
@@ -166,7 +194,7 @@ export async function downloadFile(
         await restart();
         throw new FetchError(`${file.path} is larger than the manifest says (${file.bytes} bytes)`);
       }
-      whole.set(value, offset);
+      whole?.set(value, offset);
       part?.writer.write(value, { at: offset });
       hash.update(value);
       offset += value.byteLength;
@@ -187,7 +215,12 @@ export async function downloadFile(
       throw new IntegrityError(file.path, file.sha256, actual);
     }
     if (part) {
-      await keepVerified(part, file, whole).catch(() => undefined); // stored for next time, or not
+      const stored = await keepVerified(part, file).then(
+        () => true,
+        () => false,
+      );
+      // not stored after all: the caller gets the bytes from the part before it goes
+      if (!stored && !whole) return readBlobBytes(await part.handle.getFile());
     }
     return whole;
   } finally {

@@ -86,15 +86,6 @@ async function storedFile(dir: FileSystemDirectoryHandle, file: PackageFile): Pr
   return stored;
 }
 
-/**
- * A stored, verified file as a Blob, for reads of byte ranges (`slice`) without reading it whole
- * (the LLM token table: a prompt reads a few hundred of its rows); null when it is not stored.
- */
-export async function storedBlob(baseUrl: string, file: PackageFile): Promise<Blob | null> {
-  const dir = await packageDir(baseUrl);
-  return dir ? storedFile(dir, file) : null;
-}
-
 /** Bytes still to download for these files (stored ones and partial downloads subtracted). */
 async function bytesToDownload(
   dir: FileSystemDirectoryHandle,
@@ -151,37 +142,65 @@ export async function storedManifest(baseUrl: string): Promise<string | null> {
 }
 
 /**
- * Loads every listed file of a package, reporting progress per file and in total: a stored,
- * verified file is read back by slices (no hashing again); any other is downloaded, hashed while
- * it arrives, and stored.
+ * A package file made ready: its stored, verified copy in OPFS (read by whoever needs it, by
+ * slices or by the runtime), or its bytes where nothing could be stored (no OPFS).
  */
+export type ReadyFile = { readonly file: File } | { readonly bytes: Uint8Array };
+
+/**
+ * Makes every listed file of a package ready, reporting progress per file and in total: a
+ * stored, verified file is used as it is (no read, no hashing again); any other is downloaded,
+ * hashed while it arrives, and stored, without the whole file ever being in memory.
+ */
+export async function preparePackageFiles(
+  baseUrl: string,
+  files: readonly PackageFile[],
+  onProgress: (p: Progress) => void,
+  options: LoadOptions = {},
+): Promise<Map<string, ReadyFile>> {
+  const { signal, stallMs = DEFAULT_STALL_MS } = options;
+  const dir = await packageDir(baseUrl);
+  if (dir) await checkStorage(dir, files);
+  const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
+  let done = 0;
+  const out = new Map<string, ReadyFile>();
+  for (const file of files) {
+    signal?.throwIfAborted();
+    const onBytes = (loaded: number) =>
+      onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
+    let ready: ReadyFile | null = null;
+    const stored = dir ? await storedFile(dir, file) : null;
+    if (stored) {
+      ready = { file: stored };
+      onBytes(file.bytes);
+    } else {
+      const url = resolveUrl(baseUrl, file.path);
+      const bytes = await downloadFile(url, dir, file, onBytes, { signal, stallMs, keep: false });
+      const kept = bytes ? null : dir && (await fileIfExists(dir, file.sha256));
+      ready = bytes ? { bytes } : kept ? { file: kept } : null;
+      if (!ready) throw new FetchError(`${file.path} was downloaded but cannot be read back from storage`);
+    }
+    done += file.bytes;
+    out.set(file.path, ready);
+  }
+  return out;
+}
+
+/** A ready file's bytes, whole (a stored one read by slices: files of 2 GiB or more too). */
+export async function readyBytes(ready: ReadyFile): Promise<Uint8Array> {
+  return 'bytes' in ready ? ready.bytes : readBlobBytes(ready.file);
+}
+
+/** Every listed file's bytes, whole (small files and diagnostics; graphs go by `preparePackageFiles`). */
 export async function loadPackageFiles(
   baseUrl: string,
   files: readonly PackageFile[],
   onProgress: (p: Progress) => void,
   options: LoadOptions = {},
 ): Promise<Map<string, Uint8Array>> {
-  const { signal, stallMs = DEFAULT_STALL_MS } = options;
-  const dir = await packageDir(baseUrl);
-  if (dir) await checkStorage(dir, files);
-  const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
-  let done = 0;
   const out = new Map<string, Uint8Array>();
-  for (const file of files) {
-    signal?.throwIfAborted();
-    const onBytes = (loaded: number) =>
-      onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
-    const stored = dir ? await storedFile(dir, file) : null;
-    let bytes: Uint8Array;
-    if (stored) {
-      bytes = await readBlobBytes(stored);
-      onBytes(file.bytes);
-    } else {
-      bytes = await downloadFile(resolveUrl(baseUrl, file.path), dir, file, onBytes, { signal, stallMs });
-    }
-    done += file.bytes;
-    out.set(file.path, bytes);
-  }
+  for (const [path, ready] of await preparePackageFiles(baseUrl, files, onProgress, options))
+    out.set(path, await readyBytes(ready));
   return out;
 }
 

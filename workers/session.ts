@@ -14,13 +14,13 @@ import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
 import { checkBufferLimits } from '../src/engine/runtime/web/gpuDevice';
 import {
   FetchError,
-  loadPackageFiles,
+  preparePackageFiles,
+  readyBytes,
   resolveUrl,
-  storedBlob,
   storeManifest,
   storedManifest,
 } from './modelStore';
-import type { LoadOptions, Progress } from './modelStore';
+import type { LoadOptions, Progress, ReadyFile } from './modelStore';
 import { webRuntime } from '../src/engine/runtime/web';
 import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
 import type { OrtWebRunner } from '../src/engine/runtime/web/ortWebRunner';
@@ -85,47 +85,57 @@ export interface ModelLoadOptions extends LoadOptions {
   beforeSessions?: (packageBytes: number) => Promise<void>;
 }
 
+/** Chromium cannot read an OPFS file of this size or more whole (`arrayBuffer`), only by slices. */
+const WHOLE_READ_LIMIT = 2 ** 31;
+
 /**
- * The worker's file source: files fetched into the model store (OPFS) and verified there, handed
- * to onnxruntime-web as bytes. Bytes fetched at load are handed over once; a released graph's
- * files are read back from the store (stored and marked verified at load: read back by slices,
- * not hashed again).
+ * The worker's file source: the model store (OPFS). Files are fetched into it and verified as
+ * they arrive, or found there already verified; nothing is held in memory. A graph's stored files
+ * go to the runtime as Files, which it reads itself, one graph at a time as it creates each
+ * session (a file of 2 GiB or more is read by slices here instead, as Chromium requires). Without
+ * OPFS the bytes fetched at load are held until the load ends, and fetched again if needed later.
  */
 function storeSource(
   baseUrl: string,
   onProgress: (p: Progress) => void,
   options: ModelLoadOptions,
-): FileSource<Uint8Array> & { clear(): void } {
-  let held = new Map<string, Uint8Array>();
-  const fromStore = async (f: ManifestFile) =>
-    (await loadPackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
-  const blobs = new Map<string, Blob>(); // stored files read by range (the token table), never whole
-  const rangeFromStore = async (f: ManifestFile, start: number, end: number) => {
-    const blob = blobs.get(f.path) ?? (await storedBlob(baseUrl, f));
-    if (!blob) return (await fromStore(f)).subarray(start, end); // no OPFS: fetched again
-    blobs.set(f.path, blob);
-    return new Uint8Array(await blob.slice(start, end).arrayBuffer());
-  };
+): FileSource<Uint8Array | Blob> & { loaded(): void } {
+  let ready = new Map<string, ReadyFile>();
+  const find = async (f: ManifestFile): Promise<ReadyFile> =>
+    ready.get(f.path) ?? (await preparePackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
   return {
     async prepare(files, signal) {
-      held = await loadPackageFiles(baseUrl, files, onProgress, {
+      ready = await preparePackageFiles(baseUrl, files, onProgress, {
         ...options,
         signal: signal ?? options.signal,
       });
       await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
     },
     async read(f, range) {
-      const bytes = held.get(f.path);
-      if (range)
-        return bytes ? bytes.subarray(range.start, range.end) : rangeFromStore(f, range.start, range.end);
-      return bytes ?? fromStore(f);
+      const once = async (r: ReadyFile) => {
+        if (!range) return readyBytes(r);
+        if ('bytes' in r) return r.bytes.subarray(range.start, range.end);
+        return new Uint8Array(await r.file.slice(range.start, range.end).arrayBuffer());
+      };
+      const r = await find(f);
+      try {
+        return await once(r);
+      } catch (err) {
+        // a stored copy replaced since it was found (another tab stored it again): find it anew
+        if ('bytes' in r) throw err;
+        ready.delete(f.path);
+        return once(await find(f));
+      }
     },
     async graphData(f) {
-      const bytes = held.get(f.path);
-      held.delete(f.path); // the session keeps the weights; this copy goes once it is created
-      return bytes ?? fromStore(f);
+      const r = await find(f);
+      if ('bytes' in r) return r.bytes;
+      return r.file.size >= WHOLE_READ_LIMIT ? readyBytes(r) : r.file;
     },
-    clear: () => held.clear(),
+    // stored files stay at hand (a File is a handle, not its bytes); fetched bytes go
+    loaded() {
+      ready = new Map([...ready].filter(([, r]) => 'file' in r));
+    },
   };
 }
 
@@ -183,6 +193,6 @@ export async function loadModel(
       suggestions: [...(manifest.suggestions ?? [])],
     };
   } finally {
-    files.clear();
+    files.loaded();
   }
 }

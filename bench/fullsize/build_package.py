@@ -8,8 +8,9 @@ Gemma2-2B width with two). `--real-gemma-table` gives the Gemma stand-in its rea
     tools/export/.venv/bin/python bench/fullsize/build_package.py --work DIR [--resolution 512]
         [--dtype q4] [--double 1] [--single 1] [--real-gemma-table]
 
-Prints one JSON line: {"package": DIR/package, "reused": bool, "seconds": …, "peak_rss_bytes": …}.
-The checkpoint is rebuilt only when the options recorded beside it differ.
+Prints one JSON line: {"package": DIR/package-<px>-<dtype>, "reused": bool, "seconds": …,
+"peak_rss_bytes": …}. The checkpoint (DIR/checkpoint) is rebuilt only when the options recorded
+beside it differ, so packages at several resolutions or dtypes share one.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ def main() -> int:
     options = {"double": a.double, "single": a.single, "real_gemma_table": a.real_gemma_table}
     package_options = {**options, "resolution": a.resolution, "dtype": a.dtype}
     t0 = time.time()
-    marker, package_marker = work / "checkpoint" / "options.json", work / "package" / "options.json"
+    package = work / f"package-{a.resolution}-{a.dtype}"
+    marker, package_marker = work / "checkpoint" / "options.json", package / "options.json"
     if package_marker.exists() and json.loads(package_marker.read_text()) == package_options:
-        print(json.dumps({"package": str(work / "package"), "reused": True}))
+        print(json.dumps({"package": str(package), "reused": True}))
         return 0
     if not marker.exists() or json.loads(marker.read_text()) != options:
         tmp = work / ".checkpoint.tmp"
@@ -65,7 +67,7 @@ def main() -> int:
         (tmp / "options.json").write_text(json.dumps(options) + "\n")
         shutil.rmtree(work / "checkpoint", ignore_errors=True)
         tmp.rename(work / "checkpoint")
-    shutil.rmtree(work / "package", ignore_errors=True)
+    shutil.rmtree(package, ignore_errors=True)
     rc = export_main(
         [
             "convert",
@@ -74,9 +76,9 @@ def main() -> int:
             "--dtype",
             a.dtype,
             "--out",
-            str(work / "package"),
+            str(package),
             "--name",
-            "fullsize-reduced",
+            "fullsize-reduced" if (a.double, a.single) != (14, 28) else "fullsize-full-depth",
             "--resolution",
             str(a.resolution),
         ]
@@ -87,7 +89,7 @@ def main() -> int:
     print(
         json.dumps(
             {
-                "package": str(work / "package"),
+                "package": str(package),
                 "reused": False,
                 "seconds": round(time.time() - t0, 1),
                 "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

@@ -15,6 +15,7 @@ export type {
   EditRequest,
   EditResult,
   EngineOptions,
+  MemoryPolicy,
   StepEvent,
 } from './pipeline';
 export {
@@ -45,7 +46,14 @@ export {
   specFromManifest,
   validateManifest,
 } from './manifest';
-export { chooseDtype, MEMORY_TIGHT_BYTES, openModelPackage, packageTokenizer } from './package';
+export {
+  chooseDtype,
+  MEMORY_PHASED_BYTES,
+  MEMORY_TIGHT_BYTES,
+  memoryPolicy,
+  openModelPackage,
+  packageTokenizer,
+} from './package';
 export type {
   Device,
   FileSource,

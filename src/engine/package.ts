@@ -12,11 +12,27 @@ import { checkTokenizerSizes, GRAPH_NAMES, packageFiles, specFromManifest } from
 import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from './manifest';
 import type { ModelSpec } from './modelSpec';
 import { EditEngine } from './pipeline';
+import type { MemoryPolicy } from './pipeline';
 import type { GraphName, GraphRunner, GraphSignature, Tokenizer } from './ports';
 import { TokenTable, withTokenLookup } from './tokenTable';
 
-/** Packages above this size free their text encoders between prompts (EngineOptions.releaseTextEncoders). */
+/** Packages above this size free their text encoders between prompts (memory policy 'release-text'). */
 export const MEMORY_TIGHT_BYTES = 1 << 30;
+/**
+ * Packages above this size hold one phase's graphs at a time (memory policy 'phased'): the text
+ * encoders, or the image graphs, never both (the full-size q4 package is about 3 GB).
+ */
+export const MEMORY_PHASED_BYTES = 2 * (1 << 30);
+
+/*
+ * Memory policies (EngineOptions.memory) at load: under 'release-text' the text encoders are
+ * checked and freed at once; under 'phased' every graph is, one at a time.
+ */
+
+/** The memory policy for a package of `bytes`. */
+export function memoryPolicy(bytes: number): MemoryPolicy {
+  return bytes > MEMORY_PHASED_BYTES ? 'phased' : bytes > MEMORY_TIGHT_BYTES ? 'release-text' : 'all';
+}
 
 /**
  * Where a package's files come from. `D` is what the graph runtime takes for a file: bytes, a
@@ -48,12 +64,17 @@ export interface GraphFiles<D> {
 export interface PackageRunner extends GraphRunner {
   signature(graph: GraphName): Promise<GraphSignature>;
   release(): Promise<void>;
+  releaseGraph(graph: GraphName): Promise<void>;
 }
 
-/** Creates the runner for a package's graphs; `reopen` gives a released graph's files back. */
+/**
+ * Creates the runner for a package's graphs. The runner opens a graph's files (`open`) when it
+ * creates that graph's session, at load and again when a released graph runs, so it never holds
+ * more than the graph it is creating; it may create none until a graph is asked for.
+ */
 export type GraphRuntime<D, R extends PackageRunner> = (
-  graphs: readonly GraphFiles<D>[],
-  reopen: (graph: GraphName) => Promise<GraphFiles<D>>,
+  graphs: readonly GraphName[],
+  open: (graph: GraphName) => Promise<GraphFiles<D>>,
 ) => Promise<R>;
 
 export type Device = 'webgpu' | 'wasm' | 'cpu';
@@ -188,6 +209,8 @@ export interface OpenOptions<D, R extends PackageRunner> {
   readonly signal?: AbortSignal;
   /** milliseconds clock for the engine's timings */
   readonly now?: () => number;
+  /** Overrides the memory policy the package's size gives (memoryPolicy). */
+  readonly memory?: MemoryPolicy;
 }
 
 export interface OpenedPackage<R extends PackageRunner> {
@@ -199,8 +222,8 @@ export interface OpenedPackage<R extends PackageRunner> {
   readonly engine: EditEngine;
   /** Bytes of every file this dtype needs. */
   readonly bytes: number;
-  /** Whether the text encoders are freed between prompts (packages over MEMORY_TIGHT_BYTES). */
-  readonly releaseTextEncoders: boolean;
+  /** Which sessions stay open (from the package's size unless the host chose one). */
+  readonly memory: MemoryPolicy;
 }
 
 /**
@@ -229,6 +252,7 @@ export async function openModelPackage<D, R extends PackageRunner>(
     clip: await packageTokenizer(manifest.tokenizers.clip, read, o.makeEncoder),
     llm: await packageTokenizer(manifest.tokenizers.llm, read, o.makeEncoder),
   };
+  // one graph's files at a time: the runtime asks for them as it creates each session
   const graphFiles = async (graph: GraphName): Promise<GraphFiles<D>> => {
     const [model, ...chunks] = needed.graphs[graph];
     const externalData = [];
@@ -236,10 +260,8 @@ export async function openModelPackage<D, R extends PackageRunner>(
       externalData.push({ name: c.path.slice(c.path.lastIndexOf('/') + 1), data: await files.graphData(c) });
     return { graph, model: await files.graphData(model!), externalData };
   };
-  const graphs: GraphFiles<D>[] = [];
-  for (const g of GRAPH_NAMES) graphs.push(await graphFiles(g));
   o.signal?.throwIfAborted();
-  const sessions = await o.runtime(graphs, graphFiles);
+  const sessions = await o.runtime(GRAPH_NAMES, graphFiles);
   const tableSpec = manifest.dtypes[dtype]!.graphs.text_llm.token_table;
   // the table stays in the package's storage; a prompt reads its ≤ L rows by byte range
   const runner =
@@ -249,16 +271,23 @@ export async function openModelPackage<D, R extends PackageRunner>(
           new TokenTable(tableSpec, (start, end) => files.read(tableFile, { start, end })),
         )
       : sessions;
-  graphs.length = 0; // the sessions hold the weights now
+  const bytes = all.reduce((s, f) => s + f.bytes, 0);
+  const memory = o.memory ?? memoryPolicy(bytes);
+  // Each graph's session is made (one at a time) and checked against the manifest; under a tight
+  // policy the graphs that will not stay open are freed as soon as they pass.
+  const freedAtLoad = (g: GraphName) =>
+    memory === 'phased' || (memory === 'release-text' && (g === 'text_clip' || g === 'text_llm'));
   try {
-    for (const g of GRAPH_NAMES) checkGraphSignature(g, manifest, await runner.signature(g));
+    for (const g of GRAPH_NAMES) {
+      o.signal?.throwIfAborted();
+      checkGraphSignature(g, manifest, await runner.signature(g));
+      if (freedAtLoad(g)) await runner.releaseGraph(g);
+    }
   } catch (err) {
     await runner.release();
     throw err;
   }
-  const bytes = all.reduce((s, f) => s + f.bytes, 0);
-  const releaseTextEncoders = bytes > MEMORY_TIGHT_BYTES;
   const spec = specFromManifest(manifest);
-  const engine = new EditEngine({ runner, tokenizers, spec, releaseTextEncoders, now: o.now });
-  return { manifest, dtype, spec, runner, tokenizers, engine, bytes, releaseTextEncoders };
+  const engine = new EditEngine({ runner, tokenizers, spec, memory, now: o.now });
+  return { manifest, dtype, spec, runner, tokenizers, engine, bytes, memory };
 }

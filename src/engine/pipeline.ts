@@ -20,7 +20,7 @@ import {
 } from './image';
 import type { RgbaImage } from './image';
 import type { ModelSpec } from './modelSpec';
-import type { GraphRunner, Rng } from './ports';
+import type { GraphName, GraphRunner, Rng } from './ports';
 import { predictTokens, regionHoldMask } from './regionHold';
 import { seededRng } from './rng';
 import { schedulerStep, startingMaskRatio, temperatureSchedule, unknownMap } from './scheduler';
@@ -120,12 +120,19 @@ export interface EngineOptions {
   /** milliseconds clock (performance.now in the app; Date.now by default) */
   readonly now?: () => number;
   /**
-   * Free the text encoders' sessions once a new prompt is encoded (encodings stay cached per
-   * prompt). For packages too big to hold every graph at once: the full-size Gemma2 encoder is
-   * the largest graph, and it is idle for the whole sampling loop.
+   * Which sessions stay open between graphs (encodings stay cached per prompt, so a repeated
+   * prompt opens nothing). 'all' (the default): every graph. 'release-text': the text encoders'
+   * sessions are freed once a new prompt is encoded; the full-size Gemma2 encoder is the largest
+   * graph, and it is idle for the whole sampling loop. 'phased': also the image graphs are freed
+   * before a new prompt is encoded, so the two phases never hold memory together.
    */
-  readonly releaseTextEncoders?: boolean;
+  readonly memory?: MemoryPolicy;
 }
+
+/** See EngineOptions.memory. */
+export type MemoryPolicy = 'all' | 'release-text' | 'phased';
+
+const IMAGE_GRAPHS: readonly GraphName[] = ['vq_encode', 'transformer_step', 'vq_decode'];
 
 export class EditEngine {
   private readonly text: TextEncoderCache;
@@ -152,9 +159,14 @@ export class EditEngine {
     checkInputImage(req.image);
     signal?.throwIfAborted();
 
+    const memory = this.opts.memory ?? 'all';
+    const encodes =
+      !this.text.has(req.prompt) || (usesCfg(settings.guidance) && !this.text.has(this.negativePrompt(req)));
+    if (memory === 'phased' && encodes && runner.releaseGraph)
+      for (const g of IMAGE_GRAPHS) await runner.releaseGraph(g);
     const cond = await this.text.encode(req.prompt, signal);
     const uncond = await this.unconditional(req, settings, cond, signal);
-    if (this.opts.releaseTextEncoders && runner.releaseGraph) {
+    if (memory !== 'all' && runner.releaseGraph) {
       await runner.releaseGraph('text_llm');
       await runner.releaseGraph('text_clip');
     }
@@ -397,7 +409,11 @@ export class EditEngine {
     signal?: AbortSignal,
   ): Promise<TextEncoding> {
     if (!usesCfg(s.guidance)) return cond;
-    return this.text.encode(req.negativePrompt ?? this.opts.spec.negativePrompt, signal);
+    return this.text.encode(this.negativePrompt(req), signal);
+  }
+
+  private negativePrompt(req: EditRequest): string {
+    return req.negativePrompt ?? this.opts.spec.negativePrompt;
   }
 
   /** Cached prompts (for tests and memory checks). */

@@ -50,6 +50,11 @@ export class TextEncoderCache {
     private readonly capacity = 8,
   ) {}
 
+  /** Whether `prompt`'s encoding is cached (encoding it runs no graph). */
+  has(prompt: string): boolean {
+    return this.cache.has(prompt);
+  }
+
   /** Encodes one prompt (cached, least-recently-used eviction). */
   async encode(prompt: string, signal?: AbortSignal): Promise<TextEncoding> {
     const hit = this.cache.get(prompt);

@@ -16,7 +16,8 @@ import type { Dtype, ManifestFile, TokenizerEntry } from '../../manifest';
 import { chooseDtype, openModelPackage, packageTokenizer } from '../../package';
 import type { FileSource, GraphRuntime, OpenedPackage } from '../../package';
 import type { LoadProgress } from '../../editor';
-import type { Tokenizer } from '../../ports';
+import type { MemoryPolicy } from '../../pipeline';
+import type { GraphName, Tokenizer } from '../../ports';
 import { downloadFile, fetchBounded } from './download';
 import {
   MAX_MANIFEST_BYTES,
@@ -126,9 +127,15 @@ export function folderSource(dir: string): FileSource<string> {
   };
 }
 
-/** The node graph runtime: sessions created from the graph files (lazily, and at load for the check). */
-export const nodeRuntime: GraphRuntime<string, OrtNodeRunner> = (graphs) =>
-  Promise.resolve(new OrtNodeRunner({ files: Object.fromEntries(graphs.map((g) => [g.graph, g.model])) }));
+/**
+ * The node graph runtime: sessions created from the graph files' paths (lazily, and at load for
+ * the check); onnxruntime-node reads the files itself.
+ */
+export const nodeRuntime: GraphRuntime<string, OrtNodeRunner> = async (graphs, open) => {
+  const files: Partial<Record<GraphName, string>> = {};
+  for (const g of graphs) files[g] = (await open(g)).model; // paths: nothing is read here
+  return new OrtNodeRunner({ files });
+};
 
 /** A tokenizer from a package folder (size-capped reads; the padding side is the tokenizer's own). */
 export function loadTokenizer(dir: string, entry: TokenizerEntry): Promise<Tokenizer> {
@@ -143,6 +150,8 @@ export interface OpenPackageOptions {
   /** download progress of a package given by URL */
   readonly onProgress?: (p: LoadProgress) => void;
   readonly signal?: AbortSignal;
+  /** Overrides the memory policy the package's size gives (see EngineOptions.memory). */
+  readonly memory?: MemoryPolicy;
 }
 
 /** Opens a package folder or URL (see the module comment) on the CPU. */
@@ -161,6 +170,7 @@ export async function openPackage(
     runtime: nodeRuntime,
     makeEncoder,
     signal: options.signal,
+    memory: options.memory,
   });
   return { ...opened, dir };
 }

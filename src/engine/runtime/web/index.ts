@@ -27,22 +27,22 @@ export type { Backend, BackendChoice, BackendInfo } from './ort';
 export { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
 export type { GraphBytes, GraphStats, WebGpuStepOptions } from './ortWebRunner';
 
-const toGraphBytes = (g: GraphFiles<Uint8Array>): GraphBytes => ({
+const toGraphBytes = (g: GraphFiles<Uint8Array | Blob>): GraphBytes => ({
   graph: g.graph,
   model: g.model,
   externalData: g.externalData.map((e) => ({ path: e.name, data: e.data })),
 });
 
-/** The web graph runtime: onnxruntime-web sessions from the graphs' bytes, on `backend`. */
+/**
+ * The web graph runtime: onnxruntime-web sessions on `backend`, each created from its graph's
+ * bytes or Files when the graph is first needed.
+ */
 export function webRuntime(
   backend: Backend,
   step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS,
-): GraphRuntime<Uint8Array, OrtWebRunner> {
-  return async (graphs, reopen) => {
-    const runner = await OrtWebRunner.create(backend, graphs.map(toGraphBytes), step);
-    runner.reopen = async (graph) => toGraphBytes(await reopen(graph));
-    return runner;
-  };
+): GraphRuntime<Uint8Array | Blob, OrtWebRunner> {
+  return (_graphs, open) =>
+    Promise.resolve(OrtWebRunner.create(backend, async (graph) => toGraphBytes(await open(graph)), step));
 }
 
 export interface WebPretrainedOptions extends PretrainedOptions {

@@ -48,11 +48,15 @@ async function fromOrt(t: ort.Tensor): Promise<AnyTensor> {
   }
 }
 
+/**
+ * One graph's files for a session. A Blob (an OPFS File) is read by the runtime itself: the
+ * JSPI build streams it tensor by tensor, the other builds read it whole, once per session.
+ */
 export interface GraphBytes {
   graph: GraphName;
-  model: Uint8Array;
+  model: Uint8Array | Blob;
   /** External data files, by the path the graph names them with. */
-  externalData?: { path: string; data: Uint8Array }[];
+  externalData?: { path: string; data: Uint8Array | Blob }[];
 }
 
 /** Inputs at least this large that repeat across runs are kept on the GPU (text states, reference tokens). */
@@ -251,78 +255,76 @@ export class OrtWebRunner implements GraphRunner {
   stepOptions: WebGpuStepOptions | null = null;
   /** Run times and read-back bytes per graph, since the last reset. */
   readonly stats = new Map<GraphName, GraphStats>();
-  /** Milliseconds spent creating the sessions. */
+  /** Milliseconds spent creating sessions (the runtime's part of loading). */
   loadMs = 0;
 
-  private constructor(readonly backend: Backend) {}
+  private constructor(
+    readonly backend: Backend,
+    private readonly open: (graph: GraphName) => Promise<GraphBytes>,
+  ) {}
 
-  static async create(
+  /**
+   * A runner that creates each graph's session when the graph is first asked for (run or
+   * signature), from the files `open` gives for it at that moment, and again after the graph is
+   * released: one graph's files at a time, never the whole package.
+   */
+  static create(
     backend: Backend,
-    graphs: readonly GraphBytes[],
+    open: (graph: GraphName) => Promise<GraphBytes>,
     step: WebGpuStepOptions = WEBGPU_STEP_DEFAULTS,
-  ): Promise<OrtWebRunner> {
-    const runner = new OrtWebRunner(backend);
-    const started = performance.now();
+  ): OrtWebRunner {
+    const runner = new OrtWebRunner(backend, open);
     if (backend === 'webgpu') runner.stepOptions = step;
-    try {
-      for (const g of graphs) {
-        const isStep = backend === 'webgpu' && g.graph === 'transformer_step';
-        const capture = isStep && step.graphCapture;
-        const session = await serial(async () =>
-          ort.InferenceSession.create(g.model, {
-            executionProviders: [await executionProvider(backend)],
-            graphOptimizationLevel: 'all',
-            externalData: g.externalData,
-            ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
-            ...(isStep && step.freeDimensionOverrides ? { freeDimensionOverrides: { batch: 1 } } : {}),
-          }),
-        );
-        runner.sessions.set(g.graph, session);
-        if (capture) runner.captured.set(g.graph, new CapturedGraph(await ort.env.webgpu.device, session));
-      }
-    } catch (err) {
-      await runner.release();
-      throw err;
-    }
-    runner.loadMs = performance.now() - started;
-    if (backend === 'webgpu') {
-      const device = await ort.env.webgpu.device;
-      if (device) runner.resident = new ResidentInputs(device);
-    }
     return runner;
   }
 
-  /**
-   * Gives a released graph's files back (from the model store) so its next run can load it again;
-   * set when the engine frees the text encoders between prompts.
-   */
-  reopen: ((graph: GraphName) => Promise<GraphBytes>) | null = null;
-
-  /** Reopenings in progress, so two runs of a released graph share one new session. */
-  private reopening = new Map<GraphName, Promise<ort.InferenceSession>>();
+  /** Session creations in progress, so two callers of one graph share one session. */
+  private opening = new Map<GraphName, Promise<ort.InferenceSession>>();
 
   private sessionFor(graph: GraphName): Promise<ort.InferenceSession> {
     const open = this.sessions.get(graph);
     if (open) return Promise.resolve(open);
-    if (!this.reopen) return Promise.reject(new Error(`the model has no ${graph} graph loaded`));
-    let pending = this.reopening.get(graph);
+    let pending = this.opening.get(graph);
     if (!pending) {
-      const reopen = this.reopen;
-      pending = (async () => {
-        const g = await reopen(graph);
-        const session = await serial(async () =>
-          ort.InferenceSession.create(g.model, {
-            executionProviders: [await executionProvider(this.backend)],
-            graphOptimizationLevel: 'all',
-            externalData: g.externalData,
-          }),
-        );
-        this.sessions.set(graph, session);
-        return session;
-      })().finally(() => this.reopening.delete(graph));
-      this.reopening.set(graph, pending);
+      pending = this.createSession(graph).finally(() => this.opening.delete(graph));
+      this.opening.set(graph, pending);
     }
     return pending;
+  }
+
+  private async createSession(graph: GraphName): Promise<ort.InferenceSession> {
+    const g = await this.open(graph);
+    const model = g.model instanceof Blob ? new Uint8Array(await g.model.arrayBuffer()) : g.model;
+    const step = this.stepOptions;
+    const isStep = step !== null && graph === 'transformer_step';
+    const capture = isStep && step.graphCapture;
+    const started = performance.now();
+    const session = await serial(async () =>
+      ort.InferenceSession.create(model, {
+        executionProviders: [await executionProvider(this.backend)],
+        graphOptimizationLevel: 'all',
+        externalData: g.externalData,
+        ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
+        ...(isStep && step.freeDimensionOverrides ? { freeDimensionOverrides: { batch: 1 } } : {}),
+      }),
+    );
+    this.loadMs += performance.now() - started;
+    this.sessions.set(graph, session);
+    this.opened.push(graph);
+    if (this.backend === 'webgpu') {
+      const device = await ort.env.webgpu.device;
+      if (capture) this.captured.set(graph, new CapturedGraph(device, session));
+      if (device && !this.resident) this.resident = new ResidentInputs(device);
+    }
+    return session;
+  }
+
+  /** Graphs whose sessions were created, in order (memory-policy checks read it). */
+  readonly opened: GraphName[] = [];
+
+  /** Whether a graph's session is held now. */
+  isOpen(graph: GraphName): boolean {
+    return this.sessions.has(graph);
   }
 
   async run(graph: GraphName, feeds: Feeds, signal?: AbortSignal): Promise<Outputs> {

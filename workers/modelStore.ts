@@ -168,7 +168,7 @@ export async function preparePackageFiles(
     signal?.throwIfAborted();
     const onBytes = (loaded: number) =>
       onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
-    let ready: ReadyFile | null = null;
+    let ready: ReadyFile | null;
     const stored = dir ? await storedFile(dir, file) : null;
     if (stored) {
       ready = { file: stored };

@@ -56,10 +56,15 @@ async function nodeEdit(dtype: string) {
   return { steps, image: result.image };
 }
 
-async function browserEdit(page: import('@playwright/test').Page, backend: 'webgpu' | 'wasm', dtype: string) {
+async function browserEdit(
+  page: import('@playwright/test').Page,
+  backend: 'webgpu' | 'wasm',
+  dtype: string,
+  build?: 'jsep',
+) {
   const img = picture();
   return page.evaluate(
-    ({ backend, dtype, image, instruction, settings }) =>
+    ({ backend, dtype, image, instruction, settings, build }) =>
       window.__editmgt!.editDirect({
         baseUrl: '/models/tiny-random/',
         backend,
@@ -67,10 +72,12 @@ async function browserEdit(page: import('@playwright/test').Page, backend: 'webg
         image: { width: image.width, height: image.height, buffer: new Uint8ClampedArray(image.data).buffer },
         instruction,
         settings,
+        build,
       }),
     {
       backend,
       dtype,
+      build,
       image: { width: img.width, height: img.height, data: [...img.data] },
       instruction,
       settings,
@@ -84,23 +91,29 @@ function agreement(a: number[], b: number[]): number {
   return same / a.length;
 }
 
-test('fp32 edit: identical tokens at every step and the same pixels as node', async ({
-  editor,
-  page,
-  backendChoice,
-}) => {
-  test.setTimeout(360_000);
-  await editor.open();
-  const [web, node] = await Promise.all([browserEdit(page, backendChoice, 'fp32'), nodeEdit('fp32')]);
-  expect(web.backend.backend).toBe(backendChoice);
-  expect(web.steps).toHaveLength(settings.steps);
-  for (let i = 0; i < settings.steps; i++) expect(web.steps[i], `step ${i}`).toEqual(node.steps[i]);
-  expect([web.image.width, web.image.height]).toEqual([80, 60]);
-  let maxDiff = 0;
-  for (let i = 0; i < web.image.data.length; i++)
-    maxDiff = Math.max(maxDiff, Math.abs(web.image.data[i]! - node.image.data[i]!));
-  expect(maxDiff).toBeLessThanOrEqual(1);
-});
+for (const build of [undefined, 'jsep'] as const)
+  test(`fp32 edit on the ${build ?? 'default (JSPI)'} build: identical tokens at every step and the same pixels as node`, async ({
+    editor,
+    page,
+    backendChoice,
+  }) => {
+    test.setTimeout(360_000);
+    await editor.open();
+    const [web, node] = await Promise.all([
+      browserEdit(page, backendChoice, 'fp32', build),
+      nodeEdit('fp32'),
+    ]);
+    expect(web.backend.backend).toBe(backendChoice);
+    // This Chromium has JSPI, so the worker takes the JSPI build unless told otherwise.
+    expect(web.backend.build).toBe(build ?? 'jspi');
+    expect(web.steps).toHaveLength(settings.steps);
+    for (let i = 0; i < settings.steps; i++) expect(web.steps[i], `step ${i}`).toEqual(node.steps[i]);
+    expect([web.image.width, web.image.height]).toEqual([80, 60]);
+    let maxDiff = 0;
+    for (let i = 0; i < web.image.data.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(web.image.data[i]! - node.image.data[i]!));
+    expect(maxDiff).toBeLessThanOrEqual(1);
+  });
 
 test('q4 edit agrees with node within the stated bound', async ({ editor, page, backendChoice }) => {
   test.setTimeout(360_000);

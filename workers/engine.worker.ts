@@ -144,6 +144,7 @@ function modelInfo(
     suggestions: m.suggestions,
     domain: modelDomain(m.manifest, (path) => resolveUrl(m.baseUrl, path)),
     cachedBytes,
+    memory: m.memory,
   };
 }
 

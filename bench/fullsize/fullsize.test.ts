@@ -70,6 +70,8 @@ describe('report', () => {
     ok: true,
     error: null,
     ms: 1234.4,
+    build: 'jspi' as const,
+    memory: 'all' as const,
     sessionsMs: 900,
     backend: 'webgpu' as const,
     wasmHeapBytes: 64 << 20,
@@ -153,7 +155,7 @@ describe('report', () => {
     const table = markdownTable([assembleLoadRun(m)]);
     expect(table.split('\n')).toHaveLength(3);
     expect(table).toContain(
-      '| reduced | q4 | 512 | webgpu | 1/2 | 1 | 1.2 s | 1,907 MiB | 954 MiB | 2,384 MiB | 64 MiB | 10 MiB | ok, 0.6 s, 0 files, 5/5 marked |',
+      '| reduced | q4 | 512 | webgpu | jspi | all | 1/2 | 1 | 1.2 s | 1,907 MiB | 954 MiB | 2,384 MiB | 64 MiB | 10 MiB | ok, 0.6 s, 0 files, 5/5 marked |',
     );
   });
 });

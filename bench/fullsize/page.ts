@@ -29,24 +29,28 @@ async function jsHeap(): Promise<{ bytes: number | null; note: string | null }> 
 }
 
 async function load(o: LoadOptions): Promise<LoadResult> {
-  const client = new EngineClient('engine');
+  const client = new EngineClient(o.build === 'jsep' ? 'engine jspi=0' : 'engine');
   const out: LoadResult = {
     ok: false,
     error: null,
     ms: 0,
     sessionsMs: null,
     backend: null,
+    build: null,
+    memory: null,
     wasmHeapBytes: null,
     jsHeapBytes: null,
     jsHeapNote: null,
   };
   try {
     await client.handshake();
-    out.backend = (await client.init(o.backend)).backend;
+    const info = await client.init(o.backend);
+    out.backend = info.backend;
+    out.build = info.build ?? null;
     if (o.clearCache) await client.clearCache();
     const t = performance.now();
     try {
-      await client.loadModel(o.baseUrl, o.dtype, () => undefined);
+      out.memory = (await client.loadModel(o.baseUrl, o.dtype, () => undefined)).memory;
       out.ok = true;
     } catch (err) {
       out.error = message(err);

@@ -1,10 +1,16 @@
 /** What `window.__fullsize` takes and returns (shared by bench/fullsize/page.ts and its driver). */
+import type { MemoryPolicy } from '../../src/engine/pipeline';
+import type { RuntimeBuild } from '../../src/engine/runtime/web/ort';
 import type { Backend, Dtype } from '../../src/protocol/messages';
+
+/** The onnxruntime-web build to load with: the JSPI one (where the browser has JSPI) or the JSEP one. */
+export type BuildChoice = RuntimeBuild;
 
 export interface LoadOptions {
   baseUrl: string;
   backend: Backend;
   dtype: Dtype;
+  build: BuildChoice;
   /** Empty the model store first (a first visit). */
   clearCache: boolean;
 }
@@ -17,6 +23,10 @@ export interface LoadResult {
   /** The worker's session-creation ms. */
   sessionsMs: number | null;
   backend: Backend | null;
+  /** The onnxruntime-web build the worker ran. */
+  build: RuntimeBuild | null;
+  /** The engine's memory policy for the package. */
+  memory: MemoryPolicy | null;
   /** The loading worker's WASM heap after the load (`memory` request). */
   wasmHeapBytes: number | null;
   /** `performance.measureUserAgentSpecificMemory()` of the page and its workers, after the load. */

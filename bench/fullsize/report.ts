@@ -18,6 +18,10 @@ export interface LoadRun {
   dtype: string;
   resolution: number;
   backend: 'webgpu' | 'wasm';
+  /** The onnxruntime-web build the worker ran ('jspi': external data streamed from OPFS Files). */
+  build: 'jspi' | 'jsep' | null;
+  /** The engine's memory policy for the package ('phased': one phase's sessions at a time). */
+  memory: 'all' | 'release-text' | 'phased' | null;
   /** Bytes of the dtype's graph files (what a first visit downloads besides tokenizers). */
   package_bytes: number;
   max_buffer_bytes: number | null;
@@ -115,6 +119,8 @@ export function assembleLoadRun(m: LoadMeasurements): LoadRun {
     dtype: m.dtype,
     resolution: m.resolution,
     backend: m.backend,
+    build: m.first.build,
+    memory: m.first.memory,
     package_bytes: m.packageBytes,
     max_buffer_bytes: m.maxBufferBytes,
     load_ok: m.first.ok,
@@ -169,9 +175,9 @@ export function markdownTable(runs: readonly FullsizeRun[]): string {
   const loads = runs.filter((r): r is LoadRun => r.kind === 'browser-load');
   if (loads.length) {
     lines.push(
-      '| package | dtype | px | backend | graphs created | CPU nodes (step) | load | renderer peak | GPU process peak | together | WASM heap | JS heap | reload |',
+      '| package | dtype | px | backend | build | memory | graphs created | CPU nodes (step) | load | renderer peak | GPU process peak | together | WASM heap | JS heap | reload |',
     );
-    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of loads) {
       const g = Object.values(r.graphs);
       const created = `${g.filter((x) => x.created).length}/${g.length}`;
@@ -182,7 +188,7 @@ export function markdownTable(runs: readonly FullsizeRun[]): string {
         ? `ok, ${(r.reload_ms / 1000).toFixed(1)} s, 0 files, ${marks}`
         : `no: ${r.reload_error} (${marks})`;
       lines.push(
-        `| ${r.package} | ${r.dtype} | ${r.resolution} | ${r.backend} | ${created} | ${step ? step.length : '—'} | ${load} | ${mb(r.peak_renderer_bytes)} | ${mb(r.peak_gpu_process_bytes)} | ${mb(r.peak_renderer_plus_gpu_bytes)} | ${mb(r.wasm_heap_bytes)} | ${mb(r.js_heap_bytes)} | ${reload} |`,
+        `| ${r.package} | ${r.dtype} | ${r.resolution} | ${r.backend} | ${r.build ?? '—'} | ${r.memory ?? '—'} | ${created} | ${step ? step.length : '—'} | ${load} | ${mb(r.peak_renderer_bytes)} | ${mb(r.peak_gpu_process_bytes)} | ${mb(r.peak_renderer_plus_gpu_bytes)} | ${mb(r.wasm_heap_bytes)} | ${mb(r.js_heap_bytes)} | ${reload} |`,
       );
     }
   }

@@ -6,12 +6,15 @@
  * from the cache without downloading; then one transformer step on WebGPU next to
  * onnxruntime-node, and (with --full-depth-node) full-depth steps on onnxruntime-node.
  *
- *   npm run fullsize -- [--json FILE] [--port 4194] [--backends webgpu,wasm]
- *     [--packages reduced,tiny-random,shapes] [--dtype q4] [--resolution 512]
+ *   npm run fullsize -- [--json FILE] [--port 4194] [--backends webgpu,wasm] [--builds jspi,jsep]
+ *     [--packages full-depth,reduced,tiny-random,shapes] [--dtype q4] [--resolution 512]
  *     [--real-gemma-table] [--no-step] [--step-package reduced] [--full-depth-node]
  *
- * `reduced` is the depth-reduced real-width package bench/fullsize/build_package.py builds into
- * tools/export/.cache/browser-fullsize/ (reused when its options match).
+ * `reduced` is the depth-reduced real-width package and `full-depth` the full-depth one (the
+ * published transformer's 14 + 28 blocks, real-width text stand-ins) that
+ * bench/fullsize/build_package.py builds into tools/export/.cache/browser-fullsize/ (reused when
+ * its options match). `--builds` picks the onnxruntime-web builds the loads run on (the worker
+ * takes JSPI where the browser has it; `jsep` is the fallback build).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,7 +26,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { readManifest } from '../../src/engine/runtime/node/manifestFile';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium';
 import type { Dtype } from '../../src/engine/manifest';
-import type { GraphCheck, LoadOptions, LoadResult, StepResult } from './pageTypes';
+import type { BuildChoice, GraphCheck, LoadOptions, LoadResult, StepResult } from './pageTypes';
 import { browserPidFor, MemorySampler, readProcTable } from './procMemory';
 import { assembleLoadRun, downloadedFiles, markdownTable } from './report';
 import type { FullsizeRun, NodeStepRun, StepParityRun } from './report';
@@ -51,6 +54,11 @@ function buildPackage(work: string, args: string[]): string {
   const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as { package: string; reused: boolean };
   console.log(last.reused ? '  reused' : `  built: ${r.stdout.trim().split('\n').pop()}`);
   return last.package;
+}
+
+/** build_package.py's options for the full-depth package (one checkpoint for every resolution). */
+function fullDepthArgs(resolution: string, dtype: Dtype): string[] {
+  return ['--resolution', resolution, '--dtype', dtype, '--double', '14', '--single', '28'];
 }
 
 function buildApp(outDir: string): void {
@@ -108,18 +116,20 @@ async function measureLoad(
   server: StaticServer,
   ref: PackageRef,
   backend: 'webgpu' | 'wasm',
+  build: BuildChoice,
 ): Promise<FullsizeRun> {
   const facts = packageFacts(ref);
   const prefix = `/packages/${ref.name}/`;
   const profile = mkdtempSync(join(tmpdir(), 'editmgt-fullsize-'));
   try {
-    console.log(`${ref.name} ${ref.dtype} on ${backend}: first visit …`);
+    console.log(`${ref.name} ${ref.dtype} on ${backend} (${build} build): first visit …`);
     let s = await openProfile(profile);
     await openBench(s.page, server.url);
     const first = await sampledLoad(s.page, s.pid, {
       baseUrl: prefix,
       backend,
       dtype: ref.dtype,
+      build,
       clearCache: true,
     });
     await s.ctx.close();
@@ -137,6 +147,7 @@ async function measureLoad(
       baseUrl: prefix,
       backend,
       dtype: ref.dtype,
+      build,
       clearCache: false,
     });
     const reloadDownloaded = downloadedFiles(server.log.slice(mark), prefix);
@@ -198,6 +209,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       port: { type: 'string', default: '4194' },
       backends: { type: 'string', default: 'webgpu,wasm' },
+      builds: { type: 'string', default: 'jspi' },
       packages: { type: 'string', default: 'reduced,tiny-random,shapes' },
       dtype: { type: 'string', default: 'q4' },
       resolution: { type: 'string', default: '512' },
@@ -212,6 +224,12 @@ async function main(): Promise<void> {
     .split(',')
     .filter(Boolean)
     .map((name) => {
+      if (name === 'full-depth')
+        return {
+          name,
+          dir: buildPackage(join(CACHE, 'full-depth'), fullDepthArgs(values.resolution, dtype)),
+          dtype,
+        };
       if (name !== 'reduced') return { name, dir: resolve('public/models', name), dtype };
       const extra = values['real-gemma-table'] ? ['--real-gemma-table'] : [];
       const dir = buildPackage(join(CACHE, values['real-gemma-table'] ? 'reduced-gemma-table' : 'reduced'), [
@@ -236,8 +254,10 @@ async function main(): Promise<void> {
   try {
     for (const ref of refs) {
       for (const backend of values.backends.split(',').filter(Boolean) as ('webgpu' | 'wasm')[]) {
-        runs.push(await measureLoad(server, ref, backend));
-        save();
+        for (const build of values.builds.split(',').filter(Boolean) as BuildChoice[]) {
+          runs.push(await measureLoad(server, ref, backend, build));
+          save();
+        }
       }
     }
     const stepRef = refs.find((r) => r.name === values['step-package']);
@@ -250,16 +270,7 @@ async function main(): Promise<void> {
   }
   if (values['full-depth-node']) {
     for (const resolution of [256, 512]) {
-      const dir = buildPackage(join(CACHE, `full-depth-${resolution}`), [
-        '--resolution',
-        String(resolution),
-        '--dtype',
-        dtype,
-        '--double',
-        '14',
-        '--single',
-        '28',
-      ]);
+      const dir = buildPackage(join(CACHE, 'full-depth'), fullDepthArgs(String(resolution), dtype));
       const run: NodeStepRun = nodeStep(dir, `full-depth-${resolution}`, dtype, resolution);
       runs.push(run);
       save();

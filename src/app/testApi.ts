@@ -41,6 +41,8 @@ export interface DirectEdit {
   image: ImagePayload;
   instruction: string;
   settings: EditSettings;
+  /** 'jsep' runs the worker on onnxruntime-web's fallback build even where the browser has JSPI. */
+  build?: 'jsep';
 }
 
 export interface DirectEditResult {
@@ -175,7 +177,7 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return r.files;
     },
     async editDirect(req) {
-      const worker = new EngineClient('engine-test');
+      const worker = new EngineClient(req.build === 'jsep' ? 'engine-test jspi=0' : 'engine-test');
       try {
         const info = await worker.init(req.backend);
         const loaded = await worker.request({ type: 'loadModel', baseUrl: req.baseUrl, dtype: req.dtype });

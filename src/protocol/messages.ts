@@ -6,6 +6,7 @@
 import type { ModelDomain } from '../engine/domain';
 import type { EditOptionValues } from '../engine/editSettings';
 import type { Dtype } from '../engine/manifest';
+import type { MemoryPolicy } from '../engine/pipeline';
 
 export type { Dtype };
 
@@ -30,6 +31,8 @@ export interface BackendInfo {
   limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   /** WASM threads in use (1 when not cross-origin isolated). */
   threads: number;
+  /** The onnxruntime-web build: 'jspi' (external data streamed from Files) or 'jsep'. */
+  build?: 'jspi' | 'jsep';
   /** Why the preferred backend is not the one in use, when it isn't. */
   fallbackReason?: string;
 }
@@ -61,6 +64,8 @@ export interface ModelInfo {
   domain?: ModelDomain | null;
   /** Bytes of this package held in the browser cache. */
   cachedBytes: number;
+  /** Which graphs' sessions stay open (the engine's memory policy for this package's size). */
+  memory: MemoryPolicy;
 }
 
 /**

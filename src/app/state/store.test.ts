@@ -35,6 +35,7 @@ function modelInfo(baseUrl: string): ModelInfo {
     defaults: packageEditOptions(manifest),
     suggestions: [],
     cachedBytes: 0,
+    memory: 'all',
   };
 }
 

@@ -22,8 +22,8 @@ import type { GraphBytes, WebGpuStepOptions } from './ortWebRunner';
 export * from '../../index';
 export { fetchSource } from './fetchSource';
 export { GpuLimitError } from './gpuDevice';
-export { pickBackend, setWasmThreads } from './ort';
-export type { Backend, BackendChoice, BackendInfo } from './ort';
+export { pickBackend, runtimeBuild, setWasmThreads } from './ort';
+export type { Backend, BackendChoice, BackendInfo, RuntimeBuild } from './ort';
 export { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
 export type { GraphBytes, GraphStats, WebGpuStepOptions } from './ortWebRunner';
 

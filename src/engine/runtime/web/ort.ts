@@ -1,10 +1,33 @@
 /**
- * onnxruntime-web for a page or a worker: picks the backend, owns the runtime's settings and runs
- * sessions one at a time (WebGPU/WASM sessions must not run concurrently). With the runner beside
- * it, the only onnxruntime-web import.
+ * onnxruntime-web for a page or a worker: picks the runtime's build and the backend, owns the
+ * runtime's settings and runs sessions one at a time (WebGPU/WASM sessions must not run
+ * concurrently). The only onnxruntime-web import.
  */
-import * as ort from 'onnxruntime-web/webgpu';
+import type * as Ort from 'onnxruntime-web/webgpu';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
+
+/**
+ * Which onnxruntime-web build runs. Where the browser has JSPI (WebAssembly.Suspending and
+ * promising), the JSPI build: it reads a graph's external data from a Blob or OPFS File one
+ * tensor at a time, so a graph's weights never sit in memory whole on their way to the GPU or
+ * the WASM heap. Elsewhere the WebGPU (JSEP) build, which reads each external-data File whole
+ * before the session is made. A worker whose name holds "jspi=0" takes the JSEP build anyway
+ * (tests and the benchmark measure both).
+ */
+export type RuntimeBuild = 'jspi' | 'jsep';
+
+function pickBuild(): RuntimeBuild {
+  const wasm = WebAssembly as unknown as { Suspending?: unknown; promising?: unknown };
+  const jspi = typeof wasm.Suspending === 'function' && typeof wasm.promising === 'function';
+  const name = typeof self.name === 'string' ? self.name : '';
+  return jspi && !/(?:^|\s)jspi=0(?:\s|$)/.test(name) ? 'jspi' : 'jsep';
+}
+
+export const runtimeBuild: RuntimeBuild = pickBuild();
+
+/** The onnxruntime-web module in use (both builds have the same API). */
+export const ort: typeof import('onnxruntime-web/webgpu') =
+  runtimeBuild === 'jspi' ? await import('onnxruntime-web/jspi') : await import('onnxruntime-web/webgpu');
 import type { GpuBufferLimits } from './gpuDevice';
 
 export type Backend = 'webgpu' | 'wasm';
@@ -13,6 +36,8 @@ export type BackendChoice = 'auto' | Backend;
 /** The backend in use and what was learnt choosing it. */
 export interface BackendInfo {
   backend: Backend;
+  /** The onnxruntime-web build in use (see RuntimeBuild). */
+  build?: RuntimeBuild;
   /** WebGPU adapter description (vendor / architecture), when on WebGPU. */
   adapter?: string;
   shaderF16?: boolean;
@@ -56,7 +81,8 @@ export function setWasmThreads(n: number): void {
 
 export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
   const threads = ort.env.wasm.numThreads ?? 1;
-  if (choice === 'wasm') return { backend: 'wasm', threads };
+  const build = runtimeBuild;
+  if (choice === 'wasm') return { backend: 'wasm', build, threads };
   const gpu = self.navigator.gpu as GPU | undefined;
   let reason = 'this browser has no WebGPU';
   if (gpu) {
@@ -68,6 +94,7 @@ export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
         const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
         return {
           backend: 'webgpu',
+          build,
           adapter: name || 'unknown adapter',
           shaderF16: adapter.features.has('shader-f16'),
           limits: bufferLimits(adapter),
@@ -80,7 +107,7 @@ export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
     }
   }
   if (choice === 'webgpu') throw new Error(`WebGPU was requested but ${reason}`);
-  return { backend: 'wasm', threads, fallbackReason: reason };
+  return { backend: 'wasm', build, threads, fallbackReason: reason };
 }
 
 const watched = new WeakSet<object>();
@@ -118,7 +145,7 @@ export function serial<T>(job: () => Promise<T>): Promise<T> {
 /** The runtime's execution provider for a backend: on WebGPU, with this worker's own device. */
 export async function executionProvider(
   backend: Backend,
-): Promise<ort.InferenceSession.ExecutionProviderConfig> {
+): Promise<Ort.InferenceSession.ExecutionProviderConfig> {
   return backend === 'webgpu' ? { name: 'webgpu', device: await gpuDevice() } : backend;
 }
 
@@ -126,7 +153,7 @@ export function createSession(
   model: ArrayBuffer | Uint8Array,
   backend: Backend,
   externalData: { path: string; data: ArrayBuffer }[] = [],
-): Promise<ort.InferenceSession> {
+): Promise<Ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
   return serial(async () =>
     ort.InferenceSession.create(bytes, {
@@ -137,7 +164,7 @@ export function createSession(
   );
 }
 
-export function toOrt(t: BufferTensor): ort.Tensor {
+export function toOrt(t: BufferTensor): Ort.Tensor {
   switch (t.type) {
     case 'float32':
       return new ort.Tensor('float32', new Float32Array(t.buffer), t.dims);
@@ -148,7 +175,7 @@ export function toOrt(t: BufferTensor): ort.Tensor {
   }
 }
 
-export async function fromOrt(t: ort.Tensor): Promise<BufferTensor> {
+export async function fromOrt(t: Ort.Tensor): Promise<BufferTensor> {
   const data = (await t.getData()) as Float32Array | Int32Array | BigInt64Array;
   const copy = data.slice();
   const type = t.type === 'float32' || t.type === 'int32' || t.type === 'int64' ? t.type : null;
@@ -157,7 +184,7 @@ export async function fromOrt(t: ort.Tensor): Promise<BufferTensor> {
 }
 
 export async function runOnce(
-  session: ort.InferenceSession,
+  session: Ort.InferenceSession,
   feeds: Record<string, BufferTensor>,
 ): Promise<Record<string, BufferTensor>> {
   const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));

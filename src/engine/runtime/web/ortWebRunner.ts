@@ -2,10 +2,10 @@
  * GraphRunner on onnxruntime-web: one session per graph of the loaded package, created from
  * verified bytes, run one at a time (through ort.ts's queue, shared with every other session).
  */
-import * as ort from 'onnxruntime-web/webgpu';
+import type * as Ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../../ports';
 import type { AnyTensor } from '../../tensor';
-import { executionProvider, serial } from './ort';
+import { executionProvider, ort, serial } from './ort';
 import type { Backend } from './ort';
 
 /** Run times and read-back bytes of one graph. */
@@ -17,7 +17,7 @@ export interface GraphStats {
   readbackBytes: number;
 }
 
-function toOrt(t: AnyTensor): ort.Tensor {
+function toOrt(t: AnyTensor): Ort.Tensor {
   switch (t.type) {
     case 'float32':
       return new ort.Tensor('float32', t.data, t.dims);
@@ -30,7 +30,7 @@ function toOrt(t: AnyTensor): ort.Tensor {
   }
 }
 
-async function fromOrt(t: ort.Tensor): Promise<AnyTensor> {
+async function fromOrt(t: Ort.Tensor): Promise<AnyTensor> {
   const data = await t.getData(true);
   const dims = [...t.dims];
   switch (t.type) {
@@ -71,13 +71,13 @@ class ResidentInputs {
   /** Per graph input: the array seen last, and its GPU copy once it has been seen twice. */
   private entries = new Map<
     string,
-    { data: ArrayBufferView; gpu: { tensor: ort.Tensor; buffer: GPUBuffer } | null }
+    { data: ArrayBufferView; gpu: { tensor: Ort.Tensor; buffer: GPUBuffer } | null }
   >();
 
   constructor(private readonly device: GPUDevice) {}
 
   /** The GPU tensor for a repeated input, or null to feed it from the CPU this time. */
-  tensorFor(key: string, t: AnyTensor): ort.Tensor | null {
+  tensorFor(key: string, t: AnyTensor): Ort.Tensor | null {
     if (t.data.byteLength < RESIDENT_MIN_BYTES || t.type === 'uint8') return null;
     const hit = this.entries.get(key);
     if (hit?.data === t.data) {
@@ -90,7 +90,7 @@ class ResidentInputs {
     return null;
   }
 
-  private upload(t: AnyTensor): { tensor: ort.Tensor; buffer: GPUBuffer } {
+  private upload(t: AnyTensor): { tensor: Ort.Tensor; buffer: GPUBuffer } {
     const buffer = this.device.createBuffer({
       size: Math.ceil(t.data.byteLength / 16) * 16,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
@@ -149,7 +149,7 @@ const BYTES: Record<string, number> = { float32: 4, int32: 4, int64: 8, uint8: 1
  * read back with a single map.
  */
 class CapturedGraph {
-  private inputs = new Map<string, { data: ArrayBufferView | null; buffer: GPUBuffer; tensor: ort.Tensor }>();
+  private inputs = new Map<string, { data: ArrayBufferView | null; buffer: GPUBuffer; tensor: Ort.Tensor }>();
   private outputs: {
     name: string;
     type: AnyTensor['type'];
@@ -157,13 +157,13 @@ class CapturedGraph {
     bytes: number;
     offset: number;
     buffer: GPUBuffer;
-    tensor: ort.Tensor;
+    tensor: Ort.Tensor;
   }[] = [];
   private staging: GPUBuffer;
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly session: ort.InferenceSession,
+    private readonly session: Ort.InferenceSession,
   ) {
     let offset = 0;
     for (const m of session.outputMetadata) {
@@ -195,7 +195,7 @@ class CapturedGraph {
     return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
   }
 
-  private feed(name: string, t: AnyTensor): ort.Tensor {
+  private feed(name: string, t: AnyTensor): Ort.Tensor {
     let slot = this.inputs.get(name);
     if (!slot) {
       const buffer = this.gpuBuffer(t.data.byteLength);
@@ -215,9 +215,9 @@ class CapturedGraph {
   }
 
   async run(feeds: Feeds): Promise<Record<string, AnyTensor>> {
-    const inputs: Record<string, ort.Tensor> = {};
+    const inputs: Record<string, Ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) inputs[name] = this.feed(name, t);
-    const fetches: Record<string, ort.Tensor> = {};
+    const fetches: Record<string, Ort.Tensor> = {};
     for (const o of this.outputs) fetches[o.name] = o.tensor;
     await this.session.run(inputs, fetches);
     const encoder = this.device.createCommandEncoder();
@@ -248,7 +248,7 @@ class CapturedGraph {
 }
 
 export class OrtWebRunner implements GraphRunner {
-  private sessions = new Map<GraphName, ort.InferenceSession>();
+  private sessions = new Map<GraphName, Ort.InferenceSession>();
   private resident: ResidentInputs | null = null;
   private captured = new Map<GraphName, CapturedGraph>();
   /** The step graph's WebGPU options this runner was created with. */
@@ -279,9 +279,9 @@ export class OrtWebRunner implements GraphRunner {
   }
 
   /** Session creations in progress, so two callers of one graph share one session. */
-  private opening = new Map<GraphName, Promise<ort.InferenceSession>>();
+  private opening = new Map<GraphName, Promise<Ort.InferenceSession>>();
 
-  private sessionFor(graph: GraphName): Promise<ort.InferenceSession> {
+  private sessionFor(graph: GraphName): Promise<Ort.InferenceSession> {
     const open = this.sessions.get(graph);
     if (open) return Promise.resolve(open);
     let pending = this.opening.get(graph);
@@ -292,7 +292,7 @@ export class OrtWebRunner implements GraphRunner {
     return pending;
   }
 
-  private async createSession(graph: GraphName): Promise<ort.InferenceSession> {
+  private async createSession(graph: GraphName): Promise<Ort.InferenceSession> {
     const g = await this.open(graph);
     const model = g.model instanceof Blob ? new Uint8Array(await g.model.arrayBuffer()) : g.model;
     const step = this.stepOptions;
@@ -337,7 +337,7 @@ export class OrtWebRunner implements GraphRunner {
       if (captured) {
         result = await captured.run(feeds);
       } else {
-        const inputs: Record<string, ort.Tensor> = {};
+        const inputs: Record<string, Ort.Tensor> = {};
         for (const [name, t] of Object.entries(feeds))
           inputs[name] = this.resident?.tensorFor(`${graph}/${name}`, t) ?? toOrt(t);
         const out = await session.run(inputs);
@@ -361,7 +361,7 @@ export class OrtWebRunner implements GraphRunner {
   /** The session's inputs and outputs (reopening a released graph). */
   async signature(graph: GraphName): Promise<GraphSignature> {
     const s = await this.sessionFor(graph);
-    const tensor = (m: ort.InferenceSession.ValueMetadata): TensorSignature =>
+    const tensor = (m: Ort.InferenceSession.ValueMetadata): TensorSignature =>
       m.isTensor ? { name: m.name, dtype: m.type, shape: [...m.shape] } : { name: m.name };
     return { inputs: s.inputMetadata.map(tensor), outputs: s.outputMetadata.map(tensor) };
   }

@@ -60,11 +60,11 @@ async function browserEdit(
   page: import('@playwright/test').Page,
   backend: 'webgpu' | 'wasm',
   dtype: string,
-  build?: 'jsep',
+  variant: Variant = {},
 ) {
   const img = picture();
   return page.evaluate(
-    ({ backend, dtype, image, instruction, settings, build }) =>
+    ({ backend, dtype, image, instruction, settings, variant }) =>
       window.__editmgt!.editDirect({
         baseUrl: '/models/tiny-random/',
         backend,
@@ -72,17 +72,23 @@ async function browserEdit(
         image: { width: image.width, height: image.height, buffer: new Uint8ClampedArray(image.data).buffer },
         instruction,
         settings,
-        build,
+        ...variant,
       }),
     {
       backend,
       dtype,
-      build,
+      variant,
       image: { width: img.width, height: img.height, data: [...img.data] },
       instruction,
       settings,
     },
   );
+}
+
+/** How the worker runs: its onnxruntime-web build and memory policy, when not the defaults. */
+interface Variant {
+  build?: 'jsep';
+  memory?: 'phased';
 }
 
 function agreement(a: number[], b: number[]): number {
@@ -91,8 +97,15 @@ function agreement(a: number[], b: number[]): number {
   return same / a.length;
 }
 
-for (const build of [undefined, 'jsep'] as const)
-  test(`fp32 edit on the ${build ?? 'default (JSPI)'} build: identical tokens at every step and the same pixels as node`, async ({
+const VARIANTS: { name: string; variant: Variant }[] = [
+  { name: 'default build', variant: {} },
+  { name: 'JSEP fallback build', variant: { build: 'jsep' } },
+  // one phase's sessions at a time, each reopened from the model store's Files
+  { name: 'phased memory policy', variant: { memory: 'phased' } },
+];
+
+for (const { name, variant } of VARIANTS)
+  test(`fp32 edit, ${name}: identical tokens at every step and the same pixels as node`, async ({
     editor,
     page,
     backendChoice,
@@ -100,12 +113,14 @@ for (const build of [undefined, 'jsep'] as const)
     test.setTimeout(360_000);
     await editor.open();
     const [web, node] = await Promise.all([
-      browserEdit(page, backendChoice, 'fp32', build),
+      browserEdit(page, backendChoice, 'fp32', variant),
       nodeEdit('fp32'),
     ]);
     expect(web.backend.backend).toBe(backendChoice);
-    // This Chromium has JSPI, so the worker takes the JSPI build unless told otherwise.
-    expect(web.backend.build).toBe(build ?? 'jspi');
+    // This Chromium has JSPI: on WebGPU the worker takes the JSPI build unless told otherwise;
+    // WASM runs on the JSEP build (with its thread pool).
+    expect(web.backend.build).toBe(backendChoice === 'webgpu' && !variant.build ? 'jspi' : 'jsep');
+    expect(web.memory).toBe(variant.memory ?? 'all');
     expect(web.steps).toHaveLength(settings.steps);
     for (let i = 0; i < settings.steps; i++) expect(web.steps[i], `step ${i}`).toEqual(node.steps[i]);
     expect([web.image.width, web.image.height]).toEqual([80, 60]);

@@ -8,6 +8,7 @@ import { EditError } from '../src/engine/errors';
 import { MAX_MANIFEST_BYTES, packageEditOptions, validateManifest } from '../src/engine/manifest';
 import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
 import { openModelPackage } from '../src/engine/package';
+import type { MemoryPolicy } from '../src/engine/pipeline';
 import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
@@ -159,6 +160,15 @@ function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
   if (backend.backend === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), backend.limits);
 }
 
+/**
+ * A memory policy named in the worker's name ("memory=phased"), overriding the one the package's
+ * size gives: how tests and the benchmark run a small package under a tight policy.
+ */
+function memoryFromName(name: string): MemoryPolicy | undefined {
+  const m = /(?:^|\s)memory=(all|release-text|phased)(?:\s|$)/.exec(name);
+  return m ? (m[1] as MemoryPolicy) : undefined;
+}
+
 export async function loadModel(
   baseUrl: string,
   backend: BackendInfo,
@@ -183,6 +193,7 @@ export async function loadModel(
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
       signal: options.signal,
       now: () => performance.now(),
+      memory: memoryFromName(self.name),
     });
     // the engine applies the package's own defaults (one mapping, in the engine)
     return {

@@ -29,7 +29,8 @@ async function jsHeap(): Promise<{ bytes: number | null; note: string | null }> 
 }
 
 async function load(o: LoadOptions): Promise<LoadResult> {
-  const client = new EngineClient(o.build === 'jsep' ? 'engine jspi=0' : 'engine');
+  const flags = [o.build === 'jsep' ? 'jspi=0' : '', o.memory ? `memory=${o.memory}` : ''];
+  const client = new EngineClient(['engine', ...flags].filter(Boolean).join(' '));
   const out: LoadResult = {
     ok: false,
     error: null,

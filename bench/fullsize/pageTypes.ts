@@ -11,6 +11,8 @@ export interface LoadOptions {
   backend: Backend;
   dtype: Dtype;
   build: BuildChoice;
+  /** A memory policy to force (the worker's "memory=" flag); the package's own when absent. */
+  memory?: MemoryPolicy;
   /** Empty the model store first (a first visit). */
   clearCache: boolean;
 }

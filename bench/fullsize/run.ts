@@ -9,6 +9,7 @@
  *   npm run fullsize -- [--json FILE] [--port 4194] [--backends webgpu,wasm] [--builds jspi,jsep]
  *     [--packages full-depth,reduced,tiny-random,shapes] [--dtype q4] [--resolution 512]
  *     [--real-gemma-table] [--no-step] [--step-package reduced] [--full-depth-node]
+ *     [--memory all|release-text|phased]
  *
  * `reduced` is the depth-reduced real-width package and `full-depth` the full-depth one (the
  * published transformer's 14 + 28 blocks, real-width text stand-ins) that
@@ -26,6 +27,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { readManifest } from '../../src/engine/runtime/node/manifestFile';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium';
 import type { Dtype } from '../../src/engine/manifest';
+import type { MemoryPolicy } from '../../src/engine/pipeline';
 import type { BuildChoice, GraphCheck, LoadOptions, LoadResult, StepResult } from './pageTypes';
 import { browserPidFor, MemorySampler, readProcTable } from './procMemory';
 import { assembleLoadRun, downloadedFiles, markdownTable } from './report';
@@ -117,6 +119,7 @@ async function measureLoad(
   ref: PackageRef,
   backend: 'webgpu' | 'wasm',
   build: BuildChoice,
+  memory: MemoryPolicy | undefined,
 ): Promise<FullsizeRun> {
   const facts = packageFacts(ref);
   const prefix = `/packages/${ref.name}/`;
@@ -130,6 +133,7 @@ async function measureLoad(
       backend,
       dtype: ref.dtype,
       build,
+      memory,
       clearCache: true,
     });
     await s.ctx.close();
@@ -148,6 +152,7 @@ async function measureLoad(
       backend,
       dtype: ref.dtype,
       build,
+      memory,
       clearCache: false,
     });
     const reloadDownloaded = downloadedFiles(server.log.slice(mark), prefix);
@@ -210,6 +215,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '4194' },
       backends: { type: 'string', default: 'webgpu,wasm' },
       builds: { type: 'string', default: 'jspi' },
+      memory: { type: 'string' },
       packages: { type: 'string', default: 'reduced,tiny-random,shapes' },
       dtype: { type: 'string', default: 'q4' },
       resolution: { type: 'string', default: '512' },
@@ -255,7 +261,9 @@ async function main(): Promise<void> {
     for (const ref of refs) {
       for (const backend of values.backends.split(',').filter(Boolean) as ('webgpu' | 'wasm')[]) {
         for (const build of values.builds.split(',').filter(Boolean) as BuildChoice[]) {
-          runs.push(await measureLoad(server, ref, backend, build));
+          runs.push(
+            await measureLoad(server, ref, backend, build, values.memory as MemoryPolicy | undefined),
+          );
           save();
         }
       }

@@ -43,6 +43,8 @@ export interface DirectEdit {
   settings: EditSettings;
   /** 'jsep' runs the worker on onnxruntime-web's fallback build even where the browser has JSPI. */
   build?: 'jsep';
+  /** The engine's memory policy, instead of the one the package's size gives. */
+  memory?: 'release-text' | 'phased';
 }
 
 export interface DirectEditResult {
@@ -54,6 +56,8 @@ export interface DirectEditResult {
   attention: number[][];
   image: { width: number; height: number; data: number[] };
   ms: number;
+  /** The memory policy the engine ran under. */
+  memory: 'all' | 'release-text' | 'phased';
 }
 
 /** What a model load in a worker of its own reported. */
@@ -177,7 +181,8 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return r.files;
     },
     async editDirect(req) {
-      const worker = new EngineClient(req.build === 'jsep' ? 'engine-test jspi=0' : 'engine-test');
+      const flags = [req.build === 'jsep' ? 'jspi=0' : '', req.memory ? `memory=${req.memory}` : ''];
+      const worker = new EngineClient(['engine-test', ...flags].filter(Boolean).join(' '));
       try {
         const info = await worker.init(req.backend);
         const loaded = await worker.request({ type: 'loadModel', baseUrl: req.baseUrl, dtype: req.dtype });
@@ -204,6 +209,7 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
           attention,
           image: { width: img.width, height: img.height, data: [...new Uint8Array(img.buffer)] },
           ms: r.result.ms,
+          memory: loaded.model.memory,
         };
       } finally {
         worker.dispose();

@@ -7,27 +7,70 @@ import type * as Ort from 'onnxruntime-web/webgpu';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
 
 /**
- * Which onnxruntime-web build runs. Where the browser has JSPI (WebAssembly.Suspending and
- * promising), the JSPI build: it reads a graph's external data from a Blob or OPFS File one
- * tensor at a time, so a graph's weights never sit in memory whole on their way to the GPU or
- * the WASM heap. Elsewhere the WebGPU (JSEP) build, which reads each external-data File whole
- * before the session is made. A worker whose name holds "jspi=0" takes the JSEP build anyway
- * (tests and the benchmark measure both).
+ * Which onnxruntime-web build runs, chosen with the backend. On WebGPU, where the browser has
+ * JSPI (WebAssembly.Suspending and promising), the JSPI build: it reads a graph's external data
+ * from a Blob or OPFS File one tensor at a time into the GPU, so a graph's weights never sit in
+ * memory whole on their way there. It runs with one WASM thread: with more, session creation
+ * from external data hung now and then (1 to 3 loads in 6 of a small package on WASM here), and
+ * the few CPU nodes of a WebGPU graph do not need them. On WASM, and where there is no JSPI, the
+ * WebGPU (JSEP) build with the WASM thread pool: it reads each external-data File whole, once,
+ * while that graph's session is made (the weights go to the WASM heap either way). A worker
+ * whose name holds "jspi=0" takes the JSEP build on WebGPU too (tests and the benchmark measure
+ * both).
  */
 export type RuntimeBuild = 'jspi' | 'jsep';
 
-function pickBuild(): RuntimeBuild {
+function jspiWanted(): boolean {
   const wasm = WebAssembly as unknown as { Suspending?: unknown; promising?: unknown };
   const jspi = typeof wasm.Suspending === 'function' && typeof wasm.promising === 'function';
   const name = typeof self.name === 'string' ? self.name : '';
-  return jspi && !/(?:^|\s)jspi=0(?:\s|$)/.test(name) ? 'jspi' : 'jsep';
+  return jspi && !/(?:^|\s)jspi=0(?:\s|$)/.test(name);
 }
 
-export const runtimeBuild: RuntimeBuild = pickBuild();
+type OrtModule = typeof import('onnxruntime-web/webgpu');
+let loaded: OrtModule | null = null;
+let loading: Promise<OrtModule> | null = null;
+let build: RuntimeBuild | null = null;
+let wasmThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
-/** The onnxruntime-web module in use (both builds have the same API). */
-export const ort: typeof import('onnxruntime-web/webgpu') =
-  runtimeBuild === 'jspi' ? await import('onnxruntime-web/jspi') : await import('onnxruntime-web/webgpu');
+/** The build loaded in this worker (null before the runtime is first used). */
+export function runtimeBuild(): RuntimeBuild | null {
+  return build;
+}
+
+/**
+ * Loads and configures the runtime's build for `backend`, once per worker (a later backend gets
+ * the build loaded first, which runs both). Imported on first use, not at module load: a
+ * worker's module must not wait at its top level, or messages posted to it meanwhile are lost.
+ */
+export function loadRuntime(backend: Backend): Promise<OrtModule> {
+  loading ??= (async () => {
+    const chosen: RuntimeBuild = backend === 'webgpu' && jspiWanted() ? 'jspi' : 'jsep';
+    const m =
+      chosen === 'jspi' ? await import('onnxruntime-web/jspi') : await import('onnxruntime-web/webgpu');
+    // The runtime's .wasm files are emitted by the bundler beside this module and fetched from
+    // our own origin: never from a CDN.
+    m.env.wasm.numThreads = chosen === 'jspi' ? 1 : wasmThreads;
+    // A worker named "engine-diagnostics" logs verbosely from the start (the runtime fixes its
+    // log level when it first initialises) and keeps what the runtime prints, for placement checks.
+    m.env.logLevel = diagnostics ? 'verbose' : 'warning';
+    loaded = m;
+    build = chosen;
+    return m;
+  })();
+  return loading;
+}
+
+/**
+ * The onnxruntime-web module in use (both builds have the same API). Usable once `loadRuntime`
+ * has resolved: every path to a session goes through it (pickBackend, createSession, the runner).
+ */
+export const ort: OrtModule = new Proxy({} as OrtModule, {
+  get(_target, key) {
+    if (!loaded) throw new Error('onnxruntime-web is used before loadRuntime() finished');
+    return Reflect.get(loaded, key) as unknown;
+  },
+});
 import type { GpuBufferLimits } from './gpuDevice';
 
 export type Backend = 'webgpu' | 'wasm';
@@ -56,13 +99,7 @@ export interface BufferTensor {
   buffer: ArrayBuffer;
 }
 
-// The runtime's .wasm files are emitted by the bundler beside this module and fetched from our
-// own origin: never from a CDN.
-ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-// A worker named "engine-diagnostics" logs verbosely from the start (the runtime fixes its log
-// level when it first initialises) and keeps what the runtime prints, for placement checks.
 const diagnostics = self.name === 'engine-diagnostics';
-ort.env.logLevel = diagnostics ? 'verbose' : 'warning';
 const runtimeLog: string[] = [];
 if (diagnostics) {
   for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) {
@@ -74,15 +111,19 @@ if (diagnostics) {
   }
 }
 
-/** Sets the WASM thread count; only takes effect before the runtime first starts. */
+/** Sets the WASM thread count of the JSEP build; only takes effect before the runtime first starts. */
 export function setWasmThreads(n: number): void {
-  ort.env.wasm.numThreads = Math.max(1, Math.floor(n));
+  wasmThreads = Math.max(1, Math.floor(n));
+}
+
+/** The thread count and build of the runtime, loaded for `backend`. */
+async function runtimeFor(backend: Backend): Promise<{ threads: number; build: RuntimeBuild }> {
+  const m = await loadRuntime(backend);
+  return { threads: m.env.wasm.numThreads ?? 1, build: build! };
 }
 
 export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
-  const threads = ort.env.wasm.numThreads ?? 1;
-  const build = runtimeBuild;
-  if (choice === 'wasm') return { backend: 'wasm', build, threads };
+  if (choice === 'wasm') return { backend: 'wasm', ...(await runtimeFor('wasm')) };
   const gpu = self.navigator.gpu as GPU | undefined;
   let reason = 'this browser has no WebGPU';
   if (gpu) {
@@ -94,11 +135,10 @@ export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
         const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
         return {
           backend: 'webgpu',
-          build,
+          ...(await runtimeFor('webgpu')),
           adapter: name || 'unknown adapter',
           shaderF16: adapter.features.has('shader-f16'),
           limits: bufferLimits(adapter),
-          threads,
         };
       }
       reason = 'no WebGPU adapter is available';
@@ -107,7 +147,7 @@ export async function pickBackend(choice: BackendChoice): Promise<BackendInfo> {
     }
   }
   if (choice === 'webgpu') throw new Error(`WebGPU was requested but ${reason}`);
-  return { backend: 'wasm', build, threads, fallbackReason: reason };
+  return { backend: 'wasm', ...(await runtimeFor('wasm')), fallbackReason: reason };
 }
 
 const watched = new WeakSet<object>();
@@ -156,7 +196,7 @@ export function createSession(
 ): Promise<Ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
   return serial(async () =>
-    ort.InferenceSession.create(bytes, {
+    (await loadRuntime(backend)).InferenceSession.create(bytes, {
       executionProviders: [await executionProvider(backend)],
       graphOptimizationLevel: 'all',
       externalData: externalData.map((e) => ({ path: e.path, data: new Uint8Array(e.data) })),
@@ -209,7 +249,9 @@ export async function nodePlacement(
   if (!diagnostics) throw new Error('placement checks run in a worker named "engine-diagnostics"');
   return serial(async () => {
     const from = runtimeLog.length;
-    const session = await ort.InferenceSession.create(new Uint8Array(model), {
+    const session = await (
+      await loadRuntime(backend)
+    ).InferenceSession.create(new Uint8Array(model), {
       executionProviders: [await executionProvider(backend)],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 0,

@@ -5,7 +5,7 @@
 import type * as Ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../../ports';
 import type { AnyTensor } from '../../tensor';
-import { executionProvider, ort, serial } from './ort';
+import { executionProvider, loadRuntime, ort, serial } from './ort';
 import type { Backend } from './ort';
 
 /** Run times and read-back bytes of one graph. */
@@ -300,7 +300,7 @@ export class OrtWebRunner implements GraphRunner {
     const capture = isStep && step.graphCapture;
     const started = performance.now();
     const session = await serial(async () =>
-      ort.InferenceSession.create(model, {
+      (await loadRuntime(this.backend)).InferenceSession.create(model, {
         executionProviders: [await executionProvider(this.backend)],
         graphOptimizationLevel: 'all',
         externalData: g.externalData,

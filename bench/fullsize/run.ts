@@ -14,8 +14,9 @@
  * `reduced` is the depth-reduced real-width package and `full-depth` the full-depth one (the
  * published transformer's 14 + 28 blocks, real-width text stand-ins) that
  * bench/fullsize/build_package.py builds into tools/export/.cache/browser-fullsize/ (reused when
- * its options match). `--builds` picks the onnxruntime-web builds the loads run on (the worker
- * takes JSPI where the browser has it; `jsep` is the fallback build).
+ * its options match). `--builds` picks the onnxruntime-web builds the WebGPU loads run on (the
+ * worker takes JSPI on WebGPU where the browser has it; `jsep` is the fallback build, which WASM
+ * always runs).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -260,7 +261,12 @@ async function main(): Promise<void> {
   try {
     for (const ref of refs) {
       for (const backend of values.backends.split(',').filter(Boolean) as ('webgpu' | 'wasm')[]) {
-        for (const build of values.builds.split(',').filter(Boolean) as BuildChoice[]) {
+        // the build choice is WebGPU's: WASM always runs the JSEP build
+        const builds =
+          backend === 'webgpu'
+            ? (values.builds.split(',').filter(Boolean) as BuildChoice[])
+            : ['jspi' as const];
+        for (const build of builds) {
           runs.push(
             await measureLoad(server, ref, backend, build, values.memory as MemoryPolicy | undefined),
           );

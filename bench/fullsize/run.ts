@@ -14,9 +14,8 @@
  * `reduced` is the depth-reduced real-width package and `full-depth` the full-depth one (the
  * published transformer's 14 + 28 blocks, real-width text stand-ins) that
  * bench/fullsize/build_package.py builds into tools/export/.cache/browser-fullsize/ (reused when
- * its options match). `--builds` picks the onnxruntime-web builds the WebGPU loads run on (the
- * worker takes JSPI on WebGPU where the browser has it; `jsep` is the fallback build, which WASM
- * always runs).
+ * its options match). `--builds` picks the onnxruntime-web builds the WebGPU loads run on (`jsep`,
+ * the worker's default and what WASM always runs; `jspi`, the worker's "jspi=1" option).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -215,7 +214,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       port: { type: 'string', default: '4194' },
       backends: { type: 'string', default: 'webgpu,wasm' },
-      builds: { type: 'string', default: 'jspi' },
+      builds: { type: 'string', default: 'jsep' },
       memory: { type: 'string' },
       packages: { type: 'string', default: 'reduced,tiny-random,shapes' },
       dtype: { type: 'string', default: 'q4' },

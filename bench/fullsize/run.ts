@@ -264,7 +264,7 @@ async function main(): Promise<void> {
         const builds =
           backend === 'webgpu'
             ? (values.builds.split(',').filter(Boolean) as BuildChoice[])
-            : ['jspi' as const];
+            : ['jsep' as const];
         for (const build of builds) {
           runs.push(
             await measureLoad(server, ref, backend, build, values.memory as MemoryPolicy | undefined),

@@ -8,7 +8,7 @@
  * a Range request; without a state it starts over. Once the hash matches, the part is renamed to
  * `<sha256>` and the verified mark written beside it.
  */
-import { createSha256, readBlobBytes, SLICE_BYTES } from './blobReader';
+import { createSha256, readBlobBytes, sha256OfBlob, SLICE_BYTES } from './blobReader';
 import type { Sha256 } from './blobReader';
 import { FetchError, StallError, StallWatch } from './download';
 import type { PackageFile } from './modelStore';
@@ -76,13 +76,15 @@ async function saveState(part: Part, file: PackageFile, offset: number, hash: Sh
 async function keepVerified(part: Part, file: PackageFile): Promise<void> {
   part.writer.close();
   const { dir } = part;
-  if (await fileIfExists(dir, `${file.sha256}.verified`)) {
-    // Another tab or worker stored and verified the same bytes meanwhile, and may be reading its
-    // copy right now: keep that one.
-    const stored = await fileIfExists(dir, file.sha256);
-    if (stored?.size === file.bytes) {
+  // Another tab or worker may have stored the same bytes meanwhile and be reading its copy right
+  // now: a whole copy (marked, or whose hash matches) is kept, and this part dropped.
+  const stored = await fileIfExists(dir, file.sha256);
+  if (stored?.size === file.bytes) {
+    const marked = (await fileIfExists(dir, `${file.sha256}.verified`)) !== null;
+    if (marked || (await sha256OfBlob(stored).catch(() => '')) === file.sha256) {
       await removeEntry(dir, partName(file));
       await removeEntry(dir, stateName(file));
+      if (!marked) await writeSmallFile(dir, `${file.sha256}.verified`, new Uint8Array(0));
       return;
     }
   }

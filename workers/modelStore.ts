@@ -86,6 +86,20 @@ async function storedFile(dir: FileSystemDirectoryHandle, file: PackageFile): Pr
   return stored;
 }
 
+/**
+ * The stored copy of a file just downloaded and stored. Another tab or worker storing the same
+ * file can hold its name for a moment (between replacing and renaming), so a missing copy is
+ * looked for again a few times before giving up.
+ */
+async function storedAfterDownload(dir: FileSystemDirectoryHandle, file: PackageFile): Promise<File | null> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const stored = await storedFile(dir, file);
+    if (stored) return stored;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+
 /** Bytes still to download for these files (stored ones and partial downloads subtracted). */
 async function bytesToDownload(
   dir: FileSystemDirectoryHandle,
@@ -176,7 +190,7 @@ export async function preparePackageFiles(
     } else {
       const url = resolveUrl(baseUrl, file.path);
       const bytes = await downloadFile(url, dir, file, onBytes, { signal, stallMs, keep: false });
-      const kept = bytes ? null : dir && (await fileIfExists(dir, file.sha256));
+      const kept = bytes ? null : dir && (await storedAfterDownload(dir, file));
       ready = bytes ? { bytes } : kept ? { file: kept } : null;
       if (!ready) throw new FetchError(`${file.path} was downloaded but cannot be read back from storage`);
     }

@@ -7,6 +7,9 @@
  */
 import { createSHA256 } from 'hash-wasm';
 
+/** Chromium cannot read an OPFS file of this size or more whole (`arrayBuffer`), only by slices. */
+export const WHOLE_READ_LIMIT = 2 ** 31;
+
 /** Slices of this size are read one at a time (well under the 2 GiB a single read may take). */
 export const SLICE_BYTES = 256 << 20;
 

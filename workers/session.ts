@@ -11,6 +11,7 @@ import { openModelPackage } from '../src/engine/package';
 import type { MemoryPolicy } from '../src/engine/pipeline';
 import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
+import { WHOLE_READ_LIMIT } from './blobReader';
 import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
 import { checkBufferLimits } from '../src/engine/runtime/web/gpuDevice';
 import {
@@ -85,9 +86,6 @@ export interface ModelLoadOptions extends LoadOptions {
   /** Called once every file is here, before any session is made (the caller may free memory). */
   beforeSessions?: (packageBytes: number) => Promise<void>;
 }
-
-/** Chromium cannot read an OPFS file of this size or more whole (`arrayBuffer`), only by slices. */
-const WHOLE_READ_LIMIT = 2 ** 31;
 
 /**
  * The worker's file source: the model store (OPFS). Files are fetched into it and verified as

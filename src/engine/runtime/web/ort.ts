@@ -13,7 +13,7 @@ import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
  * build where the browser has JSPI (WebAssembly.Suspending and promising): it streams each
  * external-data File into the GPU tensor by tensor, which measured 1.1 GiB less peak memory for
  * the full-depth package (docs/fullsize.md), but session creation on it stalled now and then
- * here (with WASM threads, 1 to 3 loads in 6; with one thread, 2 of about 10 WebGPU loads), so
+ * here (with WASM threads, a model-link test hung in 1 of 5 and 3 of 6 runs; with one thread, 2 of about 10 WebGPU loads), so
  * it is not the default yet. The JSPI build runs with one WASM thread; WASM always runs the JSEP
  * build.
  */

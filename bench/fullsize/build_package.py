@@ -10,12 +10,14 @@ Gemma2-2B width with two). `--real-gemma-table` gives the Gemma stand-in its rea
 
 Prints one JSON line: {"package": DIR/package-<px>-<dtype>, "reused": bool, "seconds": …,
 "peak_rss_bytes": …}. The checkpoint (DIR/checkpoint) is rebuilt only when the options recorded
-beside it differ, so packages at several resolutions or dtypes share one.
+beside it differ, so packages at several resolutions or dtypes share one. A package is rebuilt
+when its options or the exporter's source (a digest of editmgt_export/*.py) change.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import shutil
@@ -24,6 +26,16 @@ import time
 from pathlib import Path
 
 from editmgt_export.fullsize import CLIP_STANDIN, FULL_TRANSFORMER, FULL_VQ, GEMMA2_2B, GEMMA_STANDIN
+
+
+def exporter_digest() -> str:
+    """sha256 over the exporter's source files: a cached package made by other code is stale."""
+    import editmgt_export
+
+    h = hashlib.sha256()
+    for f in sorted(Path(editmgt_export.__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def main() -> int:
@@ -43,7 +55,7 @@ def main() -> int:
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     options = {"double": a.double, "single": a.single, "real_gemma_table": a.real_gemma_table}
-    package_options = {**options, "resolution": a.resolution, "dtype": a.dtype}
+    package_options = {**options, "resolution": a.resolution, "dtype": a.dtype, "exporter": exporter_digest()}
     t0 = time.time()
     package = work / f"package-{a.resolution}-{a.dtype}"
     marker, package_marker = work / "checkpoint" / "options.json", package / "options.json"

@@ -53,7 +53,10 @@ def largest_buffers(path: Path) -> dict[str, Largest]:
         if b > weight.bytes:
             weight = Largest(init.name, b)
     activation = Largest("", 0)
+    weights = {init.name for init in g.initializer}
     for v in list(g.value_info) + list(g.output) + list(g.input):
+        if v.name in weights:  # an exporter may also list an initializer as a value
+            continue
         b = _value_bytes(v.type)
         if b is not None and b > activation.bytes:
             activation = Largest(v.name, b)
@@ -72,8 +75,8 @@ def package_max_buffer(graph_paths: dict[str, Path]) -> tuple[int, dict[str, dic
 
 def dtype_max_buffer(package: Path, entry: dict) -> int:
     """A dtype entry's ``max_buffer_bytes``: the largest buffer over its graphs (its VQ graphs may
-    be float32 beside a 4-bit transformer, so dtypes differ: at 512 px the float32 VQ decoder
-    needs 256 MiB, the float16 one 128 MiB)."""
+    be float32 beside a 4-bit transformer, so dtypes differ: at 512 px the float32 VQ graphs need
+    128 MiB, the float16 ones 64 MiB)."""
     files = sorted({g["file"] for g in entry["graphs"].values()})
     return max((max(b.bytes for b in largest_buffers(Path(package) / f).values()) for f in files), default=0)
 

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .transformer import EditMGTTransformer
+from .vq_decoder import SplitTailDecoder, split_factor
 
 GRAPH_IO = {
     "text_clip": (["input_ids"], ["text_embeds"]),
@@ -85,20 +86,29 @@ class VqEncode(nn.Module):
 
 class VqDecode(nn.Module):
     """ids int32 [1,h,w] -> pixels float32 [1,3,H,W] clipped to [0,1]; ids >= codebook size
-    (the mask id) decode as code 0, as the reference does."""
+    (the mask id) decode as code 0, as the reference does.
 
-    def __init__(self, vq):
+    ``split_tail`` (the exported graph's form) holds the decoder's wide full-resolution tensors as
+    channel parts, so its largest buffer is the last block's width (vq_decoder.py); without it the
+    decoder runs as the reference does."""
+
+    def __init__(self, vq, split_tail: bool = False):
         super().__init__()
         self.vq = vq
         self.codebook_size = vq.config.num_vq_embeddings
         self.latent_channels = vq.config.vq_embed_dim or vq.config.latent_channels
+        k = split_factor(vq.decoder) if split_tail and vq.config.lookup_from_codebook and vq.config.norm_type != "spatial" else 0
+        self.tail = SplitTailDecoder(vq.decoder, k) if k else None
 
     def forward(self, ids):
         b, h, w = ids.shape
         ids = torch.where(ids >= self.codebook_size, torch.zeros_like(ids), ids)
-        sample = self.vq.decode(
-            ids.reshape(b, h * w), force_not_quantize=True, shape=(b, h, w, self.latent_channels)
-        ).sample
+        shape = (b, h, w, self.latent_channels)
+        if self.tail is None:
+            sample = self.vq.decode(ids.reshape(b, h * w), force_not_quantize=True, shape=shape).sample
+        else:
+            quant = self.vq.quantize.get_codebook_entry(ids.reshape(b, h * w), shape)
+            sample = self.tail(self.vq.post_quant_conv(quant))
         return sample.clamp(0, 1)
 
 

@@ -192,7 +192,7 @@ def export_all(
             True,
         ),
         "vq_encode": (lambda: VqEncode(ckpt.vq), lambda: (torch.rand(1, 3, resolution, resolution),), False),
-        "vq_decode": (lambda: VqDecode(ckpt.vq), lambda: (torch.zeros(1, h, w, dtype=i32),), False),
+        "vq_decode": (lambda: VqDecode(ckpt.vq, split_tail=True), lambda: (torch.zeros(1, h, w, dtype=i32),), False),
         "transformer_step": (
             lambda: TransformerStep(ckpt.transformer, token_grid, text_len, attention_blocks),
             lambda: (

@@ -97,7 +97,11 @@ class VqDecode(nn.Module):
         self.vq = vq
         self.codebook_size = vq.config.num_vq_embeddings
         self.latent_channels = vq.config.vq_embed_dim or vq.config.latent_channels
-        k = split_factor(vq.decoder) if split_tail and vq.config.lookup_from_codebook and vq.config.norm_type != "spatial" else 0
+        k = (
+            split_factor(vq.decoder)
+            if split_tail and vq.config.lookup_from_codebook and vq.config.norm_type != "spatial"
+            else 0
+        )
         self.tail = SplitTailDecoder(vq.decoder, k) if k else None
 
     def forward(self, ids):

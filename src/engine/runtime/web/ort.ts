@@ -12,10 +12,12 @@ import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
  * runs WASM with its thread pool. A worker whose name holds "jspi=1" runs WebGPU on the JSPI
  * build where the browser has JSPI (WebAssembly.Suspending and promising): it streams each
  * external-data File into the GPU tensor by tensor, which measured 1.1 GiB less peak memory for
- * the full-depth package (docs/fullsize.md), but session creation on it stalled now and then
- * here (with WASM threads, a model-link test hung in 1 of 5 and 3 of 6 runs; with one thread, 2 of about 10 WebGPU loads), so
- * it is not the default yet. The JSPI build runs with one WASM thread; WASM always runs the JSEP
- * build.
+ * the full-depth package (docs/fullsize.md). It is not the default: session creation on it stalls
+ * now and then, inside the runtime's InferenceSession.create (3 of 15 loads of the depth-reduced
+ * package under `bench/fullsize/stress.ts`, each time in `vq_decode`'s session; never on the JSEP
+ * build). Keeping one session open for the worker's life, or waiting for the GPU queue to drain
+ * before each session, did not stop it. The JSPI build runs with one WASM thread (with its thread
+ * pool it also hung); WASM always runs the JSEP build.
  */
 export type RuntimeBuild = 'jspi' | 'jsep';
 
@@ -181,6 +183,23 @@ export function serial<T>(job: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/**
+ * A session of `model` on `backend`'s runtime, with this worker's execution provider and every
+ * graph optimisation; the one way sessions are made. Call it inside `serial`.
+ */
+export async function newSession(
+  backend: Backend,
+  model: Uint8Array,
+  options: Omit<Ort.InferenceSession.SessionOptions, 'executionProviders'> = {},
+): Promise<Ort.InferenceSession> {
+  const m = await loadRuntime(backend);
+  return m.InferenceSession.create(model, {
+    executionProviders: [await executionProvider(backend)],
+    graphOptimizationLevel: 'all',
+    ...options,
+  });
+}
+
 /** The runtime's execution provider for a backend: on WebGPU, with this worker's own device. */
 export async function executionProvider(
   backend: Backend,
@@ -194,10 +213,8 @@ export function createSession(
   externalData: { path: string; data: ArrayBuffer }[] = [],
 ): Promise<Ort.InferenceSession> {
   const bytes = model instanceof Uint8Array ? model : new Uint8Array(model);
-  return serial(async () =>
-    (await loadRuntime(backend)).InferenceSession.create(bytes, {
-      executionProviders: [await executionProvider(backend)],
-      graphOptimizationLevel: 'all',
+  return serial(() =>
+    newSession(backend, bytes, {
       externalData: externalData.map((e) => ({ path: e.path, data: new Uint8Array(e.data) })),
     }),
   );
@@ -248,11 +265,7 @@ export async function nodePlacement(
   if (!diagnostics) throw new Error('placement checks run in a worker named "engine-diagnostics"');
   return serial(async () => {
     const from = runtimeLog.length;
-    const session = await (
-      await loadRuntime(backend)
-    ).InferenceSession.create(new Uint8Array(model), {
-      executionProviders: [await executionProvider(backend)],
-      graphOptimizationLevel: 'all',
+    const session = await newSession(backend, new Uint8Array(model), {
       logSeverityLevel: 0,
       logVerbosityLevel: 0,
       externalData: externalData.map((e) => ({ path: e.path, data: new Uint8Array(e.data) })),

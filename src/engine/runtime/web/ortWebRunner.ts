@@ -5,7 +5,7 @@
 import type * as Ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../../ports';
 import type { AnyTensor } from '../../tensor';
-import { executionProvider, loadRuntime, ort, serial } from './ort';
+import { newSession, ort, serial } from './ort';
 import type { Backend } from './ort';
 
 /** Run times and read-back bytes of one graph. */
@@ -299,10 +299,8 @@ export class OrtWebRunner implements GraphRunner {
     const isStep = step !== null && graph === 'transformer_step';
     const capture = isStep && step.graphCapture;
     const started = performance.now();
-    const session = await serial(async () =>
-      (await loadRuntime(this.backend)).InferenceSession.create(model, {
-        executionProviders: [await executionProvider(this.backend)],
-        graphOptimizationLevel: 'all',
+    const session = await serial(() =>
+      newSession(this.backend, model, {
         externalData: g.externalData,
         ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
         ...(isStep && step.freeDimensionOverrides ? { freeDimensionOverrides: { batch: 1 } } : {}),

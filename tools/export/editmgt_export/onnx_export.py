@@ -16,6 +16,7 @@ from onnx import numpy_helper
 
 from .external_data import CHUNK_BYTES, remove_chunks, save_chunked
 from .graphs import TRACED_IO, TextClip, TextLlm, TransformerStep, VqDecode, VqEncode
+from .vq_decoder import SPLIT_ABOVE_BYTES, wide_tail_bytes
 
 OPSET = 18
 
@@ -184,6 +185,9 @@ def export_all(
     d_llm = ckpt.transformer.config.joint_attention_dim
     d_clip = ckpt.transformer.config.pooled_projection_dim
     i32, i64 = torch.int32, torch.int64
+    # the VQ decoder's wide full-resolution tensors as channel parts, where one would exceed
+    # WebGPU's default storage binding (vq_decoder.py)
+    split_vq = wide_tail_bytes(ckpt.vq.decoder, resolution) > SPLIT_ABOVE_BYTES
     specs = {
         "text_clip": (lambda: TextClip(ckpt.clip), lambda: (torch.zeros(2, clip_len, dtype=i64),), True),
         "text_llm": (
@@ -192,7 +196,11 @@ def export_all(
             True,
         ),
         "vq_encode": (lambda: VqEncode(ckpt.vq), lambda: (torch.rand(1, 3, resolution, resolution),), False),
-        "vq_decode": (lambda: VqDecode(ckpt.vq, split_tail=True), lambda: (torch.zeros(1, h, w, dtype=i32),), False),
+        "vq_decode": (
+            lambda: VqDecode(ckpt.vq, split_tail=split_vq),
+            lambda: (torch.zeros(1, h, w, dtype=i32),),
+            False,
+        ),
         "transformer_step": (
             lambda: TransformerStep(ckpt.transformer, token_grid, text_len, attention_blocks),
             lambda: (

@@ -5,7 +5,8 @@ The decoder's second-to-last up block ends in a 2x nearest upsample and a 3x3 co
 image resolution with that block's width (256 channels in EditMGT's VQ-GAN), and the last block's
 first resnet reads that tensor before narrowing it to its own width (128). At 512 px the 256-channel
 float32 tensors are 256 MiB each: more than the 128 MiB storage binding many WebGPU adapters allow.
-Here those tensors are kept as ``k`` channel groups (k = wide / narrow, 2 for EditMGT): a conv over
+Where one would exceed WebGPU's default 128 MiB binding (``SPLIT_ABOVE_BYTES``; onnx_export.py
+decides), those tensors are kept as ``k`` channel groups (k = wide / narrow, 2 for EditMGT): a conv over
 groups is the sum of per-group convs (``W x = sum_i W[:, i] x_i``); a group norm whose groups align
 with the split is a group norm per part; SiLU and nearest upsampling act per channel. The result is
 the reference decoder's up to float summation order; the widest full-resolution tensor is then the
@@ -70,6 +71,19 @@ class _GroupNormParts(nn.Module):
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         return [norm(x) for norm, x in zip(self.parts, xs)]
+
+
+# WebGPU's default maxStorageBufferBindingSize: a decoder whose wide full-resolution tensors stay
+# within it is exported as the reference lays it out
+SPLIT_ABOVE_BYTES = 128 * 2**20
+
+
+def wide_tail_bytes(decoder: nn.Module, resolution: int) -> int:
+    """Float32 bytes of one wide full-resolution tensor of the decoder's tail at `resolution` px
+    (0 where there is nothing to split)."""
+    if not split_factor(decoder):
+        return 0
+    return decoder.up_blocks[-1].resnets[0].conv1.in_channels * resolution * resolution * 4
 
 
 def split_factor(decoder: nn.Module) -> int:

@@ -71,3 +71,33 @@ def test_the_exported_decoder_holds_no_full_resolution_tensor_wider_than_its_las
         sizes[split] = largest_buffers(path)["activation"].bytes
     assert sizes[False] == wide * px * px * 4  # the reference layout: 256 channels at full resolution
     assert sizes[True] == last * px * px * 4  # split: the last block's 128
+
+
+def test_the_split_is_exported_where_a_wide_tensor_would_exceed_the_default_binding():
+    """Split where one 256-channel full-resolution tensor would pass WebGPU's default 128 MiB
+    storage binding (the full-size VQ-GAN at 512 px and above); the reference layout elsewhere
+    (the tiny model, and the full-size one at 256 px, keep their packages unchanged)."""
+    from editmgt_export.fullsize import FULL_VQ
+    from editmgt_export.tiny import TINY_VQ
+    from editmgt_export.vq_decoder import SPLIT_ABOVE_BYTES, wide_tail_bytes
+
+    full, tiny = _vq(FULL_VQ).decoder, _vq(TINY_VQ).decoder
+    assert wide_tail_bytes(full, 512) == 256 * 512 * 512 * 4 > SPLIT_ABOVE_BYTES
+    assert wide_tail_bytes(full, 256) == 64 * 2**20 <= SPLIT_ABOVE_BYTES
+    assert 0 < wide_tail_bytes(tiny, 64) <= SPLIT_ABOVE_BYTES
+
+
+def test_onnxruntime_runs_the_split_graph_as_the_reference(tmp_path):
+    import onnxruntime as ort
+
+    from editmgt_export.graphs import VqDecode
+    from editmgt_export.onnx_export import export_graph
+    from editmgt_export.tiny import TINY_VQ
+
+    vq = _vq(TINY_VQ)
+    ids = _ids(vq, 8, 8, seed=1)
+    path = export_graph(VqDecode(vq, split_tail=True).eval(), (ids,), tmp_path / "vq_decode.onnx", "vq_decode")
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"ids": ids.numpy()})[0]
+    with torch.no_grad():
+        want = VqDecode(vq).eval()(ids).numpy()
+    assert np.abs(got - want).max() <= TOL

@@ -87,7 +87,7 @@ async function browserEdit(
 
 /** How the worker runs: its onnxruntime-web build and memory policy, when not the defaults. */
 interface Variant {
-  build?: 'jspi';
+  build?: 'jsep';
   memory?: 'phased';
 }
 
@@ -99,7 +99,7 @@ function agreement(a: number[], b: number[]): number {
 
 const VARIANTS: { name: string; variant: Variant }[] = [
   { name: 'default build', variant: {} },
-  { name: 'JSPI build', variant: { build: 'jspi' } },
+  { name: 'JSEP build', variant: { build: 'jsep' } },
   // one phase's sessions at a time, each reopened from the model store's Files
   { name: 'phased memory policy', variant: { memory: 'phased' } },
 ];
@@ -117,9 +117,9 @@ for (const { name, variant } of VARIANTS)
       nodeEdit('fp32'),
     ]);
     expect(web.backend.backend).toBe(backendChoice);
-    // This Chromium has JSPI: on WebGPU the worker takes the JSPI build when asked; WASM always
-    // runs on the JSEP build (with its thread pool).
-    expect(web.backend.build).toBe(backendChoice === 'webgpu' && variant.build ? 'jspi' : 'jsep');
+    // This Chromium has JSPI: on WebGPU the worker takes the JSPI build unless asked for JSEP;
+    // WASM always runs on the JSEP build (with its thread pool).
+    expect(web.backend.build).toBe(backendChoice === 'webgpu' && variant.build !== 'jsep' ? 'jspi' : 'jsep');
     expect(web.memory).toBe(variant.memory ?? 'all');
     expect(web.steps).toHaveLength(settings.steps);
     for (let i = 0; i < settings.steps; i++) expect(web.steps[i], `step ${i}`).toEqual(node.steps[i]);

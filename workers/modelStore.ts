@@ -174,6 +174,7 @@ export async function preparePackageFiles(
 ): Promise<Map<string, ReadyFile>> {
   const { signal, stallMs = DEFAULT_STALL_MS } = options;
   const dir = await packageDir(baseUrl);
+  const lockKey = dir ? `editmgt-model-store/${await storageKey(baseUrl)}` : null;
   if (dir) await checkStorage(dir, files);
   const totalBytes = files.reduce((s, f) => s + f.bytes, 0);
   let done = 0;
@@ -182,17 +183,31 @@ export async function preparePackageFiles(
     signal?.throwIfAborted();
     const onBytes = (loaded: number) =>
       onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
-    let ready: ReadyFile | null;
-    const stored = dir ? await storedFile(dir, file) : null;
-    if (stored) {
-      ready = { file: stored };
-      onBytes(file.bytes);
-    } else {
+    const fetchAndStore = async (): Promise<ReadyFile> => {
+      // looked for again: another tab or worker may have stored it while this one waited
+      const stored = dir ? await storedFile(dir, file) : null;
+      if (stored) {
+        onBytes(file.bytes);
+        return { file: stored };
+      }
       const url = resolveUrl(baseUrl, file.path);
       const bytes = await downloadFile(url, dir, file, onBytes, { signal, stallMs, keep: false });
       const kept = bytes ? null : dir && (await storedAfterDownload(dir, file));
-      ready = bytes ? { bytes } : kept ? { file: kept } : null;
+      const ready = bytes ? { bytes } : kept ? { file: kept } : null;
       if (!ready) throw new FetchError(`${file.path} was downloaded but cannot be read back from storage`);
+      return ready;
+    };
+    const stored = dir ? await storedFile(dir, file) : null;
+    let ready: ReadyFile;
+    if (stored) {
+      ready = { file: stored };
+      onBytes(file.bytes);
+    } else if (dir && lockKey && typeof navigator.locks?.request === 'function') {
+      // One tab or worker at a time downloads and stores a file: a second one waits here and
+      // then takes the stored copy (two writers of one part, or a rename under a reader, lose).
+      ready = await navigator.locks.request(`${lockKey}/${file.sha256}`, { signal }, fetchAndStore);
+    } else {
+      ready = await fetchAndStore();
     }
     done += file.bytes;
     out.set(file.path, ready);

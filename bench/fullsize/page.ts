@@ -29,7 +29,7 @@ async function jsHeap(): Promise<{ bytes: number | null; note: string | null }> 
 }
 
 async function load(o: LoadOptions): Promise<LoadResult> {
-  const flags = [o.build === 'jspi' ? 'jspi=1' : '', o.memory ? `memory=${o.memory}` : ''];
+  const flags = [o.build === 'jsep' ? 'jspi=0' : '', o.memory ? `memory=${o.memory}` : ''];
   const client = new EngineClient(['engine', ...flags].filter(Boolean).join(' '));
   const out: LoadResult = {
     ok: false,

@@ -14,8 +14,9 @@
  * `reduced` is the depth-reduced real-width package and `full-depth` the full-depth one (the
  * published transformer's 14 + 28 blocks, real-width text stand-ins) that
  * bench/fullsize/build_package.py builds into tools/export/.cache/browser-fullsize/ (reused when
- * its options match). `--builds` picks the onnxruntime-web builds the WebGPU loads run on (`jsep`,
- * the worker's default and what WASM always runs; `jspi`, the worker's "jspi=1" option).
+ * its options match). `--builds` picks the onnxruntime-web builds the WebGPU loads run on (`jspi`,
+ * the worker's default where the browser has JSPI; `jsep`, its fallback, the worker's "jspi=0"
+ * option, and what WASM always runs).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -214,7 +215,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       port: { type: 'string', default: '4194' },
       backends: { type: 'string', default: 'webgpu,wasm' },
-      builds: { type: 'string', default: 'jsep' },
+      builds: { type: 'string', default: 'jspi' },
       memory: { type: 'string' },
       packages: { type: 'string', default: 'reduced,tiny-random,shapes' },
       dtype: { type: 'string', default: 'q4' },

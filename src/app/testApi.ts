@@ -41,8 +41,8 @@ export interface DirectEdit {
   image: ImagePayload;
   instruction: string;
   settings: EditSettings;
-  /** 'jspi' runs WebGPU on onnxruntime-web's JSPI build (where the browser has JSPI). */
-  build?: 'jspi';
+  /** 'jsep' runs WebGPU on onnxruntime-web's JSEP build instead of the default JSPI one. */
+  build?: 'jsep';
   /** The engine's memory policy, instead of the one the package's size gives. */
   memory?: 'release-text' | 'phased';
 }
@@ -181,7 +181,7 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return r.files;
     },
     async editDirect(req) {
-      const flags = [req.build === 'jspi' ? 'jspi=1' : '', req.memory ? `memory=${req.memory}` : ''];
+      const flags = [req.build === 'jsep' ? 'jspi=0' : '', req.memory ? `memory=${req.memory}` : ''];
       const worker = new EngineClient(['engine-test', ...flags].filter(Boolean).join(' '));
       try {
         const info = await worker.init(req.backend);

@@ -7,17 +7,16 @@ import type * as Ort from 'onnxruntime-web/webgpu';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
 
 /**
- * Which onnxruntime-web build runs. The WebGPU (JSEP) build by default: it reads each
- * external-data File whole, once, while that graph's session is made (one graph at a time), and
- * runs WASM with its thread pool. A worker whose name holds "jspi=1" runs WebGPU on the JSPI
- * build where the browser has JSPI (WebAssembly.Suspending and promising): it streams each
- * external-data File into the GPU tensor by tensor, which measured 1.1 GiB less peak memory for
- * the full-depth package (docs/fullsize.md). It is not the default: session creation on it stalls
- * now and then, inside the runtime's InferenceSession.create (3 of 15 loads of the depth-reduced
- * package under `bench/fullsize/stress.ts`, each time in `vq_decode`'s session; never on the JSEP
- * build). Keeping one session open for the worker's life, or waiting for the GPU queue to drain
- * before each session, did not stop it. The JSPI build runs with one WASM thread (with its thread
- * pool it also hung); WASM always runs the JSEP build.
+ * Which onnxruntime-web build runs. On WebGPU, the JSPI build where the browser has JSPI
+ * (WebAssembly.Suspending and promising): it streams each external-data File into the GPU tensor
+ * by tensor (through `rangeReadBlob`), so no graph's weights pass through JS memory whole; it
+ * measured 1.1 GiB less peak memory than the JSEP build for the full-depth package
+ * (docs/fullsize.md). It runs with one WASM thread (with its thread pool, session creation hung
+ * now and then). Read through the browser's own Blob streams, its session creation stalled in 3 of
+ * 15 loads of the depth-reduced package; through our range reads, in none of 20. The JSEP build is
+ * the fallback (each external-data File read whole, once, while its graph's session is made, one
+ * graph at a time) and what WASM runs, with its thread pool; a worker whose name holds "jspi=0"
+ * runs WebGPU on it too.
  */
 export type RuntimeBuild = 'jspi' | 'jsep';
 
@@ -25,7 +24,7 @@ function jspiWanted(): boolean {
   const wasm = WebAssembly as unknown as { Suspending?: unknown; promising?: unknown };
   const jspi = typeof wasm.Suspending === 'function' && typeof wasm.promising === 'function';
   const name = typeof self.name === 'string' ? self.name : '';
-  return jspi && /(?:^|\s)jspi=1(?:\s|$)/.test(name);
+  return jspi && !/(?:^|\s)jspi=0(?:\s|$)/.test(name);
 }
 
 type OrtModule = typeof import('onnxruntime-web/webgpu');

@@ -28,37 +28,46 @@ function jspiWanted(): boolean {
 }
 
 type OrtModule = typeof import('onnxruntime-web/webgpu');
+/** Each build's module, imported when a backend first needs it. */
+const modules = new Map<RuntimeBuild, Promise<OrtModule>>();
 let loaded: OrtModule | null = null;
-let loading: Promise<OrtModule> | null = null;
 let build: RuntimeBuild | null = null;
 let wasmThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
-/** The build loaded in this worker (null before the runtime is first used). */
+/** The build of the backend this worker used last (null before the runtime is first used). */
 export function runtimeBuild(): RuntimeBuild | null {
   return build;
 }
 
 /**
- * Loads and configures the runtime's build for `backend`, once per worker (a later backend gets
- * the build loaded first, which runs both). Imported on first use, not at module load: a
- * worker's module must not wait at its top level, or messages posted to it meanwhile are lost.
+ * Loads and configures the runtime's build for `backend` (once per build and worker) and makes it
+ * the one in use: WebGPU on the JSPI build where it is wanted, WASM always on the JSEP build with
+ * its thread pool (so a worker that first chose WebGPU and then WASM runs WASM multi-threaded).
+ * Imported on first use, not at module load: a worker's module must not wait at its top level,
+ * or messages posted to it meanwhile are lost.
  */
-export function loadRuntime(backend: Backend): Promise<OrtModule> {
-  loading ??= (async () => {
-    const chosen: RuntimeBuild = backend === 'webgpu' && jspiWanted() ? 'jspi' : 'jsep';
-    const m =
-      chosen === 'jspi' ? await import('onnxruntime-web/jspi') : await import('onnxruntime-web/webgpu');
-    // The runtime's .wasm files are emitted by the bundler beside this module and fetched from
-    // our own origin: never from a CDN.
-    m.env.wasm.numThreads = chosen === 'jspi' ? 1 : wasmThreads;
-    // A worker named "engine-diagnostics" logs verbosely from the start (the runtime fixes its
-    // log level when it first initialises) and keeps what the runtime prints, for placement checks.
-    m.env.logLevel = diagnostics ? 'verbose' : 'warning';
-    loaded = m;
-    build = chosen;
-    return m;
-  })();
-  return loading;
+export async function loadRuntime(backend: Backend): Promise<OrtModule> {
+  const chosen: RuntimeBuild = backend === 'webgpu' && jspiWanted() ? 'jspi' : 'jsep';
+  let pending = modules.get(chosen);
+  if (!pending) {
+    pending = (async () => {
+      const m =
+        chosen === 'jspi' ? await import('onnxruntime-web/jspi') : await import('onnxruntime-web/webgpu');
+      // The runtime's .wasm files are emitted by the bundler beside this module and fetched from
+      // our own origin: never from a CDN.
+      m.env.wasm.numThreads = chosen === 'jspi' ? 1 : wasmThreads;
+      // A worker named "engine-diagnostics" logs verbosely from the start (the runtime fixes its
+      // log level when it first initialises) and keeps what the runtime prints, for placement checks.
+      m.env.logLevel = diagnostics ? 'verbose' : 'warning';
+      return m;
+    })();
+    pending.catch(() => modules.delete(chosen));
+    modules.set(chosen, pending);
+  }
+  const m = await pending;
+  loaded = m;
+  build = chosen;
+  return m;
 }
 
 /**

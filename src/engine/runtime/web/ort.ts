@@ -5,6 +5,7 @@
  */
 import type * as Ort from 'onnxruntime-web/webgpu';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
+import { rangeReadBlob } from './rangeReads';
 
 /**
  * Which onnxruntime-web build runs. On WebGPU, the JSPI build where the browser has JSPI
@@ -205,6 +206,10 @@ export async function newSession(
     executionProviders: [await executionProvider(backend)],
     graphOptimizationLevel: 'all',
     ...options,
+    // a File's ranges are read through the worker's own stream (rangeReads.ts)
+    externalData: options.externalData?.map((e) =>
+      typeof e !== 'string' && e.data instanceof Blob ? { path: e.path, data: rangeReadBlob(e.data) } : e,
+    ),
   });
 }
 

@@ -6,7 +6,6 @@ import type * as Ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../../ports';
 import type { AnyTensor } from '../../tensor';
 import { newSession, ort, serial } from './ort';
-import { rangeReadBlob } from './rangeReads';
 import type { Backend } from './ort';
 
 /** Run times and read-back bytes of one graph. */
@@ -302,9 +301,7 @@ export class OrtWebRunner implements GraphRunner {
     const started = performance.now();
     const session = await serial(() =>
       newSession(this.backend, model, {
-        externalData: g.externalData?.map((e) =>
-          e.data instanceof Blob ? { path: e.path, data: rangeReadBlob(e.data) } : e,
-        ),
+        externalData: g.externalData,
         ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
         ...(isStep && step.freeDimensionOverrides ? { freeDimensionOverrides: { batch: 1 } } : {}),
       }),

@@ -13,6 +13,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
   ftruncateSync,
 } from 'node:fs';
@@ -27,6 +28,7 @@ import { main } from './edit';
 import { hasTiny, TINY } from './testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-dl-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const image = join('e2e', 'fixtures', 'photos', 'chelsea.png');
 const STEP = 'fp32/transformer_step.onnx';
 

@@ -1,15 +1,16 @@
 /** The CLI end to end on the tiny model: success, and each bad input with a one-line message. */
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './edit';
 import { decodeImage } from './imageIO';
 import { withJpegMetadata, withTrailer } from '../src/engine/testing/imageVariants';
 import { hasTiny, TINY } from './testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function writePng(
   path: string,

@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -17,12 +18,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PNG } from 'pngjs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { joinNegativeValues, main } from './edit';
 import { decodeImage } from './imageIO';
 import { hasTiny, TINY } from './testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-args-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const photo = join('e2e', 'fixtures', 'photos', 'chelsea.png'); // 451×300
 const NO_MODEL = join(dir, 'no-such-model');
 

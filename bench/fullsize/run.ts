@@ -59,9 +59,11 @@ function buildPackage(work: string, args: string[]): string {
   return last.package;
 }
 
-/** build_package.py's options for the full-depth package (one checkpoint for every resolution). */
+/** build_package.py's options for the full-depth package (one checkpoint for every resolution):
+ * in q4, the real text encoders too (CLIP-H, and Gemma-2-2B widened after its export). */
 function fullDepthArgs(resolution: string, dtype: Dtype): string[] {
-  return ['--resolution', resolution, '--dtype', dtype, '--double', '14', '--single', '28'];
+  const text = dtype === 'q4' ? ['--text', 'real'] : [];
+  return ['--resolution', resolution, '--dtype', dtype, '--double', '14', '--single', '28', ...text];
 }
 
 function buildApp(outDir: string): void {

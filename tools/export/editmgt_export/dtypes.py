@@ -222,6 +222,14 @@ def to_q8(src: Path, dst: Path, chunk_bytes: int = CHUNK_BYTES) -> None:
         save_model(onnx.load(str(scratch)), dst, chunk_bytes=chunk_bytes)
 
 
+def int8_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A float32 table [rows, dim] as int8 rows with one scale per row ([rows, 1], the row's
+    largest magnitude / 127; 1 for an all-zero row): values ~ q * scale."""
+    scale = np.abs(values).max(axis=1, keepdims=True) / 127.0
+    scale[scale == 0] = 1.0
+    return np.clip(np.rint(values / scale), -127, 127).astype(np.int8), scale
+
+
 def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:
     """Token embedding tables (a constant 2-D table read by Gather) as int8 rows with one scale
     per row: Gather(int8) -> Cast -> Mul(Gather(scales)). Gemma2's 256000 x 2304 table is 2.4 GB
@@ -241,10 +249,7 @@ def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:
         ):
             nodes.append(n)
             continue
-        values = numpy_helper.to_array(table).astype(np.float32)
-        scale = np.abs(values).max(axis=1, keepdims=True) / 127.0
-        scale[scale == 0] = 1.0
-        q = np.clip(np.rint(values / scale), -127, 127).astype(np.int8)
+        q, scale = int8_rows(numpy_helper.to_array(table).astype(np.float32))
         float_type = table.data_type
         out_type = np.float16 if float_type == onnx.TensorProto.FLOAT16 else np.float32
         base = f"{table.name}_int8"
@@ -259,7 +264,7 @@ def quantize_embedding_tables(model: onnx.ModelProto) -> onnx.ModelProto:
             onnx.helper.make_node("Gather", [f"{base}_scale", ids], [f"{out}_s"], name=f"{n.name}_scale", axis=0),
             onnx.helper.make_node("Mul", [f"{out}_f", f"{out}_s"], [out], name=f"{n.name}_dequant"),
         ]
-        del values, q
+        del q
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     return model

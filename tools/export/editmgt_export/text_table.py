@@ -44,6 +44,14 @@ def _init_array(model: onnx.ModelProto, name: str, base: Path) -> np.ndarray | N
     return None
 
 
+def int8_row_bytes(q: np.ndarray, scale: np.ndarray) -> bytes:
+    """int8 rows [rows, dim] and their scales [rows, 1] in the file's row layout."""
+    rows = np.empty((q.shape[0], 4 + q.shape[1]), np.uint8)
+    rows[:, :4] = np.asarray(scale, np.float32).reshape(-1, 1).astype("<f4").view(np.uint8)
+    rows[:, 4:] = q.view(np.uint8)
+    return rows.tobytes()
+
+
 def take_token_table(model: onnx.ModelProto, base: Path) -> tuple[onnx.ModelProto, dict, bytes]:
     """Remove the token lookup from a text_llm graph: returns the graph (``inputs_embeds`` in
     place of ``input_ids``), the table's description {format, rows, dim, row_bytes} and the
@@ -81,10 +89,7 @@ def take_token_table(model: onnx.ModelProto, base: Path) -> tuple[onnx.ModelProt
         q, scale = arrays[q_node.name], arrays[s_node.name].astype(np.float32).reshape(-1, 1)
         fmt, embedding = "int8", mul[0].output[0]
         emb_type = helper.np_dtype_to_tensor_dtype(arrays[s_node.name].dtype)
-        rows = np.empty((q.shape[0], 4 + q.shape[1]), np.uint8)
-        rows[:, :4] = scale.astype("<f4").view(np.uint8)
-        rows[:, 4:] = q.view(np.uint8)
-        data, table = rows.tobytes(), q
+        data, table = int8_row_bytes(q, scale), q
         removed += [cast[0], mul[0]]
     names = {n.name for n in removed}
     kept = [n for n in g.node if n.name not in names]

@@ -145,6 +145,8 @@ def _save_module(module: torch.nn.Module, folder: Path, config: dict, skip=(), s
     """Weights as safetensors (sharded above ``shard_bytes``, as the hub does, which also bounds
     the writer's extra memory to one shard) plus config.json."""
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.safetensors"):  # a previous model's shards would be read with these
+        old.unlink()
     stem = "diffusion_pytorch_model" if "_class_name" in config else "model"
     shards, size = [{}], 0
     for k, v in module.state_dict().items():
@@ -175,9 +177,12 @@ def build_random_checkpoint(
     clip: dict | None = None,
     gemma: dict | None = None,
     log=lambda _: None,
+    parts=("text_encoder", "llm_encoder", "vqvae", "editmgt"),
 ) -> Path:
     """A random checkpoint in hub layout with the tiny tokenizers: ``transformer`` and ``vq`` are
-    full configs, ``clip`` / ``gemma`` override the tiny text-encoder configs (e.g. real widths)."""
+    full configs, ``clip`` / ``gemma`` override the tiny text-encoder configs (e.g. real widths).
+    ``parts``: the model folders to write (the others are left as they are, e.g. to give a
+    checkpoint new text encoders)."""
     out = Path(out)
     clip_tok, gemma_tok = build_clip_tokenizer(), build_gemma_tokenizer()
     save_tokenizer(clip_tok, out / "tokenizer", "clip", 77)
@@ -188,15 +193,19 @@ def build_random_checkpoint(
         **_tiny_clip_config(clip_tok.get_vocab_size(), vocab["<|startoftext|>"], vocab["<|endoftext|>"]),
         **(clip or {}),
     }
-    _write_random_clip(out / "text_encoder", clip_cfg, seed + 1)
-    log("text_encoder written")
+    if "text_encoder" in parts:
+        _write_random_clip(out / "text_encoder", clip_cfg, seed + 1)
+        log("text_encoder written")
     gemma_cfg = {**_tiny_gemma_config(gemma_tok.get_vocab_size()), **(gemma or {})}
-    _write_random_gemma(out / "llm_encoder", gemma_cfg, seed + 2)
-    log("llm_encoder written")
-    _write_random_vq(out / "vqvae", vq, seed + 3)
-    log("vqvae written")
-    _write_random_transformer(out / "editmgt", transformer, seed + 4)
-    log("editmgt written")
+    if "llm_encoder" in parts:
+        _write_random_gemma(out / "llm_encoder", gemma_cfg, seed + 2)
+        log("llm_encoder written")
+    if "vqvae" in parts:
+        _write_random_vq(out / "vqvae", vq, seed + 3)
+        log("vqvae written")
+    if "editmgt" in parts:
+        _write_random_transformer(out / "editmgt", transformer, seed + 4)
+        log("editmgt written")
 
     (out / "scheduler").mkdir(parents=True, exist_ok=True)
     (out / "scheduler" / "scheduler_config.json").write_text(

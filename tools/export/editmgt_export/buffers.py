@@ -53,9 +53,12 @@ def largest_buffers(path: Path) -> dict[str, Largest]:
         if b > weight.bytes:
             weight = Largest(init.name, b)
     activation = Largest("", 0)
-    weights = {init.name for init in g.initializer}
+    # values something computes or feeds: an exporter may also list an initializer as a value,
+    # and a conversion that replaced an initializer (a quantised weight or token table) can leave
+    # the old one's entry behind, which nothing computes
+    computed = {o for n in g.node for o in n.output} | {i.name for i in g.input}
     for v in list(g.value_info) + list(g.output) + list(g.input):
-        if v.name in weights:  # an exporter may also list an initializer as a value
+        if v.name not in computed:
             continue
         b = _value_bytes(v.type)
         if b is not None and b > activation.bytes:

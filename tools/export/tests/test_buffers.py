@@ -25,6 +25,10 @@ def test_counts_the_largest_activation_and_weight_from_shapes(tmp_path):
     got = largest_buffers(path)
     assert got["weight"].name == "w" and got["weight"].bytes == 5 * 700 * 4
     assert got["activation"].bytes == 2 * 3 * 700 * 4
+    # an entry nothing computes (left by a conversion that replaced a table) is no buffer
+    graph.value_info.append(helper.make_tensor_value_info("old_table", TensorProto.FLOAT, [50000, 1024]))
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    assert largest_buffers(path)["activation"].bytes == 2 * 3 * 700 * 4
 
 
 def test_quantised_weights_are_smaller_and_activations_unchanged():

@@ -180,7 +180,12 @@ test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt
   await expect(ui.error).toContainText(/GPU/);
   expect((await ui.snapshot()).image).toEqual(before);
   // A fresh worker gets a fresh device; the model comes back on WebGPU.
-  await expect.poll(async () => (await ui.snapshot()).model?.backend, { timeout: 120_000 }).toBe('webgpu');
+  // the reopened model, not the lost one (kept on show while the new one loads)
+  await expect
+    .poll(async () => ((s) => `${s.modelStatus} on ${s.model?.backend}`)(await ui.snapshot()), {
+      timeout: 180_000,
+    })
+    .toBe('ready on webgpu');
   await expect(ui.runButton).toBeEnabled();
   await ui.runButton.click();
   expect(await ui.waitForDone()).toBe(ui.editSteps);

@@ -15,3 +15,14 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--enable-unsafe-webgpu',
 ];
+
+/**
+ * Flags and environment that start Chromium's GPU process with its memory capped at `bytes`
+ * (scripts/gpu-memory-limit.sh): for tests that run the GPU out of memory for real.
+ */
+export function gpuMemoryLimit(bytes: number): { args: string[]; env: Record<string, string> } {
+  return {
+    args: [`--gpu-launcher=${new URL('./gpu-memory-limit.sh', import.meta.url).pathname}`, '--no-zygote'],
+    env: { GPU_DATA_LIMIT_KB: String(Math.floor(bytes / 1024)) },
+  };
+}

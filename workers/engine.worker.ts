@@ -59,8 +59,8 @@ function codeOf(err: unknown): ErrorCode {
 /** Set once the WebGPU device is lost: the runtime cannot get a new one in this worker. */
 let deviceLost: string | null = null;
 
-const LOST_MESSAGE =
-  'The GPU device was lost (%s). The engine restarts and reloads the model; your image is unchanged — run the edit again.';
+/** What the worker knows; the page says what it means and what happens next (app/lib/errors.ts). */
+const LOST_MESSAGE = 'the GPU device was lost: %s';
 
 /**
  * The device is gone: answer every request in flight now (a run on a lost device may never

@@ -175,6 +175,40 @@ export class EditorUi extends EditorPage {
   }
 
   /** Waits for "N/N" and the done state; returns N. */
+  /** Opens `photo` and starts an edit, then waits for its first frame; returns the image as it was. */
+  async editUnderWay(photo = 'photo.jpg'): Promise<EditorSnapshot['image']> {
+    await this.choose(photo);
+    await expect.poll(async () => (await this.snapshot()).image).not.toBeNull();
+    const before = (await this.snapshot()).image;
+    await this.setSteps(this.editSteps);
+    await this.edit('make the sky purple');
+    await expect
+      .poll(async () => (await this.snapshot()).run?.frames ?? 0, { timeout: this.editTimeout })
+      .toBeGreaterThanOrEqual(1);
+    return before;
+  }
+
+  /**
+   * After the GPU was lost mid-edit: the error names the GPU, the image is still `before`, the
+   * model reopens on WebGPU (ready, not the lost one kept on show while it loads), and the edit
+   * runs again to the end. Returns the error's text.
+   */
+  async expectGpuLossRecovered(before: EditorSnapshot['image']): Promise<string> {
+    await expect(this.error).toContainText(/GPU/);
+    const said = (await this.error.textContent()) ?? '';
+    expect((await this.snapshot()).image).toEqual(before);
+    await expect
+      .poll(async () => ((s) => `${s.modelStatus} on ${s.model?.backend}`)(await this.snapshot()), {
+        timeout: 180_000,
+      })
+      .toBe('ready on webgpu');
+    await expect(this.runButton).toBeEnabled();
+    await this.runButton.click();
+    expect(await this.waitForDone()).toBe(this.editSteps);
+    expect((await this.snapshot()).image).toEqual(before);
+    return said;
+  }
+
   async waitForDone(): Promise<number> {
     // Stop at the first error rather than waiting out the timeout, and show its message. The
     // store's own state is read (not the body attribute, which follows it a frame later), so an

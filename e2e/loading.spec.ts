@@ -168,28 +168,10 @@ test('the GPU device lost mid-edit: reported, the image kept, the engine rebuilt
 }) => {
   test.setTimeout(600_000);
   await ui.openReady();
-  await ui.choose('photo.jpg');
-  await expect.poll(async () => (await ui.snapshot()).image).not.toBeNull();
-  const before = (await ui.snapshot()).image;
-  await ui.setSteps(ui.editSteps);
-  await ui.edit('make the sky purple');
-  await expect
-    .poll(async () => (await ui.snapshot()).run?.frames ?? 0, { timeout: ui.editTimeout })
-    .toBeGreaterThanOrEqual(1);
+  const before = await ui.editUnderWay();
   await ui.call('loseDevice');
-  await expect(ui.error).toContainText(/GPU/);
-  expect((await ui.snapshot()).image).toEqual(before);
   // A fresh worker gets a fresh device; the model comes back on WebGPU.
-  // the reopened model, not the lost one (kept on show while the new one loads)
-  await expect
-    .poll(async () => ((s) => `${s.modelStatus} on ${s.model?.backend}`)(await ui.snapshot()), {
-      timeout: 180_000,
-    })
-    .toBe('ready on webgpu');
-  await expect(ui.runButton).toBeEnabled();
-  await ui.runButton.click();
-  expect(await ui.waitForDone()).toBe(ui.editSteps);
-  expect((await ui.snapshot()).image).toEqual(before);
+  await ui.expectGpuLossRecovered(before);
 });
 
 test('a package whose graphs do not match its manifest is refused naming the graph, and the good one loads after @wasm', async ({

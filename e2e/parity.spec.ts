@@ -87,7 +87,7 @@ async function browserEdit(
 
 /** How the worker runs: its onnxruntime-web build and memory policy, when not the defaults. */
 interface Variant {
-  build?: 'jsep';
+  build?: 'jsep' | 'jspi';
   memory?: 'phased';
 }
 
@@ -97,15 +97,17 @@ function agreement(a: number[], b: number[]): number {
   return same / a.length;
 }
 
-const VARIANTS: { name: string; variant: Variant }[] = [
+const VARIANTS: { name: string; variant: Variant; tag?: string }[] = [
   { name: 'default build', variant: {} },
   { name: 'JSEP build', variant: { build: 'jsep' } },
   // one phase's sessions at a time, each reopened from the model store's Files
   { name: 'phased memory policy', variant: { memory: 'phased' } },
+  // WASM on the JSPI build with its thread pool (the worker's "wasm=jspi" option)
+  { name: 'JSPI build for WASM', variant: { build: 'jspi' }, tag: ' @wasm' },
 ];
 
-for (const { name, variant } of VARIANTS)
-  test(`fp32 edit, ${name}: identical tokens at every step and the same pixels as node`, async ({
+for (const { name, variant, tag = '' } of VARIANTS)
+  test(`fp32 edit, ${name}: identical tokens at every step and the same pixels as node${tag}`, async ({
     editor,
     page,
     backendChoice,
@@ -118,8 +120,10 @@ for (const { name, variant } of VARIANTS)
     ]);
     expect(web.backend.backend).toBe(backendChoice);
     // This Chromium has JSPI: on WebGPU the worker takes the JSPI build unless asked for JSEP;
-    // WASM always runs on the JSEP build (with its thread pool).
-    expect(web.backend.build).toBe(backendChoice === 'webgpu' && variant.build !== 'jsep' ? 'jspi' : 'jsep');
+    // WASM runs on the JSEP build unless asked for JSPI, with its thread pool on either.
+    const jspi = backendChoice === 'webgpu' ? variant.build !== 'jsep' : variant.build === 'jspi';
+    expect(web.backend.build).toBe(jspi ? 'jspi' : 'jsep');
+    if (backendChoice === 'wasm') expect(web.backend.threads).toBeGreaterThan(1);
     expect(web.memory).toBe(variant.memory ?? 'all');
     expect(web.steps).toHaveLength(settings.steps);
     for (let i = 0; i < settings.steps; i++) expect(web.steps[i], `step ${i}`).toEqual(node.steps[i]);

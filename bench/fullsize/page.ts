@@ -29,7 +29,10 @@ async function jsHeap(): Promise<{ bytes: number | null; note: string | null }> 
 }
 
 async function load(o: LoadOptions): Promise<LoadResult> {
-  const flags = [o.build === 'jsep' ? 'jspi=0' : '', o.memory ? `memory=${o.memory}` : ''];
+  // WebGPU runs JSPI unless told "jspi=0"; WASM runs JSEP unless told "wasm=jspi"
+  const buildFlag =
+    o.backend === 'webgpu' ? (o.build === 'jsep' ? 'jspi=0' : '') : o.build === 'jspi' ? 'wasm=jspi' : '';
+  const flags = [buildFlag, o.memory ? `memory=${o.memory}` : ''];
   const client = new EngineClient(['engine', ...flags].filter(Boolean).join(' '));
   const out: LoadResult = {
     ok: false,

@@ -7,6 +7,7 @@
  * onnxruntime-node, and (with --full-depth-node) full-depth steps on onnxruntime-node.
  *
  *   npm run fullsize -- [--json FILE] [--port 4194] [--backends webgpu,wasm] [--builds jspi,jsep]
+ *     [--wasm-builds jsep,jspi]
  *     [--packages full-depth,reduced,tiny-random,shapes] [--dtype q4] [--resolution 512]
  *     [--real-gemma-table] [--no-step] [--step-package reduced] [--full-depth-node]
  *     [--memory all|release-text|phased]
@@ -218,6 +219,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '4194' },
       backends: { type: 'string', default: 'webgpu,wasm' },
       builds: { type: 'string', default: 'jspi' },
+      'wasm-builds': { type: 'string', default: 'jsep' },
       memory: { type: 'string' },
       packages: { type: 'string', default: 'reduced,tiny-random,shapes' },
       dtype: { type: 'string', default: 'q4' },
@@ -263,11 +265,10 @@ async function main(): Promise<void> {
   try {
     for (const ref of refs) {
       for (const backend of values.backends.split(',').filter(Boolean) as ('webgpu' | 'wasm')[]) {
-        // the build choice is WebGPU's: WASM always runs the JSEP build
-        const builds =
-          backend === 'webgpu'
-            ? (values.builds.split(',').filter(Boolean) as BuildChoice[])
-            : ['jsep' as const];
+        // the build choice is WebGPU's: WASM runs the JSEP build (the JSPI one with --wasm-builds)
+        const builds = (backend === 'webgpu' ? values.builds : values['wasm-builds'])
+          .split(',')
+          .filter(Boolean) as BuildChoice[];
         for (const build of builds) {
           runs.push(
             await measureLoad(server, ref, backend, build, values.memory as MemoryPolicy | undefined),

@@ -41,8 +41,8 @@ export interface DirectEdit {
   image: ImagePayload;
   instruction: string;
   settings: EditSettings;
-  /** 'jsep' runs WebGPU on onnxruntime-web's JSEP build instead of the default JSPI one. */
-  build?: 'jsep';
+  /** 'jsep' runs WebGPU on onnxruntime-web's JSEP build instead of the default JSPI one; 'jspi' runs WASM on the JSPI build (with its thread pool) instead of the default JSEP one. */
+  build?: 'jsep' | 'jspi';
   /** The engine's memory policy, instead of the one the package's size gives. */
   memory?: 'release-text' | 'phased';
 }
@@ -181,7 +181,11 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return r.files;
     },
     async editDirect(req) {
-      const flags = [req.build === 'jsep' ? 'jspi=0' : '', req.memory ? `memory=${req.memory}` : ''];
+      const build = {
+        jsep: req.backend === 'webgpu' ? 'jspi=0' : '',
+        jspi: req.backend === 'wasm' ? 'wasm=jspi' : '',
+      };
+      const flags = [req.build ? build[req.build] : '', req.memory ? `memory=${req.memory}` : ''];
       const worker = new EngineClient(['engine-test', ...flags].filter(Boolean).join(' '));
       try {
         const info = await worker.init(req.backend);

@@ -21,11 +21,28 @@ import { rangeReadBlob } from './rangeReads';
  */
 export type RuntimeBuild = 'jspi' | 'jsep';
 
-function jspiWanted(): boolean {
+function hasJspi(): boolean {
   const wasm = WebAssembly as unknown as { Suspending?: unknown; promising?: unknown };
-  const jspi = typeof wasm.Suspending === 'function' && typeof wasm.promising === 'function';
+  return typeof wasm.Suspending === 'function' && typeof wasm.promising === 'function';
+}
+
+/** A flag in the worker's name ("jspi=0", "wasm=jspi"). */
+function workerFlag(flag: string): boolean {
   const name = typeof self.name === 'string' ? self.name : '';
-  return jspi && !/(?:^|\s)jspi=0(?:\s|$)/.test(name);
+  return name.split(/\s+/).includes(flag);
+}
+
+function jspiWanted(): boolean {
+  return hasJspi() && !workerFlag('jspi=0');
+}
+
+/**
+ * WASM on the JSPI build, with the thread pool, instead of the JSEP build: a worker named with
+ * "wasm=jspi" (a measurement option, bench/fullsize: the JSPI build streams weights from the
+ * stored Files into the heap rather than reading each graph's files whole).
+ */
+function wasmOnJspi(): boolean {
+  return hasJspi() && workerFlag('wasm=jspi');
 }
 
 type OrtModule = typeof import('onnxruntime-web/webgpu');
@@ -48,7 +65,7 @@ export function runtimeBuild(): RuntimeBuild | null {
  * or messages posted to it meanwhile are lost.
  */
 export async function loadRuntime(backend: Backend): Promise<OrtModule> {
-  const chosen: RuntimeBuild = backend === 'webgpu' && jspiWanted() ? 'jspi' : 'jsep';
+  const chosen: RuntimeBuild = (backend === 'webgpu' ? jspiWanted() : wasmOnJspi()) ? 'jspi' : 'jsep';
   let pending = modules.get(chosen);
   if (!pending) {
     pending = (async () => {
@@ -56,7 +73,7 @@ export async function loadRuntime(backend: Backend): Promise<OrtModule> {
         chosen === 'jspi' ? await import('onnxruntime-web/jspi') : await import('onnxruntime-web/webgpu');
       // The runtime's .wasm files are emitted by the bundler beside this module and fetched from
       // our own origin: never from a CDN.
-      m.env.wasm.numThreads = chosen === 'jspi' ? 1 : wasmThreads;
+      m.env.wasm.numThreads = chosen === 'jspi' && !wasmOnJspi() ? 1 : wasmThreads;
       // A worker named "engine-diagnostics" logs verbosely from the start (the runtime fixes its
       // log level when it first initialises) and keeps what the runtime prints, for placement checks.
       m.env.logLevel = diagnostics ? 'verbose' : 'warning';

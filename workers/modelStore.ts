@@ -183,9 +183,9 @@ export async function preparePackageFiles(
     signal?.throwIfAborted();
     const onBytes = (loaded: number) =>
       onProgress({ file: file.path, loaded, total: file.bytes, totalLoaded: done + loaded, totalBytes });
-    const fetchAndStore = async (): Promise<ReadyFile> => {
+    const fetchAndStore = async (afterWait: boolean): Promise<ReadyFile> => {
       // looked for again: another tab or worker may have stored it while this one waited
-      const stored = dir ? await storedFile(dir, file) : null;
+      const stored = afterWait && dir ? await storedFile(dir, file) : null;
       if (stored) {
         onBytes(file.bytes);
         return { file: stored };
@@ -205,9 +205,11 @@ export async function preparePackageFiles(
     } else if (dir && lockKey && typeof navigator.locks?.request === 'function') {
       // One tab or worker at a time downloads and stores a file: a second one waits here and
       // then takes the stored copy (two writers of one part, or a rename under a reader, lose).
-      ready = await navigator.locks.request(`${lockKey}/${file.sha256}`, { signal }, fetchAndStore);
+      ready = await navigator.locks.request(`${lockKey}/${file.sha256}`, { signal }, () =>
+        fetchAndStore(true),
+      );
     } else {
-      ready = await fetchAndStore();
+      ready = await fetchAndStore(false);
     }
     done += file.bytes;
     out.set(file.path, ready);

@@ -86,7 +86,7 @@ def main() -> int:
             (work / "checkpoint").rename(tmp)
             parts = TEXT_PARTS
         if a.text == "real":
-            clip = {k: v for k, v in CLIP_H.items()}
+            clip = dict(CLIP_H)
             gemma = {k: v for k, v in GEMMA2_2B.items() if k != "vocab_size"}
             gemma["intermediate_size"] = NARROW_MLP
         else:

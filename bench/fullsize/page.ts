@@ -4,6 +4,7 @@
  * each graph created alone in a diagnostics worker (placement), and one transformer step.
  */
 import { EngineClient } from '../../src/protocol/engineClient';
+import { buildFlag } from '../../src/engine/buildFlags';
 import { validateManifest } from '../../src/engine/manifest';
 import type { Dtype, GraphFiles } from '../../src/engine/manifest';
 import type { GraphName } from '../../src/engine/ports';
@@ -29,10 +30,7 @@ async function jsHeap(): Promise<{ bytes: number | null; note: string | null }> 
 }
 
 async function load(o: LoadOptions): Promise<LoadResult> {
-  // WebGPU runs JSPI unless told "jspi=0"; WASM runs JSEP unless told "wasm=jspi"
-  const buildFlag =
-    o.backend === 'webgpu' ? (o.build === 'jsep' ? 'jspi=0' : '') : o.build === 'jspi' ? 'wasm=jspi' : '';
-  const flags = [buildFlag, o.memory ? `memory=${o.memory}` : ''];
+  const flags = [buildFlag(o.backend, o.build), o.memory ? `memory=${o.memory}` : ''];
   const client = new EngineClient(['engine', ...flags].filter(Boolean).join(' '));
   const out: LoadResult = {
     ok: false,

@@ -14,6 +14,7 @@ import type {
   WireTensor,
 } from '../protocol/messages';
 import { EngineClient } from '../protocol/engineClient';
+import { buildFlag } from '../engine/buildFlags';
 
 export interface EditorSnapshot {
   editState: string;
@@ -181,11 +182,10 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return r.files;
     },
     async editDirect(req) {
-      const build = {
-        jsep: req.backend === 'webgpu' ? 'jspi=0' : '',
-        jspi: req.backend === 'wasm' ? 'wasm=jspi' : '',
-      };
-      const flags = [req.build ? build[req.build] : '', req.memory ? `memory=${req.memory}` : ''];
+      const flags = [
+        req.build ? buildFlag(req.backend, req.build) : '',
+        req.memory ? `memory=${req.memory}` : '',
+      ];
       const worker = new EngineClient(['engine-test', ...flags].filter(Boolean).join(' '));
       try {
         const info = await worker.init(req.backend);

@@ -130,7 +130,7 @@ def random_weights(seed: int, hidden: int, full: int) -> WeightFn:
     def weight(layer: int, proj: str) -> np.ndarray:
         rng = np.random.Generator(np.random.PCG64([seed, layer, PROJECTIONS.index(proj)]))
         shape = (hidden, full) if proj == "down_proj" else (full, hidden)
-        return (rng.standard_normal(shape, dtype=np.float32) / np.float32(np.sqrt(shape[1]))).astype(np.float32)
+        return rng.standard_normal(shape, dtype=np.float32) / np.float32(np.sqrt(shape[1]))
 
     return weight
 

@@ -5,6 +5,7 @@
  */
 import type * as Ort from 'onnxruntime-web/webgpu';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
+import { JSEP_ON_WEBGPU, JSPI_ON_WASM } from '../../buildFlags';
 import { rangeReadBlob } from './rangeReads';
 
 /**
@@ -26,14 +27,14 @@ function hasJspi(): boolean {
   return typeof wasm.Suspending === 'function' && typeof wasm.promising === 'function';
 }
 
-/** A flag in the worker's name ("jspi=0", "wasm=jspi"). */
+/** A flag in the worker's name (buildFlags.ts). */
 function workerFlag(flag: string): boolean {
   const name = typeof self.name === 'string' ? self.name : '';
   return name.split(/\s+/).includes(flag);
 }
 
 function jspiWanted(): boolean {
-  return hasJspi() && !workerFlag('jspi=0');
+  return hasJspi() && !workerFlag(JSEP_ON_WEBGPU);
 }
 
 /**
@@ -42,7 +43,7 @@ function jspiWanted(): boolean {
  * stored Files into the heap rather than reading each graph's files whole).
  */
 function wasmOnJspi(): boolean {
-  return hasJspi() && workerFlag('wasm=jspi');
+  return hasJspi() && workerFlag(JSPI_ON_WASM);
 }
 
 type OrtModule = typeof import('onnxruntime-web/webgpu');

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validateManifest } from '../../engine/manifest';
+import { validateManifest, type Dtype } from '../../engine/manifest';
+import { openModelPackage, type FileSource } from '../../engine/package';
 import { checkModelUrl, downloadSizes } from './modelUrl';
 
 const page = 'http://127.0.0.1:4173/?model=x';
@@ -65,21 +67,39 @@ describe('checkModelUrl', () => {
 });
 
 describe('downloadSizes', () => {
-  it('adds up each precision’s graphs, external data and tokenizers once', () => {
-    const manifest = validateManifest(
-      JSON.parse(readFileSync('public/models/tiny-random/manifest.json', 'utf8')),
-    );
+  const dir = 'public/models/tiny-random';
+  const manifest = validateManifest(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+
+  it('is, per precision, the bytes of the files the engine’s opener fetches (token table included)', async () => {
     const sizes = downloadSizes(manifest);
-    expect(sizes.length).toBeGreaterThan(0);
+    expect(sizes.map((s) => s.dtype).sort()).toEqual(Object.keys(manifest.dtypes).sort());
+    expect(manifest.dtypes.fp32?.graphs.text_llm.token_table).toBeDefined();
     for (const { dtype, bytes } of sizes) {
-      const d = manifest.dtypes[dtype as keyof typeof manifest.dtypes]!;
-      const paths = new Set([
-        ...Object.values(d.graphs).flatMap((g) => [g.file, ...(g.external_data ?? [])]),
-        ...manifest.tokenizers.clip.files,
-        ...manifest.tokenizers.llm.files,
-      ]);
-      const expected = manifest.files.filter((f) => paths.has(f.path)).reduce((s, f) => s + f.bytes, 0);
-      expect(bytes).toBe(expected);
+      // The opener itself names the files; their sizes on disk are what a download fetches.
+      const asked = new Set<string>();
+      const stop = new Error('prepared');
+      const files: FileSource<Uint8Array> = {
+        async prepare(list) {
+          for (const f of list) asked.add(f.path);
+          throw stop;
+        },
+        read: () => Promise.reject(new Error('not read in this test')),
+        graphData: () => Promise.reject(new Error('not read in this test')),
+      };
+      await expect(
+        openModelPackage({
+          manifest,
+          device: 'cpu',
+          dtype: dtype as Dtype,
+          files,
+          runtime: () => Promise.reject(new Error('no runtime in this test')),
+          makeEncoder: () => {
+            throw new Error('no tokenizer in this test');
+          },
+        }),
+      ).rejects.toBe(stop);
+      const onDisk = [...asked].reduce((sum, p) => sum + statSync(join(dir, p)).size, 0);
+      expect(bytes, dtype).toBe(onDisk);
     }
   });
 });

@@ -53,13 +53,17 @@ export function checkModelUrl(input: string, pageUrl: string): ModelUrlCheck {
   return { ok: true, url: `${url.origin}${path}${url.search}`, foreignHost: url.host };
 }
 
-/** Bytes a package would download, per precision it offers (tokenizers included). */
+/**
+ * Bytes a package would download, per precision it offers: every file the engine's opener fetches
+ * for it (graphs, external data, tokenizers and the token table), each counted once.
+ */
 export function downloadSizes(manifest: Manifest): { dtype: string; bytes: number }[] {
   const sizes: { dtype: string; bytes: number }[] = [];
   for (const dtype of DTYPES) {
     if (!manifest.dtypes[dtype]) continue;
-    const { graphs, tokenizers } = packageFiles(manifest, dtype);
-    const files = new Map([...tokenizers, ...Object.values(graphs).flat()].map((f) => [f.path, f.bytes]));
+    const { graphs, tokenizers, tokenTable } = packageFiles(manifest, dtype);
+    const all = [...tokenizers, ...Object.values(graphs).flat(), ...(tokenTable ? [tokenTable] : [])];
+    const files = new Map(all.map((f) => [f.path, f.bytes]));
     let bytes = 0;
     for (const b of files.values()) bytes += b;
     sizes.push({ dtype, bytes });

@@ -1,13 +1,80 @@
 /**
- * Package downloads for the CLI: URLs are streamed with a byte limit and a stall timeout, and a
- * download lands under its final name only once its size and sha256 match, so a partial file is
- * never taken for a good one.
+ * Package downloads for the CLI and the library: before any file is fetched, each file's declared
+ * size is held to MAX_PACKAGE_FILE_BYTES and the cache's disk must hold what is still to come;
+ * URLs are streamed with a byte limit and a stall timeout, and a download lands under its final
+ * name only once its size and sha256 match, so a partial file is never taken for a good one.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { ManifestFile } from '../../manifest';
 import { formatBytes, ReadError, tempName } from './localFiles';
+
+/**
+ * The largest single file a package may hold, declared or streamed: 4 GiB. The largest file a
+ * real package has is the full-size model's fp32 token table (256,000 rows × 2,304 × 4 bytes =
+ * 2.2 GiB); graph chunks stay under 2 GiB (MAX_CHUNK_BYTES) and tokenizer files under 64 MiB.
+ * A file declared larger is refused before any download, and a server that sends more is cut off.
+ */
+export const MAX_PACKAGE_FILE_BYTES = 4 * 2 ** 30;
+
+/** Space left free on the cache's disk beyond the files still to download. */
+export const FREE_SPACE_MARGIN_BYTES = 256 * 2 ** 20;
+
+/** The cache folder for packages given by URL: `cacheDir`, else `$EDITMGT_CACHE`, else ~/.cache/editmgt-web. */
+export function cacheRoot(cacheDir?: string): string {
+  return resolve(cacheDir || process.env['EDITMGT_CACHE'] || join(homedir(), '.cache', 'editmgt-web'));
+}
+
+/** Bytes free for this process on the file system that holds `path` (or its nearest existing folder). */
+export function freeBytes(path: string): number {
+  let p = resolve(path);
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  const s = statfsSync(p);
+  return s.bavail * s.bsize;
+}
+
+/**
+ * Refuses a download of `needed` bytes into `dir` when its disk has less free than that plus
+ * FREE_SPACE_MARGIN_BYTES; `what` names what would be downloaded.
+ */
+export function checkFreeSpace(dir: string, needed: number, what: string): void {
+  if (needed <= 0) return;
+  const free = freeBytes(dir);
+  if (needed + FREE_SPACE_MARGIN_BYTES <= free) return;
+  throw new ReadError(
+    `not enough disk space for ${what}: ${formatBytes(needed)} to download into ${dir} (and ${formatBytes(FREE_SPACE_MARGIN_BYTES)} kept free), but its disk has ${formatBytes(free)} free; free some space or choose another cache folder (--cache-dir, or EDITMGT_CACHE)`,
+  );
+}
+
+/**
+ * The preflight before a package's files are downloaded into `dir`: no file declared over
+ * MAX_PACKAGE_FILE_BYTES, and room on the disk for the files not yet there (a file of its
+ * declared size counts as there; its sha256 is checked when it is used).
+ */
+export function checkDownloadSpace(dir: string, files: readonly ManifestFile[]): void {
+  const tooBig = files.find((f) => f.bytes > MAX_PACKAGE_FILE_BYTES);
+  if (tooBig)
+    throw new ReadError(
+      `model file ${tooBig.path} is declared as ${formatBytes(tooBig.bytes)}; a package file may be at most ${formatBytes(MAX_PACKAGE_FILE_BYTES)}`,
+    );
+  const missing = files.filter((f) => {
+    const path = join(dir, f.path);
+    return !(existsSync(path) && statSync(path).size === f.bytes);
+  });
+  const needed = missing.reduce((s, f) => s + f.bytes, 0);
+  const largest = missing.reduce<ManifestFile | undefined>(
+    (a, f) => (a && a.bytes >= f.bytes ? a : f),
+    undefined,
+  );
+  checkFreeSpace(
+    dir,
+    needed,
+    `the model package (${missing.length} file${missing.length === 1 ? '' : 's'}, the largest ${largest?.path} at ${formatBytes(largest?.bytes ?? 0)})`,
+  );
+}
 
 /** Seconds without a byte after which a download is given up, unless EDITMGT_STALL_SECONDS says otherwise. */
 export const DEFAULT_STALL_SECONDS = 30;
@@ -127,6 +194,7 @@ export async function downloadFile(
   url: string,
   to: string,
   expect: { path: string; bytes: number; sha256: string },
+  maxBytes = MAX_PACKAGE_FILE_BYTES,
 ): Promise<void> {
   mkdirSync(dirname(to), { recursive: true });
   removeStaleParts(to);
@@ -134,9 +202,12 @@ export async function downloadFile(
   const file = await open(tmp, 'wx');
   const hash = createHash('sha256');
   try {
-    const got = await streamUrl(url, expect.bytes, expect.path, async (chunk) => {
+    const got = await streamUrl(url, Math.min(expect.bytes, maxBytes), expect.path, async (chunk) => {
       hash.update(chunk);
-      await file.write(chunk);
+      await file.write(chunk).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOSPC') throw err;
+        throw new ReadError(`the disk holding ${dirname(to)} is full; ${expect.path} could not be written`);
+      });
     });
     await file.close();
     if (got !== expect.bytes)

@@ -5,6 +5,7 @@
  */
 import { EditError } from '../../errors';
 import { Editor } from '../../editor';
+import { checkPackageSource } from '../../validate';
 import type { PretrainedOptions } from '../../editor';
 import { openPackage } from './modelPackage';
 
@@ -12,12 +13,18 @@ export * from '../../index';
 export { folderSource, loadTokenizer, nodeRuntime, openPackage } from './modelPackage';
 export type { OpenPackage, OpenPackageOptions } from './modelPackage';
 export { readManifest } from './manifestFile';
+export { cacheRoot, FREE_SPACE_MARGIN_BYTES, MAX_PACKAGE_FILE_BYTES } from './download';
 export { OrtNodeRunner } from './ortNodeRunner';
 export type { NodeRunnerOptions } from './ortNodeRunner';
 
 export interface NodePretrainedOptions extends PretrainedOptions {
   /** onnxruntime-node runs the graphs on the CPU */
   readonly device?: 'cpu';
+  /**
+   * Where a package given by URL is downloaded (default `$EDITMGT_CACHE`, else
+   * ~/.cache/editmgt-web); deleting the folder clears the cache.
+   */
+  readonly cacheDir?: string;
 }
 
 /**
@@ -34,9 +41,10 @@ export class EditMGT extends Editor {
    * (its files are downloaded once into a cache folder and checked against the manifest).
    */
   static async fromPretrained(source: string, options: NodePretrainedOptions = {}): Promise<EditMGT> {
-    const { device = 'cpu', dtype, onProgress, signal } = options;
+    const { device = 'cpu', dtype, onProgress, signal, cacheDir } = options;
+    checkPackageSource(source, 'fromPretrained');
     if (device !== 'cpu')
       throw new EditError('bad-settings', `in node the device is 'cpu', got '${String(device)}'`);
-    return new EditMGT(await openPackage(source, dtype, { onProgress, signal }));
+    return new EditMGT(await openPackage(source, dtype, { onProgress, signal, cacheDir }));
   }
 }

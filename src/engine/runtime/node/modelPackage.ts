@@ -1,12 +1,11 @@
 /**
- * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder,
- * `$EDITMGT_CACHE` or ~/.cache/editmgt-web) on onnxruntime-node: the node adapters (a folder file
- * source, the node graph runtime) of the engine's one package opener (package.ts). Tokenizer
- * files always come from the package, never a remote hub.
+ * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder:
+ * the `cacheDir` option, `$EDITMGT_CACHE` or ~/.cache/editmgt-web) on onnxruntime-node: the node
+ * adapters (a folder file source, the node graph runtime) of the engine's one package opener
+ * (package.ts). Tokenizer files always come from the package, never a remote hub.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
@@ -18,7 +17,7 @@ import type { FileSource, GraphRuntime, OpenedPackage } from '../../package';
 import type { LoadProgress } from '../../editor';
 import type { MemoryPolicy } from '../../pipeline';
 import type { GraphName, Tokenizer } from '../../ports';
-import { downloadFile, fetchBounded } from './download';
+import { cacheRoot, checkDownloadSpace, downloadFile, fetchBounded } from './download';
 import {
   MAX_MANIFEST_BYTES,
   MAX_TOKENIZER_BYTES,
@@ -77,15 +76,13 @@ async function localDir(source: string, dtype?: string, o: OpenPackageOptions = 
   if (/^file:/i.test(source)) return fileUrlPath(source);
   if (!/^https?:\/\//i.test(source)) return resolve(source);
   const base = source.endsWith('/') ? source : `${source}/`;
-  const dir = join(
-    process.env['EDITMGT_CACHE'] ?? join(homedir(), '.cache', 'editmgt-web'),
-    base.replace(/[^a-zA-Z0-9._-]+/g, '_'),
-  );
+  const dir = join(cacheRoot(o.cacheDir), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
   const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
   const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
   const { graphs, tokenizers, tokenTable } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
   checkTokenizerSizes(m);
   const files = [...tokenizers, ...Object.values(graphs).flat(), ...(tokenTable ? [tokenTable] : [])];
+  checkDownloadSpace(dir, files);
   const total = files.reduce((s, f) => s + f.bytes, 0);
   let loaded = 0;
   for (const f of files) {
@@ -150,6 +147,8 @@ export interface OpenPackageOptions {
   /** download progress of a package given by URL */
   readonly onProgress?: (p: LoadProgress) => void;
   readonly signal?: AbortSignal;
+  /** The cache folder for a package given by URL (default `$EDITMGT_CACHE`, else ~/.cache/editmgt-web). */
+  readonly cacheDir?: string;
   /** Overrides the memory policy the package's size gives (see EngineOptions.memory). */
   readonly memory?: MemoryPolicy;
 }

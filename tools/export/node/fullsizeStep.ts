@@ -8,44 +8,10 @@
 import { join } from 'node:path';
 import { readManifest } from '../../../src/engine/runtime/node/manifestFile';
 import { OrtNodeRunner } from '../../../src/engine/runtime/node/ortNodeRunner';
-import type { Dtype, Manifest } from '../../../src/engine/manifest';
+import type { Dtype } from '../../../src/engine/manifest';
 import type { GraphName } from '../../../src/engine/ports';
 import type { AnyTensor } from '../../../src/engine/tensor';
-
-/** Deterministic values in [0, 1) (a small LCG: the check needs plausible inputs, not quality). */
-function uniforms(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32;
-  }
-  return out;
-}
-
-function stepFeeds(m: Manifest): Record<string, AnyTensor> {
-  const feeds: Record<string, AnyTensor> = {};
-  for (const io of m.graphs.transformer_step.inputs) {
-    const dims = io.shape.map((d) => (typeof d === 'number' ? d : 1));
-    const n = dims.reduce((a, b) => a * b, 1);
-    if (io.dtype === 'int32') {
-      const data = new Int32Array(n);
-      if (io.name === 'tokens') data.fill(m.config.mask_token_id);
-      else uniforms(n, 7).forEach((u, i) => (data[i] = Math.floor(u * m.config.codebook_size)));
-      feeds[io.name] = { type: 'int32', data, dims };
-      continue;
-    }
-    const fixed: Record<string, number[]> = {
-      micro_conds: [...m.config.micro_conds], timestep: [35], guidance_scale: [6], ref_bias: [Math.log(1.1)],
-    };
-    const data = fixed[io.name] ? Float32Array.from(fixed[io.name]!)
-      : io.name === 'text_weights' ? new Float32Array(n).fill(1)
-      : io.name === 'uniforms' ? uniforms(n, 3)
-      : uniforms(n, 5).map((u) => (u - 0.5) * 2);
-    feeds[io.name] = { type: 'float32', data, dims };
-  }
-  return feeds;
-}
+import { stepFeeds } from '../../../bench/fullsize/stepFeeds';
 
 async function main(): Promise<void> {
   const [dir, dtype, threads] = process.argv.slice(2);
@@ -53,35 +19,56 @@ async function main(): Promise<void> {
   const m = readManifest(dir);
   const graphs = m.dtypes[dtype as Dtype]?.graphs;
   if (!graphs) throw new Error(`the package has no ${dtype} graphs`);
-  const files = Object.fromEntries(Object.entries(graphs).map(([g, e]) => [g, join(dir, e.file)])) as Record<GraphName, string>;
+  const files = Object.fromEntries(Object.entries(graphs).map(([g, e]) => [g, join(dir, e.file)])) as Record<
+    GraphName,
+    string
+  >;
   const runner = new OrtNodeRunner({ files, intraOpThreads: Number(threads ?? 0) });
   // the text graphs load and run too (cheap); the VQ graphs at full resolution are left to the Python check
   const textMs: Record<string, number> = {};
-  for (const [graph, len] of [['text_clip', 77], ['text_llm', 256]] as const) {
+  for (const [graph, len] of [
+    ['text_clip', 77],
+    ['text_llm', 256],
+  ] as const) {
     const ids: AnyTensor = { type: 'int64', data: new BigInt64Array(len).fill(2n), dims: [1, len] };
     const mask: AnyTensor = { type: 'int64', data: new BigInt64Array(len).fill(1n), dims: [1, len] };
     const t = performance.now();
     // text_llm takes its token table's rows (inputs_embeds) when the package carries the table
     const table = graphs.text_llm.token_table;
-    const embeds: AnyTensor | undefined = table && { type: 'float32', data: new Float32Array(len * table.dim).fill(0.01), dims: [1, len, table.dim] };
-    const llmFeeds = embeds ? { inputs_embeds: embeds, attention_mask: mask } : { input_ids: ids, attention_mask: mask };
+    const embeds: AnyTensor | undefined = table && {
+      type: 'float32',
+      data: new Float32Array(len * table.dim).fill(0.01),
+      dims: [1, len, table.dim],
+    };
+    const llmFeeds: Record<string, AnyTensor> = embeds
+      ? { inputs_embeds: embeds, attention_mask: mask }
+      : { input_ids: ids, attention_mask: mask };
     await runner.run(graph, graph === 'text_clip' ? { input_ids: ids } : llmFeeds);
     textMs[graph] = Math.round(performance.now() - t);
   }
   const t0 = performance.now();
-  const out = await runner.run('transformer_step', stepFeeds(m));
+  const out = await runner.run('transformer_step', stepFeeds(m) as Record<string, AnyTensor>);
   const firstMs = performance.now() - t0;
   const stepMs = runner.lastRunMs.get('transformer_step') ?? firstMs;
   const drawn = out['drawn_ids']!.data as Int32Array;
   const attention = out['attention']!.data as Float32Array;
-  const finite = [...attention].every(Number.isFinite) && [...(out['drawn_probs']!.data as Float32Array)].every(Number.isFinite);
+  const finite =
+    [...attention].every(Number.isFinite) &&
+    [...(out['drawn_probs']!.data as Float32Array)].every(Number.isFinite);
   const readback = Object.values(out).reduce((s, v) => s + v.data.byteLength, 0);
   await runner.release();
-  console.log(JSON.stringify({
-    dtype, text_load_and_run_ms: textMs, session_create_ms: Math.round(firstMs - stepMs), step_ms: Math.round(stepMs), readback_bytes: readback,
-    finite, drawn_in_range: drawn.every((v) => v >= 0 && v < m.config.codebook_size),
-    peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
-  }));
+  console.log(
+    JSON.stringify({
+      dtype,
+      text_load_and_run_ms: textMs,
+      session_create_ms: Math.round(firstMs - stepMs),
+      step_ms: Math.round(stepMs),
+      readback_bytes: readback,
+      finite,
+      drawn_in_range: drawn.every((v) => v >= 0 && v < m.config.codebook_size),
+      peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import ExportError
+from .quiet import quiet
 
 REPO = Path(__file__).resolve().parents[3]
 TINY_OUT = REPO / "public" / "models" / "tiny-random"
@@ -15,22 +16,6 @@ CACHE = REPO / "tools" / "export" / ".cache"
 # convert's default: at 512 px the full-size model's largest buffer fits the 128 MiB storage
 # binding many WebGPU adapters have (numbers in README.md); 1024 px is a conversion option
 BROWSER_RESOLUTION = 512
-
-
-def _quiet():
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    for name in ("torch.onnx", "onnxscript", "root", "transformers", "diffusers"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    logging.getLogger().setLevel(logging.ERROR)
-    try:
-        import transformers
-
-        transformers.logging.set_verbosity_error()
-    except Exception:
-        pass
 
 
 def cmd_tiny(args):
@@ -188,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet()
+    quiet()
     try:
         args.fn(args)
     except ExportError as e:

@@ -145,28 +145,20 @@ def phase_export(work: str) -> dict:
 
 
 def phase_convert(work: str, dtypes: list[str]) -> dict:
-    from .__main__ import main
+    from .checkpoint import load_checkpoint
+    from .package import write_package
 
     t0 = time.time()
-    rc = main(
-        [
-            "convert",
-            "--source",
-            str(Path(work) / "checkpoint"),
-            "--dtype",
-            ",".join(dtypes),
-            "--out",
-            str(Path(work) / "package"),
-            "--name",
-            "fullsize-random",
-            "--resolution",
-            str(RESOLUTION),
-            "--keep-fp32",
-            str(Path(work) / "fp32"),
-        ]
+    source = Path(work) / "checkpoint"
+    write_package(
+        load_checkpoint(source),
+        Path(work) / "package",
+        dtypes,
+        name="fullsize-random",
+        source=str(source),
+        resolution=RESOLUTION,
+        fp32_dir=Path(work) / "fp32",
     )
-    if rc:
-        raise ExportError("conversion failed")
     return {"seconds": round(time.time() - t0, 1), "peak_rss_bytes": _maxrss_bytes()}
 
 
@@ -229,7 +221,7 @@ def phase_step(work: str, dtype: str, threads: int) -> dict:
 
 def _child(phase: str, **kwargs) -> dict:
     """Run ``phase_<phase>(**kwargs)`` in a fresh interpreter; its last stdout line is the result."""
-    quiet = "" if phase == "step" else "from editmgt_export.__main__ import _quiet; _quiet(); "
+    quiet = "" if phase == "step" else "from editmgt_export.quiet import quiet; quiet(); "
     code = (
         f"import json, sys; {quiet}from editmgt_export.fullsize import phase_{phase} as f; "
         "print('RESULT ' + json.dumps(f(**json.loads(sys.argv[1]))))"

@@ -1,4 +1,4 @@
-"""CLI: python -m editmgt_export {tiny,goldens,convert,relayout,fullsize} (run with cwd tools/export)."""
+"""CLI: python -m editmgt_export {tiny,goldens,convert,relayout,fullsize,layouts} (run with cwd tools/export)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,18 @@ def cmd_fullsize(args):
     )
 
 
+def cmd_layouts(args):
+    from .layouts import LAYOUTS, write_layouts
+
+    names = tuple(args.only.split(",")) if args.only else LAYOUTS
+    try:
+        folders = write_layouts(Path(args.out), args.seed, names)
+    except ValueError as e:
+        raise ExportError(str(e)) from None
+    for name, folder in folders.items():
+        print(f"{name}: {folder}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m editmgt_export", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -168,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--no-node", action="store_true", help="skip the onnxruntime-node check")
     f.add_argument("--rebuild", action="store_true", help="rebuild the random checkpoint even if present")
     f.set_defaults(fn=cmd_fullsize)
+    lay = sub.add_parser(
+        "layouts", help="the tiny random checkpoint re-saved in each hub layout (sharded, variants, bf16, ...)"
+    )
+    lay.add_argument("--out", required=True, help="one folder per layout is written here")
+    lay.add_argument("--seed", type=int, default=0)
+    lay.add_argument("--only", default=None, help="comma list of layouts (default: all)")
+    lay.set_defaults(fn=cmd_layouts)
     return p
 
 

@@ -5,12 +5,19 @@
  * package's files come from) and a GraphRuntime (what turns graph files into a runner).
  */
 import { EditError } from './errors';
-import { checkGraphSignature } from './graphContract';
+import { checkDeclaredShapes, checkGraphSignature } from './graphContract';
 import { hfTokenizer } from './hfTokenizer';
 import type { BpeEncoder } from './hfTokenizer';
 import { checkTokenizerSizes, GRAPH_NAMES, packageFiles, specFromManifest } from './manifest';
 import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from './manifest';
 import type { ModelSpec } from './modelSpec';
+import {
+  checkGraphReferences,
+  checkTokenTable,
+  damagedGraph,
+  mayBeFileFault,
+  tokenIdCount,
+} from './packageChecks';
 import { EditEngine } from './pipeline';
 import type { MemoryPolicy } from './pipeline';
 import type { GraphName, GraphRunner, GraphSignature, Tokenizer } from './ports';
@@ -155,6 +162,18 @@ export async function packageTokenizer(
     tokenizerConfig: Record<string, unknown>,
   ) => BpeEncoder,
 ): Promise<Tokenizer> {
+  return (await readTokenizer(entry, read, makeEncoder)).tokenizer;
+}
+
+/** packageTokenizer, with the number of token ids its tokenizer.json can produce and that file's path. */
+async function readTokenizer(
+  entry: TokenizerEntry,
+  read: (path: string) => Promise<Uint8Array>,
+  makeEncoder: (
+    tokenizerJson: Record<string, unknown>,
+    tokenizerConfig: Record<string, unknown>,
+  ) => BpeEncoder,
+): Promise<{ tokenizer: Tokenizer; idCount: number; path: string }> {
   // TextDecoder is in every host (browsers, workers, node) but not in the engine's ES2022 lib.
   const decoder = new (
     globalThis as unknown as { TextDecoder: new () => { decode(b: Uint8Array): string } }
@@ -182,12 +201,13 @@ export async function packageTokenizer(
       `the tokenizer ${where} cannot be loaded (${String((err as Error).message).split('\n')[0]})`,
     );
   }
-  return hfTokenizer(
+  const tokenizer = hfTokenizer(
     encoder,
     { tokenizerJson, tokenizerConfig },
     // The padding side is the tokenizer's own (tokenizerPaddingSide); the manifest's entry only records it.
     { padId: entry.pad_id },
   );
+  return { tokenizer, idCount: tokenIdCount(tokenizerJson), path: where };
 }
 
 export interface OpenOptions<D, R extends PackageRunner> {
@@ -211,6 +231,13 @@ export interface OpenOptions<D, R extends PackageRunner> {
   readonly now?: () => number;
   /** Overrides the memory policy the package's size gives (memoryPolicy). */
   readonly memory?: MemoryPolicy;
+  /**
+   * A second runtime that tells a damaged graph file from a device that cannot run it (WASM
+   * beside WebGPU): when a graph's session fails on `runtime`, the same files are tried on this
+   * one (where the dtype lists its device); if they fail there too, the file is blamed, else the
+   * first error stands. Without it, a session that fails for any reason but memory blames the file.
+   */
+  readonly verifyRuntime?: { readonly device: Device; readonly runtime: GraphRuntime<D, PackageRunner> };
 }
 
 export interface OpenedPackage<R extends PackageRunner> {
@@ -237,6 +264,7 @@ export async function openModelPackage<D, R extends PackageRunner>(
   const { manifest, files } = o;
   const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16, o.maxBufferBytes);
   checkTokenizerSizes(manifest);
+  checkDeclaredShapes(manifest, dtype);
   const needed = packageFiles(manifest, dtype);
   const tableFile = needed.tokenTable;
   const all = [
@@ -248,10 +276,24 @@ export async function openModelPackage<D, R extends PackageRunner>(
 
   const byPath = new Map(all.map((f) => [f.path, f]));
   const read = (path: string) => files.read(byPath.get(path)!);
+  const llm = await readTokenizer(manifest.tokenizers.llm, read, o.makeEncoder);
   const tokenizers = {
     clip: await packageTokenizer(manifest.tokenizers.clip, read, o.makeEncoder),
-    llm: await packageTokenizer(manifest.tokenizers.llm, read, o.makeEncoder),
+    llm: llm.tokenizer,
   };
+  // Every file a graph reads is listed, verified and large enough before any runtime sees it.
+  for (const g of GRAPH_NAMES)
+    await checkGraphReferences(g, `dtypes.${dtype}.graphs.${g}`, needed.graphs[g], (f, range) =>
+      files.read(f, range),
+    );
+  const tableSpec = manifest.dtypes[dtype]!.graphs.text_llm.token_table;
+  // the table stays in the package's storage; a prompt reads its ≤ L rows by byte range
+  const table =
+    tableSpec && tableFile
+      ? new TokenTable(tableSpec, (start, end) => files.read(tableFile, { start, end }))
+      : null;
+  if (table)
+    await checkTokenTable(table, `dtypes.${dtype}.graphs.text_llm.token_table`, llm.idCount, llm.path);
   // one graph's files at a time: the runtime asks for them as it creates each session
   const graphFiles = async (graph: GraphName): Promise<GraphFiles<D>> => {
     const [model, ...chunks] = needed.graphs[graph];
@@ -262,15 +304,30 @@ export async function openModelPackage<D, R extends PackageRunner>(
   };
   o.signal?.throwIfAborted();
   const sessions = await o.runtime(GRAPH_NAMES, graphFiles);
-  const tableSpec = manifest.dtypes[dtype]!.graphs.text_llm.token_table;
-  // the table stays in the package's storage; a prompt reads its ≤ L rows by byte range
-  const runner =
-    tableSpec && tableFile
-      ? withTokenLookup(
-          sessions,
-          new TokenTable(tableSpec, (start, end) => files.read(tableFile, { start, end })),
-        )
-      : sessions;
+  const runner = table ? withTokenLookup(sessions, table) : sessions;
+  // A session that cannot be made from verified files: the file is to blame (unless memory ran
+  // out, or the verifying runtime loads the same files, when the device is).
+  const signature = async (g: GraphName) => {
+    try {
+      return await runner.signature(g);
+    } catch (err) {
+      if (!mayBeFileFault(err)) throw err;
+      const check = o.verifyRuntime;
+      if (check && manifest.dtypes[dtype]!.providers.includes(check.device)) {
+        const other = await check.runtime([g], graphFiles);
+        let loads = true;
+        try {
+          await other.signature(g);
+        } catch (again) {
+          loads = !mayBeFileFault(again);
+        } finally {
+          await other.release();
+        }
+        if (loads) throw err;
+      }
+      throw damagedGraph(g, needed.graphs[g][0]!, err);
+    }
+  };
   const bytes = all.reduce((s, f) => s + f.bytes, 0);
   const memory = o.memory ?? memoryPolicy(bytes);
   // Each graph's session is made (one at a time) and checked against the manifest; under a tight
@@ -280,7 +337,7 @@ export async function openModelPackage<D, R extends PackageRunner>(
   try {
     for (const g of GRAPH_NAMES) {
       o.signal?.throwIfAborted();
-      checkGraphSignature(g, manifest, await runner.signature(g));
+      checkGraphSignature(g, manifest, await signature(g));
       if (freedAtLoad(g)) await runner.releaseGraph(g);
     }
   } catch (err) {

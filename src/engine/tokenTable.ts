@@ -19,7 +19,8 @@ export type TokenTableSpec = NonNullable<
 /** Bytes [start, end) of the table file. */
 export type ReadTableBytes = (start: number, end: number) => Promise<Uint8Array>;
 
-const ROW_BYTES: Record<TokenTableSpec['format'], (dim: number) => number> = {
+/** The bytes of one row of `dim` values in each format. */
+export const TOKEN_ROW_BYTES: Readonly<Record<TokenTableSpec['format'], (dim: number) => number>> = {
   float32: (d) => 4 * d,
   float16: (d) => 2 * d,
   int8: (d) => 4 + d,
@@ -40,9 +41,9 @@ export class TokenTable {
     readonly spec: TokenTableSpec,
     private readonly read: ReadTableBytes,
   ) {
-    if (spec.row_bytes !== ROW_BYTES[spec.format](spec.dim))
+    if (spec.row_bytes !== TOKEN_ROW_BYTES[spec.format](spec.dim))
       throw new Error(
-        `token table ${spec.file}: ${spec.format} rows of ${spec.dim} values take ${ROW_BYTES[spec.format](spec.dim)} bytes, not ${spec.row_bytes}`,
+        `token table ${spec.file}: ${spec.format} rows of ${spec.dim} values take ${TOKEN_ROW_BYTES[spec.format](spec.dim)} bytes, not ${spec.row_bytes}`,
       );
   }
 

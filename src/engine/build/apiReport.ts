@@ -14,6 +14,77 @@ export const REPORT_PATH = `${ENGINE}api-report.md`;
 
 const printer = ts.createPrinter({ removeComments: true });
 
+/** Report lines longer than this have their types laid out over several lines. */
+const WIDTH = 110;
+
+/**
+ * A type's text as the report prints it: on one line when `prefix` plus the text fit in WIDTH,
+ * else re-printed from a parse of it (object types one member a line), indented under `prefix`.
+ */
+function layout(prefix: string, text: string): string {
+  const flat = text.replace(/\s+/g, ' ');
+  if (prefix.length + flat.length <= WIDTH) return prefix + flat;
+  const file = ts.createSourceFile(
+    't.ts',
+    `type T = ${flat};`,
+    ts.ScriptTarget.ES2022,
+    false,
+    ts.ScriptKind.TS,
+  );
+  const decl = file.statements[0];
+  if (!decl || !ts.isTypeAliasDeclaration(decl)) return prefix + flat;
+  if (ts.isFunctionTypeNode(decl.type)) return layoutSignature(prefix, flat);
+  const indent = ' '.repeat(prefix.length - prefix.trimStart().length);
+  if (ts.isUnionTypeNode(decl.type))
+    return `${prefix.trimEnd()}\n${decl.type.types.map((t) => `${indent}  | ${printer.printNode(ts.EmitHint.Unspecified, t, file)}`).join('\n')}`;
+  const printed = printer
+    .printNode(ts.EmitHint.Unspecified, decl.type, file)
+    .split('\n')
+    .map((line) => line.replace(/^( {4})+/, (lead) => ' '.repeat(lead.length / 2)));
+  return prefix + printed.map((line, i) => (i === 0 ? line : indent + line)).join('\n');
+}
+
+/** A long signature `(a: A, b: B) => R` with one parameter a line; a short one as it is. */
+function layoutSignature(prefix: string, text: string): string {
+  if (prefix.length + text.length <= WIDTH) return prefix + text;
+  const params = paramList(text);
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 1;
+  for (let i = 1; i < params.length - 1; i++) {
+    const c = params[i];
+    if (c === '(' || c === '<' || c === '{' || c === '[') depth++;
+    else if ((c === ')' || c === '>' || c === '}' || c === ']') && params[i - 1] !== '=') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(params.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(params.slice(start, params.length - 1).trim());
+  const indent = ' '.repeat(prefix.length - prefix.trimStart().length);
+  return `${prefix}(\n${parts.map((p) => `${indent}  ${p},`).join('\n')}\n${indent})${text.slice(params.length)}`;
+}
+
+/** A declaration's type parameters as written (`<D, R extends PackageRunner>`), or ''. */
+function typeParams(decl: ts.Declaration): string {
+  const params = (decl as { typeParameters?: ts.NodeArray<ts.TypeParameterDeclaration> }).typeParameters;
+  if (!params?.length) return '';
+  const file = decl.getSourceFile();
+  return `<${params.map((p) => printer.printNode(ts.EmitHint.Unspecified, p, file).replace(/\s+/g, ' ')).join(', ')}>`;
+}
+
+/** A signature's parameter list `(a: A, b: B)` with its parentheses, cut at the matching one. */
+function paramList(text: string): string {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(' || c === '<' || c === '{' || c === '[') depth++;
+    else if ((c === ')' || c === '>' || c === '}' || c === ']') && text[i - 1] !== '=') depth--;
+    if (depth === 0) return text.slice(0, i + 1);
+  }
+  return text;
+}
+
 const FLAGS =
   ts.TypeFormatFlags.NoTruncation |
   ts.TypeFormatFlags.UseSingleQuotesForStringLiteralType |
@@ -32,7 +103,10 @@ function members(checker: ts.TypeChecker, type: ts.Type, at: ts.Node): string[] 
     const readonly = mods.some((m) => m.kind === ts.SyntaxKind.ReadonlyKeyword) ? 'readonly ' : '';
     const optional = p.flags & ts.SymbolFlags.Optional ? '?' : '';
     lines.push(
-      `  ${readonly}${p.name}${optional}: ${checker.typeToString(checker.getTypeOfSymbolAtLocation(p, at), at, FLAGS)}`,
+      layout(
+        `  ${readonly}${p.name}${optional}: `,
+        checker.typeToString(checker.getTypeOfSymbolAtLocation(p, at), at, FLAGS),
+      ),
     );
   }
   return lines;
@@ -99,14 +173,20 @@ function reportExports(checker: ts.TypeChecker, symbols: ts.Symbol[]): string[] 
       const statics = checker.getTypeOfSymbolAtLocation(symbol, decl);
       const ctor = statics
         .getConstructSignatures()
-        .map((s) => `  constructor${checker.signatureToString(s, decl, FLAGS).replace(/ => .*$/, '')}`);
+        .map((s) => layoutSignature('  constructor', paramList(checker.signatureToString(s, decl, FLAGS))));
       const staticMembers = members(checker, statics, decl)
         .filter((l) => !/^\s+prototype:/.test(l))
         .map((l) => l.replace(/^ {2}/, '  static '));
-      out.push(`class ${name} {`, ...ctor, ...staticMembers, ...members(checker, instance, decl), '}');
+      out.push(
+        `class ${name}${typeParams(decl)} {`,
+        ...ctor,
+        ...staticMembers,
+        ...members(checker, instance, decl),
+        '}',
+      );
     } else if (symbol.flags & ts.SymbolFlags.Interface) {
       out.push(
-        `interface ${name} {`,
+        `interface ${name}${typeParams(decl)} {`,
         ...members(checker, checker.getDeclaredTypeOfSymbol(symbol), decl),
         '}',
       );
@@ -115,13 +195,16 @@ function reportExports(checker: ts.TypeChecker, symbols: ts.Symbol[]): string[] 
       const text = ts.isTypeAliasDeclaration(decl)
         ? printer.printNode(ts.EmitHint.Unspecified, decl.type, decl.getSourceFile())
         : checker.typeToString(checker.getDeclaredTypeOfSymbol(symbol), decl, FLAGS);
-      out.push(`type ${name} = ${text.replace(/\s+/g, ' ')}`);
+      out.push(layout(`type ${name}${typeParams(decl)} = `, text));
     } else if (symbol.flags & ts.SymbolFlags.Function) {
       for (const s of checker.getTypeOfSymbolAtLocation(symbol, decl).getCallSignatures())
-        out.push(`function ${name}${checker.signatureToString(s, decl, FLAGS)}`);
+        out.push(layoutSignature(`function ${name}`, checker.signatureToString(s, decl, FLAGS)));
     } else {
       out.push(
-        `const ${name}: ${checker.typeToString(checker.getTypeOfSymbolAtLocation(symbol, decl), decl, FLAGS)}`,
+        layout(
+          `const ${name}: `,
+          checker.typeToString(checker.getTypeOfSymbolAtLocation(symbol, decl), decl, FLAGS),
+        ),
       );
     }
   }

@@ -1,0 +1,295 @@
+/**
+ * Held-out proof of the encoders: every quantised or float16 weight of the shipped tiny-random
+ * package, re-encoded here from the same package's fp32 weights, equals the stored bytes.
+ *
+ * Pairing (names are kept across dtypes by the exporter; folded weights keep their `val_N` name):
+ * - fp16 (and the float16 weights of q4f16): a FLOAT16 initializer ↔ the fp32 initializer of the
+ *   same name;
+ * - q4 / q4f16: MatMulNBits(A, `B_Q4`, `B_scales`) ↔ fp32 `B` [K, N]; a constant-weight Gemm was
+ *   rewritten first as MatMul with `W_matmul` = W (transposed when transB), so `W_matmul_Q4` ↔ W;
+ *   the scale type (float32 / float16) says which of q4 / q4f16 made it;
+ * - q8: MatMulInteger(A, `B_quantized`, A_zp, `B_zero_point`) with the scalar `B_scale` ↔ `B` as
+ *   above;
+ * - int8 tables: Gather(`T_int8`, ids) with `T_int8_scale` ↔ fp32 `T`; the token table files of
+ *   fp16, q4, q4f16 and q8 ↔ fp32/text_llm.table.
+ * Every tensor is fed to the encoders in row blocks, as a converter streams it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ONNX_TYPES,
+  initializerConsumers,
+  readOnnxGraph,
+  tensorByteLength,
+  type OnnxGraph,
+  type OnnxInitializer,
+} from './onnxProto';
+import { encodeFloat16 } from './quantizeFloat16';
+import { encodeInt8Rows, encodeQ8, int8TableRows, maxAbs, q8Scale } from './quantizeInt8';
+import {
+  Q4_BLOCK,
+  encodeQ4Columns,
+  encodeQ4Rows,
+  q4Blocks,
+  q4ScaleBytes,
+  type Q4Variant,
+} from './quantizeQ4';
+
+const PACKAGE = path.resolve(__dirname, '../../../public/models/tiny-random');
+const GRAPHS = ['text_clip', 'text_llm', 'transformer_step', 'vq_encode', 'vq_decode'] as const;
+const DTYPES = ['fp16', 'q4', 'q4f16', 'q8'] as const;
+/** The stored types only an encoder makes (float32 weights are copied as they are). */
+const ENCODED_TYPES = new Set<number>([ONNX_TYPES.INT8, ONNX_TYPES.UINT8, ONNX_TYPES.FLOAT16]);
+
+interface LoadedGraph {
+  readonly graph: OnnxGraph;
+  readonly byName: Map<string, OnnxInitializer>;
+  bytes(name: string): Uint8Array;
+}
+
+function loadGraph(dtype: string, graphName: string): LoadedGraph {
+  const file = path.join(PACKAGE, dtype, `${graphName}.onnx`);
+  const graph = readOnnxGraph(readFileSync(file), `${dtype}/${graphName}.onnx`);
+  const byName = new Map(graph.initializers.map((t) => [t.name, t]));
+  const chunks = new Map<string, Uint8Array>();
+  return {
+    graph,
+    byName,
+    bytes(name) {
+      const t = byName.get(name);
+      if (!t) throw new Error(`${dtype}/${graphName}: no initializer ${name}`);
+      if (t.raw) return t.raw;
+      if (t.external) {
+        const chunk =
+          chunks.get(t.external.location) ?? readFileSync(path.join(PACKAGE, dtype, t.external.location));
+        chunks.set(t.external.location, chunk);
+        return chunk.subarray(
+          t.external.offset,
+          t.external.offset + (t.external.length ?? tensorByteLength(t)!),
+        );
+      }
+      if (t.floatData) return new Uint8Array(new Float32Array(t.floatData).buffer);
+      if (t.int32Data && t.dataType === ONNX_TYPES.INT8)
+        return new Uint8Array(new Int8Array(t.int32Data).buffer);
+      throw new Error(`${dtype}/${graphName}: ${name} has no data this test reads`);
+    },
+  };
+}
+
+function floats(bytes: Uint8Array): Float32Array {
+  return new Float32Array(new Uint8Array(bytes).buffer); // a copy: Buffer.slice would share the file
+}
+
+/** A fp32 weight as the quantisers saw it: [rows, cols] row-major. */
+interface Source {
+  readonly values: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** The fp32 source of a weight name as the quantised graph names it (see the header). */
+function sourceOf(fp32: LoadedGraph, name: string): Source | undefined {
+  const t = fp32.byName.get(name);
+  if (t && t.dataType === ONNX_TYPES.FLOAT) {
+    const dims = t.dims.length >= 2 ? t.dims : [1, ...t.dims];
+    return {
+      values: floats(fp32.bytes(name)),
+      rows: dims.slice(0, -1).reduce((a, b) => a * b, 1),
+      cols: dims.at(-1)!,
+    };
+  }
+  if (!name.endsWith('_matmul')) return undefined;
+  const weight = name.slice(0, -'_matmul'.length);
+  const gemm = fp32.graph.nodes.find((n) => n.opType === 'Gemm' && n.inputs[1] === weight);
+  const w = fp32.byName.get(weight);
+  if (!gemm || !w || w.dims.length !== 2) return undefined;
+  const values = floats(fp32.bytes(weight));
+  const [r, c] = w.dims;
+  if (!gemm.attributes.transB) return { values, rows: r, cols: c };
+  const wt = new Float32Array(values.length);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) wt[j * r + i] = values[i * c + j];
+  return { values: wt, rows: c, cols: r };
+}
+
+function rowBlock(src: Source, from: number, to: number): Float32Array {
+  return src.values.subarray(from * src.cols, to * src.cols);
+}
+
+/** Count and list of what matched, per dtype. */
+interface Tally {
+  tensors: number;
+  bytes: number;
+  unpaired: string[];
+  /** `<dtype>/<graph> <initializer>` of every stored tensor compared */
+  checked: Set<string>;
+}
+
+function expectBytes(actual: Uint8Array, stored: Uint8Array, what: string, tally: Tally): void {
+  expect(actual.length, `${what}: length`).toBe(stored.length);
+  let first = -1;
+  for (let i = 0; i < actual.length && first < 0; i++) if (actual[i] !== stored[i]) first = i;
+  expect(first, `${what}: first differing byte`).toBe(-1);
+  tally.tensors += 1;
+  tally.bytes += stored.length;
+  tally.checked.add(what);
+}
+
+function checkFloat16(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally): void {
+  for (const t of g.graph.initializers) {
+    if (t.dataType !== ONNX_TYPES.FLOAT16) continue;
+    if (t.name.endsWith('_scales') || t.name.endsWith('_int8_scale')) continue; // checked with their weight
+    const src = sourceOf(fp32, t.name);
+    if (!src) {
+      tally.unpaired.push(`${what} ${t.name}`);
+      continue;
+    }
+    const out = new Uint8Array(src.values.length * 2);
+    const step = 7; // any block size: the rule is per value
+    for (let r = 0; r < src.rows; r += step) {
+      const block = rowBlock(src, r, Math.min(src.rows, r + step));
+      out.set(encodeFloat16(block), r * src.cols * 2);
+    }
+    expectBytes(out, g.bytes(t.name), `${what} ${t.name}`, tally);
+  }
+}
+
+function checkQ4(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally): void {
+  const seen = new Set<string>();
+  for (const node of g.graph.nodes) {
+    if (node.opType !== 'MatMulNBits' || seen.has(node.inputs[1])) continue;
+    const [, qName, sName] = node.inputs;
+    seen.add(qName);
+    expect(node.inputs.length, `${what} ${node.name}: a zero-point input`).toBe(3);
+    expect([node.attributes.bits, node.attributes.block_size]).toEqual([4, Q4_BLOCK]);
+    const src = qName.endsWith('_Q4') ? sourceOf(fp32, qName.slice(0, -3)) : undefined;
+    if (!src) {
+      tally.unpaired.push(`${what} ${qName}`);
+      continue;
+    }
+    const [k, n] = [src.rows, src.cols];
+    expect([node.attributes.K, node.attributes.N]).toEqual([k, n]);
+    const variant: Q4Variant = g.byName.get(sName)!.dataType === ONNX_TYPES.FLOAT16 ? 'q4f16' : 'q4';
+    const blocks = q4Blocks(k);
+    const sb = q4ScaleBytes(variant);
+    // stream B [K, N] by blocks of 32 rows, placing each column's piece
+    const data = new Uint8Array(n * blocks * 16);
+    const scales = new Uint8Array(n * blocks * sb);
+    for (let r = 0; r < k; r += Q4_BLOCK) {
+      const piece = encodeQ4Rows(rowBlock(src, r, Math.min(k, r + Q4_BLOCK)), n, r, k, variant);
+      for (let col = 0; col < n; col++) {
+        const at = col * blocks + piece.firstBlock;
+        data.set(piece.data.subarray(col * piece.blocks * 16, (col + 1) * piece.blocks * 16), at * 16);
+        scales.set(piece.scales.subarray(col * piece.blocks * sb, (col + 1) * piece.blocks * sb), at * sb);
+      }
+    }
+    expectBytes(data, g.bytes(qName), `${what} ${qName}`, tally);
+    expectBytes(scales, g.bytes(sName), `${what} ${sName}`, tally);
+    // the other streaming order: whole output columns (rows of Bᵀ, a torch Linear weight's layout)
+    const transposed = new Float32Array(k * n);
+    for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) transposed[j * k + i] = src.values[i * n + j];
+    const byColumns = encodeQ4Columns(transposed, k, variant);
+    expect(byColumns.data).toEqual(data);
+    expect(byColumns.scales).toEqual(scales);
+  }
+}
+
+function checkQ8(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally): void {
+  for (const node of g.graph.nodes) {
+    if (node.opType !== 'MatMulInteger' || !g.byName.has(node.inputs[1])) continue;
+    const qName = node.inputs[1];
+    if (tally.checked.has(`${what} ${qName}`)) continue; // a weight shared by several nodes
+    const base = qName.endsWith('_quantized') ? qName.slice(0, -'_quantized'.length) : '';
+    const src = base ? sourceOf(fp32, base) : undefined;
+    if (!src) {
+      tally.unpaired.push(`${what} ${qName}`);
+      continue;
+    }
+    const step = 5;
+    let absMax = 0;
+    for (let r = 0; r < src.rows; r += step)
+      absMax = maxAbs(rowBlock(src, r, Math.min(src.rows, r + step)), 0, undefined, absMax);
+    const scale = q8Scale(absMax);
+    const out = new Int8Array(src.values.length);
+    for (let r = 0; r < src.rows; r += step)
+      out.set(encodeQ8(rowBlock(src, r, Math.min(src.rows, r + step)), scale), r * src.cols);
+    expectBytes(new Uint8Array(out.buffer), g.bytes(qName), `${what} ${qName}`, tally);
+    expectBytes(
+      new Uint8Array(new Float32Array([scale]).buffer),
+      g.bytes(`${base}_scale`),
+      `${what} ${base}_scale`,
+      tally,
+    );
+    expectBytes(new Uint8Array(1), g.bytes(`${base}_zero_point`), `${what} ${base}_zero_point`, tally);
+  }
+}
+
+function checkInt8Tables(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally): void {
+  for (const t of g.graph.initializers) {
+    if (t.dataType !== ONNX_TYPES.INT8 || !t.name.endsWith('_int8')) continue;
+    const src = sourceOf(fp32, t.name.slice(0, -'_int8'.length));
+    const scaleName = `${t.name}_scale`;
+    if (!src || !g.byName.has(scaleName)) {
+      tally.unpaired.push(`${what} ${t.name}`);
+      continue;
+    }
+    const variant = g.byName.get(scaleName)!.dataType === ONNX_TYPES.FLOAT16 ? 'float16' : 'float32';
+    const values = new Uint8Array(src.values.length);
+    const scales: Uint8Array[] = [];
+    const step = 64;
+    for (let r = 0; r < src.rows; r += step) {
+      const rows = encodeInt8Rows(rowBlock(src, r, Math.min(src.rows, r + step)), src.cols, variant);
+      values.set(new Uint8Array(rows.values.buffer), r * src.cols);
+      scales.push(rows.scaleBytes);
+    }
+    expectBytes(values, g.bytes(t.name), `${what} ${t.name}`, tally);
+    expectBytes(Buffer.concat(scales), g.bytes(scaleName), `${what} ${scaleName}`, tally);
+  }
+}
+
+function checkTokenTable(dtype: (typeof DTYPES)[number], tally: Tally): void {
+  const fp32 = floats(readFileSync(path.join(PACKAGE, 'fp32', 'text_llm.table')));
+  const manifest = JSON.parse(readFileSync(path.join(PACKAGE, 'manifest.json'), 'utf8'));
+  const table = manifest.dtypes[dtype].graphs.text_llm.token_table;
+  const stored = readFileSync(path.join(PACKAGE, table.file));
+  const parts: Uint8Array[] = [];
+  const step = 50;
+  for (let r = 0; r < table.rows; r += step) {
+    const block = fp32.subarray(r * table.dim, Math.min(table.rows, r + step) * table.dim);
+    if (table.format === 'float16') parts.push(encodeFloat16(block));
+    else
+      parts.push(
+        int8TableRows(encodeInt8Rows(block, table.dim, dtype === 'q4f16' ? 'float16' : 'float32'), table.dim),
+      );
+  }
+  expectBytes(Buffer.concat(parts), stored, `${table.file}`, tally);
+}
+
+describe('the encoders reproduce the shipped tiny-random package', () => {
+  for (const dtype of DTYPES) {
+    it(`${dtype}: every encoded weight, byte for byte`, () => {
+      const tally: Tally = { tensors: 0, bytes: 0, unpaired: [], checked: new Set() };
+      for (const name of GRAPHS) {
+        const fp32 = loadGraph('fp32', name);
+        const g = loadGraph(dtype, name);
+        const what = `${dtype}/${name}`;
+        checkFloat16(fp32, g, what, tally);
+        checkQ4(fp32, g, what, tally);
+        checkQ8(fp32, g, what, tally);
+        checkInt8Tables(fp32, g, what, tally);
+      }
+      checkTokenTable(dtype, tally);
+      // every weight the encoders make was compared: no int8/uint8/float16 tensor left over
+      for (const name of GRAPHS)
+        for (const t of loadGraph(dtype, name).graph.initializers) {
+          if (ENCODED_TYPES.has(t.dataType) && !tally.checked.has(`${dtype}/${name} ${t.name}`))
+            tally.unpaired.push(`${dtype}/${name} ${t.name}`);
+        }
+      console.log(
+        `${dtype}: ${tally.tensors} tensors, ${tally.bytes} bytes equal; unpaired: ${tally.unpaired.join(', ') || 'none'}`,
+      );
+      expect(tally.unpaired).toEqual([]);
+      expect(tally.tensors).toBeGreaterThan(10);
+    });
+  }
+});

@@ -8,6 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EditError } from '../src/engine/errors';
+import { checkInstruction, checkPackageSource, maskSizeProblem } from '../src/engine/validate';
 import { DTYPES, packageEditOptions } from '../src/engine/manifest';
 import { EditEngine } from '../src/engine/pipeline';
 import type { StepEvent } from '../src/engine/pipeline';
@@ -44,6 +45,7 @@ export function usage(): string {
   return [
     'npm run edit -- --image IN --prompt TEXT --out OUT [options]',
     '  --model DIR_OR_URL   a model package (default public/models/tiny-random)',
+    '  --cache-dir DIR      where packages given by URL are downloaded (default $EDITMGT_CACHE, else ~/.cache/editmgt-web)',
     "  --mask PNG           inpainting: white marks where to edit (the image's size)",
     `  --dtype D            ${DTYPES.join(', ')} (default: the package's smallest that fits)`,
     '  --query WORDS        restrict the attention map to these words of the instruction',
@@ -78,6 +80,7 @@ export async function main(
         prompt: { type: 'string' },
         out: { type: 'string' },
         model: { type: 'string', default: DEFAULT_MODEL },
+        'cache-dir': { type: 'string' },
         ...settingFlagOptions(),
         mask: { type: 'string' },
         dtype: { type: 'string' },
@@ -97,6 +100,9 @@ export async function main(
     if (!values.image) throw new UsageError('--image is required');
     if (values.prompt === undefined) throw new UsageError('--prompt is required');
     if (!values.out) throw new UsageError('--out is required');
+    checkPackageSource(values.model, '--model');
+    if (values['cache-dir'] !== undefined && values['cache-dir'].trim() === '')
+      throw new UsageError('--cache-dir needs a folder, got ""');
     const flags = readSettingFlags(values);
     const dtype = readDtypeFlag(values.dtype);
     const inputs = [
@@ -108,15 +114,11 @@ export async function main(
     const mask = values.mask
       ? await openImage(readLocalFile(values.mask, MAX_IMAGE_FILE_BYTES, 'mask'), values.mask)
       : undefined;
-    if (mask && (mask.width !== image.width || mask.height !== image.height)) {
-      throw new EditError(
-        'bad-settings',
-        `the mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}; the mask must be the image's size`,
-      );
-    }
-    if (values.prompt.trim() === '') throw new EditError('empty-instruction', 'the instruction is empty');
+    const wrongMask = mask && maskSizeProblem(mask, image);
+    if (wrongMask) throw new EditError('bad-settings', wrongMask);
+    checkInstruction(values.prompt);
 
-    pkg = await openPackage(values.model, dtype);
+    pkg = await openPackage(values.model, dtype, { cacheDir: values['cache-dir'] });
     // unset flags take the package's defaults (the reference's 36 steps, guidance 6, …)
     const settings = { ...packageEditOptions(pkg.manifest), ...flags };
     const engine = new EditEngine({

@@ -37,9 +37,17 @@ export function settingFlagOptions(): Record<string, FlagOption> {
   return out;
 }
 
+/** Decimal notation only: `16`, `-0.5`, `.5`, `1e3`; not `0x10`, `0b1`, `0o7`, `Infinity` or `1_000`. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 function parseNumber(raw: string, d: NumberSetting): number {
-  const n = Number(raw);
   const integer = d.type === 'integer';
+  // what Number() would take but a person does not mean: 0x10 is not sixteen here
+  if (raw.trim() !== '' && !Number.isNaN(Number(raw)) && !DECIMAL.test(raw.trim()))
+    throw new UsageError(
+      `--${d.flag} expects ${integer ? 'an integer' : 'a number'} in decimal notation (such as ${d.fallback}), got "${raw}"`,
+    );
+  const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${d.flag} expects ${integer ? 'an integer' : 'a number'}, got "${raw}"`);
   }

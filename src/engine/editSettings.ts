@@ -168,7 +168,7 @@ export function checkEditSetting<K extends EditSettingName>(name: K, value: unkn
     if (!ok)
       throw new EditError(
         'bad-settings',
-        `${d.label.toLowerCase()} must be ${describeRange(d)}, got ${String(value)}`,
+        `${d.label.toLowerCase()} must be ${describeRange(d)}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
       );
   }
   return value as EditOptionValues[K];

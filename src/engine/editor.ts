@@ -10,6 +10,7 @@ import type { Dtype, Manifest } from './manifest';
 import { EDIT_SETTING_NAMES } from './editSettings';
 import type { EditOptionValues } from './editSettings';
 import { openModelPackage } from './package';
+import { checkOptionsObject } from './validate';
 import type { OpenedPackage, OpenOptions, PackageRunner } from './package';
 import type { EditEngine, EditRequest, EditResult, StepEvent } from './pipeline';
 
@@ -83,7 +84,9 @@ export class Editor {
   /**
    * Edits `image` as `instruction` says. `image` is ImageData-like (RGBA bytes, row-major);
    * `result.image` is the same kind at the input's size (`result.modelImage` at the model's).
-   * Bad input rejects with an EditError whose `code` names the problem.
+   * Bad input (an image that is not RGBA bytes of its size, an instruction with nothing visible,
+   * a setting out of its range, a mask of another size than the image) rejects with an EditError
+   * whose `code` names the problem, before any graph runs.
    * @example
    * const result = await editor.edit(imageData, 'make the sky purple', {
    *   steps: 16,
@@ -94,6 +97,8 @@ export class Editor {
    */
   async edit(image: RgbaImage, instruction: string, options: EditOptions = {}): Promise<EditResult> {
     if (this.disposed) throw new Error('this editor was disposed; load the model again');
+    // everything else is checked once, by the engine, before any graph runs (validate.ts)
+    checkOptionsObject(options);
     const { onStep, signal, mask, queryWords } = options;
     // only the edit settings, each one given (undefined is left out: the package's default stands)
     const chosen: Record<string, unknown> = {};

@@ -1,13 +1,19 @@
 /** Errors the engine reports to users, each with a stable code and a one-line message. */
 
-export type EditErrorCode =
-  | 'empty-instruction'
-  | 'image-too-large'
-  | 'bad-image'
-  | 'bad-settings'
-  | 'bad-manifest'
-  | 'checksum-mismatch'
-  | 'graph-output';
+/** Every code an EditError carries, with what it means (the API report lists them). */
+export const EDIT_ERROR_CODES = {
+  'empty-instruction': 'the instruction is missing, not text, empty, or only invisible characters',
+  'image-too-large': 'the image is over MAX_INPUT_PIXELS',
+  'bad-image': 'the image is not RGBA bytes (Uint8Array or Uint8ClampedArray) of its whole-number size',
+  'bad-settings':
+    'an edit setting, the mask, the query words, a callback, the options or the package source is out of range or of the wrong kind',
+  'bad-manifest':
+    'the model package is missing a file, or its manifest fails the schema or a cross-field check',
+  'checksum-mismatch': "a model file's size or sha256 differs from the manifest's",
+  'graph-output': "a graph's output has another type or shape than the manifest declares",
+} as const;
+
+export type EditErrorCode = keyof typeof EDIT_ERROR_CODES;
 
 export class EditError extends Error {
   constructor(

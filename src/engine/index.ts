@@ -35,7 +35,8 @@ export type {
   SwitchSetting,
   TextSetting,
 } from './editSettings';
-export { EditError, MAX_INPUT_PIXELS } from './errors';
+export { EDIT_ERROR_CODES, EditError, MAX_INPUT_PIXELS } from './errors';
+export { checkInstruction, instructionProblem } from './validate';
 export type { EditErrorCode } from './errors';
 export {
   defaultHold,

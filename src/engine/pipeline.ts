@@ -6,11 +6,10 @@
  * Shapes: token grids are [h·w] row-major (h×w = manifest token grid), attention [gh·gw].
  */
 import { processAttention } from './attention';
-import { checkEditSetting, EDIT_SETTING_NAMES, fallbackEditOptions } from './editSettings';
+import { EDIT_SETTING_NAMES, fallbackEditOptions } from './editSettings';
 import type { EditOptionValues } from './editSettings';
-import { EditError, tooLargeMessage } from './errors';
+import { EditError } from './errors';
 import {
-  checkImage,
   chwToRgba,
   compositeUnchanged,
   imageToModelPixels,
@@ -29,6 +28,7 @@ import { expectDims, expectType, makeTensor } from './tensor';
 import type { LlmMaskMode, TextEncoding, TextTokenizers } from './textEncoder';
 import { TextEncoderCache } from './textEncoder';
 import { queryTextWeights } from './textWeights';
+import { checkEditArguments } from './validate';
 
 /**
  * One edit. The edit options (steps, guidance, referenceStrength, hold, seed, negativePrompt,
@@ -155,8 +155,7 @@ export class EditEngine {
     const { h, w } = spec.tokenGrid;
     const seq = h * w;
     const warnings: string[] = [];
-    const settings = validate(req);
-    checkInputImage(req.image);
+    const settings = validate(req, spec.tokenGrid, { onStep, signal });
     signal?.throwIfAborted();
 
     const memory = this.opts.memory ?? 'all';
@@ -336,9 +335,8 @@ export class EditEngine {
     const seq = h * w;
     if (!req.mask)
       return { tokens: new Int32Array(seq).fill(spec.maskTokenId), refTokens: source, startRatio: 1 };
+    // its size was checked with the request (validate.ts)
     const grid = req.mask instanceof Uint8Array ? req.mask : maskToGrid(req.mask, h, w);
-    if (grid.length !== seq)
-      throw new EditError('bad-settings', `the mask grid has ${grid.length} cells, the model ${seq}`);
     let count = 0;
     const tokens = Int32Array.from(source);
     for (let i = 0; i < seq; i++) {
@@ -372,7 +370,7 @@ export class EditEngine {
   ): Promise<{ tokens: Float32Array; grid: Float32Array } | null> {
     const { spec, runner } = this.opts;
     const { h, w } = spec.tokenGrid;
-    const settings = validate(req);
+    const settings = validate(req, spec.tokenGrid, { signal });
     if (!Number.isInteger(step) || step < 0 || step >= settings.steps)
       throw new EditError('bad-settings', `step must be in [0, ${settings.steps}), got ${step}`);
     const cond = await this.text.encode(req.prompt, signal);
@@ -461,33 +459,12 @@ export function usesCfg(guidance: number): boolean {
 /** The options an edit runs with: the request's, the table's fallbacks for the rest. */
 type Settings = EditOptionValues;
 
-function validate(req: EditRequest): Settings {
-  if (typeof req.prompt !== 'string' || req.prompt.trim() === '')
-    throw new EditError('empty-instruction', 'the instruction is empty');
-  validateSettings(req);
+/** Checks the request once, before any graph runs (validate.ts: the rules every host shares). */
+function validate(req: EditRequest, grid: { h: number; w: number }, callbacks: EditCallbacks): Settings {
+  checkEditArguments(req, grid, callbacks);
   const settings: Record<string, unknown> = { ...fallbackEditOptions() };
   for (const name of EDIT_SETTING_NAMES) if (req[name] !== undefined) settings[name] = req[name];
   return settings as unknown as EditOptionValues;
-}
-
-/**
- * Refuses edit options outside their range or of the wrong kind, naming the setting; ranges and
- * messages come from EDIT_SETTINGS. Unset options are left to the model's defaults. The ranges
- * also keep guidance and reference strength finite in float32 (1e308 would become Infinity and
- * the output NaN).
- */
-export function validateSettings(s: Partial<EditOptionValues>): void {
-  for (const name of EDIT_SETTING_NAMES) if (s[name] !== undefined) checkEditSetting(name, s[name]);
-}
-
-function checkInputImage(img: RgbaImage): void {
-  const tooLarge = tooLargeMessage(img.width, img.height);
-  if (tooLarge) throw new EditError('image-too-large', tooLarge);
-  try {
-    checkImage(img);
-  } catch (err) {
-    throw new EditError('bad-image', (err as Error).message);
-  }
 }
 
 function indicesWhere(n: number, pred: (i: number) => boolean): Int32Array {

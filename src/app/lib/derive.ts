@@ -1,4 +1,5 @@
 /** Facts computed from the store's state. Pure, so they can be unit-tested on plain objects. */
+import { instructionProblem } from '../../engine/validate';
 import type { ModelInfo } from '../../protocol/messages';
 import type { AppError } from './errors';
 import { current, type History } from './history';
@@ -24,9 +25,6 @@ export function deriveEditState(s: DeriveInput): EditState {
   return 'idle';
 }
 
-/** Characters that draw nothing: white space and Unicode's default-ignorables (zero-width spaces and joiners, direction and variation marks, soft hyphens, fillers). */
-const INVISIBLE = /[\s\p{Default_Ignorable_Code_Point}]/gu;
-
 /** What is missing before an edit can run, said so the person knows what to do; null when nothing. */
 export function missingForRun(
   s: DeriveInput & { instruction: string; loadPercent: number | null },
@@ -41,10 +39,11 @@ export function missingForRun(
     return `Nothing to edit yet: add an image (drop, paste or Choose image), and ${modelText}.`;
   if (needImage) return 'Add an image first: drop one on the page, paste it, or use Choose image.';
   if (needModel) return `Can't run yet: ${modelText}.`;
+  // the engine's rule (the CLI and the library refuse the same instructions, with the same words)
+  const problem = instructionProblem(s.instruction);
+  if (problem === null) return null;
   if (!s.instruction.trim()) return 'Type what to change first, for example “make the sky purple”.';
-  if (!s.instruction.replace(INVISIBLE, ''))
-    return 'The instruction has only invisible characters (zero-width spaces, joiners or marks): type what to change, for example “make the sky purple”.';
-  return null;
+  return `${problem[0]!.toUpperCase()}${problem.slice(1)}: type what to change, for example “make the sky purple”.`;
 }
 
 /** The frame the stage shows: the scrubbed one, else the latest. */

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .configs import editmgt_transformer, vq_gan
 from .errors import ExportError
 
 REPO = Path(__file__).resolve().parents[3]
 EXPORT_ROOT = REPO / "tools" / "export"
 
 # config.json of the published transformer (docs: editmgt-reference §1)
-FULL_TRANSFORMER = dict(
-    patch_size=1,
+FULL_TRANSFORMER = editmgt_transformer(
     in_channels=64,
     num_layers=14,
     num_single_layers=28,
@@ -41,34 +41,18 @@ FULL_TRANSFORMER = dict(
     num_attention_heads=8,
     joint_attention_dim=2304,
     pooled_projection_dim=1024,
-    guidance_embeds=False,
     axes_dims_rope=[16, 56, 56],
     vocab_size=8256,
     codebook_size=8192,
-    downsample=True,
-    upsample=True,
-    text_encoder_architecture="CLIP_Gemma2",
-    connector_type="linear",
 )
 # the Meissonic VQ-GAN (diffusers VQModel as converted for aMUSEd): 5 levels -> scale factor 16
-FULL_VQ = dict(
-    in_channels=3,
-    out_channels=3,
-    down_block_types=["DownEncoderBlock2D"] * 5,
-    up_block_types=["UpDecoderBlock2D"] * 5,
+FULL_VQ = vq_gan(
     block_out_channels=[128, 256, 256, 512, 768],
     layers_per_block=2,
-    act_fn="silu",
     latent_channels=64,
     sample_size=32,
     num_vq_embeddings=8192,
     norm_num_groups=32,
-    vq_embed_dim=None,
-    scaling_factor=0.18215,
-    norm_type="group",
-    mid_block_add_attention=False,
-    lookup_from_codebook=True,
-    force_upcast=False,
 )
 CLIP_H = dict(
     vocab_size=49408,

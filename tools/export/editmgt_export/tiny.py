@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from .configs import editmgt_transformer, gemma2, vq_gan, write_pipeline_files
 from .tiny_tokenizers import build_clip_tokenizer, build_gemma_tokenizer, save_tokenizer
 from .transformer import EditMGTTransformer
 
@@ -25,8 +26,7 @@ TINY_CHUNK_BYTES = 512 * 1024
 # a smaller weight gain keeps the random transformer's activations moderate, so quantisation
 # error does not get amplified chaotically through the blocks (closer to a trained model)
 TRANSFORMER_GAIN = 0.5
-TINY_TRANSFORMER = dict(
-    patch_size=1,
+TINY_TRANSFORMER = editmgt_transformer(
     in_channels=32,
     num_layers=2,
     num_single_layers=2,
@@ -34,33 +34,17 @@ TINY_TRANSFORMER = dict(
     num_attention_heads=2,
     joint_attention_dim=32,
     pooled_projection_dim=32,
-    guidance_embeds=False,
     axes_dims_rope=[4, 6, 6],
     vocab_size=128,
     codebook_size=64,
-    downsample=True,
-    upsample=True,
-    text_encoder_architecture="CLIP_Gemma2",
-    connector_type="linear",
 )
-TINY_VQ = dict(
-    in_channels=3,
-    out_channels=3,
-    down_block_types=["DownEncoderBlock2D"] * 3,
-    up_block_types=["UpDecoderBlock2D"] * 3,
+TINY_VQ = vq_gan(
     block_out_channels=[16, 32, 32],
     layers_per_block=1,
-    act_fn="silu",
     latent_channels=8,
     sample_size=64,
     num_vq_embeddings=64,
     norm_num_groups=8,
-    vq_embed_dim=None,
-    scaling_factor=0.18215,
-    norm_type="group",
-    mid_block_add_attention=False,
-    lookup_from_codebook=True,
-    force_upcast=False,
 )
 
 
@@ -82,7 +66,7 @@ def _tiny_clip_config(vocab_size: int, bos: int, eos: int) -> dict:
 
 
 def _tiny_gemma_config(vocab_size: int) -> dict:
-    return dict(
+    return gemma2(
         vocab_size=vocab_size,
         hidden_size=32,
         intermediate_size=64,
@@ -90,18 +74,7 @@ def _tiny_gemma_config(vocab_size: int) -> dict:
         num_attention_heads=2,
         num_key_value_heads=1,
         head_dim=16,
-        max_position_embeddings=512,
-        sliding_window=4096,
         query_pre_attn_scalar=16,
-        attn_logit_softcapping=50.0,
-        final_logit_softcapping=30.0,
-        hidden_activation="gelu_pytorch_tanh",
-        rms_norm_eps=1e-6,
-        pad_token_id=0,
-        eos_token_id=1,
-        bos_token_id=2,
-        tie_word_embeddings=True,
-        attn_implementation="eager",
     )
 
 
@@ -207,29 +180,7 @@ def build_random_checkpoint(
         _write_random_transformer(out / "editmgt", transformer, seed + 4)
         log("editmgt written")
 
-    (out / "scheduler").mkdir(parents=True, exist_ok=True)
-    (out / "scheduler" / "scheduler_config.json").write_text(
-        json.dumps(
-            {"_class_name": "Scheduler", "mask_token_id": transformer["vocab_size"] - 1, "masking_schedule": "cosine"},
-            indent=2,
-        )
-        + "\n"
-    )
-    (out / "model_index.json").write_text(
-        json.dumps(
-            {
-                "_class_name": "Pipeline",
-                "tokenizer": ["transformers", "CLIPTokenizer"],
-                "text_encoder": ["transformers", "CLIPTextModelWithProjection"],
-                "vqvae": ["diffusers", "VQModel"],
-                "transformer": ["src.transformer", "Transformer2DModel"],
-                "scheduler": ["src.scheduler", "Scheduler"],
-                "tiny_random_seed": seed,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    write_pipeline_files(out, transformer["vocab_size"] - 1, {"tiny_random_seed": seed})
     return out
 
 

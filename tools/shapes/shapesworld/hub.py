@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from editmgt_export.configs import write_pipeline_files
+
 from . import mgt, vq
 
 RECIPE = "tools/shapes (python -m shapesworld.train)"
@@ -63,25 +65,5 @@ def save_checkpoint(work: Path, out: Path, stage: str = "edit", trained_by: str 
         {"_class_name": "Transformer2DModel", **mgt.TRANSFORMER_CONFIG},
         "diffusion_pytorch_model.safetensors",
     )
-    (out / "scheduler").mkdir(parents=True, exist_ok=True)
-    (out / "scheduler" / "scheduler_config.json").write_text(
-        json.dumps({"_class_name": "Scheduler", "mask_token_id": mgt.MASK_ID, "masking_schedule": "cosine"}, indent=2)
-        + "\n"
-    )
-    (out / "model_index.json").write_text(
-        json.dumps(
-            {
-                "_class_name": "Pipeline",
-                "tokenizer": ["transformers", "CLIPTokenizer"],
-                "text_encoder": ["transformers", "CLIPTextModelWithProjection"],
-                "vqvae": ["diffusers", "VQModel"],
-                "transformer": ["src.transformer", "Transformer2DModel"],
-                "scheduler": ["src.scheduler", "Scheduler"],
-                "trained_by": trained_by,
-                "resolution": 128,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    write_pipeline_files(out, mgt.MASK_ID, {"trained_by": trained_by, "resolution": 128})
     return out

@@ -26,14 +26,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from editmgt_export.configs import editmgt_transformer
 from editmgt_export.transformer import EditMGTTransformer
 
 from . import text
 
 CODEBOOK = 512
 MASK_ID = CODEBOOK  # vocab_size - 1
-TRANSFORMER_CONFIG = dict(
-    patch_size=1,
+TRANSFORMER_CONFIG = editmgt_transformer(
     in_channels=64,
     num_layers=1,
     num_single_layers=3,
@@ -41,14 +41,9 @@ TRANSFORMER_CONFIG = dict(
     num_attention_heads=4,
     joint_attention_dim=text.WIDTH,
     pooled_projection_dim=text.WIDTH,
-    guidance_embeds=False,
     axes_dims_rope=[8, 12, 12],
     vocab_size=CODEBOOK + 1,
     codebook_size=CODEBOOK,
-    downsample=True,
-    upsample=True,
-    text_encoder_architecture="CLIP_Gemma2",
-    connector_type="linear",
 )
 MICRO_CONDS = [128.0, 128.0, 0.0, 0.0, 6.0]
 NEGATIVE_PROMPT = (

@@ -20,6 +20,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from editmgt_export import tiny_tokenizers
+from editmgt_export.configs import gemma2
 from editmgt_export.tiny_tokenizers import assemble_clip_tokenizer, assemble_gemma_tokenizer, clip_text_rules
 
 from .edits import KINDS, STYLE_WORDS, caption
@@ -96,7 +97,7 @@ def clip_config(tok: Tokenizer) -> dict:
 
 def gemma_config(tok: Tokenizer) -> dict:
     # 3 layers: the sequence is the second-to-last hidden state, so the last layer is never used.
-    return dict(
+    return gemma2(
         vocab_size=tok.get_vocab_size(),
         hidden_size=WIDTH,
         intermediate_size=2 * WIDTH,
@@ -104,18 +105,7 @@ def gemma_config(tok: Tokenizer) -> dict:
         num_attention_heads=2,
         num_key_value_heads=1,
         head_dim=32,
-        max_position_embeddings=512,
-        sliding_window=4096,
         query_pre_attn_scalar=32,
-        attn_logit_softcapping=50.0,
-        final_logit_softcapping=30.0,
-        hidden_activation="gelu_pytorch_tanh",
-        rms_norm_eps=1e-6,
-        pad_token_id=0,
-        eos_token_id=1,
-        bos_token_id=2,
-        tie_word_embeddings=True,
-        attn_implementation="eager",
     )
 
 

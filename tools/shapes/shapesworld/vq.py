@@ -21,24 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-VQ_CONFIG = dict(
-    in_channels=3,
-    out_channels=3,
-    down_block_types=["DownEncoderBlock2D"] * 4,
-    up_block_types=["UpDecoderBlock2D"] * 4,
+from editmgt_export.configs import vq_gan
+
+VQ_CONFIG = vq_gan(
     block_out_channels=[32, 32, 64, 64],
     layers_per_block=1,
-    act_fn="silu",
     latent_channels=32,
     sample_size=128,
     num_vq_embeddings=512,
     norm_num_groups=8,
-    vq_embed_dim=None,
-    scaling_factor=0.18215,
     norm_type="spatial",
-    mid_block_add_attention=False,
-    lookup_from_codebook=True,
-    force_upcast=False,
 )
 
 

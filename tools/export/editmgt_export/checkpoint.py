@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
+from safetensors import SafetensorError, safe_open
 
 from .errors import ExportError
 from .transformer import EditMGTTransformer
@@ -57,14 +59,158 @@ def _read_json(path: Path) -> dict:
         raise ExportError(f"{path} is not valid JSON: {e}") from None
 
 
-def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a subfolder (single or sharded safetensors)."""
-    files = sorted(folder.glob("*.safetensors"))
-    if not files:
+# Weight files as transformers and diffusers name them: ``<stem>[.<variant>][-00001-of-00003].safetensors``
+# and the index ``<stem>.safetensors.index[.<variant>].json`` (the variant goes before the last
+# suffix: ``_add_variant`` in both libraries).
+WEIGHT_FILE = re.compile(
+    r"^(?P<stem>[^.]+?)(?:\.(?P<variant>[A-Za-z0-9_]+))?(?:-(?P<part>\d+)-of-(?P<parts>\d+))?\.safetensors$"
+)
+INDEX_FILE = re.compile(r"^(?P<stem>[^.]+)\.safetensors\.index(?:\.(?P<variant>[A-Za-z0-9_]+))?\.json$")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# stored float types read as float32, exactly (every float16 and bfloat16 value is a float32 value)
+EXACT_FLOATS = (torch.float32, torch.float16, torch.bfloat16)
+
+
+@dataclass
+class WeightFiles:
+    """The files a subfolder's tensors are read from (``select_weights``)."""
+
+    folder: Path
+    variant: str | None  # None: the default (non-variant) files
+    files: list[Path]
+    index: Path | None = None
+    weight_map: dict[str, str] | None = None  # tensor -> file name, from the index
+
+    def describe(self) -> str:
+        what = f"variant '{self.variant}'" if self.variant else "default files"
+        return f"{self.folder}: {what}, " + ", ".join(f.name for f in ([self.index] if self.index else []) + self.files)
+
+
+def _weight_groups(folder: Path) -> dict[str | None, dict[str, list[str]]]:
+    groups: dict[str | None, dict[str, list[str]]] = {}
+    for p in sorted(folder.iterdir()):
+        if not p.is_file():
+            continue
+        if p.name.endswith(".safetensors"):
+            m = WEIGHT_FILE.match(p.name)
+            if m is None:
+                raise ExportError(f"{p}: cannot tell the model, variant and shard from this file name")
+            groups.setdefault(m["variant"], {"files": [], "indexes": []})["files"].append(p.name)
+        elif INDEX_FILE.match(p.name):
+            groups.setdefault(INDEX_FILE.match(p.name)["variant"], {"files": [], "indexes": []})["indexes"].append(
+                p.name
+            )
+    return groups
+
+
+def select_weights(folder: Path) -> WeightFiles:
+    """Which safetensors files hold a subfolder's tensors.
+
+    - The default (non-variant) files when there are any; ``variant`` files beside them
+      (``model.fp16.safetensors``, ``diffusion_pytorch_model.fp16-00001-of-00002.safetensors``,
+      …) are ignored: they are a lower-precision copy of the same weights for downloads, and
+      the package is made from the full-precision ones.
+    - One variant only when it is all there is; two variants and no default files are refused
+      (which copy was meant is not knowable). Files of two variants are never mixed.
+    - Within the chosen files, an index (``*.safetensors.index[.variant].json``) decides which
+      file holds which tensor; without one, a single file, or shards ``-0000k-of-0000n`` that
+      must all be there.
+    - Pickle files (``pytorch_model.bin``, …) are never opened: a folder with only those is
+      refused with a message.
+    """
+    folder = Path(folder)
+    groups = _weight_groups(folder)
+    if not any(g["files"] for g in groups.values()):
+        pickles = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.endswith(PICKLE_SUFFIXES))
+        if pickles:
+            raise ExportError(
+                f"{folder} has only pickle weights ({', '.join(pickles)}), which are not read: unpickling a file "
+                "can run code stored in it. Save the weights as safetensors (e.g. save_pretrained with "
+                "safe_serialization=True, on a machine you trust) and convert that"
+            )
         raise ExportError(f"{folder} has no .safetensors weights")
+    if None in groups:
+        variant = None
+    else:
+        variants = sorted(v for v in groups if v is not None)
+        if len(variants) > 1:
+            raise ExportError(
+                f"{folder} has no default weight files, only the variants {', '.join(variants)}: "
+                "which one to convert is ambiguous (keep one, or add the full-precision files)"
+            )
+        variant = variants[0]
+    group = groups[variant]
+    label = f"variant '{variant}'" if variant else "default"
+    if len(group["indexes"]) > 1:
+        raise ExportError(f"{folder} has several {label} index files: {', '.join(group['indexes'])}")
+    if group["indexes"]:
+        index_path = folder / group["indexes"][0]
+        index = _read_json(index_path)
+        weight_map = index.get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise ExportError(f"{index_path} has no weight_map")
+        for name, file in weight_map.items():
+            if not isinstance(file, str) or Path(file).name != file:
+                raise ExportError(f"{index_path}: tensor '{name}' is mapped to {file!r}, not a file name in {folder}")
+        files = sorted(set(weight_map.values()))
+        for file in files:
+            if not (folder / file).is_file():
+                raise ExportError(f"{index_path} names {file}, which is missing from {folder}")
+        return WeightFiles(folder, variant, [folder / f for f in files], index_path, dict(weight_map))
+    names = group["files"]
+    if not names:
+        raise ExportError(f"{folder} has a {label} index but no {label} weight files")
+    parsed = [WEIGHT_FILE.match(n) for n in names]
+    if len({m["stem"] for m in parsed}) > 1:
+        raise ExportError(f"{folder} holds the weights of more than one model: {', '.join(names)}")
+    singles = [m.string for m in parsed if m["part"] is None]
+    shards = [m for m in parsed if m["part"] is not None]
+    if singles and shards:
+        raise ExportError(
+            f"{folder} has both {singles[0]} and shards ({shards[0].string}, …) and no index saying which to read"
+        )
+    if shards:
+        counts = {int(m["parts"]) for m in shards}
+        if len(counts) > 1:
+            raise ExportError(f"{folder}: shards of different counts ({', '.join(m.string for m in shards)})")
+        (n,) = counts
+        have = {int(m["part"]) for m in shards}
+        lost = [k for k in range(1, n + 1) if k not in have]
+        if lost:
+            raise ExportError(f"{folder}: shard {lost[0]} of {n} is missing (found {', '.join(names)})")
+    return WeightFiles(folder, variant, [folder / n for n in names])
+
+
+def _as_float32(tensor: torch.Tensor, name: str, file: Path) -> torch.Tensor:
+    if not tensor.is_floating_point():
+        return tensor
+    if tensor.dtype not in EXACT_FLOATS:
+        raise ExportError(f"{file}: tensor '{name}' is {tensor.dtype}; float32, float16 and bfloat16 are read")
+    return tensor.to(torch.float32)
+
+
+def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a subfolder, float ones as float32 (exact from float16 and bfloat16), from
+    the files ``select_weights`` picks."""
+    chosen = select_weights(folder)
     tensors: dict[str, torch.Tensor] = {}
-    for f in files:
-        tensors.update(load_file(str(f)))
+    for file in chosen.files:
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                names = list(f.keys())
+                if chosen.weight_map is not None:
+                    wanted = [n for n, where in chosen.weight_map.items() if where == file.name]
+                    absent = [n for n in wanted if n not in names]
+                    if absent:
+                        raise ExportError(f"{chosen.index} puts tensor '{absent[0]}' in {file.name}, which lacks it")
+                else:
+                    wanted = names
+                for name in wanted:
+                    if name in tensors:
+                        raise ExportError(f"{folder}: tensor '{name}' is in more than one file (again in {file.name})")
+                    tensors[name] = _as_float32(f.get_tensor(name), name, file)
+        except SafetensorError as e:
+            raise ExportError(f"{file} is not a readable safetensors file: {e}") from None
     return tensors
 
 
@@ -126,8 +272,8 @@ def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
     config = AutoConfig.from_pretrained(folder)
     model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     tensors = read_tensors(folder)
-    if not any(k.startswith("model.") for k in tensors):
-        tensors = {f"model.{k}": v for k, v in tensors.items()}
+    if not any(k.startswith("model.") for k in tensors):  # saved as the base Gemma2Model
+        tensors = {k if k == "lm_head.weight" else f"model.{k}": v for k, v in tensors.items()}
     tied = ("lm_head.weight",) if getattr(config, "tie_word_embeddings", True) else ()
     load_strict(model, tensors, folder.name, allowed_missing=tied)
     return model.eval()
@@ -207,3 +353,78 @@ def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE) -> Checkpo
     if not 0 <= ckpt.mask_token_id < cfg.vocab_size:
         raise ExportError(f"mask_token_id {ckpt.mask_token_id} outside the transformer vocab {cfg.vocab_size}")
     return ckpt
+
+
+def clip_tokenizer_from_vocab_merges(folder: Path):
+    """A CLIP BPE ``tokenizers.Tokenizer`` from the slow tokenizer's ``vocab.json`` and
+    ``merges.txt``, with the CLIP fast tokenizer's pipeline (the one the tiny checkpoint's
+    ``tokenizer.json`` has): NFC, whitespace runs → one space, lower case; CLIP's word pattern
+    then byte-level pieces; BPE with the ``</w>`` end-of-word suffix and ``<|endoftext|>`` as the
+    unknown token; ``<|startoftext|> … <|endoftext|>`` around every text."""
+    from tokenizers import Tokenizer, decoders, models, processors
+
+    from .tiny_tokenizers import clip_text_rules
+
+    vocab = _read_json(folder / "vocab.json")
+    merges_path = folder / "merges.txt"
+    if not merges_path.is_file():
+        raise ExportError(f"{folder} has vocab.json but no merges.txt")
+    merges: list[tuple[str, str]] = []
+    for n, line in enumerate(merges_path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line or (n == 1 and line.startswith("#version")):
+            continue
+        pair = line.split(" ")
+        if len(pair) != 2:
+            raise ExportError(f"{merges_path} line {n}: expected two pieces separated by one space, got {line!r}")
+        merges.append((pair[0], pair[1]))
+    for special in ("<|startoftext|>", "<|endoftext|>"):
+        if special not in vocab:
+            raise ExportError(f"{folder / 'vocab.json'} has no {special}: not a CLIP vocabulary")
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, end_of_word_suffix="</w>", unk_token="<|endoftext|>"))
+    tok.normalizer, tok.pre_tokenizer = clip_text_rules()
+    tok.add_special_tokens(["<|startoftext|>", "<|endoftext|>"])
+    tok.post_processor = processors.RobertaProcessing(
+        ("<|endoftext|>", vocab["<|endoftext|>"]),
+        ("<|startoftext|>", vocab["<|startoftext|>"]),
+        trim_offsets=False,
+        add_prefix_space=False,
+    )
+    tok.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Replace("</w>", " "), decoders.Strip(" ", 0, 1)])
+    return tok
+
+
+# tokenizer_config classes whose transformers class rebuilds the pipeline in its own code instead
+# of taking tokenizer.json as saved (transformers 5: CLIPTokenizer changes the byte-level
+# pre-tokenizer, the decoder and the BPE model's fields); for these the file is read as it is
+CLIP_TOKENIZER_CLASSES = ("CLIPTokenizer", "CLIPTokenizerFast")
+
+
+def load_tokenizer(folder: Path):
+    """A subfolder's tokenizer (transformers).
+
+    - ``vocab.json`` + ``merges.txt`` and no ``tokenizer.json`` (the slow CLIP tokenizer's files):
+      ``clip_tokenizer_from_vocab_merges`` builds the ``tokenizer.json``, which is then loaded as
+      below, so both layouts of one CLIP tokenizer give the same tokenizer;
+    - a CLIP ``tokenizer.json``: loaded as saved (``PreTrainedTokenizerFast``), with the special
+      tokens and settings of ``tokenizer_config.json`` / ``special_tokens_map.json``;
+    - anything else: ``AutoTokenizer`` (its class's defaults apply, e.g. Gemma pads on the left
+      unless the config says otherwise).
+    """
+    import tempfile
+
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    folder = Path(folder)
+    config_path = folder / "tokenizer_config.json"
+    config = _read_json(config_path) if config_path.is_file() else {}
+    if not (folder / "tokenizer.json").is_file() and (folder / "vocab.json").is_file():
+        tok = clip_tokenizer_from_vocab_merges(folder)
+        with tempfile.TemporaryDirectory(prefix="editmgt-tokenizer-") as tmp:
+            tok.save(str(Path(tmp) / "tokenizer.json"))
+            for extra in ("tokenizer_config.json", "special_tokens_map.json"):
+                if (folder / extra).is_file():
+                    shutil.copy(folder / extra, Path(tmp) / extra)
+            return PreTrainedTokenizerFast.from_pretrained(tmp)
+    if config.get("tokenizer_class") in CLIP_TOKENIZER_CLASSES and (folder / "tokenizer.json").is_file():
+        return PreTrainedTokenizerFast.from_pretrained(str(folder))
+    return AutoTokenizer.from_pretrained(str(folder))

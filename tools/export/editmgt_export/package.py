@@ -18,7 +18,7 @@ import torch
 
 from . import __version__
 from .buffers import dtype_max_buffer, manifest_max_buffer
-from .checkpoint import Checkpoint
+from .checkpoint import Checkpoint, load_tokenizer
 from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
 from .external_data import CHUNK_BYTES, MAX_CHUNK_BYTES, chunk_paths, current_umask
@@ -86,12 +86,10 @@ def _io(model_path: Path, graph: str, names: dict = GRAPH_IO) -> dict:
 def package_tokenizers(ckpt: Checkpoint, out: Path, text_len: int = LLM_LEN) -> dict:
     """tokenizer_clip/ and tokenizer_llm/ with padding + truncation set inside tokenizer.json
     (the LLM's to ``text_len`` tokens)."""
-    from transformers import AutoTokenizer
-
     result = {}
     for key, sub, length in (("clip", "tokenizer", CLIP_LEN), ("llm", "llm_encoder", text_len)):
         try:
-            hf = AutoTokenizer.from_pretrained(str(ckpt.root / sub))
+            hf = load_tokenizer(ckpt.root / sub)
         except Exception as e:
             raise ExportError(
                 f"cannot load the {key} tokenizer from {ckpt.root / sub}: {str(e).splitlines()[0]}"

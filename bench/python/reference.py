@@ -145,16 +145,7 @@ def main(argv=None) -> dict:
     package = Path(a.package)
     manifest = read_manifest(package)
     cfg = manifest["config"]
-    res = str(cfg["resolution"])
-    geo = ModelGeometry(
-        cfg["resolution"],
-        tuple(cfg["resolutions"][res]["token_grid"]),
-        tuple(cfg["resolutions"][res]["transformer_grid"]),
-        cfg["codebook_size"],
-        cfg["mask_token_id"],
-        cfg["text"]["clip_length"],
-        cfg["text"]["llm_length"],
-    )
+    geo = ModelGeometry.from_manifest(manifest)
     tok = Tokenizers(package / "tokenizer_clip" / "tokenizer.json", package / "tokenizer_llm" / "tokenizer.json")
 
     if a.checkpoint:

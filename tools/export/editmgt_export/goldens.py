@@ -173,16 +173,7 @@ def write_goldens(package: Path, out: Path, seed: int = 0) -> None:
     manifest = read_manifest(package)
     tiny_seed = int(manifest["source"]["id"].rsplit(" ", 1)[-1])
     cfg = manifest["config"]
-    res = str(cfg["resolution"])
-    geo = ModelGeometry(
-        cfg["resolution"],
-        tuple(cfg["resolutions"][res]["token_grid"]),
-        tuple(cfg["resolutions"][res]["transformer_grid"]),
-        cfg["codebook_size"],
-        cfg["mask_token_id"],
-        cfg["text"]["clip_length"],
-        cfg["text"]["llm_length"],
-    )
+    geo = ModelGeometry.from_manifest(manifest)
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = load_checkpoint(build_tiny_checkpoint(Path(tmp) / "ckpt", tiny_seed))
         runner = TorchRunner(ckpt, geo.token_grid, geo.llm_length, cfg["attention_blocks"])

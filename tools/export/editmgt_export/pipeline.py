@@ -35,6 +35,21 @@ class ModelGeometry:
     clip_length: int = 77
     llm_length: int = 256
 
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> ModelGeometry:
+        """The geometry a package's manifest declares, at its default resolution."""
+        cfg = manifest["config"]
+        res = cfg["resolutions"][str(cfg["resolution"])]
+        return cls(
+            cfg["resolution"],
+            tuple(res["token_grid"]),
+            tuple(res["transformer_grid"]),
+            cfg["codebook_size"],
+            cfg["mask_token_id"],
+            cfg["text"]["clip_length"],
+            cfg["text"]["llm_length"],
+        )
+
 
 def source_pixels(image: Image.Image, resolution: int) -> np.ndarray:
     """The reference's image pre-processing: the opened image squashed to resolution² with

@@ -30,17 +30,7 @@ def manifest(package: Path = TINY_PACKAGE) -> dict:
 def geometry(package: Path = TINY_PACKAGE):
     from editmgt_export.pipeline import ModelGeometry
 
-    cfg = manifest(package)["config"]
-    res = cfg["resolutions"][str(cfg["resolution"])]
-    return ModelGeometry(
-        cfg["resolution"],
-        tuple(res["token_grid"]),
-        tuple(res["transformer_grid"]),
-        cfg["codebook_size"],
-        cfg["mask_token_id"],
-        cfg["text"]["clip_length"],
-        cfg["text"]["llm_length"],
-    )
+    return ModelGeometry.from_manifest(manifest(package))
 
 
 def tokenizers(package: Path = TINY_PACKAGE):

@@ -53,17 +53,7 @@ def package_runner(folder: Path, dtype: str, threads: int = 2):
 
 def open_package(folder: Path, dtype: str = "fp32"):
     m = read_manifest(folder)
-    c = m["config"]
-    r = str(c["resolution"])
-    geo = ModelGeometry(
-        c["resolution"],
-        tuple(c["resolutions"][r]["token_grid"]),
-        tuple(c["resolutions"][r]["transformer_grid"]),
-        c["codebook_size"],
-        c["mask_token_id"],
-        c["text"]["clip_length"],
-        c["text"]["llm_length"],
-    )
+    geo = ModelGeometry.from_manifest(m)
     tok = Tokenizers(folder / "tokenizer_clip" / "tokenizer.json", folder / "tokenizer_llm" / "tokenizer.json")
     return package_runner(folder, dtype), tok, geo, m
 

@@ -178,6 +178,54 @@ describe.skipIf(!hasTiny)('model packages from servers and files that misbehave'
     expect(d.lines).toEqual([expect.stringMatching(/manifest .* is 4 GiB; the limit is 16 MiB/)]);
   }, 30_000);
 
+  it('refuses a graph declared at 1e15 bytes before fetching any file, naming it and the limit', async () => {
+    freshCache();
+    const asked: string[] = [];
+    const m = JSON.parse(readFileSync(join(TINY, 'manifest.json'), 'utf8')) as {
+      files: { path: string; bytes: number }[];
+    };
+    for (const f of m.files) if (f.path.endsWith('/transformer_step.onnx')) f.bytes = 1e15;
+    const url = await serve((path, _req, res) => {
+      asked.push(path);
+      if (path === 'manifest.json') res.writeHead(200).end(JSON.stringify(m));
+      else if (path.endsWith('transformer_step.onnx')) {
+        // a server that would stream without end (bounded here at 64 MiB, in case it is asked)
+        res.writeHead(200);
+        const chunk = Buffer.alloc(1 << 20);
+        let sent = 0;
+        const more = () => {
+          while (sent < 64 && !res.destroyed && res.write(chunk)) sent++;
+          if (sent < 64 && !res.destroyed) res.once('drain', more);
+          else res.end();
+        };
+        more();
+      }
+    });
+    const r = await edit(url);
+    expect(r.code).toBe(2);
+    expect(r.lines).toEqual([
+      expect.stringMatching(
+        /^edit: model file \w+\/transformer_step\.onnx is declared as 909\.5 TiB; a package file may be at most 4 GiB$/,
+      ),
+    ]);
+    expect(asked).toEqual(['manifest.json']);
+    expect(cacheFiles(cache).filter((f) => f.includes('.'))).toEqual([]);
+  });
+
+  it('downloads into --cache-dir when it is given, not into EDITMGT_CACHE', async () => {
+    freshCache();
+    const chosen = mkdtempSync(join(dir, 'chosen-'));
+    const url = await serve();
+    const lines: string[] = [];
+    const args = ['--image', image, '--prompt', 'make it red', '--out', join(dir, 'out.png'), '--steps', '1'];
+    const code = await main([...args, '--model', url, '--cache-dir', chosen, '--quiet'], (l) =>
+      lines.push(l),
+    );
+    expect({ code, lines }).toEqual({ code: 0, lines: [] });
+    expect(cacheFiles(chosen).some((f) => f.endsWith('transformer_step.onnx'))).toBe(true);
+    expect(cacheFiles(cache)).toEqual([]);
+  });
+
   it('says a web page is not a manifest', async () => {
     freshCache();
     const url = await serve((path, _req, res) => {

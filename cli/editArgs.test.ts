@@ -82,6 +82,25 @@ describe('numeric flags and inputs are checked before any work', () => {
       /--dtype must be auto or one of fp32, fp16, q4, q4f16, q8, got "int3"/,
     ],
     [
+      'a hexadecimal guidance',
+      ['--guidance', '0x10'],
+      /^edit: --guidance expects a number in decimal notation \(such as 6\), got "0x10"$/,
+    ],
+    ['a binary step count', ['--steps', '0b11'], /--steps expects an integer in decimal notation/],
+    ['an octal seed', ['--seed', '0o17'], /--seed expects an integer in decimal notation/],
+    ['an empty --model', ['--model', ''], /^edit: --model needs a model package: .*; got ""$/],
+    ['an empty --cache-dir', ['--cache-dir', ''], /^edit: --cache-dir needs a folder, got ""$/],
+    [
+      'an instruction of only invisible characters',
+      ['--prompt', '\u200b\u200c\u200d\u2060\ufeff'],
+      /^edit: the instruction has only invisible characters \(zero-width spaces, joiners or marks\)$/,
+    ],
+    [
+      'an instruction of only direction marks and a soft hyphen',
+      ['--prompt', ' \u200e\u200f\u00ad '],
+      /^edit: the instruction has only invisible characters/,
+    ],
+    [
       'both composite switches',
       ['--composite', '--no-composite'],
       /--composite and --no-composite contradict each other/,

@@ -71,4 +71,21 @@ describe('setting flags', () => {
     );
     expect(() => read(['--reference-strength', ' '])).toThrow(/--reference-strength expects a number/);
   });
+
+  it('takes decimal notation only: 0x10 is not sixteen', () => {
+    expect(() => read(['--guidance', '0x10'])).toThrow(
+      new UsageError('--guidance expects a number in decimal notation (such as 6), got "0x10"'),
+    );
+    expect(() => read(['--steps', '0b11'])).toThrow(
+      new UsageError('--steps expects an integer in decimal notation (such as 16), got "0b11"'),
+    );
+    expect(() => read(['--seed', '0o17'])).toThrow(/--seed expects an integer in decimal notation/);
+    expect(() => read(['--hold', 'Infinity'])).toThrow(/--hold expects a number in decimal notation/);
+    expect(read(['--guidance', '1e1', '--hold', '.5', '--steps', '+3', '--seed', '007'])).toEqual({
+      guidance: 10,
+      hold: 0.5,
+      steps: 3,
+      seed: 7,
+    });
+  });
 });

@@ -155,11 +155,12 @@ function checkFloat16(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Ta
 }
 
 function checkQ4(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally): void {
-  const seen = new Set<string>();
-  for (const node of g.graph.nodes) {
-    if (node.opType !== 'MatMulNBits' || seen.has(node.inputs[1])) continue;
+  const consumers = initializerConsumers(g.graph);
+  for (const t of g.graph.initializers) {
+    // a packed weight is input 1 of its MatMulNBits node(s); shared weights are stored once
+    const node = consumers.get(t.name)?.find((c) => c.node.opType === 'MatMulNBits' && c.input === 1)?.node;
+    if (!node) continue;
     const [, qName, sName] = node.inputs;
-    seen.add(qName);
     expect(node.inputs.length, `${what} ${node.name}: a zero-point input`).toBe(3);
     expect([node.attributes.bits, node.attributes.block_size]).toEqual([4, Q4_BLOCK]);
     const src = qName.endsWith('_Q4') ? sourceOf(fp32, qName.slice(0, -3)) : undefined;

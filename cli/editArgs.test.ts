@@ -88,6 +88,18 @@ describe('numeric flags and inputs are checked before any work', () => {
     ],
     ['a binary step count', ['--steps', '0b11'], /--steps expects an integer in decimal notation/],
     ['an octal seed', ['--seed', '0o17'], /--seed expects an integer in decimal notation/],
+    [
+      'both composite switches',
+      ['--composite', '--no-composite'],
+      /--composite and --no-composite contradict each other/,
+    ],
+  ];
+  it.each(cases)('refuses %s with its range', async (_what, flags, message) => {
+    const r = await edit(['--image', photo, '--out', join(dir, 'o.png'), ...flags]);
+    expect(r).toEqual({ code: 2, lines: [expect.stringMatching(message)] });
+  });
+
+  const other: [string, string[], RegExp][] = [
     ['an empty --model', ['--model', ''], /^edit: --model needs a model package: .*; got ""$/],
     ['an empty --cache-dir', ['--cache-dir', ''], /^edit: --cache-dir needs a folder, got ""$/],
     [
@@ -100,13 +112,8 @@ describe('numeric flags and inputs are checked before any work', () => {
       ['--prompt', ' \u200e\u200f\u00ad '],
       /^edit: the instruction has only invisible characters/,
     ],
-    [
-      'both composite switches',
-      ['--composite', '--no-composite'],
-      /--composite and --no-composite contradict each other/,
-    ],
   ];
-  it.each(cases)('refuses %s with its range', async (_what, flags, message) => {
+  it.each(other)('refuses %s with one line', async (_what, flags, message) => {
     const r = await edit(['--image', photo, '--out', join(dir, 'o.png'), ...flags]);
     expect(r).toEqual({ code: 2, lines: [expect.stringMatching(message)] });
   });

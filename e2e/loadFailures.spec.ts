@@ -321,3 +321,216 @@ test('a package needing larger GPU buffers than the adapter allows is refused be
   expect(fits.error).toBeNull();
   expect(fits.model?.backend).toBe('webgpu');
 });
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+type TamperedManifest = {
+  name: string;
+  files: ManifestFile[];
+  config: { resolutions: Record<string, { token_grid: number[] }> };
+  dtypes: Record<
+    string,
+    { graphs: Record<string, { external_data?: string[]; token_table?: Record<string, number | string> }> }
+  >;
+};
+
+/**
+ * Serves a tampered copy of the tiny package at `base`: `bodies` replaces files' bytes, `edit`
+ * changes the manifest; the manifest's checksums follow the bytes served (a package published
+ * broken, not one damaged on the way).
+ */
+async function serveTampered(
+  page: Page,
+  base: string,
+  tamper: { bodies?: Record<string, Uint8Array>; edit?: (m: TamperedManifest) => void },
+): Promise<void> {
+  const bodies = tamper.bodies ?? {};
+  const m = JSON.parse(manifestText) as TamperedManifest;
+  m.name = `tampered${base.replace(/[^A-Za-z0-9]+/g, '-')}`;
+  tamper.edit?.(m);
+  for (const f of m.files) {
+    const body = bodies[f.path];
+    if (body) Object.assign(f, { bytes: body.length, sha256: sha256(body) });
+  }
+  await servePackageAt(page, base, async (path, route) => {
+    const body = path === 'manifest.json' ? Buffer.from(JSON.stringify(m)) : bodies[path];
+    if (!body) return false;
+    await route.fulfill({ status: 200, headers: binary, body: Buffer.from(body) });
+    return true;
+  });
+}
+
+const q8 = (m: TamperedManifest) => m.dtypes['q8']!.graphs;
+const tableSpec = JSON.parse(manifestText).dtypes.q8.graphs.text_llm.token_table as {
+  file: string;
+  rows: number;
+  row_bytes: number;
+  dim: number;
+  format: string;
+};
+const tableBytes = readFileSync(join(pkgDir, tableSpec.file));
+/** A graph file with its first "MatMul" operator renamed (same length: the protobuf's framing holds). */
+function renamedOperator(path: string): Uint8Array {
+  const bytes = readFileSync(join(pkgDir, path));
+  const at = bytes.indexOf(Buffer.from('\x22\x06MatMul', 'latin1'));
+  expect(at).toBeGreaterThan(0);
+  bytes.write('X', at + 7, 'latin1');
+  return bytes;
+}
+const AGAIN = 'so downloading it again will not help';
+
+test('a package that cannot edit shows why and never loads as ready; a damaged graph says downloading again will not help @wasm', async ({
+  ui,
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await ui.openReady();
+  const inUse = (await ui.snapshot()).model?.name;
+  expect(inUse).toBeTruthy();
+  await serveTampered(page, '/models/grid32/', {
+    edit: (m) => {
+      m.config.resolutions['64']!.token_grid = [32, 32];
+    },
+  });
+  const truncated = readFileSync(join(pkgDir, 'q8/vq_decode.onnx'));
+  await serveTampered(page, '/models/truncated/', {
+    bodies: { 'q8/vq_decode.onnx': truncated.subarray(0, truncated.length >> 1) },
+  });
+
+  await page.getByTestId('model-select').selectOption('__custom__');
+  await page.getByTestId('model-url').fill('/models/grid32/');
+  await page.getByTestId('load-model').click();
+  await expect(ui.error).toContainText(
+    "manifest config.resolutions.64.token_grid: [32, 32] disagrees with the graphs: vq_encode output 'ids' has shape [1, 16, 16]",
+  );
+  await expect(ui.error).toContainText('Pick another model');
+  expect((await ui.snapshot()).model?.name).toBe(inUse); // the model in use, not the tampered one
+
+  await page.getByRole('button', { name: 'Dismiss this message' }).click();
+  await page.getByTestId('model-url').fill('/models/truncated/');
+  await page.getByTestId('load-model').click();
+  await expect(ui.error).toContainText('model graph vq_decode: q8/vq_decode.onnx is not a valid ONNX graph');
+  await expect(ui.error).toContainText(AGAIN);
+  await expect(ui.error).not.toContainText('Try again');
+  expect((await ui.snapshot()).model?.name).toBe(inUse);
+});
+
+test('token tables that cannot feed the graph are refused at load, naming the field @wasm', async ({
+  editor,
+  page,
+}) => {
+  const t = tableSpec;
+  const where = 'dtypes.q8.graphs.text_llm.token_table';
+  const nan = new Uint8Array(tableBytes);
+  // int8 rows: a float32 scale, then dim int8 values; a NaN scale makes the whole row NaN
+  for (let r = 0; r < t.rows; r++) new DataView(nan.buffer).setFloat32(r * t.row_bytes, NaN, true);
+  expect(t.format).toBe('int8');
+  const cases: [string, Parameters<typeof serveTampered>[2], string][] = [
+    [
+      'narrow',
+      {
+        edit: (m) => {
+          const width = 16;
+          Object.assign(q8(m).text_llm!.token_table!, {
+            dim: width,
+            row_bytes: 4 + width,
+            rows: tableBytes.length / (4 + width),
+          });
+        },
+      },
+      `manifest ${where}.dim: 16 values a row, but the text_llm graph takes inputs_embeds of width 32`,
+    ],
+    [
+      'no-table',
+      { edit: (m) => delete q8(m).text_llm!.token_table },
+      `manifest ${where}: missing: the text_llm graph takes inputs_embeds`,
+    ],
+    [
+      'ten-rows',
+      {
+        bodies: { [t.file]: tableBytes.subarray(0, 10 * t.row_bytes) },
+        edit: (m) => Object.assign(q8(m).text_llm!.token_table!, { rows: 10 }),
+      },
+      `manifest ${where}.rows: the token table ${t.file} has 10 rows, but the tokenizer tokenizer_llm/tokenizer.json has 385 token ids`,
+    ],
+    ['nan', { bodies: { [t.file]: nan } }, `manifest ${where}: row 0 of the token table ${t.file} holds NaN`],
+  ];
+  await editor.open();
+  for (const [name, tamper, message] of cases) {
+    await serveTampered(page, `/models/table-${name}/`, tamper);
+    const r = await editor.call('loadDirect', `/models/table-${name}/`, 'wasm', 'auto');
+    expect(r.model, name).toBeNull();
+    expect(r.error?.code, name).toBe('model-invalid');
+    expect(r.error?.message, name).toContain(message);
+  }
+});
+
+test('a chunk a graph reads that the manifest does not list is refused, naming the graph and the file @wasm', async ({
+  editor,
+  page,
+}) => {
+  const chunk = 'q8/vq_decode.onnx.data_1';
+  const flipped = readFileSync(join(pkgDir, chunk));
+  flipped[100]! ^= 0xff;
+  await serveTampered(page, '/models/unlisted/', {
+    bodies: { [chunk]: flipped },
+    edit: (m) => {
+      const g = q8(m).vq_decode!;
+      g.external_data = g.external_data!.filter((p) => p !== chunk);
+    },
+  });
+  await editor.open();
+  const r = await editor.call('loadDirect', '/models/unlisted/', 'wasm', 'auto');
+  expect(r.error?.code).toBe('model-invalid');
+  expect(r.error?.message).toMatch(
+    /model graph vq_decode \(q8\/vq_decode\.onnx\) reads tensor '[^']+' from q8\/vq_decode\.onnx\.data_1, which the manifest does not list in dtypes\.q8\.graphs\.vq_decode\.external_data, so it cannot be checked/,
+  );
+});
+
+test('a graph the runtime cannot load, or a chunk that does not fit its graph, names the file @wasm', async ({
+  editor,
+  page,
+}) => {
+  const chunk = 'q8/vq_decode.onnx.data_1';
+  await serveTampered(page, '/models/garbled/', {
+    bodies: { 'q8/transformer_step.onnx': renamedOperator('q8/transformer_step.onnx') },
+  });
+  await serveTampered(page, '/models/short-chunk/', {
+    bodies: { [chunk]: readFileSync(join(pkgDir, chunk)).subarray(0, 1000) },
+  });
+  await editor.open();
+  const garbled = await editor.call('loadDirect', '/models/garbled/', 'wasm', 'auto');
+  expect(garbled.error?.code).toBe('model-invalid');
+  expect(garbled.error?.message).toMatch(
+    /^model graph transformer_step: q8\/transformer_step\.onnx cannot be loaded by the runtime \(.*MatMuX.*\)\. /,
+  );
+  expect(garbled.error?.message).toContain(AGAIN);
+  const short = await editor.call('loadDirect', '/models/short-chunk/', 'wasm', 'auto');
+  expect(short.error?.code).toBe('model-invalid');
+  expect(short.error?.message).toMatch(
+    /^model graph vq_decode: q8\/vq_decode\.onnx\.data_1 does not fit the graph: tensor '[^']+' takes bytes \d+–\d+ and the file has 1000\. /,
+  );
+  expect(short.error?.message).toContain(AGAIN);
+});
+
+test('a damaged q4 graph on WebGPU blames the file, not WebGPU, and does not fall back @webgpu', async ({
+  editor,
+  page,
+}) => {
+  const step = (d: string) => `${d}/transformer_step.onnx`;
+  // both WebGPU dtypes, whichever the adapter's shader-f16 picks
+  await serveTampered(page, '/models/damaged-q4/', {
+    bodies: {
+      [step('q4')]: renamedOperator(step('q4')),
+      [step('q4f16')]: renamedOperator(step('q4f16')),
+    },
+  });
+  await editor.open();
+  const r = await editor.call('loadDirect', '/models/damaged-q4/', 'webgpu', 'auto');
+  expect(r.warnings.filter((w) => /WebGPU/.test(w))).toEqual([]);
+  expect(r.model).toBeNull();
+  expect(r.error?.code).toBe('model-invalid');
+  expect(r.error?.message).toMatch(
+    /^model graph transformer_step: q4(f16)?\/transformer_step\.onnx cannot be loaded by the runtime \(.*MatMuX.*\)\. /,
+  );
+  expect(r.error?.message).toContain(AGAIN);
+});

@@ -23,7 +23,7 @@ import {
   storedManifest,
 } from './modelStore';
 import type { LoadOptions, Progress, ReadyFile } from './modelStore';
-import { webRuntime } from '../src/engine/runtime/web';
+import { wasmVerifyRuntime, webRuntime } from '../src/engine/runtime/web';
 import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
 import type { OrtWebRunner } from '../src/engine/runtime/web/ortWebRunner';
 
@@ -192,6 +192,7 @@ export async function loadModel(
       signal: options.signal,
       now: () => performance.now(),
       memory: memoryFromName(self.name),
+      verifyRuntime: backend.backend === 'webgpu' ? wasmVerifyRuntime : undefined,
     });
     // the engine applies the package's own defaults (one mapping, in the engine)
     return {

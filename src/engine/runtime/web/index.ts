@@ -11,10 +11,10 @@ import { Editor } from '../../editor';
 import type { PretrainedOptions } from '../../editor';
 import { validateManifest } from '../../manifest';
 import { openModelPackage } from '../../package';
-import type { GraphFiles, GraphRuntime, OpenedPackage, PackageRunner } from '../../package';
+import type { GraphFiles, GraphRuntime, OpenedPackage, OpenOptions, PackageRunner } from '../../package';
 import { fetchSource, packageBase } from './fetchSource';
 import { checkBufferLimits } from './gpuDevice';
-import { pickBackend } from './ort';
+import { loadRuntime, pickBackend } from './ort';
 import type { Backend, BackendChoice, BackendInfo } from './ort';
 import { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
 import type { GraphBytes, WebGpuStepOptions } from './ortWebRunner';
@@ -44,6 +44,28 @@ export function webRuntime(
   return (_graphs, open) =>
     Promise.resolve(OrtWebRunner.create(backend, async (graph) => toGraphBytes(await open(graph)), step));
 }
+
+/**
+ * WASM beside WebGPU, to tell a damaged graph file from a GPU that cannot run it: the opener's
+ * `verifyRuntime` on WebGPU. Released, it leaves the WebGPU build in use again, as a model still
+ * loaded on WebGPU expects.
+ */
+export const wasmVerifyRuntime: NonNullable<OpenOptions<Uint8Array | Blob, PackageRunner>['verifyRuntime']> =
+  {
+    device: 'wasm',
+    runtime: async (graphs, open) => {
+      const runner = await webRuntime('wasm')(graphs, open);
+      return {
+        run: (graph, feeds, signal) => runner.run(graph, feeds, signal),
+        signature: (graph) => runner.signature(graph),
+        releaseGraph: (graph) => runner.releaseGraph(graph),
+        release: async () => {
+          await runner.release();
+          await loadRuntime('webgpu');
+        },
+      };
+    },
+  };
 
 export interface WebPretrainedOptions extends PretrainedOptions {
   /** 'webgpu' or 'wasm'; 'auto' (the default) takes WebGPU when the browser has an adapter */
@@ -97,6 +119,7 @@ export class EditMGT extends Editor {
       shaderF16: backend.shaderF16,
       files: fetchSource(base, onProgress),
       runtime: webRuntime(backend.backend),
+      verifyRuntime: backend.backend === 'webgpu' ? wasmVerifyRuntime : undefined,
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
       signal,
       now: () => performance.now(),

@@ -78,7 +78,12 @@ export interface OnnxGraph {
 }
 
 const MAX_STRING_BYTES = 1 << 16;
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// TextDecoder is in every host (browsers, workers, node) but not in the engine's ES2022 lib.
+const decoder = new (
+  globalThis as unknown as {
+    TextDecoder: new (label: string, options: { fatal: boolean }) => { decode(b: Uint8Array): string };
+  }
+).TextDecoder('utf-8', { fatal: true });
 
 /** A cursor over one protobuf message (bytes [at, end) of the file). */
 class Cursor {

@@ -26,11 +26,20 @@ import {
   type OnnxInitializer,
 } from './onnxProto';
 import { encodeFloat16 } from './quantizeFloat16';
-import { encodeInt8Rows, encodeQ8, int8TableRows, maxAbs, q8Scale } from './quantizeInt8';
+import {
+  encodeInt8Rows,
+  encodeQ8,
+  encodeQ8Uint8,
+  int8TableRows,
+  maxAbs,
+  minMax,
+  q8Scale,
+  q8Uint8Params,
+} from './quantizeInt8';
 import {
   Q4_BLOCK,
   encodeQ4Columns,
-  encodeQ4Rows,
+  createQ4RowEncoder,
   q4Blocks,
   q4ScaleBytes,
   type Q4Variant,
@@ -72,6 +81,7 @@ function loadGraph(dtype: string, graphName: string): LoadedGraph {
       if (t.floatData) return new Uint8Array(new Float32Array(t.floatData).buffer);
       if (t.int32Data && t.dataType === ONNX_TYPES.INT8)
         return new Uint8Array(new Int8Array(t.int32Data).buffer);
+      if (t.int32Data && t.dataType === ONNX_TYPES.UINT8) return new Uint8Array(t.int32Data);
       throw new Error(`${dtype}/${graphName}: ${name} has no data this test reads`);
     },
   };
@@ -176,8 +186,9 @@ function checkQ4(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally):
     // stream B [K, N] by blocks of 32 rows, placing each column's piece
     const data = new Uint8Array(n * blocks * 16);
     const scales = new Uint8Array(n * blocks * sb);
+    const encoder = createQ4RowEncoder(k, n, variant);
     for (let r = 0; r < k; r += Q4_BLOCK) {
-      const piece = encodeQ4Rows(rowBlock(src, r, Math.min(k, r + Q4_BLOCK)), n, r, k, variant);
+      const piece = encoder.encode(rowBlock(src, r, Math.min(k, r + Q4_BLOCK)));
       for (let col = 0; col < n; col++) {
         const at = col * blocks + piece.firstBlock;
         data.set(piece.data.subarray(col * piece.blocks * 16, (col + 1) * piece.blocks * 16), at * 16);
@@ -197,31 +208,49 @@ function checkQ4(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally):
 
 function checkQ8(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally): void {
   for (const node of g.graph.nodes) {
-    if (node.opType !== 'MatMulInteger' || !g.byName.has(node.inputs[1])) continue;
-    const qName = node.inputs[1];
-    if (tally.checked.has(`${what} ${qName}`)) continue; // a weight shared by several nodes
-    const base = qName.endsWith('_quantized') ? qName.slice(0, -'_quantized'.length) : '';
-    const src = base ? sourceOf(fp32, base) : undefined;
-    if (!src) {
-      tally.unpaired.push(`${what} ${qName}`);
-      continue;
+    if (node.opType !== 'MatMulInteger') continue;
+    // input 1: an int8 weight; input 0 may be a constant too, quantised as a uint8 activation
+    for (const input of [0, 1]) {
+      const qName = node.inputs[input];
+      if (!g.byName.has(qName) || tally.checked.has(`${what} ${qName}`)) continue; // shared: once
+      const base = qName.endsWith('_quantized') ? qName.slice(0, -'_quantized'.length) : '';
+      const src = base ? sourceOf(fp32, base) : undefined;
+      if (!src) {
+        tally.unpaired.push(`${what} ${qName}`);
+        continue;
+      }
+      const step = 5;
+      const blocks = Array.from({ length: Math.ceil(src.rows / step) }, (_, b) =>
+        rowBlock(src, b * step, Math.min(src.rows, (b + 1) * step)),
+      );
+      let stored: Uint8Array;
+      let scale: number;
+      let zeroPoint: Uint8Array;
+      if (input === 1) {
+        scale = q8Scale(blocks.reduce((a, block) => maxAbs(block, 0, undefined, a), 0));
+        stored = new Uint8Array(src.values.length);
+        blocks.forEach((block, b) =>
+          stored.set(new Uint8Array(encodeQ8(block, scale).buffer), b * step * src.cols),
+        );
+        zeroPoint = new Uint8Array(1);
+      } else {
+        const params = q8Uint8Params(
+          blocks.reduce<[number, number]>((r, block) => minMax(block, r), [Infinity, -Infinity]),
+        );
+        stored = new Uint8Array(src.values.length);
+        blocks.forEach((block, b) => stored.set(encodeQ8Uint8(block, params), b * step * src.cols));
+        scale = params.scale;
+        zeroPoint = new Uint8Array([params.zeroPoint]);
+      }
+      expectBytes(stored, g.bytes(qName), `${what} ${qName}`, tally);
+      expectBytes(
+        new Uint8Array(new Float32Array([scale]).buffer),
+        g.bytes(`${base}_scale`),
+        `${what} ${base}_scale`,
+        tally,
+      );
+      expectBytes(zeroPoint, g.bytes(`${base}_zero_point`), `${what} ${base}_zero_point`, tally);
     }
-    const step = 5;
-    let absMax = 0;
-    for (let r = 0; r < src.rows; r += step)
-      absMax = maxAbs(rowBlock(src, r, Math.min(src.rows, r + step)), 0, undefined, absMax);
-    const scale = q8Scale(absMax);
-    const out = new Int8Array(src.values.length);
-    for (let r = 0; r < src.rows; r += step)
-      out.set(encodeQ8(rowBlock(src, r, Math.min(src.rows, r + step)), scale), r * src.cols);
-    expectBytes(new Uint8Array(out.buffer), g.bytes(qName), `${what} ${qName}`, tally);
-    expectBytes(
-      new Uint8Array(new Float32Array([scale]).buffer),
-      g.bytes(`${base}_scale`),
-      `${what} ${base}_scale`,
-      tally,
-    );
-    expectBytes(new Uint8Array(1), g.bytes(`${base}_zero_point`), `${what} ${base}_zero_point`, tally);
   }
 }
 

@@ -17,6 +17,13 @@
  * q = clamp(rint(v / scale), −128, 127), v / scale in float32. Stored: `B_quantized` int8 with
  * B's shape [K, N] (not transposed), `B_scale` a float32 scalar, `B_zero_point` an int8 0.
  *
+ * q8 also quantises a constant *first* input of a MatMul (a value computed at export, e.g. a fixed
+ * timestep embedding) as an activation: uint8, asymmetric. lo = min(min(v), 0), hi = max(max(v), 0)
+ * (float32); s = (hi − lo) / 255 in float64; if s is below float32's smallest normal, scale = 1 and
+ * zero point = 0; else zero point = rint(0 − lo / s) (float64, with the float64 s) and scale =
+ * float32(s). q = clamp(rint(v / scale) + zero point, 0, 255), v / scale in float32. Stored:
+ * `A_quantized` uint8, `A_scale` float32 scalar, `A_zero_point` uint8 scalar.
+ *
  * Exactness: v / scale and a / 127 are single float32 divisions, done in float64 and rounded
  * once by Math.fround, which equals float32 division; rint is applied to that float32 value.
  */
@@ -115,6 +122,40 @@ export function encodeQ8(src: Float32Array, scale: number, out = new Int8Array(s
   for (let i = 0; i < src.length; i++) {
     const q = roundHalfEven(f32(src[i] / scale));
     out[i] = q > 127 ? 127 : q < -128 ? -128 : q;
+  }
+  return out;
+}
+
+/** The smallest and largest values of a block, folded into `into` ([min, max], NaN skipped). */
+export function minMax(src: Float32Array, into: [number, number] = [Infinity, -Infinity]): [number, number] {
+  let [lo, hi] = into;
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** The q8 activation (uint8, asymmetric) scale and zero point of a constant with this range. */
+export function q8Uint8Params([min, max]: readonly [number, number]): { scale: number; zeroPoint: number } {
+  const lo = Math.min(min, 0);
+  const hi = Math.max(max, 0);
+  const scale = (hi - lo) / 255; // float64, as the quantiser computes it
+  if (scale < FLOAT32_TINY) return { scale: 1, zeroPoint: 0 };
+  const zeroPoint = Math.min(255, Math.max(0, roundHalfEven(0 - lo / scale)));
+  return { scale: f32(scale), zeroPoint };
+}
+
+/** uint8 values of a block of a constant activation, with its `q8Uint8Params`. */
+export function encodeQ8Uint8(
+  src: Float32Array,
+  params: { scale: number; zeroPoint: number },
+  out = new Uint8Array(src.length),
+): Uint8Array {
+  for (let i = 0; i < src.length; i++) {
+    const q = f32(roundHalfEven(f32(src[i] / params.scale)) + params.zeroPoint);
+    out[i] = q > 255 ? 255 : q < 0 ? 0 : q;
   }
   return out;
 }

@@ -12,9 +12,12 @@
  * of equal magnitude, the min); scale = m / −8, stored in the scale type; r = 1/scale as float32
  * from the *stored* scale (0 when the scale is 0); each value q = clamp(roundf(v·r + 8), 0, 15),
  * the +8 added before rounding, roundf rounding halves away from zero.
- * When K is not a multiple of 32 the last block is short: its scale comes from its real rows, a
- * missing odd row's nibble is 8 and the bytes past the last row are 0 (the quantiser's
- * zero-filled buffer, which the kernel never writes).
+ * When K is not a multiple of 32 the last block is short: its scale comes from its real rows and
+ * the bytes past the last row are 0 (the quantiser's zero-filled buffer, which the kernel never
+ * writes). When K is odd, the last byte's high nibble (no row) is not the zero point: the kernel
+ * leaves there the high nibble of the byte before it, within its 64-row work block (0 when the
+ * last row starts such a block, i.e. K − 1 is a multiple of 64). Found by probing onnxruntime
+ * 1.32's `quantize_matmul_4bits` (fixture: __fixtures__/quantize.json); MatMulNBits never reads it.
  * q4f16 quantises the fp16 graph's weights: its values are first rounded through the exporter's
  * float16 (`roundThroughExporterFloat16`), and its scales are float16 (round to nearest even).
  *
@@ -59,7 +62,8 @@ const f32 = Math.fround;
 
 /**
  * Quantise one block: `count` values read at src[at + i·stride]. Writes 16 bytes at out[outAt]
- * and returns the stored scale as a float32 number (float16-rounded for q4f16).
+ * and returns the stored scale as a float32 number (float16-rounded for q4f16). `carry` is the
+ * high nibble the kernel holds when the block starts (see the header; used only when K is odd).
  */
 function quantizeBlock(
   src: Float32Array,
@@ -69,6 +73,7 @@ function quantizeBlock(
   variant: Q4Variant,
   out: Uint8Array,
   outAt: number,
+  carry: number,
 ): number {
   let min = 3.4028234663852886e38;
   let max = -min;
@@ -81,18 +86,23 @@ function quantizeBlock(
   let scale = f32(m / -8);
   if (variant === 'q4f16') scale = float16Value(float16Bits(scale));
   const reciprocal = scale === 0 ? 0 : f32(1 / scale);
+  let hi = carry;
   for (let i = 0, p = at; i < Q4_BLOCK; i += 2, p += 2 * stride) {
+    if (i >= count) {
+      out[outAt + (i >> 1)] = 0;
+      continue;
+    }
     // roundf(x) on x ≥ 0 is Math.round; below 0 both clamp to 0
-    const lo = i < count ? Math.min(15, Math.max(0, Math.round(f32(f32(src[p] * reciprocal) + 8)))) : 0;
-    const hi =
-      i + 1 < count
-        ? Math.min(15, Math.max(0, Math.round(f32(f32(src[p + stride] * reciprocal) + 8))))
-        : i < count
-          ? 8
-          : 0;
+    const lo = Math.min(15, Math.max(0, Math.round(f32(f32(src[p] * reciprocal) + 8))));
+    if (i + 1 < count) hi = Math.min(15, Math.max(0, Math.round(f32(f32(src[p + stride] * reciprocal) + 8))));
     out[outAt + (i >> 1)] = lo | (hi << 4);
   }
   return scale;
+}
+
+/** The kernel's high nibble entering block j of a column whose previous byte is `previous`. */
+function carryInto(j: number, previous: number): number {
+  return j % 2 === 0 ? 0 : previous >> 4; // work blocks are 64 rows: two quantisation blocks
 }
 
 function writeScale(view: DataView, index: number, scale: number, variant: Q4Variant): void {
@@ -122,7 +132,9 @@ export function encodeQ4Columns(columns: Float32Array, k: number, variant: Q4Var
       const first = j * Q4_BLOCK;
       const n = Math.min(Q4_BLOCK, k - first);
       const index = c * blocks + j;
-      const scale = quantizeBlock(src, c * k + first, 1, n, variant, data, index * Q4_BLOCK_BYTES);
+      const at = index * Q4_BLOCK_BYTES;
+      const carry = carryInto(j, j > 0 ? data[at - 1] : 0);
+      const scale = quantizeBlock(src, c * k + first, 1, n, variant, data, at, carry);
       writeScale(view, index, scale, variant);
     }
   }
@@ -139,42 +151,50 @@ export interface Q4RowBlock {
   readonly scales: Uint8Array;
 }
 
-/**
- * Quantise rows [rowStart, rowStart + rows) of B [K, N] (row-major, as a MatMul initializer is
- * stored). rowStart is a multiple of 32, and so is the row count unless the block ends at K.
- */
-export function encodeQ4Rows(
-  rows: Float32Array,
-  n: number,
-  rowStart: number,
-  k: number,
-  variant: Q4Variant,
-): Q4RowBlock {
-  const count = rows.length / n;
-  if (!(n > 0) || !Number.isInteger(count))
-    throw new RangeError(`q4: ${rows.length} values are not whole rows of N = ${n}`);
-  if (rowStart % Q4_BLOCK !== 0 || rowStart + count > k || (count % Q4_BLOCK !== 0 && rowStart + count !== k))
-    throw new RangeError(`q4: rows ${rowStart}..${rowStart + count} of K = ${k} do not cover whole blocks`);
-  const src = prepared(rows, variant);
-  const blocks = Math.ceil(count / Q4_BLOCK);
-  const data = new Uint8Array(n * blocks * Q4_BLOCK_BYTES);
-  const scales = new Uint8Array(n * blocks * q4ScaleBytes(variant));
-  const view = new DataView(scales.buffer);
-  for (let col = 0; col < n; col++) {
-    for (let j = 0; j < blocks; j++) {
-      const index = col * blocks + j;
-      const length = Math.min(Q4_BLOCK, count - j * Q4_BLOCK);
-      const scale = quantizeBlock(
-        src,
-        j * Q4_BLOCK * n + col,
-        n,
-        length,
-        variant,
-        data,
-        index * Q4_BLOCK_BYTES,
-      );
-      writeScale(view, index, scale, variant);
-    }
-  }
-  return { firstBlock: rowStart / Q4_BLOCK, blocks, data, scales };
+/** Quantises B [K, N] (row-major, as a MatMul initializer is stored) row block by row block. */
+export interface Q4RowEncoder {
+  /** The next rows, in order: a multiple of 32 of them, unless they end at K. */
+  encode(rows: Float32Array): Q4RowBlock;
+  /** Rows encoded so far. */
+  readonly rowsDone: number;
+}
+
+export function createQ4RowEncoder(k: number, n: number, variant: Q4Variant): Q4RowEncoder {
+  if (!(k > 0 && n > 0)) throw new RangeError(`q4: a weight of K = ${k}, N = ${n}`);
+  let rowStart = 0;
+  // the last byte's high nibble of each column's latest block (the kernel's carry, for odd K)
+  const lastHigh = new Uint8Array(n);
+  return {
+    get rowsDone() {
+      return rowStart;
+    },
+    encode(rows) {
+      const count = rows.length / n;
+      if (!Number.isInteger(count) || count === 0)
+        throw new RangeError(`q4: ${rows.length} values are not whole rows of N = ${n}`);
+      if (rowStart + count > k || (count % Q4_BLOCK !== 0 && rowStart + count !== k))
+        throw new RangeError(
+          `q4: rows ${rowStart}..${rowStart + count} of K = ${k} do not cover whole blocks`,
+        );
+      const src = prepared(rows, variant);
+      const blocks = Math.ceil(count / Q4_BLOCK);
+      const firstBlock = rowStart / Q4_BLOCK;
+      const data = new Uint8Array(n * blocks * Q4_BLOCK_BYTES);
+      const scales = new Uint8Array(n * blocks * q4ScaleBytes(variant));
+      const view = new DataView(scales.buffer);
+      for (let col = 0; col < n; col++) {
+        for (let j = 0; j < blocks; j++) {
+          const index = col * blocks + j;
+          const at = index * Q4_BLOCK_BYTES;
+          const length = Math.min(Q4_BLOCK, count - j * Q4_BLOCK);
+          const carry = carryInto(firstBlock + j, j > 0 ? data[at - 1] : lastHigh[col] << 4);
+          const scale = quantizeBlock(src, j * Q4_BLOCK * n + col, n, length, variant, data, at, carry);
+          writeScale(view, index, scale, variant);
+        }
+        lastHigh[col] = data[(col + 1) * blocks * Q4_BLOCK_BYTES - 1] >> 4;
+      }
+      rowStart += count;
+      return { firstBlock, blocks, data, scales };
+    },
+  };
 }

@@ -158,6 +158,9 @@ describe('EditMGT on onnxruntime-node', () => {
         `fromPretrained needs a model package: a folder that holds manifest.json, a file: URL or an http(s) URL; got ${JSON.stringify(source)}`,
       ]);
     }
+    await expect(EditMGT.fromPretrained(TINY, { cacheDir: '' })).rejects.toThrow(
+      'cacheDir must name a folder, got ""',
+    );
   });
 
   it('stops on its signal', async () => {

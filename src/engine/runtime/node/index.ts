@@ -43,6 +43,8 @@ export class EditMGT extends Editor {
   static async fromPretrained(source: string, options: NodePretrainedOptions = {}): Promise<EditMGT> {
     const { device = 'cpu', dtype, onProgress, signal, cacheDir } = options;
     checkPackageSource(source, 'fromPretrained');
+    if (cacheDir !== undefined && (typeof cacheDir !== 'string' || cacheDir.trim() === ''))
+      throw new EditError('bad-settings', `cacheDir must name a folder, got ${JSON.stringify(cacheDir)}`);
     if (device !== 'cpu')
       throw new EditError('bad-settings', `in node the device is 'cpu', got '${String(device)}'`);
     return new EditMGT(await openPackage(source, dtype, { onProgress, signal, cacheDir }));

@@ -1,6 +1,7 @@
 /**
  * Model packages named by a link or typed in: a package on another site waits for the person's
- * yes (its host and download size shown first, nothing but its manifest fetched before), script,
+ * yes (its host shown first, its download size once they ask for it, nothing but its manifest
+ * fetched before), script,
  * data and file:// addresses are refused with a message, and relative paths mean this site's.
  * "Another site" here is the same preview server reached as localhost instead of 127.0.0.1.
  */
@@ -24,11 +25,14 @@ test('a link to a package on another host asks first, showing host and size; yes
   const offer = page.getByTestId('foreign-model');
   await expect(offer).toBeVisible();
   await expect(page.getByTestId('foreign-model-host')).toHaveText(new URL(foreign).host);
+  // Meanwhile the editor's own model loads and works; nothing came from the other host.
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  expect(fetched).toEqual([]);
+  await page.getByTestId('foreign-model-check').click();
   await expect(page.getByTestId('foreign-model-size')).toHaveText(
     /^\d+(\.\d)? (B|KB|MB|GB)( to \d+(\.\d)? (B|KB|MB|GB), by precision)?$/,
   );
-  // Meanwhile the editor's own model loads and works; only the manifest came from the other host.
-  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  // Only the manifest came from the other host before the yes.
   expect(fetched).toEqual(['/models/tiny-random/manifest.json']);
   expect((await ui.snapshot()).model?.name).toBe('shapes');
 
@@ -49,6 +53,7 @@ test('saying no keeps the current model and downloads nothing; a reload does not
     if (r.url().startsWith(foreignBase(baseURL!)) && r.url().endsWith('.onnx')) graphs.push(r.url());
   });
   await page.goto(`/?model=${encodeURIComponent(foreign)}`);
+  await page.getByTestId('foreign-model-check').click();
   await expect(page.getByTestId('foreign-model-accept')).toBeVisible();
   await page.getByTestId('foreign-model-decline').click();
   await expect(page.getByTestId('foreign-model')).toHaveCount(0);
@@ -65,6 +70,7 @@ test('an unreachable package on another host is explained, and nothing else chan
   baseURL,
 }) => {
   await page.goto(`/?model=${encodeURIComponent(`${foreignBase(baseURL!)}/no/such/package/`)}`);
+  await page.getByTestId('foreign-model-check').click();
   await expect(page.getByTestId('foreign-model-problem')).toContainText('not a model manifest');
   await expect(page.getByTestId('foreign-model-accept')).toHaveCount(0);
   await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });

@@ -1,10 +1,13 @@
 import { formatBytes } from '../lib/progress';
 import { useActions, useEditor } from '../state/context';
 
-/** "Download a model from another site?": the host and the download size, then yes or no. */
+/**
+ * "Download a model from another site?": first the host alone, with nothing fetched from it; the
+ * size once the person asks for it (which contacts the host, as the prompt then says); then yes or no.
+ */
 export function ForeignModelPrompt() {
   const offer = useEditor((s) => s.foreignModel);
-  const { acceptForeignModel, declineForeignModel } = useActions();
+  const { checkForeignModel, acceptForeignModel, declineForeignModel } = useActions();
   if (!offer) return null;
   const sizes = offer.sizes?.map((s) => s.bytes) ?? [];
   const min = Math.min(...sizes);
@@ -15,6 +18,7 @@ export function ForeignModelPrompt() {
       : min === max
         ? formatBytes(max)
         : `${formatBytes(min)} to ${formatBytes(max)}, by precision`;
+  const exact = offer.sizes?.map((s) => `${s.dtype}: ${s.bytes.toLocaleString('en')} bytes`).join('; ');
   return (
     <section
       className="message notice offer"
@@ -28,20 +32,33 @@ export function ForeignModelPrompt() {
           <strong data-testid="foreign-model-host">{offer.host}</strong>, another site.
         </p>
         <p className="hint">{offer.url}</p>
+        <p className="hint" data-testid="foreign-model-contact" data-contacted={offer.contacted}>
+          {offer.contacted
+            ? `${offer.host} was contacted to read the package’s manifest, so it knows of this visit.`
+            : `Nothing has been fetched from ${offer.host}. Its size is in its manifest; reading that contacts ${offer.host}.`}
+        </p>
         {offer.problem ? (
           <p data-testid="foreign-model-problem">
             It cannot be loaded: {offer.problem}. The current model stays.
           </p>
         ) : offer.sizes ? (
           <p>
-            Download: <strong data-testid="foreign-model-size">{size}</strong>, kept in this browser. Load it
-            only if you trust this host.
+            Download:{' '}
+            <strong data-testid="foreign-model-size" title={exact}>
+              {size}
+            </strong>
+            , kept in this browser. Load it only if you trust this host.
           </p>
-        ) : (
+        ) : offer.contacted ? (
           <p className="hint">Reading its manifest…</p>
-        )}
+        ) : null}
       </div>
       <div className="row">
+        {!offer.contacted && (
+          <button type="button" data-testid="foreign-model-check" onClick={() => void checkForeignModel()}>
+            Ask {offer.host} for the size
+          </button>
+        )}
         {offer.sizes && (
           <button
             type="button"

@@ -33,16 +33,16 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       const stored = sanitizeSettings(saved.settings, get().settings);
       const linked = deps.linkedModelUrl ? checkModelUrl(deps.linkedModelUrl, location.href) : null;
       // A package on another site is only offered (host and size first); the chosen model loads meanwhile.
+      // A link that may load at once is saved as the choice only once it has loaded.
       const useLink = linked?.ok && (!linked.foreignHost || linked.url === stored.modelUrl);
-      const settings = useLink ? { ...stored, modelUrl: linked.url } : stored;
-      set({ settings, history: saved.history, hydrated: true });
+      set({ settings: stored, history: saved.history, hydrated: true });
       if (linked && !linked.ok)
         set({
           error: { source: 'app', message: `The link names a model that is not loaded: ${linked.message}` },
         });
       else if (linked?.ok && !useLink && linked.foreignHost)
-        void get().actions.offerForeignModel(linked.url, linked.foreignHost);
-      await actions.loadModel();
+        get().actions.offerForeignModel(linked.url, linked.foreignHost);
+      await get().actions.openFirstModel(useLink ? linked.url : null);
     },
 
     /**

@@ -1,0 +1,298 @@
+/**
+ * A local HTTP server that behaves like the Hugging Face Hub for one model repository, serving a
+ * folder on disk (for tests; nothing leaves the machine):
+ * - `GET /api/models/{repo}/revision/{rev}`: `{ id, sha, siblings }` and an `X-Repo-Commit` header;
+ *   `rev` is `main` or the commit, anything else is 404 `RevisionNotFound`;
+ * - `GET /api/models/{repo}/tree/{rev}?recursive=true`: `{ type, path, size, oid, lfs? }` entries,
+ *   `pageSize` per page with a `Link: <…>; rel="next"` header;
+ * - `GET /{repo}/resolve/{rev}/{path}`: files below `lfsMinBytes` served here with `ETag` and
+ *   ranges (206, `Content-Range`); larger ones redirected (302) to a second server, another
+ *   origin standing in for the storage host, at another path with a signed query, with
+ *   `X-Linked-Etag` / `X-Linked-Size` on the redirect;
+ * - a gated repository (`gatedToken`): resolve answers 401 `GatedRepo` without a token and 403
+ *   with another one, as the hub does; the API stays public;
+ * - faults, each for the next `times` requests that match: 429 with a `Retry-After`, a 5xx, a
+ *   connection dropped after some body bytes, a range request answered 200 with the whole file,
+ *   another ETag.
+ * Every request is recorded (method, host, path, headers), so tests can check what was sent where.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export type HubFault =
+  | { readonly kind: 'status'; readonly status: number; readonly retryAfter?: string }
+  | { readonly kind: 'drop'; readonly afterBytes: number }
+  | { readonly kind: 'ignore-range' }
+  | { readonly kind: 'etag'; readonly etag: string };
+
+export interface RecordedRequest {
+  readonly server: 'hub' | 'storage';
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly status: number;
+}
+
+export interface HubServerOptions {
+  /** the folder served as the repository's files */
+  readonly root: string;
+  /** `owner/name` */
+  readonly repo: string;
+  /** 40 hex digits (default: sha1 of the repo id) */
+  readonly commit?: string;
+  /** files of at least this many bytes are redirected to the storage server (default 1024) */
+  readonly lfsMinBytes?: number;
+  /** tree entries per page (default 1000) */
+  readonly pageSize?: number;
+  /** a gated repository: resolve needs `Authorization: Bearer <gatedToken>` */
+  readonly gatedToken?: string;
+}
+
+export interface HubServer {
+  /** the hub's origin, as HF_ENDPOINT */
+  readonly endpoint: string;
+  /** the storage host's origin */
+  readonly storage: string;
+  readonly commit: string;
+  readonly requests: RecordedRequest[];
+  /** the next `times` requests whose path matches `path` (a substring or RegExp) get `fault` */
+  inject(path: string | RegExp, fault: HubFault, times?: number): void;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly sha1: string;
+}
+
+function walk(root: string, rel = '', out: Entry[] = []): Entry[] {
+  for (const name of readdirSync(join(root, rel)).sort()) {
+    const path = rel ? `${rel}/${name}` : name;
+    const st = statSync(join(root, path));
+    if (st.isDirectory()) walk(root, path, out);
+    else if (st.isFile()) {
+      const bytes = readFileSync(join(root, path));
+      out.push({
+        path,
+        size: st.size,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        sha1: createHash('sha1').update(bytes).digest('hex'),
+      });
+    }
+  }
+  return out;
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  );
+}
+
+/** Serves `bytes` with ranges, ETag and faults. */
+function sendFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bytes: Buffer,
+  etag: string,
+  fault: HubFault | undefined,
+  headers: Record<string, string>,
+): number {
+  const range = req.headers.range;
+  const m = range && fault?.kind !== 'ignore-range' ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
+  const tag = fault?.kind === 'etag' ? fault.etag : etag;
+  let status = 200;
+  let body = bytes;
+  const out: Record<string, string> = { ...headers, ETag: tag, 'Accept-Ranges': 'bytes' };
+  if (m) {
+    const a = Number(m[1]);
+    const b = m[2] ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
+    if (a >= bytes.length || b < a) {
+      res.writeHead(416, { ...out, 'Content-Range': `bytes */${bytes.length}` });
+      res.end();
+      return 416;
+    }
+    status = 206;
+    body = bytes.subarray(a, b + 1);
+    out['Content-Range'] = `bytes ${a}-${b}/${bytes.length}`;
+  }
+  out['Content-Length'] = String(body.length);
+  res.writeHead(status, out);
+  if (fault?.kind === 'drop') {
+    // part of the body, then the connection goes away mid-answer
+    res.write(body.subarray(0, Math.min(fault.afterBytes, body.length - 1)), () => res.socket?.destroy());
+  } else res.end(body);
+  return status;
+}
+
+export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
+  const { root, repo, lfsMinBytes = 1024, pageSize = 1000, gatedToken } = options;
+  const commit = options.commit ?? createHash('sha1').update(repo).digest('hex');
+  const entries = walk(root);
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const bySha = new Map(entries.map((e) => [e.sha256, e]));
+  const requests: RecordedRequest[] = [];
+  const faults: { path: string | RegExp; fault: HubFault; left: number }[] = [];
+
+  const takeFault = (path: string): HubFault | undefined => {
+    const f = faults.find(
+      (x) => x.left > 0 && (typeof x.path === 'string' ? path.includes(x.path) : x.path.test(path)),
+    );
+    if (!f) return undefined;
+    f.left--;
+    return f.fault;
+  };
+  const record = (server: RecordedRequest['server'], req: IncomingMessage, status: number) =>
+    requests.push({
+      server,
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: { ...req.headers },
+      status,
+    });
+  const json = (
+    res: ServerResponse,
+    status: number,
+    value: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+    res.end(JSON.stringify(value));
+    return status;
+  };
+  const error = (res: ServerResponse, status: number, code: string, message: string) => {
+    res.writeHead(status, {
+      'X-Error-Code': code,
+      'X-Error-Message': message,
+      'Content-Type': 'application/json',
+    });
+    res.end(JSON.stringify({ error: message }));
+    return status;
+  };
+  const statusFault = (res: ServerResponse, fault: HubFault | undefined): number | undefined => {
+    if (fault?.kind !== 'status') return undefined;
+    res.writeHead(fault.status, fault.retryAfter !== undefined ? { 'Retry-After': fault.retryAfter } : {});
+    res.end(`fault ${fault.status}`);
+    return fault.status;
+  };
+  const revisionOk = (rev: string) => rev === 'main' || rev === commit;
+
+  let storageOrigin = '';
+  const hub = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://hub');
+    const path = decodeURIComponent(url.pathname);
+    const fault = takeFault(path);
+    const answer = (): number => {
+      const early = statusFault(res, fault);
+      if (early !== undefined) return early;
+      const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(path);
+      if (api) {
+        if (api[1] !== repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
+        if (!revisionOk(api[3]!)) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
+        if (api[2] === 'revision')
+          return json(
+            res,
+            200,
+            { id: repo, sha: commit, siblings: entries.map((e) => ({ rfilename: e.path })) },
+            { 'X-Repo-Commit': commit },
+          );
+        const from = Number(url.searchParams.get('cursor') ?? 0);
+        const page = entries.slice(from, from + pageSize).map((e) => ({
+          type: 'file',
+          oid: e.sha1,
+          size: e.size,
+          path: e.path,
+          ...(e.size >= lfsMinBytes ? { lfs: { oid: e.sha256, size: e.size, pointerSize: 134 } } : {}),
+        }));
+        const headers: Record<string, string> = {};
+        if (from + pageSize < entries.length)
+          headers['Link'] = `<${url.pathname}?recursive=true&cursor=${from + pageSize}>; rel="next"`;
+        return json(res, 200, page, headers);
+      }
+      const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+      if (resolve) {
+        if (resolve[1] !== repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
+        if (!revisionOk(resolve[2]!)) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
+        if (gatedToken !== undefined) {
+          const auth = req.headers.authorization;
+          if (!auth)
+            return error(
+              res,
+              401,
+              'GatedRepo',
+              'Access to this model is restricted. You must be authenticated.',
+            );
+          if (auth !== `Bearer ${gatedToken}`)
+            return error(
+              res,
+              403,
+              'GatedRepo',
+              'Access to this model is restricted and you are not in the authorized list.',
+            );
+        }
+        const e = byPath.get(resolve[3]!);
+        if (!e) return error(res, 404, 'EntryNotFound', 'Entry not found');
+        const common = { 'X-Repo-Commit': commit };
+        if (e.size >= lfsMinBytes) {
+          res.writeHead(302, {
+            ...common,
+            Location: `${storageOrigin}/repos/${e.sha256.slice(0, 2)}/${e.sha256}?X-Amz-Signature=${e.sha1}`,
+            'X-Linked-Etag': `"${e.sha256}"`,
+            'X-Linked-Size': String(e.size),
+          });
+          res.end();
+          return 302;
+        }
+        return sendFile(req, res, readFileSync(join(root, e.path)), `"${e.sha1}"`, fault, common);
+      }
+      return error(res, 404, 'NotFound', 'no such route');
+    };
+    record('hub', req, answer());
+  });
+
+  const storage = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://storage');
+    const fault = takeFault(url.pathname);
+    const answer = (): number => {
+      const early = statusFault(res, fault);
+      if (early !== undefined) return early;
+      const m = /^\/repos\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(url.pathname);
+      const e = m ? bySha.get(m[1]!) : undefined;
+      if (!e || url.searchParams.get('X-Amz-Signature') !== e.sha1) {
+        res.writeHead(403);
+        res.end('bad signature');
+        return 403;
+      }
+      return sendFile(req, res, readFileSync(join(root, e.path)), `"${e.sha256}"`, fault, {});
+    };
+    record('storage', req, answer());
+  });
+
+  const endpoint = await listen(hub);
+  storageOrigin = await listen(storage);
+  const close = (s: Server) =>
+    new Promise<void>((resolve) => {
+      s.closeAllConnections();
+      s.close(() => resolve());
+    });
+  return {
+    endpoint,
+    storage: storageOrigin,
+    commit,
+    requests,
+    inject(path, fault, times = 1) {
+      faults.push({ path, fault, left: times });
+    },
+    async close() {
+      await Promise.all([close(hub), close(storage)]);
+    },
+  };
+}

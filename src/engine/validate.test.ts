@@ -35,12 +35,12 @@ describe('checkRgbaImage and the mask size', () => {
     height,
     data: new Uint8Array(width * height * 4),
   });
-  const refusal = (f: () => void) => {
+  const refusal = (f: () => void): [string, string] | null => {
     try {
       f();
       return null;
     } catch (e) {
-      return e instanceof EditError ? [e.code, e.message] : e;
+      return e instanceof EditError ? [e.code, e.message] : ['not an EditError', String(e)];
     }
   };
 

@@ -234,8 +234,9 @@ export interface OpenOptions<D, R extends PackageRunner> {
   /**
    * A second runtime that tells a damaged graph file from a device that cannot run it (WASM
    * beside WebGPU): when a graph's session fails on `runtime`, the same files are tried on this
-   * one (where the dtype lists its device); if they fail there too, the file is blamed, else the
-   * first error stands. Without it, a session that fails for any reason but memory blames the file.
+   * one; if they fail there too, the file is blamed, else (or when the dtype does not list this
+   * runtime's device) the first error stands. Without it, a session that fails for any reason but
+   * memory blames the file.
    */
   readonly verifyRuntime?: { readonly device: Device; readonly runtime: GraphRuntime<D, PackageRunner> };
 }
@@ -313,7 +314,9 @@ export async function openModelPackage<D, R extends PackageRunner>(
     } catch (err) {
       if (!mayBeFileFault(err)) throw err;
       const check = o.verifyRuntime;
-      if (check && manifest.dtypes[dtype]!.providers.includes(check.device)) {
+      if (check) {
+        // a dtype its device does not run cannot tell the file from the device: the first error stands
+        if (!manifest.dtypes[dtype]!.providers.includes(check.device)) throw err;
         const other = await check.runtime([g], graphFiles);
         let loads = true;
         try {

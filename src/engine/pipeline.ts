@@ -19,7 +19,7 @@ import {
 } from './image';
 import type { RgbaImage } from './image';
 import type { ModelSpec } from './modelSpec';
-import type { GraphName, GraphRunner, Rng } from './ports';
+import type { GraphName, GraphRunner, Rng, StepUniforms } from './ports';
 import { predictTokens, regionHoldMask } from './regionHold';
 import { seededRng } from './rng';
 import { schedulerStep, startingMaskRatio, temperatureSchedule, unknownMap } from './scheduler';
@@ -133,6 +133,29 @@ export interface EngineOptions {
 export type MemoryPolicy = 'all' | 'release-text' | 'phased';
 
 const IMAGE_GRAPHS: readonly GraphName[] = ['vq_encode', 'transformer_step', 'vq_decode'];
+const TEXT_GRAPHS: readonly GraphName[] = ['text_llm', 'text_clip'];
+
+/** What the text phase hands the steps. */
+interface EncodedText {
+  readonly cond: TextEncoding;
+  readonly uncond: TextEncoding;
+  /** [L_llm] weight of each text position in the attention map */
+  readonly weights: Float32Array;
+  readonly warnings: string[];
+}
+
+/** What every step of one edit shares. */
+interface StepContext {
+  readonly settings: Settings;
+  readonly fixed: ReturnType<EditEngine['fixedFeeds']>;
+  readonly refTokens: Int32Array;
+  readonly startRatio: number;
+  readonly schedule: MaskSchedule;
+  readonly temperature: number;
+  readonly uniforms: StepUniforms;
+  readonly started: number;
+  readonly signal?: AbortSignal;
+}
 
 export class EditEngine {
   private readonly text: TextEncoderCache;
@@ -145,142 +168,213 @@ export class EditEngine {
   }
 
   /**
-   * Runs one edit. Rejects with the signal's reason when aborted (checked before every graph run).
+   * Runs one edit, in its four phases: encode the text, encode the image, the steps, decode.
+   * Rejects with the signal's reason when aborted (checked before every graph run).
    * @example
    * const result = await engine.edit({ image, prompt: 'make the sky purple', steps: 16, seed: 1 }, { onStep: (e) => console.log(e.step) });
    */
   async edit(req: EditRequest, { onStep, signal }: EditCallbacks = {}): Promise<EditResult> {
     const started = this.now();
-    const { spec, runner } = this.opts;
-    const { h, w } = spec.tokenGrid;
-    const seq = h * w;
-    const warnings: string[] = [];
-    const settings = validate(req, spec.tokenGrid, { onStep, signal });
+    const settings = validate(req, this.opts.spec.tokenGrid, { onStep, signal });
     signal?.throwIfAborted();
+    const text = await this.encodeText(req, settings, signal);
+    const source = await this.encodeImage(req, signal);
+    const tokens = await this.sample(req, settings, text, source, started, onStep, signal);
+    signal?.throwIfAborted();
+    const { modelImage, image } = await this.decodeResult(req, tokens, source, signal);
+    return {
+      modelImage,
+      image,
+      tokens,
+      sourceTokens: source,
+      warnings: text.warnings,
+      elapsedMs: this.now() - started,
+    };
+  }
 
+  /**
+   * The memory policy, in one place: which sessions go before a phase starts. 'text' is called
+   * only when some prompt must be encoded (a cached one opens nothing).
+   */
+  private async releaseBefore(phase: 'text' | 'image'): Promise<void> {
+    const { runner } = this.opts;
     const memory = this.opts.memory ?? 'all';
+    if (!runner.releaseGraph || memory === 'all') return;
+    if (phase === 'text' && memory === 'phased') for (const g of IMAGE_GRAPHS) await runner.releaseGraph(g);
+    if (phase === 'image') for (const g of TEXT_GRAPHS) await runner.releaseGraph(g);
+  }
+
+  /**
+   * Phase 1: the instruction's (and, with CFG, the negative prompt's) encodings, from the cache
+   * or the text graphs; the text weights of the attention map; warnings about the text.
+   */
+  private async encodeText(req: EditRequest, settings: Settings, signal?: AbortSignal): Promise<EncodedText> {
+    const { spec } = this.opts;
+    const warnings: string[] = [];
     const encodes =
       !this.text.has(req.prompt) || (usesCfg(settings.guidance) && !this.text.has(this.negativePrompt(req)));
-    if (memory === 'phased' && encodes && runner.releaseGraph)
-      for (const g of IMAGE_GRAPHS) await runner.releaseGraph(g);
+    if (encodes) await this.releaseBefore('text');
     const cond = await this.text.encode(req.prompt, signal);
     const uncond = await this.unconditional(req, settings, cond, signal);
-    if (memory !== 'all' && runner.releaseGraph) {
-      await runner.releaseGraph('text_llm');
-      await runner.releaseGraph('text_clip');
-    }
     if (cond.truncated)
       warnings.push(
         `the instruction is longer than the model reads; it was cut to ${spec.llm.maxLength} LLM / ${spec.clip.maxLength} CLIP tokens`,
       );
-    const replay = req.replay ?? {};
-    const source = await this.sourceTokens(req.image, signal, replay.modelPixels);
-
-    let textWeights: Float32Array = new Float32Array(spec.llm.maxLength).fill(1);
-    if (replay.textWeights) {
-      if (replay.textWeights.length !== spec.llm.maxLength)
+    let weights: Float32Array = new Float32Array(spec.llm.maxLength).fill(1);
+    const replayed = req.replay?.textWeights;
+    if (replayed) {
+      if (replayed.length !== spec.llm.maxLength)
         throw new EditError('bad-settings', `text weights need ${spec.llm.maxLength} values`);
-      textWeights = replay.textWeights;
+      weights = replayed;
     } else if (req.queryWords?.trim()) {
       const q = queryTextWeights(this.opts.tokenizers.llm, cond.llmIds, req.queryWords, spec.llm.maxLength);
-      if (q) textWeights = q;
+      if (q) weights = q;
       else warnings.push(`"${req.queryWords}" is not in the instruction; the attention map uses all words`);
     }
+    return { cond, uncond, weights, warnings };
+  }
 
+  /** Phase 2: the source image's tokens (VQ-encoded once per image object). */
+  private async encodeImage(req: EditRequest, signal?: AbortSignal): Promise<Int32Array> {
+    await this.releaseBefore('image');
+    return this.sourceTokens(req.image, signal, req.replay?.modelPixels);
+  }
+
+  /** Phase 3: the sampling steps, one transformer run each, from the start grids to the last tokens. */
+  private async sample(
+    req: EditRequest,
+    settings: Settings,
+    text: EncodedText,
+    source: Int32Array,
+    started: number,
+    onStep: EditCallbacks['onStep'],
+    signal?: AbortSignal,
+  ): Promise<Int32Array> {
+    const replay = req.replay ?? {};
     const start = this.startGrids(req, source);
     let tokens = start.tokens;
-    const { refTokens, startRatio } = start;
-
     const rng = replay.rng ?? seededRng(settings.seed);
-    const taus = temperatureSchedule(settings.steps, spec.temperature[0], spec.temperature[1]);
-    const fixed = this.fixedFeeds(cond, uncond, refTokens, settings, textWeights);
+    const taus = temperatureSchedule(
+      settings.steps,
+      this.opts.spec.temperature[0],
+      this.opts.spec.temperature[1],
+    );
+    const fixed = this.fixedFeeds(text.cond, text.uncond, start.refTokens, settings, text.weights);
     for (let i = 0; i < settings.steps; i++) {
       signal?.throwIfAborted();
-      const uniforms = rng.step(i, seq);
-      const out = await runner.run(
-        'transformer_step',
-        {
-          ...fixed,
-          tokens: makeTensor('int32', tokens, [1, h, w]),
-          timestep: makeTensor('float32', Float32Array.of(settings.steps - 1 - i), [1]),
-          uniforms: makeTensor('float32', uniforms.draw, [1, seq]),
-        },
-        signal,
-      );
-      const drawnIds = expectType(out['drawn_ids'], 'int32', 'transformer_step.drawn_ids');
-      const drawnProbs = expectType(out['drawn_probs'], 'float32', 'transformer_step.drawn_probs');
-      const refProbs = expectType(out['ref_probs'], 'float32', 'transformer_step.ref_probs');
-      const attention = expectType(out['attention'], 'float32', 'transformer_step.attention');
-      for (const t of [drawnIds, drawnProbs, refProbs]) expectDims(t, [1, seq], 'transformer_step output');
-      expectDims(attention, [1, spec.attentionGrid.h * spec.attentionGrid.w], 'transformer_step.attention');
-      const readbackBytes =
-        drawnIds.data.byteLength +
-        drawnProbs.data.byteLength +
-        refProbs.data.byteLength +
-        attention.data.byteLength;
-
-      const maps = processAttention(attention.data, spec.attentionGrid.h, spec.attentionGrid.w, h, w);
-      const unknown = unknownMap(tokens, spec.maskTokenId);
-      const hold = regionHoldMask(unknown, maps.tokens, settings.hold);
-      const pred = predictTokens({
-        tokens,
-        unknown,
-        drawnIds: drawnIds.data,
-        drawnProbs: drawnProbs.data,
-        refTokens,
-        refProbs: refProbs.data,
-        hold,
-      });
-      const next = schedulerStep({
-        tokens,
-        predicted: pred.tokens,
-        predictedProbs: pred.probs,
-        gumbelUniforms: uniforms.gumbel,
-        step: i,
-        steps: settings.steps,
-        schedule: replay.schedule ?? spec.schedule,
+      const event = await this.step(tokens, i, {
+        settings,
+        fixed,
+        refTokens: start.refTokens,
+        startRatio: start.startRatio,
+        schedule: replay.schedule ?? this.opts.spec.schedule,
         temperature: taus[i]!,
-        startingMaskRatio: startRatio,
-        maskTokenId: spec.maskTokenId,
+        uniforms: rng.step(i, this.opts.spec.tokenGrid.h * this.opts.spec.tokenGrid.w),
+        started,
+        signal,
       });
-      onStep?.({
-        step: i,
-        steps: settings.steps,
-        tokens: next.tokens,
-        predicted: pred.tokens,
-        drawn: indicesWhere(seq, (k) => unknown[k] === 1 && next.tokens[k] !== spec.maskTokenId),
-        remasked: indicesWhere(seq, (k) => next.remasked[k] === 1),
-        maskLength: next.maskLength,
-        attention: maps.tokens,
-        attentionGrid: maps.grid,
-        hold,
-        preview: spec.codebookColors
-          ? paletteImage(next.tokens, h, w, spec.codebookColors, spec.maskTokenId)
-          : undefined,
-        elapsedMs: this.now() - started,
-        readbackBytes,
-      });
-      tokens = next.tokens;
+      onStep?.(event);
+      tokens = event.tokens;
     }
+    return tokens;
+  }
 
-    signal?.throwIfAborted();
+  /** One sampling step: the transformer run, attention, region-hold, the scheduler's re-masking. */
+  private async step(tokens: Int32Array, i: number, c: StepContext): Promise<StepEvent> {
+    const { spec, runner } = this.opts;
+    const { h, w } = spec.tokenGrid;
+    const seq = h * w;
+    const { settings } = c;
+    const out = await runner.run(
+      'transformer_step',
+      {
+        ...c.fixed,
+        tokens: makeTensor('int32', tokens, [1, h, w]),
+        timestep: makeTensor('float32', Float32Array.of(settings.steps - 1 - i), [1]),
+        uniforms: makeTensor('float32', c.uniforms.draw, [1, seq]),
+      },
+      c.signal,
+    );
+    const drawnIds = expectType(out['drawn_ids'], 'int32', 'transformer_step.drawn_ids');
+    const drawnProbs = expectType(out['drawn_probs'], 'float32', 'transformer_step.drawn_probs');
+    const refProbs = expectType(out['ref_probs'], 'float32', 'transformer_step.ref_probs');
+    const attention = expectType(out['attention'], 'float32', 'transformer_step.attention');
+    for (const t of [drawnIds, drawnProbs, refProbs]) expectDims(t, [1, seq], 'transformer_step output');
+    expectDims(attention, [1, spec.attentionGrid.h * spec.attentionGrid.w], 'transformer_step.attention');
+    const readbackBytes =
+      drawnIds.data.byteLength +
+      drawnProbs.data.byteLength +
+      refProbs.data.byteLength +
+      attention.data.byteLength;
+
+    const maps = processAttention(attention.data, spec.attentionGrid.h, spec.attentionGrid.w, h, w);
+    const unknown = unknownMap(tokens, spec.maskTokenId);
+    const hold = regionHoldMask(unknown, maps.tokens, settings.hold);
+    const pred = predictTokens({
+      tokens,
+      unknown,
+      drawnIds: drawnIds.data,
+      drawnProbs: drawnProbs.data,
+      refTokens: c.refTokens,
+      refProbs: refProbs.data,
+      hold,
+    });
+    const next = schedulerStep({
+      tokens,
+      predicted: pred.tokens,
+      predictedProbs: pred.probs,
+      gumbelUniforms: c.uniforms.gumbel,
+      step: i,
+      steps: settings.steps,
+      schedule: c.schedule,
+      temperature: c.temperature,
+      startingMaskRatio: c.startRatio,
+      maskTokenId: spec.maskTokenId,
+    });
+    return {
+      step: i,
+      steps: settings.steps,
+      tokens: next.tokens,
+      predicted: pred.tokens,
+      drawn: indicesWhere(seq, (k) => unknown[k] === 1 && next.tokens[k] !== spec.maskTokenId),
+      remasked: indicesWhere(seq, (k) => next.remasked[k] === 1),
+      maskLength: next.maskLength,
+      attention: maps.tokens,
+      attentionGrid: maps.grid,
+      hold,
+      preview: spec.codebookColors
+        ? paletteImage(next.tokens, h, w, spec.codebookColors, spec.maskTokenId)
+        : undefined,
+      elapsedMs: this.now() - c.started,
+      readbackBytes,
+    };
+  }
+
+  /**
+   * Phase 4: the last tokens decoded, resized to the input's size, and (by default) the
+   * original's pixels kept where the tokens equal the source's.
+   */
+  private async decodeResult(
+    req: EditRequest,
+    tokens: Int32Array,
+    source: Int32Array,
+    signal?: AbortSignal,
+  ): Promise<{ modelImage: RgbaImage; image: RgbaImage }> {
+    const { h, w } = this.opts.spec.tokenGrid;
     const modelImage = await this.decode(tokens, signal);
-    const { width, height } = req.image;
-    const resized = resizeImage(modelImage, width, height);
-    let image = resized;
-    if (req.composite ?? true) {
-      const changed = new Uint8Array(seq);
-      for (let i = 0; i < seq; i++) changed[i] = tokens[i] !== source[i] ? 1 : 0;
-      image = compositeUnchanged({
-        original: req.image,
-        edited: resized,
-        changed,
-        gridH: h,
-        gridW: w,
-        featherCells: replay.featherCells,
-      }).image;
-    }
-    return { modelImage, image, tokens, sourceTokens: source, warnings, elapsedMs: this.now() - started };
+    const resized = resizeImage(modelImage, req.image.width, req.image.height);
+    if (!(req.composite ?? true)) return { modelImage, image: resized };
+    const changed = new Uint8Array(h * w);
+    for (let i = 0; i < changed.length; i++) changed[i] = tokens[i] !== source[i] ? 1 : 0;
+    const { image } = compositeUnchanged({
+      original: req.image,
+      edited: resized,
+      changed,
+      gridH: h,
+      gridW: w,
+      featherCells: req.replay?.featherCells,
+    });
+    return { modelImage, image };
   }
 
   /** Source tokens, VQ-encoded once per image object. @returns Int32Array [h·w] */

@@ -33,6 +33,16 @@ describe('readAvifSize', () => {
     expect(tooLargeMessage(header.width!, header.height!)).toMatch(/12000×12000 \(144 megapixels\)/);
   });
 
+  it('reads the real 60-megapixel AVIF fixture (huge.avif) from its header, for the size check', async () => {
+    const bomb = new Uint8Array(readFileSync('e2e/fixtures/images/huge.avif'));
+    expect(bomb.length).toBeLessThan(4096);
+    const header = await readImageHeader(reader(bomb), bomb.length);
+    expect(header).toEqual({ format: 'avif', width: 10000, height: 6000 });
+    expect(tooLargeMessage(header.width!, header.height!)).toMatch(
+      /10000×6000 \(60 megapixels\).*limit is 50/,
+    );
+  });
+
   it('gives up quietly on cut or damaged boxes', () => {
     expect(readAvifSize(photo.subarray(0, 100))).toBeNull();
     const broken = photo.slice();

@@ -81,10 +81,6 @@ class WeightFiles:
     index: Path | None = None
     weight_map: dict[str, str] | None = None  # tensor -> file name, from the index
 
-    def describe(self) -> str:
-        what = f"variant '{self.variant}'" if self.variant else "default files"
-        return f"{self.folder}: {what}, " + ", ".join(f.name for f in ([self.index] if self.index else []) + self.files)
-
 
 def _weight_groups(folder: Path) -> dict[str | None, dict[str, list[str]]]:
     groups: dict[str | None, dict[str, list[str]]] = {}

@@ -23,6 +23,7 @@ import {
 import { readLocalFile, ReadError, writeFileAtomic } from '../src/engine/runtime/node/localFiles';
 import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
+import { dtypePreference } from '../src/engine/package';
 import { checkOutputPath, OutputPathError } from './outputPath';
 
 export const DEFAULT_MODEL = 'public/models/tiny-random';
@@ -47,7 +48,7 @@ export function usage(): string {
     '  --model DIR_OR_URL   a model package (default public/models/tiny-random)',
     '  --cache-dir DIR      where packages given by URL are downloaded (default $EDITMGT_CACHE, else ~/.cache/editmgt-web)',
     "  --mask PNG           inpainting: white marks where to edit (the image's size)",
-    `  --dtype D            ${DTYPES.join(', ')} (default: the package's smallest that fits)`,
+    `  --dtype D            ${DTYPES.join(', ')} (default: the first the package has of ${dtypePreference('cpu').join(', ')})`,
     '  --query WORDS        restrict the attention map to these words of the instruction',
     '  --overwrite          allow --out to replace an input',
     '  --json               print a JSON summary on stdout',

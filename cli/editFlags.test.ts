@@ -1,4 +1,5 @@
 /** The CLI's setting flags come from the engine's settings table: names, parsing and usage lines. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,6 +8,8 @@ import {
   EDIT_SETTINGS,
   NUMBER_SETTINGS,
 } from '../src/engine/editSettings';
+import type { Manifest } from '../src/engine/manifest';
+import { chooseDtype } from '../src/engine/package';
 import { usage } from './edit';
 import { NUMBER_FLAGS, readSettingFlags, settingFlagOptions, UsageError } from './editFlags';
 
@@ -30,6 +33,17 @@ describe('setting flags', () => {
     expect(NUMBER_FLAGS).toEqual(
       expect.arrayContaining(['--steps', '--guidance', '--reference-strength', '--hold', '--seed']),
     );
+  });
+
+  it("--dtype's help names the dtype the CLI really loads from a package that has them all", () => {
+    const manifest = JSON.parse(readFileSync('public/models/tiny-random/manifest.json', 'utf8')) as Manifest;
+    const line = usage()
+      .split('\n')
+      .find((l) => l.trimStart().startsWith('--dtype'))!;
+    const first = /default: the first the package has of (\w+)/.exec(line)?.[1];
+    expect(first).toBe(chooseDtype(manifest, 'cpu'));
+    expect(Object.keys(manifest.dtypes)).toContain(first);
+    expect(line).not.toContain('smallest');
   });
 
   it('reads the flags people already use, leaving unset ones to the model', () => {

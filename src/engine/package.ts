@@ -98,6 +98,12 @@ function needsF16(manifest: Manifest, dtype: Dtype): boolean {
   return GRAPH_NAMES.some((g) => F16.includes(graphDtype(manifest, dtype, g)));
 }
 
+/** The dtypes `auto` tries on a device, best first (see chooseDtype). */
+export function dtypePreference(device: Device, shaderF16 = false): readonly Dtype[] {
+  if (device === 'webgpu') return shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32'];
+  return device === 'wasm' ? ['q8', 'q4', 'fp32'] : ['fp32', 'q8', 'q4', 'fp16', 'q4f16'];
+}
+
 /**
  * The dtype to load: `wanted` when the package has it, else the best the device runs. WebGPU has
  * no int8 MatMul kernels, and an entry with any float16 graph needs shader-f16; WASM runs int8
@@ -125,14 +131,7 @@ export function chooseDtype(
       );
     return wanted;
   }
-  const order: Dtype[] =
-    device === 'webgpu'
-      ? shaderF16
-        ? ['q4f16', 'q4', 'fp16', 'fp32']
-        : ['q4', 'fp32']
-      : device === 'wasm'
-        ? ['q8', 'q4', 'fp32']
-        : ['fp32', 'q8', 'q4', 'fp16', 'q4f16'];
+  const order = dtypePreference(device, shaderF16);
   const runs = (d: Dtype) =>
     have.includes(d) &&
     (device === 'cpu' || manifest.dtypes[d]!.providers.includes(device)) &&

@@ -334,14 +334,14 @@ type TamperedManifest = {
 };
 
 /**
- * Serves a tampered copy of the tiny package at `base`: `bodies` replaces files' bytes, `edit`
- * changes the manifest; the manifest's checksums follow the bytes served (a package published
- * broken, not one damaged on the way).
+ * Serves a tampered copy of the tiny package at `base`: `bodies` replaces files' bytes (null: the
+ * server has no such file), `edit` changes the manifest; the manifest's checksums follow the bytes
+ * served (a package published broken, not one damaged on the way).
  */
 async function serveTampered(
   page: Page,
   base: string,
-  tamper: { bodies?: Record<string, Uint8Array>; edit?: (m: TamperedManifest) => void },
+  tamper: { bodies?: Record<string, Uint8Array | null>; edit?: (m: TamperedManifest) => void },
 ): Promise<void> {
   const bodies = tamper.bodies ?? {};
   const m = JSON.parse(manifestText) as TamperedManifest;
@@ -353,6 +353,10 @@ async function serveTampered(
   }
   await servePackageAt(page, base, async (path, route) => {
     const body = path === 'manifest.json' ? Buffer.from(JSON.stringify(m)) : bodies[path];
+    if (body === null) {
+      await route.fulfill({ status: 404, body: 'not found' });
+      return true;
+    }
     if (!body) return false;
     await route.fulfill({ status: 200, headers: binary, body: Buffer.from(body) });
     return true;
@@ -455,6 +459,12 @@ test('token tables that cannot feed the graph are refused at load, naming the fi
     ['nan', { bodies: { [t.file]: nan } }, `manifest ${where}: row 0 of the token table ${t.file} holds NaN`],
   ];
   await editor.open();
+  // a table file the server does not have: a download error that names it
+  await serveTampered(page, '/models/table-gone/', { bodies: { [t.file]: null } });
+  const gone = await editor.call('loadDirect', '/models/table-gone/', 'wasm', 'auto');
+  expect(gone.model).toBeNull();
+  expect(gone.error?.code).toBe('model-unavailable');
+  expect(gone.error?.message).toContain(`/models/table-gone/${t.file}: HTTP 404`);
   for (const [name, tamper, message] of cases) {
     await serveTampered(page, `/models/table-${name}/`, tamper);
     const r = await editor.call('loadDirect', `/models/table-${name}/`, 'wasm', 'auto');

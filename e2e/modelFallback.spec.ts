@@ -76,3 +76,16 @@ test('a saved model that fails falls back to the bundled default, with a notice;
     await server.close();
   }
 });
+
+test('a link to " javascript:alert(1)" (a space before it) is refused as a script address, and nothing is saved @wasm', async ({
+  ui,
+  page,
+}) => {
+  await page.goto('/?model=%20javascript:alert(1)');
+  await expect(ui.error).toContainText('a javascript: address is refused');
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  await ui.call('flush');
+  await page.goto('/');
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  await expect(ui.error).toHaveCount(0);
+});

@@ -1,0 +1,137 @@
+/**
+ * The first model of a visit and the link offer, on a real EngineClient with the fake worker
+ * (src/protocol/testing/fakeWorker) and a real EditorDb (no IndexedDB in node: the saved settings
+ * are given to it as a reload would read them).
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { packageEditOptions, validateManifest } from '../../engine/manifest';
+import type { ModelInfo, WorkerRequest } from '../../protocol/messages';
+import { EngineClient } from '../../protocol/engineClient';
+import { FakeWorker } from '../../protocol/testing/fakeWorker';
+import { EditorDb } from '../persist/db';
+import { createEditorStore, type EditorStore } from './store';
+
+const DEFAULT = '/models/tiny-random/';
+const SAVED = '/models/saved/';
+const manifest = validateManifest(
+  JSON.parse(readFileSync('public/models/tiny-random/manifest.json', 'utf8')),
+);
+const BACKEND = { backend: 'wasm' as const, threads: 1 };
+
+function modelInfo(baseUrl: string, name: string): ModelInfo {
+  return {
+    name,
+    baseUrl,
+    dtype: 'fp32',
+    backend: BACKEND,
+    resolution: 64,
+    tokenGrid: [4, 4],
+    maxInstructionTokens: 16,
+    defaults: packageEditOptions(manifest),
+    suggestions: [],
+    cachedBytes: 0,
+    memory: 'all',
+  };
+}
+
+/** Loads the packages in `good` (by URL, named as given); any other fails as unavailable. */
+function worker(good: Record<string, string>, initFails = false): FakeWorker {
+  return new FakeWorker((req: WorkerRequest, w) => {
+    if (req.type === 'init') {
+      if (initFails)
+        w.send({ type: 'error', id: req.id, code: 'backend-unavailable', message: 'no backend' });
+      else w.send({ type: 'backend', id: req.id, info: BACKEND });
+    } else if (req.type === 'cacheInfo') w.send({ type: 'cacheInfo', id: req.id, bytes: 0, packages: [] });
+    else if (req.type === 'loadModel') {
+      const name = good[req.baseUrl];
+      if (name) w.send({ type: 'modelLoaded', id: req.id, model: modelInfo(req.baseUrl, name) });
+      else w.send({ type: 'error', id: req.id, code: 'model-unavailable', message: 'HTTP 404' });
+    }
+  });
+}
+
+function setup(w: FakeWorker, saved: string | null, link: string | null = null): EditorStore {
+  const db = new EditorDb();
+  const empty = { entries: [], cursor: -1 };
+  db.load = () => Promise.resolve({ settings: saved ? { modelUrl: saved } : null, history: empty });
+  const client = new EngineClient('engine', () => w);
+  return createEditorStore({ client, db, defaultModelUrl: DEFAULT, linkedModelUrl: link });
+}
+
+const loadsAsked = (w: FakeWorker) =>
+  w.posted.flatMap((p) => (p.message.type === 'loadModel' ? [p.message.baseUrl] : []));
+
+beforeEach(() => {
+  vi.stubGlobal('location', new URL('http://127.0.0.1:4173/'));
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('the first model of a visit', () => {
+  it('a same-site link that fails gives way to the saved model, and is not saved', async () => {
+    const w = worker({ [SAVED]: 'saved', [DEFAULT]: 'default' });
+    const store = setup(w, SAVED, '/nope/');
+    await store.getState().actions.start();
+    const s = store.getState();
+    expect([s.modelStatus, s.model?.name, s.settings.modelUrl]).toEqual(['ready', 'saved', SAVED]);
+    expect(s.notice).toMatch(
+      /^The linked model \/nope\/ could not be loaded \(.*HTTP 404.*\)\. saved \(\/models\/saved\/\) is loaded instead\.$/,
+    );
+    expect(loadsAsked(w)).toEqual(['/nope/', SAVED]);
+  });
+
+  it('a saved model that fails gives way to the bundled default, which becomes the choice', async () => {
+    const w = worker({ [DEFAULT]: 'default' });
+    const store = setup(w, SAVED);
+    await store.getState().actions.start();
+    const s = store.getState();
+    expect([s.modelStatus, s.model?.name, s.settings.modelUrl]).toEqual(['ready', 'default', DEFAULT]);
+    expect(s.notice).toMatch(
+      /^The saved model \/models\/saved\/ could not be loaded \(.*\)\. default \(\/models\/tiny-random\/\) is loaded instead\.$/,
+    );
+    expect(loadsAsked(w)).toEqual([SAVED, DEFAULT]);
+  });
+
+  it('a link that loads becomes the saved choice, with no notice', async () => {
+    const w = worker({ '/models/linked/': 'linked', [DEFAULT]: 'default' });
+    const store = setup(w, null, 'models/linked');
+    await store.getState().actions.start();
+    const s = store.getState();
+    expect([s.model?.name, s.settings.modelUrl, s.notice]).toEqual(['linked', '/models/linked/', null]);
+    expect(loadsAsked(w)).toEqual(['/models/linked/']);
+  });
+
+  it('an engine that cannot start is no reason to try other models', async () => {
+    const w = worker({ [DEFAULT]: 'default' }, true);
+    const store = setup(w, SAVED);
+    await store.getState().actions.start();
+    const s = store.getState();
+    expect([s.modelStatus, s.error?.source, s.notice, s.settings.modelUrl]).toEqual([
+      'failed',
+      'backend',
+      null,
+      SAVED,
+    ]);
+    expect(loadsAsked(w)).toEqual([]);
+  });
+});
+
+describe('a link to a package on another site', () => {
+  it('is offered with nothing fetched; the model in use loads meanwhile', async () => {
+    const w = worker({ [DEFAULT]: 'default' });
+    const store = setup(w, null, 'https://models.example.org/editmgt/');
+    await store.getState().actions.start();
+    const s = store.getState();
+    expect(s.foreignModel).toEqual({
+      url: 'https://models.example.org/editmgt/',
+      host: 'models.example.org',
+      contacted: false,
+      sizes: null,
+      problem: null,
+    });
+    expect([s.model?.name, s.settings.modelUrl]).toEqual(['default', DEFAULT]);
+    expect(loadsAsked(w)).toEqual([DEFAULT]);
+  });
+});

@@ -193,6 +193,7 @@ describe('float16', () => {
 
 describe('rounding helpers', () => {
   it('rounds halves to even', () => {
-    expect([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4999998].map(roundHalfEven)).toEqual([-2, -2, -0, 0, 2, 2, 2]);
+    const cases = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4999998, 126.5, -127.5, 3.5000002];
+    expect(cases.map((x) => roundHalfEven(x) + 0)).toEqual([-2, -2, 0, 0, 2, 2, 2, 126, -128, 4]);
   });
 });

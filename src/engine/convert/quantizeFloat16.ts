@@ -76,6 +76,20 @@ export function float16Value(h: number): number {
   return sign * (1024 + mant) * 2 ** (exp - 25);
 }
 
+let valueTable: Float32Array | undefined;
+
+/** float16 bits → value, all 65,536 of them (256 KiB, built on first use). */
+function float16Values(): Float32Array {
+  if (!valueTable) {
+    valueTable = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) valueTable[h] = float16Value(h);
+  }
+  return valueTable;
+}
+
+/** Whether typed arrays are little-endian here (every browser and node target is). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 function bitsView(src: Float32Array): Uint32Array {
   return new Uint32Array(src.buffer, src.byteOffset, src.length);
 }
@@ -89,6 +103,14 @@ export function encodeFloat16(src: Float32Array, out?: Uint8Array): Uint8Array {
   if (bytes.length < src.length * 2)
     throw new RangeError(`float16 output holds ${bytes.length} bytes, ${src.length * 2} needed`);
   const bits = bitsView(src);
+  if (LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, src.length);
+    for (let i = 0; i < bits.length; i++) {
+      const f = bits[i];
+      halves[i] = clampExporter(bitsOfFloat32Bits(f), f);
+    }
+    return bytes;
+  }
   for (let i = 0; i < bits.length; i++) {
     const f = bits[i];
     const h = clampExporter(bitsOfFloat32Bits(f), f);
@@ -107,9 +129,10 @@ export function roundThroughExporterFloat16(
   out = new Float32Array(src.length),
 ): Float32Array {
   const bits = bitsView(src);
+  const values = float16Values();
   for (let i = 0; i < bits.length; i++) {
     const f = bits[i];
-    out[i] = float16Value(clampExporter(bitsOfFloat32Bits(f), f));
+    out[i] = values[clampExporter(bitsOfFloat32Bits(f), f)];
   }
   return out;
 }

@@ -33,10 +33,15 @@ const f32 = Math.fround;
 /** float32's smallest normal (numpy.finfo(float32).tiny). */
 const FLOAT32_TINY = 2 ** -126;
 
-/** Round half to even (numpy's rint/round) of a float64 holding a float32 value. */
+/** 1.5 · 2⁵²: adding and subtracting it rounds a float64 to an integer, halves to even. */
+const RINT = 6755399441055744;
+
+/**
+ * Round half to even (numpy's rint/round) of a float64 holding a float32 value: the sum with
+ * 1.5 · 2⁵² is rounded by the float64 addition itself (ties to even), exact for |x| < 2⁵¹.
+ */
 export function roundHalfEven(x: number): number {
-  const r = Math.round(x); // halves go up
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return x + RINT - RINT;
 }
 
 /** Largest |v| of a block (NaN never wins: callers refuse NaN weights before encoding). */

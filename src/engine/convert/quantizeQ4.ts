@@ -61,6 +61,16 @@ export interface Q4Columns {
 const f32 = Math.fround;
 
 /**
+ * clamp(roundf(x), 0, 15) for a float32 x. roundf rounds halves away from zero; every x below
+ * 0.5 ends at 0 after the clamp, and for 0.5 ≤ x < 15.5, x + 0.5 is exact in float64 (x has at
+ * most 24 significant bits), so truncating it is roundf. NaN (only from a scale so small that
+ * its reciprocal overflows) gives 0, as the kernel's float-to-int conversion does on x86.
+ */
+function nibble(x: number): number {
+  return x >= 15.5 ? 15 : x < 0.5 ? 0 : (x + 0.5) | 0;
+}
+
+/**
  * Quantise one block: `count` values read at src[at + i·stride]. Writes 16 bytes at out[outAt]
  * and returns the stored scale as a float32 number (float16-rounded for q4f16). `carry` is the
  * high nibble the kernel holds when the block starts (see the header; used only when K is odd).
@@ -92,9 +102,8 @@ function quantizeBlock(
       out[outAt + (i >> 1)] = 0;
       continue;
     }
-    // roundf(x) on x ≥ 0 is Math.round; below 0 both clamp to 0
-    const lo = Math.min(15, Math.max(0, Math.round(f32(f32(src[p] * reciprocal) + 8))));
-    if (i + 1 < count) hi = Math.min(15, Math.max(0, Math.round(f32(f32(src[p + stride] * reciprocal) + 8))));
+    const lo = nibble(f32(f32(src[p] * reciprocal) + 8));
+    if (i + 1 < count) hi = nibble(f32(f32(src[p + stride] * reciprocal) + 8));
     out[outAt + (i >> 1)] = lo | (hi << 4);
   }
   return scale;

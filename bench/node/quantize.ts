@@ -1,0 +1,99 @@
+/**
+ * Throughput of the converter's weight encoders (src/engine/convert) on one Gemma-2-2B-sized
+ * matrix, 2304 × 9216 float32 (85 MB), streamed a block of rows at a time as a converter reads
+ * it, never whole. Prints MB/s of float32 input per encoding and the process's peak RSS.
+ *
+ *   npx tsx bench/node/quantize.ts [--repeat N] [--json FILE]
+ *
+ * The values are a deterministic LCG in [−0.1, 0.1); generating a block is not timed.
+ * q4 is timed in both orders: whole output columns (rows of a torch Linear weight [N, K], here
+ * N = 2304, K = 9216) and 64-row blocks of the MatMul weight B [K, N] (K = 2304, N = 9216).
+ */
+import { writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { createStreamDigest } from '../../src/engine/convert/digest';
+import { encodeFloat16 } from '../../src/engine/convert/quantizeFloat16';
+import { encodeInt8Rows, encodeQ8, maxAbs, q8Scale } from '../../src/engine/convert/quantizeInt8';
+import { createQ4RowEncoder, encodeQ4Columns } from '../../src/engine/convert/quantizeQ4';
+
+const ROWS = 2304;
+const COLS = 9216;
+const BLOCK_ROWS = 64;
+
+function fill(block: Float32Array, seed: number): void {
+  let s = seed >>> 0;
+  for (let i = 0; i < block.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    block[i] = (s / 2 ** 32 - 0.5) * 0.2;
+  }
+}
+
+/** Time `encode` over every row block of a rows × cols matrix; returns seconds spent encoding. */
+function stream(rows: number, cols: number, encode: (block: Float32Array, row: number) => number): number {
+  const buffer = new Float32Array(BLOCK_ROWS * cols);
+  let seconds = 0;
+  let sink = 0;
+  for (let r = 0; r < rows; r += BLOCK_ROWS) {
+    const block = buffer.subarray(0, Math.min(BLOCK_ROWS, rows - r) * cols);
+    fill(block, r + 1);
+    const t0 = performance.now();
+    sink += encode(block, r);
+    seconds += (performance.now() - t0) / 1000;
+  }
+  if (sink === -1) console.log(sink); // keeps the outputs live
+  return seconds;
+}
+
+const args = process.argv.slice(2);
+const repeat = Number(args[args.indexOf('--repeat') + 1] ?? 0) || 3;
+const jsonAt = args.indexOf('--json');
+const mb = (ROWS * COLS * 4) / 1e6;
+
+const cases: Record<string, () => number> = {
+  'q4, output columns (Linear weight [2304, 9216])': () =>
+    stream(ROWS, COLS, (b) => encodeQ4Columns(b, COLS, 'q4').data[0]),
+  'q4, 64-row blocks of B [2304, 9216]': () => {
+    const encoder = createQ4RowEncoder(ROWS, COLS, 'q4');
+    return stream(ROWS, COLS, (b) => encoder.encode(b).data[0]);
+  },
+  'q4f16, output columns': () => stream(ROWS, COLS, (b) => encodeQ4Columns(b, COLS, 'q4f16').data[0]),
+  fp16: () => stream(ROWS, COLS, (b) => encodeFloat16(b)[0]),
+  'q8 (two passes)': () => {
+    let absMax = 0;
+    const first = stream(ROWS, COLS, (b) => (absMax = maxAbs(b, 0, b.length, absMax)));
+    const scale = q8Scale(absMax);
+    return first + stream(ROWS, COLS, (b) => encodeQ8(b, scale)[0]);
+  },
+  'int8 rows': () => stream(ROWS, COLS, (b) => encodeInt8Rows(b, COLS).values[0]),
+};
+
+const results: { encoding: string; seconds: number[]; mbPerSecond: number }[] = [];
+for (const [name, run] of Object.entries(cases)) {
+  const seconds = Array.from({ length: repeat }, run);
+  const best = Math.min(...seconds);
+  results.push({ encoding: name, seconds, mbPerSecond: mb / best });
+  console.log(
+    `${name.padEnd(48)} ${(mb / best).toFixed(0).padStart(6)} MB/s  (best of ${repeat}: ${best.toFixed(3)} s)`,
+  );
+}
+
+// sha256 of the q4 output as it is written (the manifest digest), for scale
+const digest = await createStreamDigest();
+const hashSeconds = stream(ROWS, COLS, (b) => {
+  const { data } = encodeQ4Columns(b, COLS, 'q4');
+  const t0 = performance.now();
+  digest.update(data);
+  return performance.now() - t0;
+});
+console.log(
+  `q4 columns + sha256 of the output                ${(mb / hashSeconds).toFixed(0).padStart(6)} MB/s`,
+);
+
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+console.log(`matrix ${ROWS} × ${COLS} float32 (${mb.toFixed(1)} MB), blocks of ${BLOCK_ROWS} rows`);
+console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB (node ${process.version}, ${process.arch})`);
+if (jsonAt >= 0)
+  writeFileSync(
+    args[jsonAt + 1],
+    JSON.stringify({ rows: ROWS, cols: COLS, blockRows: BLOCK_ROWS, results, peakRssMiB }, null, 2) + '\n',
+  );

@@ -57,6 +57,48 @@ describe.skipIf(!hasTiny)('npm run edit (tiny model, onnxruntime-node)', () => {
     expect([res.width, res.height]).toEqual([90, 60]);
   });
 
+  it("edits under the memory policy: the package's own, or --memory", async () => {
+    const summaries: { memory: string; graphsLoaded: string[] }[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => {
+      summaries.push(JSON.parse(chunk) as { memory: string; graphsLoaded: string[] });
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      for (const memory of [[], ['--memory', 'phased'], ['--memory', 'release-text']]) {
+        const out = join(dir, 'memory.png');
+        const r = await run([
+          '--image',
+          img,
+          '--prompt',
+          'make it red',
+          '--out',
+          out,
+          '--steps',
+          '2',
+          '--json',
+          ...memory,
+        ]);
+        expect(r.code).toBe(0);
+      }
+    } finally {
+      process.stdout.write = write;
+    }
+    const image = ['vq_encode', 'transformer_step', 'vq_decode'];
+    // the tiny package is small: every graph stays; under a tighter policy the text graphs go
+    // before the image phase, as the engine's policy says (a second engine without it kept them)
+    expect(summaries.map((s) => s.memory)).toEqual(['all', 'phased', 'release-text']);
+    expect(summaries[0]!.graphsLoaded.sort()).toEqual([...image, 'text_clip', 'text_llm'].sort());
+    expect(summaries[1]!.graphsLoaded.sort()).toEqual([...image].sort());
+    expect(summaries[2]!.graphsLoaded.sort()).toEqual([...image].sort());
+  });
+
+  it('refuses an unknown --memory policy', async () => {
+    const r = await run(['--image', img, '--prompt', 'x', '--out', join(dir, 'm.png'), '--memory', 'none']);
+    expect(r.code).toBe(2);
+    expect(r.lines.join('\n')).toContain('--memory must be one of all, release-text, phased');
+  });
+
   it('edits real photos (PNG and JPEG) and writes each at its original size', async () => {
     for (const [name, size] of [
       ['chelsea.png', [451, 300]],

@@ -9,12 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EditError } from '../src/engine/errors';
 import { checkInstruction, checkPackageSource, maskSizeProblem } from '../src/engine/validate';
-import { DTYPES, packageEditOptions } from '../src/engine/manifest';
-import { EditEngine } from '../src/engine/pipeline';
-import type { StepEvent } from '../src/engine/pipeline';
+import { DTYPES, GRAPH_NAMES, packageEditOptions } from '../src/engine/manifest';
+import type { MemoryPolicy, StepEvent } from '../src/engine/pipeline';
+import type { GraphName } from '../src/engine/ports';
 import {
   NUMBER_FLAGS,
+  MEMORY_POLICIES,
   readDtypeFlag,
+  readMemoryFlag,
   readSettingFlags,
   settingFlagOptions,
   settingUsageLines,
@@ -49,6 +51,7 @@ export function usage(): string {
     '  --cache-dir DIR      where packages given by URL are downloaded (default $EDITMGT_CACHE, else ~/.cache/editmgt-web)',
     "  --mask PNG           inpainting: white marks where to edit (the image's size)",
     `  --dtype D            ${DTYPES.join(', ')} (default: the first the package has of ${dtypePreference('cpu').join(', ')})`,
+    `  --memory M           ${MEMORY_POLICIES.join(', ')}: which graphs stay loaded between phases (default: by the package's size)`,
     '  --query WORDS        restrict the attention map to these words of the instruction',
     '  --overwrite          allow --out to replace an input',
     '  --json               print a JSON summary on stdout',
@@ -65,6 +68,10 @@ export interface EditSummary {
   readbackBytesPerStep: number;
   warnings: string[];
   totalMs: number;
+  /** the memory policy the edit ran under */
+  memory: MemoryPolicy;
+  /** the graphs still loaded when the edit ended */
+  graphsLoaded: GraphName[];
 }
 
 /** Runs the CLI; returns the exit code (printing one line on failure). */
@@ -85,6 +92,7 @@ export async function main(
         ...settingFlagOptions(),
         mask: { type: 'string' },
         dtype: { type: 'string' },
+        memory: { type: 'string' },
         query: { type: 'string' },
         help: { type: 'boolean', default: false },
         overwrite: { type: 'boolean', default: false },
@@ -106,6 +114,7 @@ export async function main(
       throw new UsageError('--cache-dir needs a folder, got ""');
     const flags = readSettingFlags(values);
     const dtype = readDtypeFlag(values.dtype);
+    const memory = readMemoryFlag(values.memory);
     const inputs = [
       { flag: '--image', path: values.image },
       ...(values.mask ? [{ flag: '--mask', path: values.mask }] : []),
@@ -119,19 +128,14 @@ export async function main(
     if (wrongMask) throw new EditError('bad-settings', wrongMask);
     checkInstruction(values.prompt);
 
-    pkg = await openPackage(values.model, dtype, { cacheDir: values['cache-dir'] });
+    pkg = await openPackage(values.model, dtype, { cacheDir: values['cache-dir'], memory });
     // unset flags take the package's defaults (the reference's 36 steps, guidance 6, …)
     const settings = { ...packageEditOptions(pkg.manifest), ...flags };
-    const engine = new EditEngine({
-      runner: pkg.runner,
-      tokenizers: pkg.tokenizers,
-      spec: pkg.spec,
-      now: () => performance.now(),
-    });
     const stepMs: number[] = [];
     let last = 0;
     let readback = 0;
-    const result = await engine.edit(
+    // the engine the opener built, under the package's memory policy (or --memory)
+    const result = await pkg.engine.edit(
       {
         image,
         prompt: values.prompt,
@@ -160,6 +164,8 @@ export async function main(
       readbackBytesPerStep: readback,
       warnings: result.warnings,
       totalMs: result.elapsedMs,
+      memory: pkg.memory,
+      graphsLoaded: GRAPH_NAMES.filter((g) => pkg!.runner.isOpen(g)),
     };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else if (!values.quiet)

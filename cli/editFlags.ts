@@ -12,6 +12,10 @@ import {
 import type { EditOptionValues, EditSettingName, NumberSetting } from '../src/engine/editSettings';
 import { DTYPES } from '../src/engine/manifest';
 import type { Dtype } from '../src/engine/manifest';
+import { MEMORY_POLICIES } from '../src/engine/pipeline';
+import type { MemoryPolicy } from '../src/engine/pipeline';
+
+export { MEMORY_POLICIES };
 
 /** A mistake in the command line (exit 2, one line). */
 export class UsageError extends Error {}
@@ -98,4 +102,11 @@ export function readDtypeFlag(raw: string | undefined): Dtype | 'auto' {
   if (raw === undefined || raw === 'auto') return 'auto';
   if ((DTYPES as readonly string[]).includes(raw)) return raw as Dtype;
   throw new UsageError(`--dtype must be auto or one of ${DTYPES.join(', ')}, got "${raw}"`);
+}
+
+/** `--memory`: a memory policy, or undefined for the one the package's size gives. */
+export function readMemoryFlag(raw: string | undefined): MemoryPolicy | undefined {
+  if (raw === undefined) return undefined;
+  if ((MEMORY_POLICIES as readonly string[]).includes(raw)) return raw as MemoryPolicy;
+  throw new UsageError(`--memory must be one of ${MEMORY_POLICIES.join(', ')}, got "${raw}"`);
 }

@@ -129,8 +129,10 @@ export interface EngineOptions {
   readonly memory?: MemoryPolicy;
 }
 
+/** The memory policies, least memory last (see EngineOptions.memory). */
+export const MEMORY_POLICIES = ['all', 'release-text', 'phased'] as const;
 /** See EngineOptions.memory. */
-export type MemoryPolicy = 'all' | 'release-text' | 'phased';
+export type MemoryPolicy = (typeof MEMORY_POLICIES)[number];
 
 const IMAGE_GRAPHS: readonly GraphName[] = ['vq_encode', 'transformer_step', 'vq_decode'];
 const TEXT_GRAPHS: readonly GraphName[] = ['text_llm', 'text_clip'];

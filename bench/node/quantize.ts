@@ -1,7 +1,8 @@
 /**
  * Throughput of the converter's weight encoders (src/engine/convert) on one Gemma-2-2B-sized
  * matrix, 2304 × 9216 float32 (85 MB), streamed a block of rows at a time as a converter reads
- * it, never whole. Prints MB/s of float32 input per encoding and the process's peak RSS.
+ * it, never whole. Prints MB/s of float32 input per encoding (by wall time and by CPU time) and
+ * the process's peak RSS.
  *
  *   npx tsx bench/node/quantize.ts [--repeat N] [--json FILE]
  *
@@ -10,6 +11,7 @@
  * N = 2304, K = 9216) and 64-row blocks of the MatMul weight B [K, N] (K = 2304, N = 9216).
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createStreamDigest } from '../../src/engine/convert/digest';
 import { encodeFloat16 } from '../../src/engine/convert/quantizeFloat16';
@@ -28,7 +30,11 @@ function fill(block: Float32Array, seed: number): void {
   }
 }
 
-/** Time `encode` over every row block of a rows × cols matrix; returns seconds spent encoding. */
+/** CPU seconds (user + system) spent encoding, beside wall seconds: on a shared machine the
+ * CPU time is what one core takes, the wall time also counts waiting for a core. */
+let cpuSeconds = 0;
+
+/** Time `encode` over every row block of a rows × cols matrix; returns wall seconds spent encoding. */
 function stream(rows: number, cols: number, encode: (block: Float32Array, row: number) => number): number {
   const buffer = new Float32Array(BLOCK_ROWS * cols);
   let seconds = 0;
@@ -36,9 +42,12 @@ function stream(rows: number, cols: number, encode: (block: Float32Array, row: n
   for (let r = 0; r < rows; r += BLOCK_ROWS) {
     const block = buffer.subarray(0, Math.min(BLOCK_ROWS, rows - r) * cols);
     fill(block, r + 1);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     sink += encode(block, r);
     seconds += (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    cpuSeconds += (c.user + c.system) / 1e6;
   }
   if (sink === -1) console.log(sink); // keeps the outputs live
   return seconds;
@@ -67,14 +76,34 @@ const cases: Record<string, () => number> = {
   'int8 rows': () => stream(ROWS, COLS, (b) => encodeInt8Rows(b, COLS).values[0]),
 };
 
-const results: { encoding: string; seconds: number[]; mbPerSecond: number }[] = [];
+interface Result {
+  encoding: string;
+  seconds: number[];
+  cpuSeconds: number[];
+  mbPerSecond: number;
+  mbPerCpuSecond: number;
+}
+const results: Result[] = [];
 for (const [name, run] of Object.entries(cases)) {
-  const seconds = Array.from({ length: repeat }, run);
+  const seconds: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    cpuSeconds = 0;
+    seconds.push(run());
+    cpu.push(cpuSeconds);
+  }
   const best = Math.min(...seconds);
-  results.push({ encoding: name, seconds, mbPerSecond: mb / best });
-  console.log(
-    `${name.padEnd(48)} ${(mb / best).toFixed(0).padStart(6)} MB/s  (best of ${repeat}: ${best.toFixed(3)} s)`,
-  );
+  const bestCpu = Math.min(...cpu);
+  results.push({
+    encoding: name,
+    seconds,
+    cpuSeconds: cpu,
+    mbPerSecond: mb / best,
+    mbPerCpuSecond: mb / bestCpu,
+  });
+  const wall = (mb / best).toFixed(0).padStart(5);
+  const perCpu = (mb / bestCpu).toFixed(0).padStart(5);
+  console.log(`${name.padEnd(48)} ${wall} MB/s wall ${perCpu} MB/s CPU  (best of ${repeat})`);
 }
 
 // sha256 of the q4 output as it is written (the manifest digest), for scale
@@ -91,9 +120,15 @@ console.log(
 
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 console.log(`matrix ${ROWS} × ${COLS} float32 (${mb.toFixed(1)} MB), blocks of ${BLOCK_ROWS} rows`);
-console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB (node ${process.version}, ${process.arch})`);
+console.log(
+  `peak RSS ${peakRssMiB.toFixed(0)} MiB (node ${process.version}, ${process.arch}; load average ${loadavg()[0].toFixed(1)})`,
+);
 if (jsonAt >= 0)
   writeFileSync(
     args[jsonAt + 1],
-    JSON.stringify({ rows: ROWS, cols: COLS, blockRows: BLOCK_ROWS, results, peakRssMiB }, null, 2) + '\n',
+    JSON.stringify(
+      { rows: ROWS, cols: COLS, blockRows: BLOCK_ROWS, results, peakRssMiB, node: process.version },
+      null,
+      2,
+    ) + '\n',
   );

@@ -194,6 +194,18 @@ describe('hub source', () => {
     expect(s.requests.slice(before).filter((r) => r.status === 500)).toHaveLength(3);
   });
 
+  it('an abort ends a read at once, even while it waits to retry', async () => {
+    const s = await start();
+    const src = await hubSource(`hf:${REPO}`, opts(s));
+    const file = await src.open('text_encoder/model.safetensors');
+    s.inject('/repos/', { kind: 'status', status: 429, retryAfter: '30' });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('stopped by the user')), 200);
+    const t0 = Date.now();
+    expect((await failure(file.read(0, 100, ac.signal))).message).toBe('stopped by the user');
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
   it('a connection dropped mid-body resumes from the byte reached', async () => {
     const s = await start();
     const src = await hubSource(`hf:${REPO}`, opts(s));

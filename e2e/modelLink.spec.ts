@@ -72,6 +72,9 @@ test('an unreachable package on another host is explained, and nothing else chan
   await page.goto(`/?model=${encodeURIComponent(`${foreignBase(baseURL!)}/no/such/package/`)}`);
   await page.getByTestId('foreign-model-check').click();
   await expect(page.getByTestId('foreign-model-problem')).toContainText('not a model manifest');
+  await expect(page.getByTestId('foreign-model-contact')).toContainText(
+    `This page asked ${new URL(baseURL!.replace('127.0.0.1', 'localhost')).host} for the package’s manifest`,
+  );
   await expect(page.getByTestId('foreign-model-accept')).toHaveCount(0);
   await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
 });

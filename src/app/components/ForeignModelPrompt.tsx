@@ -33,9 +33,11 @@ export function ForeignModelPrompt() {
         </p>
         <p className="hint">{offer.url}</p>
         <p className="hint" data-testid="foreign-model-contact" data-contacted={offer.contacted}>
-          {offer.contacted
-            ? `${offer.host} was contacted to read the package’s manifest, so it knows of this visit.`
-            : `Nothing has been fetched from ${offer.host}. Its size is in its manifest; reading that contacts ${offer.host}.`}
+          {!offer.contacted
+            ? `Nothing has been fetched from ${offer.host}. Its size is in its manifest; reading that contacts ${offer.host}.`
+            : offer.sizes
+              ? `${offer.host} was contacted to read the package’s manifest, so it knows of this visit.`
+              : `This page asked ${offer.host} for the package’s manifest, so it may know of this visit.`}
         </p>
         {offer.problem ? (
           <p data-testid="foreign-model-problem">

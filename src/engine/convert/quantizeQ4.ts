@@ -63,8 +63,9 @@ const f32 = Math.fround;
 /**
  * clamp(roundf(x), 0, 15) for a float32 x. roundf rounds halves away from zero; every x below
  * 0.5 ends at 0 after the clamp, and for 0.5 ≤ x < 15.5, x + 0.5 is exact in float64 (x has at
- * most 24 significant bits), so truncating it is roundf. NaN (only from a scale so small that
- * its reciprocal overflows) gives 0, as the kernel's float-to-int conversion does on x86.
+ * most 24 significant bits), so truncating it is roundf. NaN (0 · ∞, only in a block whose
+ * largest magnitude is below 2⁻¹²⁵, where the reciprocal overflows) gives 0 here; that case is
+ * not checked against the kernel.
  */
 function nibble(x: number): number {
   return x >= 15.5 ? 15 : x < 0.5 ? 0 : (x + 0.5) | 0;

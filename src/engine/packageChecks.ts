@@ -119,7 +119,7 @@ export async function checkTokenTable(
 }
 
 /** Runtime messages that mean memory ran out, not that a file is wrong. */
-const MEMORY_TEXT = /out of memory|OutOfMemory|bad_alloc|failed to allocate|allocation failed/i;
+const MEMORY_TEXT = /out of memory|OutOfMemory|\bOOM\b|bad_alloc|failed to allocate|allocation failed/i;
 
 /** Whether a failure to create a graph's session may be the file's fault (not a cancel, not memory). */
 export function mayBeFileFault(err: unknown): boolean {

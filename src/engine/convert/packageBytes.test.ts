@@ -1,6 +1,7 @@
 /**
- * Held-out proof of the encoders: every quantised or float16 weight of the shipped tiny-random
- * package, re-encoded here from the same package's fp32 weights, equals the stored bytes.
+ * Held-out proof of the encoders: every quantised or float16 weight of the shipped packages
+ * (tiny-random in every dtype, shapes in q4 and q8), re-encoded here from the same package's fp32
+ * weights, equals the stored bytes.
  *
  * Pairing (names are kept across dtypes by the exporter; folded weights keep their `val_N` name):
  * - fp16 (and the float16 weights of q4f16): a FLOAT16 initializer ↔ the fp32 initializer of the
@@ -45,9 +46,11 @@ import {
   type Q4Variant,
 } from './quantizeQ4';
 
-const PACKAGE = path.resolve(__dirname, '../../../public/models/tiny-random');
+const MODELS = path.resolve(__dirname, '../../../public/models');
+/** The shipped packages and their encoded dtypes (shapes ships fp32, q8 and q4). */
+const PACKAGES = { 'tiny-random': ['fp16', 'q4', 'q4f16', 'q8'], shapes: ['q4', 'q8'] } as const;
 const GRAPHS = ['text_clip', 'text_llm', 'transformer_step', 'vq_encode', 'vq_decode'] as const;
-const DTYPES = ['fp16', 'q4', 'q4f16', 'q8'] as const;
+type Dtype = 'fp16' | 'q4' | 'q4f16' | 'q8';
 /** The stored types only an encoder makes (float32 weights are copied as they are). */
 const ENCODED_TYPES = new Set<number>([ONNX_TYPES.INT8, ONNX_TYPES.UINT8, ONNX_TYPES.FLOAT16]);
 
@@ -57,9 +60,12 @@ interface LoadedGraph {
   bytes(name: string): Uint8Array;
 }
 
-function loadGraph(dtype: string, graphName: string): LoadedGraph {
-  const file = path.join(PACKAGE, dtype, `${graphName}.onnx`);
-  const graph = readOnnxGraph(readFileSync(file), `${dtype}/${graphName}.onnx`);
+/** A package's graph of a dtype, at the file its manifest names (shapes' q4 and q8 VQ graphs are its fp32 ones). */
+function loadGraph(pkg: string, dtype: string, graphName: string): LoadedGraph {
+  const manifest = JSON.parse(readFileSync(path.join(MODELS, pkg, 'manifest.json'), 'utf8'));
+  const relative: string = manifest.dtypes[dtype].graphs[graphName].file;
+  const file = path.join(MODELS, pkg, relative);
+  const graph = readOnnxGraph(readFileSync(file), relative);
   const byName = new Map(graph.initializers.map((t) => [t.name, t]));
   const chunks = new Map<string, Uint8Array>();
   return {
@@ -71,7 +77,7 @@ function loadGraph(dtype: string, graphName: string): LoadedGraph {
       if (t.raw) return t.raw;
       if (t.external) {
         const chunk =
-          chunks.get(t.external.location) ?? readFileSync(path.join(PACKAGE, dtype, t.external.location));
+          chunks.get(t.external.location) ?? readFileSync(path.join(path.dirname(file), t.external.location));
         chunks.set(t.external.location, chunk);
         return chunk.subarray(
           t.external.offset,
@@ -201,8 +207,8 @@ function checkQ4(fp32: LoadedGraph, g: LoadedGraph, what: string, tally: Tally):
     const transposed = new Float32Array(k * n);
     for (let i = 0; i < k; i++) for (let j = 0; j < n; j++) transposed[j * k + i] = src.values[i * n + j];
     const byColumns = encodeQ4Columns(transposed, k, variant);
-    expect(byColumns.data).toEqual(data);
-    expect(byColumns.scales).toEqual(scales);
+    expect(Buffer.compare(byColumns.data, data), `${what} ${qName} by columns`).toBe(0);
+    expect(Buffer.compare(byColumns.scales, scales), `${what} ${sName} by columns`).toBe(0);
   }
 }
 
@@ -277,11 +283,11 @@ function checkInt8Tables(fp32: LoadedGraph, g: LoadedGraph, what: string, tally:
   }
 }
 
-function checkTokenTable(dtype: (typeof DTYPES)[number], tally: Tally): void {
-  const fp32 = floats(readFileSync(path.join(PACKAGE, 'fp32', 'text_llm.table')));
-  const manifest = JSON.parse(readFileSync(path.join(PACKAGE, 'manifest.json'), 'utf8'));
+function checkTokenTable(pkg: string, dtype: Dtype, tally: Tally): void {
+  const fp32 = floats(readFileSync(path.join(MODELS, pkg, 'fp32', 'text_llm.table')));
+  const manifest = JSON.parse(readFileSync(path.join(MODELS, pkg, 'manifest.json'), 'utf8'));
   const table = manifest.dtypes[dtype].graphs.text_llm.token_table;
-  const stored = readFileSync(path.join(PACKAGE, table.file));
+  const stored = readFileSync(path.join(MODELS, pkg, table.file));
   const parts: Uint8Array[] = [];
   const step = 50;
   for (let r = 0; r < table.rows; r += step) {
@@ -295,31 +301,33 @@ function checkTokenTable(dtype: (typeof DTYPES)[number], tally: Tally): void {
   expectBytes(Buffer.concat(parts), stored, `${table.file}`, tally);
 }
 
-describe('the encoders reproduce the shipped tiny-random package', () => {
-  for (const dtype of DTYPES) {
-    it(`${dtype}: every encoded weight, byte for byte`, () => {
-      const tally: Tally = { tensors: 0, bytes: 0, unpaired: [], checked: new Set() };
-      for (const name of GRAPHS) {
-        const fp32 = loadGraph('fp32', name);
-        const g = loadGraph(dtype, name);
-        const what = `${dtype}/${name}`;
-        checkFloat16(fp32, g, what, tally);
-        checkQ4(fp32, g, what, tally);
-        checkQ8(fp32, g, what, tally);
-        checkInt8Tables(fp32, g, what, tally);
-      }
-      checkTokenTable(dtype, tally);
-      // every weight the encoders make was compared: no int8/uint8/float16 tensor left over
-      for (const name of GRAPHS)
-        for (const t of loadGraph(dtype, name).graph.initializers) {
-          if (ENCODED_TYPES.has(t.dataType) && !tally.checked.has(`${dtype}/${name} ${t.name}`))
-            tally.unpaired.push(`${dtype}/${name} ${t.name}`);
+describe('the encoders reproduce the shipped packages', () => {
+  for (const [pkg, dtypes] of Object.entries(PACKAGES))
+    for (const dtype of dtypes) {
+      it(`${pkg} ${dtype}: every encoded weight, byte for byte`, () => {
+        const tally: Tally = { tensors: 0, bytes: 0, unpaired: [], checked: new Set() };
+        for (const name of GRAPHS) {
+          const fp32 = loadGraph(pkg, 'fp32', name);
+          const g = loadGraph(pkg, dtype, name);
+          const what = `${dtype}/${name}`;
+          checkFloat16(fp32, g, what, tally);
+          checkQ4(fp32, g, what, tally);
+          checkQ8(fp32, g, what, tally);
+          checkInt8Tables(fp32, g, what, tally);
         }
-      console.log(
-        `${dtype}: ${tally.tensors} tensors, ${tally.bytes} bytes equal; unpaired: ${tally.unpaired.join(', ') || 'none'}`,
-      );
-      expect(tally.unpaired).toEqual([]);
-      expect(tally.tensors).toBeGreaterThan(10);
-    });
-  }
+        checkTokenTable(pkg, dtype, tally);
+        // every weight the encoders make was compared: no int8/uint8/float16 tensor left over
+        for (const name of GRAPHS)
+          for (const t of loadGraph(pkg, dtype, name).graph.initializers) {
+            if (ENCODED_TYPES.has(t.dataType) && !tally.checked.has(`${dtype}/${name} ${t.name}`))
+              tally.unpaired.push(`${dtype}/${name} ${t.name}`);
+          }
+        const unpaired = tally.unpaired.join(', ') || 'none';
+        console.log(
+          `${pkg} ${dtype}: ${tally.tensors} tensors, ${tally.bytes} bytes equal; unpaired: ${unpaired}`,
+        );
+        expect(tally.unpaired).toEqual([]);
+        expect(tally.tensors).toBeGreaterThan(10);
+      });
+    }
 });

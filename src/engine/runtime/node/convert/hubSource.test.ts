@@ -231,6 +231,20 @@ describe('hub source', () => {
     );
   });
 
+  it('an answer from another commit, or a file whose size changed, is refused', async () => {
+    const s = await start();
+    const src = await hubSource(`hf:${REPO}`, opts(s));
+    const file = await src.open('text_encoder/model.safetensors');
+    s.inject('/resolve/', { kind: 'header', name: 'X-Repo-Commit', value: 'f'.repeat(40) });
+    expect((await failure(file.read(0, 4))).message).toBe(
+      `${file.name}: the hub served commit ${'f'.repeat(40)}, not the pinned ${s.commit}`,
+    );
+    s.inject('/repos/', { kind: 'header', name: 'Content-Range', value: `bytes 0-3/${bigFile.length + 1}` });
+    expect((await failure(file.read(0, 4))).message).toBe(
+      `${file.name} is ${bigFile.length + 1} bytes now, but the listing said ${bigFile.length}`,
+    );
+  });
+
   it('a server that ignores Range (200, the whole file) is read past the skipped bytes, or refused beyond the cap', async () => {
     const s = await start();
     const src = await hubSource(`hf:${REPO}`, opts(s, { maxSkipBytes: 10_000 }));

@@ -162,11 +162,12 @@ export async function hubSource(
   ) {
     const { json, res } = await readJson(http, repo, page, `${name}: listing the files`, signal);
     if (!Array.isArray(json)) throw new HubError(`${name}: the file listing is not a list`);
-    for (const e of json as { type?: unknown; path?: unknown; size?: unknown }[]) {
+    for (const e of json as { type?: unknown; path?: unknown; size?: unknown; lfs?: { size?: unknown } }[]) {
       if (e?.type !== 'file') continue;
-      if (typeof e.path !== 'string' || !Number.isSafeInteger(e.size) || (e.size as number) < 0)
+      const size = e.lfs?.size ?? e.size; // an LFS file's own size, not its pointer's
+      if (typeof e.path !== 'string' || !Number.isSafeInteger(size) || (size as number) < 0)
         throw new HubError(`${name}: the file listing has a bad entry ${JSON.stringify(e).slice(0, 200)}`);
-      sizes.set(e.path, e.size as number);
+      sizes.set(e.path, size as number);
     }
     page = nextLink(res.headers.get('link'), page);
   }

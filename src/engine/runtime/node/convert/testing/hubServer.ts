@@ -13,7 +13,7 @@
  *   with another one, as the hub does; the API stays public;
  * - faults, each for the next `times` requests that match: 429 with a `Retry-After`, a 5xx, a
  *   connection dropped after some body bytes, a range request answered 200 with the whole file,
- *   another ETag.
+ *   another ETag, any header set to another value.
  * Every request is recorded (method, host, path, headers), so tests can check what was sent where.
  */
 import { createHash } from 'node:crypto';
@@ -27,7 +27,8 @@ export type HubFault =
   | { readonly kind: 'status'; readonly status: number; readonly retryAfter?: string }
   | { readonly kind: 'drop'; readonly afterBytes: number }
   | { readonly kind: 'ignore-range' }
-  | { readonly kind: 'etag'; readonly etag: string };
+  | { readonly kind: 'etag'; readonly etag: string }
+  | { readonly kind: 'header'; readonly name: string; readonly value: string };
 
 export interface RecordedRequest {
   readonly server: 'hub' | 'storage';
@@ -87,6 +88,17 @@ function walk(root: string, rel = '', out: Entry[] = []): Entry[] {
     }
   }
   return out;
+}
+
+/** a `header` fault: the answer's header `name` is `value`, whatever the route set */
+function overrideHeader(res: ServerResponse, fault: HubFault | undefined): void {
+  if (fault?.kind !== 'header') return;
+  const writeHead = res.writeHead.bind(res) as (
+    status: number,
+    headers?: Record<string, string>,
+  ) => ServerResponse;
+  (res as unknown as { writeHead: typeof writeHead }).writeHead = (status, headers = {}) =>
+    writeHead(status, { ...headers, [fault.name]: fault.value });
 }
 
 function listen(server: Server): Promise<string> {
@@ -190,6 +202,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const url = new URL(req.url ?? '/', 'http://hub');
     const path = decodeURIComponent(url.pathname);
     const fault = takeFault(path);
+    overrideHeader(res, fault);
     const answer = (): number => {
       const early = statusFault(res, fault);
       if (early !== undefined) return early;
@@ -261,6 +274,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const storage = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://storage');
     const fault = takeFault(url.pathname);
+    overrideHeader(res, fault);
     const answer = (): number => {
       const early = statusFault(res, fault);
       if (early !== undefined) return early;

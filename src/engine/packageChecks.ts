@@ -47,7 +47,7 @@ export async function checkGraphReferences(
   }
   const byName = new Map(chunks.map((c) => [fileName(c.path), c]));
   for (const ref of refs) {
-    const chunk = byName.get(ref.location);
+    const chunk = byName.get(ref.location.replace(/^\.\//, '')); // "./name" is the same file beside the graph
     if (!chunk)
       throw new EditError(
         'bad-manifest',

@@ -220,6 +220,21 @@ describe('hub source', () => {
     expect(resumed).toBeLessThanOrEqual(21_000);
   });
 
+  it('a body that goes quiet is given up after the stall time and resumed', async () => {
+    const s = await start();
+    const retries: string[] = [];
+    const src = await hubSource(`hf:${REPO}`, opts(s, { stallMs: 300, onRetry: (m) => retries.push(m) }));
+    const file = await src.open('text_encoder/model.safetensors');
+    s.inject('/repos/', { kind: 'stall', afterBytes: 5000, ms: 20_000 });
+    const t0 = Date.now();
+    expect(Buffer.from(await file.read(0, 40_000)).equals(bigFile.subarray(0, 40_000))).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(retries).toEqual([expect.stringContaining('no data for 0.3 s')]);
+    const ranges = storageReads(s).map((r) => r.headers.range);
+    expect(ranges[0]).toBe('bytes=0-39999');
+    expect(Number(/^bytes=(\d+)-/.exec(String(ranges[1]))?.[1])).toBeGreaterThan(0);
+  });
+
   it('a file whose ETag changes between reads is refused', async () => {
     const s = await start();
     const src = await hubSource(`hf:${REPO}`, opts(s));

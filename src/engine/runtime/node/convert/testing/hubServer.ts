@@ -12,7 +12,7 @@
  * - a gated repository (`gatedToken`): resolve answers 401 `GatedRepo` without a token and 403
  *   with another one, as the hub does; the API stays public;
  * - faults, each for the next `times` requests that match: 429 with a `Retry-After`, a 5xx, a
- *   connection dropped after some body bytes, a range request answered 200 with the whole file,
+ *   connection dropped (or gone quiet) after some body bytes, a range request answered 200 with the whole file,
  *   another ETag, any header set to another value.
  * Every request is recorded (method, host, path, headers), so tests can check what was sent where.
  */
@@ -26,6 +26,7 @@ import { join } from 'node:path';
 export type HubFault =
   | { readonly kind: 'status'; readonly status: number; readonly retryAfter?: string }
   | { readonly kind: 'drop'; readonly afterBytes: number }
+  | { readonly kind: 'stall'; readonly afterBytes: number; readonly ms: number }
   | { readonly kind: 'ignore-range' }
   | { readonly kind: 'etag'; readonly etag: string }
   | { readonly kind: 'header'; readonly name: string; readonly value: string };
@@ -141,6 +142,11 @@ function sendFile(
   if (fault?.kind === 'drop') {
     // part of the body, then the connection goes away mid-answer
     res.write(body.subarray(0, Math.min(fault.afterBytes, body.length - 1)), () => res.socket?.destroy());
+  } else if (fault?.kind === 'stall') {
+    // part of the body, then silence for a while (the client should give up and resume)
+    const cut = Math.min(fault.afterBytes, body.length - 1);
+    res.write(body.subarray(0, cut));
+    setTimeout(() => !res.destroyed && res.end(body.subarray(cut)), fault.ms).unref();
   } else res.end(body);
   return status;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkGraphSignature } from './graphContract';
+import { checkDeclaredShapes, checkGraphSignature } from './graphContract';
 import { validateManifest } from './manifest';
 import type { Manifest } from './manifest';
 import { chooseDtype, graphDtype } from './package';
@@ -86,5 +86,51 @@ describe('checkGraphSignature', () => {
     expect(msg({ ...same, inputs: [same.inputs[0]!, { ...same.inputs[1]!, dtype: 'int32' }] })).toThrow(
       "input 'attention_mask' is int32, the manifest says int64",
     );
+  });
+});
+
+describe('checkDeclaredShapes: every config value the graphs fix agrees with them', () => {
+  type Edit = (m: { config: Record<string, unknown> & { text: Record<string, number> } }) => void;
+  const edited = (edit: Edit) => {
+    const m = structuredClone(manifest) as unknown as Parameters<Edit>[0];
+    edit(m);
+    return m as unknown as Manifest;
+  };
+  const geo = (m: Parameters<Edit>[0]) =>
+    (m.config['resolutions'] as Record<string, Record<string, number[]>>)['64']!;
+  it('accepts the shipped package in every dtype', () => {
+    for (const d of Object.keys(manifest.dtypes) as (keyof Manifest['dtypes'])[])
+      expect(() => checkDeclaredShapes(manifest, d)).not.toThrow();
+  });
+  it('names the field that disagrees, and the tensor it disagrees with', () => {
+    const cases: [Edit, string][] = [
+      [(m) => (m.config['resolution'] = 128), 'manifest config.resolution: 128 disagrees with the graphs'],
+      [
+        (m) => (geo(m)['token_grid'] = [32, 32]),
+        "manifest config.resolutions.64.token_grid: [32, 32] disagrees with the graphs: vq_encode output 'ids' has shape [1, 16, 16]",
+      ],
+      [
+        (m) => (geo(m)['transformer_grid'] = [4, 4]),
+        "manifest config.resolutions.64.transformer_grid: [4, 4] disagrees with the graphs: transformer_step output 'attention' has shape [1, 64]",
+      ],
+      [
+        (m) => (m.config.text['llm_dim'] = 64),
+        "manifest config.text.llm_dim: 64 disagrees with the graphs: text_llm input 'inputs_embeds' has shape [batch, 256, 32]",
+      ],
+      [(m) => (m.config.text['llm_length'] = 128), 'manifest config.text.llm_length: 128 disagrees'],
+      [(m) => (m.config.text['clip_length'] = 64), "text_clip input 'input_ids' has shape [batch, 77]"],
+      [(m) => (m.config.text['clip_dim'] = 16), 'manifest config.text.clip_dim: 16 disagrees'],
+      [
+        (m) => (m.config['micro_conds'] = [64, 64, 0, 0]),
+        'manifest config.micro_conds: [64, 64, 0, 0] disagrees',
+      ],
+    ];
+    for (const [edit, message] of cases) {
+      const m = edited(edit);
+      // resolution 128 has no resolutions entry of its own: give it the 64 one
+      if (m.config.resolution === 128)
+        (m.config.resolutions as Record<string, unknown>)['128'] = m.config.resolutions['64'];
+      expect(() => checkDeclaredShapes(m, 'fp32'), message).toThrow(message);
+    }
   });
 });

@@ -43,7 +43,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(options: { gatedToken?: string; pageSize?: number } = {}) {
+async function start(options: { gatedToken?: string; knownTokens?: string[]; pageSize?: number } = {}) {
   server = await startHubServer({ root, repo: REPO, lfsMinBytes: 1024, ...options });
   return server;
 }
@@ -130,13 +130,17 @@ describe('hub source', () => {
     expect(src.bytesRead()).toBeGreaterThan(8);
   });
 
-  it('a gated repository: 401 without a token and 403 with another say what to do; the right token reads', async () => {
-    const s = await start({ gatedToken: TOKEN });
+  it('a gated repository: 401 without a token or with an invalid one, 403 with one without access; each says what to do', async () => {
+    const s = await start({ gatedToken: TOKEN, knownTokens: ['hf_wrong'] });
     const none = await hubSource(`hf:${REPO}`, opts(s));
     const e401 = await failure((await none.open('text_encoder/config.json')).read(0, 4));
     expect(e401.message).toContain('the hub refused access to hf:owner/model (HTTP 401 GatedRepo');
     expect(e401.message).toContain(`open ${s.endpoint}/owner/model, sign in and accept its licence`);
     expect(e401.message).toContain('set it in the HF_TOKEN environment variable');
+    const invalid = await hubSource(`hf:${REPO}`, opts(s, { token: 'hf_invalid' }));
+    const bad = await failure((await invalid.open('text_encoder/config.json')).read(0, 4));
+    expect(bad.message).toContain('the hub did not accept the token in HF_TOKEN (HTTP 401 Unauthorized');
+    expect(bad.message).toContain(`Create a read token at ${s.endpoint}/settings/tokens, set HF_TOKEN to it`);
     const wrong = await hubSource(`hf:${REPO}`, opts(s, { token: 'hf_wrong' }));
     const e403 = await failure((await wrong.open('text_encoder/config.json')).read(0, 4));
     expect(e403.message).toContain('(HTTP 403 GatedRepo');
@@ -146,7 +150,7 @@ describe('hub source', () => {
       '{"hi',
     );
     // tries are not repeated for an access refusal
-    expect(s.requests.filter((r) => r.status === 401 || r.status === 403)).toHaveLength(2);
+    expect(s.requests.filter((r) => r.status === 401 || r.status === 403)).toHaveLength(3);
   });
 
   it('a 429 with Retry-After in seconds is honoured, then the read goes on', async () => {
@@ -287,7 +291,7 @@ describe('hub source', () => {
   });
 
   it('the token appears in no message and no log line, on every error path', async () => {
-    const s = await start({ gatedToken: 'hf_theRightOne' });
+    const s = await start({ gatedToken: 'hf_theRightOne', knownTokens: [TOKEN] });
     const logs: string[] = [];
     const errors: Error[] = [];
     const o = opts(s, { token: TOKEN, maxTries: 2, onRetry: (m) => logs.push(m), maxSkipBytes: 10 });

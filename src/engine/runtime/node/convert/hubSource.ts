@@ -82,9 +82,11 @@ function statusError(http: HubHttp, repo: string, what: string, res: Response): 
   const status = `HTTP ${res.status}${code ? ` ${code}` : ''}${detail ? `: ${detail}` : ''}`;
   let text: string;
   if (res.status === 401 || res.status === 403) {
-    text = http.hasToken
-      ? `${what}: the hub refused access to hf:${repo} (${status}). HF_TOKEN is set, but that token has no access to this repository: open ${page} signed in as the token's owner and accept the licence (or request access), or set HF_TOKEN to a token that has access`
-      : `${what}: the hub refused access to hf:${repo} (${status}). The repository is gated or private (or does not exist): open ${page}, sign in and accept its licence (or request access), create a read token at ${http.endpoint.origin}/settings/tokens and set it in the HF_TOKEN environment variable`;
+    text = !http.hasToken
+      ? `${what}: the hub refused access to hf:${repo} (${status}). The repository is gated or private (or does not exist): open ${page}, sign in and accept its licence (or request access), create a read token at ${http.endpoint.origin}/settings/tokens and set it in the HF_TOKEN environment variable`
+      : res.status === 401 && code !== 'GatedRepo'
+        ? `${what}: the hub did not accept the token in HF_TOKEN (${status}): it may be mistyped, expired or revoked. Create a read token at ${http.endpoint.origin}/settings/tokens, set HF_TOKEN to it, and accept the licence at ${page}`
+        : `${what}: the hub refused access to hf:${repo} (${status}). HF_TOKEN is set, but that token has no access to this repository: open ${page} signed in as the token's owner and accept the licence (or request access), or set HF_TOKEN to a token that has access`;
   } else if (res.status === 404 && code === 'RepoNotFound') {
     text = `${what}: there is no repository hf:${repo} on ${http.endpoint.origin} (${status}); if it is private, set HF_TOKEN`;
   } else if (res.status === 404 && code === 'RevisionNotFound') {

@@ -9,8 +9,9 @@
  *   ranges (206, `Content-Range`); larger ones redirected (302) to a second server, another
  *   origin standing in for the storage host, at another path with a signed query, with
  *   `X-Linked-Etag` / `X-Linked-Size` on the redirect;
- * - a gated repository (`gatedToken`): resolve answers 401 `GatedRepo` without a token and 403
- *   with another one, as the hub does; the API stays public;
+ * - a gated repository (`gatedToken`): resolve answers 401 `GatedRepo` without a token, 401 to a
+ *   token it does not know, 403 `GatedRepo` to a valid token without access (`knownTokens`), as
+ *   the hub does; the API stays public;
  * - faults, each for the next `times` requests that match: 429 with a `Retry-After`, a 5xx, a
  *   connection dropped (or gone quiet) after some body bytes, a range request answered 200 with the whole file,
  *   another ETag, any header set to another value.
@@ -52,6 +53,8 @@ export interface HubServerOptions {
   readonly pageSize?: number;
   /** a gated repository: resolve needs `Authorization: Bearer <gatedToken>` */
   readonly gatedToken?: string;
+  /** valid tokens without access to the gated repository (403); any other token is invalid (401) */
+  readonly knownTokens?: readonly string[];
 }
 
 export interface HubServer {
@@ -249,7 +252,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
               'GatedRepo',
               'Access to this model is restricted. You must be authenticated.',
             );
-          if (auth !== `Bearer ${gatedToken}`)
+          const bearer = auth.replace(/^Bearer /, '');
+          if (bearer !== gatedToken && !(options.knownTokens ?? []).includes(bearer))
+            return error(res, 401, 'Unauthorized', 'Invalid credentials in Authorization header');
+          if (bearer !== gatedToken)
             return error(
               res,
               403,

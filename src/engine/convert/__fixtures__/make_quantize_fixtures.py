@@ -138,6 +138,14 @@ def main() -> None:
         q8_case(
             "a constant first input", lcg_normal(8 * 2, 31).reshape(8, 2), lcg_normal(3 * 8, 37).reshape(3, 8) + 0.4
         ),
+        # −lo / s lands on 2.5 and 7.5 in float64 (not with the float32 scale): the zero point
+        # is rounded half to even from the float64 scale
+        q8_case(
+            "a constant, zero point 2.5", lcg_normal(8, 47).reshape(4, 2), np.array([[-1, 101, 0.3, 50]], np.float32)
+        ),
+        q8_case(
+            "a constant, zero point 7.5", lcg_normal(8, 53).reshape(4, 2), np.array([[-3, 99, -2.9, 7]], np.float32)
+        ),
         q8_case(
             "a constant first input, all positive",
             lcg_normal(8 * 2, 41).reshape(8, 2),

@@ -96,6 +96,29 @@ describe('safetensors', () => {
     );
   });
 
+  it('the header comes with the first 64 KiB in one read (a small file whole); a larger header takes a second read', async () => {
+    const small = recording(
+      await file(writeSafetensors([{ name: 'w', dtype: 'F32', shape: [4], data: f32Bytes([1, 2, 3, 4]) }])),
+    );
+    await readSafetensorsHeader(small);
+    expect(small.reads).toEqual([[0, small.size]]);
+    const many = Array.from({ length: 2000 }, (_, i) => ({
+      name: `layer.${i}.weight`,
+      dtype: 'F32',
+      shape: [1],
+      data: f32Bytes([i]),
+    }));
+    const big = recording(await file(writeSafetensors(many)));
+    const st = await readSafetensorsHeader(big);
+    const dataStart = st.tensors.get('layer.0.weight')!.begin;
+    expect(dataStart).toBeGreaterThan(64 << 10);
+    expect(big.reads).toEqual([
+      [0, 64 << 10],
+      [8, dataStart],
+    ]);
+    expect(Array.from(await readTensorFloat32(st, 'layer.1999.weight'))).toEqual([1999]);
+  });
+
   it('other dtypes are refused as float32, naming the file and tensor; their bytes can still be read', async () => {
     const bytes = writeSafetensors([
       { name: 'text_model.embeddings.position_ids', dtype: 'I64', shape: [1, 2], data: new Uint8Array(16) },

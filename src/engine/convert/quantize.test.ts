@@ -83,22 +83,25 @@ describe('q4 / q4f16 MatMulNBits blocks', () => {
         const byColumns = encodeQ4Columns(transpose(w, c.k, c.n), c.k, variant);
         expect(hex(byColumns.data)).toBe(c[variant].data);
         expect(hex(byColumns.scales)).toBe(c[variant].scales);
-        // rows of B [K, N] in blocks of 64 rows give the same bytes, column piece by column piece
-        const sizes = q4Sizes(c.k, c.n, variant);
-        const data = new Uint8Array(sizes.dataBytes);
-        const scales = new Uint8Array(sizes.scaleBytes);
-        const sb = sizes.scaleBytes / (c.n * q4Blocks(c.k));
-        const encoder = createQ4RowEncoder(c.k, c.n, variant);
-        for (let r = 0; r < c.k; r += 64) {
-          const p = encoder.encode(w.subarray(r * c.n, Math.min(c.k, r + 64) * c.n));
-          for (let col = 0; col < c.n; col++) {
-            const at = col * q4Blocks(c.k) + p.firstBlock;
-            data.set(p.data.subarray(col * p.blocks * 16, (col + 1) * p.blocks * 16), at * 16);
-            scales.set(p.scales.subarray(col * p.blocks * sb, (col + 1) * p.blocks * sb), at * sb);
+        // rows of B [K, N] in blocks of 32 or 64 rows give the same bytes, column piece by piece
+        // (with 32, a one-row last block arrives alone: the odd-K nibble carries across calls)
+        for (const step of [32, 64]) {
+          const sizes = q4Sizes(c.k, c.n, variant);
+          const data = new Uint8Array(sizes.dataBytes);
+          const scales = new Uint8Array(sizes.scaleBytes);
+          const sb = sizes.scaleBytes / (c.n * q4Blocks(c.k));
+          const encoder = createQ4RowEncoder(c.k, c.n, variant);
+          for (let r = 0; r < c.k; r += step) {
+            const p = encoder.encode(w.subarray(r * c.n, Math.min(c.k, r + step) * c.n));
+            for (let col = 0; col < c.n; col++) {
+              const at = col * q4Blocks(c.k) + p.firstBlock;
+              data.set(p.data.subarray(col * p.blocks * 16, (col + 1) * p.blocks * 16), at * 16);
+              scales.set(p.scales.subarray(col * p.blocks * sb, (col + 1) * p.blocks * sb), at * sb);
+            }
           }
+          expect(hex(data), `rows by ${step}`).toBe(c[variant].data);
+          expect(hex(scales), `rows by ${step}`).toBe(c[variant].scales);
         }
-        expect(hex(data)).toBe(c[variant].data);
-        expect(hex(scales)).toBe(c[variant].scales);
       });
     }
   }
@@ -179,6 +182,14 @@ describe('float16', () => {
     const got = Array.from(input, (x) => float16Bits(x));
     const first = got.findIndex((h, i) => h !== fixture.fp16.ieee[i]);
     expect(first, `first difference at input ${input[first]}`).toBe(-1);
+  });
+
+  it('writes the same bytes into an output at an odd byte offset', () => {
+    const values = input.subarray(0, 64);
+    const out = new Uint8Array(1 + 128);
+    encodeFloat16(values, out.subarray(1));
+    expect(hex(out.subarray(1))).toBe(hex(encodeFloat16(values)));
+    expect(() => encodeFloat16(values, new Uint8Array(127))).toThrow(/127 bytes, 128 needed/);
   });
 
   it('round trips every float16 value and keeps NaN a NaN', () => {

@@ -36,9 +36,6 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
 export const FLOAT_DTYPES = ['F32', 'F16', 'BF16'] as const;
 export type FloatDtype = (typeof FLOAT_DTYPES)[number];
 
-/** The first read of a file: its header length and, usually, its whole header. */
-export const FIRST_READ_BYTES = 64 << 10;
-
 /** The safetensors library's own cap on the header. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
@@ -103,8 +100,7 @@ export async function readSafetensorsHeader(
   signal?: AbortSignal,
 ): Promise<SafetensorsFile> {
   if (file.size < 8) fail(file, `${file.size} bytes is too short for a safetensors file (truncated?)`);
-  // one read covers the length and, for most files, the whole header (a round trip saved over HTTP)
-  const head = await file.read(0, Math.min(file.size, FIRST_READ_BYTES), signal);
+  const head = await file.read(0, 8, signal);
   const lo = (head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24)) >>> 0;
   const hi = (head[4]! | (head[5]! << 8) | (head[6]! << 16) | (head[7]! << 24)) >>> 0;
   const headerBytes = hi * 2 ** 32 + lo;
@@ -118,11 +114,7 @@ export async function readSafetensorsHeader(
       file,
       `the header claims ${headerBytes} bytes but the file has only ${file.size - 8} after its length (truncated, or not safetensors)`,
     );
-  const headerRaw =
-    8 + headerBytes <= head.byteLength
-      ? head.subarray(8, 8 + headerBytes)
-      : await file.read(8, 8 + headerBytes, signal);
-  const text = decodeUtf8(headerRaw, `${file.name}'s header`);
+  const text = decodeUtf8(await file.read(8, 8 + headerBytes, signal), `${file.name}'s header`);
   let header: unknown;
   try {
     header = JSON.parse(text);

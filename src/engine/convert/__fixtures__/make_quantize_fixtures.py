@@ -6,6 +6,7 @@ float16's subnormal range, values past float16's range and below its smallest su
 
 Run with the exporter's venv from the repository root:
   tools/export/.venv/bin/python src/engine/convert/__fixtures__/make_quantize_fixtures.py
+  npx prettier --write src/engine/convert/__fixtures__/quantize.json
 Writes quantize.json beside this file. Inputs are float32 bit patterns, outputs hex bytes.
 """
 

@@ -120,8 +120,13 @@ function writeScale(view: DataView, index: number, scale: number, variant: Q4Var
   else view.setUint16(index * 2, float16Bits(scale), true);
 }
 
+/** The float16-rounded copy of the block being encoded (reused: encoding is synchronous). */
+let scratch = new Float32Array(0);
+
 function prepared(src: Float32Array, variant: Q4Variant): Float32Array {
-  return variant === 'q4f16' ? roundThroughExporterFloat16(src) : src;
+  if (variant === 'q4') return src;
+  if (scratch.length < src.length) scratch = new Float32Array(src.length);
+  return roundThroughExporterFloat16(src, scratch.subarray(0, src.length));
 }
 
 /**

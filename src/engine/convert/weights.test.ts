@@ -42,6 +42,7 @@ describe('file names', () => {
       kind: 'weights',
       stem: 'model',
       variant: '',
+      shard: { part: 1, of: 2 },
     });
     expect(classifyWeightFile('diffusion_pytorch_model.fp16.safetensors')?.variant).toBe('fp16');
     expect(classifyWeightFile('model.fp16-00001-of-00002.safetensors')?.variant).toBe('fp16');
@@ -142,6 +143,40 @@ describe('weights of a subfolder', () => {
     ).rejects.toThrow(
       "ckpt/vqvae: tensor 'a' is in both model-00001-of-00002.safetensors and model-00002-of-00002.safetensors",
     );
+  });
+
+  it('without an index: every shard must be there, of one model, and not beside a single file', async () => {
+    const s = (t: ReturnType<typeof f32>[]) => writeSafetensors(t);
+    await expect(
+      read({
+        'vqvae/model-00001-of-00003.safetensors': s([f32('a', A)]),
+        'vqvae/model-00003-of-00003.safetensors': s([f32('b', B)]),
+      }),
+    ).rejects.toThrow(
+      'ckpt/vqvae: shard 2 of 3 is missing (found model-00001-of-00003.safetensors, model-00003-of-00003.safetensors)',
+    );
+    await expect(
+      read({
+        'vqvae/model.safetensors': s([f32('a', A)]),
+        'vqvae/model-00001-of-00001.safetensors': s([f32('b', B)]),
+      }),
+    ).rejects.toThrow(
+      'ckpt/vqvae has both model.safetensors and shards (model-00001-of-00001.safetensors, …) and no index saying which to read',
+    );
+    await expect(
+      read({
+        'vqvae/model.safetensors': s([f32('a', A)]),
+        'vqvae/diffusion_pytorch_model.safetensors': s([f32('b', B)]),
+      }),
+    ).rejects.toThrow(
+      'ckpt/vqvae holds the weights of more than one model: diffusion_pytorch_model.safetensors, model.safetensors',
+    );
+    await expect(
+      read({
+        'vqvae/model-00001-of-00002.safetensors': s([f32('a', A)]),
+        'vqvae/model-00002-of-00003.safetensors': s([f32('b', B)]),
+      }),
+    ).rejects.toThrow('ckpt/vqvae: shards of different counts');
   });
 
   it('fp16 variant files beside the full-precision ones are ignored (single and sharded)', async () => {

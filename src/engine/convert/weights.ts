@@ -5,8 +5,9 @@
  * - **single or sharded**: `model.safetensors`, or shards with an index
  *   (`model.safetensors.index.json`, `diffusion_pytorch_model.safetensors.index.json`) whose
  *   `weight_map` decides which file holds which tensor. A tensor the index names but its shard
- *   lacks, or a shard the index names but the folder lacks, is an error. Shards without an index
- *   are read together; a tensor found in two files is an error (never "the last one read wins").
+ *   lacks, or a shard the index names but the folder lacks, is an error. Without an index the files
+ *   must be one model's single file, or all its shards (`-0000k-of-0000n`, every k); a tensor
+ *   found in two files is an error (never "the last one read wins").
  * - **variants**: files such as `model.fp16.safetensors`, `model.fp16-00001-of-00002.safetensors`,
  *   `model.safetensors.index.fp16.json` or `model.fp16.safetensors.index.json` carry a variant
  *   (`fp16`). The rule: the full-precision, non-variant files are read whenever the folder has
@@ -30,13 +31,15 @@ import {
 import type { SafetensorsFile, TensorEntry } from './safetensors';
 
 const PICKLE = /\.(bin|pt|pth|ckpt|pkl)$/i;
-const SHARD = /-\d+-of-\d+/;
+const SHARD = /-(\d+)-of-(\d+)/;
 
 /** What a weights file name says: index or weights, its stem and its variant ('' for none). */
 export interface WeightFileName {
   readonly kind: 'weights' | 'index';
   readonly stem: string;
   readonly variant: string;
+  /** `-0000k-of-0000n` in the name */
+  readonly shard?: { readonly part: number; readonly of: number };
 }
 
 function splitVariant(base: string): { stem: string; variant: string } {
@@ -51,8 +54,13 @@ export function classifyWeightFile(fileName: string): WeightFileName | undefined
   m = /^(.+)\.safetensors\.index\.([^.]+)\.json$/.exec(fileName);
   if (m) return { kind: 'index', stem: m[1]!, variant: m[2]! };
   m = /^(.+)\.safetensors$/.exec(fileName);
-  if (m) return { kind: 'weights', ...splitVariant(m[1]!.replace(SHARD, '')) };
-  return undefined;
+  if (!m) return undefined;
+  const shard = SHARD.exec(m[1]!);
+  return {
+    kind: 'weights',
+    ...splitVariant(m[1]!.replace(SHARD, '')),
+    ...(shard ? { shard: { part: Number(shard[1]), of: Number(shard[2]) } } : {}),
+  };
 }
 
 /** A tensor as the view exposes it: its header entry and the file it is in (relative to the checkpoint). */
@@ -175,6 +183,39 @@ function chooseVariant(where: string, variants: Set<string>, asked: string | und
   );
 }
 
+/**
+ * Without an index, the files must be one model's: one file, or every shard `k` of `n` (as the
+ * Python exporter's reader requires).
+ */
+function checkShards(where: string, files: readonly (WeightFileName & { name: string })[]): void {
+  if (files.length === 0)
+    throw new CheckpointError(`${where} has an index of another variant but no weight files`);
+  const stems = [...new Set(files.map((f) => f.stem))];
+  if (stems.length > 1)
+    throw new CheckpointError(
+      `${where} holds the weights of more than one model: ${files.map((f) => f.name).join(', ')}`,
+    );
+  const singles = files.filter((f) => !f.shard);
+  const shards = files.filter((f) => f.shard);
+  if (singles.length && shards.length)
+    throw new CheckpointError(
+      `${where} has both ${singles[0]!.name} and shards (${shards[0]!.name}, …) and no index saying which to read`,
+    );
+  if (!shards.length) return;
+  const counts = new Set(shards.map((f) => f.shard!.of));
+  if (counts.size > 1)
+    throw new CheckpointError(
+      `${where}: shards of different counts (${shards.map((f) => f.name).join(', ')})`,
+    );
+  const n = [...counts][0]!;
+  const have = new Set(shards.map((f) => f.shard!.part));
+  for (let k = 1; k <= n; k++)
+    if (!have.has(k))
+      throw new CheckpointError(
+        `${where}: shard ${k} of ${n} is missing (found ${shards.map((f) => f.name).join(', ')})`,
+      );
+}
+
 /** Opens the safetensors weights of `subfolder` (see the module comment for the rules). */
 export async function openWeights(
   source: CheckpointSource,
@@ -222,7 +263,7 @@ export async function openWeights(
     const indexName = indexes[0]!.name;
     const index = await readJsonObject(source, prefix + indexName, signal);
     const map = index['weight_map'];
-    if (!map || typeof map !== 'object' || Array.isArray(map))
+    if (!map || typeof map !== 'object' || Array.isArray(map) || Object.keys(map).length === 0)
       throw new CheckpointError(`${where}/${indexName} has no weight_map object`);
     for (const [tensor, file] of Object.entries(map as Record<string, unknown>)) {
       if (typeof file !== 'string' || file.includes('/') || file.includes('\\'))
@@ -242,7 +283,9 @@ export async function openWeights(
       stored.set(tensor, { file: h, path: prefix + file, entry });
     }
   } else {
-    for (const c of group.filter((g) => g.kind === 'weights').sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const weightFiles = group.filter((g) => g.kind === 'weights').sort((a, b) => (a.name < b.name ? -1 : 1));
+    checkShards(where, weightFiles);
+    for (const c of weightFiles) {
       const h = await header(c.name);
       for (const [tensor, entry] of h.tensors) {
         const before = stored.get(tensor);

@@ -16,7 +16,7 @@
  *   A folder holding exactly one variant and no non-variant files is read as that variant (the
  *   `variant` field says so). Several variants and no non-variant files: refused unless the caller
  *   names one. Files of two variants are never mixed.
- * - **pickles**: a folder whose only weights are `.bin` / `.pt` / `.pth` / `.ckpt` files is refused;
+ * - **pickles**: a folder whose only weights are `.bin` / `.pt` / `.pth` / `.ckpt` / `.pkl` / `.pickle` files is refused;
  *   they are never unpickled (unpickling runs code).
  */
 import { CheckpointError, readJsonObject } from './byteSource';
@@ -30,7 +30,7 @@ import {
 } from './safetensors';
 import type { SafetensorsFile, TensorEntry } from './safetensors';
 
-const PICKLE = /\.(bin|pt|pth|ckpt|pkl)$/i;
+const PICKLE = /\.(bin|pt|pth|ckpt|pkl|pickle)$/i;
 const SHARD = /-(\d+)-of-(\d+)/;
 
 /** What a weights file name says: index or weights, its stem and its variant ('' for none). */

@@ -16,9 +16,10 @@
  *   connection dropped (or gone quiet) after some body bytes, a range request answered 200 with the whole file,
  *   another ETag, any header set to another value.
  * Every request is recorded (method, host, path, headers), so tests can check what was sent where.
+ * Only the range asked for is read from disk, so large files can be served.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -76,19 +77,36 @@ interface Entry {
   readonly sha1: string;
 }
 
+/** bytes [start, end) of a file, read alone (files may be large) */
+function readRange(file: string, start: number, end: number): Buffer {
+  const out = Buffer.alloc(end - start);
+  const fd = openSync(file, 'r');
+  try {
+    for (let at = 0; at < out.length;) {
+      const n = readSync(fd, out, at, out.length - at, start + at);
+      if (n === 0) break;
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
 function walk(root: string, rel = '', out: Entry[] = []): Entry[] {
   for (const name of readdirSync(join(root, rel)).sort()) {
     const path = rel ? `${rel}/${name}` : name;
     const st = statSync(join(root, path));
     if (st.isDirectory()) walk(root, path, out);
     else if (st.isFile()) {
-      const bytes = readFileSync(join(root, path));
-      out.push({
-        path,
-        size: st.size,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        sha1: createHash('sha1').update(bytes).digest('hex'),
-      });
+      const sha256 = createHash('sha256');
+      const sha1 = createHash('sha1');
+      for (let at = 0; at < st.size; at += 8 << 20) {
+        const chunk = readRange(join(root, path), at, Math.min(st.size, at + (8 << 20)));
+        sha256.update(chunk);
+        sha1.update(chunk);
+      }
+      out.push({ path, size: st.size, sha256: sha256.digest('hex'), sha1: sha1.digest('hex') });
     }
   }
   return out;
@@ -117,7 +135,7 @@ function listen(server: Server): Promise<string> {
 function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
-  bytes: Buffer,
+  file: { readonly path: string; readonly size: number },
   etag: string,
   fault: HubFault | undefined,
   headers: Record<string, string>,
@@ -126,20 +144,20 @@ function sendFile(
   const m = range && fault?.kind !== 'ignore-range' ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
   const tag = fault?.kind === 'etag' ? fault.etag : etag;
   let status = 200;
-  let body = bytes;
+  let [a, b] = [0, file.size - 1];
   const out: Record<string, string> = { ...headers, ETag: tag, 'Accept-Ranges': 'bytes' };
   if (m) {
-    const a = Number(m[1]);
-    const b = m[2] ? Math.min(Number(m[2]), bytes.length - 1) : bytes.length - 1;
-    if (a >= bytes.length || b < a) {
-      res.writeHead(416, { ...out, 'Content-Range': `bytes */${bytes.length}` });
+    a = Number(m[1]);
+    b = m[2] ? Math.min(Number(m[2]), file.size - 1) : file.size - 1;
+    if (a >= file.size || b < a) {
+      res.writeHead(416, { ...out, 'Content-Range': `bytes */${file.size}` });
       res.end();
       return 416;
     }
     status = 206;
-    body = bytes.subarray(a, b + 1);
-    out['Content-Range'] = `bytes ${a}-${b}/${bytes.length}`;
+    out['Content-Range'] = `bytes ${a}-${b}/${file.size}`;
   }
+  const body = readRange(file.path, a, b + 1);
   out['Content-Length'] = String(body.length);
   res.writeHead(status, out);
   if (fault?.kind === 'drop') {
@@ -276,7 +294,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
           res.end();
           return 302;
         }
-        return sendFile(req, res, readFileSync(join(root, e.path)), `"${e.sha1}"`, fault, common);
+        return sendFile(req, res, { path: join(root, e.path), size: e.size }, `"${e.sha1}"`, fault, common);
       }
       return error(res, 404, 'NotFound', 'no such route');
     };
@@ -297,7 +315,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
         res.end('bad signature');
         return 403;
       }
-      return sendFile(req, res, readFileSync(join(root, e.path)), `"${e.sha256}"`, fault, {});
+      return sendFile(req, res, { path: join(root, e.path), size: e.size }, `"${e.sha256}"`, fault, {});
     };
     record('storage', req, answer());
   });

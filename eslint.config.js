@@ -184,4 +184,30 @@ export default tseslint.config(
     ignores: ['bench/browser/page*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime] }] },
   },
+  {
+    // One front door: outside the engine a ready engine comes from `Editor.open` (or a runtime
+    // entry's openPackage / fromPretrained, which call it), never from re-assembling an EditEngine.
+    files: ['**/*.{ts,tsx,js,mjs}'],
+    ignores: [
+      'src/engine/**',
+      // tests of the engine itself that build engines on runners of their own around an opened
+      // package's: the goldens' parity (the raw engine, no memory policy), the memory policies
+      // compared with an unreleased reference, calls counted and feeds captured
+      'cli/parity.test.ts',
+      'cli/memoryPolicy.test.ts',
+      'cli/engineNode.test.ts',
+      // the engine's own time per step against a runner with the graphs taken out: no package
+      'bench/node/engineOverhead.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='EditEngine']",
+          message:
+            'Open a model through Editor.open (or openPackage / fromPretrained) and use its engine; its options cover now, memory, wrapRunner and beforeSessions.',
+        },
+      ],
+    },
+  },
 );

@@ -1,8 +1,7 @@
 /** Per-word attention of a past step, on the real tiny graphs (onnxruntime-node). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../src/engine/image';
-import { EditEngine } from '../src/engine/pipeline';
-import type { EditRequest, StepEvent } from '../src/engine/pipeline';
+import type { EditEngine, EditRequest, StepEvent } from '../src/engine/pipeline';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
 import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
 import { TINY } from './testModel';
@@ -28,7 +27,7 @@ describe('wordAttention', () => {
   const req: EditRequest = { image, prompt: 'make the small circle blue', steps: 6, seed: 5, hold: 0 };
   beforeAll(async () => {
     pkg = await openPackage(TINY, 'fp32');
-    engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
+    engine = pkg.engine;
   });
   afterAll(async () => pkg?.runner.release());
 

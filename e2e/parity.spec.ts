@@ -6,7 +6,6 @@
  */
 import { join } from 'node:path';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
-import { EditEngine } from '../src/engine/pipeline';
 import { fallbackEditOptions } from '../src/engine/editSettings';
 import type { RgbaImage } from '../src/engine/image';
 import type { EditSettings } from '../src/protocol/messages';
@@ -46,13 +45,12 @@ function picture(): RgbaImage {
 
 async function nodeEdit(dtype: string) {
   const pkg = await openPackage(pkgDir, dtype);
-  const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
   const steps: number[][] = [];
-  const result = await engine.edit(
+  const result = await pkg.engine.edit(
     { ...settings, image: picture(), prompt: instruction },
     { onStep: (e) => steps.push([...e.tokens]) },
   );
-  await pkg.runner.release?.();
+  await pkg.dispose();
   return { steps, image: result.image };
 }
 

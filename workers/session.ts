@@ -1,19 +1,17 @@
 /**
- * The loaded model in the worker: the manifest (network, or the copy kept for offline use), then
- * the engine's package opener (src/engine/package.ts) with the worker's two adapters: the model
- * store as file source and onnxruntime-web as graph runtime. One model at a time.
+ * The loaded model in the worker: `Editor.open` (the engine's package opener) with the worker's
+ * two adapters: the model store as package source (its manifest from the network, or the copy
+ * kept for offline use) and onnxruntime-web as graph runtime. One model at a time.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { EditError } from '../src/engine/errors';
-import { MAX_MANIFEST_BYTES, packageEditOptions, validateManifest } from '../src/engine/manifest';
-import type { Dtype, Manifest, ManifestFile } from '../src/engine/manifest';
-import { openModelPackage } from '../src/engine/package';
+import { Editor } from '../src/engine/editor';
+import { NotAManifestError, responseManifest } from '../src/engine/manifest';
+import type { Dtype, ManifestFile, RawManifest } from '../src/engine/manifest';
 import type { MemoryPolicy } from '../src/engine/pipeline';
 import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { WHOLE_READ_LIMIT } from './blobReader';
-import { DEFAULT_STALL_MS, readTextCapped, StallWatch } from './download';
-import { checkBufferLimits } from '../src/engine/runtime/web/gpuDevice';
+import { DEFAULT_STALL_MS, StallWatch } from './download';
 import {
   FetchError,
   preparePackageFiles,
@@ -28,6 +26,7 @@ import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
 import type { OrtWebRunner } from '../src/engine/runtime/web/ortWebRunner';
 
 export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
+  readonly editor: Editor<OrtWebRunner>;
   readonly baseUrl: string;
   readonly backend: BackendInfo;
   readonly defaults: EditSettings;
@@ -35,51 +34,62 @@ export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
 }
 
 /**
- * The package's manifest: fetched fresh when the network answers, else the copy kept from the
- * last visit (offline use). Either way it must pass the schema.
+ * The package's manifest as it came (the opener applies the cap, the web-page sniff and the
+ * schema): fetched fresh when the network answers, else the copy kept from the last visit
+ * (offline use). The body's silence is watched as it is read.
  */
-export async function fetchManifest(
+async function manifestResponse(
   baseUrl: string,
-  { signal, stallMs = DEFAULT_STALL_MS }: LoadOptions = {},
-): Promise<Manifest> {
+  { signal, stallMs = DEFAULT_STALL_MS }: LoadOptions,
+): Promise<RawManifest> {
   const url = resolveUrl(baseUrl, 'manifest.json');
-  let text: string;
   const watch = new StallWatch(stallMs, signal);
+  const unreachable = (err: unknown) => {
+    const why = watch.stalled
+      ? `the server sent nothing for ${Math.round(stallMs / 1000)} s`
+      : (err as Error).message;
+    return new FetchError(
+      /^HTTP/.test(why)
+        ? `could not load ${url}: ${why}. Is this a model package URL?`
+        : `could not reach ${url}: ${why}. Check the model URL and your connection.`,
+      { cause: err },
+    );
+  };
+  let response: Response;
   try {
-    const response = await fetch(url, { cache: 'no-cache', signal: watch.signal });
+    response = await fetch(url, { cache: 'no-cache', signal: watch.signal });
     watch.kick();
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    if (/text\/html/i.test(response.headers.get('content-type') ?? '')) {
-      throw new FetchError(`${url} sent a web page, not a model manifest. Is this a model package URL?`);
-    }
-    text = await readTextCapped(response, MAX_MANIFEST_BYTES, url, watch);
   } catch (err) {
-    if (signal?.aborted || err instanceof FetchError) throw err;
-    const kept = await storedManifest(baseUrl);
-    if (kept === null) {
-      const why = watch.stalled
-        ? `the server sent nothing for ${Math.round(stallMs / 1000)} s`
-        : (err as Error).message;
-      throw new FetchError(
-        /^HTTP/.test(why)
-          ? `could not load ${url}: ${why}. Is this a model package URL?`
-          : `could not reach ${url}: ${why}. Check the model URL and your connection.`,
-        { cause: err },
-      );
-    }
-    text = kept;
-  } finally {
     watch.stop();
+    if (signal?.aborted) throw err;
+    const kept = await storedManifest(baseUrl);
+    if (kept === null) throw unreachable(err);
+    return { where: url, body: new TextEncoder().encode(kept) };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new EditError('bad-manifest', `${url} is not a JSON manifest`);
-  }
-  const manifest = validateManifest(json);
-  await storeManifest(baseUrl, text);
-  return manifest;
+  const reader = response.body?.getReader();
+  return responseManifest(
+    url,
+    response,
+    reader
+      ? {
+          getReader: () => ({
+            async read() {
+              try {
+                const r = await reader.read();
+                if (r.done) watch.stop();
+                else watch.kick();
+                return r;
+              } catch (err) {
+                watch.stop();
+                throw signal?.aborted ? err : unreachable(err);
+              }
+            },
+            cancel: (reason) => (watch.stop(), reader.cancel(reason)),
+          }),
+        }
+      : (watch.stop(), null),
+  );
 }
 
 export interface ModelLoadOptions extends LoadOptions {
@@ -88,8 +98,10 @@ export interface ModelLoadOptions extends LoadOptions {
 }
 
 /**
- * The worker's file source: the model store (OPFS). Files are fetched into it and verified as
- * they arrive, or found there already verified; nothing is held in memory. A graph's stored files
+ * The worker's file source: the model store (OPFS). The manifest comes from the network, or the
+ * copy kept from the last visit, and the copy is renewed once it passes the opener's checks.
+ * Files are fetched into the store and verified as they arrive, or found there already verified;
+ * nothing is held in memory. A graph's stored files
  * go to the runtime as Files, which it reads itself, one graph at a time as it creates each
  * session (a file of 2 GiB or more is read by slices here instead, as Chromium requires). Without
  * OPFS the bytes fetched at load are held until the load ends, and fetched again if needed later.
@@ -103,12 +115,13 @@ function storeSource(
   const find = async (f: ManifestFile): Promise<ReadyFile> =>
     ready.get(f.path) ?? (await preparePackageFiles(baseUrl, [f], () => undefined)).get(f.path)!;
   return {
+    manifest: () => manifestResponse(baseUrl, options),
+    keepManifest: (text) => storeManifest(baseUrl, text),
     async prepare(files, signal) {
       ready = await preparePackageFiles(baseUrl, files, onProgress, {
         ...options,
         signal: signal ?? options.signal,
       });
-      await options.beforeSessions?.(files.reduce((s, f) => s + f.bytes, 0));
     },
     async read(f, range) {
       const once = async (r: ReadyFile) => {
@@ -139,26 +152,6 @@ function storeSource(
 }
 
 /**
- * The least GPU buffer any WebGPU dtype of the package needs (each dtype records its own; a GPU
- * below it runs none of them, and the dtype policy skips the ones over the limit).
- */
-function webGpuBufferNeed(manifest: Manifest): number | undefined {
-  const own = Object.values(manifest.dtypes)
-    .filter((e) => e.providers.includes('webgpu'))
-    .map((e) => e.max_buffer_bytes);
-  const known = own.filter((n): n is number => n !== undefined);
-  return known.length && known.length === own.length ? Math.min(...known) : manifest.config.max_buffer_bytes;
-}
-
-/**
- * Refused before any download: buffers the GPU cannot hold (the engine's opener refuses oversized
- * tokenizer files before its files are prepared).
- */
-function checkBeforeDownload(manifest: Manifest, backend: BackendInfo): void {
-  if (backend.backend === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), backend.limits);
-}
-
-/**
  * A memory policy named in the worker's name ("memory=phased"), overriding the one the package's
  * size gives: how tests and the benchmark run a small package under a tight policy.
  */
@@ -174,35 +167,44 @@ export async function loadModel(
   onProgress: (p: Progress) => void,
   options: ModelLoadOptions = {},
 ): Promise<LoadedModel> {
-  const manifest = await fetchManifest(baseUrl, options);
-  checkBeforeDownload(manifest, backend);
   const files = storeSource(baseUrl, onProgress, options);
-  const runtime = webRuntime(backend.backend, webGpuStepOptions(self.name));
+  let editor: Editor<OrtWebRunner>;
   try {
-    const opened = await openModelPackage({
-      manifest,
+    editor = await Editor.open(files, {
       device: backend.backend,
       dtype: wanted,
       shaderF16: backend.shaderF16,
-      maxBufferBytes:
-        backend.limits && Math.min(backend.limits.maxBufferSize, backend.limits.maxStorageBufferBindingSize),
-      files,
-      runtime,
+      gpuLimits: backend.limits,
+      runtime: webRuntime(backend.backend, webGpuStepOptions(self.name)),
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
       signal: options.signal,
       now: () => performance.now(),
       memory: memoryFromName(self.name),
+      beforeSessions: options.beforeSessions,
       verifyRuntime: backend.backend === 'webgpu' ? wasmVerifyRuntime : undefined,
     });
-    // the engine applies the package's own defaults (one mapping, in the engine)
-    return {
-      ...opened,
-      baseUrl,
-      backend,
-      defaults: packageEditOptions(manifest),
-      suggestions: [...(manifest.suggestions ?? [])],
-    };
+  } catch (err) {
+    // a web page or an endless answer where the manifest should be: the address is wrong, not a package
+    if (err instanceof NotAManifestError) throw new FetchError(err.message, { cause: err });
+    throw err;
   } finally {
     files.loaded();
   }
+  const { manifest } = editor;
+  return {
+    editor,
+    manifest,
+    dtype: editor.dtype,
+    spec: editor.spec,
+    runner: editor.runner,
+    tokenizers: editor.tokenizers,
+    engine: editor.engine,
+    bytes: editor.bytes,
+    memory: editor.memory,
+    baseUrl,
+    backend,
+    // the engine applies the package's own defaults (one mapping, in the engine)
+    defaults: editor.defaults,
+    suggestions: [...(manifest.suggestions ?? [])],
+  };
 }

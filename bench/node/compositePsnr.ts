@@ -13,7 +13,6 @@ import { decodeImage } from '../../cli/imageIO';
 import { cellMaskToPixels } from '../../src/engine/image';
 import { packageEditOptions } from '../../src/engine/manifest';
 import { psnr } from '../../src/engine/metrics';
-import { EditEngine } from '../../src/engine/pipeline';
 import type { CompositePsnr } from '../report/types';
 import { deltas, median } from '../report/stats';
 import { PSNR_CAP } from './evalShapes';
@@ -52,14 +51,9 @@ export async function compositePsnr(
   photos: readonly string[],
   steps: number,
 ): Promise<CompositePsnr[]> {
-  const pkg = await openPackage(modelDir, dtype);
+  const pkg = await openPackage(modelDir, dtype, { now: () => performance.now() });
   try {
-    const engine = new EditEngine({
-      runner: pkg.runner,
-      tokenizers: pkg.tokenizers,
-      spec: pkg.spec,
-      now: () => performance.now(),
-    });
+    const { engine } = pkg;
     const { h, w } = pkg.spec.tokenGrid;
     const mask = centreMask(h, w);
     const settings = { ...packageEditOptions(pkg.manifest), steps, seed: 1 };

@@ -6,7 +6,6 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EditEngine } from '../../src/engine/pipeline';
 import {
   evaluatePair,
   iou,
@@ -53,7 +52,7 @@ describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
     const opts = packageEvalOptions(pkg.manifest);
     lambda = opts.defaultLambda;
     appLambda = opts.appLambda;
-    const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
+    const { engine } = pkg;
     const pairs = loadTestset(`${REPO}${SHAPES_TESTSET}`, 4);
     rows = [];
     for (const [i, p] of pairs.entries()) rows.push(await evaluatePair(engine, pkg, p, i, opts));

@@ -21,8 +21,8 @@ import type { RgbaImage } from '../../src/engine/image';
 import { psnr } from '../../src/engine/metrics';
 import { defaultHold, packageEditOptions } from '../../src/engine/manifest';
 import type { Manifest } from '../../src/engine/manifest';
-import { EditEngine } from '../../src/engine/pipeline';
 import { decodeImage, encodeImage } from '../../cli/imageIO';
+import type { EditEngine } from '../../src/engine/pipeline';
 import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import type { OpenPackage } from '../../src/engine/runtime/node/modelPackage';
 
@@ -380,7 +380,7 @@ export async function main(
     },
     strict: true,
   });
-  const pkg = await openPackage(values.model, values.dtype);
+  const pkg = await openPackage(values.model, values.dtype, { now: () => performance.now() });
   try {
     const defaults = packageEvalOptions(pkg.manifest);
     const sweep = values.lambdas ? values.lambdas.split(',').map(Number) : DEFAULT_SWEEP;
@@ -396,12 +396,7 @@ export async function main(
       imagesDir: values.images,
     };
     if (opts.imagesDir) mkdirSync(opts.imagesDir, { recursive: true });
-    const engine = new EditEngine({
-      runner: pkg.runner,
-      tokenizers: pkg.tokenizers,
-      spec: pkg.spec,
-      now: () => performance.now(),
-    });
+    const { engine } = pkg;
     const rows: PairResult[] = [];
     const t0 = performance.now();
     for (const [i, pair] of pairs.entries()) {

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import { REPO } from '../../cli/testModel';
-import { EditEngine } from '../../src/engine/pipeline';
 import type { EditRequest } from '../../src/engine/pipeline';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';
@@ -45,7 +44,7 @@ describe('node benchmark case settings', () => {
 
     const pkg = await openPackage(DIR, 'fp32');
     try {
-      const engine = new EditEngine({ runner: pkg.runner, tokenizers: pkg.tokenizers, spec: pkg.spec });
+      const { engine } = pkg;
       const finalTokens = async (settings: Partial<EditRequest>) => {
         let last: Int32Array = new Int32Array();
         await engine.edit(

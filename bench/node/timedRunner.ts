@@ -50,4 +50,9 @@ export class TimedRunner implements GraphRunner {
   release(): Promise<void> {
     return this.inner.release?.() ?? Promise.resolve();
   }
+
+  /** Passed on, so the engine's memory policy frees graphs through the timed runner too. */
+  releaseGraph(graph: GraphName): Promise<void> {
+    return this.inner.releaseGraph?.(graph) ?? Promise.resolve();
+  }
 }

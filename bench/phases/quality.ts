@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { openPackage } from '../../src/engine/runtime/node/modelPackage';
-import { EditEngine } from '../../src/engine/pipeline';
 import type { BenchCase } from '../cases';
 import { compositePsnr, PHOTOS } from '../node/compositePsnr';
 import { evaluatePair, loadTestset, packageEvalOptions, report, SHAPES_TESTSET } from '../node/evalShapes';
@@ -33,15 +32,10 @@ export async function shapesEval(c: BenchCase, ctx: BenchContext): Promise<void>
     return;
   }
   o.log(`shapes evaluation on ${SHAPES_EVAL_PAIRS} test pairs, ${c.dtype}…`);
-  const pkg = await openPackage(modelDir(c.model), c.dtype);
+  const pkg = await openPackage(modelDir(c.model), c.dtype, { now: () => performance.now() });
   try {
     const opts = packageEvalOptions(pkg.manifest);
-    const engine = new EditEngine({
-      runner: pkg.runner,
-      tokenizers: pkg.tokenizers,
-      spec: pkg.spec,
-      now: () => performance.now(),
-    });
+    const { engine } = pkg;
     const pairs = loadTestset(SHAPES_TESTSET, SHAPES_EVAL_PAIRS);
     const rows = [];
     const t = performance.now();

@@ -11,8 +11,10 @@ import { EDIT_SETTING_NAMES } from './editSettings';
 import type { EditOptionValues } from './editSettings';
 import { openModelPackage } from './package';
 import { checkOptionsObject } from './validate';
-import type { OpenedPackage, OpenOptions, PackageRunner } from './package';
-import type { EditEngine, EditRequest, EditResult, StepEvent } from './pipeline';
+import type { FileSource, OpenedPackage, OpenOptions, PackageRunner } from './package';
+import type { ModelSpec } from './modelSpec';
+import type { EditEngine, EditRequest, EditResult, MemoryPolicy, StepEvent } from './pipeline';
+import type { Tokenizer } from './ports';
 
 /** Options of one edit; each setting left out takes the model package's default. */
 export interface EditOptions extends Partial<EditOptionValues> {
@@ -52,16 +54,26 @@ export interface PretrainedOptions {
  * const result = await editor.edit({ width, height, data }, 'make the sky purple', { steps: 8, seed: 1 });
  * await editor.dispose();
  */
-export class Editor {
+export class Editor<R extends PackageRunner = PackageRunner> {
   private disposed = false;
+  private readonly pkg: OpenedPackage<R>;
 
-  constructor(private readonly pkg: OpenedPackage<PackageRunner>) {
-    this.defaults = packageEditOptions(pkg.manifest);
+  /** An opened package (or another editor's), for the runtime entries' subclasses; hosts call `open`. */
+  constructor(from: OpenedPackage<R> | Editor<R>) {
+    this.pkg = from instanceof Editor ? from.pkg : from;
+    this.defaults = packageEditOptions(this.pkg.manifest);
   }
 
-  /** Opens a package with a host's file source and graph runtime (what the runtime entries do). */
-  static async open<D, R extends PackageRunner>(options: OpenOptions<D, R>): Promise<Editor> {
-    return new Editor(await openModelPackage(options));
+  /**
+   * Opens a package from a host's file source with its graph runtime: the one way to a ready
+   * engine (the runtime entries' `fromPretrained`, the app's worker, the CLI and the benchmark
+   * all come in here). `options` is the one list of load options (OpenOptions).
+   */
+  static async open<D, R extends PackageRunner>(
+    source: FileSource<D>,
+    options: OpenOptions<D, R>,
+  ): Promise<Editor<R>> {
+    return new Editor(await openModelPackage(source, options));
   }
 
   /** The settings an edit uses when its options name none: the package's own defaults. */
@@ -79,6 +91,30 @@ export class Editor {
   /** The edit loop itself, for what the one-call API does not cover (word attention, decode). */
   get engine(): EditEngine {
     return this.pkg.engine;
+  }
+
+  /** The graphs' runner as the runtime made it (not the `wrapRunner` wrapper the engine may run on). */
+  get runner(): R {
+    return this.pkg.runner;
+  }
+
+  get tokenizers(): { readonly clip: Tokenizer; readonly llm: Tokenizer } {
+    return this.pkg.tokenizers;
+  }
+
+  /** The model's geometry and text lengths, from the manifest. */
+  get spec(): ModelSpec {
+    return this.pkg.spec;
+  }
+
+  /** Bytes of every file the loaded dtype needs. */
+  get bytes(): number {
+    return this.pkg.bytes;
+  }
+
+  /** Which sessions stay open between phases (from the package's size unless the host chose one). */
+  get memory(): MemoryPolicy {
+    return this.pkg.memory;
   }
 
   /**

@@ -42,29 +42,42 @@ export {
   defaultHold,
   DTYPES,
   GRAPH_NAMES,
+  MAX_MANIFEST_BYTES,
+  NotAManifestError,
   packageEditOptions,
   packageFiles,
+  parseRawManifest,
   specFromManifest,
   validateManifest,
 } from './manifest';
 export {
   chooseDtype,
+  GpuLimitError,
   MEMORY_PHASED_BYTES,
   MEMORY_TIGHT_BYTES,
   memoryPolicy,
-  openModelPackage,
   packageTokenizer,
+  webGpuBufferNeed,
 } from './package';
 export type {
   Device,
   FileSource,
+  GpuBufferLimits,
   GraphFiles,
   GraphRuntime,
   OpenedPackage,
   OpenOptions,
   PackageRunner,
 } from './package';
-export type { Dtype, Manifest, ManifestFile, TensorDesc, TokenizerEntry } from './manifest';
+export type {
+  ByteStream,
+  Dtype,
+  Manifest,
+  ManifestFile,
+  RawManifest,
+  TensorDesc,
+  TokenizerEntry,
+} from './manifest';
 export type { ModelSpec } from './modelSpec';
 export type { Encoding, Feeds, GraphName, GraphRunner, Outputs, Rng, StepUniforms, Tokenizer } from './ports';
 export type { AnyTensor, TensorType } from './tensor';

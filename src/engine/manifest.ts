@@ -62,6 +62,148 @@ export function packageEditOptions(m: Pick<Manifest, 'defaults' | 'negative_prom
 
 /** A manifest is a few hundred KB even at full size; a larger file is not read at all (both hosts). */
 export const MAX_MANIFEST_BYTES = 16 << 20;
+/** A stream of bytes as fetch gives one (the engine reads it without the DOM's types). */
+export interface ByteStream {
+  getReader(): {
+    read(): Promise<{ done: boolean; value?: Uint8Array }>;
+    cancel(reason?: unknown): Promise<void>;
+  };
+}
+
+/** A package's manifest.json as its source hands it over, before any check (FileSource.manifest). */
+export interface RawManifest {
+  /** The URL or path it came from, named in every message about it. */
+  readonly where: string;
+  /** The Content-Type the server sent, when it sent one (a web page is refused by it). */
+  readonly contentType?: string | null;
+  /** Its size when known before reading (Content-Length, the file's size): over the cap, it is not read. */
+  readonly size?: number;
+  /** Its bytes, or a stream of them that is read no further than MAX_MANIFEST_BYTES. */
+  readonly body: Uint8Array | ByteStream | null;
+}
+
+/**
+ * A fetch answer as a RawManifest: its Content-Type and Content-Length, and its body (or `body`,
+ * a wrapper of it that watches the server's silence, say).
+ */
+export function responseManifest(
+  where: string,
+  response: { readonly headers: { get(name: string): string | null }; readonly body: ByteStream | null },
+  body: ByteStream | null = response.body,
+): RawManifest {
+  const length = response.headers.get('content-length');
+  return {
+    where,
+    contentType: response.headers.get('content-type'),
+    size: length === null ? undefined : Number(length),
+    body,
+  };
+}
+
+/**
+ * A source answered with something that is not a model manifest: a web page, or more bytes than
+ * a manifest can be. The address, not a package, is wrong.
+ */
+export class NotAManifestError extends EditError {
+  constructor(message: string) {
+    super('bad-manifest', message);
+    this.name = 'NotAManifestError';
+  }
+}
+
+/**
+ * The bytes of `body`, at most `max`: a declared or streamed size over it is refused by `tooBig`
+ * (a stream is cancelled there, not read to its end). The one capped reader of the engine's hosts.
+ */
+export async function readCapped(
+  body: Uint8Array | ByteStream | null,
+  max: number,
+  tooBig: (bytes: number) => Error,
+  declared?: number,
+): Promise<Uint8Array> {
+  if (declared !== undefined && declared > max) {
+    if (body && !(body instanceof Uint8Array))
+      void body
+        .getReader()
+        .cancel()
+        .catch(() => undefined);
+    throw tooBig(declared);
+  }
+  if (!body) return new Uint8Array(0);
+  if (body instanceof Uint8Array) {
+    if (body.byteLength > max) throw tooBig(body.byteLength);
+    return body;
+  }
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done || !value) break;
+    total += value.byteLength;
+    if (total > max) {
+      void reader.cancel().catch(() => undefined);
+      throw tooBig(total);
+    }
+    parts.push(value);
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return all;
+}
+
+const webPage = (where: string) =>
+  new NotAManifestError(`${where} sent a web page, not a model manifest. Is this a model package URL?`);
+
+/**
+ * The manifest in `bytes` (read from `where`, of at most MAX_MANIFEST_BYTES): not a web page, JSON,
+ * and valid (validateManifest). Returns it with its text (what a host may keep for offline use).
+ */
+export function manifestFromBytes(bytes: Uint8Array, where: string): { manifest: Manifest; text: string } {
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) throw tooLargeManifest(where, bytes.byteLength);
+  // TextDecoder is in every host (browsers, workers, node) but not in the engine's ES2022 lib.
+  const text = new (
+    globalThis as unknown as { TextDecoder: new () => { decode(b: Uint8Array): string } }
+  ).TextDecoder().decode(bytes);
+  if (text.trimStart().startsWith('<')) throw webPage(where);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new EditError('bad-manifest', `${where} is not a JSON manifest`);
+  }
+  return { manifest: validateManifest(json), text };
+}
+
+/**
+ * Reads and checks a manifest as a source gave it, the same rules for every source: at most
+ * MAX_MANIFEST_BYTES (a larger one is not read to its end), not a web page (by its Content-Type
+ * or its first character), JSON, and valid (manifestFromBytes).
+ */
+export async function parseRawManifest(raw: RawManifest): Promise<{ manifest: Manifest; text: string }> {
+  const { where, body } = raw;
+  if (/text\/html/i.test(raw.contentType ?? '')) {
+    if (body && !(body instanceof Uint8Array))
+      void body
+        .getReader()
+        .cancel()
+        .catch(() => undefined);
+    throw webPage(where);
+  }
+  const bytes = await readCapped(body, MAX_MANIFEST_BYTES, (n) => tooLargeManifest(where, n), raw.size);
+  return manifestFromBytes(bytes, where);
+}
+
+/** The one message for a manifest over MAX_MANIFEST_BYTES (`bytes`: at least that many). */
+export const tooLargeManifest = (where: string, bytes: number): NotAManifestError =>
+  new NotAManifestError(
+    `${where} is too large: at least ${bytes} bytes, where such a file may be at most ${MAX_MANIFEST_BYTES >> 20} MiB. Is this a model package URL?`,
+  );
+
 /** Tokenizer files are parsed whole in memory (Gemma's tokenizer.json is ~34 MB). */
 export const MAX_TOKENIZER_BYTES = 64 << 20;
 

@@ -1,15 +1,23 @@
 /**
  * Opening a model package, written once for every host (the worker on onnxruntime-web, the CLI
- * on onnxruntime-node): dtype choice, files, tokenizers, graph runner, the check of each graph
- * against the manifest, and the memory policy. Hosts supply two ports: a FileSource (where the
- * package's files come from) and a GraphRuntime (what turns graph files into a runner).
+ * on onnxruntime-node): the manifest (read once, with the same cap, web-page sniff and schema for
+ * every source), the check before any download (the GPU buffers), dtype choice, files,
+ * tokenizers, graph runner, the check of each graph against the manifest, and the memory policy.
+ * Hosts supply two ports: a FileSource (where the package's manifest and files come from) and a
+ * GraphRuntime (what turns graph files into a runner). `Editor.open` (editor.ts) is the way in.
  */
 import { EditError } from './errors';
 import { checkDeclaredShapes, checkGraphSignature } from './graphContract';
 import { hfTokenizer } from './hfTokenizer';
 import type { BpeEncoder } from './hfTokenizer';
-import { checkTokenizerSizes, GRAPH_NAMES, packageFiles, specFromManifest } from './manifest';
-import type { Dtype, Manifest, ManifestFile, TokenizerEntry } from './manifest';
+import {
+  checkTokenizerSizes,
+  GRAPH_NAMES,
+  packageFiles,
+  parseRawManifest,
+  specFromManifest,
+} from './manifest';
+import type { Dtype, Manifest, ManifestFile, RawManifest, TokenizerEntry } from './manifest';
 import type { ModelSpec } from './modelSpec';
 import {
   checkGraphReferences,
@@ -21,6 +29,7 @@ import {
 import { EditEngine } from './pipeline';
 import type { MemoryPolicy } from './pipeline';
 import type { GraphName, GraphRunner, GraphSignature, Tokenizer } from './ports';
+import type { LoadProgress } from './editor';
 import { TokenTable, withTokenLookup } from './tokenTable';
 
 /** Packages above this size free their text encoders between prompts (memory policy 'release-text'). */
@@ -47,10 +56,21 @@ export function memoryPolicy(bytes: number): MemoryPolicy {
  */
 export interface FileSource<D> {
   /**
+   * The package's manifest.json as it is (fetched, read, or a copy kept from an earlier visit):
+   * the opener reads it once and applies the same rules to every source (parseRawManifest).
+   */
+  manifest(signal?: AbortSignal): Promise<RawManifest>;
+  /** Called with the manifest's text once it passed every check (a source may keep it for offline use). */
+  keepManifest?(text: string): Promise<void>;
+  /**
    * Makes `files` ready: fetched where needed and each one's size and sha256 checked against the
    * manifest (a source that holds a file already verified need not hash it again).
    */
-  prepare(files: readonly ManifestFile[], signal?: AbortSignal): Promise<void>;
+  prepare(
+    files: readonly ManifestFile[],
+    signal?: AbortSignal,
+    onProgress?: (p: LoadProgress) => void,
+  ): Promise<void>;
   /** A prepared file's bytes, or bytes [start, end) of it. */
   read(file: ManifestFile, range?: { readonly start: number; readonly end: number }): Promise<Uint8Array>;
   /**
@@ -85,6 +105,60 @@ export type GraphRuntime<D, R extends PackageRunner> = (
 ) => Promise<R>;
 
 export type Device = 'webgpu' | 'wasm' | 'cpu';
+
+/** A WebGPU adapter's buffer limits (what a device from it can be given). */
+export interface GpuBufferLimits {
+  readonly maxBufferSize: number;
+  readonly maxStorageBufferBindingSize: number;
+}
+
+/** The package needs a buffer or binding larger than the GPU allows. */
+export class GpuLimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuLimitError';
+  }
+}
+
+const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+
+/**
+ * Refuses a need of `needBytes` (a package's largest buffer) that exceeds what this GPU allows,
+ * saying which limit falls short and what would fit instead.
+ */
+export function checkBufferLimits(needBytes: number | undefined, limits: GpuBufferLimits | undefined): void {
+  if (needBytes === undefined || !limits) return;
+  const short: string[] = [];
+  if (limits.maxBufferSize < needBytes)
+    short.push(`buffers of at most ${mb(limits.maxBufferSize)} (maxBufferSize)`);
+  if (limits.maxStorageBufferBindingSize < needBytes)
+    short.push(
+      `storage bindings of at most ${mb(limits.maxStorageBufferBindingSize)} (maxStorageBufferBindingSize)`,
+    );
+  if (short.length === 0) return;
+  throw new GpuLimitError(
+    `this model needs GPU buffers of ${mb(needBytes)}, but this GPU allows ${short.join(' and ')}. ` +
+      'A package converted at a smaller resolution would fit, or choose the WASM backend in Settings',
+  );
+}
+
+/**
+ * The GPU buffer a package needs on WebGPU: the least that any of its WebGPU dtypes needs (each
+ * dtype records its own `max_buffer_bytes`; a GPU below the least runs none of them, and the dtype
+ * choice skips the ones over the limit). Without a figure for every WebGPU dtype, the package's
+ * `config.max_buffer_bytes` (the largest over all dtypes) stands.
+ */
+export function webGpuBufferNeed(manifest: Manifest): number | undefined {
+  const own = Object.values(manifest.dtypes)
+    .filter((e) => e.providers.includes('webgpu'))
+    .map((e) => e.max_buffer_bytes);
+  const known = own.filter((n): n is number => n !== undefined);
+  return known.length && known.length === own.length ? Math.min(...known) : manifest.config.max_buffer_bytes;
+}
+
+/** The largest buffer a WebGPU adapter's limits allow (both a buffer and a storage binding). */
+export const maxBufferBytesOf = (limits: GpuBufferLimits | undefined): number | undefined =>
+  limits && Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
 
 const F16: readonly Dtype[] = ['fp16', 'q4f16'];
 
@@ -209,16 +283,17 @@ async function readTokenizer(
   return { tokenizer, idCount: tokenIdCount(tokenizerJson), path: where };
 }
 
+/** How a package is opened (`Editor.open`): the one list of load options, for every host. */
 export interface OpenOptions<D, R extends PackageRunner> {
-  /** Validated (validateManifest). */
-  readonly manifest: Manifest;
   readonly device: Device;
   readonly dtype?: Dtype | 'auto';
   /** WebGPU adapter has shader-f16. */
   readonly shaderF16?: boolean;
-  /** The WebGPU adapter's largest buffer (min of maxBufferSize and maxStorageBufferBindingSize): dtypes needing more are skipped. */
-  readonly maxBufferBytes?: number;
-  readonly files: FileSource<D>;
+  /**
+   * The WebGPU adapter's buffer limits: a package whose least WebGPU dtype needs more is refused
+   * before any download (GpuLimitError), and dtypes needing more are skipped.
+   */
+  readonly gpuLimits?: GpuBufferLimits;
   readonly runtime: GraphRuntime<D, R>;
   /** Builds the tokenizer.json engine (@huggingface/tokenizers' Tokenizer in both hosts). */
   readonly makeEncoder: (
@@ -226,10 +301,22 @@ export interface OpenOptions<D, R extends PackageRunner> {
     tokenizerConfig: Record<string, unknown>,
   ) => BpeEncoder;
   readonly signal?: AbortSignal;
+  /** Download progress, from sources that fetch (passed to FileSource.prepare). */
+  readonly onProgress?: (p: LoadProgress) => void;
   /** milliseconds clock for the engine's timings */
   readonly now?: () => number;
   /** Overrides the memory policy the package's size gives (memoryPolicy). */
   readonly memory?: MemoryPolicy;
+  /**
+   * Called once every file is here, before any session is made, with the bytes of the files this
+   * dtype needs (the host may free memory first).
+   */
+  readonly beforeSessions?: (packageBytes: number) => Promise<void>;
+  /**
+   * Wraps the runner the engine runs on (a timing decorator, say); the editor's `runner` stays
+   * the unwrapped one. The wrapper should pass `releaseGraph` on, or the memory policy frees nothing.
+   */
+  readonly wrapRunner?: (runner: PackageRunner) => GraphRunner;
   /**
    * A second runtime that tells a damaged graph file from a device that cannot run it (WASM
    * beside WebGPU): when a graph's session fails on `runtime`, the same files are tried on this
@@ -254,16 +341,32 @@ export interface OpenedPackage<R extends PackageRunner> {
 }
 
 /**
- * Opens a package: picks the dtype, prepares (fetches and verifies) its files, builds the
- * tokenizers and the graph runner, and checks every graph against the manifest; a mismatch
- * releases what was loaded and throws EditError('bad-manifest') naming the graph.
+ * The checks before any download: the GPU buffers the package needs on WebGPU (webGpuBufferNeed,
+ * against the adapter's limits) and the tokenizer files' declared sizes.
+ */
+export function checkBeforeDownload(
+  manifest: Manifest,
+  o: Pick<OpenOptions<unknown, PackageRunner>, 'device' | 'gpuLimits'>,
+): void {
+  if (o.device === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), o.gpuLimits);
+  checkTokenizerSizes(manifest);
+}
+
+/**
+ * Opens a package (`Editor.open` is the way in): reads its manifest from `files` once and checks
+ * it (parseRawManifest), refuses what cannot run before any download (checkBeforeDownload), picks
+ * the dtype, prepares (fetches and verifies) its files, builds the tokenizers and the graph
+ * runner, and checks every graph against the manifest; a mismatch releases what was loaded and
+ * throws EditError('bad-manifest') naming the graph.
  */
 export async function openModelPackage<D, R extends PackageRunner>(
+  files: FileSource<D>,
   o: OpenOptions<D, R>,
 ): Promise<OpenedPackage<R>> {
-  const { manifest, files } = o;
-  const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16, o.maxBufferBytes);
-  checkTokenizerSizes(manifest);
+  const { manifest, text } = await parseRawManifest(await files.manifest(o.signal));
+  await files.keepManifest?.(text);
+  checkBeforeDownload(manifest, o);
+  const dtype = chooseDtype(manifest, o.device, o.dtype, o.shaderF16, maxBufferBytesOf(o.gpuLimits));
   checkDeclaredShapes(manifest, dtype);
   const needed = packageFiles(manifest, dtype);
   const tableFile = needed.tokenTable;
@@ -272,7 +375,9 @@ export async function openModelPackage<D, R extends PackageRunner>(
     ...GRAPH_NAMES.flatMap((g) => needed.graphs[g]),
     ...(tableFile ? [tableFile] : []),
   ];
-  await files.prepare(all, o.signal);
+  await files.prepare(all, o.signal, o.onProgress);
+  const bytes = all.reduce((s, f) => s + f.bytes, 0);
+  await o.beforeSessions?.(bytes);
 
   const byPath = new Map(all.map((f) => [f.path, f]));
   const read = (path: string) => files.read(byPath.get(path)!);
@@ -330,7 +435,6 @@ export async function openModelPackage<D, R extends PackageRunner>(
       throw damagedGraph(g, needed.graphs[g][0]!, err);
     }
   };
-  const bytes = all.reduce((s, f) => s + f.bytes, 0);
   const memory = o.memory ?? memoryPolicy(bytes);
   // Each graph's session is made (one at a time) and checked against the manifest; under a tight
   // policy the graphs that will not stay open are freed as soon as they pass.
@@ -347,6 +451,12 @@ export async function openModelPackage<D, R extends PackageRunner>(
     throw err;
   }
   const spec = specFromManifest(manifest);
-  const engine = new EditEngine({ runner, tokenizers, spec, memory, now: o.now });
+  const engine = new EditEngine({
+    runner: o.wrapRunner ? o.wrapRunner(runner) : runner,
+    tokenizers,
+    spec,
+    memory,
+    now: o.now,
+  });
   return { manifest, dtype, spec, runner, tokenizers, engine, bytes, memory };
 }

@@ -2,7 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateManifest, type Dtype } from '../../engine/manifest';
-import { openModelPackage, type FileSource } from '../../engine/package';
+import { Editor } from '../../engine/editor';
+import type { FileSource } from '../../engine/package';
 import { checkModelUrl, downloadSizes } from './modelUrl';
 
 const page = 'http://127.0.0.1:4173/?model=x';
@@ -79,6 +80,8 @@ describe('downloadSizes', () => {
       const asked = new Set<string>();
       const stop = new Error('prepared');
       const files: FileSource<Uint8Array> = {
+        manifest: () =>
+          Promise.resolve({ where: dir, body: new Uint8Array(readFileSync(join(dir, 'manifest.json'))) }),
         async prepare(list) {
           for (const f of list) asked.add(f.path);
           throw stop;
@@ -87,11 +90,9 @@ describe('downloadSizes', () => {
         graphData: () => Promise.reject(new Error('not read in this test')),
       };
       await expect(
-        openModelPackage({
-          manifest,
+        Editor.open(files, {
           device: 'cpu',
           dtype: dtype as Dtype,
-          files,
           runtime: () => Promise.reject(new Error('no runtime in this test')),
           makeEncoder: () => {
             throw new Error('no tokenizer in this test');

@@ -8,7 +8,7 @@
  * default is opened, each only when the one before failed: a link or saved choice that fails is
  * not kept, and a notice says what was loaded instead.
  */
-import { MAX_MANIFEST_BYTES, validateManifest } from '../../engine/manifest';
+import { parseRawManifest, responseManifest } from '../../engine/manifest';
 import { downloadSizes } from '../lib/modelUrl';
 import type { AppError } from '../lib/errors';
 import type { GetState, SetState, StoreDeps } from './store';
@@ -24,26 +24,6 @@ export interface ForeignModelOffer {
   problem: string | null;
 }
 
-async function readCapped(response: Response, limit: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > limit) throw new Error(`its manifest is ${declared} bytes, more than a manifest can be`);
-  const reader = response.body?.getReader();
-  if (!reader) return response.text();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      void reader.cancel();
-      throw new Error(`its manifest is more than ${limit} bytes, more than a manifest can be`);
-    }
-    parts.push(value);
-  }
-  return new TextDecoder().decode(await new Blob(parts as BlobPart[]).arrayBuffer());
-}
-
 async function previewPackage(url: string): Promise<{ dtype: string; bytes: number }[]> {
   const manifestUrl = new URL('manifest.json', url).href;
   let response: Response;
@@ -56,22 +36,9 @@ async function previewPackage(url: string): Promise<{ dtype: string; bytes: numb
     );
   }
   if (!response.ok) throw new Error(`${manifestUrl} answered HTTP ${response.status}`);
-  if (/text\/html/i.test(response.headers.get('content-type') ?? ''))
-    throw new Error(`${manifestUrl} is a web page, not a model manifest (is this a model package address?)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readCapped(response, MAX_MANIFEST_BYTES));
-  } catch (e) {
-    throw new Error(
-      e instanceof SyntaxError ? `${manifestUrl} is not a JSON manifest` : (e as Error).message,
-      { cause: e },
-    );
-  }
-  try {
-    return downloadSizes(validateManifest(json));
-  } catch (e) {
-    throw new Error(`its manifest is not valid (${(e as Error).message})`, { cause: e });
-  }
+  // the engine's manifest rules, as every package source meets them (cap, web page, JSON, schema)
+  const { manifest } = await parseRawManifest(responseManifest(manifestUrl, response));
+  return downloadSizes(manifest);
 }
 
 export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) {

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, sta
 import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ManifestFile } from '../../manifest';
+import { responseManifest } from '../../manifest';
+import type { ManifestFile, RawManifest } from '../../manifest';
 import { formatBytes, ReadError, tempName } from './localFiles';
 
 /**
@@ -115,16 +116,17 @@ async function nextChunk(
   }
 }
 
-/**
- * Streams a URL's body chunk by chunk into `sink`, refusing more than `max` bytes and giving up
- * when the server goes quiet. The connection is closed on any failure.
- */
-async function streamUrl(
-  url: string,
-  max: number,
-  what: string,
-  sink: (chunk: Uint8Array) => Promise<void> | void,
-): Promise<number> {
+/** A URL's answer, its body read chunk by chunk, each read given up when the server goes quiet. */
+interface OpenedUrl {
+  readonly response: Response;
+  /** The next chunk, or undefined at the end. */
+  next(): Promise<Uint8Array | undefined>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** Opens `url`, refusing an HTTP error and a server that does not answer within the stall time. */
+async function openUrl(url: string, what: string): Promise<OpenedUrl> {
   const ac = new AbortController();
   const ms = stallMs();
   const timer = setTimeout(() => ac.abort(), ms);
@@ -139,32 +141,70 @@ async function streamUrl(
   } finally {
     clearTimeout(timer);
   }
+  if (!res.ok) {
+    ac.abort();
+    throw new ReadError(`cannot download the ${what} ${url}: HTTP ${res.status}`);
+  }
+  const reader = res.body?.getReader();
+  let received = 0;
+  return {
+    response: res,
+    async next() {
+      const chunk = reader && (await nextChunk(reader, url, received));
+      if (chunk) received += chunk.byteLength;
+      return chunk;
+    },
+    close: () => ac.abort(),
+  };
+}
+
+/**
+ * Streams a URL's body chunk by chunk into `sink`, refusing more than `max` bytes and giving up
+ * when the server goes quiet. The connection is closed on any failure.
+ */
+async function streamUrl(
+  url: string,
+  max: number,
+  what: string,
+  sink: (chunk: Uint8Array) => Promise<void> | void,
+): Promise<number> {
+  const body = await openUrl(url, what);
   try {
-    if (!res.ok) throw new ReadError(`cannot download the ${what} ${url}: HTTP ${res.status}`);
-    const declared = Number(res.headers.get('content-length') ?? NaN);
+    const declared = Number(body.response.headers.get('content-length') ?? NaN);
     if (declared > max)
       throw new ReadError(`the ${what} ${url} is ${formatBytes(declared)}; the limit is ${formatBytes(max)}`);
-    if (!res.body) return 0;
-    const reader = res.body.getReader();
     let received = 0;
     for (;;) {
-      const chunk = await nextChunk(reader, url, received);
+      const chunk = await body.next();
       if (!chunk) return received;
       received += chunk.byteLength;
       if (received > max) throw new ReadError(`the ${what} ${url} is over ${formatBytes(max)}, the limit`);
       await sink(chunk);
     }
   } catch (err) {
-    ac.abort();
+    body.close();
     throw err;
   }
 }
 
-/** A URL's whole body, at most `max` bytes. */
-export async function fetchBounded(url: string, max: number, what: string): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  await streamUrl(url, max, what, (c) => void chunks.push(c));
-  return Buffer.concat(chunks);
+/**
+ * A package's manifest.json at `url` as the server answers it (the opener reads it, with the
+ * manifest's cap and checks); its body's reads give up when the server goes quiet.
+ */
+export async function fetchManifestRaw(url: string): Promise<RawManifest> {
+  const body = await openUrl(url, 'manifest');
+  return responseManifest(url, body.response, {
+    getReader: () => ({
+      read: async () => {
+        const value = await body.next().catch((err: unknown) => {
+          body.close();
+          throw err;
+        });
+        return value ? { done: false, value } : { done: true };
+      },
+      cancel: () => Promise.resolve(body.close()),
+    }),
+  });
 }
 
 function isRunning(pid: number): boolean {

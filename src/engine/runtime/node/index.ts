@@ -8,9 +8,10 @@ import { Editor } from '../../editor';
 import { checkPackageSource } from '../../validate';
 import type { PretrainedOptions } from '../../editor';
 import { openPackage } from './modelPackage';
+import type { OrtNodeRunner } from './ortNodeRunner';
 
 export * from '../../index';
-export { folderSource, loadTokenizer, nodeRuntime, openPackage } from './modelPackage';
+export { folderSource, loadTokenizer, nodeRuntime, openPackage, packageSource } from './modelPackage';
 export type { OpenPackage, OpenPackageOptions } from './modelPackage';
 export { readManifest } from './manifestFile';
 export { cacheRoot, FREE_SPACE_MARGIN_BYTES, MAX_PACKAGE_FILE_BYTES } from './download';
@@ -35,7 +36,7 @@ export interface NodePretrainedOptions extends PretrainedOptions {
  * const { image } = await editor.edit({ width, height, data }, 'make the circle red', { seed: 3 });
  * await editor.dispose();
  */
-export class EditMGT extends Editor {
+export class EditMGT extends Editor<OrtNodeRunner> {
   /**
    * Opens a model package: a folder that holds manifest.json, a `file:` URL, or an http(s) URL
    * (its files are downloaded once into a cache folder and checked against the manifest).

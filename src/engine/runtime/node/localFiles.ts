@@ -1,7 +1,6 @@
 /**
  * Bounded local files for the CLI: stat'ed before they are read (no device files, no file larger
- * than its cap), written through a temporary file so readers never see half of one, and the
- * manifest's JSON parsed with a plain word when it is something else.
+ * than its cap), and written through a temporary file so readers never see half of one.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -54,21 +53,5 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
-  }
-}
-
-/** Parses a manifest's bytes, saying plainly when a server sent a web page or something else. */
-export function parseManifestJson(bytes: Uint8Array, where: string): unknown {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  const start = text.trimStart().slice(0, 100).toLowerCase();
-  if (start.startsWith('<!doctype html') || start.startsWith('<html') || start.startsWith('<')) {
-    throw new ReadError(
-      `${where} is a web page, not a model manifest (point --model at the package folder that holds manifest.json)`,
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ReadError(`${where} is not JSON (${(err as Error).message.split('\n')[0]})`);
   }
 }

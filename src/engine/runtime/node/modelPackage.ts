@@ -1,37 +1,27 @@
 /**
  * Opens a model package from a folder or an http(s) URL (downloaded once into a cache folder:
  * the `cacheDir` option, `$EDITMGT_CACHE` or ~/.cache/editmgt-web) on onnxruntime-node: the node
- * adapters (a folder file source, the node graph runtime) of the engine's one package opener
- * (package.ts). Tokenizer files always come from the package, never a remote hub.
+ * adapters (the package source of a folder or a URL, the node graph runtime) of the engine's one
+ * package opener (`Editor.open`). Tokenizer files always come from the package, never a remote hub.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { Editor } from '../../editor';
 import { EditError } from '../../errors';
-import { checkTokenizerSizes, packageFiles, validateManifest } from '../../manifest';
-import type { Dtype, ManifestFile, TokenizerEntry } from '../../manifest';
-import { chooseDtype, openModelPackage, packageTokenizer } from '../../package';
-import type { FileSource, GraphRuntime, OpenedPackage } from '../../package';
-import type { LoadProgress } from '../../editor';
-import type { MemoryPolicy } from '../../pipeline';
+import { MAX_MANIFEST_BYTES } from '../../manifest';
+import type { Dtype, ManifestFile, RawManifest, TokenizerEntry } from '../../manifest';
+import { packageTokenizer } from '../../package';
+import type { FileSource, GraphRuntime, OpenOptions } from '../../package';
 import type { GraphName, Tokenizer } from '../../ports';
-import { cacheRoot, checkDownloadSpace, downloadFile, fetchBounded } from './download';
-import {
-  MAX_MANIFEST_BYTES,
-  MAX_TOKENIZER_BYTES,
-  parseManifestJson,
-  readLocalFile,
-  writeFileAtomic,
-  ReadError,
-} from './localFiles';
-import { readManifest } from './manifestFile';
+import { cacheRoot, checkDownloadSpace, downloadFile, fetchManifestRaw } from './download';
+import { MAX_TOKENIZER_BYTES, readLocalFile, writeFileAtomic, ReadError } from './localFiles';
 import { OrtNodeRunner } from './ortNodeRunner';
 
-export interface OpenPackage extends OpenedPackage<OrtNodeRunner> {
-  readonly dir: string;
-}
+/** A package opened on onnxruntime-node (openPackage). */
+export type OpenPackage = Editor<OrtNodeRunner>;
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -71,30 +61,50 @@ function fileUrlPath(source: string): string {
   }
 }
 
-/** A local folder for the package: the folder itself, or a cache copy of a URL. */
-async function localDir(source: string, dtype?: string, o: OpenPackageOptions = {}): Promise<string> {
-  if (/^file:/i.test(source)) return fileUrlPath(source);
-  if (!/^https?:\/\//i.test(source)) return resolve(source);
+/** A folder's manifest.json: stat'ed first, so a file over the cap (or not a file) is never read. */
+export function folderManifest(dir: string): RawManifest {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) throw new EditError('bad-manifest', `no manifest.json in ${dir}`);
+  const st = statSync(path);
+  if (!st.isFile()) throw new ReadError(`the manifest ${path} is not a regular file`);
+  return { where: path, size: st.size, body: st.size > MAX_MANIFEST_BYTES ? null : readFileSync(path) };
+}
+
+/**
+ * The package at `source` (a folder, a `file:` URL, or an http(s) URL) as the opener's file
+ * source. A URL's files are downloaded into the cache folder by `prepare` (each checked as it
+ * arrives, a file already there by its sha256); its manifest is written there last, so a cached
+ * manifest always describes files that are all there.
+ */
+export function packageSource(
+  source: string,
+  cacheDir?: string,
+): FileSource<string> & { readonly dir: string } {
+  if (/^file:/i.test(source)) return folderSource(fileUrlPath(source));
+  if (!/^https?:\/\//i.test(source)) return folderSource(resolve(source));
   const base = source.endsWith('/') ? source : `${source}/`;
-  const dir = join(cacheRoot(o.cacheDir), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
-  const manifestBytes = await fetchBounded(`${base}manifest.json`, MAX_MANIFEST_BYTES, 'manifest');
-  const m = validateManifest(parseManifestJson(manifestBytes, `${base}manifest.json`));
-  const { graphs, tokenizers, tokenTable } = packageFiles(m, chooseDtype(m, 'cpu', wantedDtype(dtype)));
-  checkTokenizerSizes(m);
-  const files = [...tokenizers, ...Object.values(graphs).flat(), ...(tokenTable ? [tokenTable] : [])];
-  checkDownloadSpace(dir, files);
-  const total = files.reduce((s, f) => s + f.bytes, 0);
-  let loaded = 0;
-  for (const f of files) {
-    o.signal?.throwIfAborted();
-    o.onProgress?.({ file: f.path, loaded, total });
-    await download(new URL(f.path, base).href, join(dir, f.path), f);
-    loaded += f.bytes;
-  }
-  o.onProgress?.({ loaded, total });
-  // last, so a cached manifest always describes files that are all there
-  writeFileAtomic(join(dir, 'manifest.json'), manifestBytes);
-  return dir;
+  const dir = join(cacheRoot(cacheDir), base.replace(/[^a-zA-Z0-9._-]+/g, '_'));
+  const folder = folderSource(dir);
+  let manifestText: string | undefined;
+  return {
+    ...folder,
+    manifest: () => fetchManifestRaw(`${base}manifest.json`),
+    keepManifest: (text) => Promise.resolve(void (manifestText = text)),
+    async prepare(files, signal, onProgress) {
+      checkDownloadSpace(dir, files);
+      const total = files.reduce((s, f) => s + f.bytes, 0);
+      let loaded = 0;
+      for (const f of files) {
+        signal?.throwIfAborted();
+        onProgress?.({ file: f.path, loaded, total });
+        await download(new URL(f.path, base).href, join(dir, f.path), f);
+        loaded += f.bytes;
+      }
+      onProgress?.({ loaded, total });
+      if (manifestText !== undefined)
+        writeFileAtomic(join(dir, 'manifest.json'), new TextEncoder().encode(manifestText));
+    },
+  };
 }
 
 const wantedDtype = (dtype?: string) => (dtype ?? 'auto') as Dtype | 'auto';
@@ -103,8 +113,10 @@ const makeEncoder = (tokenizerJson: Record<string, unknown>, tokenizerConfig: Re
   new HfTokenizer(tokenizerJson, tokenizerConfig);
 
 /** Files of a package folder: verified by size and sha256, read from disk, handed to onnxruntime-node as paths. */
-export function folderSource(dir: string): FileSource<string> {
+export function folderSource(dir: string): FileSource<string> & { readonly dir: string } {
   return {
+    dir,
+    manifest: () => Promise.resolve(folderManifest(dir)),
     async prepare(files) {
       for (const f of files) await verify(dir, f);
     },
@@ -143,33 +155,27 @@ export function loadTokenizer(dir: string, entry: TokenizerEntry): Promise<Token
   );
 }
 
-export interface OpenPackageOptions {
-  /** download progress of a package given by URL */
-  readonly onProgress?: (p: LoadProgress) => void;
-  readonly signal?: AbortSignal;
+/** Load options of a package on onnxruntime-node (the opener's, with the cache folder for a URL). */
+export interface OpenPackageOptions extends Pick<
+  OpenOptions<string, OrtNodeRunner>,
+  'onProgress' | 'signal' | 'memory' | 'now' | 'wrapRunner' | 'beforeSessions'
+> {
   /** The cache folder for a package given by URL (default `$EDITMGT_CACHE`, else ~/.cache/editmgt-web). */
   readonly cacheDir?: string;
-  /** Overrides the memory policy the package's size gives (see EngineOptions.memory). */
-  readonly memory?: MemoryPolicy;
 }
 
-/** Opens a package folder or URL (see the module comment) on the CPU. */
-export async function openPackage(
+/** Opens a package folder or URL (see the module comment) on the CPU, through `Editor.open`. */
+export function openPackage(
   source: string,
   dtype?: string,
   options: OpenPackageOptions = {},
 ): Promise<OpenPackage> {
-  const dir = await localDir(source, dtype, options);
-  const manifest = readManifest(dir);
-  const opened = await openModelPackage({
-    manifest,
+  const { cacheDir, ...load } = options;
+  return Editor.open(packageSource(source, cacheDir), {
+    ...load,
     device: 'cpu',
     dtype: wantedDtype(dtype),
-    files: folderSource(dir),
     runtime: nodeRuntime,
     makeEncoder,
-    signal: options.signal,
-    memory: options.memory,
   });
-  return { ...opened, dir };
 }

@@ -5,7 +5,8 @@
  */
 import { EditError } from '../../errors';
 import type { LoadProgress } from '../../editor';
-import type { ManifestFile } from '../../manifest';
+import { responseManifest } from '../../manifest';
+import type { ManifestFile, RawManifest } from '../../manifest';
 import type { FileSource } from '../../package';
 
 const hex = (bytes: ArrayBuffer) =>
@@ -59,7 +60,26 @@ async function fetchChecked(
   return out;
 }
 
-/** Files of the package at `baseUrl`, fetched and verified by `prepare`, handed over as bytes. */
+/**
+ * The package's manifest.json response as it came (the opener reads it once, with its cap and
+ * checks); an HTTP error is refused here.
+ */
+export async function fetchManifestResponse(
+  url: string,
+  init: RequestInit = {},
+): Promise<RawManifest & { readonly response: Response }> {
+  const response = await fetch(url, init);
+  if (!response.ok) {
+    void response.body?.cancel().catch(() => undefined);
+    throw new EditError('bad-manifest', `cannot fetch ${url}: HTTP ${response.status}`);
+  }
+  return { ...responseManifest(url, response), response };
+}
+
+/**
+ * Files of the package at `baseUrl`, fetched and verified by `prepare`, handed over as bytes;
+ * progress goes to `onProgress`, else to the opener's.
+ */
 export function fetchSource(baseUrl: string, onProgress?: (p: LoadProgress) => void): FileSource<Uint8Array> {
   const base = packageBase(baseUrl);
   const held = new Map<string, Uint8Array>();
@@ -69,7 +89,9 @@ export function fetchSource(baseUrl: string, onProgress?: (p: LoadProgress) => v
     return bytes;
   };
   return {
-    async prepare(files, signal) {
+    manifest: (signal) => fetchManifestResponse(new URL('manifest.json', base).href, { signal }),
+    async prepare(files, signal, openerProgress) {
+      const progress = onProgress ?? openerProgress;
       const total = files.reduce((s, f) => s + f.bytes, 0);
       let loaded = 0;
       for (const f of files) {
@@ -77,18 +99,18 @@ export function fetchSource(baseUrl: string, onProgress?: (p: LoadProgress) => v
           loaded += f.bytes;
           continue;
         }
-        onProgress?.({ file: f.path, loaded, total });
+        progress?.({ file: f.path, loaded, total });
         held.set(
           f.path,
           await fetchChecked(
             base,
             f,
-            (n) => ((loaded += n), onProgress?.({ file: f.path, loaded, total })),
+            (n) => ((loaded += n), progress?.({ file: f.path, loaded, total })),
             signal,
           ),
         );
       }
-      onProgress?.({ loaded, total });
+      progress?.({ loaded, total });
     },
     read: (f, range) => Promise.resolve(range ? fetched(f).subarray(range.start, range.end) : fetched(f)),
     // kept: a graph released between prompts is reopened from these bytes

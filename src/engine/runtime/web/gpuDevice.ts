@@ -5,6 +5,12 @@
  * with a device that asks for the adapter's full buffer and compute limits.
  */
 
+import type { GpuBufferLimits } from '../../package';
+
+// the buffer rule is the opener's (package.ts), the same for every host; these names stay here too
+export { checkBufferLimits, GpuLimitError } from '../../package';
+export type { GpuBufferLimits } from '../../package';
+
 /** Limits the runtime's kernels use, requested at the adapter's maximum (as the runtime itself does). */
 const LIMITS = [
   'maxBufferSize',
@@ -17,11 +23,6 @@ const LIMITS = [
   'maxComputeWorkgroupSizeZ',
   'maxComputeWorkgroupsPerDimension',
 ] as const;
-
-export interface GpuBufferLimits {
-  maxBufferSize: number;
-  maxStorageBufferBindingSize: number;
-}
 
 let adapterRequest: Promise<GPUAdapter | null> | null = null;
 let deviceRequest: Promise<GPUDevice> | null = null;
@@ -61,34 +62,4 @@ export function bufferLimits(adapter: GPUAdapter): GpuBufferLimits {
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
-}
-
-/** The package needs a buffer or binding larger than the GPU allows. */
-export class GpuLimitError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GpuLimitError';
-  }
-}
-
-const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
-
-/**
- * Refuses a package whose largest buffer (`max_buffer_bytes` in its manifest) exceeds what this
- * GPU allows, saying which limit falls short and what would fit instead.
- */
-export function checkBufferLimits(needBytes: number | undefined, limits: GpuBufferLimits | undefined): void {
-  if (needBytes === undefined || !limits) return;
-  const short: string[] = [];
-  if (limits.maxBufferSize < needBytes)
-    short.push(`buffers of at most ${mb(limits.maxBufferSize)} (maxBufferSize)`);
-  if (limits.maxStorageBufferBindingSize < needBytes)
-    short.push(
-      `storage bindings of at most ${mb(limits.maxStorageBufferBindingSize)} (maxStorageBufferBindingSize)`,
-    );
-  if (short.length === 0) return;
-  throw new GpuLimitError(
-    `this model needs GPU buffers of ${mb(needBytes)}, but this GPU allows ${short.join(' and ')}. ` +
-      'A package converted at a smaller resolution would fit, or choose the WASM backend in Settings',
-  );
 }

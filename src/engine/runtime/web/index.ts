@@ -9,18 +9,15 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../../errors';
 import { Editor } from '../../editor';
 import type { PretrainedOptions } from '../../editor';
-import { validateManifest } from '../../manifest';
-import { openModelPackage } from '../../package';
-import type { GraphFiles, GraphRuntime, OpenedPackage, OpenOptions, PackageRunner } from '../../package';
+import type { GraphFiles, GraphRuntime, OpenOptions, PackageRunner } from '../../package';
 import { fetchSource, packageBase } from './fetchSource';
-import { checkBufferLimits } from './gpuDevice';
 import { loadRuntime, pickBackend } from './ort';
 import type { Backend, BackendChoice, BackendInfo } from './ort';
 import { OrtWebRunner, WEBGPU_STEP_DEFAULTS } from './ortWebRunner';
 import type { GraphBytes, WebGpuStepOptions } from './ortWebRunner';
 
 export * from '../../index';
-export { fetchSource } from './fetchSource';
+export { fetchManifestResponse, fetchSource } from './fetchSource';
 export { GpuLimitError } from './gpuDevice';
 export { pickBackend, runtimeBuild, setWasmThreads } from './ort';
 export type { Backend, BackendChoice, BackendInfo, RuntimeBuild } from './ort';
@@ -81,13 +78,13 @@ export interface WebPretrainedOptions extends PretrainedOptions {
  * const { image } = await editor.edit(pixels, 'make the circle red', { onStep: (e) => console.log(e.step) });
  * ctx.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
  */
-export class EditMGT extends Editor {
+export class EditMGT extends Editor<OrtWebRunner> {
   constructor(
-    pkg: OpenedPackage<PackageRunner>,
+    editor: Editor<OrtWebRunner>,
     /** The backend the graphs run on (and why it is not the one asked for, when it isn't). */
     readonly backend: BackendInfo,
   ) {
-    super(pkg);
+    super(editor);
   }
 
   /** Opens the model package at `url` (the folder that holds manifest.json). */
@@ -99,31 +96,19 @@ export class EditMGT extends Editor {
         `in a page the device is 'webgpu' or 'wasm', got '${String(device)}'`,
       );
     const backend = await pickBackend(device);
-    const base = packageBase(url);
-    const response = await fetch(new URL('manifest.json', base), { signal });
-    if (!response.ok)
-      throw new EditError('bad-manifest', `cannot fetch ${base}manifest.json: HTTP ${response.status}`);
-    let json: unknown;
-    try {
-      json = await response.json();
-    } catch {
-      throw new EditError('bad-manifest', `${base}manifest.json is not a JSON manifest`);
-    }
-    const manifest = validateManifest(json);
-    // refused before any download: buffers this GPU cannot hold
-    if (backend.backend === 'webgpu') checkBufferLimits(manifest.config.max_buffer_bytes, backend.limits);
-    const opened = await openModelPackage({
-      manifest,
+    const editor = await Editor.open(fetchSource(packageBase(url)), {
       device: backend.backend,
       dtype,
       shaderF16: backend.shaderF16,
-      files: fetchSource(base, onProgress),
+      // the same rule as the app's worker: refused before any download when no WebGPU dtype fits
+      gpuLimits: backend.limits,
       runtime: webRuntime(backend.backend),
       verifyRuntime: backend.backend === 'webgpu' ? wasmVerifyRuntime : undefined,
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
       signal,
+      onProgress,
       now: () => performance.now(),
     });
-    return new EditMGT(opened, backend);
+    return new EditMGT(editor, backend);
   }
 }

@@ -185,29 +185,56 @@ def _as_float32(tensor: torch.Tensor, name: str, file: Path) -> torch.Tensor:
     return tensor.to(torch.float32)
 
 
-def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a subfolder, float ones as float32 (exact from float16 and bfloat16), from
-    the files ``select_weights`` picks."""
+def tensor_files(folder: Path) -> dict[str, Path]:
+    """Each tensor's name (as stored) → the file it is read from, by ``select_weights``' rule
+    (safetensors headers only, no tensor data)."""
     chosen = select_weights(folder)
-    tensors: dict[str, torch.Tensor] = {}
+    where: dict[str, Path] = {}
     for file in chosen.files:
         try:
             with safe_open(str(file), framework="pt") as f:
                 names = list(f.keys())
-                if chosen.weight_map is not None:
-                    wanted = [n for n, where in chosen.weight_map.items() if where == file.name]
-                    absent = [n for n in wanted if n not in names]
-                    if absent:
-                        raise ExportError(f"{chosen.index} puts tensor '{absent[0]}' in {file.name}, which lacks it")
-                else:
-                    wanted = names
-                for name in wanted:
-                    if name in tensors:
-                        raise ExportError(f"{folder}: tensor '{name}' is in more than one file (again in {file.name})")
+        except SafetensorError as e:
+            raise ExportError(f"{file} is not a readable safetensors file: {e}") from None
+        if chosen.weight_map is not None:
+            wanted = [n for n, mapped in chosen.weight_map.items() if mapped == file.name]
+            absent = [n for n in wanted if n not in names]
+            if absent:
+                raise ExportError(f"{chosen.index} puts tensor '{absent[0]}' in {file.name}, which lacks it")
+        else:
+            wanted = names
+        for name in wanted:
+            if name in where:
+                raise ExportError(f"{folder}: tensor '{name}' is in {where[name].name} and in {file.name}")
+            where[name] = file
+    return where
+
+
+def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a subfolder, float ones as float32 (exact from float16 and bfloat16), from
+    the files ``select_weights`` picks."""
+    by_file: dict[Path, list[str]] = {}
+    for name, file in tensor_files(folder).items():
+        by_file.setdefault(file, []).append(name)
+    tensors: dict[str, torch.Tensor] = {}
+    for file, names in by_file.items():
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                for name in names:
                     tensors[name] = _as_float32(f.get_tensor(name), name, file)
         except SafetensorError as e:
             raise ExportError(f"{file} is not a readable safetensors file: {e}") from None
     return tensors
+
+
+def gemma_module_names(stored: list[str]) -> dict[str, str]:
+    """Stored Gemma tensor name → its name in the causal LM the exporter builds. A checkpoint
+    saved from the base ``Gemma2Model`` (as pipelines that keep Gemma as a text encoder save it)
+    stores the names without the ``model.`` prefix; ``lm_head.weight`` is tied to the token
+    table and usually not stored."""
+    if any(k.startswith("model.") for k in stored):
+        return {k: k for k in stored}
+    return {k: k if k == "lm_head.weight" else f"model.{k}" for k in stored}
 
 
 def load_strict(
@@ -268,8 +295,8 @@ def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
     config = AutoConfig.from_pretrained(folder)
     model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     tensors = read_tensors(folder)
-    if not any(k.startswith("model.") for k in tensors):  # saved as the base Gemma2Model
-        tensors = {k if k == "lm_head.weight" else f"model.{k}": v for k, v in tensors.items()}
+    names = gemma_module_names(list(tensors))
+    tensors = {names[k]: v for k, v in tensors.items()}
     tied = ("lm_head.weight",) if getattr(config, "tie_word_embeddings", True) else ()
     load_strict(model, tensors, folder.name, allowed_missing=tied)
     return model.eval()

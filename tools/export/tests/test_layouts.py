@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from editmgt_export.__main__ import main
-from editmgt_export.checkpoint import load_checkpoint, read_tensors, select_weights
+from editmgt_export.checkpoint import load_checkpoint, read_tensors, select_weights, tensor_files
 from editmgt_export.errors import ExportError
 from editmgt_export.layouts import LAYOUTS, WEIGHT_FOLDERS, round_to_half, write_layouts
 from editmgt_export.package import package_tokenizers
@@ -120,6 +120,9 @@ def test_variant_rule(layouts, work):
     chosen = select_weights(layouts["variant"] / "editmgt")
     assert chosen.variant is None and all(".fp16" not in f.name for f in chosen.files)
     assert chosen.index.name == "diffusion_pytorch_model.safetensors.index.json"
+    where = tensor_files(layouts["variant"] / "editmgt")
+    assert sorted(where) == sorted(read_tensors(layouts["single"] / "editmgt"))
+    assert all(".fp16" not in f.name and "-of-" in f.name for f in where.values())
     single = select_weights(layouts["variant"] / "text_encoder")
     assert [f.name for f in single.files] == ["model.safetensors"]
     only = select_weights(layouts["variant-only"] / "editmgt")

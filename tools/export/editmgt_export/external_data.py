@@ -72,10 +72,9 @@ def save_chunked(model: onnx.ModelProto, path: Path, chunk_bytes: int = CHUNK_BY
             if not tensor.HasField("raw_data"):
                 if tensor.data_type == onnx.TensorProto.STRING:
                     continue
-                array = numpy_helper.to_array(tensor)
-                if array.nbytes < INLINE_BYTES:
-                    continue
-                tensor.CopyFrom(numpy_helper.from_array(array, tensor.name))
+                # every tensor as raw bytes (a quantiser's scalars come as typed fields): its
+                # bytes then sit at one place in the graph file whatever its values (template.py)
+                tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor), tensor.name))
             data = tensor.raw_data
             if len(data) < INLINE_BYTES:
                 continue

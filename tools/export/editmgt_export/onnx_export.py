@@ -28,16 +28,27 @@ def export_graph(
     graph: str,
     batch_dynamic: bool = False,
     chunk_bytes: int = CHUNK_BYTES,
+    weights: dict[str, dict] | None = None,
+    provenance_out: dict | None = None,
 ) -> Path:
+    """Export ``module`` to ``path``. ``weights`` names the initializers that hold checkpoint
+    tensors ({initializer: {"subfolder", "tensor"}}; default: every entry of the module's
+    state_dict, see checkpoint_weights). The optimiser never sees their values (structure from
+    the config, weights from the checkpoint: see optimize_hiding_weights), and layout ops on them
+    are folded with their provenance, which ``provenance_out`` receives where given: every weight
+    initializer of the graph as {name: {"sources": [...], "transforms": [...]}} (weightmap.py)."""
     inputs, outputs = TRACED_IO[graph]
     dynamic_shapes = None
     if batch_dynamic:
         batch = torch.export.Dim("batch", min=1, max=64)
         dynamic_shapes = {name: {0: batch} for name in inputs}
     module.eval()
+    if weights is None:
+        weights = {n: {"subfolder": "", "tensor": n} for n in module.state_dict(keep_vars=True)}
     with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        logging.getLogger("onnx_ir").setLevel(logging.ERROR)
         program = torch.onnx.export(
             module,
             args,
@@ -46,15 +57,56 @@ def export_graph(
             opset_version=OPSET,
             dynamo=True,
             dynamic_shapes=dynamic_shapes,
-            optimize=True,
+            optimize=False,
             verbose=False,
         )
+        optimize_hiding_weights(program.model, set(weights))
     model = program.model_proto
     del program  # its folded constants are copies: free them before folding more
     gc.collect()
-    model = fold_weight_layouts(strip_metadata(model))
+    provenance = {
+        t.name: {"sources": [dict(weights[t.name])], "transforms": []}
+        for t in model.graph.initializer
+        if t.name in weights
+    }
+    model = fold_weight_layouts(strip_metadata(model), provenance)
     save_model(model, path, chunk_bytes=chunk_bytes)
+    if provenance_out is not None:
+        live = {t.name for t in model.graph.initializer}
+        provenance_out.update({k: v for k, v in provenance.items() if k in live})
     return path
+
+
+def optimize_hiding_weights(model, weight_names: set[str]) -> None:
+    """The torch exporter's optimiser (constant folding, rewrites, initializer dedup, CSE), run
+    with the checkpoint's tensors shown to it as graph inputs: it folds and merges only what the
+    config determines (shapes, rope tables, constants), never a weight. Run on the weights, its
+    folding depended on their sizes (below 8,192 elements) and its dedup on their values (two
+    equal biases became one initializer), and folded weights lost their names and provenance.
+    Layout ops on weights are folded afterwards by fold_weight_layouts, which records them."""
+    import onnxscript.optimizer
+    import onnxscript.rewriter.onnx_fusions
+
+    graph = model.graph
+    hidden = []
+    for name in list(graph.initializers):
+        if name in weight_names:
+            value = graph.initializers.pop(name)
+            hidden.append((value, value.const_value))
+            value.const_value = None
+            graph.inputs.append(value)
+    onnxscript.optimizer.optimize_ir(model)
+    onnxscript.rewriter.onnx_fusions.fuse(model)
+    kept = list(graph.initializers.values())
+    for value in kept:
+        graph.initializers.pop(value.name)
+    for value, const in hidden:
+        graph.inputs.remove(value)
+        value.const_value = const
+        if value.uses() or value.is_graph_output():
+            graph.register_initializer(value)
+    for value in kept:
+        graph.register_initializer(value)
 
 
 LAYOUT_OPS = {"Transpose", "Gather", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Slice"}
@@ -99,13 +151,43 @@ def drop_initializer(model: onnx.ModelProto, name: str) -> None:
             return
 
 
-def fold_weight_layouts(model: onnx.ModelProto) -> onnx.ModelProto:
+def _transform(node: onnx.NodeProto, args: list, result: np.ndarray) -> dict | None:
+    """The weight-map transform (weightmap.py's vocabulary) a layout op applies to its first
+    input; None for an op that changes nothing."""
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    x = args[0]
+    op = node.op_type
+    if op == "Identity":
+        return None
+    if op == "Transpose":
+        return {"op": "transpose", "perm": [int(p) for p in attrs.get("perm", list(range(x.ndim))[::-1])]}
+    if op in ("Reshape", "Squeeze", "Unsqueeze"):
+        return None if list(result.shape) == list(x.shape) else {"op": "reshape", "shape": list(result.shape)}
+    if op == "Gather":
+        return {"op": "gather", "axis": int(attrs.get("axis", 0)) % x.ndim, "indices": np.asarray(args[1]).tolist()}
+    starts, ends = args[1], args[2]  # Slice: normalised to one [start, stop) and step per axis
+    axes = args[3] if len(args) > 3 and args[3] is not None else range(len(starts))
+    steps = args[4] if len(args) > 4 and args[4] is not None else [1] * len(starts)
+    out = []
+    for a, b, e, st in zip(axes, starts, ends, steps):
+        axis = int(a) % x.ndim
+        start, stop, step = slice(int(b), int(e), int(st)).indices(x.shape[axis])
+        out.append({"axis": axis, "start": start, "stop": stop, "step": step})
+    return {"op": "slice", "axes": out}
+
+
+def fold_weight_layouts(model: onnx.ModelProto, provenance: dict[str, dict] | None = None) -> onnx.ModelProto:
     """Fold layout ops (transpose, slice, squeeze, ...) applied to weights into new weights.
 
     The exporter's constant folding skips tensors over 256 K elements, so a full-size model keeps
     MatMul(x, Transpose(W)); weight-only quantisers need W itself as the MatMul's constant input.
     Layout ops never grow a tensor, so folding them costs no memory.
+
+    ``provenance`` ({initializer: {"sources", "transforms"}} for the checkpoint's weights) gains
+    an entry for every folded weight: its source's, plus the op as a transform. A layout op that
+    takes a weight in any input but its first is left in the graph.
     """
+    provenance = {} if provenance is None else provenance
     inits = {t.name: t for t in model.graph.initializer}
     uses: dict[str, int] = {}
     for n in model.graph.node:
@@ -116,12 +198,25 @@ def fold_weight_layouts(model: onnx.ModelProto) -> onnx.ModelProto:
     kept = []
     for node in model.graph.node:
         ins = [i for i in node.input if i]
-        if node.op_type not in LAYOUT_OPS or not ins or not all(i in inits for i in ins):
+        if (
+            node.op_type not in LAYOUT_OPS
+            or not ins
+            or not all(i in inits for i in ins)
+            or any(i in provenance for i in node.input[1:])
+        ):
             kept.append(node)
             continue
         args = [numpy_helper.to_array(inits[i]) if i else None for i in node.input]
-        tensor = numpy_helper.from_array(np.ascontiguousarray(_layout(node, args)), node.output[0])
-        del args
+        result = np.ascontiguousarray(_layout(node, args))
+        source = provenance.get(node.input[0])
+        if source is not None:
+            step = _transform(node, args, result)
+            provenance[node.output[0]] = {
+                "sources": [dict(s) for s in source["sources"]],
+                "transforms": [*source["transforms"], *([step] if step else [])],
+            }
+        tensor = numpy_helper.from_array(result, node.output[0])
+        del args, result
         model.graph.initializer.append(tensor)
         inits[node.output[0]] = tensor
         for i in ins:  # drop a weight as soon as nothing reads it (a full-size model has no room for two copies)
@@ -178,8 +273,10 @@ def export_all(
     clip_len: int = 77,
     graphs=None,
     chunk_bytes: int = CHUNK_BYTES,
+    provenance_out: dict | None = None,
 ) -> dict[str, Path]:
-    """Write fp32 graphs into ``folder``; returns graph name -> path."""
+    """Write fp32 graphs into ``folder``; returns graph name -> path. ``provenance_out`` receives
+    each graph's weight provenance ({graph: {initializer: {"sources", "transforms"}}})."""
     folder.mkdir(parents=True, exist_ok=True)
     h, w = token_grid
     d_llm = ckpt.transformer.config.joint_attention_dim
@@ -218,11 +315,69 @@ def export_all(
             False,
         ),
     }
+    components = {
+        "clip": (ckpt.clip, "text_encoder"),
+        "lm": (ckpt.llm, "llm_encoder"),
+        "vq": (ckpt.vq, "vqvae"),
+        "transformer": (ckpt.transformer, ckpt.transformer_subfolder),
+    }
     paths = {}
     for name, (make, make_args, dyn) in specs.items():
         if graphs is not None and name not in graphs:
             continue
+        module = make()
+        provenance: dict = {}
         paths[name] = export_graph(
-            make(), make_args(), folder / f"{name}.onnx", name, batch_dynamic=dyn, chunk_bytes=chunk_bytes
+            module,
+            make_args(),
+            folder / f"{name}.onnx",
+            name,
+            batch_dynamic=dyn,
+            chunk_bytes=chunk_bytes,
+            weights=checkpoint_weights(module, components, ckpt.root),
+            provenance_out=provenance,
         )
+        if provenance_out is not None:
+            provenance_out[name] = provenance
     return paths
+
+
+def _storage_key(t: torch.Tensor) -> tuple:
+    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
+
+
+def _checkpoint_names(folder: Path) -> set[str] | None:
+    """Tensor names in a checkpoint subfolder's safetensors headers (None where it has none)."""
+    from safetensors import safe_open
+
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        return None
+    names: set[str] = set()
+    for f in files:
+        with safe_open(str(f), "np") as st:
+            names.update(st.keys())
+    return names
+
+
+def checkpoint_weights(module: torch.nn.Module, components: dict, root: Path) -> dict[str, dict]:
+    """The graph module's state_dict entries that hold a checkpoint tensor:
+    {name in the graph: {"subfolder", "tensor"}}. A component is found by the graph module's
+    attribute (``clip``, ``lm``, ``vq``, ``transformer``); tied tensors (one storage, several
+    names, e.g. Gemma's lm_head and token table) resolve to the name the checkpoint stores, and
+    buffers the checkpoint does not store (computed from the config) are not weights."""
+    by_storage: dict[tuple, tuple[str, str]] = {}
+    for component, subfolder in components.values():
+        if not any(m is component for m in module.modules()):
+            continue
+        stored = _checkpoint_names(Path(root) / subfolder)
+        for key, t in component.state_dict(keep_vars=True).items():
+            if stored is not None and key not in stored:
+                continue
+            by_storage.setdefault(_storage_key(t), (subfolder, key))
+    out = {}
+    for key, t in module.state_dict(keep_vars=True).items():
+        hit = by_storage.get(_storage_key(t))
+        if hit is not None:
+            out[key] = {"subfolder": hit[0], "tensor": hit[1]}
+    return out

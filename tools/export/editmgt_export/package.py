@@ -354,6 +354,7 @@ def write_package(
     chunk_bytes: int = CHUNK_BYTES,
     graph_dtypes: dict[str, dict[str, str]] | None = None,
     text_len: int = LLM_LEN,
+    provenance_out: dict | None = None,
 ) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
@@ -361,7 +362,8 @@ def write_package(
     size external-data chunks are filled to (1 GiB; small models use less to exercise the layout);
     ``graph_dtypes`` gives graphs of a dtype their own compute dtype, e.g. ``{"q4f16": {"text_llm": "fp32"}}``;
     ``text_len`` is the LLM instruction length in tokens (the reference's 256; a model trained
-    with another reads its tokenizer's ``model_max_length``)."""
+    with another reads its tokenizer's ``model_max_length``); ``provenance_out`` receives the
+    fp32 graphs' weight provenance (template.py; not with ``fp32_dir``)."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
@@ -393,9 +395,18 @@ def write_package(
         t0 = time.time()
         if fp32_dir is None:
             fp32 = export_all(
-                ckpt, scratch, token_grid, resolution, attention_blocks, text_len=text_len, chunk_bytes=chunk_bytes
+                ckpt,
+                scratch,
+                token_grid,
+                resolution,
+                attention_blocks,
+                text_len=text_len,
+                chunk_bytes=chunk_bytes,
+                provenance_out=provenance_out,
             )
         else:  # a kept fp32 export (same checkpoint and options): export only what is missing
+            if provenance_out is not None:
+                raise ExportError("weight provenance needs a fresh export (no kept fp32 folder)")
             fp32 = reuse_fp32(ckpt, Path(fp32_dir), token_grid, resolution, attention_blocks, chunk_bytes, text_len)
             if "fp32" in dtypes:
                 shutil.copytree(fp32_dir, scratch)

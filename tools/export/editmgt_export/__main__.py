@@ -77,6 +77,22 @@ def cmd_convert(args):
     print(f"wrote {args.out}")
 
 
+def cmd_template(args):
+    from .template import build_templates
+
+    blocks = [int(b) for b in args.attention_blocks.split(",")] if args.attention_blocks else None
+    build_templates(
+        Path(args.source),
+        args.dtype.split(","),
+        Path(args.out),
+        resolution=args.resolution,
+        chunk_bytes=args.chunk_bytes,
+        attention_blocks=blocks,
+        graph_dtypes=parse_graph_dtypes(args.graph_dtype),
+    )
+    print(f"wrote {args.out}")
+
+
 def cmd_goldens(args):
     from . import clip_text, clip_text_goldens, preprocess_goldens
     from .goldens import write_goldens
@@ -164,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="a graph's own compute dtype, e.g. q4f16:text_llm=fp32 (Gemma in fp32 beside a q4f16 transformer)",
     )
     c.set_defaults(fn=cmd_convert)
+    tp = sub.add_parser(
+        "template", help="graph templates and weight maps for a checkpoint's config (its weight values are not used)"
+    )
+    tp.add_argument("--source", required=True, help="checkpoint folder (its configs and tokenizers)")
+    tp.add_argument("--dtype", default="q4", help="comma list of fp32,fp16,q4,q4f16,q8")
+    tp.add_argument("--out", required=True)
+    tp.add_argument("--resolution", type=int, default=BROWSER_RESOLUTION)
+    tp.add_argument("--chunk-bytes", type=int, default=None, help="external-data chunk size (default 1 GiB)")
+    tp.add_argument("--attention-blocks", default=None)
+    tp.add_argument("--graph-dtype", default=None, metavar="DTYPE:GRAPH=COMPUTE,...")
+    tp.set_defaults(fn=cmd_template)
     r = sub.add_parser("relayout", help="move an existing package's graph weights into external-data chunks")
     r.add_argument("package")
     r.add_argument("--chunk-bytes", type=int, default=1 << 30)

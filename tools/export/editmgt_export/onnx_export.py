@@ -327,6 +327,7 @@ def export_all(
             continue
         module = make()
         provenance: dict = {}
+        weights = checkpoint_weights(module, components, ckpt.root)
         paths[name] = export_graph(
             module,
             make_args(),
@@ -334,11 +335,16 @@ def export_all(
             name,
             batch_dynamic=dyn,
             chunk_bytes=chunk_bytes,
-            weights=checkpoint_weights(module, components, ckpt.root),
+            weights=weights,
             provenance_out=provenance,
         )
         if provenance_out is not None:
             provenance_out[name] = provenance
+            # parameters that are no checkpoint tensor (copies made for the graph, e.g. the VQ
+            # decoder's channel parts): a template would hold their values as constants
+            unmapped = [k for k, _ in module.named_parameters() if k not in weights]
+            if unmapped:
+                provenance_out.setdefault("unmapped", {})[name] = unmapped
     return paths
 
 

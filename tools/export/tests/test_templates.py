@@ -1,0 +1,76 @@
+"""Graph templates depend on the config and the conversion options, never on weight values.
+
+Two random checkpoints of the tiny config (different seeds: every tensor differs, norms and
+biases included) give byte-identical templates, weight maps and constants for every graph of
+every dtype, while their packages differ.
+"""
+
+import json
+
+import onnx
+import pytest
+
+from editmgt_export.dtypes import DTYPES
+
+SEEDS = (0, 1)
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory):
+    from editmgt_export.template import build_templates
+    from editmgt_export.tiny import TINY_CHUNK_BYTES, TINY_RESOLUTION, build_tiny_checkpoint
+
+    out = {}
+    for seed in SEEDS:
+        root = tmp_path_factory.mktemp(f"seed{seed}")
+        ckpt = build_tiny_checkpoint(root / "ckpt", seed=seed)
+        build_templates(
+            ckpt,
+            DTYPES,
+            root / "templates",
+            resolution=TINY_RESOLUTION,
+            chunk_bytes=TINY_CHUNK_BYTES,
+            log=lambda _: None,
+        )
+        out[seed] = root / "templates"
+    return out
+
+
+def test_templates_are_byte_identical_across_checkpoints(templates):
+    a, b = (templates[s] for s in SEEDS)
+    names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file() and p.name != "manifest.json")
+    assert names == sorted(
+        p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file() and p.name != "manifest.json"
+    )
+    for d in DTYPES:
+        for g in ("text_clip", "text_llm", "vq_encode", "vq_decode", "transformer_step"):
+            for suffix in (".onnx", ".weights.json"):
+                assert f"{d}/{g}{suffix}" in names
+    differ = [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
+    assert differ == []
+    # the checkpoints' weights really differ: their packages' manifests hash different files
+    ma, mb = (json.loads((t / "manifest.json").read_text()) for t in (a, b))
+    assert {f["path"]: f["sha256"] for f in ma["files"]} != {f["path"]: f["sha256"] for f in mb["files"]}
+
+
+def test_every_weight_is_mapped(templates):
+    """Each template's initializers are config constants (inside the template, or in its
+    constants file) or map entries with checkpoint sources; no weight byte stays behind."""
+    root = templates[SEEDS[0]]
+    for d in DTYPES:
+        for path in sorted((root / d).glob("*.onnx")):
+            weight_map = json.loads(path.with_name(path.stem + ".weights.json").read_text())
+            entries = {e["name"]: e for e in weight_map["entries"]}
+            model = onnx.load(str(path), load_external_data=False)
+            for t in model.graph.initializer:
+                external = t.data_location == onnx.TensorProto.EXTERNAL
+                if external:
+                    assert t.name in entries, f"{d}/{path.name}: {t.name} is external but not in the map"
+                e = entries.get(t.name)
+                if e is not None and "sources" in e:
+                    assert e["sources"] and all(s["subfolder"] and s["tensor"] for s in e["sources"])
+                    if not external:
+                        assert set(t.raw_data) <= {0}, f"{d}/{path.name}: weight bytes of {t.name} in the template"
+            weights = [e for e in weight_map["entries"] if "sources" in e]
+            assert weights, f"{d}/{path.name} maps no weight"
+            assert all("encoding" in e and "place" in e for e in weights)

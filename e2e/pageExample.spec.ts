@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
+import { unevenBuffersManifest } from './unevenBuffers';
 
 const ROOT = resolve('.');
 const VITE = join(ROOT, 'node_modules/vite/bin/vite.js');
@@ -97,4 +98,24 @@ test('the page example edits a canvas on WASM like node does @wasm', async ({ pa
   } finally {
     await editor.dispose();
   }
+});
+
+test('the library opens on WebGPU a package whose smallest dtype fits, as the app does @webgpu', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.route('**/models/tiny-random/manifest.json', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/json', body: unevenBuffersManifest(ROOT) }),
+  );
+  await page.goto(`http://127.0.0.1:${PORT}/?device=webgpu`);
+  // ready, or refused (a page error names why)
+  await expect
+    .poll(async () => errors.length > 0 || /^ready/.test((await page.locator('#log').textContent()) ?? ''), {
+      timeout: 180_000,
+    })
+    .toBe(true);
+  expect(errors).toEqual([]);
+  await expect(page.locator('#log')).toHaveText('ready on webgpu, fp32');
 });

@@ -73,13 +73,19 @@ class SafetensorsFolder:
         path, info, base = self.index[name]
         dtype = SAFETENSORS_DTYPES.get(info["dtype"])
         if dtype is None:
-            raise ExportError(f"{path.name}: tensor '{name}' has dtype {info['dtype']}, which is not supported")
+            raise ExportError(
+                f"{path.parent.name}/{path.name}: tensor '{name}' has dtype {info['dtype']}, which is not supported"
+            )
         start, end = info["data_offsets"]
         shape = tuple(info["shape"])
         if end - start != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
-            raise ExportError(f"{path.name}: tensor '{name}' has {end - start} bytes for shape {list(shape)}")
+            raise ExportError(
+                f"{path.parent.name}/{path.name}: tensor '{name}' has {end - start} bytes for shape {list(shape)}"
+            )
         if os.path.getsize(path) < base + end:
-            raise ExportError(f"{path.name}: tensor '{name}' lies past the end of the file (truncated?)")
+            raise ExportError(
+                f"{path.parent.name}/{path.name}: tensor '{name}' lies past the end of the file (truncated?)"
+            )
         return path, dtype, shape, base + start
 
     def shape(self, name: str) -> tuple[int, ...]:
@@ -98,12 +104,12 @@ class SafetensorsFolder:
             f.seek(offset + start * row)
             data = f.read((stop - start) * row)
         if len(data) != (stop - start) * row:
-            raise ExportError(f"{path.name}: tensor '{name}' is cut short")
+            raise ExportError(f"{path.parent.name}/{path.name}: tensor '{name}' is cut short")
         a = np.frombuffer(data, dtype).reshape((stop - start, *shape[1:]) if shape else ())
         if self.index[name][1]["dtype"] == "BF16":
             return (a.astype(np.uint32) << 16).view(np.float32)
         if not np.issubdtype(dtype, np.floating):
-            raise ExportError(f"{path.name}: tensor '{name}' is {dtype}, not a float tensor")
+            raise ExportError(f"{path.parent.name}/{path.name}: tensor '{name}' is {dtype}, not a float tensor")
         return a.astype(np.float32)
 
 
@@ -253,6 +259,13 @@ class Applier:
         kind = enc["type"]
         streamable = kind in ("float32", "float16", "token_rows", "int8_rows")
         if streamable and not entry["transforms"] and len(entry["shape"]) >= 1:
+            src = entry["sources"][0]
+            have = list(self.ckpt.folder(src["subfolder"]).shape(src["tensor"]))
+            scales = kind == "int8_rows" and enc["part"] == "scales"
+            if (have[:1] if scales else have) != (entry["shape"][:1] if scales else entry["shape"]):
+                raise ExportError(
+                    f"{entry['name']}: {src['subfolder']}/{src['tensor']} has shape {have}, the template wants {entry['shape']}"
+                )
             n = entry["shape"][0]
             row = max(1, int(np.prod(entry["shape"][1:], dtype=np.int64)) * 4)
             step = max(1, ROW_BLOCK_BYTES // row)

@@ -101,3 +101,37 @@ def test_a_missing_transform_is_caught(built):
     else:
         manifest = json.loads((TINY / "manifest.json").read_text())
         assert differing(TINY, out, graph_files(manifest, "fp32")) != []
+
+
+@pytest.mark.parametrize("damage", ["missing", "shape", "truncated"])
+def test_a_damaged_checkpoint_is_refused_naming_the_tensor(built, damage):
+    from safetensors.numpy import load_file, save_file
+
+    from editmgt_export.errors import ExportError
+    from editmgt_export.weightmap import apply_templates
+
+    ckpt, templates, root = built
+    bad = root / f"ckpt-{damage}"
+    shutil.rmtree(bad, ignore_errors=True)
+    shutil.copytree(ckpt, bad)
+    path = bad / "text_encoder" / "model.safetensors"
+    name = "text_model.final_layer_norm.weight"
+    if damage == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) - 64])
+    else:
+        tensors = load_file(str(path))
+        if damage == "missing":
+            del tensors[name]
+        else:
+            tensors[name] = tensors[name][:-1].copy()
+        save_file(tensors, str(path))
+    with pytest.raises(ExportError) as e:
+        apply_templates(bad, templates, root / f"out-{damage}", dtypes=["fp32"])
+    message = str(e.value)
+    if damage == "truncated":  # the first tensor that lies past the end
+        assert message.startswith("text_encoder/model.safetensors: tensor '") and "truncated" in message
+    elif damage == "missing":
+        assert f"no tensor '{name}'" in message and "text_encoder" in message
+    else:
+        assert name in message and "shape" in message

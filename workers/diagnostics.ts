@@ -2,7 +2,7 @@
 /**
  * The worker's answers to diagnostics requests (src/protocol/messages.ts `DiagnosticsRequest`):
  * one graph run, node placement, run timings, a simulated device loss, reads through the model
- * store. Tests, benchmarks and diagnostics send them; the app never does. Kept apart from the
+ * store, a stall armed for the watchdog's test. Tests, benchmarks and diagnostics send them; the app never does. Kept apart from the
  * edit path so the product's message switch stays the product's.
  */
 import { assertNever } from '../src/protocol/messages';
@@ -10,7 +10,7 @@ import type { DiagnosticsRequest, WireTensor, WorkerReply } from '../src/protoco
 import { sha256Hex } from './blobReader';
 import { loadPackageFiles } from './modelStore';
 import { wasmHeapBytes } from './wasmMemory';
-import { createSession, loseDevice, nodePlacement, runOnce } from '../src/engine/runtime/web/ort';
+import { armStall, createSession, loseDevice, nodePlacement, runOnce } from '../src/engine/runtime/web/ort';
 import type { LoadedModel } from './session';
 
 /** What a diagnostics handler needs from the engine worker. */
@@ -97,6 +97,10 @@ export async function handleDiagnostics(req: DiagnosticsRequest, ctx: Diagnostic
       } catch (err) {
         ctx.fail(req.id, err);
       }
+      return;
+    case 'stall':
+      armStall({ graph: req.graph, phase: req.phase, boundMs: req.boundMs });
+      reply({ type: 'done', id: req.id });
       return;
     default:
       assertNever(req);

@@ -91,6 +91,11 @@ export interface TestApi {
   ): Promise<DirectLoad>;
   /** Destroys the editor worker's WebGPU device, as a driver reset would. */
   loseDevice(): Promise<void>;
+  /**
+   * Arms a stall in the editor's worker: the next session creation of `graph` never receives its
+   * external data, or its next run blocks the worker; the watchdog's bound for it is `boundMs`.
+   */
+  armStall(graph: string, phase: 'session' | 'run', boundMs: number): Promise<void>;
   /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
   editDirect(request: DirectEdit): Promise<DirectEditResult>;
   backend(choice: BackendChoice): Promise<BackendInfo>;
@@ -173,6 +178,10 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
     },
     async loseDevice() {
       const r = await client.request({ type: 'loseDevice' });
+      if (r.type === 'error') throw new Error(r.message);
+    },
+    async armStall(graph, phase, boundMs) {
+      const r = await client.request({ type: 'stall', graph, phase, boundMs });
       if (r.type === 'error') throw new Error(r.message);
     },
     async readPackageFiles(baseUrl, files) {

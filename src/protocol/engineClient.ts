@@ -62,7 +62,8 @@ export interface LoadProgress {
 
 export interface CacheInfo {
   bytes: number;
-  packages: { baseUrl: string; bytes: number }[];
+  /** `name`: a package opened from a folder (its `baseUrl` is its key). */
+  packages: { baseUrl: string; bytes: number; name?: string }[];
 }
 
 function expect<T extends WorkerReply['type']>(r: WorkerReply, type: T): Extract<WorkerReply, { type: T }> {
@@ -109,16 +110,15 @@ export class EngineClient {
   }
 
   private dispatch(message: WorkerReply): void {
+    if (message.type === 'watch') {
+      this.watch(message.watch);
+      return;
+    }
     if (message.type === 'error' && message.code === 'device-lost') {
       // The worker's runtime cannot get a new GPU device: answer everything with the loss and
       // start a fresh worker on the next request. A loss while idle (id 0) is told to listeners.
       const answered = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      answered?.resolve(message);
-      for (const [id, entry] of this.pending) entry.resolve({ ...message, id });
-      this.pending.clear();
-      this.worker?.terminate();
-      this.worker = null;
+      this.replaceWorker(message);
       if (!answered) for (const listener of this.lostListeners) listener(message.message);
       return;
     }
@@ -132,11 +132,40 @@ export class EngineClient {
     }
   }
 
-  private failAll(message: string): void {
-    for (const [id, entry] of this.pending) entry.resolve({ type: 'error', id, code: 'internal', message });
+  /** Answers every request in flight with `error` (each under its own id), and drops the worker. */
+  private replaceWorker(error: ErrorReply): void {
+    for (const [id, entry] of this.pending) entry.resolve({ ...error, id });
     this.pending.clear();
+    this.watch(null);
     this.worker?.terminate();
     this.worker = null;
+  }
+
+  /** The watchdog's timer (workers/watchdog.ts): the work the worker announced last, and its bound. */
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Arms (or, with null, clears) the watchdog for the worker's work in progress. When the bound
+   * passes with no newer word, the worker is stopped (a hung runtime call cannot be interrupted
+   * from inside it) and every request in flight fails with `stalled`; the next request starts a
+   * fresh worker. With none in flight, listeners hear of the loss.
+   */
+  private watch(work: { what: string; boundMs: number } | null): void {
+    if (this.watchdog !== null) clearTimeout(this.watchdog);
+    this.watchdog = null;
+    if (!work) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      const seconds = Math.round(work.boundMs / 1000);
+      const message = `no progress for ${seconds} s while ${work.what}`;
+      const idle = this.pending.size === 0;
+      this.replaceWorker({ type: 'error', id: 0, code: 'stalled', message });
+      if (idle) for (const listener of this.lostListeners) listener(message);
+    }, work.boundMs);
+  }
+
+  private failAll(message: string): void {
+    this.replaceWorker({ type: 'error', id: 0, code: 'internal', message });
   }
 
   private lose(message: string): void {
@@ -276,6 +305,23 @@ export class EngineClient {
   async cacheInfo(): Promise<CacheInfo> {
     const r = expect(await this.request({ type: 'cacheInfo' }), 'cacheInfo');
     return { bytes: r.bytes, packages: r.packages };
+  }
+
+  /** Copies a package folder into the model store (progress as for a download); resolves with its key. */
+  async importFolder(
+    name: string,
+    files: { path: string; file: File }[],
+    onProgress: (p: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<{ baseUrl: string; name: string }> {
+    const onEvent = (r: WorkerReply) => {
+      if (r.type === 'progress') onProgress(r);
+    };
+    const r = expect(
+      await this.sendCancellable({ type: 'importFolder', name, files }, [], onEvent, signal),
+      'folderImported',
+    );
+    return { baseUrl: r.baseUrl, name: r.name };
   }
 
   async clearCache(): Promise<void> {

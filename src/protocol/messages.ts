@@ -119,6 +119,12 @@ export type ProductRequest =
   /** Attention of one past step of the last edit, restricted to the characters [start, end) of its instruction (a word's span). */
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
+  /**
+   * Copies a package folder from disk into the model store (each listed file checked against the
+   * manifest as it streams) and answers `folderImported` with its key; the model in use stays.
+   * `files`: the folder's files by their path inside it.
+   */
+  | { type: 'importFolder'; id: number; name: string; files: { path: string; file: File }[] }
   | { type: 'clearCache'; id: number }
   | { type: 'cancel'; id: number; target: number };
 
@@ -151,7 +157,12 @@ export type DiagnosticsRequest =
   /** Destroys the WebGPU device in use, exactly as a driver reset loses it. */
   | { type: 'loseDevice'; id: number }
   /** Loads files through the model store (stored ones read back by slices) and reports what was read. */
-  | { type: 'readPackageFiles'; id: number; baseUrl: string; files: StoredFile[] };
+  | { type: 'readPackageFiles'; id: number; baseUrl: string; files: StoredFile[] }
+  /**
+   * A fault for tests: the next session creation of `graph` in this worker never receives its
+   * external data, or its next run blocks the worker. `boundMs` replaces the watchdog's bound for it.
+   */
+  | { type: 'stall'; id: number; graph: string; phase: 'session' | 'run'; boundMs?: number };
 
 export type WorkerRequest = ProductRequest | DiagnosticsRequest;
 
@@ -162,6 +173,7 @@ const DIAGNOSTICS: { readonly [K in DiagnosticsRequest['type']]: true } = {
   memory: true,
   loseDevice: true,
   readPackageFiles: true,
+  stall: true,
 };
 
 export function isDiagnosticsRequest(req: WorkerRequest): req is DiagnosticsRequest {
@@ -186,10 +198,23 @@ export type ProductReply =
   | { type: 'step'; id: number; step: StepPayload }
   | { type: 'result'; id: number; result: EditResult }
   | { type: 'wordMap'; id: number; attention: ArrayBuffer; grid: [number, number] }
-  | { type: 'cacheInfo'; id: number; bytes: number; packages: { baseUrl: string; bytes: number }[] }
+  /** `name`: a package opened from a folder, whose `baseUrl` is then its key (src/protocol/localPackage.ts). */
+  | {
+      type: 'cacheInfo';
+      id: number;
+      bytes: number;
+      packages: { baseUrl: string; bytes: number; name?: string }[];
+    }
+  | { type: 'folderImported'; id: number; baseUrl: string; name: string }
   | { type: 'done'; id: number }
   /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
-  | { type: 'error'; id: number; code: ErrorCode; message: string };
+  | { type: 'error'; id: number; code: ErrorCode; message: string }
+  /**
+   * `id` 0. The watchdog (workers/watchdog.ts): the runtime started (or moved on with) work it may
+   * never finish; with no newer `watch` within `boundMs` the page stops this worker and answers
+   * every request in flight with `stalled`. `null`: that work ended.
+   */
+  | { type: 'watch'; id: number; watch: { what: string; boundMs: number } | null };
 
 export type DiagnosticsReply =
   | { type: 'graphResult'; id: number; outputs: Record<string, WireTensor>; backend: Backend; ms: number }
@@ -210,6 +235,7 @@ export const FINAL_REPLIES = [
   'result',
   'wordMap',
   'cacheInfo',
+  'folderImported',
   'done',
   'error',
   'graphResult',
@@ -244,6 +270,7 @@ export type ErrorCode =
   | 'bad-image'
   | 'graph-failed'
   | 'device-lost'
+  | 'stalled'
   | 'cancelled'
   | 'internal';
 

@@ -12,6 +12,7 @@ const CODES: ErrorCode[] = [
   'bad-image',
   'graph-failed',
   'device-lost',
+  'stalled',
   'cancelled',
   'internal',
 ];

@@ -34,6 +34,8 @@ export function describeEngineError(
       return `The model failed while running (${d}). Run again; if it keeps failing, switch the backend to WASM or the precision to fp32.`;
     case 'device-lost':
       return `The GPU stopped responding (${d}). That happens when it runs out of memory or its driver resets. Your image is unchanged and the model reopens by itself. If it keeps happening, close other GPU-heavy tabs or apps, or set Backend to WASM in Settings.`;
+    case 'stalled':
+      return `The engine stopped responding (${d}) and was restarted. Your image and history are unchanged. Try again; if it stalls again, reload the page or set another backend in Settings.`;
     case 'version-mismatch':
       return `This page and its engine come from different versions of the app, as after an update (${d}). Reload the page to use one version.`;
     case 'cancelled':

@@ -59,9 +59,11 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       const modelUrl = url ?? get().settings.modelUrl;
       const previous = get().model;
       const fallBack = (error: AppError) => {
-        if (error.code === 'device-lost' && previous && modelUrl !== get().settings.modelUrl) {
-          // A lost GPU device takes the worker, and the model it held, with it: a fresh worker
-          // opens the saved model (from the browser's cache) again.
+        // A lost GPU device, or a stalled engine stopped by the watchdog, takes the worker and the
+        // model it held with it.
+        const workerGone = error.code === 'device-lost' || error.code === 'stalled';
+        if (workerGone && previous && modelUrl !== get().settings.modelUrl) {
+          // A fresh worker opens the saved model (from the browser's cache) again.
           set({
             modelStatus: 'none',
             model: null,
@@ -71,7 +73,7 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
           void actions.loadModel();
           return;
         }
-        const kept = error.code === 'device-lost' ? null : previous;
+        const kept = workerGone ? null : previous;
         set({
           modelStatus: kept ? 'ready' : 'failed',
           model: kept,

@@ -123,8 +123,9 @@ export function runActions(set: SetState, get: GetState, deps: StoreDeps) {
         } else {
           patchRun({ status: 'failed' });
           set({ error: toAppError('edit', e) });
-          // The worker dropped its sessions; bring the model back for the next run.
-          if (e instanceof EngineError && e.code === 'device-lost') void get().actions.loadModel();
+          // The worker dropped its sessions (lost device) or was stopped (stalled): bring the model back for the next run.
+          if (e instanceof EngineError && (e.code === 'device-lost' || e.code === 'stalled'))
+            void get().actions.loadModel();
         }
       } finally {
         if (controller === ctrl) controller = null;

@@ -6,7 +6,7 @@
 import type * as Ort from 'onnxruntime-web/webgpu';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
 import { JSEP_ON_WEBGPU, JSPI_ON_WASM } from '../../buildFlags';
-import { rangeReadBlob } from './rangeReads';
+import { rangeReadBlob, stalledBlob } from './rangeReads';
 
 /**
  * Which onnxruntime-web build runs. On WebGPU, the JSPI build where the browser has JSPI
@@ -210,6 +210,69 @@ export function serial<T>(job: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/** Work the runtime may never finish (a hung WASM call cannot be interrupted): what the watchdog watches. */
+export interface WatchedWork {
+  graph: string;
+  /** Creating the graph's session, or one run of it. */
+  phase: 'session' | 'run';
+  /** The graph's bytes (graph file and external data). */
+  bytes: number;
+  backend: Backend;
+  /** A bound set by a test fault (`armStall`), instead of the one the graph's size gives. */
+  boundMs?: number;
+}
+
+/** Runs `job`, which calls `progress` whenever it moves on (a range of weights read). */
+export type Watcher = <T>(work: WatchedWork, job: (progress: () => void) => Promise<T>) => Promise<T>;
+
+let watcher: Watcher = (_work, job) => job(() => undefined);
+
+/** Installs the watchdog (workers/watchdog.ts) that every session creation and run goes through. */
+export function setWatcher(w: Watcher): void {
+  watcher = w;
+}
+
+/** `job` under the watchdog. */
+export function underWatchdog<T>(work: WatchedWork, job: (progress: () => void) => Promise<T>): Promise<T> {
+  return watcher(work, job);
+}
+
+/** A test fault: the next session creation or run of `graph` in this worker stalls. */
+export interface StallFault {
+  graph: string;
+  phase: 'session' | 'run';
+  /** The watchdog's bound for that work (a test need not wait the real one). */
+  boundMs?: number;
+}
+
+const faults: StallFault[] = [];
+
+/** Arms a stall (diagnostics): a session's external data that never arrives, or a run that blocks the worker. */
+export function armStall(fault: StallFault): void {
+  faults.push(fault);
+}
+
+/** The fault armed for this graph and phase, used up. */
+export function takeStall(graph: string, phase: StallFault['phase']): StallFault | null {
+  const i = faults.findIndex((f) => f.graph === graph && f.phase === phase);
+  return i < 0 ? null : faults.splice(i, 1)[0]!;
+}
+
+/**
+ * Blocks this thread for good, as a WASM call that waits on a thread that never answers does:
+ * no timer, message or promise runs in this worker again (the test fault of a stalled run).
+ */
+export function blockThread(): never {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(cell, 0, 0);
+}
+
+/** How a session's external data is read: progress heard per range, or (a test fault) never delivered. */
+export interface ExternalReads {
+  onRange?: () => void;
+  stall?: boolean;
+}
+
 /**
  * A session of `model` on `backend`'s runtime, with this worker's execution provider and every
  * graph optimisation; the one way sessions are made. Call it inside `serial`.
@@ -218,6 +281,7 @@ export async function newSession(
   backend: Backend,
   model: Uint8Array,
   options: Omit<Ort.InferenceSession.SessionOptions, 'executionProviders'> = {},
+  reads: ExternalReads = {},
 ): Promise<Ort.InferenceSession> {
   const m = await loadRuntime(backend);
   return m.InferenceSession.create(model, {
@@ -225,9 +289,14 @@ export async function newSession(
     graphOptimizationLevel: 'all',
     ...options,
     // a File's ranges are read through the worker's own stream (rangeReads.ts)
-    externalData: options.externalData?.map((e) =>
-      typeof e !== 'string' && e.data instanceof Blob ? { path: e.path, data: rangeReadBlob(e.data) } : e,
-    ),
+    externalData: options.externalData?.map((e) => {
+      if (typeof e === 'string') return e;
+      if (reads.stall) {
+        const blob = e.data instanceof Blob ? e.data : new Blob([e.data as Uint8Array<ArrayBuffer>]);
+        return { path: e.path, data: stalledBlob(blob) };
+      }
+      return e.data instanceof Blob ? { path: e.path, data: rangeReadBlob(e.data, reads.onRange) } : e;
+    }),
   });
 }
 

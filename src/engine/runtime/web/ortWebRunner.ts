@@ -5,7 +5,7 @@
 import type * as Ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../../ports';
 import type { AnyTensor } from '../../tensor';
-import { newSession, ort, serial } from './ort';
+import { blockThread, newSession, ort, serial, takeStall, underWatchdog } from './ort';
 import type { Backend } from './ort';
 
 /** Run times and read-back bytes of one graph. */
@@ -58,6 +58,8 @@ export interface GraphBytes {
   /** External data files, by the path the graph names them with. */
   externalData?: { path: string; data: Uint8Array | Blob }[];
 }
+
+const sizeOf = (data: Uint8Array | Blob) => (data instanceof Blob ? data.size : data.byteLength);
 
 /** Inputs at least this large that repeat across runs are kept on the GPU (text states, reference tokens). */
 const RESIDENT_MIN_BYTES = 4096;
@@ -298,14 +300,31 @@ export class OrtWebRunner implements GraphRunner {
     const step = this.stepOptions;
     const isStep = step !== null && graph === 'transformer_step';
     const capture = isStep && step.graphCapture;
+    const bytes = model.byteLength + (g.externalData ?? []).reduce((s, e) => s + sizeOf(e.data), 0);
+    this.bytes.set(graph, bytes);
     const started = performance.now();
-    const session = await serial(() =>
-      newSession(this.backend, model, {
-        externalData: g.externalData,
-        ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
-        ...(isStep && step.freeDimensionOverrides ? { freeDimensionOverrides: { batch: 1 } } : {}),
-      }),
-    );
+    const session = await serial(() => {
+      const fault = takeStall(graph, 'session');
+      const work = {
+        graph,
+        phase: 'session' as const,
+        bytes,
+        backend: this.backend,
+        boundMs: fault?.boundMs,
+      };
+      return underWatchdog(work, (progress) =>
+        newSession(
+          this.backend,
+          model,
+          {
+            externalData: g.externalData,
+            ...(capture ? { enableGraphCapture: true, preferredOutputLocation: 'gpu-buffer' as const } : {}),
+            ...(isStep && step.freeDimensionOverrides ? { freeDimensionOverrides: { batch: 1 } } : {}),
+          },
+          { onRange: progress, stall: fault !== null },
+        ),
+      );
+    });
     this.loadMs += performance.now() - started;
     this.sessions.set(graph, session);
     this.opened.push(graph);
@@ -316,6 +335,9 @@ export class OrtWebRunner implements GraphRunner {
     }
     return session;
   }
+
+  /** Each graph's bytes (graph file and external data), known once its session was first made. */
+  private bytes = new Map<GraphName, number>();
 
   /** Graphs whose sessions were created, in order (memory-policy checks read it). */
   readonly opened: GraphName[] = [];
@@ -329,31 +351,45 @@ export class OrtWebRunner implements GraphRunner {
     const session = await this.sessionFor(graph);
     return serial(async () => {
       signal?.throwIfAborted();
-      const started = performance.now();
-      let result: Record<string, AnyTensor>;
-      const captured = this.captured.get(graph);
-      if (captured) {
-        result = await captured.run(feeds);
-      } else {
-        const inputs: Record<string, Ort.Tensor> = {};
-        for (const [name, t] of Object.entries(feeds))
-          inputs[name] = this.resident?.tensorFor(`${graph}/${name}`, t) ?? toOrt(t);
-        const out = await session.run(inputs);
-        result = {};
-        for (const [name, tensor] of Object.entries(out)) {
-          result[name] = await fromOrt(tensor);
-          tensor.dispose();
-        }
-      }
-      let bytes = 0;
-      for (const t of Object.values(result)) bytes += t.data.byteLength;
-      const entry = this.stats.get(graph) ?? { runs: 0, ms: [], readbackBytes: 0 };
-      entry.runs += 1;
-      entry.ms.push(performance.now() - started);
-      entry.readbackBytes = bytes;
-      this.stats.set(graph, entry);
-      return result;
+      const fault = takeStall(graph, 'run');
+      const bytes = this.bytes.get(graph) ?? 0;
+      const work = { graph, phase: 'run' as const, bytes, backend: this.backend, boundMs: fault?.boundMs };
+      return underWatchdog(work, () => this.runNow(graph, session, feeds, fault !== null));
     });
+  }
+
+  /** One run, timed, its outputs read back (a test fault: the worker blocks instead). */
+  private async runNow(
+    graph: GraphName,
+    session: Ort.InferenceSession,
+    feeds: Feeds,
+    stall: boolean,
+  ): Promise<Outputs> {
+    if (stall) blockThread();
+    const started = performance.now();
+    let result: Record<string, AnyTensor>;
+    const captured = this.captured.get(graph);
+    if (captured) {
+      result = await captured.run(feeds);
+    } else {
+      const inputs: Record<string, Ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds))
+        inputs[name] = this.resident?.tensorFor(`${graph}/${name}`, t) ?? toOrt(t);
+      const out = await session.run(inputs);
+      result = {};
+      for (const [name, tensor] of Object.entries(out)) {
+        result[name] = await fromOrt(tensor);
+        tensor.dispose();
+      }
+    }
+    let bytes = 0;
+    for (const t of Object.values(result)) bytes += t.data.byteLength;
+    const entry = this.stats.get(graph) ?? { runs: 0, ms: [], readbackBytes: 0 };
+    entry.runs += 1;
+    entry.ms.push(performance.now() - started);
+    entry.readbackBytes = bytes;
+    this.stats.set(graph, entry);
+    return result;
   }
 
   /** The session's inputs and outputs (reopening a released graph). */

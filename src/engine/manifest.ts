@@ -111,6 +111,15 @@ export class NotAManifestError extends EditError {
   }
 }
 
+/** Closes a stream that will not be read (a web page, a declared size over the cap). */
+function drop(body: Uint8Array | ByteStream | null): void {
+  if (body && !(body instanceof Uint8Array))
+    void body
+      .getReader()
+      .cancel()
+      .catch(() => undefined);
+}
+
 /**
  * The bytes of `body`, at most `max`: a declared or streamed size over it is refused by `tooBig`
  * (a stream is cancelled there, not read to its end). The one capped reader of the engine's hosts.
@@ -122,11 +131,7 @@ export async function readCapped(
   declared?: number,
 ): Promise<Uint8Array> {
   if (declared !== undefined && declared > max) {
-    if (body && !(body instanceof Uint8Array))
-      void body
-        .getReader()
-        .cancel()
-        .catch(() => undefined);
+    drop(body);
     throw tooBig(declared);
   }
   if (!body) return new Uint8Array(0);
@@ -187,11 +192,7 @@ export function manifestFromBytes(bytes: Uint8Array, where: string): { manifest:
 export async function parseRawManifest(raw: RawManifest): Promise<{ manifest: Manifest; text: string }> {
   const { where, body } = raw;
   if (/text\/html/i.test(raw.contentType ?? '')) {
-    if (body && !(body instanceof Uint8Array))
-      void body
-        .getReader()
-        .cancel()
-        .catch(() => undefined);
+    drop(body);
     throw webPage(where);
   }
   const bytes = await readCapped(body, MAX_MANIFEST_BYTES, (n) => tooLargeManifest(where, n), raw.size);

@@ -17,6 +17,7 @@ import { createEditorStore } from '../app/state/store';
 import { EngineClient } from '../protocol/engineClient';
 import { FakeWorker } from '../protocol/testing/fakeWorker';
 import { Editor } from './editor';
+import { readCapped } from './manifest';
 import { openPackage } from './runtime/node/modelPackage';
 import { fetchSource } from './runtime/web/fetchSource';
 
@@ -159,4 +160,34 @@ describe('the manifest rules, for every package source', () => {
       expectMessage(offer.problem!, c, `${urlOf(c)}manifest.json`);
     }
   }, 60_000);
+});
+
+/** A stream of `chunks` pieces of `size` bytes each (endless when `chunks` is Infinity), counting what was pulled. */
+function streamed(size: number, chunks: number): { body: ReadableStream<Uint8Array>; sent: () => number } {
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= chunks) return controller.close();
+      sent++;
+      controller.enqueue(new Uint8Array(size).fill(0x20));
+    },
+  });
+  return { body, sent: () => sent };
+}
+
+describe('readCapped (the one capped reader)', () => {
+  const tooBig = (n: number) => new Error(`at least ${n} bytes`);
+  it('reads a body under the cap, whole', async () => {
+    expect((await readCapped(streamed(10, 3).body, 100, tooBig)).byteLength).toBe(30);
+  });
+  it('refuses an endless body once it passes the cap, without reading on', async () => {
+    const { body, sent } = streamed(1 << 16, Infinity);
+    await expect(readCapped(body, 1 << 20, tooBig)).rejects.toThrow(/at least \d+ bytes/);
+    expect(sent()).toBeLessThanOrEqual(18);
+  });
+  it('refuses a declared size over the cap before reading', async () => {
+    const { body, sent } = streamed(10, 3);
+    await expect(readCapped(body, 1 << 20, tooBig, 4e9)).rejects.toThrow('at least 4000000000 bytes');
+    expect(sent()).toBeLessThanOrEqual(1);
+  });
 });

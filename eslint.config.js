@@ -191,10 +191,9 @@ export default tseslint.config(
     ignores: [
       'src/engine/**',
       // tests of the engine itself that build engines on runners of their own around an opened
-      // package's: the goldens' parity (the raw engine, no memory policy), the memory policies
-      // compared with an unreleased reference, calls counted and feeds captured
+      // package's: the goldens' parity (the raw engine, no memory policy), and engines whose
+      // runners count calls and capture feeds
       'cli/parity.test.ts',
-      'cli/memoryPolicy.test.ts',
       'cli/engineNode.test.ts',
       // the engine's own time per step against a runner with the graphs taken out: no package
       'bench/node/engineOverhead.ts',

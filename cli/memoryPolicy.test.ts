@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../src/engine/image';
 import { GRAPH_NAMES } from '../src/engine/manifest';
 import { memoryPolicy, MEMORY_PHASED_BYTES, MEMORY_TIGHT_BYTES } from '../src/engine/package';
-import { EditEngine } from '../src/engine/pipeline';
+import type { PackageRunner } from '../src/engine/package';
 import type { EditRequest } from '../src/engine/pipeline';
 import type { GraphName, GraphRunner } from '../src/engine/ports';
 import { openPackage } from '../src/engine/runtime/node/modelPackage';
@@ -24,19 +24,25 @@ function photo(w: number, h: number): RgbaImage {
 const TEXT: readonly GraphName[] = ['text_clip', 'text_llm'];
 const IMAGE: readonly GraphName[] = ['vq_encode', 'transformer_step', 'vq_decode'];
 
-/** The runner, recording for every run which other graphs had a session at that moment. */
-function watched(pkg: OpenPackage): { runner: GraphRunner; openDuring: Map<GraphName, Set<GraphName>> } {
+/**
+ * A runner wrapper (the opener's `wrapRunner`) recording for every run which other graphs had a
+ * session at that moment (`runner()`: the package's own runner, which knows what is open).
+ */
+function watched(runner: () => OpenPackage['runner']): {
+  wrap: (inner: PackageRunner) => GraphRunner;
+  openDuring: Map<GraphName, Set<GraphName>>;
+} {
   const openDuring = new Map<GraphName, Set<GraphName>>();
-  const runner: GraphRunner = {
+  const wrap = (inner: PackageRunner): GraphRunner => ({
     run: (graph, feeds, signal) => {
       const seen = openDuring.get(graph) ?? new Set<GraphName>();
-      for (const g of GRAPH_NAMES) if (g !== graph && pkg.runner.isOpen(g)) seen.add(g);
+      for (const g of GRAPH_NAMES) if (g !== graph && runner().isOpen(g)) seen.add(g);
       openDuring.set(graph, seen);
-      return pkg.runner.run(graph, feeds, signal);
+      return inner.run(graph, feeds, signal);
     },
-    releaseGraph: (g) => pkg.runner.releaseGraph(g),
-  };
-  return { runner, openDuring };
+    releaseGraph: (g) => inner.releaseGraph(g),
+  });
+  return { wrap, openDuring };
 }
 
 describe('memory policies', () => {
@@ -50,10 +56,12 @@ describe('memory policies', () => {
     seed: 11,
     hold: 0.1,
   };
+  const tightWatch = watched(() => tight.runner);
+  const phasedWatch = watched(() => phased.runner);
   beforeAll(async () => {
     plain = await openPackage(TINY, 'fp32');
-    tight = await openPackage(TINY, 'fp32', { memory: 'release-text' });
-    phased = await openPackage(TINY, 'fp32', { memory: 'phased' });
+    tight = await openPackage(TINY, 'fp32', { memory: 'release-text', wrapRunner: tightWatch.wrap });
+    phased = await openPackage(TINY, 'fp32', { memory: 'phased', wrapRunner: phasedWatch.wrap });
   });
   afterAll(async () => {
     for (const p of [plain, tight, phased]) await p?.runner.release();
@@ -78,18 +86,9 @@ describe('memory policies', () => {
   });
 
   it('release-text: the same edit, no text encoder while sampling, reloaded for a new prompt', async () => {
-    const reference = await new EditEngine({
-      runner: plain.runner,
-      tokenizers: plain.tokenizers,
-      spec: plain.spec,
-    }).edit(req);
-    const { runner, openDuring } = watched(tight);
-    const engine = new EditEngine({
-      runner,
-      tokenizers: tight.tokenizers,
-      spec: tight.spec,
-      memory: 'release-text',
-    });
+    const reference = await plain.engine.edit(req);
+    const { openDuring } = tightWatch;
+    const engine = tight.engine;
     const first = await engine.edit(req);
     expect([...first.tokens]).toEqual([...reference.tokens]);
     for (const g of IMAGE) expect([...openDuring.get(g)!].filter((o) => TEXT.includes(o))).toEqual([]);
@@ -105,18 +104,9 @@ describe('memory policies', () => {
   }, 120_000);
 
   it('phased: the same edit, and text encoders and image graphs never open together', async () => {
-    const reference = await new EditEngine({
-      runner: plain.runner,
-      tokenizers: plain.tokenizers,
-      spec: plain.spec,
-    }).edit({ ...req, prompt: 'turn it blue' });
-    const { runner, openDuring } = watched(phased);
-    const engine = new EditEngine({
-      runner,
-      tokenizers: phased.tokenizers,
-      spec: phased.spec,
-      memory: 'phased',
-    });
+    const reference = await plain.engine.edit({ ...req, prompt: 'turn it blue' });
+    const { openDuring } = phasedWatch;
+    const engine = phased.engine;
     const first = await engine.edit({ ...req, prompt: 'turn it blue' });
     expect([...first.tokens]).toEqual([...reference.tokens]);
     await engine.edit({ ...req, prompt: 'make the square red' });

@@ -184,7 +184,7 @@ export async function main(
     log(`edit: ${(err as Error).message.split('\n')[0]}`);
     return bad ? 2 : 1;
   } finally {
-    await pkg?.runner.release();
+    await pkg?.dispose();
   }
 }
 

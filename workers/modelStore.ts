@@ -68,7 +68,7 @@ async function modelsRoot(): Promise<FileSystemDirectoryHandle | null> {
   }
 }
 
-async function packageDir(baseUrl: string): Promise<FileSystemDirectoryHandle | null> {
+export async function packageDir(baseUrl: string): Promise<FileSystemDirectoryHandle | null> {
   const root = await modelsRoot();
   return root ? root.getDirectoryHandle(await storageKey(baseUrl), { create: true }) : null;
 }
@@ -126,7 +126,10 @@ function formatBytes(n: number): string {
 }
 
 /** Refuses a download the browser's quota cannot hold, before any of it starts. */
-async function checkStorage(dir: FileSystemDirectoryHandle, files: readonly PackageFile[]): Promise<void> {
+export async function checkStorage(
+  dir: FileSystemDirectoryHandle,
+  files: readonly PackageFile[],
+): Promise<void> {
   const needed = await bytesToDownload(dir, files);
   if (needed === 0) return;
   const estimate = await navigator.storage.estimate().catch(() => null);
@@ -235,11 +238,22 @@ export async function loadPackageFiles(
   return out;
 }
 
-/** Bytes stored per package (files, marks and partial downloads). */
-export async function cachedPackages(): Promise<{ key: string; bytes: number }[]> {
+/** What a package opened from a folder keeps beside its files: its key and name (written last). */
+export const LOCAL_ORIGIN = 'local.json';
+
+/** Removes a package's stored files (an import that failed part way). */
+export async function removePackage(baseUrl: string): Promise<void> {
+  const root = await modelsRoot();
+  await root?.removeEntry(await storageKey(baseUrl), { recursive: true }).catch(() => undefined);
+}
+
+/** Bytes stored per package (files, marks and partial downloads); a folder's package with its key and name. */
+export async function cachedPackages(): Promise<
+  { key: string; bytes: number; local?: { url: string; name: string } }[]
+> {
   const root = await modelsRoot();
   if (!root) return [];
-  const result: { key: string; bytes: number }[] = [];
+  const result: { key: string; bytes: number; local?: { url: string; name: string } }[] = [];
   for await (const [key, handle] of root.entries()) {
     if (handle.kind !== 'directory') continue;
     let bytes = 0;
@@ -249,7 +263,11 @@ export async function cachedPackages(): Promise<{ key: string; bytes: number }[]
       const file = await (entry as FileSystemFileHandle).getFile().catch(() => null);
       bytes += file?.size ?? 0;
     }
-    result.push({ key, bytes });
+    const origin = await fileIfExists(handle as FileSystemDirectoryHandle, LOCAL_ORIGIN);
+    const local = origin
+      ? ((await origin.text().then(JSON.parse, () => null)) as { url: string; name: string } | null)
+      : null;
+    result.push(local ? { key, bytes, local } : { key, bytes });
   }
   return result;
 }

@@ -10,6 +10,7 @@ import type { Dtype, ManifestFile, RawManifest } from '../src/engine/manifest';
 import type { MemoryPolicy } from '../src/engine/pipeline';
 import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
+import { isLocalPackageUrl, localPackageName } from '../src/protocol/localPackage';
 import { WHOLE_READ_LIMIT } from './blobReader';
 import { DEFAULT_STALL_MS, StallWatch } from './download';
 import {
@@ -43,6 +44,15 @@ async function manifestResponse(
   { signal, stallMs = DEFAULT_STALL_MS }: LoadOptions,
 ): Promise<RawManifest> {
   const url = resolveUrl(baseUrl, 'manifest.json');
+  if (isLocalPackageUrl(baseUrl)) {
+    // a package opened from a folder exists only in the store: nothing to fetch
+    const kept = await storedManifest(baseUrl);
+    if (kept === null)
+      throw new FetchError(
+        `${localPackageName(baseUrl)}, opened from a folder, is no longer stored in this browser (its storage was cleared); open its folder again`,
+      );
+    return { where: url, body: new TextEncoder().encode(kept) };
+  }
   const watch = new StallWatch(stallMs, signal);
   const unreachable = (err: unknown) => {
     const why = watch.stalled

@@ -1,7 +1,9 @@
 import { useState } from 'react';
+import { isLocalPackageUrl, localPackageName } from '../../protocol/localPackage';
 import { formatBytes } from '../lib/progress';
 import { BUNDLED_MODELS, bundledModelUrl } from '../modelConfig';
 import { useActions, useEditor } from '../state/context';
+import { OpenFolder } from './OpenFolder';
 
 const CUSTOM = '__custom__';
 
@@ -12,7 +14,13 @@ export function ModelPanel() {
   const cache = useEditor((s) => s.cache);
   const status = useEditor((s) => s.modelStatus);
   const { chooseModel, loadModel, cancelLoad, clearCache } = useActions();
-  const bundled = BUNDLED_MODELS.find((m) => bundledModelUrl(m) === modelUrl);
+  const bundled =
+    BUNDLED_MODELS.find((m) => bundledModelUrl(m) === modelUrl) ??
+    (isLocalPackageUrl(modelUrl) ? modelUrl : undefined);
+  // packages opened from folders, kept in the model store (the one in use listed even before the store says)
+  const folders = (cache?.packages ?? []).flatMap((p) => (p.name ? [{ url: p.baseUrl, name: p.name }] : []));
+  if (isLocalPackageUrl(modelUrl) && !folders.some((f) => f.url === modelUrl))
+    folders.push({ url: modelUrl, name: localPackageName(modelUrl) ?? modelUrl });
   const [choice, setChoice] = useState(bundled ?? CUSTOM);
   const [url, setUrl] = useState(bundled ? '' : modelUrl);
   // Follow the model in use when it changes from elsewhere (saved settings, a link).
@@ -22,7 +30,7 @@ export function ModelPanel() {
     setChoice(bundled ?? CUSTOM);
     if (!bundled) setUrl(modelUrl);
   }
-  const target = choice === CUSTOM ? url : bundledModelUrl(choice);
+  const target = choice === CUSTOM ? url : isLocalPackageUrl(choice) ? choice : bundledModelUrl(choice);
   return (
     <section className="panel model" aria-labelledby="model-title">
       <h2 id="model-title">Model</h2>
@@ -37,6 +45,11 @@ export function ModelPanel() {
           {BUNDLED_MODELS.map((m) => (
             <option key={m} value={m}>
               {m} (bundled)
+            </option>
+          ))}
+          {folders.map((f) => (
+            <option key={f.url} value={f.url}>
+              {f.name} (from a folder)
             </option>
           ))}
           <option value={CUSTOM}>Hosted package (URL)…</option>
@@ -60,7 +73,9 @@ export function ModelPanel() {
           type="button"
           data-testid="load-model"
           disabled={!target.trim() || status === 'loading'}
-          onClick={() => (target === modelUrl ? void loadModel() : chooseModel(target))}
+          onClick={() =>
+            target === modelUrl || isLocalPackageUrl(target) ? void loadModel(target) : chooseModel(target)
+          }
         >
           {status === 'loading' ? 'Loading…' : target === modelUrl && status === 'ready' ? 'Reload' : 'Load'}
         </button>
@@ -78,6 +93,7 @@ export function ModelPanel() {
           Clear cache
         </button>
       </div>
+      <OpenFolder />
       <p className="hint" data-testid="cache-size">
         Cached in this browser: {cache ? formatBytes(cache.bytes) : '—'}
       </p>

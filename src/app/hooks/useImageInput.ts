@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { folderFromDrop } from '../media/folderFiles';
 import type { Actions } from '../state/store';
 
 function filesOf(data: DataTransfer | null): File[] {
@@ -37,6 +38,20 @@ export function useImageInput(actions: Actions): boolean {
     const onDrop = (e: DragEvent) => {
       depth = 0;
       setDragging(false);
+      // a folder dropped is a model package to open, not images
+      const folder = folderFromDrop(e.dataTransfer);
+      if (folder) {
+        e.preventDefault();
+        void folder.then(actions.openFolder, (err: unknown) =>
+          actions.openFolder({
+            name: 'The dropped folder',
+            files: [],
+            overLimit: false,
+            problem: `could not be read (${(err as Error).message}); choose it with “Open folder…” under Model instead.`,
+          }),
+        );
+        return;
+      }
       const files = filesOf(e.dataTransfer);
       if (files.length === 0) return;
       e.preventDefault();

@@ -3,7 +3,11 @@ import type { BackendChoice, EditSettings } from '../../protocol/messages';
 import { toAppError, type AppError } from '../lib/errors';
 import { checkModelUrl } from '../lib/modelUrl';
 import { sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
+import { EngineError } from '../../protocol/engineClient';
 import type { LoadProgress } from '../../protocol/engineClient';
+import { MAX_FOLDER_FILES } from '../../protocol/localPackage';
+import type { PickedFolder } from '../media/folderFiles';
+import { formatBytes } from '../lib/progress';
 import type { GetState, LoadState, SetState, StoreDeps } from './store';
 
 export function loadProgressOf(load: LoadState, p: LoadProgress): LoadState {
@@ -183,6 +187,60 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       if (dtype === get().settings.dtype) return;
       actions.updateSettings({ dtype });
       void actions.loadModel();
+    },
+
+    /**
+     * A package folder from disk: copied into the model store (checked file by file against its
+     * manifest), then opened like any package and saved as the choice. While it copies, and if it
+     * fails, the model in use stays loaded; a failure's message names the file and what to do.
+     */
+    async openFolder(folder: PickedFolder): Promise<void> {
+      const { name, files } = folder;
+      const refuse = (message: string, code?: AppError['code']) => {
+        const kept = get().model;
+        set({
+          load: null,
+          error: {
+            source: 'model',
+            code,
+            message: kept ? `${message} ${kept.name} is still loaded and ready.` : message,
+          },
+        });
+      };
+      if (folder.problem) {
+        refuse(`${name} ${folder.problem}`);
+        return;
+      }
+      if (folder.overLimit) {
+        refuse(
+          `${name} holds more than ${MAX_FOLDER_FILES} files; a model package has fewer. Choose the package's own folder (the one that holds manifest.json).`,
+        );
+        return;
+      }
+      clearErrorsFrom('model');
+      const started = performance.now();
+      set({ load: { baseUrl: name, files: {}, totalLoaded: 0, totalBytes: 0 } });
+      let imported: { baseUrl: string; name: string };
+      try {
+        imported = await deps.client.importFolder(name, files, (p) => {
+          const load = get().load;
+          if (load) set({ load: loadProgressOf(load, p) });
+        });
+      } catch (e) {
+        refuse(
+          e instanceof EngineError ? e.message : toAppError('model', e).message,
+          e instanceof EngineError ? e.code : undefined,
+        );
+        return;
+      }
+      const bytes = get().load?.totalBytes ?? 0;
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      set({
+        load: null,
+        notice: `Copied ${imported.name} (${formatBytes(bytes)}) into this browser's storage in ${seconds} s.`,
+      });
+      void actions.refreshCache();
+      await actions.loadModel(imported.baseUrl);
     },
 
     /** Loads a bundled or hosted model package (a folder URL holding manifest.json); saved as the choice once it loads. */

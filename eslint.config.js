@@ -193,8 +193,8 @@ export default tseslint.config(
       // tests of the engine itself that build engines on runners of their own around an opened
       // package's: the goldens' parity (the raw engine, no memory policy), and engines whose
       // runners count calls and capture feeds
-      'cli/parity.test.ts',
-      'cli/engineNode.test.ts',
+      'src/engine/runtime/node/parity.test.ts',
+      'src/engine/runtime/node/engine.test.ts',
       // the engine's own time per step against a runner with the graphs taken out: no package
       'bench/node/engineOverhead.ts',
     ],

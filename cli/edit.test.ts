@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './edit';
 import { decodeImage } from './imageIO';
 import { withJpegMetadata, withTrailer } from '../src/engine/testing/imageVariants';
-import { hasTiny, TINY } from './testModel';
+import { hasTiny, TINY } from '../src/engine/runtime/node/testing/testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -17,7 +17,7 @@ import type { Manifest } from '../src/engine/manifest';
 import { readManifest } from '../src/engine/runtime/node/manifestFile';
 import { folderSource, openPackage } from '../src/engine/runtime/node/modelPackage';
 import { main } from './edit';
-import { hasTiny, TINY } from './testModel';
+import { hasTiny, TINY } from '../src/engine/runtime/node/testing/testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

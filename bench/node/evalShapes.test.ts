@@ -18,7 +18,7 @@ import {
 import type { PairResult } from './evalShapes';
 import { openPackage } from '../../src/engine/runtime/node/modelPackage';
 import type { OpenPackage } from '../../src/engine/runtime/node/modelPackage';
-import { REPO } from '../../cli/testModel';
+import { REPO } from '../../src/engine/runtime/node/testing/testModel';
 
 const MODEL = `${REPO}${SHAPES_MODEL}`;
 const hasShapes = existsSync(`${MODEL}/manifest.json`);

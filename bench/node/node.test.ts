@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openPackage } from '../../src/engine/runtime/node/modelPackage';
-import { REPO } from '../../cli/testModel';
+import { REPO } from '../../src/engine/runtime/node/testing/testModel';
 import type { EditRequest } from '../../src/engine/pipeline';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';

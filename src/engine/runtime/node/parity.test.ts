@@ -5,20 +5,20 @@
  * tokenizers' ids. Goldens: tools/export/goldens/tiny-random (see its index.json).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rgbaToChw } from '../src/engine/image';
-import type { RgbaImage } from '../src/engine/image';
-import { EditEngine } from '../src/engine/pipeline';
-import type { StepEvent } from '../src/engine/pipeline';
-import { replayRng } from '../src/engine/rng';
-import { temperatureSchedule } from '../src/engine/scheduler';
-import { makeTensor } from '../src/engine/tensor';
-import { clipTokens } from '../src/engine/textEncoder';
-import type { AnyTensor } from '../src/engine/tensor';
-import { Goldens } from './goldens';
-import { decodeImage } from './imageIO';
-import { openPackage } from '../src/engine/runtime/node/modelPackage';
-import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
-import { GOLDENS, hasGoldens, hasTiny, TINY } from './testModel';
+import { rgbaToChw } from '../../image';
+import type { RgbaImage } from '../../image';
+import { EditEngine } from '../../pipeline';
+import type { StepEvent } from '../../pipeline';
+import { replayRng } from '../../rng';
+import { temperatureSchedule } from '../../scheduler';
+import { makeTensor } from '../../tensor';
+import { clipTokens } from '../../textEncoder';
+import type { AnyTensor } from '../../tensor';
+import { Goldens } from './testing/goldens';
+import { decodeImage } from '../../../../cli/imageIO';
+import { openPackage } from './modelPackage';
+import type { OpenPackage } from './modelPackage';
+import { GOLDENS, hasGoldens, hasTiny, TINY } from './testing/testModel';
 import { readFileSync } from 'node:fs';
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -2,12 +2,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RgbaImage } from '../src/engine/image';
-import { EditEngine } from '../src/engine/pipeline';
-import type { GraphName } from '../src/engine/ports';
-import { openPackage } from '../src/engine/runtime/node/modelPackage';
-import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
-import { hasTiny, TINY } from './testModel';
+import type { RgbaImage } from '../../image';
+import { EditEngine } from '../../pipeline';
+import type { GraphName } from '../../ports';
+import { openPackage } from './modelPackage';
+import type { OpenPackage } from './modelPackage';
+import { hasTiny, TINY } from './testing/testModel';
 
 function photo(w: number, h: number): RgbaImage {
   const data = new Uint8ClampedArray(w * h * 4);

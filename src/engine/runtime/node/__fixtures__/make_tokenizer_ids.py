@@ -2,7 +2,7 @@
 the exporter's reference pipeline encodes (Tokenizer.from_file + the padding/truncation stored
 in tokenizer.json). The TypeScript adapter must reproduce them exactly.
 
-Run: tools/export/.venv/bin/python cli/__fixtures__/make_tokenizer_ids.py  → tokenizer_ids.json
+Run: tools/export/.venv/bin/python src/engine/runtime/node/__fixtures__/make_tokenizer_ids.py  → tokenizer_ids.json
 """
 import hashlib
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 import tokenizers
 from tokenizers import Tokenizer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[5]
 PKG = ROOT / "public" / "models" / "tiny-random"
 PROMPTS = [
     "make it into ghibli style", "turn the sky into a sunset", "remove the person on the left",
@@ -22,7 +22,7 @@ PROMPTS = [
     "numbers 1234567890 and symbols #$%&*()[]{}", "<|startoftext|> literal specials <bos> <pad>",
     " ".join(f"word{i}" for i in range(300)),
 ]
-out = {"generator": "cli/__fixtures__/make_tokenizer_ids.py", "tokenizers_version": tokenizers.__version__,
+out = {"generator": "src/engine/runtime/node/__fixtures__/make_tokenizer_ids.py", "tokenizers_version": tokenizers.__version__,
        "sha256": {n: hashlib.sha256((PKG / n / "tokenizer.json").read_bytes()).hexdigest() for n in ("tokenizer_clip", "tokenizer_llm")},
        "cases": []}
 for name in ("tokenizer_clip", "tokenizer_llm"):

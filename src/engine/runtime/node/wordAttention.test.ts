@@ -1,10 +1,10 @@
 /** Per-word attention of a past step, on the real tiny graphs (onnxruntime-node). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RgbaImage } from '../src/engine/image';
-import type { EditEngine, EditRequest, StepEvent } from '../src/engine/pipeline';
-import { openPackage } from '../src/engine/runtime/node/modelPackage';
-import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
-import { TINY } from './testModel';
+import type { RgbaImage } from '../../image';
+import type { EditEngine, EditRequest, StepEvent } from '../../pipeline';
+import { openPackage } from './modelPackage';
+import type { OpenPackage } from './modelPackage';
+import { TINY } from './testing/testModel';
 
 function photo(w: number, h: number): RgbaImage {
   const data = new Uint8ClampedArray(w * h * 4);

@@ -3,15 +3,15 @@
  * sessions that exist at each moment are the ones the policy allows, at load and during edits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RgbaImage } from '../src/engine/image';
-import { GRAPH_NAMES } from '../src/engine/manifest';
-import { memoryPolicy, MEMORY_PHASED_BYTES, MEMORY_TIGHT_BYTES } from '../src/engine/package';
-import type { PackageRunner } from '../src/engine/package';
-import type { EditRequest } from '../src/engine/pipeline';
-import type { GraphName, GraphRunner } from '../src/engine/ports';
-import { openPackage } from '../src/engine/runtime/node/modelPackage';
-import type { OpenPackage } from '../src/engine/runtime/node/modelPackage';
-import { TINY } from './testModel';
+import type { RgbaImage } from '../../image';
+import { GRAPH_NAMES } from '../../manifest';
+import { memoryPolicy, MEMORY_PHASED_BYTES, MEMORY_TIGHT_BYTES } from '../../package';
+import type { PackageRunner } from '../../package';
+import type { EditRequest } from '../../pipeline';
+import type { GraphName, GraphRunner } from '../../ports';
+import { openPackage } from './modelPackage';
+import type { OpenPackage } from './modelPackage';
+import { TINY } from './testing/testModel';
 
 function photo(w: number, h: number): RgbaImage {
   const data = new Uint8ClampedArray(w * h * 4);

@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixText, normalizeClipText } from '../src/engine/clipText';
-import { clipTokens } from '../src/engine/textEncoder';
-import { readManifest } from '../src/engine/runtime/node/manifestFile';
-import { loadTokenizer } from '../src/engine/runtime/node/modelPackage';
-import { hasTiny, REPO, TINY } from './testModel';
+import { fixText, normalizeClipText } from '../../clipText';
+import { clipTokens } from '../../textEncoder';
+import { readManifest } from './manifestFile';
+import { loadTokenizer } from './modelPackage';
+import { hasTiny, REPO, TINY } from './testing/testModel';
 
 interface Golden {
   tokenizer_sha256: string;

@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tokenizerPaddingSide } from '../src/engine/hfTokenizer';
-import { readManifest } from '../src/engine/runtime/node/manifestFile';
-import { loadTokenizer } from '../src/engine/runtime/node/modelPackage';
-import { hasTiny, TINY } from './testModel';
+import { tokenizerPaddingSide } from '../../hfTokenizer';
+import { readManifest } from './manifestFile';
+import { loadTokenizer } from './modelPackage';
+import { hasTiny, TINY } from './testing/testModel';
 
 interface Case {
   tokenizer: 'tokenizer_clip' | 'tokenizer_llm';
@@ -36,14 +36,16 @@ describe.skipIf(!manifest || !tok)('tokenizers match the Python tokenizers libra
     readFileSync(new URL('./__fixtures__/tokenizer_ids.json', import.meta.url), 'utf8'),
   ) as { sha256: Record<string, string>; cases: Case[] };
   // the fixture belongs to one version of the package's tokenizers; a re-exported package needs
-  // `tools/export/.venv/bin/python cli/__fixtures__/make_tokenizer_ids.py` (the goldens test still runs)
+  // `tools/export/.venv/bin/python src/engine/runtime/node/__fixtures__/make_tokenizer_ids.py` (the goldens test still runs)
   const sha = (n: string) =>
     createHash('sha256')
       .update(readFileSync(`${TINY}/${n}/tokenizer.json`))
       .digest('hex');
   const current = ['tokenizer_clip', 'tokenizer_llm'].every((n) => fixture.sha256[n] === sha(n));
   it('the fixture was made from the tokenizer files in the package', () => {
-    expect(current, 'stale fixture: rerun cli/__fixtures__/make_tokenizer_ids.py').toBe(true);
+    expect(current, 'stale fixture: rerun src/engine/runtime/node/__fixtures__/make_tokenizer_ids.py').toBe(
+      true,
+    );
   });
   for (const c of fixture.cases) {
     it.skipIf(!current)(

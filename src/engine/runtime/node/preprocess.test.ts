@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chwToRgba, imageToModelPixels, maskToGrid, resizeImage } from '../src/engine/image';
-import type { RgbaImage } from '../src/engine/image';
-import { decodeImage } from './imageIO';
-import { REPO } from './testModel';
+import { chwToRgba, imageToModelPixels, maskToGrid, resizeImage } from '../../image';
+import type { RgbaImage } from '../../image';
+import { decodeImage } from '../../../../cli/imageIO';
+import { REPO } from './testing/testModel';
 
 const DIR = join(REPO, 'tools/export/goldens/preprocess');
 interface Index {

@@ -65,7 +65,10 @@ def export_graph(
     del program  # its folded constants are copies: free them before folding more
     gc.collect()
     provenance = {
-        t.name: {"sources": [dict(weights[t.name])], "transforms": []}
+        t.name: {
+            "sources": [{"subfolder": weights[t.name]["subfolder"], "tensor": weights[t.name]["tensor"]}],
+            "transforms": list(weights[t.name].get("transforms", [])),
+        }
         for t in model.graph.initializer
         if t.name in weights
     }
@@ -381,9 +384,33 @@ def checkpoint_weights(module: torch.nn.Module, components: dict, root: Path) ->
             if stored is not None and key not in stored:
                 continue
             by_storage.setdefault(_storage_key(t), (subfolder, key))
+    by_base = {k[0]: (k, v) for k, v in by_storage.items()}
     out = {}
     for key, t in module.state_dict(keep_vars=True).items():
         hit = by_storage.get(_storage_key(t))
         if hit is not None:
             out[key] = {"subfolder": hit[0], "tensor": hit[1]}
+            continue
+        base = by_base.get(_storage_key(t)[0])
+        if base is not None:  # a slice of a checkpoint tensor (the VQ decoder's channel parts)
+            step = _slice_of(base[0], t)
+            if step is not None:
+                out[key] = {"subfolder": base[1][0], "tensor": base[1][1], "transforms": [step]}
     return out
+
+
+def _slice_of(base_key: tuple, t: torch.Tensor) -> dict | None:
+    """The slice transform that makes view ``t`` from the contiguous tensor described by
+    ``base_key`` (storage, offset, shape, stride), or None where ``t`` is no such slice."""
+    _, offset, shape, stride = base_key
+    if tuple(t.stride()) != stride or t.dim() != len(shape):
+        return None
+    delta = t.storage_offset() - offset
+    axes = []
+    for axis, (n, st) in enumerate(zip(shape, stride)):
+        start, delta = divmod(delta, st) if st else (0, delta)
+        if start + t.shape[axis] > n:
+            return None
+        if start or t.shape[axis] != n:
+            axes.append({"axis": axis, "start": int(start), "stop": int(start + t.shape[axis]), "step": 1})
+    return {"op": "slice", "axes": axes} if delta == 0 and axes else None

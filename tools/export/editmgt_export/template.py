@@ -335,8 +335,8 @@ def build_templates(
         if unmapped:
             graph, names = next(iter(unmapped.items()))
             raise ExportError(
-                f"{graph}: {len(names)} parameters are copies, not checkpoint tensors (e.g. {names[0]}); "
-                "a template cannot map them (the VQ decoder's channel parts: a resolution where it is not split)"
+                f"{graph}: {len(names)} parameters are neither checkpoint tensors nor slices of them "
+                f"(e.g. {names[0]}); a template cannot map them"
             )
         staged = work / "templates"
         written = write_templates(package, provenance, staged)

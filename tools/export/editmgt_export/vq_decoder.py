@@ -20,6 +20,11 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def _view(t: torch.Tensor, index: tuple) -> nn.Parameter:
+    """A parameter sharing ``t``'s storage (a slice of it)."""
+    return nn.Parameter(t.detach()[index], requires_grad=False)
+
+
 def _conv_parts(conv: nn.Conv2d, in_parts: int, out_parts: int) -> nn.ModuleList:
     """conv's weight as [out_parts][in_parts] convs (the bias on the first of each row)."""
     ci, co = conv.in_channels // in_parts, conv.out_channels // out_parts
@@ -36,10 +41,11 @@ def _conv_parts(conv: nn.Conv2d, in_parts: int, out_parts: int) -> nn.ModuleList
                 dilation=conv.dilation,
                 bias=conv.bias is not None and i == 0,
             )
-            with torch.no_grad():
-                part.weight.copy_(conv.weight[j * co : (j + 1) * co, i * ci : (i + 1) * ci])
-                if part.bias is not None:
-                    part.bias.copy_(conv.bias[j * co : (j + 1) * co])
+            # views of the conv's own tensors, not copies: the exporter finds a part's checkpoint
+            # tensor and slice by its storage (onnx_export.checkpoint_weights)
+            part.weight = _view(conv.weight, (slice(j * co, (j + 1) * co), slice(i * ci, (i + 1) * ci)))
+            if part.bias is not None:
+                part.bias = _view(conv.bias, (slice(j * co, (j + 1) * co),))
             row.append(part)
         rows.append(row)
     return rows
@@ -64,9 +70,8 @@ class _GroupNormParts(nn.Module):
         self.parts = nn.ModuleList()
         for i in range(k):
             part = nn.GroupNorm(norm.num_groups // k, c, eps=norm.eps, affine=True)
-            with torch.no_grad():
-                part.weight.copy_(norm.weight[i * c : (i + 1) * c])
-                part.bias.copy_(norm.bias[i * c : (i + 1) * c])
+            part.weight = _view(norm.weight, (slice(i * c, (i + 1) * c),))
+            part.bias = _view(norm.bias, (slice(i * c, (i + 1) * c),))
             self.parts.append(part)
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -74,3 +74,36 @@ def test_every_weight_is_mapped(templates):
             weights = [e for e in weight_map["entries"] if "sources" in e]
             assert weights, f"{d}/{path.name} maps no weight"
             assert all("encoding" in e and "place" in e for e in weights)
+
+
+def test_the_vq_decoders_channel_parts_map_to_slices_of_checkpoint_tensors(tmp_path):
+    """Where the decoder's wide tensors are split (the full-size VQ-GAN at 512 px), its parts are
+    views of the checkpoint's tensors: each maps to its tensor and a slice, nothing is left over."""
+    import numpy as np
+    from diffusers import VQModel
+
+    from editmgt_export.graphs import VqDecode
+    from editmgt_export.onnx_export import checkpoint_weights
+    from editmgt_export.tiny import TINY_VQ, randomize
+    from editmgt_export.weightmap import apply_transform
+
+    vq = VQModel(**TINY_VQ)
+    randomize(vq, 5)
+    module = VqDecode(vq, split_tail=True)
+    assert module.tail is not None
+    weights = checkpoint_weights(module, {"vq": (vq, "vqvae")}, tmp_path)
+    assert [k for k, _ in module.named_parameters() if k not in weights] == []
+    stored = vq.state_dict()
+    # tail.d is the decoder itself; the other tail tensors are the parts
+    parts = {k: v for k, v in module.state_dict().items() if k.startswith("tail.") and not k.startswith("tail.d.")}
+    assert len(parts) >= 8
+    sliced = 0
+    for key, value in parts.items():
+        w = weights[key]  # a slice, or the whole tensor where a part spans it (a single output part's bias)
+        assert w["subfolder"] == "vqvae" and [t["op"] for t in w.get("transforms", [])] in ([], ["slice"]), key
+        sliced += bool(w.get("transforms"))
+        got = stored[w["tensor"]].numpy()
+        for t in w.get("transforms", []):
+            got = apply_transform(got, t)
+        np.testing.assert_array_equal(got, value.numpy())
+    assert sliced >= 8

@@ -11,14 +11,7 @@ import { parseRawManifest } from '../src/engine/manifest';
 import type { ManifestFile } from '../src/engine/manifest';
 import { localPackageUrl, MAX_FOLDER_FILES } from '../src/protocol/localPackage';
 import { createSha256, sha256Hex } from './blobReader';
-import {
-  checkStorage,
-  LOCAL_ORIGIN,
-  packageDir,
-  removePackage,
-  storeManifest,
-  verifiedMark,
-} from './modelStore';
+import { checkStorage, LOCAL_ORIGIN, packageDir, removePackage, verifiedMark } from './modelStore';
 import type { Progress } from './modelStore';
 import { fileIfExists, removeEntry, renameFile, writeSmallFile } from './opfs';
 
@@ -127,15 +120,7 @@ async function copyFile(
       if (bytes.byteLength !== end - at)
         unreadable(where)(new Error('it is shorter than when it was chosen'));
       hash.update(bytes);
-      try {
-        writer.write(bytes, { at });
-      } catch (err) {
-        if (isQuotaError(err))
-          throw new FolderError(
-            `The browser's storage filled up while ${where} was copied. Free disk space or clear the model cache, then open the folder again.`,
-          );
-        throw err;
-      }
+      writer.write(bytes, { at });
       onBytes(end);
     }
     writer.flush();
@@ -171,7 +156,6 @@ export async function importFolder(
       `${name} holds ${files.length} files; a model package has at most ${MAX_FOLDER_FILES}. Choose the package's own folder (the one that holds manifest.json).`,
     );
   const { manifest, text, sha256 } = await readManifest(name, files);
-  const copies = matchFiles(name, manifest.files, files);
   const baseUrl = localPackageUrl(name, sha256);
   const dir = await packageDir(baseUrl);
   if (!dir)
@@ -179,11 +163,15 @@ export async function importFolder(
       'This browser gives the app no storage here (a private window?): a folder cannot be opened in it.',
     );
   const listedBefore = (await fileIfExists(dir, LOCAL_ORIGIN)) !== null;
+  let copying = `${name}/manifest.json`;
   try {
+    // the storage preflight, by the manifest's sizes, before any file is looked at or copied
     await checkStorage(dir, manifest.files);
+    const copies = matchFiles(name, manifest.files, files);
     const totalBytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
     let done = 0;
     for (const copy of copies) {
+      copying = copy.where;
       const onBytes = (loaded: number) =>
         onProgress({
           file: copy.listed.path,
@@ -195,11 +183,16 @@ export async function importFolder(
       await copyFile(dir, copy, onBytes, signal);
       done += copy.listed.bytes;
     }
-    await storeManifest(baseUrl, text);
+    copying = `${name}/manifest.json`;
+    await writeSmallFile(dir, 'manifest.json', new TextEncoder().encode(text));
     await writeSmallFile(dir, LOCAL_ORIGIN, new TextEncoder().encode(JSON.stringify({ url: baseUrl, name })));
   } catch (err) {
     // nothing half-copied stays (a package imported before under this key keeps its files)
     if (!listedBefore) await removePackage(baseUrl);
+    if (isQuotaError(err))
+      throw new FolderError(
+        `The browser's storage filled up while ${copying} was copied. Free disk space or clear the model cache, then open the folder again.`,
+      );
     throw err;
   }
   return { baseUrl, name };

@@ -16,6 +16,9 @@ The licence facts, and where they are stated:
 
 from __future__ import annotations
 
+import argparse
+import json
+from pathlib import Path
 from urllib.parse import quote
 
 GEMMA_NOTICE = "Gemma is provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms"
@@ -158,3 +161,46 @@ def model_card(
 def notice_text(from_editmgt: bool = True) -> str:
     """The ``NOTICE`` file the Gemma Terms of Use (Section 3.1) ask a Distribution to carry."""
     return f"{GEMMA_NOTICE}\n" if from_editmgt else ""
+
+
+def write_card(package: Path, **options) -> list[Path]:
+    """Writes ``README.md`` (and, for a package from EditMGT, ``NOTICE``) into the package folder.
+    Neither is listed in the manifest's ``files``: the editor downloads only listed files, so the
+    card changes no byte the editor reads."""
+    manifest = json.loads((package / "manifest.json").read_text())
+    written = [package / "README.md"]
+    written[0].write_text(model_card(manifest, **options))
+    notice = notice_text(options.get("from_editmgt", True))
+    if notice:
+        (package / "NOTICE").write_text(notice)
+        written.append(package / "NOTICE")
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m editmgt_export.model_card",
+        description="Write a converted package's model card (README.md) and Gemma NOTICE file.",
+    )
+    parser.add_argument("package", type=Path, help="the package folder (holds manifest.json)")
+    parser.add_argument("--repo", help="the hub repo it is published in, owner/name")
+    parser.add_argument("--revision", default="main")
+    parser.add_argument("--editor-url", help="a deployed copy of the editor, for the open link")
+    parser.add_argument(
+        "--not-from-editmgt",
+        action="store_true",
+        help="the weights are not EditMGT's (trained from scratch, random): no Gemma/CLIP notices",
+    )
+    args = parser.parse_args(argv)
+    for path in write_card(
+        args.package,
+        repo=args.repo,
+        revision=args.revision,
+        editor_url=args.editor_url,
+        from_editmgt=not args.not_from_editmgt,
+    ):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

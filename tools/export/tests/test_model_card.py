@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from editmgt_export.model_card import GEMMA_NOTICE, model_card, notice_text, open_link, resolve_url
+from editmgt_export.model_card import GEMMA_NOTICE, main, model_card, notice_text, open_link, resolve_url
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -72,3 +72,16 @@ def test_without_a_repo_the_card_says_where_the_url_comes_from():
 def test_card_is_the_same_for_the_same_package():
     m = _manifest("tiny-random")
     assert model_card(m, repo="a/b") == model_card(json.loads(json.dumps(m)), repo="a/b")
+
+
+def test_write_card_adds_the_card_and_notice_without_touching_the_manifest(tmp_path):
+    manifest = (ROOT / "public" / "models" / "tiny-random" / "manifest.json").read_bytes()
+    (tmp_path / "manifest.json").write_bytes(manifest)
+    main([str(tmp_path), "--repo", "a/b", "--editor-url", "https://editor.example/"])
+    assert (tmp_path / "manifest.json").read_bytes() == manifest
+    assert (tmp_path / "README.md").read_text() == model_card(
+        json.loads(manifest), repo="a/b", editor_url="https://editor.example/"
+    )
+    assert (tmp_path / "NOTICE").read_text() == GEMMA_NOTICE + "\n"
+    listed = {f["path"] for f in json.loads(manifest)["files"]}
+    assert "README.md" not in listed and "NOTICE" not in listed

@@ -1,0 +1,373 @@
+/**
+ * A checkpoint → a model package, from templates (docs/convert.md): for each dtype, each graph's
+ * template and weight map (applyWeightMap.ts); the tokenizers (tokenizer.json with the package's
+ * fixed length, made from vocab.json + merges.txt where that is all there is); the manifest, the
+ * templates' own with this conversion's name, source, files (sizes and sha256, streamed back from
+ * the written files), codebook colours and generator.
+ *
+ * The host gives the output (`PackageWriter`: it writes into a temporary folder and renames it
+ * once this returns, or removes it when this throws) and the VQ decode for the codebook colours
+ * (`decodeVq`: the core has no runtime of its own).
+ *
+ * The checkpoint must be of the templates' config: the configs' values the package's config
+ * records are compared first (a message names the checkpoint's file and field); tensor names,
+ * dtypes and shapes are then checked entry by entry against the maps.
+ */
+import { CheckpointError, readText } from './byteSource';
+import type { CheckpointSource } from './byteSource';
+import { openCheckpoint } from './checkpoint';
+import type { Checkpoint } from './checkpoint';
+import { tokenizerJsonText, withFixedLength } from './clipTokenizer';
+import { applyWeightMap, readWeightMap } from './applyWeightMap';
+import type { ApplyStats, PackageWriter } from './applyWeightMap';
+import { codebookMosaics, patchMeans } from './codebookColors';
+import { createStreamDigest } from './digest';
+import { field, fromPlain, parsePyJson, plain, pyFloat, pyInt, pyJsonText } from './pyJson';
+import type { PyJson, PyObject } from './pyJson';
+import type { CheckpointWeights } from './weights';
+import { validateManifest } from '../manifest';
+
+export const CONVERTER_TOOL = 'editmgt convert (TypeScript) 0.1.0';
+
+/** Decodes token grids [n, h, w] (int32) with the package's `vq_decode` → pixels [n, 3, H, W]. */
+export type DecodeVq = (request: {
+  /** the package path of the vq_decode graph to run (e.g. `fp32/vq_decode.onnx`) */
+  readonly graphFile: string;
+  readonly ids: Int32Array;
+  readonly grids: number;
+  readonly tokenGrid: readonly [number, number];
+}) => Promise<{ pixels: Float32Array; height: number; width: number }>;
+
+export interface ConvertOptions {
+  readonly source: CheckpointSource;
+  /** the templates folder of the checkpoint's config (manifest.json, <dtype>/<graph>.*) */
+  readonly templates: CheckpointSource;
+  readonly writer: PackageWriter;
+  /** dtypes to write, in the manifest's order */
+  readonly dtypes: readonly string[];
+  /** must equal the templates' resolution when given */
+  readonly resolution?: number;
+  /** the manifest's `name` */
+  readonly name: string;
+  /** the manifest's `source.id` (default: the source's name) */
+  readonly sourceId?: string;
+  /** the manifest's `source.revision` (default: `revision` of the source, else a content hash) */
+  readonly revision?: string;
+  /** runs the package's vq_decode for the manifest's codebook colours */
+  readonly decodeVq: DecodeVq;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+export interface ConvertResult {
+  readonly manifest: unknown;
+  readonly files: readonly string[];
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+}
+
+const TOKENIZERS = { clip: ['tokenizer', 'tokenizer_clip'], llm: ['llm_encoder', 'tokenizer_llm'] } as const;
+
+function num(v: PyJson | undefined): number | undefined {
+  return v !== undefined && v !== null && typeof v === 'object' && 'text' in v ? v.value : undefined;
+}
+
+/** The config values the templates' manifest records, compared with the checkpoint's configs. */
+export function checkConfig(ckpt: Checkpoint, config: PyJson | undefined, templatesName: string): void {
+  const t = ckpt.configs.transformer;
+  const sub = ckpt.transformerSubfolder;
+  const vqBlocks = ckpt.configs.vq['block_out_channels'];
+  const checks: [string, string, unknown][] = [
+    ['codebook_size', `${sub}/config.json codebook_size`, t['codebook_size']],
+    ['vocab_size', `${sub}/config.json vocab_size`, t['vocab_size']],
+    [
+      'mask_token_id',
+      'scheduler/scheduler_config.json mask_token_id',
+      ckpt.configs.scheduler['mask_token_id'],
+    ],
+    [
+      'masking_schedule',
+      'scheduler/scheduler_config.json masking_schedule',
+      ckpt.configs.scheduler['masking_schedule'] ?? 'cosine',
+    ],
+    [
+      'vae_scale_factor',
+      'vqvae/config.json block_out_channels (2^(length − 1))',
+      Array.isArray(vqBlocks) ? 2 ** (vqBlocks.length - 1) : vqBlocks,
+    ],
+    ['text.clip_dim', `${sub}/config.json pooled_projection_dim`, t['pooled_projection_dim']],
+    ['text.llm_dim', `${sub}/config.json joint_attention_dim`, t['joint_attention_dim']],
+    ...(
+      [
+        'num_layers',
+        'num_single_layers',
+        'num_attention_heads',
+        'attention_head_dim',
+        'connector_type',
+        'downsample',
+        'upsample',
+      ] as const
+    ).map((k): [string, string, unknown] => [`transformer.${k}`, `${sub}/config.json ${k}`, t[k]]),
+  ];
+  for (const [path, what, found] of checks) {
+    const expected = plain(field(config, ...path.split('.')) ?? null);
+    if (expected === null) continue;
+    if (found !== expected)
+      throw new CheckpointError(
+        `${ckpt.source.name}/${what} is ${JSON.stringify(found ?? null)}, but the templates (${templatesName}) are for ${JSON.stringify(expected)} (config.${path}); make templates for this config with the exporter's template command`,
+      );
+  }
+}
+
+/** Python's pathlib order of package paths (by parts). */
+function byParts(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++)
+    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+  return pa.length - pb.length;
+}
+
+/** The exporter's `content:` revision of a local checkpoint (paths, JSON bytes, weights' sizes). */
+export async function contentRevision(source: CheckpointSource, signal?: AbortSignal): Promise<string> {
+  const digest = await createStreamDigest();
+  const enc = new (
+    globalThis as unknown as { TextEncoder: new () => { encode(s: string): Uint8Array } }
+  ).TextEncoder();
+  const files = [...(await source.list(signal))].filter((p) => /\.(json|safetensors)$/.test(p)).sort(byParts);
+  for (const p of files) {
+    digest.update(enc.encode(p));
+    const file = await source.open(p, signal);
+    digest.update(
+      p.endsWith('.json') ? await file.read(0, file.size, signal) : enc.encode(String(file.size)),
+    );
+  }
+  return `content:${digest.hex().slice(0, 16)}`;
+}
+
+/** tokenizer.json's text with its padding and truncation set to the package's fixed length. */
+function fixedLengthText(text: string, truncation: unknown, padding: unknown, where: string): string {
+  const json = JSON.parse(text) as Record<string, unknown>;
+  if (
+    JSON.stringify(json['truncation']) === JSON.stringify(truncation) &&
+    JSON.stringify(json['padding']) === JSON.stringify(padding)
+  )
+    return text;
+  const nested = (v: unknown) => JSON.stringify(v, null, 2).replace(/\n/g, '\n  ');
+  const t = text.indexOf('\n  "truncation": ');
+  const p = text.indexOf('\n  "padding": ');
+  const next = p < 0 ? -1 : text.slice(p + 1).search(/\n {2}"[^"]+": /);
+  if (t < 0 || p < t || next < 0)
+    throw new CheckpointError(
+      `${where}: tokenizer.json is not laid out as the tokenizers library writes it; cannot set its padding`,
+    );
+  const end = p + 1 + next;
+  return `${text.slice(0, t)}\n  "truncation": ${nested(truncation)},\n  "padding": ${nested(padding)},${text.slice(end)}`;
+}
+
+function tokenString(json: Record<string, unknown>, id: number): string | undefined {
+  const added = json['added_tokens'];
+  if (Array.isArray(added))
+    for (const a of added as { id: number; content: string }[]) if (a.id === id) return a.content;
+  const vocab = (json['model'] as Record<string, unknown> | undefined)?.['vocab'];
+  if (vocab && typeof vocab === 'object' && !Array.isArray(vocab))
+    for (const [k, v] of Object.entries(vocab)) if (v === id) return k;
+  if (Array.isArray(vocab)) return (vocab[id] as [string, number] | undefined)?.[0];
+  return undefined;
+}
+
+async function writeTokenizers(
+  ckpt: Checkpoint,
+  template: PyJson | undefined,
+  writer: PackageWriter,
+  signal?: AbortSignal,
+): Promise<PyObject> {
+  const out: PyObject = new Map();
+  const enc = new (
+    globalThis as unknown as { TextEncoder: new () => { encode(s: string): Uint8Array } }
+  ).TextEncoder();
+  const files = new Set(await ckpt.source.list(signal));
+  for (const key of ['clip', 'llm'] as const) {
+    const entry = field(template, key);
+    if (!(entry instanceof Map))
+      throw new CheckpointError(`the templates' manifest has no tokenizers.${key}`);
+    const [sub, folder] = TOKENIZERS[key];
+    const tok = ckpt.tokenizers[key];
+    const maxLength = num(entry.get('max_length'))!;
+    const padId = num(entry.get('pad_id'))!;
+    const side = entry.get('padding_side') === 'left' ? 'left' : 'right';
+    const where = `${ckpt.source.name}/${sub}`;
+    const parsed = JSON.parse(tok.tokenizerJson) as Record<string, unknown>;
+    const padToken = tokenString(parsed, padId);
+    if (padToken === undefined)
+      throw new CheckpointError(`${where}: the tokenizer has no token ${padId}, the package's pad_id`);
+    const fixed = withFixedLength(tok.made ?? (parsed as never), { maxLength, padId, padToken, side });
+    const text = tok.made
+      ? tokenizerJsonText(fixed)
+      : fixedLengthText(tok.tokenizerJson, fixed.truncation, fixed.padding, where);
+    await writer.writeFile(`${folder}/tokenizer.json`, enc.encode(text));
+    const listed: PyJson[] = [`${folder}/tokenizer.json`];
+    for (const extra of ['tokenizer_config.json', 'special_tokens_map.json'])
+      if (files.has(`${sub}/${extra}`)) {
+        const f = await ckpt.source.open(`${sub}/${extra}`, signal);
+        await writer.writeFile(`${folder}/${extra}`, await f.read(0, f.size, signal));
+        listed.push(`${folder}/${extra}`);
+      }
+    const copy: PyObject = new Map(entry);
+    copy.set('files', listed);
+    out.set(key, copy);
+  }
+  return out;
+}
+
+/** Converts; see the module comment. Throws a `CheckpointError` naming the file, tensor or field. */
+export async function convertPackage(options: ConvertOptions): Promise<ConvertResult> {
+  const { source, templates, writer, signal } = options;
+  const log = options.log ?? (() => {});
+  const templateManifest = parsePyJson(
+    await readText(templates, 'manifest.json', signal),
+    `${templates.name}/manifest.json`,
+  );
+  if (!(templateManifest instanceof Map))
+    throw new CheckpointError(`${templates.name}/manifest.json is not an object`);
+  const config = templateManifest.get('config');
+  const resolution = num(field(config, 'resolution'));
+  if (options.resolution !== undefined && options.resolution !== resolution)
+    throw new CheckpointError(
+      `the templates at ${templates.name} are for resolution ${resolution}, not ${options.resolution}; make templates at ${options.resolution} px with the exporter's template command`,
+    );
+  const dtypeEntries = templateManifest.get('dtypes');
+  if (!(dtypeEntries instanceof Map))
+    throw new CheckpointError(`${templates.name}/manifest.json has no dtypes`);
+  const dtypes = [...new Set(options.dtypes)];
+  if (dtypes.length === 0) throw new CheckpointError('no dtype asked for');
+  for (const d of dtypes)
+    if (!dtypeEntries.has(d))
+      throw new CheckpointError(
+        `the templates at ${templates.name} have no ${d} dtype (they have: ${[...dtypeEntries.keys()].join(', ')})`,
+      );
+
+  const ckpt = await openCheckpoint(source, { signal });
+  checkConfig(ckpt, config, templates.name);
+  const weights = (subfolder: string): CheckpointWeights => {
+    if (subfolder === 'text_encoder') return ckpt.weights.clip;
+    if (subfolder === 'llm_encoder') return ckpt.weights.llm;
+    if (subfolder === 'vqvae') return ckpt.weights.vq;
+    if (subfolder === 'editmgt' || subfolder === 'transformer') return ckpt.weights.transformer;
+    throw new CheckpointError(
+      `a weight map names subfolder '${subfolder}', which an EditMGT checkpoint does not have`,
+    );
+  };
+
+  const stats: ApplyStats = { bytesRead: 0 };
+  const written: string[] = [];
+  for (const d of dtypes) {
+    const graphs = field(dtypeEntries.get(d), 'graphs');
+    if (!(graphs instanceof Map))
+      throw new CheckpointError(`${templates.name}/manifest.json: dtypes.${d} has no graphs`);
+    for (const graph of graphs.keys()) {
+      const map = await readWeightMap(templates, `${d}/${graph}.weights.json`, signal);
+      if (map.graph !== graph || map.dtype !== d)
+        throw new CheckpointError(
+          `${templates.name}/${d}/${graph}.weights.json is the map of ${map.dtype}/${map.graph}`,
+        );
+      log(`${d}/${graph}`);
+      written.push(
+        ...(await applyWeightMap({
+          map,
+          templates,
+          templateFolder: d,
+          weights,
+          writer,
+          folder: d,
+          stats,
+          signal,
+        })),
+      );
+    }
+  }
+
+  const tokenizers = await writeTokenizers(ckpt, templateManifest.get('tokenizers'), writer, signal);
+  for (const v of tokenizers.values()) for (const f of field(v, 'files') as string[]) written.push(f);
+
+  // codebook colours: every code decoded as a 2×2 patch of mosaics, each patch's mean colour
+  const colors = await (async (): Promise<PyJson> => {
+    const k = num(field(config, 'codebook_size'))!;
+    const grid = plain(field(config, 'resolutions', String(resolution), 'token_grid') ?? null) as [
+      number,
+      number,
+    ];
+    const pick =
+      dtypes.find((d) => d === 'fp32') ??
+      dtypes.find(
+        (d) => (plain(field(dtypeEntries.get(d), 'graphs', 'vq_decode', 'dtype') ?? null) ?? d) === 'fp32',
+      ) ??
+      dtypes[0]!;
+    const graphFile = plain(field(dtypeEntries.get(pick), 'graphs', 'vq_decode', 'file') ?? null) as string;
+    const mosaics = codebookMosaics(k, grid);
+    const { pixels, height, width } = await options.decodeVq({
+      graphFile,
+      ids: mosaics.ids,
+      grids: mosaics.count,
+      tokenGrid: grid,
+    });
+    const means = patchMeans(pixels, mosaics.count, height, width, grid);
+    return means.slice(0, k).map((rgb) => rgb.map((v) => pyFloat(Number(v.toFixed(6)))));
+  })();
+
+  // the manifest: the templates' with this conversion's own fields
+  const manifest: PyObject = new Map();
+  const files: PyJson[] = [];
+  let bytesWritten = 0;
+  for (const path of [...written].sort(byParts)) {
+    signal?.throwIfAborted();
+    const digest = await createStreamDigest();
+    for await (const block of writer.readBlocks(path, signal)) digest.update(block);
+    bytesWritten += digest.length;
+    files.push(
+      new Map<string, PyJson>([
+        ['path', path],
+        ['bytes', pyInt(digest.length)],
+        ['sha256', digest.hex()],
+      ]),
+    );
+  }
+  const kept: PyObject = new Map(dtypes.map((d) => [d, dtypeEntries.get(d)!]));
+  const maxBuffer = Math.max(...dtypes.map((d) => num(field(dtypeEntries.get(d), 'max_buffer_bytes')) ?? 0));
+  const revision =
+    options.revision ?? (source as { commit?: string }).commit ?? (await contentRevision(source, signal));
+  for (const [key, value] of templateManifest) {
+    if (key === 'name') manifest.set(key, options.name);
+    else if (key === 'source')
+      manifest.set(
+        key,
+        new Map<string, PyJson>([
+          ['id', options.sourceId ?? source.name],
+          ['revision', revision],
+        ]),
+      );
+    else if (key === 'dtypes') manifest.set(key, kept);
+    else if (key === 'files') manifest.set(key, files);
+    else if (key === 'config' && value instanceof Map) {
+      const c: PyObject = new Map(value);
+      c.set('max_buffer_bytes', pyInt(maxBuffer));
+      manifest.set(key, c);
+    } else if (key === 'tokenizers') manifest.set(key, tokenizers);
+    else if (key === 'codebook_colors') manifest.set(key, colors);
+    else if (key === 'generator') manifest.set(key, fromPlain({ tool: CONVERTER_TOOL }));
+    else manifest.set(key, value);
+  }
+  try {
+    validateManifest(plain(manifest));
+  } catch (err) {
+    throw new CheckpointError(`the converted manifest is not valid: ${(err as Error).message}`);
+  }
+  const text = pyJsonText(manifest);
+  await writer.writeFile(
+    'manifest.json',
+    new (
+      globalThis as unknown as { TextEncoder: new () => { encode(s: string): Uint8Array } }
+    ).TextEncoder().encode(text),
+  );
+  return { manifest: plain(manifest), files: written, bytesRead: stats.bytesRead, bytesWritten };
+}

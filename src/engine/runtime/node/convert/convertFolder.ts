@@ -1,0 +1,119 @@
+/**
+ * `convertPackage` on node: a checkpoint (folder or `hf:` repo) and a templates folder → a
+ * package folder, written into a temporary sibling and renamed into place only when whole (on
+ * any failure, an abort included, the temporary folder is removed and nothing is left at the
+ * package's path). The codebook colours' VQ decode runs on onnxruntime-node.
+ */
+import { join } from 'node:path';
+import { CheckpointError, readText } from '../../../convert/byteSource';
+import { openCheckpoint } from '../../../convert/checkpoint';
+import { checkConfig, convertPackage } from '../../../convert/convertPackage';
+import { field, parsePyJson, plain } from '../../../convert/pyJson';
+import type { ConvertResult, DecodeVq } from '../../../convert/convertPackage';
+import { OrtNodeRunner } from '../ortNodeRunner';
+import { checkpointSource } from './checkpointSource';
+import { folderSource } from './folderSource';
+import { createPackageFolder } from './packageFolder';
+
+export interface ConvertFolderOptions {
+  /** a checkpoint folder or `hf:owner/repo[@revision]` */
+  readonly source: string;
+  readonly templates: string;
+  readonly out: string;
+  readonly dtypes: readonly string[];
+  readonly resolution?: number;
+  readonly name?: string;
+  readonly sourceId?: string;
+  readonly revision?: string;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+export async function convertFolder(
+  options: ConvertFolderOptions,
+): Promise<ConvertResult & { outDir: string }> {
+  const source = await checkpointSource(options.source);
+  const templates = folderSource(options.templates);
+  const folder = await createPackageFolder(options.out);
+  const runners: OrtNodeRunner[] = [];
+  const decodeVq: DecodeVq = async ({ graphFile, ids, grids, tokenGrid }) => {
+    const runner = new OrtNodeRunner({ files: { vq_decode: join(folder.tempDir, ...graphFile.split('/')) } });
+    runners.push(runner);
+    const [h, w] = tokenGrid;
+    const parts: Float32Array[] = [];
+    let dims: readonly number[] = [];
+    for (let m = 0; m < grids; m++) {
+      const out = await runner.run(
+        'vq_decode',
+        { ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] } },
+        options.signal,
+      );
+      const pixels = out['pixels'];
+      if (!pixels || pixels.type !== 'float32') throw new Error(`${graphFile} gave no float32 pixels`);
+      dims = pixels.dims;
+      parts.push(pixels.data);
+    }
+    const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return { pixels: all, height: dims[2]!, width: dims[3]! };
+  };
+  try {
+    const result = await convertPackage({
+      source,
+      templates,
+      writer: folder,
+      dtypes: options.dtypes,
+      resolution: options.resolution,
+      name: options.name ?? options.out.split(/[\\/]/).filter(Boolean).pop()!,
+      sourceId: options.sourceId ?? options.source,
+      revision: options.revision,
+      decodeVq,
+      signal: options.signal,
+      log: options.log,
+    });
+    for (const r of runners.splice(0)) await r.release();
+    options.signal?.throwIfAborted();
+    await folder.commit();
+    return { ...result, outDir: folder.outDir };
+  } catch (err) {
+    for (const r of runners.splice(0)) await r.release().catch(() => undefined);
+    await folder.discard();
+    throw err;
+  }
+}
+
+/**
+ * The first of `candidates` (template folders) made for the checkpoint's config at `resolution`
+ * (any resolution when not given); refused with each candidate's reason when none is.
+ */
+export async function findTemplates(
+  source: string,
+  candidates: readonly string[],
+  resolution?: number,
+  signal?: AbortSignal,
+): Promise<string> {
+  const ckpt = await openCheckpoint(await checkpointSource(source), { signal });
+  const reasons: string[] = [];
+  for (const dir of candidates) {
+    const templates = folderSource(dir);
+    const manifest = parsePyJson(await readText(templates, 'manifest.json', signal), `${dir}/manifest.json`);
+    const config = field(manifest, 'config');
+    const res = plain(field(config, 'resolution') ?? null);
+    try {
+      checkConfig(ckpt, config, dir);
+      if (resolution !== undefined && res !== resolution)
+        throw new CheckpointError(`made for ${String(res)} px`);
+      return dir;
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      reasons.push(`${dir}: ${err.message}`);
+    }
+  }
+  throw new CheckpointError(
+    `no shipped templates fit ${source}${resolution ? ` at ${resolution} px` : ''}; make them with \`python -m editmgt_export template --source <checkpoint> --dtype … --out <folder>\` and pass --templates <folder>${reasons.length ? `\n${reasons.join('\n')}` : ''}`,
+  );
+}

@@ -21,6 +21,9 @@ import { answerHello } from './hello';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, resolveUrl } from './modelStore';
 import { pickBackend, setWasmThreads, watchDeviceLoss } from '../src/engine/runtime/web/ort';
 import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
+import { FolderError, importFolder } from './folderImport';
+import type { Progress } from './modelStore';
+import { localPackageName } from '../src/protocol/localPackage';
 import { loadModel } from './session';
 import type { LoadedModel } from './session';
 import { installWatchdog } from './watchdog';
@@ -52,6 +55,7 @@ function codeOf(err: unknown): ErrorCode {
   }
   if (err instanceof Error && err.name === 'IntegrityError') return 'model-invalid';
   if (err instanceof FetchError) return 'model-unavailable';
+  if (err instanceof FolderError) return 'model-invalid';
   if (err instanceof GpuLimitError) return 'backend-unavailable';
   if (isDeviceLost(err)) return 'device-lost';
   return 'internal';
@@ -134,7 +138,8 @@ function modelInfo(
   cachedBytes: number,
 ): Extract<WorkerReply, { type: 'modelLoaded' }>['model'] {
   return {
-    name: m.manifest.name,
+    // a package opened from a folder goes by the folder's name
+    name: localPackageName(m.baseUrl) ?? m.manifest.name,
     baseUrl: m.baseUrl,
     dtype: m.dtype,
     backend: m.backend,
@@ -213,6 +218,21 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
     fail(req.id, err);
   } finally {
     loading = null;
+    running.delete(req.id);
+  }
+}
+
+/** Copies a package folder into the store; the model in use is not touched. */
+async function handleImportFolder(req: Extract<WorkerRequest, { type: 'importFolder' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(req.id, controller);
+  try {
+    const onProgress = (p: Progress) => reply({ type: 'progress', id: req.id, ...p });
+    const imported = await importFolder(req.name, req.files, onProgress, controller.signal);
+    reply({ type: 'folderImported', id: req.id, ...imported });
+  } catch (err) {
+    fail(req.id, err);
+  } finally {
     running.delete(req.id);
   }
 }
@@ -338,10 +358,16 @@ async function handleProduct(req: ProductRequest): Promise<void> {
         type: 'cacheInfo',
         id: req.id,
         bytes: packages.reduce((s, p) => s + p.bytes, 0),
-        packages: packages.map((p) => ({ baseUrl: p.key, bytes: p.bytes })),
+        packages: packages.map((p) =>
+          p.local
+            ? { baseUrl: p.local.url, bytes: p.bytes, name: p.local.name }
+            : { baseUrl: p.key, bytes: p.bytes },
+        ),
       });
       return;
     }
+    case 'importFolder':
+      return handleImportFolder(req);
     case 'clearCache':
       await clearCache();
       reply({ type: 'done', id: req.id });

@@ -62,7 +62,8 @@ export interface LoadProgress {
 
 export interface CacheInfo {
   bytes: number;
-  packages: { baseUrl: string; bytes: number }[];
+  /** `name`: a package opened from a folder (its `baseUrl` is its key). */
+  packages: { baseUrl: string; bytes: number; name?: string }[];
 }
 
 function expect<T extends WorkerReply['type']>(r: WorkerReply, type: T): Extract<WorkerReply, { type: T }> {
@@ -304,6 +305,23 @@ export class EngineClient {
   async cacheInfo(): Promise<CacheInfo> {
     const r = expect(await this.request({ type: 'cacheInfo' }), 'cacheInfo');
     return { bytes: r.bytes, packages: r.packages };
+  }
+
+  /** Copies a package folder into the model store (progress as for a download); resolves with its key. */
+  async importFolder(
+    name: string,
+    files: { path: string; file: File }[],
+    onProgress: (p: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<{ baseUrl: string; name: string }> {
+    const onEvent = (r: WorkerReply) => {
+      if (r.type === 'progress') onProgress(r);
+    };
+    const r = expect(
+      await this.sendCancellable({ type: 'importFolder', name, files }, [], onEvent, signal),
+      'folderImported',
+    );
+    return { baseUrl: r.baseUrl, name: r.name };
   }
 
   async clearCache(): Promise<void> {

@@ -119,6 +119,12 @@ export type ProductRequest =
   /** Attention of one past step of the last edit, restricted to the characters [start, end) of its instruction (a word's span). */
   | { type: 'wordMap'; id: number; step: number; start: number; end: number }
   | { type: 'cacheInfo'; id: number }
+  /**
+   * Copies a package folder from disk into the model store (each listed file checked against the
+   * manifest as it streams) and answers `folderImported` with its key; the model in use stays.
+   * `files`: the folder's files by their path inside it.
+   */
+  | { type: 'importFolder'; id: number; name: string; files: { path: string; file: File }[] }
   | { type: 'clearCache'; id: number }
   | { type: 'cancel'; id: number; target: number };
 
@@ -192,7 +198,14 @@ export type ProductReply =
   | { type: 'step'; id: number; step: StepPayload }
   | { type: 'result'; id: number; result: EditResult }
   | { type: 'wordMap'; id: number; attention: ArrayBuffer; grid: [number, number] }
-  | { type: 'cacheInfo'; id: number; bytes: number; packages: { baseUrl: string; bytes: number }[] }
+  /** `name`: a package opened from a folder, whose `baseUrl` is then its key (src/protocol/localPackage.ts). */
+  | {
+      type: 'cacheInfo';
+      id: number;
+      bytes: number;
+      packages: { baseUrl: string; bytes: number; name?: string }[];
+    }
+  | { type: 'folderImported'; id: number; baseUrl: string; name: string }
   | { type: 'done'; id: number }
   /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
   | { type: 'error'; id: number; code: ErrorCode; message: string }
@@ -222,6 +235,7 @@ export const FINAL_REPLIES = [
   'result',
   'wordMap',
   'cacheInfo',
+  'folderImported',
   'done',
   'error',
   'graphResult',

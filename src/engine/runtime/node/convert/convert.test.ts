@@ -36,6 +36,7 @@ import type { PyObject } from '../../../convert/pyJson';
 import { writeSafetensors } from '../../../convert/testing/safetensorsWriter';
 import type { TensorToWrite } from '../../../convert/testing/safetensorsWriter';
 import { convertFolder } from './convertFolder';
+import { startHubServer } from './testing/hubServer';
 
 const REPO = fileURLToPath(new URL('../../../../..', import.meta.url));
 const EXPORT = join(REPO, 'tools/export');
@@ -191,6 +192,37 @@ describe('convert: every layout of the tiny checkpoint gives the shipped package
       expect(pyJsonText(ours)).toBe(readFileSync(join(rounded, 'manifest.json'), 'utf8'));
     }
   }, 180_000);
+
+  it('hf: a sharded checkpoint on a local hub gives the same files, its revision the commit', async () => {
+    need();
+    const server = await startHubServer({
+      root: join(layouts, 'sharded'),
+      repo: 'owner/tiny',
+      lfsMinBytes: 4096,
+    });
+    try {
+      const out = join(root, 'pkg-hub');
+      await convertFolder({
+        source: 'hf:owner/tiny',
+        templates: TEMPLATES,
+        out,
+        dtypes: ['q4', 'q8'],
+        name: 'tiny-random',
+        hub: { env: { HF_ENDPOINT: server.endpoint } },
+      });
+      const files = filesUnder(out).filter((f) => f !== 'manifest.json');
+      expect(files.length).toBeGreaterThan(20);
+      expect(files.filter((f) => !readFileSync(join(out, f)).equals(readFileSync(join(SHIPPED, f))))).toEqual(
+        [],
+      );
+      const source = manifestOf(out).get('source') as PyObject;
+      expect(source.get('id')).toBe('hf:owner/tiny');
+      expect(source.get('revision')).toBe(server.commit);
+      expect(server.requests.some((r) => r.server === 'storage' && r.status === 206)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 
   it('a .bin-only checkpoint is refused, naming the pickle, and nothing is written', async () => {
     need();

@@ -14,6 +14,7 @@ import { OrtNodeRunner } from '../ortNodeRunner';
 import { checkpointSource } from './checkpointSource';
 import { folderSource } from './folderSource';
 import { createPackageFolder } from './packageFolder';
+import type { HubSourceOptions } from './hubSource';
 
 export interface ConvertFolderOptions {
   /** a checkpoint folder or `hf:owner/repo[@revision]` */
@@ -25,6 +26,8 @@ export interface ConvertFolderOptions {
   readonly name?: string;
   readonly sourceId?: string;
   readonly revision?: string;
+  /** for `hf:` sources: endpoint, token and retry settings (default: HF_ENDPOINT, HF_TOKEN) */
+  readonly hub?: HubSourceOptions;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
 }
@@ -32,7 +35,7 @@ export interface ConvertFolderOptions {
 export async function convertFolder(
   options: ConvertFolderOptions,
 ): Promise<ConvertResult & { outDir: string }> {
-  const source = await checkpointSource(options.source);
+  const source = await checkpointSource(options.source, options.hub);
   const templates = folderSource(options.templates);
   const folder = await createPackageFolder(options.out);
   const runners: OrtNodeRunner[] = [];

@@ -63,7 +63,7 @@ async function load(o: LoadOptions): Promise<LoadResult> {
     const mem = await client.request({ type: 'memory' });
     if (mem.type !== 'memory') throw bad(mem);
     out.wasmHeapBytes = mem.wasmHeapBytes;
-    const heap = await jsHeap();
+    const heap = o.jsHeap === false ? { bytes: null, note: 'not measured' } : await jsHeap();
     out.jsHeapBytes = heap.bytes;
     out.jsHeapNote = heap.note;
   } catch (err) {

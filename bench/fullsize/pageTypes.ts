@@ -15,6 +15,12 @@ export interface LoadOptions {
   memory?: MemoryPolicy;
   /** Empty the model store first (a first visit). */
   clearCache: boolean;
+  /**
+   * Measure the JS heap after the load (default true). `measureUserAgentSpecificMemory` never
+   * settles while a WASM thread-pool worker waits in `Atomics.wait`, so WASM loads that must end
+   * (bench/fullsize/stress.ts) leave it out.
+   */
+  jsHeap?: boolean;
 }
 
 export interface LoadResult {

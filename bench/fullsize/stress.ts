@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/fullsize/stress.ts --package DIR [--loads 30] [--build jspi] [--memory phased]`:
+ * `npx tsx bench/fullsize/stress.ts --package DIR [--loads 30] [--backend webgpu|wasm] [--build jspi|jsep] [--memory phased]`:
  * loads one package again and again through the app's worker (a fresh worker per load, the
  * model store kept after the first) and counts loads that fail or do not finish within
  * `--timeout` seconds. For session-creation stalls that show in a few loads of many. `--app` is
@@ -59,6 +59,8 @@ async function main(): Promise<void> {
         build: values.build as BuildChoice,
         memory: values.memory as MemoryPolicy | undefined,
         clearCache: i === 0,
+        // never settles with a WASM thread pool (pageTypes.ts), and a stall count needs no heap
+        jsHeap: false,
       });
       const timeout = new Promise<'stalled'>((r) =>
         setTimeout(() => r('stalled'), Number(values.timeout) * 1000),

@@ -6,6 +6,7 @@ every dtype, while their packages differ.
 """
 
 import json
+import shutil
 
 import onnx
 import pytest
@@ -33,7 +34,9 @@ def templates(tmp_path_factory):
             log=lambda _: None,
         )
         out[seed] = root / "templates"
-    return out
+    yield out
+    for t in out.values():
+        shutil.rmtree(t.parent, ignore_errors=True)
 
 
 def test_templates_are_byte_identical_across_checkpoints(templates):

@@ -4,7 +4,8 @@
  * any failure, an abort included, the temporary folder is removed and nothing is left at the
  * package's path). The codebook colours' VQ decode runs on onnxruntime-node.
  */
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { CheckpointError, readText } from '../../../convert/byteSource';
 import { openCheckpoint } from '../../../convert/checkpoint';
 import { checkConfig, convertPackage } from '../../../convert/convertPackage';
@@ -35,6 +36,10 @@ export interface ConvertFolderOptions {
 export async function convertFolder(
   options: ConvertFolderOptions,
 ): Promise<ConvertResult & { outDir: string }> {
+  if (!(await stat(join(options.templates, 'manifest.json')).catch(() => undefined))?.isFile())
+    throw new CheckpointError(
+      `templates folder ${resolve(options.templates)} has no manifest.json; make templates with \`python -m editmgt_export template --source <checkpoint> --dtype … --out <folder>\``,
+    );
   const source = await checkpointSource(options.source, options.hub);
   const templates = folderSource(options.templates);
   const folder = await createPackageFolder(options.out);

@@ -19,7 +19,7 @@
  * Every source is checked before its bytes are read: present, a float dtype (F32, F16, BF16),
  * and a shape that the transforms turn into the template's. Every value read is checked finite.
  */
-import { CheckpointError } from './byteSource';
+import { CheckpointError, decodeUtf8 } from './byteSource';
 import type { CheckpointSource } from './byteSource';
 import { encodeFloat16, roundThroughExporterFloat16 } from './quantizeFloat16';
 import { encodeInt8Rows, encodeQ8, int8TableRows, maxAbs, q8Scale } from './quantizeInt8';
@@ -103,7 +103,7 @@ export async function readWeightMap(
   const bytes = await file.read(0, file.size, signal);
   let map: WeightMap;
   try {
-    map = JSON.parse(new TextDecoderShim().decode(bytes)) as WeightMap;
+    map = JSON.parse(decodeUtf8(bytes, file.name)) as WeightMap;
   } catch (err) {
     throw new CheckpointError(`${file.name} is not valid JSON (${(err as Error).message})`);
   }
@@ -114,14 +114,6 @@ export async function readWeightMap(
   if (!Array.isArray(map.entries) || !Array.isArray(map.files))
     throw new CheckpointError(`${file.name} has no entries or files list`);
   return map;
-}
-
-class TextDecoderShim {
-  decode(bytes: Uint8Array): string {
-    const TD = (globalThis as unknown as { TextDecoder: new () => { decode(b: Uint8Array): string } })
-      .TextDecoder;
-    return new TD().decode(bytes);
-  }
 }
 
 function sameGroup(a: WeightMapEntry, b: WeightMapEntry): boolean {

@@ -355,18 +355,20 @@ def _storage_key(t: torch.Tensor) -> tuple:
     return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()))
 
 
-def _checkpoint_names(folder: Path) -> set[str] | None:
-    """Tensor names in a checkpoint subfolder's safetensors headers (None where it has none)."""
-    from safetensors import safe_open
+def _checkpoint_names(folder: Path) -> dict[str, str] | None:
+    """Module tensor name -> the name a checkpoint subfolder stores it under, from the files the
+    checkpoint reader reads (variant files beside the default ones are not; headers only), or
+    None where the subfolder has no safetensors. A Gemma saved without the ``model.`` prefix maps
+    to the causal LM's names."""
+    from .checkpoint import gemma_module_names, tensor_files
 
-    files = sorted(Path(folder).glob("*.safetensors"))
-    if not files:
+    folder = Path(folder)
+    if not any(folder.glob("*.safetensors")):
         return None
-    names: set[str] = set()
-    for f in files:
-        with safe_open(str(f), "np") as st:
-            names.update(st.keys())
-    return names
+    stored = list(tensor_files(folder))
+    if folder.name == "llm_encoder":
+        return {module: name for name, module in gemma_module_names(stored).items()}
+    return {name: name for name in stored}
 
 
 def checkpoint_weights(module: torch.nn.Module, components: dict, root: Path) -> dict[str, dict]:
@@ -383,7 +385,7 @@ def checkpoint_weights(module: torch.nn.Module, components: dict, root: Path) ->
         for key, t in component.state_dict(keep_vars=True).items():
             if stored is not None and key not in stored:
                 continue
-            by_storage.setdefault(_storage_key(t), (subfolder, key))
+            by_storage.setdefault(_storage_key(t), (subfolder, stored[key] if stored is not None else key))
     by_base = {k[0]: (k, v) for k, v in by_storage.items()}
     out = {}
     for key, t in module.state_dict(keep_vars=True).items():

@@ -287,10 +287,12 @@ def _assert_same_package(got: Path, want: Path, skip: tuple[str, ...] = ()) -> N
     assert manifest_got == manifest_want
 
 
-def test_variant_layout_converts_to_the_single_package(layouts, convert):
+@pytest.mark.parametrize("layout", ["variant", "tied"])
+def test_layout_converts_to_the_single_package(layouts, convert, layout):
     """fp16 variant files beside the fp32 ones (sharded with their index, as diffusers and
-    transformers save ``variant="fp16"``) change nothing in the package."""
-    _assert_same_package(convert(layouts["variant"]), convert(layouts["single"]))
+    transformers save ``variant="fp16"``), and a Gemma saved without its ``model.`` prefix or
+    lm_head, change nothing in the package."""
+    _assert_same_package(convert(layouts[layout]), convert(layouts["single"]))
 
 
 FULL = pytest.mark.skipif(
@@ -300,7 +302,7 @@ FULL = pytest.mark.skipif(
 
 
 @FULL
-@pytest.mark.parametrize("layout", [x for x in SAME_AS_SINGLE if x != "variant"] + list(SAME_AS_ROUNDED))
+@pytest.mark.parametrize("layout", [x for x in SAME_AS_SINGLE if x not in ("variant", "tied")] + list(SAME_AS_ROUNDED))
 def test_every_layout_converts_to_the_reference_package(layouts, convert, layout):
     reference = layouts["rounded" if layout in SAME_AS_ROUNDED else "single"]
     # vocab-merges: the package's tokenizer_config.json is the source's, which names CLIPTokenizer

@@ -8,8 +8,6 @@ a mismatch raises ExportError naming the tensor and both shapes.
 from __future__ import annotations
 
 import inspect
-import json
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 
 from .errors import ExportError
 from .transformer import EditMGTTransformer
+from .weight_files import PICKLE_SUFFIXES, WeightFiles, read_json, select_weights  # noqa: F401
 
 TRANSFORMER_SUBFOLDERS = ("editmgt", "transformer")
 NEEDED = ("tokenizer", "text_encoder", "llm_encoder", "vqvae", "scheduler")
@@ -50,131 +49,8 @@ def _subfolder(root: Path, name: str) -> Path:
     return path
 
 
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise ExportError(f"missing {path}")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ExportError(f"{path} is not valid JSON: {e}") from None
-
-
-# Weight files as transformers and diffusers name them: ``<stem>[.<variant>][-00001-of-00003].safetensors``
-# and the index ``<stem>.safetensors.index[.<variant>].json`` (the variant goes before the last
-# suffix: ``_add_variant`` in both libraries).
-WEIGHT_FILE = re.compile(
-    r"^(?P<stem>[^.]+?)(?:\.(?P<variant>[A-Za-z0-9_]+))?(?:-(?P<part>\d+)-of-(?P<parts>\d+))?\.safetensors$"
-)
-INDEX_FILE = re.compile(r"^(?P<stem>[^.]+)\.safetensors\.index(?:\.(?P<variant>[A-Za-z0-9_]+))?\.json$")
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 # stored float types read as float32, exactly (every float16 and bfloat16 value is a float32 value)
 EXACT_FLOATS = (torch.float32, torch.float16, torch.bfloat16)
-
-
-@dataclass
-class WeightFiles:
-    """The files a subfolder's tensors are read from (``select_weights``)."""
-
-    folder: Path
-    variant: str | None  # None: the default (non-variant) files
-    files: list[Path]
-    index: Path | None = None
-    weight_map: dict[str, str] | None = None  # tensor -> file name, from the index
-
-
-def _weight_groups(folder: Path) -> dict[str | None, dict[str, list[str]]]:
-    groups: dict[str | None, dict[str, list[str]]] = {}
-    for p in sorted(folder.iterdir()):
-        if not p.is_file():
-            continue
-        if p.name.endswith(".safetensors"):
-            m = WEIGHT_FILE.match(p.name)
-            if m is None:
-                raise ExportError(f"{p}: cannot tell the model, variant and shard from this file name")
-            groups.setdefault(m["variant"], {"files": [], "indexes": []})["files"].append(p.name)
-        elif INDEX_FILE.match(p.name):
-            groups.setdefault(INDEX_FILE.match(p.name)["variant"], {"files": [], "indexes": []})["indexes"].append(
-                p.name
-            )
-    return groups
-
-
-def select_weights(folder: Path) -> WeightFiles:
-    """Which safetensors files hold a subfolder's tensors.
-
-    - The default (non-variant) files when there are any; ``variant`` files beside them
-      (``model.fp16.safetensors``, ``diffusion_pytorch_model.fp16-00001-of-00002.safetensors``,
-      …) are ignored: they are a lower-precision copy of the same weights for downloads, and
-      the package is made from the full-precision ones.
-    - One variant only when it is all there is; two variants and no default files are refused
-      (which copy was meant is not knowable). Files of two variants are never mixed.
-    - Within the chosen files, an index (``*.safetensors.index[.variant].json``) decides which
-      file holds which tensor; without one, a single file, or shards ``-0000k-of-0000n`` that
-      must all be there.
-    - Pickle files (``pytorch_model.bin``, …) are never opened: a folder with only those is
-      refused with a message.
-    """
-    folder = Path(folder)
-    groups = _weight_groups(folder)
-    if not any(g["files"] for g in groups.values()):
-        pickles = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.endswith(PICKLE_SUFFIXES))
-        if pickles:
-            raise ExportError(
-                f"{folder} has only pickle weights ({', '.join(pickles)}), which are not read: unpickling a file "
-                "can run code stored in it. Save the weights as safetensors (e.g. save_pretrained with "
-                "safe_serialization=True, on a machine you trust) and convert that"
-            )
-        raise ExportError(f"{folder} has no .safetensors weights")
-    if None in groups:
-        variant = None
-    else:
-        variants = sorted(v for v in groups if v is not None)
-        if len(variants) > 1:
-            raise ExportError(
-                f"{folder} has no default weight files, only the variants {', '.join(variants)}: "
-                "which one to convert is ambiguous (keep one, or add the full-precision files)"
-            )
-        variant = variants[0]
-    group = groups[variant]
-    label = f"variant '{variant}'" if variant else "default"
-    if len(group["indexes"]) > 1:
-        raise ExportError(f"{folder} has several {label} index files: {', '.join(group['indexes'])}")
-    if group["indexes"]:
-        index_path = folder / group["indexes"][0]
-        index = _read_json(index_path)
-        weight_map = index.get("weight_map")
-        if not isinstance(weight_map, dict) or not weight_map:
-            raise ExportError(f"{index_path} has no weight_map")
-        for name, file in weight_map.items():
-            if not isinstance(file, str) or Path(file).name != file:
-                raise ExportError(f"{index_path}: tensor '{name}' is mapped to {file!r}, not a file name in {folder}")
-        files = sorted(set(weight_map.values()))
-        for file in files:
-            if not (folder / file).is_file():
-                raise ExportError(f"{index_path} names {file}, which is missing from {folder}")
-        return WeightFiles(folder, variant, [folder / f for f in files], index_path, dict(weight_map))
-    names = group["files"]
-    if not names:
-        raise ExportError(f"{folder} has a {label} index but no {label} weight files")
-    parsed = [WEIGHT_FILE.match(n) for n in names]
-    if len({m["stem"] for m in parsed}) > 1:
-        raise ExportError(f"{folder} holds the weights of more than one model: {', '.join(names)}")
-    singles = [m.string for m in parsed if m["part"] is None]
-    shards = [m for m in parsed if m["part"] is not None]
-    if singles and shards:
-        raise ExportError(
-            f"{folder} has both {singles[0]} and shards ({shards[0].string}, …) and no index saying which to read"
-        )
-    if shards:
-        counts = {int(m["parts"]) for m in shards}
-        if len(counts) > 1:
-            raise ExportError(f"{folder}: shards of different counts ({', '.join(m.string for m in shards)})")
-        (n,) = counts
-        have = {int(m["part"]) for m in shards}
-        lost = [k for k in range(1, n + 1) if k not in have]
-        if lost:
-            raise ExportError(f"{folder}: shard {lost[0]} of {n} is missing (found {', '.join(names)})")
-    return WeightFiles(folder, variant, [folder / n for n in names])
 
 
 def _as_float32(tensor: torch.Tensor, name: str, file: Path) -> torch.Tensor:
@@ -265,7 +141,7 @@ def load_strict(
 
 
 def load_transformer(folder: Path) -> EditMGTTransformer:
-    config = _read_json(folder / "config.json")
+    config = read_json(folder / "config.json")
     init_keys = set(inspect.signature(EditMGTTransformer.__init__).parameters)
     kwargs = {k: v for k, v in config.items() if k in init_keys and not k.startswith("_")}
     model = EditMGTTransformer(**kwargs)
@@ -305,7 +181,7 @@ def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
 def _load_vq(folder: Path):
     from diffusers import VQModel
 
-    config = _read_json(folder / "config.json")
+    config = read_json(folder / "config.json")
     model = VQModel.from_config(config)
     load_strict(model, read_tensors(folder), folder.name)
     return model.eval()
@@ -355,7 +231,7 @@ def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE) -> Checkpo
     sub = next((s for s in TRANSFORMER_SUBFOLDERS if (root / s).is_dir()), None)
     if sub is None:
         raise ExportError(f"checkpoint {root} has no 'editmgt' (or 'transformer') subfolder")
-    scheduler = _read_json(root / "scheduler" / "scheduler_config.json")
+    scheduler = read_json(root / "scheduler" / "scheduler_config.json")
     if "mask_token_id" not in scheduler:
         raise ExportError(f"{root}/scheduler/scheduler_config.json has no mask_token_id")
     with torch.no_grad():
@@ -388,7 +264,7 @@ def clip_tokenizer_from_vocab_merges(folder: Path):
 
     from .tiny_tokenizers import clip_text_rules
 
-    vocab = _read_json(folder / "vocab.json")
+    vocab = read_json(folder / "vocab.json")
     merges_path = folder / "merges.txt"
     if not merges_path.is_file():
         raise ExportError(f"{folder} has vocab.json but no merges.txt")
@@ -439,7 +315,7 @@ def load_tokenizer(folder: Path):
 
     folder = Path(folder)
     config_path = folder / "tokenizer_config.json"
-    config = _read_json(config_path) if config_path.is_file() else {}
+    config = read_json(config_path) if config_path.is_file() else {}
     if not (folder / "tokenizer.json").is_file() and (folder / "vocab.json").is_file():
         tok = clip_tokenizer_from_vocab_merges(folder)
         with tempfile.TemporaryDirectory(prefix="editmgt-tokenizer-") as tmp:

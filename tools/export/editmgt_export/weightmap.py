@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ExportError
+from .weight_files import select_weights
 
 MAP_SUFFIX = ".weights.json"
 ROW_BLOCK_BYTES = 16 << 20  # rows transformed and encoded at a time
@@ -40,30 +41,22 @@ FP16_MAX_FINITE = 65504.0
 
 
 class SafetensorsFolder:
-    """The tensors of one checkpoint subfolder, by name (headers read up front, data on demand).
-
-    Files: those an ``*.safetensors.index.json`` names, else every ``*.safetensors`` that is not
-    a variant (``name.fp16.safetensors``) of another file of the folder."""
+    """The tensors of one checkpoint subfolder, by name (headers read up front, data on demand),
+    from the files the checkpoint reader chooses (``weight_files.select_weights``: an index
+    decides, variant files beside the default ones are not read, pickles are refused)."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.index: dict[str, tuple[Path, dict, int]] = {}
-        indexes = sorted(self.folder.glob("*.safetensors.index.json"))
-        if indexes:
-            weight_map = json.loads(indexes[0].read_text())["weight_map"]
-            files = sorted({self.folder / f for f in weight_map.values()})
-        else:
-            files = sorted(self.folder.glob("*.safetensors"))
-            plain = [f for f in files if len(f.name.split(".")) == 2]
-            files = plain or files
-        if not files:
-            raise ExportError(f"{self.folder} has no .safetensors weights")
+        chosen = select_weights(self.folder)
+        files = chosen.files
         for f in files:
             with open(f, "rb") as fh:
                 size = int.from_bytes(fh.read(8), "little")
                 header = json.loads(fh.read(size))
             for name, info in header.items():
-                if name != "__metadata__":
+                # with an index, a tensor is read from the file the index names
+                if name != "__metadata__" and (chosen.weight_map is None or chosen.weight_map.get(name) == f.name):
                     self.index[name] = (f, info, 8 + size)
 
     def info(self, name: str) -> tuple[Path, np.dtype, tuple[int, ...], int]:

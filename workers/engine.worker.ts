@@ -19,7 +19,7 @@ import { handleDiagnostics } from './diagnostics';
 import { GpuLimitError } from '../src/engine/runtime/web/gpuDevice';
 import { answerHello } from './hello';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, resolveUrl } from './modelStore';
-import { pickBackend, setWasmThreads, watchDeviceLoss } from '../src/engine/runtime/web/ort';
+import { pickBackend, setWasmThreads, setWatcher, watchDeviceLoss } from '../src/engine/runtime/web/ort';
 import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
 import { FolderError, importFolder } from './folderImport';
 import type { Progress } from './modelStore';
@@ -384,7 +384,7 @@ async function handleProduct(req: ProductRequest): Promise<void> {
 // The runtime starts its WASM threads from this same script; those threads are named
 // "em-pthread" and take the runtime's own messages, not ours.
 if (!self.name.startsWith('em-pthread')) {
-  installWatchdog((message) => self.postMessage(message));
+  installWatchdog(setWatcher, (message) => self.postMessage(message));
   self.addEventListener('message', (event: MessageEvent<WorkerRequest>) => {
     // Every request gets an answer: a failure no handler caught becomes its error reply.
     handle(event.data).catch((err: unknown) => fail(event.data.id, err));

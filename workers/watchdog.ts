@@ -7,8 +7,7 @@
  * `stalled` and starts a fresh one. The page does it, not the worker, because a hung WASM call
  * cannot be interrupted, and one that waits on a thread blocks this worker's event loop too.
  */
-import { setWatcher } from '../src/engine/runtime/web/ort';
-import type { WatchedWork } from '../src/engine/runtime/web/ort';
+import type { WatchedWork, Watcher } from '../src/engine/runtime/web/ort';
 import type { WorkerReply } from '../src/protocol/messages';
 
 const GIB = 2 ** 30;
@@ -50,8 +49,14 @@ export function describeWork(work: Pick<WatchedWork, 'graph' | 'phase' | 'bytes'
 /** Renewals of a bound are sent at most this often (a range is read every few milliseconds). */
 const RENEW_MS = 1000;
 
-/** Puts every session creation and run of this worker under the watchdog; `post` reaches the page. */
-export function installWatchdog(post: (reply: WorkerReply) => void): void {
+/**
+ * Puts every session creation and run of this worker under the watchdog (`setWatcher` is ort.ts's);
+ * `post` reaches the page.
+ */
+export function installWatchdog(
+  setWatcher: (watcher: Watcher) => void,
+  post: (reply: WorkerReply) => void,
+): void {
   setWatcher(async (work, job) => {
     const watch = { what: describeWork(work), boundMs: work.boundMs ?? stallBoundMs(work) };
     post({ type: 'watch', id: 0, watch });

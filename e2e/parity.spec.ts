@@ -100,7 +100,7 @@ const VARIANTS: { name: string; variant: Variant; tag?: string }[] = [
   { name: 'JSEP build', variant: { build: 'jsep' } },
   // one phase's sessions at a time, each reopened from the model store's Files
   { name: 'phased memory policy', variant: { memory: 'phased' } },
-  // WASM on the JSPI build with its thread pool (the worker's "wasm=jspi" option)
+  // WASM on the JSPI build with its thread pool (the worker's runtime option `wasmBuild: 'jspi'`)
   { name: 'JSPI build for WASM', variant: { build: 'jspi' }, tag: ' @wasm' },
 ];
 

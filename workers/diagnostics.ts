@@ -22,6 +22,26 @@ export interface DiagnosticsContext {
   model(): LoadedModel | null;
 }
 
+/** What the console printed since `captureConsole` (the runtime's verbose log, for placement checks). */
+const runtimeLog: string[] = [];
+let capturing = false;
+
+/**
+ * Keeps every console line from now on (errors still reach the console too): a worker run with
+ * the `diagnostics` runtime option calls it before the runtime starts.
+ */
+export function captureConsole(): void {
+  if (capturing) return;
+  capturing = true;
+  for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    const original = console[m].bind(console);
+    console[m] = (...args: unknown[]) => {
+      runtimeLog.push(args.map(String).join(' '));
+      if (m === 'error') original(...args);
+    };
+  }
+}
+
 function buffersOf(tensors: Record<string, WireTensor>): ArrayBuffer[] {
   return Object.values(tensors).map((t) => t.buffer);
 }
@@ -58,7 +78,7 @@ export async function handleDiagnostics(req: DiagnosticsRequest, ctx: Diagnostic
         reply({
           type: 'placement',
           id: req.id,
-          ...(await nodePlacement(req.model, req.backend, req.externalData)),
+          ...(await nodePlacement(runtimeLog, req.model, req.backend, req.externalData)),
         });
       } catch (err) {
         reply({ type: 'error', id: req.id, code: 'graph-failed', message: (err as Error).message });

@@ -15,11 +15,19 @@ import type {
   WorkerReply,
   WorkerRequest,
 } from '../src/protocol/messages';
-import { handleDiagnostics } from './diagnostics';
+import { captureConsole, handleDiagnostics } from './diagnostics';
 import { GpuLimitError } from '../src/engine/runtime/web/gpuDevice';
 import { answerHello } from './hello';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, resolveUrl } from './modelStore';
-import { pickBackend, setWasmThreads, setWatcher, watchDeviceLoss } from '../src/engine/runtime/web/ort';
+import {
+  pickBackend,
+  setRuntimeOptions,
+  setWasmThreads,
+  setWatcher,
+  watchDeviceLoss,
+} from '../src/engine/runtime/web/ort';
+import { runtimeOptions } from '../src/engine/runtimeOptions';
+import type { RuntimeOptions } from '../src/engine/runtimeOptions';
 import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
 import { FolderError, importFolder } from './folderImport';
 import type { Progress } from './modelStore';
@@ -39,6 +47,8 @@ function reply(message: WorkerReply, transfer: Transferable[] = []): void {
 }
 
 let backend: BackendInfo | null = null;
+/** The runtime options of the first request (`hello`), checked there. */
+let runtime: RuntimeOptions = {};
 let model: LoadedModel | null = null;
 let initQueue: Promise<void> = Promise.resolve();
 let loading: Promise<LoadedModel> | null = null;
@@ -178,6 +188,7 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
         signal: controller.signal,
         stallMs: req.stallMs,
         beforeSessions,
+        runtime,
       });
     loading = load(info).catch(async (err) => {
       // A graph that fails to load on WebGPU: fall back to WASM, and say so.
@@ -208,7 +219,9 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
     if (released && previous && !deviceLost) {
       // The previous model's files are stored and verified: it opens again without the network.
       try {
-        model = await loadModel(previous.baseUrl, previous.backend, previous.dtype, () => undefined);
+        model = await loadModel(previous.baseUrl, previous.backend, previous.dtype, () => undefined, {
+          runtime,
+        });
       } catch {
         model = null;
       }
@@ -311,9 +324,22 @@ async function handle(req: WorkerRequest): Promise<void> {
 
 async function handleProduct(req: ProductRequest): Promise<void> {
   switch (req.type) {
-    case 'hello':
-      reply(answerHello(req));
+    case 'hello': {
+      const answer = answerHello(req);
+      if (answer.type === 'hello') {
+        try {
+          runtime = runtimeOptions(req.options);
+        } catch (err) {
+          reply({ type: 'error', id: req.id, code: 'bad-request', message: (err as Error).message });
+          return;
+        }
+        // before the runtime starts: it fixes its log level then, and its first lines count
+        if (runtime.diagnostics) captureConsole();
+        setRuntimeOptions(runtime);
+      }
+      reply(answer);
       return;
+    }
     case 'init': {
       // One backend choice at a time, in the order asked: a quick WASM choice made while a slow
       // WebGPU probe is still out must not be overwritten when the probe returns.

@@ -7,7 +7,6 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { Editor } from '../src/engine/editor';
 import { NotAManifestError, responseManifest } from '../src/engine/manifest';
 import type { Dtype, ManifestFile, RawManifest } from '../src/engine/manifest';
-import type { MemoryPolicy } from '../src/engine/pipeline';
 import type { FileSource, OpenedPackage } from '../src/engine/package';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { isLocalPackageUrl, localPackageName } from '../src/protocol/localPackage';
@@ -24,6 +23,7 @@ import {
 import type { LoadOptions, Progress, ReadyFile } from './modelStore';
 import { wasmVerifyRuntime, webRuntime } from '../src/engine/runtime/web';
 import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
+import type { RuntimeOptions } from '../src/engine/runtimeOptions';
 import type { OrtWebRunner } from '../src/engine/runtime/web/ortWebRunner';
 
 export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
@@ -103,6 +103,8 @@ async function manifestResponse(
 }
 
 export interface ModelLoadOptions extends LoadOptions {
+  /** The worker's runtime options (its first request's): step-graph options, a memory policy. */
+  runtime?: RuntimeOptions;
   /** Called once every file is here, before any session is made (the caller may free memory). */
   beforeSessions?: (packageBytes: number) => Promise<void>;
 }
@@ -161,15 +163,6 @@ function storeSource(
   };
 }
 
-/**
- * A memory policy named in the worker's name ("memory=phased"), overriding the one the package's
- * size gives: how tests and the benchmark run a small package under a tight policy.
- */
-function memoryFromName(name: string): MemoryPolicy | undefined {
-  const m = /(?:^|\s)memory=(all|release-text|phased)(?:\s|$)/.exec(name);
-  return m ? (m[1] as MemoryPolicy) : undefined;
-}
-
 export async function loadModel(
   baseUrl: string,
   backend: BackendInfo,
@@ -185,11 +178,11 @@ export async function loadModel(
       dtype: wanted,
       shaderF16: backend.shaderF16,
       gpuLimits: backend.limits,
-      runtime: webRuntime(backend.backend, webGpuStepOptions(self.name)),
+      runtime: webRuntime(backend.backend, webGpuStepOptions(options.runtime ?? {})),
       makeEncoder: (tokenizerJson, tokenizerConfig) => new HfTokenizer(tokenizerJson, tokenizerConfig),
       signal: options.signal,
       now: () => performance.now(),
-      memory: memoryFromName(self.name),
+      memory: options.runtime?.memory,
       beforeSessions: options.beforeSessions,
       verifyRuntime: backend.backend === 'webgpu' ? wasmVerifyRuntime : undefined,
     });

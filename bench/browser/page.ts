@@ -5,6 +5,7 @@
  */
 import { EngineClient } from '../../src/protocol/engineClient';
 import type { GraphStats, WorkerReply } from '../../src/protocol/messages';
+import type { RuntimeOptions } from '../../src/engine/runtimeOptions';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';
 import '../fullsize/page'; // window.__fullsize: the full-size measurement's functions (bench/fullsize/run.ts)
@@ -14,18 +15,16 @@ function fail(r: WorkerReply): never {
   throw new Error(r.type === 'error' ? `${r.code}: ${r.message}` : `unexpected ${r.type} reply`);
 }
 
-/** The worker's name carries the step-graph options (src/engine/runtime/web/ortWebRunner.ts reads them). */
-function workerName(o: PageRunOptions): string {
+/** The step-graph options as runtime options (src/engine/runtimeOptions.ts). */
+function runtimeOptions(o: PageRunOptions): RuntimeOptions {
   const s = o.stepOptions;
-  return s
-    ? `engine graph-capture=${s.graphCapture ? 1 : 0} free-dims=${s.freeDimensionOverrides ? 1 : 0}`
-    : 'engine';
+  return s ? { graphCapture: s.graphCapture, freeDimensionOverrides: s.freeDimensionOverrides } : {};
 }
 
 async function initClient(
   o: PageRunOptions,
 ): Promise<{ client: EngineClient; backend: Extract<WorkerReply, { type: 'backend' }>['info'] }> {
-  const client = new EngineClient(workerName(o));
+  const client = new EngineClient(runtimeOptions(o));
   await client.handshake();
   const r = await client.request({ type: 'init', backend: o.backend, wasmThreads: o.threads });
   if (r.type !== 'backend') fail(r);

@@ -4,7 +4,7 @@
  * each graph created alone in a diagnostics worker (placement), and one transformer step.
  */
 import { EngineClient } from '../../src/protocol/engineClient';
-import { buildFlag } from '../../src/engine/buildFlags';
+import { buildOption } from '../../src/engine/runtimeOptions';
 import { validateManifest } from '../../src/engine/manifest';
 import type { Dtype, GraphFiles } from '../../src/engine/manifest';
 import type { GraphName } from '../../src/engine/ports';
@@ -30,8 +30,10 @@ async function jsHeap(): Promise<{ bytes: number | null; note: string | null }> 
 }
 
 async function load(o: LoadOptions): Promise<LoadResult> {
-  const flags = [buildFlag(o.backend, o.build), o.memory ? `memory=${o.memory}` : ''];
-  const client = new EngineClient(['engine', ...flags].filter(Boolean).join(' '));
+  const client = new EngineClient({
+    ...buildOption(o.backend, o.build),
+    ...(o.memory ? { memory: o.memory } : {}),
+  });
   const out: LoadResult = {
     ok: false,
     error: null,
@@ -90,7 +92,7 @@ async function graphs(o: {
   const entries: Partial<Record<GraphName, GraphFiles>> = manifest.dtypes[o.dtype as Dtype]?.graphs ?? {};
   const out: Record<string, GraphCheck> = {};
   for (const [graph, files] of Object.entries(entries) as [GraphName, GraphFiles][]) {
-    const client = new EngineClient('engine-diagnostics');
+    const client = new EngineClient({ diagnostics: true });
     const t = performance.now();
     try {
       const model = await fetchBytes(o.baseUrl + files.file);
@@ -122,7 +124,7 @@ async function graphs(o: {
 
 /** One transformer_step on the feeds node builds too (bench/fullsize/stepFeeds.ts). */
 async function step(o: { baseUrl: string; backend: Backend; dtype: string }): Promise<StepResult> {
-  const client = new EngineClient('engine');
+  const client = new EngineClient();
   const t = performance.now();
   try {
     const manifest = validateManifest(await (await fetch(`${o.baseUrl}manifest.json`)).json());

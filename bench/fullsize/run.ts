@@ -16,8 +16,8 @@
  * published transformer's 14 + 28 blocks, real-width text stand-ins) that
  * bench/fullsize/build_package.py builds into tools/export/.cache/browser-fullsize/ (reused when
  * its options match). `--builds` picks the onnxruntime-web builds the WebGPU loads run on (`jspi`,
- * the worker's default where the browser has JSPI; `jsep`, its fallback, the worker's "jspi=0"
- * option, and what WASM always runs).
+ * the worker's default where the browser has JSPI; `jsep`, its fallback, the worker's runtime
+ * option `webgpuBuild: 'jsep'`, and what WASM always runs).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -14,7 +14,7 @@ import type {
   WireTensor,
 } from '../protocol/messages';
 import { EngineClient } from '../protocol/engineClient';
-import { buildFlag } from '../engine/buildFlags';
+import { buildOption } from '../engine/runtimeOptions';
 
 export interface EditorSnapshot {
   editState: string;
@@ -143,7 +143,7 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return { outputs: r.outputs, ms: r.ms };
     },
     async loadDirect(baseUrl, backend, dtype, options = {}) {
-      const worker = new EngineClient('engine-test');
+      const worker = new EngineClient();
       const out: DirectLoad = { backend: null, model: null, error: null, warnings: [], progress: [] };
       try {
         const choices = await Promise.all(
@@ -191,11 +191,10 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
       return r.files;
     },
     async editDirect(req) {
-      const flags = [
-        req.build ? buildFlag(req.backend, req.build) : '',
-        req.memory ? `memory=${req.memory}` : '',
-      ];
-      const worker = new EngineClient(['engine-test', ...flags].filter(Boolean).join(' '));
+      const worker = new EngineClient({
+        ...(req.build ? buildOption(req.backend, req.build) : {}),
+        ...(req.memory ? { memory: req.memory } : {}),
+      });
       try {
         const info = await worker.init(req.backend);
         const loaded = await worker.request({ type: 'loadModel', baseUrl: req.baseUrl, dtype: req.dtype });
@@ -230,7 +229,7 @@ export function createTestApi(client: EngineClient, editor: EditorHooks = idle):
     },
     async placement(model, backend, externalData) {
       // A fresh worker that logs verbosely from the start, so nothing else shares its log.
-      const diagnostics = new EngineClient('engine-diagnostics');
+      const diagnostics = new EngineClient({ diagnostics: true });
       try {
         const r = await diagnostics.request({ type: 'placement', model, externalData, backend }, [
           model,

@@ -147,7 +147,7 @@ describe('the manifest rules, for every package source', () => {
     const db = new EditorDb();
     db.load = () => Promise.resolve({ settings: null, history: { entries: [], cursor: -1 } });
     const store = createEditorStore({
-      client: new EngineClient('engine', () => w),
+      client: new EngineClient({}, () => w),
       db,
       defaultModelUrl: '/models/tiny-random/',
       linkedModelUrl: null,

@@ -23,7 +23,7 @@ function worker(more: Respond = () => undefined, version?: number): FakeWorker {
 
 function clientWith(...workers: FakeWorker[]): { client: EngineClient; made: FakeWorker[] } {
   const made: FakeWorker[] = [];
-  const client = new EngineClient('engine', () => {
+  const client = new EngineClient({}, () => {
     const next = workers.shift();
     if (!next) throw new Error('no more fake workers');
     made.push(next);
@@ -45,6 +45,18 @@ async function rejection(p: Promise<unknown>): Promise<EngineError> {
 const MODEL = { name: 'tiny' } as ModelInfo;
 
 describe('EngineClient', () => {
+  it('sends its runtime options in the greeting', async () => {
+    const w = worker();
+    const client = new EngineClient({ memory: 'phased', diagnostics: true }, () => w);
+    await client.handshake();
+    expect(w.posted[0]!.message).toEqual({
+      type: 'hello',
+      id: 1,
+      version: PROTOCOL_VERSION,
+      options: { memory: 'phased', diagnostics: true },
+    });
+  });
+
   it('greets a new worker with the protocol version before anything else, then keeps request order', async () => {
     const w = worker();
     const { client } = clientWith(w);
@@ -52,7 +64,7 @@ describe('EngineClient', () => {
     const b = client.init('auto');
     expect(await a).toEqual(BACKEND);
     await b;
-    expect(w.posted[0]!.message).toEqual({ type: 'hello', id: 1, version: PROTOCOL_VERSION });
+    expect(w.posted[0]!.message).toEqual({ type: 'hello', id: 1, version: PROTOCOL_VERSION, options: {} });
     expect(w.types()).toEqual(['hello', 'init', 'init']);
     expect(w.posted.map((p) => (p.message.type === 'init' ? p.message.backend : null))).toEqual([
       null,

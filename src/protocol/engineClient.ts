@@ -5,6 +5,7 @@
  * worker is greeted with the protocol version first; a worker from another build of the app
  * answers `version-mismatch`, and every request to it fails with that (nothing else is sent).
  */
+import type { RuntimeOptions } from '../engine/runtimeOptions';
 import { FINAL_REPLIES, PROTOCOL_VERSION } from './messages';
 import type {
   BackendChoice,
@@ -81,24 +82,25 @@ export class EngineClient {
   private lostListeners = new Set<(message: string) => void>();
 
   /**
-   * `name` names the worker; "engine-diagnostics" makes it log verbosely (placement checks).
+   * `options`: what the worker's runtime runs under instead of the defaults (src/engine/runtimeOptions.ts;
+   * `diagnostics: true` makes it log verbosely, for placement checks), sent in the first request.
    * `createWorker` makes the worker (the engine worker of this build unless a test says otherwise).
    */
   constructor(
-    private readonly name = 'engine',
+    private readonly options: RuntimeOptions = {},
     private readonly createWorker: (name: string) => WorkerPort = engineWorker,
   ) {}
 
   private ensureWorker(): WorkerPort {
     if (this.worker) return this.worker;
-    const worker = this.createWorker(this.name);
+    const worker = this.createWorker('engine');
     worker.onmessage = (event: MessageEvent<WorkerReply>) => this.dispatch(event.data);
     worker.onerror = (event) => this.lose(`The engine worker stopped: ${event.message || 'unknown error'}`);
     this.worker = worker;
     const id = this.nextId++;
     this.greeting = new Promise<WorkerReply>((resolve) => {
       this.pending.set(id, { resolve });
-      worker.postMessage({ type: 'hello', id, version: PROTOCOL_VERSION }, []);
+      worker.postMessage({ type: 'hello', id, version: PROTOCOL_VERSION, options: this.options }, []);
     }).then((r) =>
       r.type === 'hello'
         ? null

@@ -7,6 +7,7 @@ import type { ModelDomain } from '../engine/domain';
 import type { EditOptionValues } from '../engine/editSettings';
 import type { Dtype } from '../engine/manifest';
 import type { MemoryPolicy } from '../engine/pipeline';
+import type { RuntimeOptions } from '../engine/runtimeOptions';
 
 export type { Dtype };
 
@@ -99,7 +100,12 @@ export interface EditResult {
 
 /** What the product (the app) asks the worker: the editor's whole job. */
 export type ProductRequest =
-  | { type: 'hello'; id: number; version: number }
+  /**
+   * The first request to a worker. `options`: what its runtime runs under instead of the defaults
+   * (src/engine/runtimeOptions.ts; benchmarks and tests set them, the app does not); the worker
+   * refuses options it does not know, or of the wrong type, with `bad-request`.
+   */
+  | { type: 'hello'; id: number; version: number; options?: RuntimeOptions }
   /** `wasmThreads` applies only before the first model or graph is loaded in this worker. */
   | { type: 'init'; id: number; backend: BackendChoice; wasmThreads?: number }
   /**

@@ -55,7 +55,7 @@ function setup(w: FakeWorker, saved: string | null, link: string | null = null):
   const db = new EditorDb();
   const empty = { entries: [], cursor: -1 };
   db.load = () => Promise.resolve({ settings: saved ? { modelUrl: saved } : null, history: empty });
-  const client = new EngineClient('engine', () => w);
+  const client = new EngineClient({}, () => w);
   return createEditorStore({ client, db, defaultModelUrl: DEFAULT, linkedModelUrl: link });
 }
 

@@ -55,7 +55,7 @@ function engineWorker(options: { hold?: string; version?: number } = {}): FakeWo
 
 function setup(...workers: FakeWorker[]): { store: EditorStore; workers: FakeWorker[] } {
   const made: FakeWorker[] = [];
-  const client = new EngineClient('engine', () => {
+  const client = new EngineClient({}, () => {
     const w = workers.shift() ?? engineWorker();
     made.push(w);
     return w;

@@ -5,7 +5,7 @@
  */
 import type * as Ort from 'onnxruntime-web/webgpu';
 import { bufferLimits, gpuAdapter, gpuDevice } from './gpuDevice';
-import { JSEP_ON_WEBGPU, JSPI_ON_WASM } from '../../buildFlags';
+import type { RuntimeOptions } from '../../runtimeOptions';
 import { rangeReadBlob, stalledBlob } from './rangeReads';
 
 /**
@@ -17,8 +17,8 @@ import { rangeReadBlob, stalledBlob } from './rangeReads';
  * now and then). Read through the browser's own Blob streams, its session creation stalled in 3 of
  * 15 loads of the depth-reduced package; through our range reads, in none of 20. The JSEP build is
  * the fallback (each external-data File read whole, once, while its graph's session is made, one
- * graph at a time) and what WASM runs, with its thread pool; a worker whose name holds "jspi=0"
- * runs WebGPU on it too.
+ * graph at a time) and what WASM runs, with its thread pool; a worker given the runtime option
+ * `webgpuBuild: 'jsep'` runs WebGPU on it too.
  */
 export type RuntimeBuild = 'jspi' | 'jsep';
 
@@ -27,23 +27,28 @@ function hasJspi(): boolean {
   return typeof wasm.Suspending === 'function' && typeof wasm.promising === 'function';
 }
 
-/** A flag in the worker's name (buildFlags.ts). */
-function workerFlag(flag: string): boolean {
-  const name = typeof self.name === 'string' ? self.name : '';
-  return name.split(/\s+/).includes(flag);
+/** The options this worker's runtime runs under (`setRuntimeOptions`; defaults until then). */
+let options: RuntimeOptions = {};
+
+/**
+ * Sets the options the runtime runs under (src/engine/runtimeOptions.ts, checked by the caller);
+ * only takes effect before the runtime first starts.
+ */
+export function setRuntimeOptions(o: RuntimeOptions): void {
+  options = o;
 }
 
 function jspiWanted(): boolean {
-  return hasJspi() && !workerFlag(JSEP_ON_WEBGPU);
+  return hasJspi() && options.webgpuBuild !== 'jsep';
 }
 
 /**
- * WASM on the JSPI build, with the thread pool, instead of the JSEP build: a worker named with
- * "wasm=jspi" (a measurement option, bench/fullsize: the JSPI build streams weights from the
- * stored Files into the heap rather than reading each graph's files whole).
+ * WASM on the JSPI build, with the thread pool, instead of the JSEP build: the runtime option
+ * `wasmBuild: 'jspi'` (a measurement option, bench/fullsize: the JSPI build streams weights from
+ * the stored Files into the heap rather than reading each graph's files whole).
  */
 function wasmOnJspi(): boolean {
-  return hasJspi() && workerFlag(JSPI_ON_WASM);
+  return hasJspi() && options.wasmBuild === 'jspi';
 }
 
 type OrtModule = typeof import('onnxruntime-web/webgpu');
@@ -75,9 +80,9 @@ export async function loadRuntime(backend: Backend): Promise<OrtModule> {
       // The runtime's .wasm files are emitted by the bundler beside this module and fetched from
       // our own origin: never from a CDN.
       m.env.wasm.numThreads = chosen === 'jspi' && !wasmOnJspi() ? 1 : wasmThreads;
-      // A worker named "engine-diagnostics" logs verbosely from the start (the runtime fixes its
-      // log level when it first initialises) and keeps what the runtime prints, for placement checks.
-      m.env.logLevel = diagnostics ? 'verbose' : 'warning';
+      // A worker with the `diagnostics` option logs verbosely from the start (the runtime fixes
+      // its log level when it first initialises); the worker keeps what it prints (placement checks).
+      m.env.logLevel = options.diagnostics ? 'verbose' : 'warning';
       return m;
     })();
     pending.catch(() => modules.delete(chosen));
@@ -125,18 +130,6 @@ export interface BufferTensor {
   type: 'float32' | 'int32' | 'int64';
   dims: number[];
   buffer: ArrayBuffer;
-}
-
-const diagnostics = self.name === 'engine-diagnostics';
-const runtimeLog: string[] = [];
-if (diagnostics) {
-  for (const m of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-    const original = console[m].bind(console);
-    console[m] = (...args: unknown[]) => {
-      runtimeLog.push(args.map(String).join(' '));
-      if (m === 'error') original(...args);
-    };
-  }
 }
 
 /** Sets the WASM thread count of the JSEP build; only takes effect before the runtime first starts. */
@@ -355,14 +348,16 @@ export async function runOnce(
 
 /**
  * Creates (then releases) a session and returns the runtime's log lines for it and the nodes it
- * placed on the CPU provider.
+ * placed on the CPU provider. `runtimeLog`: what the runtime printed so far, kept by the caller
+ * (the runtime must run with the `diagnostics` option, so that it logs verbosely).
  */
 export async function nodePlacement(
+  runtimeLog: readonly string[],
   model: ArrayBuffer,
   backend: Backend,
   externalData: { path: string; data: ArrayBuffer }[] = [],
 ): Promise<{ cpuNodes: string[]; log: string[] }> {
-  if (!diagnostics) throw new Error('placement checks run in a worker named "engine-diagnostics"');
+  if (!options.diagnostics) throw new Error('placement checks run with the runtime option "diagnostics"');
   return serial(async () => {
     const from = runtimeLog.length;
     const session = await newSession(backend, new Uint8Array(model), {

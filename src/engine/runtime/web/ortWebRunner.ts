@@ -5,6 +5,7 @@
 import type * as Ort from 'onnxruntime-web/webgpu';
 import type { GraphName, GraphRunner, GraphSignature, Feeds, Outputs, TensorSignature } from '../../ports';
 import type { AnyTensor } from '../../tensor';
+import type { RuntimeOptions } from '../../runtimeOptions';
 import { blockThread, newSession, ort, serial, takeStall, underWatchdog } from './ort';
 import type { Backend } from './ort';
 
@@ -119,8 +120,8 @@ class ResidentInputs {
 
 /**
  * WebGPU session options of the step graph, the graph that runs once per step. Defaults are the
- * measured better choice (docs/benchmarks.md); a worker named e.g. "engine graph-capture=1
- * free-dims=0" overrides them, which is how the benchmark measures both ways.
+ * measured better choice (docs/benchmarks.md); the runtime options `graphCapture` and
+ * `freeDimensionOverrides` override them, which is how the benchmark measures both ways.
  */
 export interface WebGpuStepOptions {
   /** Record the step's GPU commands once and replay them (all its inputs and outputs on the GPU). */
@@ -131,14 +132,11 @@ export interface WebGpuStepOptions {
 
 export const WEBGPU_STEP_DEFAULTS: WebGpuStepOptions = { graphCapture: false, freeDimensionOverrides: false };
 
-export function webGpuStepOptions(workerName: string): WebGpuStepOptions {
-  const flag = (key: string, fallback: boolean) => {
-    const m = new RegExp(`(?:^|\\s)${key}=([01])(?:\\s|$)`).exec(workerName);
-    return m ? m[1] === '1' : fallback;
-  };
+/** The step graph's options: the runtime options' (src/engine/runtimeOptions.ts), else the defaults. */
+export function webGpuStepOptions(options: RuntimeOptions): WebGpuStepOptions {
   return {
-    graphCapture: flag('graph-capture', WEBGPU_STEP_DEFAULTS.graphCapture),
-    freeDimensionOverrides: flag('free-dims', WEBGPU_STEP_DEFAULTS.freeDimensionOverrides),
+    graphCapture: options.graphCapture ?? WEBGPU_STEP_DEFAULTS.graphCapture,
+    freeDimensionOverrides: options.freeDimensionOverrides ?? WEBGPU_STEP_DEFAULTS.freeDimensionOverrides,
   };
 }
 

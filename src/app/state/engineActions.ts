@@ -28,6 +28,12 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
     if (e && sources.includes(e.source)) set({ error: null });
   };
 
+  /**
+   * The model a backend or precision change reopens: the one being loaded (a link still on its
+   * way at startup), else the one in use, else the saved choice.
+   */
+  const modelInHand = (): string | undefined => get().load?.baseUrl ?? get().model?.baseUrl;
+
   const actions = {
     /** Reads saved state, picks the backend and loads the model. Safe to call twice. */
     async start(): Promise<void> {
@@ -180,13 +186,13 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
     setBackend(backend: BackendChoice): void {
       if (backend === get().settings.backend) return;
       actions.updateSettings({ backend });
-      void actions.loadModel();
+      void actions.loadModel(modelInHand());
     },
 
     setDtype(dtype: DtypeChoice): void {
       if (dtype === get().settings.dtype) return;
       actions.updateSettings({ dtype });
-      void actions.loadModel();
+      void actions.loadModel(modelInHand());
     },
 
     /**

@@ -36,6 +36,15 @@ const workerCode = {
   message: 'workers/ is reached through the protocol, not imported.',
 };
 const cliCode = { group: ['**/cli/**'], message: 'cli/ is an entry point, not a library.' };
+// Hosts reach the engine through its entries only (src/engine/README.md): the package's
+// index, runtime/node/index and runtime/web/index, and the repository's own internal and
+// runtime/node/internal.
+const engineDeep = {
+  regex:
+    '^(\\.\\.?/)+(src/)?engine/(?!(index|internal|runtime/node/index|runtime/node/internal|runtime/web/index)$)',
+  message:
+    'Import the engine from its entries: src/engine/index.ts, internal.ts, runtime/node/index.ts, runtime/node/internal.ts or runtime/web/index.ts.',
+};
 const react = {
   group: ['react', 'react-dom', 'react-dom/*', 'zustand'],
   message: 'React lives in src/app only.',
@@ -123,7 +132,10 @@ export default tseslint.config(
     files: ['bench/browser/page*.ts', 'bench/fullsize/page*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
-      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [onnxruntime, appCode, cliCode, workerCode, react, engineDeep] },
+      ],
     },
   },
   {
@@ -183,6 +195,13 @@ export default tseslint.config(
     ],
     ignores: ['bench/browser/page*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime] }] },
+  },
+  {
+    // hosts converted to the engine's entries (the converter's CLI and quantizer benchmark still
+    // reach into src/engine/convert, which has no entry yet)
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
+    ignores: ['bench/browser/page*.ts', 'cli/convert.ts', 'bench/node/quantize.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, engineDeep] }] },
   },
   {
     // One front door: outside the engine a ready engine comes from `Editor.open` (or a runtime

@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './edit';
-import { hasTiny, TINY } from '../src/engine/runtime/node/testing/testModel';
+import { hasTiny, TINY } from '../src/engine/runtime/node/internal';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-dl-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

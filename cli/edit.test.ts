@@ -6,8 +6,8 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './edit';
 import { decodeImage } from './imageIO';
-import { withJpegMetadata, withTrailer } from '../src/engine/testing/imageVariants';
-import { hasTiny, TINY } from '../src/engine/runtime/node/testing/testModel';
+import { withJpegMetadata, withTrailer } from '../src/engine/internal';
+import { hasTiny, TINY } from '../src/engine/runtime/node/internal';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,11 +7,11 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EditError } from '../src/engine/errors';
-import { checkInstruction, checkPackageSource, maskSizeProblem } from '../src/engine/validate';
-import { DTYPES, GRAPH_NAMES, packageEditOptions } from '../src/engine/manifest';
-import type { MemoryPolicy, StepEvent } from '../src/engine/pipeline';
-import type { GraphName } from '../src/engine/ports';
+import { checkInstruction, DTYPES, EditError, GRAPH_NAMES, packageEditOptions } from '../src/engine/index';
+import type { GraphName, MemoryPolicy, StepEvent } from '../src/engine/index';
+import { openPackage } from '../src/engine/runtime/node/index';
+import { checkPackageSource, dtypePreference, maskSizeProblem } from '../src/engine/internal';
+import { ReadError, readLocalFile, writeFileAtomic } from '../src/engine/runtime/node/internal';
 import {
   NUMBER_FLAGS,
   MEMORY_POLICIES,
@@ -22,10 +22,7 @@ import {
   settingUsageLines,
   UsageError,
 } from './editFlags';
-import { readLocalFile, ReadError, writeFileAtomic } from '../src/engine/runtime/node/localFiles';
 import { encodeImage, ImageFormatError, MAX_IMAGE_FILE_BYTES, openImage } from './imageIO';
-import { openPackage } from '../src/engine/runtime/node/modelPackage';
-import { dtypePreference } from '../src/engine/package';
 import { checkOutputPath, OutputPathError } from './outputPath';
 
 export const DEFAULT_MODEL = 'public/models/tiny-random';

@@ -21,7 +21,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { joinNegativeValues, main } from './edit';
 import { decodeImage } from './imageIO';
-import { hasTiny, TINY } from '../src/engine/runtime/node/testing/testModel';
+import { hasTiny, TINY } from '../src/engine/runtime/node/internal';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-args-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  chooseDtype,
   describeRange,
   EDIT_SETTING_NAMES,
   EDIT_SETTINGS,
   NUMBER_SETTINGS,
-} from '../src/engine/editSettings';
-import type { Manifest } from '../src/engine/manifest';
-import { chooseDtype } from '../src/engine/package';
+} from '../src/engine/index';
+import type { Manifest } from '../src/engine/index';
 import { usage } from './edit';
 import { NUMBER_FLAGS, readSettingFlags, settingFlagOptions, UsageError } from './editFlags';
 

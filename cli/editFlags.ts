@@ -5,15 +5,19 @@
  */
 import {
   describeRange,
+  DTYPES,
   EDIT_SETTING_NAMES,
   EDIT_SETTINGS,
   NUMBER_SETTINGS,
-} from '../src/engine/editSettings';
-import type { EditOptionValues, EditSettingName, NumberSetting } from '../src/engine/editSettings';
-import { DTYPES } from '../src/engine/manifest';
-import type { Dtype } from '../src/engine/manifest';
-import { MEMORY_POLICIES } from '../src/engine/pipeline';
-import type { MemoryPolicy } from '../src/engine/pipeline';
+} from '../src/engine/index';
+import type {
+  Dtype,
+  EditOptionValues,
+  EditSettingName,
+  MemoryPolicy,
+  NumberSetting,
+} from '../src/engine/index';
+import { MEMORY_POLICIES } from '../src/engine/internal';
 
 export { MEMORY_POLICIES };
 

@@ -1,10 +1,14 @@
 /** PNG/JPEG decode and encode in node, pure JS (pngjs, jpeg-js). */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { EditError, MAX_INPUT_PIXELS, tooLargeMessage } from '../src/engine/errors';
-import { applyExifOrientation } from '../src/engine/image';
-import { readJpegStructure, readPngStructure } from '../src/engine/imageStructure';
-import type { RgbaImage } from '../src/engine/image';
+import { EditError, MAX_INPUT_PIXELS } from '../src/engine/index';
+import type { RgbaImage } from '../src/engine/index';
+import {
+  applyExifOrientation,
+  readJpegStructure,
+  readPngStructure,
+  tooLargeMessage,
+} from '../src/engine/internal';
 
 export class ImageFormatError extends Error {}
 

@@ -13,11 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Manifest } from '../src/engine/manifest';
-import { readManifest } from '../src/engine/runtime/node/manifestFile';
-import { folderSource, openPackage } from '../src/engine/runtime/node/modelPackage';
+import type { Manifest } from '../src/engine/index';
+import { folderSource, openPackage, readManifest } from '../src/engine/runtime/node/index';
+import { hasTiny, TINY } from '../src/engine/runtime/node/internal';
 import { main } from './edit';
-import { hasTiny, TINY } from '../src/engine/runtime/node/testing/testModel';
 
 const dir = mkdtempSync(join(tmpdir(), 'editmgt-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

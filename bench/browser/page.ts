@@ -5,7 +5,7 @@
  */
 import { EngineClient } from '../../src/protocol/engineClient';
 import type { GraphStats, WorkerReply } from '../../src/protocol/messages';
-import type { RuntimeOptions } from '../../src/engine/runtimeOptions';
+import type { RuntimeOptions } from '../../src/engine/internal';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';
 import '../fullsize/page'; // window.__fullsize: the full-size measurement's functions (bench/fullsize/run.ts)

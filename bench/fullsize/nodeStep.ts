@@ -5,10 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { readManifest } from '../../src/engine/runtime/node/manifestFile';
-import { OrtNodeRunner } from '../../src/engine/runtime/node/ortNodeRunner';
-import type { Dtype } from '../../src/engine/manifest';
-import type { AnyTensor } from '../../src/engine/tensor';
+import type { AnyTensor, Dtype } from '../../src/engine/index';
+import { OrtNodeRunner, readManifest } from '../../src/engine/runtime/node/index';
 import type { StepResult } from './pageTypes';
 import { compareStep } from './report';
 import type { NodeStepRun, StepParityRun } from './report';

@@ -4,13 +4,15 @@
  * each graph created alone in a diagnostics worker (placement), and one transformer step.
  */
 import { EngineClient } from '../../src/protocol/engineClient';
-import { buildOption } from '../../src/engine/runtimeOptions';
-import { validateManifest } from '../../src/engine/manifest';
-import type { Dtype, GraphFiles } from '../../src/engine/manifest';
-import type { GraphName } from '../../src/engine/ports';
+import { validateManifest } from '../../src/engine/index';
+import type { Dtype, GraphName, Manifest } from '../../src/engine/index';
+import { buildOption } from '../../src/engine/internal';
 import type { Backend, WireTensor, WorkerReply } from '../../src/protocol/messages';
 import type { GraphCheck, LoadOptions, LoadResult, StepResult } from './pageTypes';
 import { stepFeeds } from './stepFeeds';
+
+/** One graph's files in the manifest. */
+type GraphFiles = NonNullable<Manifest['dtypes'][Dtype]>['graphs'][GraphName];
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const bad = (r: WorkerReply) =>

@@ -1,10 +1,10 @@
 /** What `window.__fullsize` takes and returns (shared by bench/fullsize/page.ts and its driver). */
-import type { MemoryPolicy } from '../../src/engine/pipeline';
-import type { RuntimeBuild } from '../../src/engine/runtime/web/ort';
+import type { MemoryPolicy } from '../../src/engine/index';
+import type { RuntimeOptions } from '../../src/engine/internal';
 import type { Backend, Dtype } from '../../src/protocol/messages';
 
 /** The onnxruntime-web build to load with: the JSPI one (where the browser has JSPI) or the JSEP one. */
-export type BuildChoice = RuntimeBuild;
+export type BuildChoice = NonNullable<RuntimeOptions['webgpuBuild']>;
 
 export interface LoadOptions {
   baseUrl: string;
@@ -32,7 +32,7 @@ export interface LoadResult {
   sessionsMs: number | null;
   backend: Backend | null;
   /** The onnxruntime-web build the worker ran. */
-  build: RuntimeBuild | null;
+  build: BuildChoice | null;
   /** The engine's memory policy for the package. */
   memory: MemoryPolicy | null;
   /** The loading worker's WASM heap after the load (`memory` request). */

@@ -3,7 +3,7 @@
  * random reference ids and text states: the cost of a real first step). Runs in node and in the
  * page alike, so both runtimes get the same feeds without shipping megabytes between them.
  */
-import type { Manifest } from '../../src/engine/manifest';
+import type { Manifest } from '../../src/engine/index';
 
 export interface StepFeed {
   type: 'float32' | 'int32';

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium';
-import type { MemoryPolicy } from '../../src/engine/pipeline';
+import type { MemoryPolicy } from '../../src/engine/index';
 import type { Backend, Dtype } from '../../src/protocol/messages';
 import type { BuildChoice } from './pageTypes';
 import { serveStatic } from './server';

@@ -8,11 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { openPackage } from '../../src/engine/runtime/node/modelPackage';
+import { packageEditOptions, psnr } from '../../src/engine/index';
+import { openPackage } from '../../src/engine/runtime/node/index';
+import { cellMaskToPixels } from '../../src/engine/internal';
 import { decodeImage } from '../../cli/imageIO';
-import { cellMaskToPixels } from '../../src/engine/image';
-import { packageEditOptions } from '../../src/engine/manifest';
-import { psnr } from '../../src/engine/metrics';
 import type { CompositePsnr } from '../report/types';
 import { deltas, median } from '../report/stats';
 import { PSNR_CAP } from './evalShapes';

@@ -5,9 +5,8 @@
  * event and its palette preview). Measured at a model's real geometry, e.g. 1024 px (64×64
  * tokens, 32×32 attention), it is the engine's share of a step there, whatever the graph costs.
  */
-import type { ModelSpec } from '../../src/engine/modelSpec';
-import { EditEngine } from '../../src/engine/pipeline';
-import type { Feeds, GraphName, GraphRunner, Outputs, Tokenizer } from '../../src/engine/ports';
+import { EditEngine } from '../../src/engine/index';
+import type { Feeds, GraphName, GraphRunner, ModelSpec, Outputs, Tokenizer } from '../../src/engine/index';
 import { benchImage } from '../benchImage';
 import { deltas, median, quantile } from '../report/stats';
 

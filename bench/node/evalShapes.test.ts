@@ -16,9 +16,9 @@ import {
   SHAPES_TESTSET,
 } from './evalShapes';
 import type { PairResult } from './evalShapes';
-import { openPackage } from '../../src/engine/runtime/node/modelPackage';
-import type { OpenPackage } from '../../src/engine/runtime/node/modelPackage';
-import { REPO } from '../../src/engine/runtime/node/testing/testModel';
+import { openPackage } from '../../src/engine/runtime/node/index';
+import type { OpenPackage } from '../../src/engine/runtime/node/index';
+import { REPO } from '../../src/engine/runtime/node/internal';
 
 const MODEL = `${REPO}${SHAPES_MODEL}`;
 const hasShapes = existsSync(`${MODEL}/manifest.json`);

@@ -7,10 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../../src/engine/runtime/node/manifestFile';
-import { OrtNodeRunner } from '../../src/engine/runtime/node/ortNodeRunner';
-import type { Dtype } from '../../src/engine/manifest';
-import type { AnyTensor } from '../../src/engine/tensor';
+import type { AnyTensor, Dtype } from '../../src/engine/index';
+import { OrtNodeRunner, readManifest } from '../../src/engine/runtime/node/index';
 import { peakRssBytes } from './node';
 import { pythonAvailable, runPython } from '../python/runPython';
 import { readbackAt } from '../report/stats';

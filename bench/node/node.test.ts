@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openPackage } from '../../src/engine/runtime/node/modelPackage';
-import { REPO } from '../../src/engine/runtime/node/testing/testModel';
-import type { EditRequest } from '../../src/engine/pipeline';
+import type { EditRequest } from '../../src/engine/index';
+import { openPackage } from '../../src/engine/runtime/node/index';
+import { REPO } from '../../src/engine/runtime/node/internal';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';
 import { benchNode, PROMPTS } from './node';

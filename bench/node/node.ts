@@ -6,10 +6,10 @@
  * into graph time and engine time.
  */
 import { readFileSync } from 'node:fs';
-import { openPackage } from '../../src/engine/runtime/node/modelPackage';
+import { packageEditOptions } from '../../src/engine/index';
+import type { GraphName } from '../../src/engine/index';
+import { openPackage } from '../../src/engine/runtime/node/index';
 import { benchImage } from '../benchImage';
-import { packageEditOptions } from '../../src/engine/manifest';
-import type { GraphName } from '../../src/engine/ports';
 import { deltas, fnv1a, median, overheadPct, quantile, readbackAt, sum } from '../report/stats';
 import { TimedRunner } from './timedRunner';
 import type { BenchRun } from '../report/types';

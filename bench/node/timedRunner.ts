@@ -2,7 +2,7 @@
  * A GraphRunner decorator that timestamps every run (performance.now), so the benchmark can split
  * an edit into graph time and engine time without touching the runner it wraps.
  */
-import type { Feeds, GraphName, GraphRunner, Outputs } from '../../src/engine/ports';
+import type { Feeds, GraphName, GraphRunner, Outputs } from '../../src/engine/index';
 
 export interface RunRecord {
   graph: GraphName;

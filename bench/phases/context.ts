@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../../src/engine/runtime/node/manifestFile';
-import type { Manifest } from '../../src/engine/manifest';
+import type { Manifest } from '../../src/engine/index';
+import { readManifest } from '../../src/engine/runtime/node/index';
 import { buildApp, serve } from '../browser/driver';
 import type { Server } from '../browser/driver';
 import type { BenchCase } from '../cases';

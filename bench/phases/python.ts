@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { packageEditOptions } from '../../src/engine/manifest';
+import { packageEditOptions } from '../../src/engine/index';
 import type { BenchCase } from '../cases';
 import { PROMPTS } from '../node/node';
 import { pythonAvailable, runPython } from '../python/runPython';

@@ -4,7 +4,7 @@
  * package's default settings.
  */
 import { existsSync } from 'node:fs';
-import { openPackage } from '../../src/engine/runtime/node/modelPackage';
+import { openPackage } from '../../src/engine/runtime/node/index';
 import type { BenchCase } from '../cases';
 import { compositePsnr, PHOTOS } from '../node/compositePsnr';
 import { evaluatePair, loadTestset, packageEvalOptions, report, SHAPES_TESTSET } from '../node/evalShapes';

@@ -117,6 +117,8 @@ const ENTRIES = [
   ['@editmgt/engine', 'index.ts'],
   ['@editmgt/engine/node', 'runtime/node/index.ts'],
   ['@editmgt/engine/web', 'runtime/web/index.ts'],
+  ['@editmgt/engine/internal', 'internal.ts'],
+  ['@editmgt/engine/node/internal', 'runtime/node/internal.ts'],
 ] as const;
 
 /** The report's text for the engine's current entries. */

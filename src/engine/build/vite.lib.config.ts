@@ -1,6 +1,7 @@
 /**
- * The engine package's JavaScript: one ES module per public entry (the engine, and the engine on
- * onnxruntime-node and on onnxruntime-web), shared code in chunks; the runtimes and the tokenizer
+ * The engine package's JavaScript: one ES module per entry (the engine, the engine on
+ * onnxruntime-node and on onnxruntime-web, and the repository's own hosts' internal entries),
+ * shared code in chunks; the runtimes and the tokenizer
  * library stay imports, resolved from the consumer's dependencies.
  */
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ export default defineConfig({
         index: here('../index.ts'),
         node: here('../runtime/node/index.ts'),
         web: here('../runtime/web/index.ts'),
+        internal: here('../internal.ts'),
+        'node-internal': here('../runtime/node/internal.ts'),
       },
       formats: ['es'],
     },

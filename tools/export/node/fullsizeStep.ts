@@ -6,11 +6,8 @@
  *   npx tsx tools/export/node/fullsizeStep.ts <package folder> <dtype> [threads]
  */
 import { join } from 'node:path';
-import { readManifest } from '../../../src/engine/runtime/node/manifestFile';
-import { OrtNodeRunner } from '../../../src/engine/runtime/node/ortNodeRunner';
-import type { Dtype } from '../../../src/engine/manifest';
-import type { GraphName } from '../../../src/engine/ports';
-import type { AnyTensor } from '../../../src/engine/tensor';
+import type { AnyTensor, Dtype, GraphName } from '../../../src/engine/index';
+import { OrtNodeRunner, readManifest } from '../../../src/engine/runtime/node/index';
 import { stepFeeds } from '../../../bench/fullsize/stepFeeds';
 
 async function main(): Promise<void> {

@@ -1,0 +1,16 @@
+/**
+ * `@editmgt/engine/internal`: what this repository's own hosts (the worker, the CLI, benchmarks,
+ * tests) use beyond the public API: building blocks the public entries keep to themselves, checks
+ * the hosts share with the engine, runtime options and test helpers. No compatibility promise.
+ * Runs anywhere: nothing here imports a runtime (node-only helpers are in `/node/internal`).
+ */
+export { MEMORY_POLICIES } from './pipeline';
+export { tooLargeMessage } from './errors';
+export { applyExifOrientation, cellMaskToPixels, compositeUnchanged, resizeImage } from './image';
+export type { CompositeInput } from './image';
+export { readJpegStructure, readPngStructure } from './imageStructure';
+export { checkPackageSource, maskSizeProblem } from './validate';
+export { dtypePreference } from './package';
+export { buildOption, runtimeOptions } from './runtimeOptions';
+export type { RuntimeOptions } from './runtimeOptions';
+export { withJpegMetadata, withTrailer } from './testing/imageVariants';

@@ -1,0 +1,7 @@
+/**
+ * `@editmgt/engine/node/internal`: node-only helpers this repository's own hosts (the CLI,
+ * benchmarks, tests) share with the engine on onnxruntime-node: local file reads and atomic
+ * writes, and where the repository's test package lies. No compatibility promise.
+ */
+export { formatBytes, readLocalFile, ReadError, writeFileAtomic } from './localFiles';
+export { GOLDENS, hasGoldens, hasTiny, REPO, TINY } from './testing/testModel';

@@ -199,7 +199,7 @@ export default tseslint.config(
   {
     // hosts converted to the engine's entries (the converter's CLI and quantizer benchmark still
     // reach into src/engine/convert, which has no entry yet)
-    files: ['cli/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts'],
+    files: ['cli/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts', 'e2e/**/*.ts', 'scripts/**/*.{js,mjs,ts}'],
     ignores: ['bench/browser/page*.ts', 'cli/convert.ts', 'bench/node/quantize.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, engineDeep] }] },
   },

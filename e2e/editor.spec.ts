@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withJpegMetadata, withTrailer } from '../src/engine/testing/imageVariants';
+import { withJpegMetadata, withTrailer } from '../src/engine/internal';
 import { test, expect, pngSize } from './fixtures';
 
 test.describe.configure({ timeout: 480_000 });

@@ -7,7 +7,7 @@
  */
 import { CHROMIUM, CHROMIUM_ARGS, gpuMemoryLimit } from '../scripts/chromium';
 import type { BrowserContext } from '@playwright/test';
-import { readManifest } from '../src/engine/runtime/node/manifestFile';
+import { readManifest } from '../src/engine/runtime/node/index';
 import { test, expect } from './fixtures';
 
 const LIMIT_BYTES = 3 * 2 ** 30;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Route } from '@playwright/test';
-import { readManifest } from '../src/engine/runtime/node/manifestFile';
+import { readManifest } from '../src/engine/runtime/node/index';
 import { test, expect } from './fixtures';
 
 const BASE = '/models/tiny-random/';

@@ -76,7 +76,7 @@ test('the page example edits a canvas on WASM like node does @wasm', async ({ pa
   };
   expect(errors).toEqual([]);
 
-  const { EditMGT } = await import('../src/engine/runtime/node');
+  const { EditMGT } = await import('../src/engine/runtime/node/index');
   const editor = await EditMGT.fromPretrained(join(ROOT, 'public/models/tiny-random'), {
     dtype: web.dtype as 'fp32',
   });

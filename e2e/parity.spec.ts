@@ -5,9 +5,9 @@
  * rest of the trajectory).
  */
 import { join } from 'node:path';
-import { openPackage } from '../src/engine/runtime/node/modelPackage';
-import { fallbackEditOptions } from '../src/engine/editSettings';
-import type { RgbaImage } from '../src/engine/image';
+import { fallbackEditOptions } from '../src/engine/index';
+import type { RgbaImage } from '../src/engine/index';
+import { openPackage } from '../src/engine/runtime/node/index';
 import type { EditSettings } from '../src/protocol/messages';
 import { test, expect } from './fixtures';
 

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../src/engine/runtime/node/manifestFile';
-import { DTYPES } from '../src/engine/manifest';
+import { DTYPES } from '../src/engine/index';
+import { readManifest } from '../src/engine/runtime/node/index';
 import { test, expect } from './fixtures';
 
 const pkg = join('public', 'models', 'tiny-random');

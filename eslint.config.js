@@ -37,13 +37,13 @@ const workerCode = {
 };
 const cliCode = { group: ['**/cli/**'], message: 'cli/ is an entry point, not a library.' };
 // Hosts reach the engine through its entries only (src/engine/README.md): the package's
-// index, runtime/node/index and runtime/web/index, and the repository's own internal and
-// runtime/node/internal.
+// index, runtime/node/index and runtime/web/index, and the repository's own internal,
+// runtime/node/internal and runtime/web/internal.
 const engineDeep = {
   regex:
-    '^(\\.\\.?/)+(src/)?engine/(?!(index|internal|runtime/node/index|runtime/node/internal|runtime/web/index)$)',
+    '^(\\.\\.?/)+(src/)?engine/(?!(index|internal|runtime/node/index|runtime/node/internal|runtime/web/index|runtime/web/internal)$)',
   message:
-    'Import the engine from its entries: src/engine/index.ts, internal.ts, runtime/node/index.ts, runtime/node/internal.ts or runtime/web/index.ts.',
+    'Import the engine from its entries: src/engine/index.ts, internal.ts, runtime/node/index.ts, runtime/node/internal.ts, runtime/web/index.ts or runtime/web/internal.ts.',
 };
 const react = {
   group: ['react', 'react-dom', 'react-dom/*', 'zustand'],
@@ -125,7 +125,10 @@ export default tseslint.config(
     files: ['src/protocol/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
-      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, workerCode, react] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [onnxruntime, appCode, cliCode, workerCode, react, engineDeep] },
+      ],
     },
   },
   {
@@ -151,6 +154,11 @@ export default tseslint.config(
             onnxruntime,
             cliCode,
             {
+              regex: '^(\\.\\.?/)+engine/(?!(index|internal)$)',
+              message:
+                'The app imports the engine from src/engine/index.ts and internal.ts only (never a runtime entry: no onnxruntime in its bundle).',
+            },
+            {
               group: ['**/workers/*', '!**/workers/*?worker'],
               message: 'The UI talks to the worker through src/protocol/engineClient only.',
             },
@@ -162,7 +170,9 @@ export default tseslint.config(
   {
     files: ['workers/**/*.ts'],
     languageOptions: { globals: { ...globals.worker } },
-    rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, react] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [onnxruntime, appCode, cliCode, react, engineDeep] }],
+    },
   },
   {
     files: [

@@ -10,7 +10,13 @@ import type { DiagnosticsRequest, WireTensor, WorkerReply } from '../src/protoco
 import { sha256Hex } from './blobReader';
 import { loadPackageFiles } from './modelStore';
 import { wasmHeapBytes } from './wasmMemory';
-import { armStall, createSession, loseDevice, nodePlacement, runOnce } from '../src/engine/runtime/web/ort';
+import {
+  armStall,
+  createSession,
+  loseDevice,
+  nodePlacement,
+  runOnce,
+} from '../src/engine/runtime/web/internal';
 import type { LoadedModel } from './session';
 
 /** What a diagnostics handler needs from the engine worker. */

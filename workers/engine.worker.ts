@@ -1,10 +1,12 @@
 /// <reference lib="webworker" />
 /** The engine worker: receives typed requests, loads models, runs edits, streams steps back. */
 import './wasmMemory'; // first: it watches the runtime's heap from its start (the memory diagnostics)
-import { modelDomain } from '../src/engine/domain';
-import { EditError } from '../src/engine/errors';
-import type { RgbaImage } from '../src/engine/image';
-import type { EditRequest, StepEvent } from '../src/engine/pipeline';
+import { EditError, MEMORY_TIGHT_BYTES } from '../src/engine/index';
+import type { EditRequest, RgbaImage, StepEvent } from '../src/engine/index';
+import { GpuLimitError, pickBackend, setWasmThreads } from '../src/engine/runtime/web/index';
+import { modelDomain, runtimeOptions } from '../src/engine/internal';
+import type { RuntimeOptions } from '../src/engine/internal';
+import { setRuntimeOptions, setWatcher, watchDeviceLoss } from '../src/engine/runtime/web/internal';
 import { assertNever, isDiagnosticsRequest } from '../src/protocol/messages';
 import type {
   BackendInfo,
@@ -16,19 +18,8 @@ import type {
   WorkerRequest,
 } from '../src/protocol/messages';
 import { captureConsole, handleDiagnostics } from './diagnostics';
-import { GpuLimitError } from '../src/engine/runtime/web/gpuDevice';
 import { answerHello } from './hello';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, resolveUrl } from './modelStore';
-import {
-  pickBackend,
-  setRuntimeOptions,
-  setWasmThreads,
-  setWatcher,
-  watchDeviceLoss,
-} from '../src/engine/runtime/web/ort';
-import { runtimeOptions } from '../src/engine/runtimeOptions';
-import type { RuntimeOptions } from '../src/engine/runtimeOptions';
-import { MEMORY_TIGHT_BYTES } from '../src/engine/package';
 import { FolderError, importFolder } from './folderImport';
 import type { Progress } from './modelStore';
 import { localPackageName } from '../src/protocol/localPackage';

@@ -7,8 +7,8 @@
  * again. The store's record of the folder (`local.json`) is written last, so a copy that failed or
  * was cancelled part way is removed and never listed.
  */
-import { parseRawManifest } from '../src/engine/manifest';
-import type { ManifestFile } from '../src/engine/manifest';
+import { parseRawManifest } from '../src/engine/index';
+import type { ManifestFile } from '../src/engine/index';
 import { localPackageUrl, MAX_FOLDER_FILES } from '../src/protocol/localPackage';
 import { createSha256, sha256Hex } from './blobReader';
 import { checkStorage, LOCAL_ORIGIN, packageDir, removePackage, verifiedMark } from './modelStore';

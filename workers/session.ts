@@ -4,10 +4,13 @@
  * kept for offline use) and onnxruntime-web as graph runtime. One model at a time.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { Editor } from '../src/engine/editor';
-import { NotAManifestError, responseManifest } from '../src/engine/manifest';
-import type { Dtype, ManifestFile, RawManifest } from '../src/engine/manifest';
-import type { FileSource, OpenedPackage } from '../src/engine/package';
+import { Editor, NotAManifestError } from '../src/engine/index';
+import type { Dtype, FileSource, ManifestFile, OpenedPackage, RawManifest } from '../src/engine/index';
+import { wasmVerifyRuntime, webRuntime } from '../src/engine/runtime/web/index';
+import type { OrtWebRunner } from '../src/engine/runtime/web/index';
+import { responseManifest } from '../src/engine/internal';
+import type { RuntimeOptions } from '../src/engine/internal';
+import { webGpuStepOptions } from '../src/engine/runtime/web/internal';
 import type { BackendInfo, EditSettings } from '../src/protocol/messages';
 import { isLocalPackageUrl, localPackageName } from '../src/protocol/localPackage';
 import { WHOLE_READ_LIMIT } from './blobReader';
@@ -21,10 +24,6 @@ import {
   storedManifest,
 } from './modelStore';
 import type { LoadOptions, Progress, ReadyFile } from './modelStore';
-import { wasmVerifyRuntime, webRuntime } from '../src/engine/runtime/web';
-import { webGpuStepOptions } from '../src/engine/runtime/web/ortWebRunner';
-import type { RuntimeOptions } from '../src/engine/runtimeOptions';
-import type { OrtWebRunner } from '../src/engine/runtime/web/ortWebRunner';
 
 export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
   readonly editor: Editor<OrtWebRunner>;

@@ -7,7 +7,7 @@
  * `stalled` and starts a fresh one. The page does it, not the worker, because a hung WASM call
  * cannot be interrupted, and one that waits on a thread blocks this worker's event loop too.
  */
-import type { WatchedWork, Watcher } from '../src/engine/runtime/web/ort';
+import type { WatchedWork, Watcher } from '../src/engine/runtime/web/internal';
 import type { WorkerReply } from '../src/protocol/messages';
 
 const GIB = 2 ** 30;

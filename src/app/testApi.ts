@@ -14,7 +14,7 @@ import type {
   WireTensor,
 } from '../protocol/messages';
 import { EngineClient } from '../protocol/engineClient';
-import { buildOption } from '../engine/runtimeOptions';
+import { buildOption } from '../engine/internal';
 
 export interface EditorSnapshot {
   editState: string;

@@ -4,7 +4,7 @@
  * the greeting, ordering, streaming, cancel, loss, rebuild.
  */
 import { describe, expect, it } from 'vitest';
-import { fallbackEditOptions } from '../engine/editSettings';
+import { fallbackEditOptions } from '../engine/index';
 import { PROTOCOL_VERSION } from './messages';
 import type { ModelInfo } from './messages';
 import { EngineClient, EngineError } from './engineClient';

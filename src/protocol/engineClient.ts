@@ -5,7 +5,7 @@
  * worker is greeted with the protocol version first; a worker from another build of the app
  * answers `version-mismatch`, and every request to it fails with that (nothing else is sent).
  */
-import type { RuntimeOptions } from '../engine/runtimeOptions';
+import type { RuntimeOptions } from '../engine/internal';
 import { FINAL_REPLIES, PROTOCOL_VERSION } from './messages';
 import type {
   BackendChoice,

@@ -3,11 +3,8 @@
  * Every request carries an `id`; every reply names the request it answers.
  * Large arrays travel as transferred ArrayBuffers, never copied.
  */
-import type { ModelDomain } from '../engine/domain';
-import type { EditOptionValues } from '../engine/editSettings';
-import type { Dtype } from '../engine/manifest';
-import type { MemoryPolicy } from '../engine/pipeline';
-import type { RuntimeOptions } from '../engine/runtimeOptions';
+import type { Dtype, EditOptionValues, MemoryPolicy } from '../engine/index';
+import type { ModelDomain, RuntimeOptions } from '../engine/internal';
 
 export type { Dtype };
 

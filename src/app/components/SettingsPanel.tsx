@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { EDIT_SETTINGS, NUMBER_SETTINGS } from '../../engine/editSettings';
+import { EDIT_SETTINGS, NUMBER_SETTINGS } from '../../engine/index';
 import { BACKENDS, DTYPES, LIMITS, randomSeed } from '../lib/settings';
 import type { BackendChoice } from '../../protocol/messages';
 import type { DtypeChoice } from '../lib/settings';

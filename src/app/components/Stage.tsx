@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { MAX_INPUT_PIXELS } from '../../engine/errors';
+import { MAX_INPUT_PIXELS } from '../../engine/index';
 import { current } from '../lib/history';
 import { useEditor } from '../state/context';
 import { CompareView, SideBySide } from './CompareView';

@@ -3,7 +3,7 @@ import type { ModelInfo } from '../../protocol/messages';
 import { deriveEditState, missingForRun, runMatchesEntry, shownFrame, type DeriveInput } from './derive';
 import { emptyHistory, type History } from './history';
 import type { HistoryEntry, RunState, StepFrame } from './types';
-import { fallbackEditOptions } from '../../engine/editSettings';
+import { fallbackEditOptions } from '../../engine/index';
 
 const image = { id: 'img', name: 'photo.jpg', width: 4, height: 3, blob: new Blob() };
 const entry = (result = false): HistoryEntry => ({

@@ -1,5 +1,5 @@
 /** Facts computed from the store's state. Pure, so they can be unit-tested on plain objects. */
-import { instructionProblem } from '../../engine/validate';
+import { instructionProblem } from '../../engine/index';
 import type { ModelInfo } from '../../protocol/messages';
 import type { AppError } from './errors';
 import { current, type History } from './history';

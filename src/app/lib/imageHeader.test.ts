@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { withJpegMetadata, withTrailer } from '../../engine/testing/imageVariants';
+import { withJpegMetadata, withTrailer } from '../../engine/internal';
 import { readImageHeader, sniffFormat, tooLargeMessage } from './imageHeader';
 
 const bytes = (...parts: (number[] | string)[]) =>

@@ -2,9 +2,12 @@
  * Reads an image file's format and pixel size from its headers, before any decoding, so that
  * oversized or broken files are refused cheaply. Pure: bytes in, facts out.
  */
-import { tooLargeMessage as engineTooLargeMessage } from '../../engine/errors';
-import { readJpegStructure, readPngStructure } from '../../engine/imageStructure';
-import type { ImageStructure, ReadBytes } from '../../engine/imageStructure';
+import {
+  readJpegStructure,
+  readPngStructure,
+  tooLargeMessage as engineTooLargeMessage,
+} from '../../engine/internal';
+import type { ImageStructure, ReadBytes } from '../../engine/internal';
 import { readAvifSize } from './avifHeader';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'avif' | 'unknown';

@@ -1,5 +1,5 @@
 /** Checks the inpainting mask before a run, so a mask the model cannot use gets a clear message. Pure. */
-import { maskToGrid } from '../../engine/image';
+import { maskToGrid } from '../../engine/internal';
 import type { ImagePayload } from '../../protocol/messages';
 
 /**

@@ -1,9 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validateManifest, type Dtype } from '../../engine/manifest';
-import { Editor } from '../../engine/editor';
-import type { FileSource } from '../../engine/package';
+import { Editor, validateManifest } from '../../engine/index';
+import type { Dtype, FileSource } from '../../engine/index';
 import { checkModelUrl, downloadSizes } from './modelUrl';
 
 const page = 'http://127.0.0.1:4173/?model=x';

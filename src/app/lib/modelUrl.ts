@@ -3,7 +3,8 @@
  * host would download. Pure: a typed-in or linked address and the page's own URL in, a checked
  * address (or a message saying why not) out.
  */
-import { DTYPES, packageFiles, type Manifest } from '../../engine/manifest';
+import { DTYPES, packageFiles } from '../../engine/index';
+import type { Manifest } from '../../engine/index';
 
 export type ModelUrlCheck =
   | {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkEditSetting,
+  DTYPES as ENGINE_DTYPES,
   EDIT_SETTINGS,
   fallbackEditOptions,
   NUMBER_SETTINGS,
-} from '../../engine/editSettings';
-import { DTYPES as ENGINE_DTYPES } from '../../engine/manifest';
+} from '../../engine/index';
 import {
   clamp,
   defaultSettings,

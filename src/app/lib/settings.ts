@@ -6,12 +6,12 @@
  */
 import {
   clampEditSetting,
+  DTYPES as ENGINE_DTYPES,
   EDIT_SETTING_NAMES,
   EDIT_SETTINGS,
   fallbackEditOptions,
   NUMBER_SETTINGS,
-} from '../../engine/editSettings';
-import { DTYPES as ENGINE_DTYPES } from '../../engine/manifest';
+} from '../../engine/index';
 import type { BackendChoice, Dtype, EditSettings } from '../../protocol/messages';
 
 export type DtypeChoice = Dtype | 'auto';

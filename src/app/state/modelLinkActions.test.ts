@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { packageEditOptions, validateManifest } from '../../engine/manifest';
+import { packageEditOptions, validateManifest } from '../../engine/index';
 import type { ModelInfo, WorkerRequest } from '../../protocol/messages';
 import { EngineClient } from '../../protocol/engineClient';
 import { FakeWorker } from '../../protocol/testing/fakeWorker';

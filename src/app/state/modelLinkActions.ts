@@ -8,7 +8,8 @@
  * default is opened, each only when the one before failed: a link or saved choice that fails is
  * not kept, and a notice says what was loaded instead.
  */
-import { parseRawManifest, responseManifest } from '../../engine/manifest';
+import { parseRawManifest } from '../../engine/index';
+import { responseManifest } from '../../engine/internal';
 import { downloadSizes } from '../lib/modelUrl';
 import type { AppError } from '../lib/errors';
 import type { GetState, SetState, StoreDeps } from './store';

@@ -119,6 +119,7 @@ const ENTRIES = [
   ['@editmgt/engine/web', 'runtime/web/index.ts'],
   ['@editmgt/engine/internal', 'internal.ts'],
   ['@editmgt/engine/node/internal', 'runtime/node/internal.ts'],
+  ['@editmgt/engine/web/internal', 'runtime/web/internal.ts'],
 ] as const;
 
 /** The report's text for the engine's current entries. */

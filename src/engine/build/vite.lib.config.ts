@@ -23,6 +23,7 @@ export default defineConfig({
         web: here('../runtime/web/index.ts'),
         internal: here('../internal.ts'),
         'node-internal': here('../runtime/node/internal.ts'),
+        'web-internal': here('../runtime/web/internal.ts'),
       },
       formats: ['es'],
     },

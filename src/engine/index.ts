@@ -88,3 +88,4 @@ export type { RgbaImage } from './image';
 export { psnr } from './metrics';
 export { Editor } from './editor';
 export type { EditOptions, LoadProgress, PretrainedOptions } from './editor';
+export type { Backend, BackendChoice, BackendInfo, RuntimeBuild } from './backendInfo';

@@ -5,13 +5,14 @@
  * worker is greeted with the protocol version first; a worker from another build of the app
  * answers `version-mismatch`, and every request to it fails with that (nothing else is sent).
  */
+import type { LoadProgress } from '../engine/index';
 import type { RuntimeOptions } from '../engine/internal';
 import { FINAL_REPLIES, PROTOCOL_VERSION } from './messages';
 import type {
   BackendChoice,
   BackendInfo,
   Dtype,
-  EditResult,
+  WireEditResult,
   EditSettings,
   ErrorCode,
   ImagePayload,
@@ -53,10 +54,9 @@ export class EngineError extends Error {
   }
 }
 
-export interface LoadProgress {
+/** The engine's LoadProgress for one file, with the whole package's bytes (what the worker reports). */
+export interface PackageLoadProgress extends LoadProgress {
   file: string;
-  loaded: number;
-  total: number;
   totalLoaded: number;
   totalBytes: number;
 }
@@ -268,7 +268,7 @@ export class EngineClient {
   async loadModel(
     baseUrl: string,
     dtype: Dtype | 'auto',
-    onProgress: (p: LoadProgress) => void,
+    onProgress: (p: PackageLoadProgress) => void,
     signal?: AbortSignal,
   ): Promise<ModelInfo> {
     const onEvent = (r: WorkerReply) => {
@@ -285,7 +285,7 @@ export class EngineClient {
     args: { image: ImagePayload; instruction: string; settings: EditSettings; mask?: ImagePayload },
     handlers: { onStep: (s: StepPayload) => void; onWarning?: (m: string) => void },
     signal?: AbortSignal,
-  ): Promise<EditResult> {
+  ): Promise<WireEditResult> {
     const transfer = [args.image.buffer, ...(args.mask ? [args.mask.buffer] : [])];
     const onEvent = (r: WorkerReply) => {
       if (r.type === 'step') handlers.onStep(r.step);
@@ -313,7 +313,7 @@ export class EngineClient {
   async importFolder(
     name: string,
     files: { path: string; file: File }[],
-    onProgress: (p: LoadProgress) => void,
+    onProgress: (p: PackageLoadProgress) => void,
     signal?: AbortSignal,
   ): Promise<{ baseUrl: string; name: string }> {
     const onEvent = (r: WorkerReply) => {

@@ -3,15 +3,21 @@
  * Every request carries an `id`; every reply names the request it answers.
  * Large arrays travel as transferred ArrayBuffers, never copied.
  */
-import type { Dtype, EditOptionValues, MemoryPolicy } from '../engine/index';
+import type {
+  Backend,
+  BackendChoice,
+  BackendInfo,
+  Dtype,
+  EditOptionValues,
+  MemoryPolicy,
+} from '../engine/index';
 import type { ModelDomain, RuntimeOptions } from '../engine/internal';
 
 export type { Dtype };
 
 export const PROTOCOL_VERSION = 1;
 
-export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
-export type Backend = 'webgpu' | 'wasm';
+export type { Backend, BackendChoice };
 
 /** A tensor on the wire: the buffer is transferred. */
 export interface WireTensor {
@@ -20,20 +26,7 @@ export interface WireTensor {
   buffer: ArrayBuffer;
 }
 
-export interface BackendInfo {
-  backend: Backend;
-  /** WebGPU adapter description (vendor / architecture), when on WebGPU. */
-  adapter?: string;
-  shaderF16?: boolean;
-  /** The WebGPU adapter's buffer limits, in bytes (a package's `max_buffer_bytes` must fit both). */
-  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
-  /** WASM threads in use (1 when not cross-origin isolated). */
-  threads: number;
-  /** The onnxruntime-web build: 'jspi' (external data streamed from Files) or 'jsep'. */
-  build?: 'jspi' | 'jsep';
-  /** Why the preferred backend is not the one in use, when it isn't. */
-  fallbackReason?: string;
-}
+export type { BackendInfo };
 
 /** RGBA8 pixels, row-major; `buffer` holds width·height·4 bytes and is transferred. */
 export interface ImagePayload {
@@ -86,7 +79,8 @@ export interface StepPayload {
   elapsedMs: number;
 }
 
-export interface EditResult {
+/** An edit's result as the worker sends it (the engine's EditResult, its images as transferable payloads). */
+export interface WireEditResult {
   /** At the input's original size. */
   image: ImagePayload;
   /** At model resolution, straight from the VQ decoder. */
@@ -199,7 +193,7 @@ export type ProductReply =
   | { type: 'modelLoaded'; id: number; model: ModelInfo }
   | { type: 'warning'; id: number; message: string }
   | { type: 'step'; id: number; step: StepPayload }
-  | { type: 'result'; id: number; result: EditResult }
+  | { type: 'result'; id: number; result: WireEditResult }
   | { type: 'wordMap'; id: number; attention: ArrayBuffer; grid: [number, number] }
   /** `name`: a package opened from a folder, whose `baseUrl` is then its key (src/protocol/localPackage.ts). */
   | {

@@ -4,13 +4,13 @@ import { toAppError, type AppError } from '../lib/errors';
 import { checkModelUrl } from '../lib/modelUrl';
 import { sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
 import { EngineError } from '../../protocol/engineClient';
-import type { LoadProgress } from '../../protocol/engineClient';
+import type { PackageLoadProgress } from '../../protocol/engineClient';
 import { MAX_FOLDER_FILES } from '../../protocol/localPackage';
 import type { PickedFolder } from '../media/folderFiles';
 import { formatBytes } from '../lib/progress';
 import type { GetState, LoadState, SetState, StoreDeps } from './store';
 
-export function loadProgressOf(load: LoadState, p: LoadProgress): LoadState {
+export function loadProgressOf(load: LoadState, p: PackageLoadProgress): LoadState {
   return {
     ...load,
     files: { ...load.files, [p.file]: { loaded: p.loaded, total: p.total } },

@@ -20,7 +20,9 @@ import { rangeReadBlob, stalledBlob } from './rangeReads';
  * graph at a time) and what WASM runs, with its thread pool; a worker given the runtime option
  * `webgpuBuild: 'jsep'` runs WebGPU on it too.
  */
-export type RuntimeBuild = 'jspi' | 'jsep';
+import type { RuntimeBuild } from '../../backendInfo';
+
+export type { RuntimeBuild };
 
 function hasJspi(): boolean {
   const wasm = WebAssembly as unknown as { Suspending?: unknown; promising?: unknown };
@@ -104,26 +106,9 @@ export const ort: OrtModule = new Proxy({} as OrtModule, {
     return Reflect.get(loaded, key) as unknown;
   },
 });
-import type { GpuBufferLimits } from './gpuDevice';
+import type { Backend, BackendChoice, BackendInfo } from '../../backendInfo';
 
-export type Backend = 'webgpu' | 'wasm';
-export type BackendChoice = 'auto' | Backend;
-
-/** The backend in use and what was learnt choosing it. */
-export interface BackendInfo {
-  backend: Backend;
-  /** The onnxruntime-web build in use (see RuntimeBuild). */
-  build?: RuntimeBuild;
-  /** WebGPU adapter description (vendor / architecture), when on WebGPU. */
-  adapter?: string;
-  shaderF16?: boolean;
-  /** The WebGPU adapter's buffer limits, in bytes. */
-  limits?: GpuBufferLimits;
-  /** WASM threads in use (1 when not cross-origin isolated). */
-  threads: number;
-  /** Why the preferred backend is not the one in use, when it isn't. */
-  fallbackReason?: string;
-}
+export type { Backend, BackendChoice, BackendInfo };
 
 /** A tensor whose values are in one ArrayBuffer (what a worker message transfers). */
 export interface BufferTensor {

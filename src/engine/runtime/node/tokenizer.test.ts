@@ -3,10 +3,10 @@
  * `tokenizers` ids (fixture: __fixtures__/tokenizer_ids.json, and the goldens when present).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tokenizerPaddingSide } from '../../hfTokenizer';
 import { readManifest } from './manifestFile';
 import { loadTokenizer } from './modelPackage';
@@ -65,6 +65,7 @@ describe.skipIf(!hasTiny)('padding side comes from the tokenizer files', () => {
   // a left-padding Gemma tokenizer (the class default when its config names no side), in a
   // package whose manifest entry says right
   const dir = mkdtempSync(join(tmpdir(), 'pad-side-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'tokenizer_llm'));
   const tj = JSON.parse(readFileSync(`${TINY}/tokenizer_llm/tokenizer.json`, 'utf8')) as {
     padding: { direction: string };

@@ -8,8 +8,9 @@
  *   source: `source.revision` (the exporter's content hash of the checkpoint folder, which differs
  *   for every layout but single) and, for vocab-merges, its own tokenizer_config.json (copied as
  *   the checkpoint has it; it names CLIPTokenizer) with that file's size and sha256;
- * - `codebook_colors` (a VQ decode on onnxruntime-node) is the exporter's within 2e-6 (both are
- *   rounded to 6 decimals from float32 means summed in different orders);
+ * - `codebook_colors` (a VQ decode on onnxruntime-node) is the exporter's within 1e-5 (both are
+ *   rounded to 6 decimals from float32 convolutions and means whose summation order depends on the
+ *   library and the CPU's kernels; 1e-6 apart was measured on AMD);
  * - bf16 and variant-only (fp16 files alone) give the package of `rounded` (the same values in
  *   float32), byte for byte but for source.revision;
  * - bin-only, and each bad input below, is refused with a message naming the file, tensor or
@@ -45,8 +46,12 @@ const SHIPPED = join(REPO, 'public/models/tiny-random');
 const TEMPLATES = join(REPO, 'templates/tiny-random');
 const DTYPES = ['fp32', 'fp16', 'q4', 'q4f16', 'q8'];
 const SOURCE_ID = 'editmgt_export tiny --seed 0';
-/** codebook colours: both converters round float32 patch means to 6 decimals */
-const COLOR_TOLERANCE = 2e-6;
+/**
+ * codebook colours, in [0, 1]: torch's and onnxruntime's float32 convolutions sum in orders that
+ * depend on the CPU (Intel or AMD), then both round to 6 decimals; 1e-6 apart measured on AMD, and
+ * 1e-5 is still 400 times finer than one 8-bit step of the colour
+ */
+const COLOR_TOLERANCE = 1e-5;
 
 let root: string;
 let layouts: string;

@@ -17,7 +17,6 @@
  *   field, and leaves no package folder and no temporary folder.
  * Needs the exporter's venv (tools/export/.venv); without it every test fails saying so.
  */
-import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -38,10 +37,9 @@ import { writeSafetensors } from '../../../convert/testing/safetensorsWriter';
 import type { TensorToWrite } from '../../../convert/testing/safetensorsWriter';
 import { convertFolder } from './convertFolder';
 import { startHubServer } from './testing/hubServer';
+import { makeLayouts } from './testing/layouts';
 
 const REPO = fileURLToPath(new URL('../../../../..', import.meta.url));
-const EXPORT = join(REPO, 'tools/export');
-const PYTHON = join(EXPORT, '.venv/bin/python');
 const SHIPPED = join(REPO, 'public/models/tiny-random');
 const TEMPLATES = join(REPO, 'templates/tiny-random');
 const DTYPES = ['fp32', 'fp16', 'q4', 'q4f16', 'q8'];
@@ -59,24 +57,7 @@ let unavailable: Error | undefined;
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'editmgt-convert-'));
   layouts = join(root, 'layouts');
-  if (!existsSync(PYTHON)) {
-    unavailable = new Error(
-      `the exporter's Python is missing (${PYTHON}): run npm run export:setup, then this test again`,
-    );
-    return;
-  }
-  try {
-    execFileSync(PYTHON, ['-m', 'editmgt_export', 'layouts', '--out', layouts], {
-      cwd: EXPORT,
-      stdio: 'pipe',
-    });
-  } catch (err) {
-    const stderr = String((err as { stderr?: Buffer }).stderr ?? '')
-      .trim()
-      .split('\n')
-      .at(-1);
-    unavailable = new Error(`python -m editmgt_export layouts failed: ${stderr || (err as Error).message}`);
-  }
+  unavailable = makeLayouts(layouts);
 }, 300_000);
 afterAll(() => {
   rmSync(root, { recursive: true, force: true });

@@ -12,8 +12,7 @@
  * bytes for a non-float tensor). Needs the exporter's venv (tools/export/.venv); without it the
  * test fails and says how to make it.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,32 +26,17 @@ import type { CheckpointWeights } from '../../../convert/weights';
 import { folderSource } from './folderSource';
 import { hubSource } from './hubSource';
 import { startHubServer } from './testing/hubServer';
+import { makeLayouts } from './testing/layouts';
 
 const REPO = fileURLToPath(new URL('../../../../..', import.meta.url));
-const EXPORT = join(REPO, 'tools/export');
-const PYTHON = join(EXPORT, '.venv/bin/python');
 const MODELS = ['clip', 'llm', 'vq', 'transformer'] as const;
 
 let out: string;
 /** why the layouts could not be made; every test fails with it (a missing venv is no skip) */
 let unavailable: Error | undefined;
 beforeAll(() => {
-  if (!existsSync(PYTHON)) {
-    unavailable = new Error(
-      `the exporter's Python is missing (${PYTHON}): run npm run export:setup, then this test again`,
-    );
-    return;
-  }
   out = mkdtempSync(join(tmpdir(), 'editmgt-layouts-'));
-  try {
-    execFileSync(PYTHON, ['-m', 'editmgt_export', 'layouts', '--out', out], { cwd: EXPORT, stdio: 'pipe' });
-  } catch (err) {
-    const stderr = String((err as { stderr?: Buffer }).stderr ?? '')
-      .trim()
-      .split('\n')
-      .at(-1);
-    unavailable = new Error(`python -m editmgt_export layouts failed: ${stderr || (err as Error).message}`);
-  }
+  unavailable = makeLayouts(out);
 }, 300_000);
 afterAll(() => {
   if (out) rmSync(out, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkInstruction, DTYPES, EditError, GRAPH_NAMES, packageEditOptions } from '../src/engine/index';
 import type { GraphName, MemoryPolicy, StepEvent } from '../src/engine/index';
-import { openPackage } from '../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../src/engine/runtime/node/index';
+import type { OrtNodeRunner } from '../src/engine/runtime/node/index';
 import { checkPackageSource, dtypePreference, maskSizeProblem } from '../src/engine/internal';
 import { ReadError, readLocalFile, writeFileAtomic } from '../src/engine/runtime/node/internal';
 import {
@@ -76,7 +77,7 @@ export async function main(
   argv: string[],
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<number> {
-  let pkg: Awaited<ReturnType<typeof openPackage>> | undefined;
+  let pkg: Editor<OrtNodeRunner> | undefined;
   try {
     const { values } = parseArgs({
       args: joinNegativeValues(argv),
@@ -125,7 +126,7 @@ export async function main(
     if (wrongMask) throw new EditError('bad-settings', wrongMask);
     checkInstruction(values.prompt);
 
-    pkg = await openPackage(values.model, dtype, { cacheDir: values['cache-dir'], memory });
+    pkg = await Editor.open(packageSource(values.model, values['cache-dir']), cpuOptions(dtype, { memory }));
     // unset flags take the package's defaults (the reference's 36 steps, guidance 6, …)
     const settings = { ...packageEditOptions(pkg.manifest), ...flags };
     const stepMs: number[] = [];

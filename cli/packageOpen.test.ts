@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../src/engine/index';
-import { folderSource, openPackage, readManifest } from '../src/engine/runtime/node/index';
+import {
+  cpuOptions,
+  Editor,
+  folderSource,
+  packageSource,
+  readManifest,
+} from '../src/engine/runtime/node/index';
 import { hasTiny, TINY } from '../src/engine/runtime/node/internal';
 import { main } from './edit';
 
@@ -43,7 +49,7 @@ describe.skipIf(!hasTiny)('graphs whose weights are in several external-data chu
     const tiny = readManifest(TINY);
     const step = tiny.dtypes.fp32!.graphs.transformer_step;
     expect(step.external_data!.length).toBeGreaterThanOrEqual(2); // the tiny package uses small chunks on purpose
-    const pkg = await openPackage(TINY, 'fp32');
+    const pkg = await Editor.open(packageSource(TINY), cpuOptions('fp32'));
     try {
       const result = await pkg.engine.edit({
         image: { width: 8, height: 8, data: new Uint8ClampedArray(256).fill(200) },
@@ -59,13 +65,15 @@ describe.skipIf(!hasTiny)('graphs whose weights are in several external-data chu
     const missing = join(dir, 'missing-chunk');
     cpSync(TINY, missing, { recursive: true });
     rmSync(join(missing, last));
-    await expect(openPackage(missing, 'fp32')).rejects.toThrow(`model file ${last} is missing`);
+    await expect(Editor.open(packageSource(missing), cpuOptions('fp32'))).rejects.toThrow(
+      `model file ${last} is missing`,
+    );
     const damaged = join(dir, 'damaged-chunk');
     cpSync(TINY, damaged, { recursive: true });
     const bytes = readFileSync(join(damaged, last));
     bytes[0]! ^= 0xff;
     writeFileSync(join(damaged, last), bytes);
-    await expect(openPackage(damaged, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(damaged), cpuOptions('fp32'))).rejects.toThrow(
       new RegExp(`model file ${last.replace(/\./g, '\\.')} has sha256`),
     );
   });
@@ -100,7 +108,7 @@ describe.skipIf(!hasTiny)('opening a package checks every graph against its mani
         graphs.vq_encode.external_data,
       ];
     });
-    await expect(openPackage(swapped, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(swapped), cpuOptions('fp32'))).rejects.toThrow(
       "model graph vq_encode does not match its manifest: input 'pixels' is missing",
     );
   });
@@ -111,7 +119,7 @@ describe.skipIf(!hasTiny)('opening a package checks every graph against its mani
       tokens.shape = [1, 2 * (tokens.shape[1] as number), 2 * (tokens.shape[2] as number)];
     });
     // the declaration disagrees with the config's grid before any graph is opened
-    await expect(openPackage(regrid, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(regrid), cpuOptions('fp32'))).rejects.toThrow(
       "manifest config.resolutions.64.token_grid: [16, 16] disagrees with the graphs: transformer_step input 'tokens' has shape [1, 32, 32]",
     );
   });
@@ -120,7 +128,7 @@ describe.skipIf(!hasTiny)('opening a package checks every graph against its mani
     const same = copyTiny('same', (m) => {
       m.tokenizers.llm.pad_id = 3; // the tokenizer files say otherwise; the manifest wins
     });
-    const pkg = await openPackage(same, 'fp32');
+    const pkg = await Editor.open(packageSource(same), cpuOptions('fp32'));
     try {
       const enc = pkg.tokenizers.llm.encode('a', pkg.spec.llm.maxLength);
       expect(enc.ids[enc.ids.length - 1]).toBe(3);
@@ -154,7 +162,7 @@ describe.skipIf(!hasTiny)('a package that cannot edit is refused at load, naming
     });
     const message =
       "manifest config.resolutions.64.token_grid: [32, 32] disagrees with the graphs: vq_encode output 'ids' has shape [1, 16, 16]";
-    await expect(openPackage(grid, 'fp32')).rejects.toThrow(message);
+    await expect(Editor.open(packageSource(grid), cpuOptions('fp32'))).rejects.toThrow(message);
     const cli = await cliEdit(grid);
     expect(cli.code).toBe(2);
     expect(cli.text).toContain(message);
@@ -164,13 +172,13 @@ describe.skipIf(!hasTiny)('a package that cannot edit is refused at load, naming
     const narrow = copyTiny('table-narrow', (m) => {
       Object.assign(tableOf(m), { dim: 16, row_bytes: 64, rows: 770 }); // the same bytes, read as 770 rows of 16
     });
-    await expect(openPackage(narrow, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(narrow), cpuOptions('fp32'))).rejects.toThrow(
       'manifest dtypes.fp32.graphs.text_llm.token_table.dim: 16 values a row, but the text_llm graph takes inputs_embeds of width 32 (shape [batch, 256, 32])',
     );
     const rowBytes = copyTiny('table-row-bytes', (m) => {
       Object.assign(tableOf(m), { row_bytes: 64, rows: 770 });
     });
-    await expect(openPackage(rowBytes, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(rowBytes), cpuOptions('fp32'))).rejects.toThrow(
       'manifest dtypes.fp32.graphs.text_llm.token_table.row_bytes: float32 rows of 32 values take 128 bytes, not 64',
     );
   });
@@ -179,12 +187,14 @@ describe.skipIf(!hasTiny)('a package that cannot edit is refused at load, naming
     const undeclared = copyTiny('table-undeclared', (m) => {
       delete (m.dtypes.fp32!.graphs.text_llm as { token_table?: unknown }).token_table;
     });
-    await expect(openPackage(undeclared, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(undeclared), cpuOptions('fp32'))).rejects.toThrow(
       'manifest dtypes.fp32.graphs.text_llm.token_table: missing: the text_llm graph takes inputs_embeds, so the package needs its token table',
     );
     const gone = copyTiny('table-gone', () => undefined);
     rmSync(join(gone, TABLE));
-    await expect(openPackage(gone, 'fp32')).rejects.toThrow(`model file ${TABLE} is missing`);
+    await expect(Editor.open(packageSource(gone), cpuOptions('fp32'))).rejects.toThrow(
+      `model file ${TABLE} is missing`,
+    );
   });
 
   it('a token table with fewer rows than the tokenizer has ids (a 10-row table)', async () => {
@@ -193,7 +203,7 @@ describe.skipIf(!hasTiny)('a package that cannot edit is refused at load, naming
       writeFileSync(join(folder, TABLE), readFileSync(join(folder, TABLE)).subarray(0, 10 * t.row_bytes));
       t.rows = 10;
     });
-    await expect(openPackage(short, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(short), cpuOptions('fp32'))).rejects.toThrow(
       'manifest dtypes.fp32.graphs.text_llm.token_table.rows: the token table fp32/text_llm.table has 10 rows, but the tokenizer tokenizer_llm/tokenizer.json has 385 token ids',
     );
   });
@@ -205,7 +215,7 @@ describe.skipIf(!hasTiny)('a package that cannot edit is refused at load, naming
     });
     const message =
       'manifest dtypes.fp32.graphs.text_llm.token_table: row 0 of the token table fp32/text_llm.table holds NaN';
-    await expect(openPackage(nan, 'fp32')).rejects.toThrow(message);
+    await expect(Editor.open(packageSource(nan), cpuOptions('fp32'))).rejects.toThrow(message);
     const cli = await cliEdit(nan);
     expect(cli.code).toBe(2);
     expect(cli.text).toContain(message);
@@ -216,7 +226,7 @@ describe.skipIf(!hasTiny)('a package that cannot edit is refused at load, naming
       writeFileSync(join(folder, TABLE), bytes);
       void m;
     });
-    await expect(openPackage(last, 'fp32')).rejects.toThrow(
+    await expect(Editor.open(packageSource(last), cpuOptions('fp32'))).rejects.toThrow(
       'row 384 of the token table fp32/text_llm.table holds Infinity',
     );
   });
@@ -243,7 +253,7 @@ const UNLISTED =
 describe.skipIf(!hasTiny)('every file a graph reads is listed in the manifest and verified', () => {
   it('a chunk the graph uses but the manifest leaves out is refused, naming the graph and the file (folder; CLI)', async () => {
     const folder = unlistedChunk('unlisted-chunk');
-    await expect(openPackage(folder, 'fp32')).rejects.toThrow(UNLISTED);
+    await expect(Editor.open(packageSource(folder), cpuOptions('fp32'))).rejects.toThrow(UNLISTED);
     const cli = await cliEdit(folder);
     expect(cli.code).toBe(2); // it used to edit from the flipped chunk and exit 0
     expect(cli.text).toMatch(UNLISTED);
@@ -263,7 +273,7 @@ describe.skipIf(!hasTiny)('every file a graph reads is listed in the manifest an
     try {
       const { port } = server.address() as AddressInfo;
       await expect(
-        openPackage(`http://127.0.0.1:${port}/`, 'fp32', { cacheDir: join(dir, 'url-cache') }),
+        Editor.open(packageSource(`http://127.0.0.1:${port}/`, join(dir, 'url-cache')), cpuOptions('fp32')),
       ).rejects.toThrow(UNLISTED);
     } finally {
       server.closeAllConnections();
@@ -283,7 +293,7 @@ describe.skipIf(!hasTiny)(
         const bytes = readFileSync(path);
         writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
       });
-      const err = await openPackage(cut, 'fp32').then(
+      const err = await Editor.open(packageSource(cut), cpuOptions('fp32')).then(
         () => null,
         (e: Error) => e,
       );
@@ -301,7 +311,7 @@ describe.skipIf(!hasTiny)(
         bytes.write('X', at + 7, 'latin1'); // op_type "MatMul" -> "MatMuX", same length
         writeFileSync(path, bytes);
       });
-      const err = await openPackage(garbled, 'fp32').then(
+      const err = await Editor.open(packageSource(garbled), cpuOptions('fp32')).then(
         () => null,
         (e: Error) => e,
       );
@@ -316,7 +326,7 @@ describe.skipIf(!hasTiny)(
         const path = join(folder, CHUNK_1);
         writeFileSync(path, readFileSync(path).subarray(0, 1000));
       });
-      const err = await openPackage(short, 'fp32').then(
+      const err = await Editor.open(packageSource(short), cpuOptions('fp32')).then(
         () => null,
         (e: Error) => e,
       );

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { fallbackEditOptions } from '../src/engine/index';
 import type { RgbaImage } from '../src/engine/index';
-import { openPackage } from '../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../src/engine/runtime/node/index';
 import type { EditSettings } from '../src/protocol/messages';
 import { test, expect } from './fixtures';
 
@@ -44,7 +44,7 @@ function picture(): RgbaImage {
 }
 
 async function nodeEdit(dtype: string) {
-  const pkg = await openPackage(pkgDir, dtype);
+  const pkg = await Editor.open(packageSource(pkgDir), cpuOptions(dtype));
   const steps: number[][] = [];
   const result = await pkg.engine.edit(
     { ...settings, image: picture(), prompt: instruction },

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { packageEditOptions, psnr } from '../../src/engine/index';
-import { openPackage } from '../../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../../src/engine/runtime/node/index';
 import { cellMaskToPixels } from '../../src/engine/internal';
 import { decodeImage } from '../../cli/imageIO';
 import type { CompositePsnr } from '../report/types';
@@ -50,7 +50,7 @@ export async function compositePsnr(
   photos: readonly string[],
   steps: number,
 ): Promise<CompositePsnr[]> {
-  const pkg = await openPackage(modelDir, dtype, { now: () => performance.now() });
+  const pkg = await Editor.open(packageSource(modelDir), cpuOptions(dtype, { now: () => performance.now() }));
   try {
     const { engine } = pkg;
     const { h, w } = pkg.spec.tokenGrid;

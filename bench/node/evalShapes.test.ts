@@ -16,8 +16,8 @@ import {
   SHAPES_TESTSET,
 } from './evalShapes';
 import type { PairResult } from './evalShapes';
-import { openPackage } from '../../src/engine/runtime/node/index';
-import type { OpenPackage } from '../../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../../src/engine/runtime/node/index';
+import type { OrtNodeRunner } from '../../src/engine/runtime/node/index';
 import { REPO } from '../../src/engine/runtime/node/internal';
 
 const MODEL = `${REPO}${SHAPES_MODEL}`;
@@ -43,12 +43,12 @@ const BARS = {
 };
 
 describe.skipIf(!hasShapes)('shapes model, quick evaluation', () => {
-  let pkg: OpenPackage;
+  let pkg: Editor<OrtNodeRunner>;
   let rows: PairResult[];
   let lambda: number;
   let appLambda: number;
   beforeAll(async () => {
-    pkg = await openPackage(MODEL, 'fp32');
+    pkg = await Editor.open(packageSource(MODEL), cpuOptions('fp32'));
     const opts = packageEvalOptions(pkg.manifest);
     lambda = opts.defaultLambda;
     appLambda = opts.appLambda;

@@ -18,8 +18,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultHold, packageEditOptions, psnr } from '../../src/engine/index';
 import type { EditEngine, Manifest, RgbaImage } from '../../src/engine/index';
-import { openPackage } from '../../src/engine/runtime/node/index';
-import type { OpenPackage } from '../../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../../src/engine/runtime/node/index';
+import type { OrtNodeRunner } from '../../src/engine/runtime/node/index';
 import { cellMaskToPixels, compositeUnchanged, resizeImage } from '../../src/engine/internal';
 import { decodeImage, encodeImage } from '../../cli/imageIO';
 
@@ -148,7 +148,7 @@ export function packageEvalOptions(m: Manifest): Omit<EvalOptions, 'imagesDir'> 
 
 export async function evaluatePair(
   engine: EditEngine,
-  pkg: OpenPackage,
+  pkg: Editor<OrtNodeRunner>,
   pair: TestPair,
   index: number,
   o: EvalOptions,
@@ -377,7 +377,10 @@ export async function main(
     },
     strict: true,
   });
-  const pkg = await openPackage(values.model, values.dtype, { now: () => performance.now() });
+  const pkg = await Editor.open(
+    packageSource(values.model),
+    cpuOptions(values.dtype, { now: () => performance.now() }),
+  );
   try {
     const defaults = packageEvalOptions(pkg.manifest);
     const sweep = values.lambdas ? values.lambdas.split(',').map(Number) : DEFAULT_SWEEP;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { EditRequest } from '../../src/engine/index';
-import { openPackage } from '../../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../../src/engine/runtime/node/index';
 import { REPO } from '../../src/engine/runtime/node/internal';
 import { benchImage } from '../benchImage';
 import { fnv1a } from '../report/stats';
@@ -42,7 +42,7 @@ describe('node benchmark case settings', () => {
       hold: m.defaults.region_hold_enabled ? m.defaults.region_hold_lambda : 0,
     });
 
-    const pkg = await openPackage(DIR, 'fp32');
+    const pkg = await Editor.open(packageSource(DIR), cpuOptions('fp32'));
     try {
       const { engine } = pkg;
       const finalTokens = async (settings: Partial<EditRequest>) => {

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { packageEditOptions } from '../../src/engine/index';
 import type { GraphName } from '../../src/engine/index';
-import { openPackage } from '../../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../../src/engine/runtime/node/index';
+import type { OrtNodeRunner } from '../../src/engine/runtime/node/index';
 import { benchImage } from '../benchImage';
 import { deltas, fnv1a, median, overheadPct, quantile, readbackAt, sum } from '../report/stats';
 import { TimedRunner } from './timedRunner';
@@ -32,11 +33,14 @@ export const PROMPTS = { prompt: 'make the red disc blue', warmPrompt: 'warm up 
 async function load(dir: string, dtype: string) {
   const t = performance.now();
   let runner: TimedRunner | undefined;
-  const pkg = await openPackage(dir, dtype, {
-    now: () => performance.now(),
-    // the engine runs on the timed runner; the graphs' own run times come from the package's
-    wrapRunner: (inner) => (runner = new TimedRunner(inner, (g) => pkg.runner.lastRunMs.get(g))),
-  });
+  const pkg: Editor<OrtNodeRunner> = await Editor.open(
+    packageSource(dir),
+    cpuOptions(dtype, {
+      now: () => performance.now(),
+      // the engine runs on the timed runner; the graphs' own run times come from the package's
+      wrapRunner: (inner) => (runner = new TimedRunner(inner, (g) => pkg.runner.lastRunMs.get(g))),
+    }),
+  );
   const openMs = performance.now() - t;
   return { pkg, runner: runner!, engine: pkg.engine, openMs };
 }

@@ -4,7 +4,7 @@
  * package's default settings.
  */
 import { existsSync } from 'node:fs';
-import { openPackage } from '../../src/engine/runtime/node/index';
+import { cpuOptions, Editor, packageSource } from '../../src/engine/runtime/node/index';
 import type { BenchCase } from '../cases';
 import { compositePsnr, PHOTOS } from '../node/compositePsnr';
 import { evaluatePair, loadTestset, packageEvalOptions, report, SHAPES_TESTSET } from '../node/evalShapes';
@@ -32,7 +32,10 @@ export async function shapesEval(c: BenchCase, ctx: BenchContext): Promise<void>
     return;
   }
   o.log(`shapes evaluation on ${SHAPES_EVAL_PAIRS} test pairs, ${c.dtype}…`);
-  const pkg = await openPackage(modelDir(c.model), c.dtype, { now: () => performance.now() });
+  const pkg = await Editor.open(
+    packageSource(modelDir(c.model)),
+    cpuOptions(c.dtype, { now: () => performance.now() }),
+  );
   try {
     const opts = packageEvalOptions(pkg.manifest);
     const { engine } = pkg;

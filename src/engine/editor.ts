@@ -9,7 +9,7 @@ import { packageEditOptions } from './manifest';
 import type { Dtype, Manifest } from './manifest';
 import { EDIT_SETTING_NAMES } from './editSettings';
 import type { EditOptionValues } from './editSettings';
-import { openModelPackage } from './package';
+import { loadPackage } from './package';
 import { checkOptionsObject } from './validate';
 import type { FileSource, OpenedPackage, OpenOptions, PackageRunner } from './package';
 import type { ModelSpec } from './modelSpec';
@@ -73,7 +73,7 @@ export class Editor<R extends PackageRunner = PackageRunner> {
     source: FileSource<D>,
     options: OpenOptions<D, R>,
   ): Promise<Editor<R>> {
-    return new Editor(await openModelPackage(source, options));
+    return new Editor(await loadPackage(source, options));
   }
 
   /** The settings an edit uses when its options name none: the package's own defaults. */

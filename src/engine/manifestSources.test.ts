@@ -18,7 +18,7 @@ import { EngineClient } from '../protocol/engineClient';
 import { FakeWorker } from '../protocol/testing/fakeWorker';
 import { Editor } from './editor';
 import { readCapped } from './manifest';
-import { openPackage } from './runtime/node/modelPackage';
+import { cpuOptions, packageSource } from './runtime/node/modelPackage';
 import { fetchSource } from './runtime/web/fetchSource';
 
 const PAGE = '<!DOCTYPE html>\n<html><body>Welcome</body></html>';
@@ -108,14 +108,14 @@ describe('the manifest rules, for every package source', () => {
   it('the node URL source (the CLI, the node library)', async () => {
     const cacheDir = join(dir, 'cache');
     for (const c of CASES) {
-      const got = await failure(openPackage(urlOf(c), 'fp32', { cacheDir }));
+      const got = await failure(Editor.open(packageSource(urlOf(c), cacheDir), cpuOptions('fp32')));
       expectMessage(got, c, `${urlOf(c)}manifest.json`);
     }
   }, 60_000);
 
   it('the node folder source', async () => {
     for (const c of ['web page', 'broken JSON', 'declared 4 GiB'] as const) {
-      const got = await failure(openPackage(join(dir, c), 'fp32'));
+      const got = await failure(Editor.open(packageSource(join(dir, c)), cpuOptions('fp32')));
       expectMessage(got, c, join(dir, c, 'manifest.json'));
     }
   });

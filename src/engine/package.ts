@@ -359,7 +359,7 @@ export function checkBeforeDownload(
  * runner, and checks every graph against the manifest; a mismatch releases what was loaded and
  * throws EditError('bad-manifest') naming the graph.
  */
-export async function openModelPackage<D, R extends PackageRunner>(
+export async function loadPackage<D, R extends PackageRunner>(
   files: FileSource<D>,
   o: OpenOptions<D, R>,
 ): Promise<OpenedPackage<R>> {

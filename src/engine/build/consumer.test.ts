@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageEditOptions } from '../manifest';
-import { openPackage } from '../runtime/node/modelPackage';
+import { cpuOptions, packageSource } from '../runtime/node/modelPackage';
+import { Editor } from '../editor';
 
 const ENGINE = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -71,7 +72,7 @@ describe('@editmgt/engine from the outside', () => {
       node(['node-edit.mjs', TINY, 'make the sky purple']).trim().split('\n').pop()!,
     ) as Record<string, unknown>;
 
-    const pkg = await openPackage(TINY, 'fp32');
+    const pkg = await Editor.open(packageSource(TINY), cpuOptions('fp32'));
     try {
       const defaults = packageEditOptions(pkg.manifest);
       const image = gradient(96, 64);

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../../image';
 import { EditEngine } from '../../pipeline';
 import type { GraphName } from '../../ports';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { cpuOptions, packageSource } from './modelPackage';
+import { Editor } from '../../editor';
+import type { OrtNodeRunner } from './ortNodeRunner';
 import { hasTiny, TINY } from './testing/testModel';
 
 function photo(w: number, h: number): RgbaImage {
@@ -23,11 +24,11 @@ function forceGc(): void {
 }
 
 describe.skipIf(!hasTiny)('engine on onnxruntime-node', () => {
-  let pkg: OpenPackage;
+  let pkg: Editor<OrtNodeRunner>;
   let calls: GraphName[];
   let engine: EditEngine;
   beforeAll(async () => {
-    pkg = await openPackage(TINY);
+    pkg = await Editor.open(packageSource(TINY), cpuOptions());
     calls = [];
     const runner = pkg.runner;
     engine = new EditEngine({

@@ -7,12 +7,12 @@ import { EditError } from '../../errors';
 import { Editor } from '../../editor';
 import { checkPackageSource } from '../../validate';
 import type { PretrainedOptions } from '../../editor';
-import { openPackage } from './modelPackage';
+import { cpuOptions, packageSource } from './modelPackage';
 import type { OrtNodeRunner } from './ortNodeRunner';
 
 export * from '../../index';
-export { folderSource, loadTokenizer, nodeRuntime, openPackage, packageSource } from './modelPackage';
-export type { OpenPackage, OpenPackageOptions } from './modelPackage';
+export { cpuOptions, folderSource, loadTokenizer, nodeRuntime, packageSource } from './modelPackage';
+export type { CpuOpenOptions } from './modelPackage';
 export { readManifest } from './manifestFile';
 export { cacheRoot, FREE_SPACE_MARGIN_BYTES, MAX_PACKAGE_FILE_BYTES } from './download';
 export { OrtNodeRunner } from './ortNodeRunner';
@@ -48,6 +48,8 @@ export class EditMGT extends Editor<OrtNodeRunner> {
       throw new EditError('bad-settings', `cacheDir must name a folder, got ${JSON.stringify(cacheDir)}`);
     if (device !== 'cpu')
       throw new EditError('bad-settings', `in node the device is 'cpu', got '${String(device)}'`);
-    return new EditMGT(await openPackage(source, dtype, { onProgress, signal, cacheDir }));
+    return new EditMGT(
+      await Editor.open(packageSource(source, cacheDir), cpuOptions(dtype, { onProgress, signal })),
+    );
   }
 }

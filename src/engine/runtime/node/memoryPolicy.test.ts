@@ -9,8 +9,9 @@ import { memoryPolicy, MEMORY_PHASED_BYTES, MEMORY_TIGHT_BYTES } from '../../pac
 import type { PackageRunner } from '../../package';
 import type { EditRequest } from '../../pipeline';
 import type { GraphName, GraphRunner } from '../../ports';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { cpuOptions, packageSource } from './modelPackage';
+import { Editor } from '../../editor';
+import type { OrtNodeRunner } from './ortNodeRunner';
 import { TINY } from './testing/testModel';
 
 function photo(w: number, h: number): RgbaImage {
@@ -28,7 +29,7 @@ const IMAGE: readonly GraphName[] = ['vq_encode', 'transformer_step', 'vq_decode
  * A runner wrapper (the opener's `wrapRunner`) recording for every run which other graphs had a
  * session at that moment (`runner()`: the package's own runner, which knows what is open).
  */
-function watched(runner: () => OpenPackage['runner']): {
+function watched(runner: () => Editor<OrtNodeRunner>['runner']): {
   wrap: (inner: PackageRunner) => GraphRunner;
   openDuring: Map<GraphName, Set<GraphName>>;
 } {
@@ -46,9 +47,9 @@ function watched(runner: () => OpenPackage['runner']): {
 }
 
 describe('memory policies', () => {
-  let plain: OpenPackage;
-  let tight: OpenPackage;
-  let phased: OpenPackage;
+  let plain: Editor<OrtNodeRunner>;
+  let tight: Editor<OrtNodeRunner>;
+  let phased: Editor<OrtNodeRunner>;
   const req: EditRequest = {
     image: photo(40, 32),
     prompt: 'make the square red',
@@ -59,9 +60,15 @@ describe('memory policies', () => {
   const tightWatch = watched(() => tight.runner);
   const phasedWatch = watched(() => phased.runner);
   beforeAll(async () => {
-    plain = await openPackage(TINY, 'fp32');
-    tight = await openPackage(TINY, 'fp32', { memory: 'release-text', wrapRunner: tightWatch.wrap });
-    phased = await openPackage(TINY, 'fp32', { memory: 'phased', wrapRunner: phasedWatch.wrap });
+    plain = await Editor.open(packageSource(TINY), cpuOptions('fp32'));
+    tight = await Editor.open(
+      packageSource(TINY),
+      cpuOptions('fp32', { memory: 'release-text', wrapRunner: tightWatch.wrap }),
+    );
+    phased = await Editor.open(
+      packageSource(TINY),
+      cpuOptions('fp32', { memory: 'phased', wrapRunner: phasedWatch.wrap }),
+    );
   });
   afterAll(async () => {
     for (const p of [plain, tight, phased]) await p?.runner.release();

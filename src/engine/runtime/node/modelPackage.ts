@@ -9,7 +9,6 @@ import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSy
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { Editor } from '../../editor';
 import { EditError } from '../../errors';
 import { MAX_MANIFEST_BYTES } from '../../manifest';
 import type { Dtype, ManifestFile, RawManifest, TokenizerEntry } from '../../manifest';
@@ -19,9 +18,6 @@ import type { GraphName, Tokenizer } from '../../ports';
 import { cacheRoot, checkDownloadSpace, downloadFile, fetchManifestRaw } from './download';
 import { MAX_TOKENIZER_BYTES, readLocalFile, writeFileAtomic, ReadError } from './localFiles';
 import { OrtNodeRunner } from './ortNodeRunner';
-
-/** A package opened on onnxruntime-node (openPackage). */
-export type OpenPackage = Editor<OrtNodeRunner>;
 
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -155,27 +151,18 @@ export function loadTokenizer(dir: string, entry: TokenizerEntry): Promise<Token
   );
 }
 
-/** Load options of a package on onnxruntime-node (the opener's, with the cache folder for a URL). */
-export interface OpenPackageOptions extends Pick<
+/** What a node host chooses when it opens a package (`cpuOptions`); the rest is fixed by onnxruntime-node. */
+export type CpuOpenOptions = Pick<
   OpenOptions<string, OrtNodeRunner>,
   'onProgress' | 'signal' | 'memory' | 'now' | 'wrapRunner' | 'beforeSessions'
-> {
-  /** The cache folder for a package given by URL (default `$EDITMGT_CACHE`, else ~/.cache/editmgt-web). */
-  readonly cacheDir?: string;
-}
+>;
 
-/** Opens a package folder or URL (see the module comment) on the CPU, through `Editor.open`. */
-export function openPackage(
-  source: string,
-  dtype?: string,
-  options: OpenPackageOptions = {},
-): Promise<OpenPackage> {
-  const { cacheDir, ...load } = options;
-  return Editor.open(packageSource(source, cacheDir), {
-    ...load,
-    device: 'cpu',
-    dtype: wantedDtype(dtype),
-    runtime: nodeRuntime,
-    makeEncoder,
-  });
+/**
+ * The options of `Editor.open` on onnxruntime-node: the CPU, the node graph runtime and tokenizer,
+ * the wanted dtype (default: the CPU's preference among those the package has) and the host's own.
+ * @example
+ * const editor = await Editor.open(packageSource(dirOrUrl), cpuOptions('q4', { memory: 'phased' }));
+ */
+export function cpuOptions(dtype?: string, options: CpuOpenOptions = {}): OpenOptions<string, OrtNodeRunner> {
+  return { ...options, device: 'cpu', dtype: wantedDtype(dtype), runtime: nodeRuntime, makeEncoder };
 }

@@ -16,8 +16,9 @@ import { clipTokens } from '../../textEncoder';
 import type { AnyTensor } from '../../tensor';
 import { Goldens } from './testing/goldens';
 import { decodeImage } from '../../../../cli/imageIO';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { cpuOptions, packageSource } from './modelPackage';
+import { Editor } from '../../editor';
+import type { OrtNodeRunner } from './ortNodeRunner';
 import { GOLDENS, hasGoldens, hasTiny, TINY } from './testing/testModel';
 import { readFileSync } from 'node:fs';
 
@@ -37,9 +38,9 @@ function indices(mask: Uint8Array): number[] {
 describe.skipIf(!hasTiny || !hasGoldens)('parity with the PyTorch reference (tiny-random, fp32)', () => {
   const g = hasGoldens ? new Goldens(GOLDENS) : (undefined as never);
   const tol = hasGoldens ? g.index.tolerances : (undefined as never);
-  let pkg: OpenPackage;
+  let pkg: Editor<OrtNodeRunner>;
   beforeAll(async () => {
-    pkg = await openPackage(TINY, 'fp32');
+    pkg = await Editor.open(packageSource(TINY), cpuOptions('fp32'));
   });
   afterAll(async () => pkg?.runner.release());
 

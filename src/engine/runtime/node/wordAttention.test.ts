@@ -2,8 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbaImage } from '../../image';
 import type { EditEngine, EditRequest, StepEvent } from '../../pipeline';
-import { openPackage } from './modelPackage';
-import type { OpenPackage } from './modelPackage';
+import { cpuOptions, packageSource } from './modelPackage';
+import { Editor } from '../../editor';
+import type { OrtNodeRunner } from './ortNodeRunner';
 import { TINY } from './testing/testModel';
 
 function photo(w: number, h: number): RgbaImage {
@@ -21,12 +22,12 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('wordAttention', () => {
-  let pkg: OpenPackage;
+  let pkg: Editor<OrtNodeRunner>;
   let engine: EditEngine;
   const image = photo(48, 40);
   const req: EditRequest = { image, prompt: 'make the small circle blue', steps: 6, seed: 5, hold: 0 };
   beforeAll(async () => {
-    pkg = await openPackage(TINY, 'fp32');
+    pkg = await Editor.open(packageSource(TINY), cpuOptions('fp32'));
     engine = pkg.engine;
   });
   afterAll(async () => pkg?.runner.release());

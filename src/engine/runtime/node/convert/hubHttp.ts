@@ -8,17 +8,16 @@
  *   `maxTries` tries in all; a `Retry-After` (seconds or an HTTP date) sets the wait instead.
  * - A ranged body that breaks off mid-way is resumed from the byte reached, not from the start.
  */
-import { CheckpointError } from '../../../convert/byteSource';
+import {
+  HUB_RETRY_DEFAULTS,
+  HubError,
+  isRetryStatus,
+  retryAfterMs as retryAfter,
+  retryTooLongMessage,
+  retryWaitMs,
+} from '../../../hub/hubRules';
 
-export class HubError extends CheckpointError {
-  override name = 'HubError';
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-  }
-}
+export { HubError } from '../../../hub/hubRules';
 
 export interface HubHttpOptions {
   /** tries per request in all, retries included (default 5) */
@@ -58,10 +57,10 @@ export function hubHttp(endpoint: string, token: string | undefined, options: Hu
     endpoint: url,
     hasToken: secret !== undefined,
     options: {
-      maxTries: options.maxTries ?? 5,
-      baseDelayMs: options.baseDelayMs ?? 500,
-      maxDelayMs: options.maxDelayMs ?? 30_000,
-      maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
+      maxTries: options.maxTries ?? HUB_RETRY_DEFAULTS.maxTries,
+      baseDelayMs: options.baseDelayMs ?? HUB_RETRY_DEFAULTS.baseDelayMs,
+      maxDelayMs: options.maxDelayMs ?? HUB_RETRY_DEFAULTS.maxDelayMs,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? HUB_RETRY_DEFAULTS.maxRetryAfterMs,
       stallMs: options.stallMs ?? 30_000,
       onRetry: options.onRetry,
     },
@@ -76,11 +75,7 @@ export function hubHttp(endpoint: string, token: string | undefined, options: Hu
 
 /** Milliseconds a `Retry-After` value asks for (seconds or an HTTP date), or undefined. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return retryAfter(value, now);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -140,7 +135,7 @@ export async function hubGet<T>(
   handle: Attempt<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  const { maxTries, baseDelayMs, maxDelayMs, maxRetryAfterMs, stallMs, onRetry } = http.options;
+  const { maxTries, maxRetryAfterMs, stallMs, onRetry } = http.options;
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     const ac = new AbortController();
@@ -178,16 +173,11 @@ export async function hubGet<T>(
           at = new URL(res.headers.get('location')!, at);
           continue;
         }
-        if (res.status === 429 || res.status >= 500) {
+        if (isRetryStatus(res.status)) {
           await res.body?.cancel().catch(() => {});
           const wait = retryAfterMs(res.headers.get('retry-after'));
           if (wait !== undefined && wait > maxRetryAfterMs)
-            throw new HubError(
-              http.redact(
-                `${what}: HTTP ${res.status}, and the server asks to wait ${Math.round(wait / 1000)} s (Retry-After); try again later`,
-              ),
-              res.status,
-            );
+            throw new HubError(http.redact(retryTooLongMessage(what, res.status, wait)), res.status);
           throw new Transient(`HTTP ${res.status}`, wait);
         }
         return await handle(res, { first, url: at, alive: kick }).catch((err: unknown) => {
@@ -204,7 +194,7 @@ export async function hubGet<T>(
       }
       if (attempt >= maxTries)
         throw new HubError(http.redact(`${what}: ${err.message}, ${maxTries} tries in all; giving up`));
-      const wait = err.waitMs ?? Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+      const wait = retryWaitMs(http.options, attempt, err.waitMs);
       onRetry?.(
         http.redact(
           `${what}: ${err.message}; try ${attempt + 1} of ${maxTries} in ${(wait / 1000).toFixed(1)} s`,

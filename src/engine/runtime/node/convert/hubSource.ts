@@ -18,40 +18,27 @@
  */
 import { checkRange } from '../../../convert/byteSource';
 import type { ByteSource, CheckpointSource } from '../../../convert/byteSource';
-import { hubGet, hubHttp, HubError, readBodyInto } from './hubHttp';
+import {
+  DEFAULT_HUB_ENDPOINT,
+  ENV_TOKEN,
+  HubError,
+  MAX_API_BYTES,
+  MAX_SKIP_BYTES,
+  hubRefusalMessage,
+  hubRoutes,
+  nextLinkTarget,
+  parseHubSpec,
+  readTreePage,
+  revisionCommit,
+} from '../../../hub/hubRules';
+import type { HubRoutes, HubSpec } from '../../../hub/hubRules';
+import { hubGet, hubHttp, readBodyInto } from './hubHttp';
 import type { HubHttp, HubHttpOptions } from './hubHttp';
 
-export { HubError } from './hubHttp';
+export { HubError, isHubSpec, MAX_SKIP_BYTES, parseHubSpec } from '../../../hub/hubRules';
+export type { HubSpec } from '../../../hub/hubRules';
 
-export const DEFAULT_ENDPOINT = 'https://huggingface.co';
-/** A server that ignores Range is read from byte 0; beyond this many bytes to skip, the read is refused. */
-export const MAX_SKIP_BYTES = 16 << 20;
-const MAX_API_BYTES = 64 << 20;
-
-export interface HubSpec {
-  readonly repo: string;
-  readonly revision: string;
-}
-
-const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-export function isHubSpec(text: string): boolean {
-  return text.startsWith('hf:');
-}
-
-/** `hf:owner/repo` or `hf:owner/repo@revision` (a branch, tag or commit; default `main`). */
-export function parseHubSpec(text: string): HubSpec {
-  if (!isHubSpec(text))
-    throw new HubError(`${JSON.stringify(text)} is not a hub source (hf:owner/repo[@revision])`);
-  const body = text.slice(3);
-  const at = body.indexOf('@');
-  const repo = at < 0 ? body : body.slice(0, at);
-  const revision = at < 0 ? 'main' : body.slice(at + 1);
-  if (!REPO_ID.test(repo) || repo.includes('..'))
-    throw new HubError(`${JSON.stringify(text)}: expected hf:owner/repo[@revision], e.g. hf:WeiChow/EditMGT`);
-  if (!revision) throw new HubError(`${JSON.stringify(text)}: the revision after '@' is empty`);
-  return { repo, revision };
-}
+export const DEFAULT_ENDPOINT = DEFAULT_HUB_ENDPOINT;
 
 export interface HubSourceOptions extends HubHttpOptions {
   /** a server that ignores Range is read from byte 0 up to this many bytes before the range (default MAX_SKIP_BYTES) */
@@ -70,36 +57,23 @@ export interface HubCheckpointSource extends CheckpointSource {
   bytesRead(): number;
 }
 
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
 /** The message for an answer that is neither a success nor worth a retry. */
-function statusError(http: HubHttp, repo: string, what: string, res: Response): HubError {
-  const code = res.headers.get('x-error-code');
-  const detail = res.headers.get('x-error-message');
-  const page = `${http.endpoint.origin}${http.endpoint.pathname.replace(/\/$/, '')}/${repo}`;
-  const status = `HTTP ${res.status}${code ? ` ${code}` : ''}${detail ? `: ${detail}` : ''}`;
-  let text: string;
-  if (res.status === 401 || res.status === 403) {
-    text = !http.hasToken
-      ? `${what}: the hub refused access to hf:${repo} (${status}). The repository is gated or private (or does not exist): open ${page}, sign in and accept its licence (or request access), create a read token at ${http.endpoint.origin}/settings/tokens and set it in the HF_TOKEN environment variable`
-      : res.status === 401 && code !== 'GatedRepo'
-        ? `${what}: the hub did not accept the token in HF_TOKEN (${status}): it may be mistyped, expired or revoked. Create a read token at ${http.endpoint.origin}/settings/tokens, set HF_TOKEN to it, and accept the licence at ${page}`
-        : `${what}: the hub refused access to hf:${repo} (${status}). HF_TOKEN is set, but that token has no access to this repository: open ${page} signed in as the token's owner and accept the licence (or request access), or set HF_TOKEN to a token that has access`;
-  } else if (res.status === 404 && code === 'RepoNotFound') {
-    text = `${what}: there is no repository hf:${repo} on ${http.endpoint.origin} (${status}); if it is private, set HF_TOKEN`;
-  } else if (res.status === 404 && code === 'RevisionNotFound') {
-    text = `${what}: hf:${repo} has no such revision (${status})`;
-  } else if (res.status === 404) {
-    text = `${what}: not found (${status})`;
-  } else {
-    text = `${what}: ${status}`;
-  }
-  return new HubError(http.redact(text), res.status);
+function statusError(http: HubHttp, routes: HubRoutes, repo: string, what: string, res: Response): HubError {
+  const refused = hubRefusalMessage(
+    { status: res.status, code: res.headers.get('x-error-code'), detail: res.headers.get('x-error-message') },
+    { what, repo, routes, hasToken: http.hasToken, token: ENV_TOKEN },
+  );
+  return new HubError(http.redact(refused.message), refused.status, refused.code);
 }
 
-async function readJson(http: HubHttp, repo: string, url: URL, what: string, signal?: AbortSignal) {
+async function readJson(
+  http: HubHttp,
+  routes: HubRoutes,
+  repo: string,
+  url: URL,
+  what: string,
+  signal?: AbortSignal,
+) {
   return hubGet(
     http,
     url,
@@ -108,7 +82,7 @@ async function readJson(http: HubHttp, repo: string, url: URL, what: string, sig
     async (res) => {
       if (!res.ok) {
         await res.body?.cancel().catch(() => {});
-        throw statusError(http, repo, what, res);
+        throw statusError(http, routes, repo, what, res);
       }
       const declared = Number(res.headers.get('content-length') ?? 0);
       if (declared > MAX_API_BYTES)
@@ -124,15 +98,6 @@ async function readJson(http: HubHttp, repo: string, url: URL, what: string, sig
   );
 }
 
-function nextLink(link: string | null, base: URL): URL | undefined {
-  if (!link) return undefined;
-  for (const part of link.split(',')) {
-    const m = /<([^>]*)>\s*;\s*rel="?next"?/.exec(part);
-    if (m) return new URL(m[1]!, base);
-  }
-  return undefined;
-}
-
 /** Opens `hf:owner/repo[@revision]`: pins the revision to a commit and lists its files. */
 export async function hubSource(
   spec: string | HubSpec,
@@ -140,38 +105,27 @@ export async function hubSource(
 ): Promise<HubCheckpointSource> {
   const { repo, revision } = typeof spec === 'string' ? parseHubSpec(spec) : spec;
   const env = options.env ?? process.env;
-  const http = hubHttp(env['HF_ENDPOINT'] || DEFAULT_ENDPOINT, env['HF_TOKEN'], options);
+  const http = hubHttp(env['HF_ENDPOINT'] || DEFAULT_HUB_ENDPOINT, env['HF_TOKEN'], options);
   const { signal, maxSkipBytes: maxSkip = MAX_SKIP_BYTES } = options;
-  const base = http.endpoint.href.replace(/\/$/, '');
+  const routes = hubRoutes(http.endpoint.href, repo);
 
   const info = await readJson(
     http,
+    routes,
     repo,
-    new URL(`${base}/api/models/${repo}/revision/${encodeURIComponent(revision)}`),
+    new URL(routes.revision(revision)),
     `hf:${repo}@${revision}`,
     signal,
   );
-  const sha = (info.json as { sha?: unknown } | null)?.sha;
-  const commit = info.res.headers.get('x-repo-commit') ?? (typeof sha === 'string' ? sha : undefined);
-  if (!commit || !/^[0-9a-f]{40}$/.test(commit))
-    throw new HubError(`hf:${repo}@${revision}: the hub named no commit for this revision`);
+  const commit = revisionCommit(info.res.headers.get('x-repo-commit'), info.json, `hf:${repo}@${revision}`);
 
   const name = `hf:${repo}@${commit.slice(0, 12)}`;
   const sizes = new Map<string, number>();
-  for (
-    let page: URL | undefined = new URL(`${base}/api/models/${repo}/tree/${commit}?recursive=true`);
-    page;
-  ) {
-    const { json, res } = await readJson(http, repo, page, `${name}: listing the files`, signal);
-    if (!Array.isArray(json)) throw new HubError(`${name}: the file listing is not a list`);
-    for (const e of json as { type?: unknown; path?: unknown; size?: unknown; lfs?: { size?: unknown } }[]) {
-      if (e?.type !== 'file') continue;
-      const size = e.lfs?.size ?? e.size; // an LFS file's own size, not its pointer's
-      if (typeof e.path !== 'string' || !Number.isSafeInteger(size) || (size as number) < 0)
-        throw new HubError(`${name}: the file listing has a bad entry ${JSON.stringify(e).slice(0, 200)}`);
-      sizes.set(e.path, size as number);
-    }
-    page = nextLink(res.headers.get('link'), page);
+  for (let page: URL | undefined = new URL(routes.tree(commit)); page;) {
+    const { json, res } = await readJson(http, routes, repo, page, `${name}: listing the files`, signal);
+    readTreePage(json, name, sizes);
+    const next = nextLinkTarget(res.headers.get('link'));
+    page = next === undefined ? undefined : new URL(next, page);
   }
   const files = [...sizes.keys()].sort();
   let received = 0;
@@ -179,7 +133,7 @@ export async function hubSource(
   const open = async (path: string): Promise<ByteSource> => {
     const size = sizes.get(path);
     if (size === undefined) throw new HubError(`${name} has no file ${path}`);
-    const url = new URL(`${base}/${repo}/resolve/${commit}/${encodePath(path)}`);
+    const url = new URL(routes.resolve(commit, path));
     const file = { name: `${name}/${path}`, size };
     // the hub's tag (X-Linked-Etag on a redirect, else ETag) and the answering host's ETag:
     // each must stay the same for every read of the file
@@ -214,7 +168,7 @@ export async function hubSource(
           async (res, ctx) => {
             if (!res.ok) {
               await res.body?.cancel().catch(() => {});
-              throw statusError(http, repo, what, res);
+              throw statusError(http, routes, repo, what, res);
             }
             checkAnswer(res, ctx.first);
             const progress = (n: number) => {

@@ -15,6 +15,9 @@
  * - faults, each for the next `times` requests that match: 429 with a `Retry-After`, a 5xx, a
  *   connection dropped (or gone quiet) after some body bytes, a range request answered 200 with the whole file,
  *   another ETag, any header set to another value.
+ * - CORS as the hub and its storage host answer a page on another origin: every answer allows any
+ *   origin and exposes the headers a client reads (commit, error code, ETag, ranges, Link,
+ *   Retry-After), and a preflight (`OPTIONS`) allows `Authorization`, `Range` and `Accept`.
  * Every request is recorded (method, host, path, headers), so tests can check what was sent where.
  * Only the range asked for is read from disk, so large files can be served.
  */
@@ -123,6 +126,34 @@ function overrideHeader(res: ServerResponse, fault: HubFault | undefined): void 
     writeHead(status, { ...headers, [fault.name]: fault.value });
 }
 
+const EXPOSED = [
+  'X-Repo-Commit',
+  'X-Error-Code',
+  'X-Error-Message',
+  'X-Linked-Etag',
+  'X-Linked-Size',
+  'ETag',
+  'Link',
+  'Content-Range',
+  'Content-Length',
+  'Accept-Ranges',
+  'Retry-After',
+].join(', ');
+
+/** CORS on every answer; true when the request was a preflight, answered here. */
+function cors(req: IncomingMessage, res: ServerResponse): boolean {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', EXPOSED);
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(204, {
+    'Access-Control-Allow-Methods': 'GET, HEAD',
+    'Access-Control-Allow-Headers': 'Authorization, Range, Accept, Content-Type',
+    'Access-Control-Max-Age': '0',
+  });
+  res.end();
+  return true;
+}
+
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
@@ -226,6 +257,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
 
   let storageOrigin = '';
   const hub = createServer((req, res) => {
+    if (cors(req, res)) {
+      record('hub', req, 204);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://hub');
     const path = decodeURIComponent(url.pathname);
     const fault = takeFault(path);
@@ -302,6 +337,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   });
 
   const storage = createServer((req, res) => {
+    if (cors(req, res)) {
+      record('storage', req, 204);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://storage');
     const fault = takeFault(url.pathname);
     overrideHeader(res, fault);

@@ -33,12 +33,13 @@ export function checkInstruction(instruction: unknown): asserts instruction is s
 }
 
 /** Refuses an empty or non-text package source (an empty string would open the current folder). */
-export function checkPackageSource(source: unknown, what: string): asserts source is string {
+export function checkPackageSource(
+  source: unknown,
+  what: string,
+  forms = 'a folder that holds manifest.json, a file: URL or an http(s) URL',
+): asserts source is string {
   if (typeof source !== 'string' || source.trim() === '')
-    throw new EditError(
-      'bad-settings',
-      `${what} needs a model package: a folder that holds manifest.json, a file: URL or an http(s) URL; got ${shown(source)}`,
-    );
+    throw new EditError('bad-settings', `${what} needs a model package: ${forms}; got ${shown(source)}`);
 }
 
 /** "a Float32Array", "an Array", "a string", "null": what a value is, for a message. */

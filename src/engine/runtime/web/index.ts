@@ -8,6 +8,7 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { EditError } from '../../errors';
 import { Editor } from '../../editor';
+import { checkPackageSource } from '../../validate';
 import type { PretrainedOptions } from '../../editor';
 import type { GraphFiles, GraphRuntime, OpenOptions, PackageRunner } from '../../package';
 import { fetchSource, packageBase } from './fetchSource';
@@ -89,6 +90,7 @@ export class EditMGT extends Editor<OrtWebRunner> {
 
   /** Opens the model package at `url` (the folder that holds manifest.json). */
   static async fromPretrained(url: string, options: WebPretrainedOptions = {}): Promise<EditMGT> {
+    checkPackageSource(url, 'fromPretrained', 'the URL of the folder that holds manifest.json');
     const { device = 'auto', dtype, onProgress, signal } = options;
     if (device !== 'auto' && device !== 'webgpu' && device !== 'wasm')
       throw new EditError(

@@ -43,6 +43,7 @@ export {
   DTYPES,
   GRAPH_NAMES,
   MAX_MANIFEST_BYTES,
+  MAX_PACKAGE_FILE_BYTES,
   NotAManifestError,
   packageEditOptions,
   packageFiles,

@@ -209,7 +209,18 @@ export const tooLargeManifest = (where: string, bytes: number): NotAManifestErro
 export const MAX_TOKENIZER_BYTES = 64 << 20;
 
 /** Refuses a package whose manifest declares a tokenizer file over MAX_TOKENIZER_BYTES (before any download). */
-export function checkTokenizerSizes(m: Pick<Manifest, 'files' | 'tokenizers'>): void {
+/**
+ * The largest single file a package may hold, declared or streamed: 4 GiB. The largest file a
+ * real package has is the full-size model's fp32 token table (256,000 rows × 2,304 × 4 bytes =
+ * 2.2 GiB); graph chunks stay under 2 GiB (MAX_CHUNK_BYTES) and tokenizer files under
+ * MAX_TOKENIZER_BYTES. A file declared larger is refused before any download in every host, and
+ * a download that streams more is cut off.
+ */
+export const MAX_PACKAGE_FILE_BYTES = 4 * 2 ** 30;
+
+/** The declared sizes no package needs, refused before anything is downloaded: any file over
+ * MAX_PACKAGE_FILE_BYTES, a tokenizer file over MAX_TOKENIZER_BYTES. */
+export function checkDeclaredSizes(m: Pick<Manifest, 'files' | 'tokenizers'>): void {
   const paths = new Set([...m.tokenizers.clip.files, ...m.tokenizers.llm.files]);
   const tooBig = m.files.find((f) => paths.has(f.path) && f.bytes > MAX_TOKENIZER_BYTES);
   if (tooBig)
@@ -217,6 +228,25 @@ export function checkTokenizerSizes(m: Pick<Manifest, 'files' | 'tokenizers'>): 
       'files',
       `the tokenizer file ${tooBig.path} is declared as ${tooBig.bytes} bytes; a tokenizer file may be at most ${MAX_TOKENIZER_BYTES >> 20} MiB`,
     );
+  const huge = m.files.find((f) => f.bytes > MAX_PACKAGE_FILE_BYTES);
+  if (huge)
+    throw new EditError(
+      'bad-manifest',
+      `model file ${huge.path} is declared as ${formatBytes(huge.bytes)}; a package file may be at most ${formatBytes(MAX_PACKAGE_FILE_BYTES)}`,
+    );
+}
+
+/** `n` bytes for a message: "512 bytes", "1.5 MiB", "4 GiB". */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 function fail(path: string, what: string): never {

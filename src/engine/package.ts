@@ -11,7 +11,7 @@ import { checkDeclaredShapes, checkGraphSignature } from './graphContract';
 import { hfTokenizer } from './hfTokenizer';
 import type { BpeEncoder } from './hfTokenizer';
 import {
-  checkTokenizerSizes,
+  checkDeclaredSizes,
   GRAPH_NAMES,
   packageFiles,
   parseRawManifest,
@@ -349,7 +349,7 @@ export function checkBeforeDownload(
   o: Pick<OpenOptions<unknown, PackageRunner>, 'device' | 'gpuLimits'>,
 ): void {
   if (o.device === 'webgpu') checkBufferLimits(webGpuBufferNeed(manifest), o.gpuLimits);
-  checkTokenizerSizes(manifest);
+  checkDeclaredSizes(manifest);
 }
 
 /**

@@ -9,17 +9,11 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, sta
 import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { responseManifest } from '../../manifest';
+import { MAX_PACKAGE_FILE_BYTES, responseManifest } from '../../manifest';
 import type { ManifestFile, RawManifest } from '../../manifest';
 import { formatBytes, ReadError, tempName } from './localFiles';
 
-/**
- * The largest single file a package may hold, declared or streamed: 4 GiB. The largest file a
- * real package has is the full-size model's fp32 token table (256,000 rows × 2,304 × 4 bytes =
- * 2.2 GiB); graph chunks stay under 2 GiB (MAX_CHUNK_BYTES) and tokenizer files under 64 MiB.
- * A file declared larger is refused before any download, and a server that sends more is cut off.
- */
-export const MAX_PACKAGE_FILE_BYTES = 4 * 2 ** 30;
+export { MAX_PACKAGE_FILE_BYTES };
 
 /** Space left free on the cache's disk beyond the files still to download. */
 export const FREE_SPACE_MARGIN_BYTES = 256 * 2 ** 20;

@@ -14,7 +14,7 @@ export * from '../../index';
 export { cpuOptions, folderSource, loadTokenizer, nodeRuntime, packageSource } from './modelPackage';
 export type { CpuOpenOptions } from './modelPackage';
 export { readManifest } from './manifestFile';
-export { cacheRoot, FREE_SPACE_MARGIN_BYTES, MAX_PACKAGE_FILE_BYTES } from './download';
+export { cacheRoot, FREE_SPACE_MARGIN_BYTES } from './download';
 export { OrtNodeRunner } from './ortNodeRunner';
 export type { NodeRunnerOptions } from './ortNodeRunner';
 

@@ -7,23 +7,13 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { dirname } from 'node:path';
 
 // the caps are the engine's, shared with the browser's worker
-export { MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES } from '../../manifest';
+import { formatBytes } from '../../manifest';
+
+export { formatBytes, MAX_MANIFEST_BYTES, MAX_TOKENIZER_BYTES } from '../../manifest';
 
 /** A file or URL that cannot be read within its bounds; the message names it. */
 export class ReadError extends Error {
   override name = 'ReadError';
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 /** Reads a local regular file of at most `max` bytes; refuses devices, folders and larger files before reading. */

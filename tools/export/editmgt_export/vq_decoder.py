@@ -109,7 +109,8 @@ def split_factor(decoder: nn.Module) -> int:
         or getattr(up, "name", "") != "conv"
     ):
         return 0
-    if r0.upsample is not None or r0.downsample is not None or r0.time_emb_proj is not None:
+    # a resnet with spatial norm (ResnetBlockCondNorm2D) has no time embedding projection at all
+    if any(getattr(r0, a, None) is not None for a in ("upsample", "downsample", "time_emb_proj")):
         return 0
     if r0.conv_shortcut is None or not isinstance(r0.norm1, nn.GroupNorm):
         return 0

@@ -28,39 +28,57 @@ def _save(state: dict, folder: Path, config: dict, weights: str, skip=()) -> Non
 
 
 def save_checkpoint(work: Path, out: Path, stage: str = "edit", trained_by: str = RECIPE) -> Path:
-    if out.exists():
-        shutil.rmtree(out)
     model, encoders = mgt.build_models(work)
     final = torch.load(work / f"{stage}_final.pt")
     model.load_state_dict(final["transformer"]), encoders.load_state_dict(final["text"])
+    return write_checkpoint(
+        out,
+        transformer=model.state_dict(),
+        clip=encoders.clip.state_dict(),
+        llm=encoders.llm.state_dict(),
+        vqvae=vq.load_vq(work).state_dict(),
+        clip_cfg=encoders.clip_cfg,
+        llm_cfg=encoders.llm_cfg,
+        tokenizers=work / "tokenizers",
+        trained_by=trained_by,
+    )
 
-    toks = work / "tokenizers"
-    shutil.copytree(toks / "clip", out / "tokenizer")
-    shutil.copytree(toks / "llm", out / "llm_encoder")
 
-    clip_cfg = encoders.clip_cfg
+def write_checkpoint(
+    out: Path,
+    *,
+    transformer: dict,
+    clip: dict,
+    llm: dict,
+    vqvae: dict,
+    clip_cfg: dict,
+    llm_cfg: dict,
+    tokenizers: Path,
+    trained_by: str = RECIPE,
+) -> Path:
+    """The checkpoint folder from the four models' state dicts, their text configs and the
+    tokenizer folders (``tokenizers/clip``, ``tokenizers/llm``)."""
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(tokenizers / "clip", out / "tokenizer")
+    shutil.copytree(tokenizers / "llm", out / "llm_encoder")
     _save(
-        encoders.clip.state_dict(),
+        clip,
         out / "text_encoder",
         {"architectures": ["CLIPTextModelWithProjection"], "model_type": "clip_text_model", **clip_cfg},
         "model.safetensors",
         skip=("text_model.embeddings.position_ids",),
     )
     _save(
-        encoders.llm.state_dict(),
+        llm,
         out / "llm_encoder",
-        {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **encoders.llm_cfg},
+        {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", **llm_cfg},
         "model.safetensors",
         skip=("lm_head.weight",),
     )
+    _save(vqvae, out / "vqvae", {"_class_name": "VQModel", **vq.VQ_CONFIG}, "diffusion_pytorch_model.safetensors")
     _save(
-        vq.load_vq(work).state_dict(),
-        out / "vqvae",
-        {"_class_name": "VQModel", **vq.VQ_CONFIG},
-        "diffusion_pytorch_model.safetensors",
-    )
-    _save(
-        model.state_dict(),
+        transformer,
         out / "editmgt",
         {"_class_name": "Transformer2DModel", **mgt.TRANSFORMER_CONFIG},
         "diffusion_pytorch_model.safetensors",

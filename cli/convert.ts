@@ -1,6 +1,7 @@
 /**
  * npm run convert -- --source <folder | hf:owner/repo[@revision]> --dtype q4[,fp16,…] --out <folder>
  *   [--resolution N] [--templates <folder>] [--name NAME] [--source-id TEXT] [--json] [--quiet]
+ *   [--repo OWNER/NAME] [--editor-url URL] [--not-from-editmgt] [--no-card]
  * A checkpoint → a model package, in TypeScript (no Python, no PyTorch): the graphs come from
  * templates made by the exporter for the checkpoint's config (docs/convert.md). Without
  * `--templates`, the shipped ones under templates/ are tried, and the first whose config and
@@ -27,6 +28,10 @@ export function usage(): string {
     '  --templates DIR   templates made by `python -m editmgt_export template` (default: the shipped ones that match)',
     "  --name NAME       the manifest's name (default: the --out folder's name)",
     "  --source-id TEXT  the manifest's source.id (default: --source)",
+    "  --repo OWNER/NAME the hub repo the package will be published in, for the model card's link",
+    "  --editor-url URL  a deployed copy of the editor, for the model card's open link",
+    "  --not-from-editmgt  the weights are not EditMGT's (random, trained from scratch): the card claims no Gemma/CLIP licence, no NOTICE",
+    '  --no-card         write no model card (README.md, NOTICE)',
     '  --json            print wall time, peak RSS and bytes read and written as JSON',
     '  --quiet           no progress lines',
   ].join('\n');
@@ -47,6 +52,10 @@ export async function main(argv: string[]): Promise<number> {
         templates: { type: 'string' },
         name: { type: 'string' },
         'source-id': { type: 'string' },
+        repo: { type: 'string' },
+        'editor-url': { type: 'string' },
+        'not-from-editmgt': { type: 'boolean', default: false },
+        'no-card': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -88,6 +97,9 @@ export async function main(argv: string[]): Promise<number> {
       name: values.name,
       sourceId: values['source-id'],
       log,
+      card: values['no-card']
+        ? undefined
+        : { repo: values.repo, editorUrl: values['editor-url'], fromEditmgt: !values['not-from-editmgt'] },
     });
     const report = {
       out: result.outDir,

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { CheckpointError, readText } from '../../../convert/byteSource';
 import { openCheckpoint } from '../../../convert/checkpoint';
 import { checkConfig, convertPackage } from '../../../convert/convertPackage';
+import { modelCardFiles } from '../../../convert/modelCard';
+import type { ModelCardOptions } from '../../../convert/modelCard';
 import { field, parsePyJson, plain } from '../../../convert/pyJson';
 import type { ConvertResult, DecodeVq } from '../../../convert/convertPackage';
 import { OrtNodeRunner } from '../ortNodeRunner';
@@ -31,6 +33,8 @@ export interface ConvertFolderOptions {
   readonly hub?: HubSourceOptions;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
+  /** write the model card (README.md, and NOTICE for a package from EditMGT) beside the manifest */
+  readonly card?: ModelCardOptions;
 }
 
 export async function convertFolder(
@@ -84,6 +88,9 @@ export async function convertFolder(
       log: options.log,
     });
     for (const r of runners.splice(0)) await r.release();
+    if (options.card)
+      for (const [path, text] of modelCardFiles(result.manifest, options.card))
+        await folder.writeFile(path, new TextEncoder().encode(text));
     options.signal?.throwIfAborted();
     await folder.commit();
     return { ...result, outDir: folder.outDir };

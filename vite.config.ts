@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
@@ -52,12 +54,71 @@ function shellFileList(): Plugin {
   };
 }
 
+/** Every file under `dir`, as `/`-separated paths relative to it, with its size. */
+function filesUnder(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const full = join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) out[relative(dir, full).split(sep).join('/')] = statSync(full).size;
+    }
+  };
+  walk(dir);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * The converter's shipped templates (templates/<name>/ in the repository) served beside the app
+ * under `templates/`, with `templates/index.json` listing each folder's files: the worker fetches
+ * them when it converts a checkpoint in the tab (workers/templatesSource.ts); they are never
+ * part of the app's bundle or its offline shell.
+ */
+function converterTemplates(): Plugin {
+  const root = 'templates';
+  const index = () =>
+    JSON.stringify({
+      templates: readdirSync(root, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .map((e) => ({ name: e.name, files: filesUnder(join(root, e.name)) })),
+    });
+  return {
+    name: 'editmgt-converter-templates',
+    configureServer(server) {
+      server.middlewares.use('/templates/', (req, res, next) => {
+        const path = decodeURIComponent((req.url ?? '/').split('?')[0]!).replace(/^\/+/, '');
+        if (path === 'index.json') {
+          res.setHeader('Content-Type', 'application/json');
+          res.end(index());
+          return;
+        }
+        const full = join(root, ...path.split('/'));
+        if (path.split('/').includes('..') || !statSync(full, { throwIfNoEntry: false })?.isFile())
+          return next();
+        res.end(readFileSync(full));
+      });
+    },
+    generateBundle() {
+      const listed = JSON.parse(index()) as { templates: { name: string; files: Record<string, number> }[] };
+      for (const t of listed.templates)
+        for (const file of Object.keys(t.files))
+          this.emitFile({
+            type: 'asset',
+            fileName: `templates/${t.name}/${file}`,
+            source: readFileSync(join(root, t.name, ...file.split('/'))),
+          });
+      this.emitFile({ type: 'asset', fileName: 'templates/index.json', source: index() });
+    },
+  };
+}
+
 const host = '127.0.0.1';
 const port = Number(process.env.PORT ?? 5173);
 const previewPort = Number(process.env.PORT ?? 4173);
 
 export default defineConfig({
-  plugins: [react(), shellFileList()],
+  plugins: [react(), shellFileList(), converterTemplates()],
   worker: { format: 'es' },
   build: {
     target: 'es2022',

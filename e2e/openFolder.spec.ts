@@ -195,7 +195,8 @@ test.describe('a folder that is not a usable package is refused, naming the file
           writeFileSync(join(dir, sub, 'config.json'), '{}');
         }
       },
-      said: /EditMGT is a checkpoint, not a converted package; converting it in the tab is not available yet: use `npm run convert` \(docs\/convert\.md\)/,
+      // read as a checkpoint to convert (e2e/convertFolder.spec.ts), whose reader names what is missing
+      said: /checkpoint EditMGT has no 'tokenizer' subfolder\. This checkpoint cannot be converted as it is: choose the checkpoint's whole folder/,
     },
     {
       what: 'a listed file missing',

@@ -21,6 +21,12 @@ import { captureConsole, handleDiagnostics } from './diagnostics';
 import { answerHello } from './hello';
 import { cachedBytesFor, cachedPackages, clearCache, FetchError, resolveUrl } from './modelStore';
 import { FolderError, importFolder } from './folderImport';
+import {
+  convertCheckpoint,
+  discardConversion,
+  inspectCheckpoint,
+  interruptedConversions,
+} from './convertCheckpoint';
 import type { Progress } from './modelStore';
 import { localPackageName } from '../src/protocol/localPackage';
 import { loadModel } from './session';
@@ -241,6 +247,38 @@ async function handleImportFolder(req: Extract<WorkerRequest, { type: 'importFol
   }
 }
 
+/** Reads a checkpoint folder's configs and headers: what converting it would make. */
+async function handleInspect(req: Extract<WorkerRequest, { type: 'inspectCheckpoint' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(req.id, controller);
+  try {
+    const found = await inspectCheckpoint(req.source, backend, controller.signal);
+    reply({ type: 'checkpointFound', id: req.id, found });
+  } catch (err) {
+    fail(req.id, err);
+  } finally {
+    running.delete(req.id);
+  }
+}
+
+/** Converts a checkpoint into the store (workers/convertCheckpoint.ts); the model in use stays. */
+async function handleConvert(req: Extract<WorkerRequest, { type: 'convertCheckpoint' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(req.id, controller);
+  try {
+    const converted = await convertCheckpoint(req.source, req.dtype, {
+      onProgress: (progress) => reply({ type: 'convertProgress', id: req.id, progress }),
+      modelBackend: () => model?.backend.backend ?? null,
+      signal: controller.signal,
+    });
+    reply({ type: 'folderImported', id: req.id, ...converted });
+  } catch (err) {
+    fail(req.id, err);
+  } finally {
+    running.delete(req.id);
+  }
+}
+
 async function handleEdit(req: Extract<WorkerRequest, { type: 'edit' }>): Promise<void> {
   const controller = new AbortController();
   running.set(req.id, controller);
@@ -385,6 +423,17 @@ async function handleProduct(req: ProductRequest): Promise<void> {
     }
     case 'importFolder':
       return handleImportFolder(req);
+    case 'inspectCheckpoint':
+      return handleInspect(req);
+    case 'convertCheckpoint':
+      return handleConvert(req);
+    case 'interruptedConversions':
+      reply({ type: 'interruptedConversions', id: req.id, conversions: await interruptedConversions() });
+      return;
+    case 'discardConversion':
+      await discardConversion(req.job);
+      reply({ type: 'done', id: req.id });
+      return;
     case 'clearCache':
       await clearCache();
       reply({ type: 'done', id: req.id });

@@ -18,3 +18,12 @@ export { dtypePreference } from './package';
 export { buildOption, runtimeOptions } from './runtimeOptions';
 export type { RuntimeOptions } from './runtimeOptions';
 export { withJpegMetadata, withTrailer } from './testing/imageVariants';
+// the converter core (src/engine/convert): the worker converts a checkpoint in the tab
+export { CheckpointError, checkRange, readText } from './convert/byteSource';
+export type { ByteSource, CheckpointSource } from './convert/byteSource';
+export { openCheckpoint } from './convert/checkpoint';
+export type { Checkpoint } from './convert/checkpoint';
+export { checkConfig, convertPackage, CONVERTER_TOOL } from './convert/convertPackage';
+export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
+export type { PackageWriter } from './convert/applyWeightMap';
+export { field, parsePyJson, plain } from './convert/pyJson';

@@ -11,7 +11,11 @@ import { FINAL_REPLIES, PROTOCOL_VERSION } from './messages';
 import type {
   BackendChoice,
   BackendInfo,
+  CheckpointDescriptor,
+  CheckpointFound,
+  ConvertProgress,
   Dtype,
+  InterruptedConversion,
   WireEditResult,
   EditSettings,
   ErrorCode,
@@ -324,6 +328,41 @@ export class EngineClient {
       'folderImported',
     );
     return { baseUrl: r.baseUrl, name: r.name };
+  }
+
+  /** What a checkpoint holds and what converting it would make (nothing is written). */
+  async inspectCheckpoint(source: CheckpointDescriptor, signal?: AbortSignal): Promise<CheckpointFound> {
+    return expect(
+      await this.sendCancellable({ type: 'inspectCheckpoint', source }, [], () => undefined, signal),
+      'checkpointFound',
+    ).found;
+  }
+
+  /** Converts a checkpoint into the model store; resolves with the new package's key and name. */
+  async convertCheckpoint(
+    source: CheckpointDescriptor,
+    dtype: Dtype,
+    onProgress: (p: ConvertProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<{ baseUrl: string; name: string }> {
+    const onEvent = (r: WorkerReply) => {
+      if (r.type === 'convertProgress') onProgress(r.progress);
+    };
+    const r = expect(
+      await this.sendCancellable({ type: 'convertCheckpoint', source, dtype }, [], onEvent, signal),
+      'folderImported',
+    );
+    return { baseUrl: r.baseUrl, name: r.name };
+  }
+
+  /** Conversions a closed or reloaded tab left unfinished. */
+  async interruptedConversions(): Promise<InterruptedConversion[]> {
+    return expect(await this.request({ type: 'interruptedConversions' }), 'interruptedConversions')
+      .conversions;
+  }
+
+  async discardConversion(job: string): Promise<void> {
+    expect(await this.request({ type: 'discardConversion', job }), 'done');
   }
 
   async clearCache(): Promise<void> {

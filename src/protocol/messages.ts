@@ -89,6 +89,51 @@ export interface WireEditResult {
   warnings: string[];
 }
 
+/**
+ * A checkpoint to convert in the tab, by where its files come from: `files`, a folder chosen or
+ * dropped on the page (its Files by their path inside it).
+ */
+export type CheckpointDescriptor = {
+  kind: 'files';
+  name: string;
+  files: { path: string; file: File }[];
+};
+
+/** What a checkpoint folder holds, and what converting it makes (the offer before a conversion). */
+export interface CheckpointFound {
+  /** The folder's name; the package is named after it. */
+  name: string;
+  /** The model, in words (its transformer's layers and widths, the templates used). */
+  model: string;
+  /** The checkpoint's bytes (every file of the folder). */
+  checkpointBytes: number;
+  /** The dtypes this browser runs, each with the package's size in it. */
+  dtypes: { dtype: Dtype; bytes: number }[];
+  /** The dtype the app would load on the backend in use. */
+  dtype: Dtype;
+  /** Free storage the browser reports for the app (null when it does not say). */
+  freeBytes: number | null;
+}
+
+/** A conversion under way: bytes written of the package, tensors done, and the phase. */
+export interface ConvertProgress {
+  phase: 'reading' | 'converting' | 'colours' | 'checking' | 'storing';
+  /** `<dtype>/<graph>` being written, while converting. */
+  graph: string | null;
+  bytesWritten: number;
+  totalBytes: number;
+  tensorsDone: number;
+  tensorsTotal: number;
+  elapsedMs: number;
+}
+
+/** A conversion a closed or reloaded tab left unfinished (its written files are kept until discarded). */
+export interface InterruptedConversion {
+  job: string;
+  name: string;
+  dtype: Dtype;
+  startedAt: number;
+}
 /** What the product (the app) asks the worker: the editor's whole job. */
 export type ProductRequest =
   /**
@@ -123,6 +168,18 @@ export type ProductRequest =
    */
   | { type: 'importFolder'; id: number; name: string; files: { path: string; file: File }[] }
   | { type: 'clearCache'; id: number }
+  /** Reads a checkpoint's configs and headers and answers `checkpointFound` (nothing is written). */
+  | { type: 'inspectCheckpoint'; id: number; source: CheckpointDescriptor }
+  /**
+   * Converts a checkpoint into the model store (streaming `convertProgress`) and answers
+   * `folderImported` with the new package's key; the model in use stays. Cancelled or failed,
+   * nothing of it is kept.
+   */
+  | { type: 'convertCheckpoint'; id: number; source: CheckpointDescriptor; dtype: Dtype }
+  /** Conversions a closed tab left unfinished (answers `interruptedConversions`). */
+  | { type: 'interruptedConversions'; id: number }
+  /** Removes what an unfinished conversion wrote. */
+  | { type: 'discardConversion'; id: number; job: string }
   | { type: 'cancel'; id: number; target: number };
 
 /**
@@ -203,6 +260,9 @@ export type ProductReply =
       packages: { baseUrl: string; bytes: number; name?: string }[];
     }
   | { type: 'folderImported'; id: number; baseUrl: string; name: string }
+  | { type: 'checkpointFound'; id: number; found: CheckpointFound }
+  | { type: 'convertProgress'; id: number; progress: ConvertProgress }
+  | { type: 'interruptedConversions'; id: number; conversions: InterruptedConversion[] }
   | { type: 'done'; id: number }
   /** `id` 0: not an answer to a request (the GPU device was lost while the engine was idle). */
   | { type: 'error'; id: number; code: ErrorCode; message: string }
@@ -233,6 +293,8 @@ export const FINAL_REPLIES = [
   'wordMap',
   'cacheInfo',
   'folderImported',
+  'checkpointFound',
+  'interruptedConversions',
   'done',
   'error',
   'graphResult',

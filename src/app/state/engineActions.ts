@@ -223,6 +223,11 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
         );
         return;
       }
+      // no manifest: a checkpoint to convert in the tab (the worker's reader decides; convertActions.ts)
+      if (!files.some((f) => f.path === 'manifest.json')) {
+        await get().actions.offerConversion(folder);
+        return;
+      }
       clearErrorsFrom('model');
       const started = performance.now();
       set({ load: { baseUrl: name, files: {}, totalLoaded: 0, totalBytes: 0 } });

@@ -12,6 +12,7 @@ import { emptyHistory, type History } from '../lib/history';
 import { defaultSettings, type AppSettings } from '../lib/settings';
 import type { ModelStatus } from '../lib/derive';
 import type { HistoryEntry, RunState, StageView, WordSelection } from '../lib/types';
+import { convertActions, initialConvertData, type ConvertData } from './convertActions';
 import { engineActions } from './engineActions';
 import { imageActions } from './imageActions';
 import { modelLinkActions, type ForeignModelOffer } from './modelLinkActions';
@@ -25,7 +26,7 @@ export interface LoadState {
   totalBytes: number;
 }
 
-export interface EditorData {
+export interface EditorData extends ConvertData {
   hydrated: boolean;
   settings: AppSettings;
   backend: BackendInfo | null;
@@ -54,6 +55,7 @@ export interface EditorData {
 }
 
 export type Actions = ReturnType<typeof engineActions> &
+  ReturnType<typeof convertActions> &
   ReturnType<typeof modelLinkActions> &
   ReturnType<typeof imageActions> &
   ReturnType<typeof runActions> &
@@ -92,6 +94,7 @@ export function initialData(defaultModelUrl: string): EditorData {
     runQueued: false,
     foreignModel: null,
     maskVersion: 0,
+    ...initialConvertData(),
   };
 }
 
@@ -100,6 +103,7 @@ export function createEditorStore(deps: StoreDeps): EditorStore {
     ...initialData(deps.defaultModelUrl),
     actions: {
       ...engineActions(set, get, deps),
+      ...convertActions(set, get, deps),
       ...modelLinkActions(set, get, deps),
       ...imageActions(set, get, deps),
       ...runActions(set, get, deps),

@@ -7,6 +7,7 @@
 export {
   armStall,
   createSession,
+  loadRuntime,
   loseDevice,
   nodePlacement,
   runOnce,

@@ -1,0 +1,453 @@
+/**
+ * A checkpoint converted in the tab (docs/convert.md): the converter core (`convertPackage`) runs
+ * here in the worker on a `CheckpointSource` (checkpointSources.ts), with the shipped templates
+ * fetched from the app's origin (templatesSource.ts), and writes the package into a job folder
+ * of the Origin Private File System (storeWriter.ts). The codebook colours' VQ decode runs on
+ * onnxruntime-web (WASM) on the vq_decode graph just written. Only when the whole package is
+ * written and its manifest made are its files moved into the model store under their sha256, with
+ * the verified mark, and its record (`local.json`) written last: a conversion that fails, is
+ * cancelled, or fills the storage leaves nothing that is listed or could be opened.
+ *
+ * A job folder holds `job.json` (name, dtype, start) and is locked (Web Locks) while its
+ * conversion runs, so a folder left by a closed tab is told from one still being written, and
+ * offered again after a reload. The browser does not keep access to the checkpoint's files across
+ * a reload, so such a conversion is started again from the folder, not continued.
+ */
+import {
+  CheckpointError,
+  convertPackage,
+  dtypePreference,
+  openCheckpoint,
+  plain,
+} from '../src/engine/internal';
+import type { Checkpoint, CheckpointSource, DecodeVq } from '../src/engine/internal';
+import type { BackendInfo, Dtype } from '../src/engine/index';
+import { OrtWebRunner } from '../src/engine/runtime/web/index';
+import { loadRuntime } from '../src/engine/runtime/web/internal';
+import type {
+  CheckpointDescriptor,
+  CheckpointFound,
+  ConvertProgress,
+  InterruptedConversion,
+} from '../src/protocol/messages';
+import { localPackageUrl } from '../src/protocol/localPackage';
+import { checkpointSourceOf } from './checkpointSources';
+import { FolderError } from './folderImport';
+import { fileIfExists, removeEntry, writeSmallFile } from './opfs';
+import { LOCAL_ORIGIN, packageDir, removePackage, verifiedMark } from './modelStore';
+import { CONVERTING_DIR, createStoreWriter } from './storeWriter';
+import { findTemplates } from './templatesSource';
+
+/** Subfolders and files that make a folder look like a checkpoint (the reader then decides). */
+const CHECKPOINT_MARKS =
+  /^(editmgt|transformer|vqvae|text_encoder|llm_encoder|tokenizer|scheduler)\/|^model_index\.json$/;
+
+/** What to do about a checkpoint the reader refuses. */
+const WHOLE_FOLDER =
+  "This checkpoint cannot be converted as it is: choose the checkpoint's whole folder as it was published (every subfolder, safetensors weights), or download it again.";
+
+const LOCK_PREFIX = 'editmgt-convert/';
+const PROGRESS_INTERVAL_MS = 100;
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+type TemplateManifest = ReturnType<typeof plain> & {
+  dtypes: Record<
+    string,
+    { providers: string[]; graphs: Record<string, { file: string; external_data?: string[] }> }
+  >;
+  files: { path: string; bytes: number }[];
+  config: { resolution?: number };
+};
+
+async function openSource(descriptor: CheckpointDescriptor, signal?: AbortSignal) {
+  try {
+    return await readSource(descriptor, signal);
+  } catch (err) {
+    // the reader's message names the file; the worker reports it as a folder that cannot be used
+    if (!(err instanceof CheckpointError)) throw err;
+    throw new FolderError(
+      / Choose | make templates |`npm run convert`/.test(err.message)
+        ? err.message
+        : `${err.message}. ${WHOLE_FOLDER}`,
+    );
+  }
+}
+
+async function readSource(descriptor: CheckpointDescriptor, signal?: AbortSignal) {
+  const source = await checkpointSourceOf(descriptor);
+  const files = await source.list(signal);
+  if (!files.some((f) => CHECKPOINT_MARKS.test(f)))
+    throw new FolderError(
+      `${source.name} has no manifest.json: it is not a model package. Choose the folder that holds a converted package's manifest.json, or an EditMGT checkpoint's folder (with its subfolders editmgt or transformer, vqvae, text_encoder, llm_encoder, tokenizer and scheduler; this folder has none of them).`,
+    );
+  const ckpt = await openCheckpoint(source, { signal });
+  const templates = await findTemplates(ckpt, signal);
+  return { source, ckpt, templates, manifest: plain(templates.manifest) as TemplateManifest };
+}
+
+/** The package's bytes in one dtype: its graphs' files and the tokenizers, by the templates' manifest. */
+function dtypeBytes(manifest: TemplateManifest, dtype: string): number {
+  return manifest.files
+    .filter((f) => f.path.startsWith(`${dtype}/`) || f.path.startsWith('tokenizer_'))
+    .reduce((s, f) => s + f.bytes, 0);
+}
+
+function describe(ckpt: Checkpoint, manifest: TemplateManifest, templates: string): string {
+  const t = ckpt.configs.transformer;
+  const n = (k: string) => (typeof t[k] === 'number' ? String(t[k]) : '?');
+  return `EditMGT checkpoint: transformer of ${n('num_layers')} + ${n('num_single_layers')} layers, ${n('num_attention_heads')} heads of ${n('attention_head_dim')}, codebook of ${n('codebook_size')}; ${manifest.config.resolution ?? '?'} px (templates ${templates})`;
+}
+
+async function freeStorage(): Promise<number | null> {
+  const estimate = await navigator.storage.estimate().catch(() => null);
+  return estimate?.quota !== undefined && estimate.usage !== undefined
+    ? Math.max(0, estimate.quota - estimate.usage)
+    : null;
+}
+
+/** What converting `descriptor` would make on `backend`: read only (configs and weights' headers). */
+export async function inspectCheckpoint(
+  descriptor: CheckpointDescriptor,
+  backend: BackendInfo | null,
+  signal?: AbortSignal,
+): Promise<CheckpointFound> {
+  const { source, ckpt, templates, manifest } = await openSource(descriptor, signal);
+  const device = backend?.backend ?? 'wasm';
+  const runs = Object.entries(manifest.dtypes)
+    .filter(([, d]) => d.providers.includes(device))
+    .map(([d]) => d as Dtype);
+  if (runs.length === 0)
+    throw new FolderError(
+      `the converter's templates (${templates.name}) make no dtype that ${device} runs; switch the backend in Settings`,
+    );
+  const preferred = dtypePreference(device, backend?.shaderF16 ?? false).find((d) => runs.includes(d));
+  let checkpointBytes = 0;
+  for (const path of await source.list(signal)) checkpointBytes += (await source.open(path, signal)).size;
+  return {
+    name: source.name,
+    model: describe(ckpt, manifest, templates.name),
+    checkpointBytes,
+    dtypes: runs.map((d) => ({ dtype: d, bytes: dtypeBytes(manifest, d) })),
+    dtype: preferred ?? runs[0]!,
+    freeBytes: await freeStorage(),
+  };
+}
+
+/** Counts tensors done from the bytes written at each weight map entry's place. */
+async function tensorCounter(templates: CheckpointSource, manifest: TemplateManifest, dtype: string) {
+  const places = new Map<string, { offset: number; end: number; left: number }[]>();
+  let total = 0;
+  for (const graph of Object.keys(manifest.dtypes[dtype]!.graphs)) {
+    const file = await templates.open(`${dtype}/${graph}.weights.json`);
+    const map = JSON.parse(new TextDecoder().decode(await file.read(0, file.size))) as {
+      entries: { place: { file: string; offset: number; length: number } }[];
+    };
+    for (const e of map.entries) {
+      const path = `${dtype}/${e.place.file}`;
+      let list = places.get(path);
+      if (!list) places.set(path, (list = []));
+      list.push({ offset: e.place.offset, end: e.place.offset + e.place.length, left: e.place.length });
+      total++;
+    }
+  }
+  for (const list of places.values()) list.sort((a, b) => a.offset - b.offset);
+  let done = 0;
+  return {
+    total,
+    get done() {
+      return done;
+    },
+    wrote(path: string, offset: number, length: number) {
+      const list = places.get(path);
+      if (!list) return;
+      const end = offset + length;
+      // the first place that ends after `offset`
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (list[mid]!.end <= offset) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < list.length && list[i]!.offset < end; i++) {
+        const p = list[i]!;
+        if (p.left <= 0) continue;
+        p.left -= Math.min(end, p.end) - Math.max(offset, p.offset);
+        if (p.left <= 0) done++;
+      }
+    },
+  };
+}
+
+async function convertingRoot(): Promise<FileSystemDirectoryHandle | null> {
+  try {
+    return await (
+      await navigator.storage.getDirectory()
+    ).getDirectoryHandle(CONVERTING_DIR, { create: true });
+  } catch {
+    return null;
+  }
+}
+
+function isQuotaError(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'QuotaExceededError';
+}
+
+/** The vq_decode graph of the package being written, run on onnxruntime-web (WASM). */
+function decodeVqWith(
+  writer: Awaited<ReturnType<typeof createStoreWriter>>,
+  manifest: TemplateManifest,
+  restoreBackend: () => BackendInfo['backend'] | null,
+  signal?: AbortSignal,
+): DecodeVq {
+  return async ({ graphFile, ids, grids, tokenGrid }) => {
+    writer.closeAll();
+    const entry = Object.values(manifest.dtypes)
+      .flatMap((d) => Object.values(d.graphs))
+      .find((g) => g.file === graphFile);
+    const runner = OrtWebRunner.create('wasm', async () => ({
+      graph: 'vq_decode',
+      model: await writer.file(graphFile),
+      externalData: await Promise.all(
+        (entry?.external_data ?? []).map(async (p) => ({
+          path: p.slice(p.lastIndexOf('/') + 1),
+          data: await writer.file(p),
+        })),
+      ),
+    }));
+    try {
+      const [h, w] = tokenGrid;
+      const parts: Float32Array[] = [];
+      let dims: readonly number[] = [];
+      for (let m = 0; m < grids; m++) {
+        const out = await runner.run(
+          'vq_decode',
+          { ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] } },
+          signal,
+        );
+        const pixels = out['pixels'];
+        if (!pixels || pixels.type !== 'float32') throw new Error(`${graphFile} gave no float32 pixels`);
+        dims = pixels.dims;
+        parts.push(pixels.data);
+      }
+      const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      return { pixels: all, height: dims[2]!, width: dims[3]! };
+    } finally {
+      await runner.release();
+      // the model in use runs on its own build of the runtime again
+      const backend = restoreBackend();
+      if (backend) await loadRuntime(backend);
+    }
+  };
+}
+
+/**
+ * Converts the checkpoint into the model store in `dtype`; resolves with the new package's key
+ * and name (the folder's). Throws naming the file on bad input; leaves nothing on any failure.
+ */
+export async function convertCheckpoint(
+  descriptor: CheckpointDescriptor,
+  dtype: Dtype,
+  options: {
+    onProgress: (p: ConvertProgress) => void;
+    /** the backend of the model in use, whose runtime build is restored after the VQ decode */
+    modelBackend: () => BackendInfo['backend'] | null;
+    signal?: AbortSignal;
+  },
+): Promise<{ baseUrl: string; name: string }> {
+  const { signal } = options;
+  const started = performance.now();
+  const progress: ConvertProgress = {
+    phase: 'reading',
+    graph: null,
+    bytesWritten: 0,
+    totalBytes: 0,
+    tensorsDone: 0,
+    tensorsTotal: 0,
+    elapsedMs: 0,
+  };
+  let lastSent = 0;
+  const send = (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastSent < PROGRESS_INTERVAL_MS) return;
+    lastSent = now;
+    options.onProgress({ ...progress, elapsedMs: now - started });
+  };
+  send(true);
+  const { source, templates, manifest } = await openSource(descriptor, signal);
+  if (!manifest.dtypes[dtype])
+    throw new FolderError(
+      `the converter's templates (${templates.name}) have no ${dtype} dtype (they have ${Object.keys(manifest.dtypes).join(', ')})`,
+    );
+  const name = source.name;
+  const totalBytes = dtypeBytes(manifest, dtype);
+  const free = await freeStorage();
+  if (free !== null && totalBytes > free)
+    throw new FolderError(
+      `Not enough storage to convert ${name}: the ${dtype} package needs ${formatBytes(totalBytes)}, and this browser lets the app store ${formatBytes(free)}. Clear the model cache, free disk space, or choose a smaller dtype.`,
+    );
+  const root = await convertingRoot();
+  if (!root)
+    throw new FolderError(
+      'This browser gives the app no storage here (a private window?): a checkpoint cannot be converted in it.',
+    );
+  const tensors = await tensorCounter(templates.source, manifest, dtype);
+  progress.totalBytes = totalBytes;
+  progress.tensorsTotal = tensors.total;
+
+  const jobName = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const locked = new Promise<void>((r) => {
+    void navigator.locks.request(`${LOCK_PREFIX}${jobName}`, () => {
+      r();
+      return held;
+    });
+  });
+  await locked;
+  const job = await root.getDirectoryHandle(jobName, { create: true });
+  let baseUrl: string | null = null;
+  let listedBefore = false;
+  let writing = `${name}`;
+  try {
+    const info: InterruptedConversion = { job: jobName, name, dtype, startedAt: Date.now() };
+    await writeSmallFile(job, 'job.json', new TextEncoder().encode(JSON.stringify(info)));
+    const writer = await createStoreWriter(job, (path, offset, length) => {
+      writing = `${name} → ${path}`;
+      tensors.wrote(path, offset, length);
+      progress.bytesWritten = writer.written;
+      progress.tensorsDone = tensors.done;
+      send();
+    });
+    progress.phase = 'converting';
+    const result = await convertPackage({
+      source,
+      templates: templates.source,
+      writer,
+      dtypes: [dtype],
+      name,
+      sourceId: name,
+      decodeVq: decodeVqWith(writer, manifest, options.modelBackend, signal),
+      signal,
+      log: (line) => {
+        if (/^[^/]+\/[^/]+$/.test(line)) progress.graph = line;
+        send(true);
+      },
+    });
+    writer.closeAll();
+    signal?.throwIfAborted();
+    progress.phase = 'storing';
+    progress.tensorsDone = tensors.total;
+    send(true);
+
+    // into the model store: each file under its sha256 with its mark, the manifest, the record last
+    const packaged = result.manifest as { files: { path: string; bytes: number; sha256: string }[] };
+    const manifestFile = await writer.file('manifest.json');
+    const manifestBytes = new Uint8Array(await manifestFile.arrayBuffer());
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', manifestBytes));
+    const sha = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+    baseUrl = localPackageUrl(name, sha);
+    const dir = await packageDir(baseUrl);
+    if (!dir)
+      throw new FolderError('This browser gives the app no storage here: the package cannot be kept.');
+    listedBefore = (await fileIfExists(dir, LOCAL_ORIGIN)) !== null;
+    for (const f of packaged.files) {
+      signal?.throwIfAborted();
+      writing = `${name} → ${f.path}`;
+      if (
+        (await fileIfExists(dir, verifiedMark(f.sha256))) &&
+        (await fileIfExists(dir, f.sha256))?.size === f.bytes
+      )
+        continue; // the same bytes are stored already (another package shares them)
+      const handle = await writer.handle(f.path);
+      await removeEntry(dir, f.sha256);
+      const move = (
+        handle as FileSystemFileHandle & {
+          move?: (dir: FileSystemDirectoryHandle, name: string) => Promise<void>;
+        }
+      ).move;
+      let moved = false;
+      if (move)
+        moved = await move.call(handle, dir, f.sha256).then(
+          () => true,
+          () => false,
+        );
+      if (!moved) {
+        // no move across folders here: copied by slices instead
+        const file = await handle.getFile();
+        const target = await (await dir.getFileHandle(f.sha256, { create: true })).createSyncAccessHandle();
+        try {
+          target.truncate(0);
+          for (let at = 0; at < file.size; at += 8 << 20)
+            target.write(new Uint8Array(await file.slice(at, at + (8 << 20)).arrayBuffer()), { at });
+          target.flush();
+        } finally {
+          target.close();
+        }
+      }
+      await writeSmallFile(dir, verifiedMark(f.sha256), new Uint8Array(0));
+    }
+    await writeSmallFile(dir, 'manifest.json', manifestBytes);
+    await writeSmallFile(dir, LOCAL_ORIGIN, new TextEncoder().encode(JSON.stringify({ url: baseUrl, name })));
+    progress.bytesWritten = progress.totalBytes;
+    send(true);
+    return { baseUrl, name };
+  } catch (err) {
+    if (baseUrl && !listedBefore) await removePackage(baseUrl);
+    if (isQuotaError(err))
+      throw new FolderError(
+        `The browser's storage filled up while ${writing} was written. Free disk space or clear the model cache, then convert the folder again.`,
+      );
+    if (err instanceof CheckpointError)
+      throw new FolderError(
+        / Choose | make templates /.test(err.message) ? err.message : `${err.message}. ${WHOLE_FOLDER}`,
+      );
+    throw err;
+  } finally {
+    await root.removeEntry(jobName, { recursive: true }).catch(() => undefined);
+    release();
+  }
+}
+
+/** Job folders whose conversion no tab is running (a closed or reloaded tab left them). */
+export async function interruptedConversions(): Promise<InterruptedConversion[]> {
+  const root = await convertingRoot();
+  if (!root) return [];
+  const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
+  const out: InterruptedConversion[] = [];
+  for await (const [jobName, handle] of (
+    root as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
+  ).entries()) {
+    if (handle.kind !== 'directory' || held.has(`${LOCK_PREFIX}${jobName}`)) continue;
+    const file = await fileIfExists(handle as FileSystemDirectoryHandle, 'job.json');
+    const info = file
+      ? ((await file.text().then(JSON.parse, () => null)) as InterruptedConversion | null)
+      : null;
+    if (info && typeof info.name === 'string') out.push({ ...info, job: jobName });
+    else await root.removeEntry(jobName, { recursive: true }).catch(() => undefined);
+  }
+  return out.sort((a, b) => a.startedAt - b.startedAt);
+}
+
+/** Removes what an unfinished conversion wrote (never one still running). */
+export async function discardConversion(jobName: string): Promise<void> {
+  const root = await convertingRoot();
+  if (!root || jobName.includes('/')) return;
+  const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
+  if (held.has(`${LOCK_PREFIX}${jobName}`)) return;
+  await root.removeEntry(jobName, { recursive: true }).catch(() => undefined);
+}

@@ -1,0 +1,117 @@
+/**
+ * The converter's output in the browser: a `PackageWriter` into a job folder of the Origin
+ * Private File System outside the model store (`converting/<job>/files/<package path>`), so a
+ * package being written is never listed, counted or opened. Writes go through sync access
+ * handles (a few kept open, as the converter writes a graph's files in turn). `store()` then
+ * moves each finished file into the model store under its sha256 with the verified mark, and the
+ * job folder is removed; `discard()` removes it on any failure or cancel.
+ */
+import type { PackageWriter } from '../src/engine/internal';
+
+/** Bytes read back at a time (the manifest's digests). */
+const READ_BLOCK_BYTES = 4 << 20;
+const MAX_OPEN_HANDLES = 8;
+
+export const CONVERTING_DIR = 'converting';
+
+export interface StoreWriter extends PackageWriter {
+  /** The job folder (`converting/<job>`). */
+  readonly job: FileSystemDirectoryHandle;
+  /** A written file as a `File` (after `closeAll`). */
+  file(path: string): Promise<File>;
+  /** Its handle, to be moved into the model store. */
+  handle(path: string): Promise<FileSystemFileHandle>;
+  /** Bytes written so far through this writer (files and ranges). */
+  readonly written: number;
+  closeAll(): void;
+}
+
+function parts(path: string): string[] {
+  const p = path.split('/');
+  if (path.startsWith('/') || p.some((x) => x === '' || x === '.' || x === '..'))
+    throw new Error(`package path ${JSON.stringify(path)} leaves the package folder`);
+  return p;
+}
+
+export async function createStoreWriter(
+  job: FileSystemDirectoryHandle,
+  onWrite: (path: string, offset: number, length: number) => void,
+): Promise<StoreWriter> {
+  const root = await job.getDirectoryHandle('files', { create: true });
+  const handles = new Map<string, FileSystemSyncAccessHandle>();
+  let written = 0;
+  const fileHandle = async (path: string, create: boolean) => {
+    const p = parts(path);
+    let dir = root;
+    for (const d of p.slice(0, -1)) dir = await dir.getDirectoryHandle(d, { create });
+    return dir.getFileHandle(p.at(-1)!, { create });
+  };
+  const closeAll = () => {
+    for (const h of handles.values()) {
+      h.flush();
+      h.close();
+    }
+    handles.clear();
+  };
+  const sync = async (path: string) => {
+    let h = handles.get(path);
+    if (!h) {
+      if (handles.size >= MAX_OPEN_HANDLES) closeAll();
+      h = await (await fileHandle(path, false)).createSyncAccessHandle();
+      handles.set(path, h);
+    }
+    return h;
+  };
+  const writeAll = (h: FileSystemSyncAccessHandle, bytes: Uint8Array, at: number) => {
+    for (let done = 0; done < bytes.byteLength;) {
+      const n = h.write(bytes.subarray(done), { at: at + done });
+      if (n <= 0) throw new DOMException('the storage took no more bytes', 'QuotaExceededError');
+      done += n;
+    }
+  };
+  return {
+    job,
+    get written() {
+      return written;
+    },
+    closeAll,
+    async writeFile(path, bytes) {
+      await fileHandle(path, true);
+      const h = await sync(path);
+      h.truncate(0);
+      writeAll(h, bytes, 0);
+      written += bytes.byteLength;
+      onWrite(path, 0, bytes.byteLength);
+    },
+    async createFile(path, size) {
+      await fileHandle(path, true);
+      const h = await sync(path);
+      h.truncate(size);
+    },
+    async writeAt(path, offset, bytes) {
+      const h = await sync(path);
+      writeAll(h, bytes, offset);
+      written += bytes.byteLength;
+      onWrite(path, offset, bytes.byteLength);
+    },
+    async *readBlocks(path, signal) {
+      closeAll();
+      const file = await (await fileHandle(path, false)).getFile();
+      for (let at = 0; at < file.size; at += READ_BLOCK_BYTES) {
+        signal?.throwIfAborted();
+        yield new Uint8Array(await file.slice(at, Math.min(file.size, at + READ_BLOCK_BYTES)).arrayBuffer());
+      }
+    },
+    async size(path) {
+      const h = handles.get(path);
+      if (h) return h.getSize();
+      return (await (await fileHandle(path, false)).getFile()).size;
+    },
+    async file(path) {
+      return (await fileHandle(path, false)).getFile();
+    },
+    handle(path) {
+      return fileHandle(path, false);
+    },
+  };
+}

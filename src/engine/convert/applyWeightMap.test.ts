@@ -1,10 +1,12 @@
 /**
  * applyWeightMap streams: a 512 × 1024 float32 weight (2 MiB) with 64 KiB row blocks is never
  * read in a piece larger than one block, and the streamed q4 (a transposed Linear weight),
- * float16 and transposed q8 bytes equal the encoders applied to the whole tensor at once.
+ * float16 and transposed q8 bytes equal the encoders applied to the whole tensor at once; a
+ * transposed float32 and float16 weight, and a reshaped one, stream too (odd sizes, blocks that end
+ * inside a span of the transposed output) and give the whole-tensor bytes.
  */
 import { describe, expect, it } from 'vitest';
-import { applyWeightMap } from './applyWeightMap';
+import { applyWeightMap, TRANSPOSE_SPAN_BLOCKS } from './applyWeightMap';
 import type { PackageWriter, WeightMap, WeightMapEntry } from './applyWeightMap';
 import { memorySource } from './byteSource';
 import type { CheckpointSource } from './byteSource';
@@ -157,5 +159,89 @@ describe('applyWeightMap', () => {
     const q8 = encodeQ8(b, scale);
     expect(writer.files.get('q4/g.onnx.data_2')).toEqual(new Uint8Array(q8.buffer));
     expect(new DataView(writer.files.get('q4/g.onnx')!.buffer).getFloat32(2, true)).toBe(scale);
+  });
+});
+
+describe('applyWeightMap, transposed and reshaped float weights', () => {
+  it('streams them in row blocks and spans and writes the whole-tensor bytes', async () => {
+    const R = 301; // rows as stored
+    const C = 173;
+    const block = 5000; // 7 rows of float32 a block
+    const values = Float32Array.from({ length: R * C }, (_, i) => Math.cos(i * 0.11) * (1 + (i % 5)));
+    const ckpt = memorySource('ckpt', {
+      'sub/model.safetensors': writeSafetensors([
+        { name: 'w', dtype: 'F32', shape: [R, C], data: f32Bytes(values) },
+      ]),
+    });
+    const reads: number[] = [];
+    const weights = await openWeights(recording(ckpt, reads), 'sub');
+    const src = [{ subfolder: 'sub', tensor: 'w' }];
+    const t = [{ op: 'transpose' as const, perm: [1, 0] }];
+    const f32 = R * C * 4;
+    const f16 = R * C * 2;
+    const entries: WeightMapEntry[] = [
+      {
+        name: 'wT',
+        shape: [C, R],
+        sources: src,
+        transforms: t,
+        encoding: { type: 'float32' },
+        place: { file: 'g.onnx.data', offset: 0, length: f32 },
+      },
+      {
+        name: 'wT_f16',
+        shape: [C, R],
+        sources: src,
+        transforms: t,
+        encoding: { type: 'float16' },
+        place: { file: 'g.onnx.data', offset: f32, length: f16 },
+      },
+      {
+        name: 'w_flat',
+        shape: [C, R],
+        sources: src,
+        transforms: [{ op: 'reshape', shape: [C, R] }],
+        encoding: { type: 'float16' },
+        place: { file: 'g.onnx.data', offset: f32 + f16, length: f16 },
+      },
+    ];
+    const map: WeightMap = {
+      format: 'editmgt-weightmap',
+      version: 1,
+      graph: 'text_clip',
+      dtype: 'fp32',
+      compute_dtype: 'fp32',
+      template: 'g.onnx',
+      constants: null,
+      files: [{ file: 'g.onnx.data', bytes: f32 + 2 * f16 }],
+      entries,
+    };
+    const templates = memorySource('templates', { 'fp32/g.onnx': new Uint8Array(16) });
+    const writer = memoryWriter();
+    const writes: number[] = [];
+    const put = writer.writeAt.bind(writer);
+    writer.writeAt = async (path, offset, bytes) => {
+      writes.push(bytes.length);
+      await put(path, offset, bytes);
+    };
+    await applyWeightMap({
+      map,
+      templates,
+      templateFolder: 'fp32',
+      weights: () => weights,
+      writer,
+      folder: 'fp32',
+      rowBlockBytes: block,
+    });
+
+    const tensorReads = reads.filter((r) => r > 1024);
+    expect(Math.max(...tensorReads)).toBeLessThanOrEqual(block);
+    // a span holds at most TRANSPOSE_SPAN_BLOCKS blocks of encoded bytes, so Wᵀ goes in pieces
+    expect(Math.max(...writes)).toBeLessThanOrEqual(TRANSPOSE_SPAN_BLOCKS * block);
+    const whole = applyTransforms({ data: values, shape: [R, C] }, t, 'w').data;
+    const data = writer.files.get('fp32/g.onnx.data')!;
+    expect(data.subarray(0, f32)).toEqual(new Uint8Array(whole.buffer));
+    expect(data.subarray(f32, f32 + f16)).toEqual(encodeFloat16(whole));
+    expect(data.subarray(f32 + f16)).toEqual(encodeFloat16(values));
   });
 });

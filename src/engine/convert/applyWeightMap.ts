@@ -10,11 +10,17 @@
  *   float32 / float16 / int8-row / token-table entries; q4 weights whose map transposes a 2-D
  *   tensor (the Linear weight's rows are MatMulNBits' columns); q8 weights, untransposed or
  *   transposed (two passes: the tensor's largest magnitude, then its int8 values; a transposed one
- *   holds its int8 result, one byte a value, until it is written).
+ *   holds its int8 result, one byte a value, until it is written); float32 and float16 entries
+ *   whose map only reshapes (the bytes keep their order); float32 and float16 entries whose map
+ *   transposes a 2-D tensor (the fp32 and fp16 graphs' Linear weights): each block's encoded
+ *   values are moved into a span of the transposed output, written when full (in one piece when
+ *   the whole tensor's encoding fits `TRANSPOSE_SPAN_BLOCKS` blocks, else one piece an output row).
  * - Whole: any other transformed entry holds its tensor as float32 twice (as read and as
  *   transformed) plus its encoding. In the shipped maps those are the VQ graphs' 1×1
- *   convolution kernels and their transposes, a few MB at full size.
- * The largest streamed block is `ROW_BLOCK_BYTES` of float32 plus its encoding.
+ *   convolution kernels and their transposes, and the slices of the patch-embedding
+ *   convolution that q4 and q8 quantise, a few MB at full size.
+ * The largest streamed block is `ROW_BLOCK_BYTES` of float32 plus its encoding, and for a
+ * transposed float entry one span of `TRANSPOSE_SPAN_BLOCKS` · `ROW_BLOCK_BYTES` bytes at most.
  *
  * Every source is checked before its bytes are read: present, a float dtype (F32, F16, BF16),
  * and a shape that the transforms turn into the template's. Every value read is checked finite.
@@ -26,7 +32,7 @@ import { encodeInt8Rows, encodeQ8, int8TableRows, maxAbs, q8Scale } from './quan
 import { encodeQ4Columns, q4Blocks, q4ScaleBytes } from './quantizeQ4';
 import type { Q4Variant } from './quantizeQ4';
 import { FLOAT_DTYPES } from './safetensors';
-import { applyTransforms, transformedShape } from './transforms';
+import { applyTransforms, transformedShape, transposeInto } from './transforms';
 import type { Transform } from './transforms';
 import type { CheckpointWeights } from './weights';
 
@@ -309,13 +315,21 @@ async function applyGroup(group: WeightMapEntry[], ctx: GroupContext): Promise<v
       const dim = e.shape.length >= 2 ? count(e.shape.slice(1)) : Math.max(1, count(e.shape));
       if (enc.type === 'token_rows' && e.shape.length !== 2)
         throw new CheckpointError(`${ctx.graphWhere}: token table '${e.name}' is not 2-D`);
+      // float32 and float16 bytes are per value: any block of them encodes on its own
+      const perValue = enc.type !== 'token_rows' || enc.format !== 'int8';
+      const reshapesOnly = info.shape.length >= 1 && transforms.every((t) => t.op === 'reshape');
       let at = 0;
-      if (streamable) {
+      if (streamable || (perValue && reshapesOnly)) {
         for (const [r0, r1] of rowBlocks(rows0, rowElems0)) {
           const bytes = encode(await readRows(r0, r1), dim);
           await ctx.put(e, at, bytes);
           at += bytes.length;
         }
+      } else if (perValue && isTranspose2d(transforms, info.shape)) {
+        const valueBytes = enc.type === 'float16' || enc.format === 'float16' ? 2 : 4;
+        at = await putTransposed(e, info.shape as [number, number], valueBytes, ctx, readRows, (v) =>
+          encode(v, dim),
+        );
       } else {
         const bytes = encode((await readWhole()).data, dim);
         await ctx.put(e, 0, bytes);
@@ -451,6 +465,72 @@ async function applyGroup(group: WeightMapEntry[], ctx: GroupContext): Promise<v
         `${ctx.graphWhere}: '${e.name}' has an unknown encoding ${JSON.stringify(enc.type)}`,
       );
   }
+}
+
+/** Whether the transforms are one transpose of a 2-D tensor (a Linear weight W [N, K] → Wᵀ). */
+function isTranspose2d(transforms: readonly Transform[], shape: readonly number[]): boolean {
+  const t = transforms[0];
+  return transforms.length === 1 && t?.op === 'transpose' && shape.length === 2 && t.perm[0] === 1;
+}
+
+/** Row blocks of encoded bytes one span of Wᵀ's columns holds (the span's memory bound). */
+export const TRANSPOSE_SPAN_BLOCKS = 4;
+
+/**
+ * A per-value encoding (`valueBytes` 2 or 4 a value) of Wᵀ [C, R] for a 2-D W [R, C] read by row
+ * blocks: each block is encoded as read, and its values are moved into a span of Wᵀ's columns
+ * (R₀ ≤ r < R₁ of every output row). A full span is written in one piece when it holds all R
+ * (a tensor whose encoding fits it), else as C pieces, one per output row. Holds one row block
+ * and one span (about `TRANSPOSE_SPAN_BLOCKS` row blocks of encoded bytes), never the tensor.
+ */
+async function putTransposed(
+  e: WeightMapEntry,
+  [rows, cols]: readonly [number, number],
+  valueBytes: 2 | 4,
+  ctx: GroupContext,
+  readRows: (r0: number, r1: number) => Promise<Float32Array>,
+  encode: (v: Float32Array) => Uint8Array,
+): Promise<number> {
+  const rowBytes = Math.max(1, cols * valueBytes);
+  const blockRows = Math.max(1, Math.floor(ctx.blockBytes / Math.max(1, cols * 4)));
+  const spanRows = Math.min(
+    rows,
+    Math.max(blockRows, Math.floor((TRANSPOSE_SPAN_BLOCKS * ctx.blockBytes) / rowBytes)),
+  );
+  const span = new Uint8Array(spanRows * cols * valueBytes);
+  for (let s0 = 0; s0 < rows; s0 += spanRows) {
+    const s1 = Math.min(rows, s0 + spanRows);
+    const width = s1 - s0;
+    const out = span.subarray(0, width * cols * valueBytes);
+    const outValues =
+      valueBytes === 2
+        ? new Uint16Array(out.buffer, 0, width * cols)
+        : new Uint32Array(out.buffer, 0, width * cols);
+    for (let r0 = s0; r0 < s1; r0 += blockRows) {
+      const r1 = Math.min(s1, r0 + blockRows);
+      let bytes = encode(await readRows(r0, r1));
+      if (bytes.length !== (r1 - r0) * cols * valueBytes)
+        throw new CheckpointError(
+          `${ctx.graphWhere}: '${e.name}' encodes ${bytes.length} bytes for ${(r1 - r0) * cols} values of ${valueBytes} bytes`,
+        );
+      if (bytes.byteOffset % valueBytes !== 0) bytes = bytes.slice();
+      const n = (r1 - r0) * cols;
+      const values =
+        valueBytes === 2
+          ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
+          : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+      transposeInto(values, r1 - r0, cols, outValues, width, r0 - s0);
+    }
+    if (width === rows) await ctx.put(e, 0, out);
+    else
+      for (let c = 0; c < cols; c++)
+        await ctx.put(
+          e,
+          (c * rows + s0) * valueBytes,
+          out.subarray(c * width * valueBytes, (c + 1) * width * valueBytes),
+        );
+  }
+  return rows * cols * valueBytes;
 }
 
 function checkLength(e: WeightMapEntry, n: number, ctx: GroupContext): void {

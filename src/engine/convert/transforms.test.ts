@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parsePyJson, pyFloat, pyJsonText } from './pyJson';
-import { applyTransforms, transformedShape } from './transforms';
+import { applyTransforms, transformedShape, transposeInto } from './transforms';
 import type { Transform } from './transforms';
 
 const X = { data: Float32Array.from({ length: 24 }, (_, i) => i), shape: [2, 3, 4] };
@@ -59,6 +59,35 @@ const CASES: [Transform[], number[], number[]][] = [
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
   ],
 ];
+
+describe('transposeInto (a transpose in row blocks)', () => {
+  it('fills Wᵀ block by block as the whole transpose does, for odd sizes and blocks', () => {
+    for (const [rows, cols, block] of [
+      [67, 131, 5],
+      [130, 3, 64],
+      [1, 200, 1],
+      [129, 65, 129],
+    ] as const) {
+      const w = Float32Array.from({ length: rows * cols }, (_, i) => i * 0.5 - 7);
+      const whole = applyTransforms(
+        { data: w, shape: [rows, cols] },
+        [{ op: 'transpose', perm: [1, 0] }],
+        'w',
+      );
+      const bits = new Uint32Array(w.buffer);
+      const out = new Uint32Array(rows * cols);
+      for (let r0 = 0; r0 < rows; r0 += block) {
+        const r1 = Math.min(rows, r0 + block);
+        transposeInto(bits.subarray(r0 * cols, r1 * cols), r1 - r0, cols, out, rows, r0);
+      }
+      expect(new Float32Array(out.buffer)).toEqual(whole.data);
+    }
+  });
+
+  it('refuses a block that does not fit', () => {
+    expect(() => transposeInto(new Uint16Array(6), 2, 3, new Uint16Array(6), 2, 1)).toThrow(/does not fit/);
+  });
+});
 
 describe('weight-map transforms (numpy semantics)', () => {
   it.each(CASES.map((c, i) => [i, ...c] as const))('case %i', (_, transforms, shape, values) => {

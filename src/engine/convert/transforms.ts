@@ -195,6 +195,40 @@ function strided(
   }
 }
 
+/**
+ * A block of rows of a 2-D tensor, transposed into a band of another: for src [rows, cols]
+ * (row-major), out[c · outStride + outColumn + r] = src[r · cols + c]. With outStride the whole
+ * transposed tensor's row length and outColumn the block's first row, blocks fill Wᵀ band by band;
+ * values are moved as they are (any typed array of one element size: float32 bits, float16 bits).
+ */
+export function transposeInto<T extends Float32Array | Uint32Array | Uint16Array>(
+  src: T,
+  rows: number,
+  cols: number,
+  out: T,
+  outStride: number,
+  outColumn: number,
+): void {
+  if (
+    src.length < rows * cols ||
+    outColumn + rows > outStride ||
+    out.length < (cols - 1) * outStride + outColumn + rows
+  )
+    throw new RangeError(
+      `transpose: a [${rows}, ${cols}] block does not fit at column ${outColumn} of rows of ${outStride} (${out.length} values)`,
+    );
+  const T = 64;
+  for (let r0 = 0; r0 < rows; r0 += T)
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const r1 = Math.min(rows, r0 + T);
+      const c1 = Math.min(cols, c0 + T);
+      for (let c = c0; c < c1; c++) {
+        const to = c * outStride + outColumn;
+        for (let r = r0; r < r1; r++) out[to + r] = src[r * cols + c]!;
+      }
+    }
+}
+
 /** The shape after the transforms (nothing computed). */
 export function transformedShape(
   shape: readonly number[],

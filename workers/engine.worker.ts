@@ -186,6 +186,7 @@ async function handleLoad(req: Extract<WorkerRequest, { type: 'loadModel' }>): P
         stallMs: req.stallMs,
         beforeSessions,
         runtime,
+        hubAuth: req.hubAuth,
       });
     loading = load(info).catch(async (err) => {
       // A graph that fails to load on WebGPU: fall back to WASM, and say so.

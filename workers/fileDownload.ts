@@ -124,7 +124,18 @@ export async function downloadFile(
   dir: FileSystemDirectoryHandle | null,
   file: PackageFile,
   onBytes: (loaded: number) => void,
-  { signal, stallMs, keep = true }: { signal?: AbortSignal; stallMs: number; keep?: boolean },
+  {
+    signal,
+    stallMs,
+    keep = true,
+    headersFor,
+  }: {
+    signal?: AbortSignal;
+    stallMs: number;
+    keep?: boolean;
+    /** extra headers for the request to `url` (a hub token, for the hub's origin only) */
+    headersFor?: (url: string) => Record<string, string>;
+  },
 ): Promise<Uint8Array | null> {
   const opened = dir ? await openPart(dir, file) : null;
   const part = opened?.part ?? null;
@@ -148,7 +159,8 @@ export async function downloadFile(
   };
   const request = async (from: number): Promise<Response> => {
     try {
-      return await fetch(url, { headers: from > 0 ? { Range: `bytes=${from}-` } : {}, signal: watch.signal });
+      const headers = { ...headersFor?.(url), ...(from > 0 ? { Range: `bytes=${from}-` } : {}) };
+      return await fetch(url, { headers, signal: watch.signal });
     } catch (err) {
       throw await failure(err, `could not fetch ${url}`);
     }

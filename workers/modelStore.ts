@@ -38,6 +38,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** A download that receives nothing for this long fails (default `DEFAULT_STALL_MS`). */
   stallMs?: number;
+  /** Extra headers for a request to `url` (a gated hub repository's token, for its origin only). */
+  headersFor?: (url: string) => Record<string, string>;
 }
 
 /** The browser's storage quota cannot hold what a package still needs. */
@@ -175,7 +177,7 @@ export async function preparePackageFiles(
   onProgress: (p: Progress) => void,
   options: LoadOptions = {},
 ): Promise<Map<string, ReadyFile>> {
-  const { signal, stallMs = DEFAULT_STALL_MS } = options;
+  const { signal, stallMs = DEFAULT_STALL_MS, headersFor } = options;
   const dir = await packageDir(baseUrl);
   const lockKey = dir ? `editmgt-model-store/${await storageKey(baseUrl)}` : null;
   if (dir) await checkStorage(dir, files);
@@ -194,7 +196,12 @@ export async function preparePackageFiles(
         return { file: stored };
       }
       const url = resolveUrl(baseUrl, file.path);
-      const bytes = await downloadFile(url, dir, file, onBytes, { signal, stallMs, keep: false });
+      const bytes = await downloadFile(url, dir, file, onBytes, {
+        signal,
+        stallMs,
+        keep: false,
+        headersFor,
+      });
       const kept = bytes ? null : dir && (await storedAfterDownload(dir, file));
       const ready = bytes ? { bytes } : kept ? { file: kept } : null;
       if (!ready) throw new FetchError(`${file.path} was downloaded but cannot be read back from storage`);

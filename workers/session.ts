@@ -10,8 +10,8 @@ import { wasmVerifyRuntime, webRuntime } from '../src/engine/runtime/web/index';
 import type { OrtWebRunner } from '../src/engine/runtime/web/index';
 import { responseManifest } from '../src/engine/internal';
 import type { RuntimeOptions } from '../src/engine/internal';
-import { webGpuStepOptions } from '../src/engine/runtime/web/internal';
-import type { BackendInfo, EditSettings } from '../src/protocol/messages';
+import { hubHeaders, webGpuStepOptions } from '../src/engine/runtime/web/internal';
+import type { BackendInfo, EditSettings, HubAuth } from '../src/protocol/messages';
 import { isLocalPackageUrl, localPackageName } from '../src/protocol/localPackage';
 import { WHOLE_READ_LIMIT } from './blobReader';
 import { DEFAULT_STALL_MS, StallWatch } from './download';
@@ -40,7 +40,7 @@ export interface LoadedModel extends OpenedPackage<OrtWebRunner> {
  */
 async function manifestResponse(
   baseUrl: string,
-  { signal, stallMs = DEFAULT_STALL_MS }: LoadOptions,
+  { signal, stallMs = DEFAULT_STALL_MS, headersFor }: LoadOptions,
 ): Promise<RawManifest> {
   const url = resolveUrl(baseUrl, 'manifest.json');
   if (isLocalPackageUrl(baseUrl)) {
@@ -66,7 +66,7 @@ async function manifestResponse(
   };
   let response: Response;
   try {
-    response = await fetch(url, { cache: 'no-cache', signal: watch.signal });
+    response = await fetch(url, { cache: 'no-cache', signal: watch.signal, headers: headersFor?.(url) });
     watch.kick();
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
   } catch (err) {
@@ -106,6 +106,8 @@ export interface ModelLoadOptions extends LoadOptions {
   runtime?: RuntimeOptions;
   /** Called once every file is here, before any session is made (the caller may free memory). */
   beforeSessions?: (packageBytes: number) => Promise<void>;
+  /** A gated hub repository's token: sent to the hub's origin only, for this load's requests. */
+  hubAuth?: HubAuth;
 }
 
 /**
@@ -169,7 +171,7 @@ export async function loadModel(
   onProgress: (p: Progress) => void,
   options: ModelLoadOptions = {},
 ): Promise<LoadedModel> {
-  const files = storeSource(baseUrl, onProgress, options);
+  const files = storeSource(baseUrl, onProgress, { ...options, headersFor: hubHeaders(options.hubAuth) });
   let editor: Editor<OrtWebRunner>;
   try {
     editor = await Editor.open(files, {

@@ -27,3 +27,8 @@ export { checkConfig, convertPackage, CONVERTER_TOOL } from './convert/convertPa
 export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
 export type { PackageWriter } from './convert/applyWeightMap';
 export { field, parsePyJson, plain } from './convert/pyJson';
+// the Hugging Face Hub (`hf:owner/repo[@revision]`): the app reads a repository's size and kind before a download
+export { DEFAULT_HUB_ENDPOINT, HubError, hubSpecText, isHubSpec, parseHubSpec } from './hub/hubRules';
+export type { HubSpec } from './hub/hubRules';
+export { FIELD_TOKEN, hubRepoKind, openHubRepo } from './hub/hubRepo';
+export type { HubFetch, HubRepo, HubRepoKind, HubRepoOptions } from './hub/hubRepo';

@@ -15,6 +15,7 @@ import type {
   CheckpointFound,
   ConvertProgress,
   Dtype,
+  HubAuth,
   InterruptedConversion,
   WireEditResult,
   EditSettings,
@@ -274,14 +275,13 @@ export class EngineClient {
     dtype: Dtype | 'auto',
     onProgress: (p: PackageLoadProgress) => void,
     signal?: AbortSignal,
+    hubAuth?: HubAuth,
   ): Promise<ModelInfo> {
     const onEvent = (r: WorkerReply) => {
       if (r.type === 'progress') onProgress(r);
     };
-    return expect(
-      await this.sendCancellable({ type: 'loadModel', baseUrl, dtype }, [], onEvent, signal),
-      'modelLoaded',
-    ).model;
+    const req = { type: 'loadModel' as const, baseUrl, dtype, ...(hubAuth ? { hubAuth } : {}) };
+    return expect(await this.sendCancellable(req, [], onEvent, signal), 'modelLoaded').model;
   }
 
   /** Runs an edit; `image` and `mask` buffers are transferred (the caller's copies become empty). */

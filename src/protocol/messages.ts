@@ -134,6 +134,16 @@ export interface InterruptedConversion {
   dtype: Dtype;
   startedAt: number;
 }
+
+/**
+ * A token for a gated Hugging Face Hub repository: sent as `Authorization: Bearer` in requests to
+ * `origin` (the hub's own) only, for one download; never stored, logged or put in a URL.
+ */
+export interface HubAuth {
+  origin: string;
+  token: string;
+}
+
 /** What the product (the app) asks the worker: the editor's whole job. */
 export type ProductRequest =
   /**
@@ -148,7 +158,15 @@ export type ProductRequest =
    * Loads a package; the model loaded before stays in use until this one is ready, and again if
    * this one fails or is cancelled. `stallMs`: a download silent this long fails (default 30 s).
    */
-  | { type: 'loadModel'; id: number; baseUrl: string; dtype: Dtype | 'auto'; stallMs?: number }
+  | {
+      type: 'loadModel';
+      id: number;
+      baseUrl: string;
+      dtype: Dtype | 'auto';
+      stallMs?: number;
+      /** a gated hub repository's token, for this download only */
+      hubAuth?: HubAuth;
+    }
   /** `mask` (inpainting mode): RGBA8 at the image's size; white (grey ≥ 0.5 on the token grid) marks cells to regenerate. */
   | {
       type: 'edit';

@@ -1,5 +1,6 @@
 import { formatBytes } from '../lib/progress';
 import { useActions, useEditor } from '../state/context';
+import { HubTokenField } from './HubTokenField';
 
 /**
  * "Download a model from another site?": first the host alone, with nothing fetched from it; the
@@ -28,10 +29,22 @@ export function ForeignModelPrompt() {
     >
       <div>
         <p id="foreign-model-title">
-          This link asks to download a model from{' '}
+          {offer.hub ? 'Download a model from the hub ' : 'This link asks to download a model from '}
           <strong data-testid="foreign-model-host">{offer.host}</strong>, another site.
         </p>
-        <p className="hint">{offer.url}</p>
+        {offer.hub ? (
+          <p>
+            Repository <strong data-testid="foreign-model-repo">hf:{offer.hub.repo}</strong>, revision{' '}
+            <span data-testid="foreign-model-revision">
+              {offer.hub.revision}
+              {offer.hub.commit && offer.hub.commit !== offer.hub.revision
+                ? ` (commit ${offer.hub.commit})`
+                : ''}
+            </span>
+          </p>
+        ) : (
+          <p className="hint">{offer.url}</p>
+        )}
         <p className="hint" data-testid="foreign-model-contact" data-contacted={offer.contacted}>
           {!offer.contacted
             ? `Nothing has been fetched from ${offer.host}. Its size is in its manifest; reading that contacts ${offer.host}.`
@@ -43,7 +56,9 @@ export function ForeignModelPrompt() {
           <p data-testid="foreign-model-problem">
             It cannot be loaded: {offer.problem}. The current model stays.
           </p>
-        ) : offer.sizes ? (
+        ) : null}
+        {offer.hub?.needsToken && <HubTokenField host={offer.host} given={offer.hub.tokenGiven} />}
+        {offer.problem ? null : offer.sizes ? (
           <p>
             Download:{' '}
             <strong data-testid="foreign-model-size" title={exact}>

@@ -52,17 +52,17 @@ export function ModelPanel() {
               {f.name} (from a folder)
             </option>
           ))}
-          <option value={CUSTOM}>Hosted package (URL)…</option>
+          <option value={CUSTOM}>Hosted package (URL or hf:)…</option>
         </select>
       </div>
       {choice === CUSTOM && (
         <div className="field">
-          <label htmlFor="model-url">Package URL</label>
+          <label htmlFor="model-url">Package URL or hf:owner/repo</label>
           <input
             id="model-url"
             data-testid="model-url"
             type="url"
-            placeholder="https://example.org/models/editmgt/"
+            placeholder="https://example.org/models/editmgt/ or hf:owner/repo"
             value={url}
             onChange={(e) => setUrl(e.currentTarget.value)}
           />

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Editor, validateManifest } from '../../engine/index';
 import type { Dtype, FileSource } from '../../engine/index';
-import { checkModelUrl, downloadSizes } from './modelUrl';
+import { checkModelUrl, downloadSizes, hubEndpointFor } from './modelUrl';
 
 const page = 'http://127.0.0.1:4173/?model=x';
 
@@ -108,5 +108,46 @@ describe('checkModelUrl folders', () => {
   it('makes model URLs folders', () => {
     expect(checkModelUrl(' https://x.org/m ', page)).toMatchObject({ ok: true, url: 'https://x.org/m/' });
     expect(checkModelUrl('/models/shapes/', page)).toMatchObject({ ok: true, url: '/models/shapes/' });
+  });
+});
+
+describe('hf: links', () => {
+  it('are read as a repository and revision on the hub, which is the host named', () => {
+    expect(checkModelUrl(' hf:WeiChow/EditMGT ', page)).toEqual({
+      ok: true,
+      url: 'hf:WeiChow/EditMGT@main',
+      foreignHost: 'huggingface.co',
+      hub: { repo: 'WeiChow/EditMGT', revision: 'main', endpoint: 'https://huggingface.co' },
+    });
+    const pinned = checkModelUrl('hf:owner/repo@v1.0', page);
+    expect(pinned.ok && 'hub' in pinned && pinned.hub.revision).toBe('v1.0');
+  });
+
+  it('that are malformed are refused with the form expected', () => {
+    expect(checkModelUrl('hf:EditMGT', page)).toEqual({
+      ok: false,
+      message: '"hf:EditMGT": expected hf:owner/repo[@revision], e.g. hf:WeiChow/EditMGT',
+    });
+    expect(checkModelUrl('hf:a/b@', page)).toMatchObject({ ok: false });
+    expect(checkModelUrl('hf:a/b@x?token=1', page)).toMatchObject({ ok: false });
+  });
+
+  it('go to huggingface.co unless both the page and ?hub= are on this machine', () => {
+    const local = 'http://127.0.0.1:9999';
+    expect(hubEndpointFor(`http://127.0.0.1:4173/?hub=${local}`)).toBe(local);
+    expect(hubEndpointFor(`http://localhost:4173/?hub=http://localhost:5000/x`)).toBe(
+      'http://localhost:5000',
+    );
+    // a deployed page ignores it, so a link cannot send requests (or a token) elsewhere
+    expect(hubEndpointFor(`https://editor.example.org/?hub=${local}`)).toBe('https://huggingface.co');
+    expect(hubEndpointFor('http://127.0.0.1:4173/?hub=https://evil.example')).toBe('https://huggingface.co');
+    expect(hubEndpointFor('http://127.0.0.1:4173/?hub=http://user:pw@127.0.0.1:1')).toBe(
+      'https://huggingface.co',
+    );
+    expect(hubEndpointFor('http://127.0.0.1:4173/?hub=nonsense')).toBe('https://huggingface.co');
+    expect(checkModelUrl('hf:o/r', `http://127.0.0.1:4173/?hub=${local}`)).toMatchObject({
+      foreignHost: '127.0.0.1:9999',
+      hub: { endpoint: local },
+    });
   });
 });

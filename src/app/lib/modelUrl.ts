@@ -5,6 +5,8 @@
  */
 import { DTYPES, packageFiles } from '../../engine/index';
 import type { Manifest } from '../../engine/index';
+import { DEFAULT_HUB_ENDPOINT, HubError, hubSpecText, isHubSpec, parseHubSpec } from '../../engine/internal';
+import type { HubSpec } from '../../engine/internal';
 
 export type ModelUrlCheck =
   | {
@@ -14,7 +16,64 @@ export type ModelUrlCheck =
       /** The host ("models.example.org:8443") when the package is on another site, else null. */
       foreignHost: string | null;
     }
+  | {
+      ok: true;
+      /** `hf:owner/repo@revision`: a hub repository, offered (its size read from the hub) before it loads */
+      url: string;
+      /** the hub's host */
+      foreignHost: string;
+      hub: HubSpec & { endpoint: string };
+    }
   | { ok: false; message: string };
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/**
+ * The hub `hf:` links are read from: https://huggingface.co. A test points the page at a local
+ * hub with `?hub=http://127.0.0.1:<port>`, honoured only when the page itself and that address
+ * are both on this machine (loopback), so no link to a deployed page can send `hf:` requests, or
+ * a token typed into the token field, to another host.
+ */
+export function hubEndpointFor(pageUrl: string): string {
+  let page: URL;
+  try {
+    page = new URL(pageUrl);
+  } catch {
+    return DEFAULT_HUB_ENDPOINT;
+  }
+  const asked = page.searchParams.get('hub');
+  if (!asked || !LOOPBACK.test(page.hostname)) return DEFAULT_HUB_ENDPOINT;
+  try {
+    const hub = new URL(asked);
+    if (
+      (hub.protocol === 'http:' || hub.protocol === 'https:') &&
+      LOOPBACK.test(hub.hostname) &&
+      !hub.username &&
+      !hub.password
+    )
+      return hub.origin;
+  } catch {
+    // not an address: the real hub
+  }
+  return DEFAULT_HUB_ENDPOINT;
+}
+
+/** `hf:owner/repo[@revision]`, checked; the hub it is read from is `hubEndpointFor(pageUrl)`. */
+export function checkHubLink(input: string, pageUrl: string): ModelUrlCheck {
+  let spec: HubSpec;
+  try {
+    spec = parseHubSpec(input.trim());
+  } catch (e) {
+    return { ok: false, message: e instanceof HubError ? e.message : String(e) };
+  }
+  const endpoint = hubEndpointFor(pageUrl);
+  return {
+    ok: true,
+    url: hubSpecText(spec),
+    foreignHost: new URL(endpoint).host,
+    hub: { ...spec, endpoint },
+  };
+}
 
 /**
  * Resolves a package address against the page (so "models/x" means the site's /models/x/, not a
@@ -23,7 +82,11 @@ export type ModelUrlCheck =
 export function checkModelUrl(input: string, pageUrl: string): ModelUrlCheck {
   const text = input.trim();
   if (!text)
-    return { ok: false, message: 'Give the model package’s address (the folder that holds manifest.json).' };
+    return {
+      ok: false,
+      message: 'Give the model package’s address (the folder that holds manifest.json, or hf:owner/repo).',
+    };
+  if (isHubSpec(text)) return checkHubLink(text, pageUrl);
   let url: URL;
   try {
     url = new URL(text, pageUrl);

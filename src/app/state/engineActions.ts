@@ -1,5 +1,5 @@
 /** Starting up, loading models, switching backend/precision, the model cache, settings. */
-import type { BackendChoice, EditSettings } from '../../protocol/messages';
+import type { BackendChoice, EditSettings, HubAuth } from '../../protocol/messages';
 import { toAppError, type AppError } from '../lib/errors';
 import { checkModelUrl } from '../lib/modelUrl';
 import { sanitizeEditSettings, sanitizeSettings, type AppSettings, type DtypeChoice } from '../lib/settings';
@@ -59,9 +59,10 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
      * (Re)starts the engine on the chosen backend and loads a model package (the saved choice,
      * or `url`) with its download progress. The model in use stays loaded until the new one is
      * ready; the new one becomes the saved choice only once it has loaded. A failed or cancelled
-     * load leaves the previous model, and the saved choice, as they were.
+     * load leaves the previous model, and the saved choice, as they were. `hubAuth`: a gated hub
+     * repository's token, for this download only (sent to the hub's origin only, kept nowhere).
      */
-    async loadModel(url?: string): Promise<void> {
+    async loadModel(url?: string, hubAuth?: HubAuth): Promise<void> {
       loading?.abort();
       const controller = new AbortController();
       loading = controller;
@@ -115,6 +116,7 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
             if (load && !controller.signal.aborted) set({ load: loadProgressOf(load, p) });
           },
           controller.signal,
+          hubAuth,
         );
         if (controller.signal.aborted) return;
         const s = get().settings;
@@ -261,6 +263,8 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
         set({ error: { source: 'model', message: checked.message } });
         return;
       }
+      // hf:owner/repo: its size is read from the hub and shown before it downloads (modelLinkActions.ts)
+      if ('hub' in checked) return get().actions.offerHubModel(url);
       const modelUrl = checked.url;
       if (modelUrl === '/') return;
       // loaded without being saved: it becomes the saved choice only once it works

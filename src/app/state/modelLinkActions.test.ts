@@ -130,8 +130,47 @@ describe('a link to a package on another site', () => {
       contacted: false,
       sizes: null,
       problem: null,
+      hub: null,
     });
     expect([s.model?.name, s.settings.modelUrl]).toEqual(['default', DEFAULT]);
     expect(loadsAsked(w)).toEqual([DEFAULT]);
+  });
+});
+
+describe('an hf: link', () => {
+  it('is offered as a hub repository with nothing asked of the hub; the model in use loads meanwhile', async () => {
+    const w = worker({ [DEFAULT]: 'default' });
+    const store = setup(w, null, 'hf:owner/repo');
+    await store.getState().actions.start();
+    const s = store.getState();
+    expect(s.foreignModel).toEqual({
+      url: 'hf:owner/repo@main',
+      host: 'huggingface.co',
+      contacted: false,
+      sizes: null,
+      problem: null,
+      hub: {
+        repo: 'owner/repo',
+        revision: 'main',
+        endpoint: 'https://huggingface.co',
+        commit: null,
+        kind: null,
+        needsToken: false,
+        tokenGiven: false,
+      },
+    });
+    expect(s.error).toBeNull();
+    expect([s.model?.name, s.settings.modelUrl]).toEqual(['default', DEFAULT]);
+    expect(loadsAsked(w)).toEqual([DEFAULT]);
+  });
+
+  it('that is malformed is refused with a message, and the model in use loads', async () => {
+    const w = worker({ [DEFAULT]: 'default' });
+    const store = setup(w, null, 'hf:nothing');
+    await store.getState().actions.start();
+    const s = store.getState();
+    expect(s.foreignModel).toBeNull();
+    expect(s.error?.message).toContain('expected hf:owner/repo[@revision]');
+    expect(s.model?.name).toBe('default');
   });
 });

@@ -4,17 +4,43 @@
  * read (so that host learns of the visit then, and the prompt says so), and only their yes to that
  * size downloads it. Until then (and after a "no") the model already chosen stays loaded.
  *
+ * A hub link (`hf:owner/repo[@revision]`, in `?model=` or typed into the model field) is offered
+ * the same way: the hub is the other host; asking for the size pins the revision to a commit,
+ * lists the repository and reads its manifest, and the prompt shows the repository, the commit and
+ * the size. A gated repository's refusal shows how to get access and a token field: the token is
+ * held here, in memory, for that repository's offer and download only (never in the store's
+ * state, settings, a URL or a message), and sent to the hub's origin only.
+ *
  * At start the linked model (when it may load at once), else the saved choice, else the bundled
  * default is opened, each only when the one before failed: a link or saved choice that fails is
  * not kept, and a notice says what was loaded instead.
  */
 import { parseRawManifest } from '../../engine/index';
-import { responseManifest } from '../../engine/internal';
-import { downloadSizes } from '../lib/modelUrl';
+import { HubError, isHubSpec, openHubRepo, responseManifest } from '../../engine/internal';
+import type { HubFetch, HubRepoKind } from '../../engine/internal';
+import { checkHubLink, downloadSizes } from '../lib/modelUrl';
 import type { AppError } from '../lib/errors';
 import type { GetState, SetState, StoreDeps } from './store';
 
+/** What the prompt knows of a hub repository. */
+export interface HubOffer {
+  repo: string;
+  /** the revision the link named (`main`, a tag, a commit) */
+  revision: string;
+  /** the hub's address (https://huggingface.co) */
+  endpoint: string;
+  /** the commit the revision names, once the hub was asked */
+  commit: string | null;
+  /** what the repository holds, once listed */
+  kind: HubRepoKind | null;
+  /** the hub refused access (gated or private): the prompt shows how to get it, and the token field */
+  needsToken: boolean;
+  /** a token is held for this offer (the token itself is not in the state) */
+  tokenGiven: boolean;
+}
+
 export interface ForeignModelOffer {
+  /** The package's address (for a hub repository: its `/resolve/<commit>/` folder once known, else the `hf:` text). */
   url: string;
   host: string;
   /** The person asked for the size, so the host has been contacted (its manifest requested). */
@@ -23,6 +49,34 @@ export interface ForeignModelOffer {
   sizes: { dtype: string; bytes: number }[] | null;
   /** Why the package cannot be offered (unreachable, not a manifest); null when it can. */
   problem: string | null;
+  /** A hub repository (`hf:`); null for a package URL. */
+  hub: HubOffer | null;
+}
+
+/** The manifest's cap, as the engine reads it (the engine checks it again). */
+const MANIFEST_READ_CAP = 16 << 20;
+
+/** The window's fetch, as the hub reader takes it. */
+const windowFetch: HubFetch = (url, init) => fetch(url, init);
+
+/**
+ * A hub repository's sizes: the revision pinned to a commit, the files listed, the manifest read
+ * (the engine's rules). Returns the package's `/resolve/<commit>/` folder with the sizes.
+ */
+async function previewHubPackage(hub: HubOffer, token: string | null) {
+  const repo = await openHubRepo(
+    { repo: hub.repo, revision: hub.revision },
+    { endpoint: hub.endpoint, token: token ?? undefined, fetch: windowFetch, maxTries: 4 },
+  );
+  const found = { commit: repo.commit, kind: repo.kind, url: repo.base };
+  if (repo.kind !== 'package') return { ...found, sizes: null };
+  const body = await repo.readFile('manifest.json', MANIFEST_READ_CAP);
+  const { manifest } = await parseRawManifest({
+    where: `${repo.name}/manifest.json`,
+    size: body.byteLength,
+    body,
+  });
+  return { ...found, sizes: downloadSizes(manifest) };
 }
 
 async function previewPackage(url: string): Promise<{ dtype: string; bytes: number }[]> {
@@ -43,25 +97,115 @@ async function previewPackage(url: string): Promise<{ dtype: string; bytes: numb
 }
 
 export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) {
-  return {
+  /** The token for the hub offer on screen, and for its download; never in the state. */
+  let hubToken: string | null = null;
+
+  /** The hub offer for `hf:` text, nothing asked of the hub yet; null (with an error shown) when the text is wrong. */
+  const hubOffer = (text: string): ForeignModelOffer | null => {
+    const checked = checkHubLink(text, location.href);
+    if (!checked.ok || !('hub' in checked)) {
+      set({ error: { source: 'model', message: checked.ok ? text : checked.message } });
+      return null;
+    }
+    const { repo, revision, endpoint } = checked.hub;
+    return {
+      url: checked.url,
+      host: checked.foreignHost,
+      contacted: false,
+      sizes: null,
+      problem: null,
+      hub: { repo, revision, endpoint, commit: null, kind: null, needsToken: false, tokenGiven: false },
+    };
+  };
+
+  const actions = {
     /** Asks before anything is fetched from a package on another site; the model in use stays. */
     offerForeignModel(url: string, host: string): void {
-      set({ foreignModel: { url, host, contacted: false, sizes: null, problem: null } });
+      hubToken = null;
+      if (isHubSpec(url)) {
+        const offer = hubOffer(url);
+        if (offer) set({ foreignModel: offer });
+        return;
+      }
+      set({ foreignModel: { url, host, contacted: false, sizes: null, problem: null, hub: null } });
+    },
+
+    /**
+     * `hf:owner/repo[@revision]` typed into the model field: the person asked for it, so the hub is
+     * asked for its size at once; it loads on their yes to that size.
+     */
+    offerHubModel(text: string): void {
+      hubToken = null;
+      const offer = hubOffer(text);
+      if (!offer) return;
+      set({ foreignModel: offer });
+      void actions.checkForeignModel();
     },
 
     /** The person asked for the size: reads the package's manifest from its host (and only that). */
     async checkForeignModel(): Promise<void> {
       const asked = get().foreignModel;
       if (!asked || asked.contacted) return;
-      const { url, host } = asked;
+      const { url, host, hub } = asked;
       set({ foreignModel: { ...asked, contacted: true } });
       let offer: ForeignModelOffer;
-      try {
-        offer = { url, host, contacted: true, sizes: await previewPackage(url), problem: null };
-      } catch (e) {
-        offer = { url, host, contacted: true, sizes: null, problem: (e as Error).message };
+      if (hub) {
+        try {
+          const found = await previewHubPackage(hub, hubToken);
+          const problem =
+            found.kind === 'package'
+              ? null
+              : found.kind === 'checkpoint'
+                ? `hf:${hub.repo} holds a checkpoint, not a converted package; converting it in the tab is not available yet: convert it with \`npm run convert -- --source hf:${hub.repo}@${found.commit}\` (docs/convert.md) and open the package it writes`
+                : `hf:${hub.repo} holds neither a model package (no manifest.json at its root) nor an EditMGT checkpoint`;
+          offer = {
+            ...asked,
+            url: found.url,
+            contacted: true,
+            sizes: found.sizes,
+            problem,
+            hub: { ...hub, commit: found.commit, kind: found.kind, needsToken: false },
+          };
+        } catch (e) {
+          const refused = e instanceof HubError && (e.status === 401 || e.status === 403);
+          offer = {
+            ...asked,
+            contacted: true,
+            sizes: null,
+            problem: (e as Error).message.replace(/\.$/, ''),
+            hub: { ...hub, needsToken: refused || hub.needsToken },
+          };
+        }
+      } else {
+        try {
+          offer = { url, host, contacted: true, sizes: await previewPackage(url), problem: null, hub: null };
+        } catch (e) {
+          offer = { url, host, contacted: true, sizes: null, problem: (e as Error).message, hub: null };
+        }
       }
       if (get().foreignModel?.url === url) set({ foreignModel: offer });
+    },
+
+    /**
+     * A token for the gated hub repository on offer: held in memory for this offer and its
+     * download only, and the hub asked again with it.
+     */
+    async giveHubToken(token: string): Promise<void> {
+      const offer = get().foreignModel;
+      if (!offer?.hub) return;
+      hubToken = token.trim() || null;
+      const hf = `hf:${offer.hub.repo}@${offer.hub.revision}`;
+      set({
+        foreignModel: {
+          ...offer,
+          url: hf,
+          contacted: false,
+          sizes: null,
+          problem: null,
+          hub: { ...offer.hub, tokenGiven: hubToken !== null },
+        },
+      });
+      await actions.checkForeignModel();
     },
 
     /** The person said yes to the size shown: load it (it becomes the chosen model like any other). */
@@ -69,10 +213,15 @@ export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) 
       const offer = get().foreignModel;
       if (!offer?.sizes) return;
       set({ foreignModel: null });
-      get().actions.chooseModel(offer.url);
+      const token = offer.hub ? hubToken : null;
+      hubToken = null;
+      if (token && offer.hub)
+        void get().actions.loadModel(offer.url, { origin: new URL(offer.hub.endpoint).origin, token });
+      else get().actions.chooseModel(offer.url);
     },
 
     declineForeignModel(): void {
+      hubToken = null;
       set({ foreignModel: null });
     },
 
@@ -106,6 +255,7 @@ export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) 
       }
     },
   };
+  return actions;
 }
 
 /**

@@ -5,3 +5,5 @@
  */
 export { formatBytes, readLocalFile, ReadError, writeFileAtomic } from './localFiles';
 export { GOLDENS, hasGoldens, hasTiny, REPO, TINY } from './testing/testModel';
+export { startHubServer } from './convert/testing/hubServer';
+export type { HubFault, HubServer, HubServerOptions, RecordedRequest } from './convert/testing/hubServer';

@@ -17,3 +17,5 @@ export {
 } from './ort';
 export type { WatchedWork, Watcher } from './ort';
 export { webGpuStepOptions } from './ortWebRunner';
+export { hubHeaders, webHubSource } from './hubSource';
+export type { HubAuthHeader, WebHubOptions } from './hubSource';

@@ -1,0 +1,261 @@
+/**
+ * `hf:owner/repo[@revision]` links, against a real local server that behaves like the hub and its
+ * storage host (CORS, ranges, redirects of large files to another origin, 401/403 for a gated
+ * repository, 429, each request's headers recorded per origin). The page is pointed at it with
+ * `?hub=`, which the app honours only when the page and the hub are both on this machine.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from '@playwright/test';
+import { startHubServer } from '../src/engine/runtime/node/internal';
+import type { HubServer, RecordedRequest } from '../src/engine/runtime/node/internal';
+import { test, expect } from './fixtures';
+
+test.describe.configure({ timeout: 240_000 });
+
+const PKG = join('public', 'models', 'tiny-random');
+const TOKEN = 'hf_e2eGatedT0kenValue5678901234567';
+const WRONG = 'hf_e2eWrongOrRevokedToken00000000';
+
+/** Every file of the package by path, and by the sha256 the storage host names it by. */
+function packageFiles(): { byPath: Map<string, number>; bySha: Map<string, string> } {
+  const byPath = new Map<string, number>();
+  const bySha = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(PKG, rel))) {
+      const path = rel ? `${rel}/${name}` : name;
+      if (statSync(join(PKG, path)).isDirectory()) walk(path);
+      else {
+        byPath.set(path, statSync(join(PKG, path)).size);
+        bySha.set(
+          createHash('sha256')
+            .update(readFileSync(join(PKG, path)))
+            .digest('hex'),
+          path,
+        );
+      }
+    }
+  };
+  walk('');
+  return { byPath, bySha };
+}
+
+/** The package files the hub or its storage host sent (200, in full), by path. */
+function servedFiles(requests: readonly RecordedRequest[]): string[] {
+  const { bySha } = packageFiles();
+  const out: string[] = [];
+  for (const r of requests) {
+    if (r.method !== 'GET' || r.status !== 200) continue;
+    const path =
+      r.server === 'storage'
+        ? bySha.get(/\/repos\/[0-9a-f]{2}\/([0-9a-f]{64})/.exec(r.url)?.[1] ?? '')
+        : /\/resolve\/[0-9a-f]{40}\/(.+)$/.exec(decodeURIComponent(r.url))?.[1];
+    if (path) out.push(path);
+  }
+  return [...new Set(out)].sort();
+}
+
+/** Bytes of package files (the manifest aside) the hub and its storage host sent in full. */
+function servedBytes(server: HubServer): number {
+  const { byPath, bySha } = packageFiles();
+  let sum = 0;
+  for (const r of server.requests) {
+    if (r.method !== 'GET' || r.status !== 200) continue;
+    const path =
+      r.server === 'storage'
+        ? bySha.get(/\/repos\/[0-9a-f]{2}\/([0-9a-f]{64})/.exec(r.url)?.[1] ?? '')
+        : /\/resolve\/[0-9a-f]{40}\/(.+)$/.exec(decodeURIComponent(r.url))?.[1];
+    if (path && path !== 'manifest.json') sum += byPath.get(path)!;
+  }
+  return sum;
+}
+
+/** The exact per-precision bytes the prompt's size carries in its title. */
+async function exactSizes(page: Page): Promise<Record<string, number>> {
+  const size = page.getByTestId('foreign-model-size');
+  await expect(size).toHaveAttribute('title', /bytes/);
+  return Object.fromEntries(
+    [...((await size.getAttribute('title')) ?? '').matchAll(/(\w+): ([\d,]+) bytes/g)].map((m) => [
+      m[1]!,
+      Number(m[2]!.replaceAll(',', '')),
+    ]),
+  );
+}
+
+let server: HubServer | undefined;
+test.afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+test('an hf: link asks first; the prompt shows the repo, the commit and the size the download fetches @wasm', async ({
+  ui,
+  page,
+}) => {
+  server = await startHubServer({ root: PKG, repo: 'owner/tiny' });
+  const hub = server.endpoint;
+  await page.goto(`/?model=${encodeURIComponent('hf:owner/tiny')}&hub=${encodeURIComponent(hub)}`);
+  await expect(page.getByTestId('foreign-model-host')).toHaveText(new URL(hub).host);
+  await expect(page.getByTestId('foreign-model-repo')).toHaveText('hf:owner/tiny');
+  await expect(page.getByTestId('foreign-model-revision')).toHaveText('main');
+  // the editor's own model loads meanwhile, and the hub has not been asked anything
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  expect(server.requests).toEqual([]);
+
+  await page.getByTestId('foreign-model-check').click();
+  await expect(page.getByTestId('foreign-model-revision')).toHaveText(`main (commit ${server.commit})`);
+  const exact = await exactSizes(page);
+  // only the hub's API and the manifest were read before the yes
+  expect(
+    server.requests.filter((r) => r.method === 'GET' && !/\/api\/|manifest\.json|\/repos\//.test(r.url)),
+  ).toEqual([]);
+  expect((await ui.snapshot()).model?.name).toBe('shapes');
+
+  await page.getByTestId('foreign-model-accept').click();
+  await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · /, { timeout: 90_000 });
+  const dtype = (await ui.snapshot()).model!.dtype;
+  expect({ dtype, bytes: servedBytes(server) }).toEqual({ dtype, bytes: exact[dtype] });
+
+  // saved once it loaded: a reload opens it again, from this browser's storage
+  await ui.call('flush');
+  const before = server.requests.length;
+  await page.goto('/');
+  await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · /, { timeout: 90_000 });
+  // the manifest is asked for again (fresh, as for any package); no other file is downloaded
+  expect(servedFiles(server.requests.slice(before))).toEqual(['manifest.json']);
+});
+
+test('hf:owner/repo typed into the model field: its size at once, yes loads it; 429 is waited out @wasm', async ({
+  page,
+}) => {
+  server = await startHubServer({ root: PKG, repo: 'owner/tiny' });
+  server.inject('/revision/', { kind: 'status', status: 429, retryAfter: '1' });
+  await page.goto(`/?hub=${encodeURIComponent(server.endpoint)}`);
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  await page.getByTestId('model-select').selectOption('__custom__');
+  await page.getByTestId('model-url').fill(`hf:owner/tiny@${server.commit}`);
+  await page.getByTestId('load-model').click();
+  await expect(page.getByTestId('foreign-model-repo')).toHaveText('hf:owner/tiny');
+  await expect(page.getByTestId('foreign-model-revision')).toHaveText(server.commit);
+  await expect(page.getByTestId('foreign-model-size')).toBeVisible();
+  // the 429 was answered, then the same request tried again
+  expect(server.requests.filter((r) => r.url.includes('/revision/')).map((r) => r.status)).toEqual([
+    429, 200,
+  ]);
+  await page.getByTestId('foreign-model-accept').click();
+  await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · /, { timeout: 90_000 });
+});
+
+test('a gated repo: how to get access, the token field; a wrong token is said so; the token reaches the hub only @wasm', async ({
+  ui,
+  page,
+}) => {
+  server = await startHubServer({ root: PKG, repo: 'owner/gated', gatedToken: TOKEN });
+  const hub = server.endpoint;
+  const logged: string[] = [];
+  page.on('console', (m) => logged.push(m.text()));
+  page.on('request', (r) => logged.push(r.url()));
+  await page.goto(`/?model=${encodeURIComponent('hf:owner/gated')}&hub=${encodeURIComponent(hub)}`);
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  await page.getByTestId('foreign-model-check').click();
+  const problem = page.getByTestId('foreign-model-problem');
+  await expect(problem).toContainText('The repository is gated or private');
+  await expect(problem).toContainText(`open ${hub}/owner/gated, sign in and accept its licence`);
+  await expect(problem).toContainText(
+    `create a read token at ${hub}/settings/tokens and paste it into the token field`,
+  );
+  await expect(page.getByTestId('foreign-model-accept')).toHaveCount(0);
+
+  await page.getByTestId('hub-token').fill(WRONG);
+  await page.getByTestId('hub-token-use').click();
+  await expect(problem).toContainText('the hub did not accept the token in the token field');
+  await expect(problem).toContainText('mistyped, expired or revoked');
+  await expect(page.getByTestId('hub-token')).toHaveValue('');
+  // the model in use stays usable
+  expect(await ui.snapshot()).toMatchObject({ modelStatus: 'ready', model: { name: 'shapes' } });
+
+  await page.getByTestId('hub-token').fill(TOKEN);
+  await page.getByTestId('hub-token-use').click();
+  const exact = await exactSizes(page);
+  await page.getByTestId('foreign-model-accept').click();
+  await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · /, { timeout: 90_000 });
+  const dtype = (await ui.snapshot()).model!.dtype;
+  expect(servedBytes(server)).toBe(exact[dtype]);
+
+  // the token went to the hub's origin only: every storage request came without it, and every
+  // resolve the hub answered with files carried it
+  const gets = server.requests.filter((r) => r.method === 'GET');
+  const storage = gets.filter((r) => r.server === 'storage');
+  const served = gets.filter((r) => r.server === 'hub' && r.url.includes('/resolve/') && r.status !== 401);
+  expect(storage.length).toBeGreaterThan(0);
+  expect(served.length).toBeGreaterThan(0);
+  for (const r of storage) expect(JSON.stringify(r)).not.toContain(TOKEN);
+  for (const r of served) expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  for (const r of server.requests) expect(r.url).not.toContain(TOKEN);
+  // never stored, logged, shown or put in a URL
+  await ui.call('flush');
+  const kept = await page.evaluate(async () => {
+    const out: string[] = [JSON.stringify(localStorage), location.href];
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((ok, no) => {
+        const req = indexedDB.open(info.name!);
+        req.onsuccess = () => ok(req.result);
+        req.onerror = () => no(req.error);
+      });
+      for (const store of db.objectStoreNames) {
+        const all = await new Promise<unknown[]>((ok, no) => {
+          const req = db.transaction(store).objectStore(store).getAll();
+          req.onsuccess = () => ok(req.result);
+          req.onerror = () => no(req.error);
+        });
+        out.push(JSON.stringify(all));
+      }
+      db.close();
+    }
+    const names: string[] = [];
+    const walk = async (dir: FileSystemDirectoryHandle, at: string) => {
+      for await (const [name, handle] of dir as unknown as AsyncIterable<[string, FileSystemHandle]>) {
+        names.push(`${at}/${name}`);
+        if (handle.kind === 'directory') await walk(handle as FileSystemDirectoryHandle, `${at}/${name}`);
+        else if (name.endsWith('.json') || name.endsWith('.state'))
+          out.push(await (await (handle as FileSystemFileHandle).getFile()).text());
+      }
+    };
+    await walk(await navigator.storage.getDirectory(), '');
+    return [...out, ...names].join('\n');
+  });
+  expect(kept).not.toContain(TOKEN);
+  expect(kept).not.toContain(WRONG);
+  expect(await page.content()).not.toContain(TOKEN);
+  expect(JSON.stringify(await ui.snapshot())).not.toContain(TOKEN);
+  expect(logged.join('\n')).not.toContain(TOKEN);
+  expect(logged.join('\n')).not.toContain(WRONG);
+});
+
+test('a repo that does not exist is said so; the model in use stays @wasm', async ({ ui, page }) => {
+  server = await startHubServer({ root: PKG, repo: 'owner/tiny' });
+  const hub = server.endpoint;
+  await page.goto(`/?model=${encodeURIComponent('hf:owner/nothing')}&hub=${encodeURIComponent(hub)}`);
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  await page.getByTestId('foreign-model-check').click();
+  await expect(page.getByTestId('foreign-model-problem')).toContainText(
+    `there is no repository hf:owner/nothing on ${hub}`,
+  );
+  await expect(page.getByTestId('foreign-model-accept')).toHaveCount(0);
+  await page.getByTestId('foreign-model-decline').click();
+  expect(await ui.snapshot()).toMatchObject({ modelStatus: 'ready', model: { name: 'shapes' } });
+  // the failed link was not saved: a reload opens the model in use
+  await ui.call('flush');
+  await page.goto('/');
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+});
+
+test('?hub= is ignored unless the page is on this machine: the real hub is named @wasm', async ({ page }) => {
+  // the page at localhost is loopback too; a deployed page is not: the unit tests of hubEndpointFor
+  // cover that. Here a non-loopback hub address on a loopback page falls back to huggingface.co.
+  await page.goto(
+    `/?model=${encodeURIComponent('hf:owner/tiny')}&hub=${encodeURIComponent('https://evil.example')}`,
+  );
+  await expect(page.getByTestId('foreign-model-host')).toHaveText('huggingface.co');
+});

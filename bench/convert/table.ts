@@ -36,7 +36,11 @@ export function markdownTable(report: BenchReport): string {
   const lines = report.rows.map((r) => {
     if (r.status === 'not run') return `| ${r.source} | ${r.converter} | not run: ${r.why} | | | | | | | |`;
     const read = `${r.converterBytesRead !== undefined ? mb(r.converterBytesRead) : '–'} / ${mb(r.rcharBytes)}`;
-    const ratio = r.readOnceS && r.wallS ? `${(r.wallS / r.readOnceS).toFixed(0)}×` : '–';
+    // below 0.1 s the read is noise beside a process's start-up: no ratio
+    const ratio =
+      r.readOnceS !== undefined && r.readOnceS >= 0.1 && r.wallS
+        ? `${(r.wallS / r.readOnceS).toFixed(1)}×`
+        : '–';
     const result = r.status === 'failed' ? `failed: ${r.why}` : identity(r);
     return `| ${r.source} | ${r.converter} | ${seconds(r.wallS)} | ${seconds(r.cpuS)} | ${mib(r.peakTreeRssBytes)} | ${mib(r.maxProcessRssBytes)} | ${read} | ${seconds(r.readOnceS)} | ${ratio} | ${result} |`;
   });

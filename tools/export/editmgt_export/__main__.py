@@ -74,6 +74,10 @@ def cmd_convert(args):
         fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None,
         graph_dtypes=parse_graph_dtypes(args.graph_dtype),
     )
+    if not args.no_card:
+        from .model_card import write_card
+
+        write_card(Path(args.out), repo=args.repo, editor_url=args.editor_url, from_editmgt=not args.not_from_editmgt)
     print(f"wrote {args.out}")
 
 
@@ -179,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DTYPE:GRAPH=COMPUTE,...",
         help="a graph's own compute dtype, e.g. q4f16:text_llm=fp32 (Gemma in fp32 beside a q4f16 transformer)",
     )
+    c.add_argument(
+        "--repo", default=None, help="the hub repo it will be published in (owner/name), for the card's link"
+    )
+    c.add_argument("--editor-url", default=None, help="a deployed copy of the editor, for the card's open link")
+    c.add_argument(
+        "--not-from-editmgt",
+        action="store_true",
+        help="the weights are not EditMGT's (random, trained from scratch): the card claims no Gemma/CLIP licence",
+    )
+    c.add_argument("--no-card", action="store_true", help="write no model card (README.md, NOTICE)")
     c.set_defaults(fn=cmd_convert)
     tp = sub.add_parser(
         "template", help="graph templates and weight maps for a checkpoint's config (its weight values are not used)"

@@ -266,7 +266,7 @@ def convert(work):
     def run(source: Path) -> Path:
         if source not in made:
             out = work / "packages" / source.name
-            args = ["convert", "--source", str(source), "--dtype", "fp32", "--resolution", "64"]
+            args = ["convert", "--source", str(source), "--dtype", "fp32", "--resolution", "64", "--no-card"]
             assert main([*args, "--name", "layouts", "--out", str(out)]) == 0
             made[source] = out
         return made[source]

@@ -85,3 +85,28 @@ def test_write_card_adds_the_card_and_notice_without_touching_the_manifest(tmp_p
     assert (tmp_path / "NOTICE").read_text() == GEMMA_NOTICE + "\n"
     listed = {f["path"] for f in json.loads(manifest)["files"]}
     assert "README.md" not in listed and "NOTICE" not in listed
+
+
+def test_convert_writes_the_card_into_the_package_outside_its_manifest(tiny_ckpt_dir, tmp_path):
+    from editmgt_export.__main__ import main as cli_main
+
+    # the fp32 export is made once and reused by the later conversions
+    args = ["convert", "--source", str(tiny_ckpt_dir), "--dtype", "q4", "--resolution", "64"]
+    args += ["--keep-fp32", str(tmp_path / "fp32")]
+    out = tmp_path / "pkg"
+    assert cli_main([*args, "--out", str(out), "--repo", "a/b", "--editor-url", "https://editor.example/"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (out / "README.md").read_text() == model_card(manifest, repo="a/b", editor_url="https://editor.example/")
+    assert (out / "NOTICE").read_text() == GEMMA_NOTICE + "\n"
+    assert {"README.md", "NOTICE"}.isdisjoint(f["path"] for f in manifest["files"])
+
+    mine = tmp_path / "not-editmgt"
+    assert cli_main([*args, "--out", str(mine), "--not-from-editmgt"]) == 0
+    assert (mine / "README.md").read_text() == model_card(
+        json.loads((mine / "manifest.json").read_text()), from_editmgt=False
+    )
+    assert not (mine / "NOTICE").exists()
+
+    bare = tmp_path / "bare"
+    assert cli_main([*args, "--out", str(bare), "--no-card"]) == 0
+    assert not (bare / "README.md").exists() and not (bare / "NOTICE").exists()

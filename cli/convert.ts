@@ -32,7 +32,7 @@ export function usage(): string {
     "  --editor-url URL  a deployed copy of the editor, for the model card's open link",
     "  --not-from-editmgt  the weights are not EditMGT's (random, trained from scratch): the card claims no Gemma/CLIP licence, no NOTICE",
     '  --no-card         write no model card (README.md, NOTICE)',
-    '  --json            print wall time, peak RSS and bytes read and written as JSON',
+    '  --json            print wall and CPU time, peak RSS and bytes read and written as JSON',
     '  --quiet           no progress lines',
   ].join('\n');
 }
@@ -109,12 +109,13 @@ export async function main(argv: string[]): Promise<number> {
       bytes_read: result.bytesRead,
       bytes_written: result.bytesWritten,
       wall_s: Number(((performance.now() - started) / 1000).toFixed(3)),
+      cpu_s: Number(cpuSeconds().toFixed(3)),
       peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
     };
     if (values.json) console.log(JSON.stringify(report, null, 1));
     else
       log?.(
-        `wrote ${result.outDir} in ${report.wall_s} s (peak RSS ${(report.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB)`,
+        `wrote ${result.outDir} in ${report.wall_s} s (${report.cpu_s} s of CPU, peak RSS ${(report.peak_rss_bytes / 2 ** 20).toFixed(0)} MiB)`,
       );
     return 0;
   } catch (err) {
@@ -125,6 +126,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`convert: ${(err as Error).stack ?? String(err)}`);
     return 1;
   }
+}
+
+/** User and system CPU seconds of this process, its runtime's threads included. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 /** The shipped template folders (each with a manifest.json). */

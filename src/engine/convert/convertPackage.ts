@@ -224,6 +224,16 @@ async function writeTokenizers(
 export async function convertPackage(options: ConvertOptions): Promise<ConvertResult> {
   const { source, templates, writer, signal } = options;
   const log = options.log ?? (() => {});
+  // a line when each graph starts (`q4/text_clip`, the only lines with one '/', which hosts may
+  // show as progress) and one when each phase ends, with its seconds (no '/' in those)
+  const started = Date.now();
+  let phaseStarted = started;
+  const phase = (line: string) => {
+    const now = Date.now();
+    const s = (ms: number) => (ms / 1000).toFixed(1);
+    log(`${line} in ${s(now - phaseStarted)} s (${s(now - started)} s in all)`);
+    phaseStarted = now;
+  };
   const templateManifest = parsePyJson(
     await readText(templates, 'manifest.json', signal),
     `${templates.name}/manifest.json`,
@@ -249,6 +259,7 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
 
   const ckpt = await openCheckpoint(source, { signal });
   checkConfig(ckpt, config, templates.name);
+  phase('checkpoint headers and configs read');
   const weights = (subfolder: string): CheckpointWeights => {
     if (subfolder === 'text_encoder') return ckpt.weights.clip;
     if (subfolder === 'llm_encoder') return ckpt.weights.llm;
@@ -272,6 +283,7 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
           `${templates.name}/${d}/${graph}.weights.json is the map of ${map.dtype}/${map.graph}`,
         );
       log(`${d}/${graph}`);
+      const readBefore = stats.bytesRead;
       written.push(
         ...(await applyWeightMap({
           map,
@@ -284,11 +296,15 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
           signal,
         })),
       );
+      phase(
+        `${graph} (${d}) written, ${((stats.bytesRead - readBefore) / 1e6).toFixed(1)} MB of tensors read`,
+      );
     }
   }
 
   const tokenizers = await writeTokenizers(ckpt, templateManifest.get('tokenizers'), writer, signal);
   for (const v of tokenizers.values()) for (const f of field(v, 'files') as string[]) written.push(f);
+  phase('tokenizers written');
 
   // codebook colours: every code decoded as a 2×2 patch of mosaics, each patch's mean colour
   const colors = await (async (): Promise<PyJson> => {
@@ -312,6 +328,9 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
       tokenGrid: grid,
     });
     const means = patchMeans(pixels, mosaics.count, height, width, grid);
+    phase(
+      `codebook colours: ${mosaics.count} VQ decodes of ${grid[0]}×${grid[1]} tokens with the ${pick} vq_decode`,
+    );
     return means.slice(0, k).map((rgb) => rgb.map((v) => pyFloat(Number(v.toFixed(6)))));
   })();
 
@@ -332,6 +351,7 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
       ]),
     );
   }
+  phase(`sha256 of ${files.length} files (${(bytesWritten / 1e6).toFixed(1)} MB) read back`);
   const kept: PyObject = new Map(dtypes.map((d) => [d, dtypeEntries.get(d)!]));
   const maxBuffer = Math.max(...dtypes.map((d) => num(field(dtypeEntries.get(d), 'max_buffer_bytes')) ?? 0));
   const revision =
@@ -369,5 +389,6 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
       globalThis as unknown as { TextEncoder: new () => { encode(s: string): Uint8Array } }
     ).TextEncoder().encode(text),
   );
+  phase('manifest written');
   return { manifest: plain(manifest), files: written, bytesRead: stats.bytesRead, bytesWritten };
 }

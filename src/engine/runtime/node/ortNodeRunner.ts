@@ -31,6 +31,12 @@ export interface NodeRunnerOptions {
   /** graph name → path of its .onnx file (external data is found beside it) */
   readonly files: Readonly<Partial<Record<GraphName, string>>>;
   readonly intraOpThreads?: number;
+  /**
+   * false: no CPU memory arena and no memory pattern, so each run's intermediate tensors are
+   * freed as they die instead of staying in a pool that grows to the largest run (a one-off
+   * job such as the converter's VQ decodes; slower allocation, far lower peak memory)
+   */
+  readonly memoryArena?: boolean;
 }
 
 export class OrtNodeRunner implements GraphRunner {
@@ -52,6 +58,7 @@ export class OrtNodeRunner implements GraphRunner {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3, // errors only: fp16 graphs warn about constant folding
+        ...(this.opts.memoryArena === false ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
         intraOpNumThreads: this.opts.intraOpThreads ?? Number(process.env['ORT_THREADS'] ?? 0),
         // Idle pool threads sleep instead of spinning: on small or busy machines spinning threads
         // steal the cores the next run needs (steps measured 2–4× faster, docs/benchmarks.md).

@@ -44,34 +44,46 @@ export async function convertFolder(
     throw new CheckpointError(
       `templates folder ${resolve(options.templates)} has no manifest.json; make templates with \`python -m editmgt_export template --source <checkpoint> --dtype … --out <folder>\``,
     );
+  // progress lines with this process's resident memory
+  const log =
+    options.log &&
+    ((line: string) => options.log!(`${line} [rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB]`));
   const source = await checkpointSource(options.source, options.hub);
   const templates = folderSource(options.templates);
   const folder = await createPackageFolder(options.out);
-  const runners: OrtNodeRunner[] = [];
+  // one session, without a memory pool (a pool kept each 512 px decode's largest tensors and grew
+  // run after run), its grids decoded one at a time into one preallocated pixel array
   const decodeVq: DecodeVq = async ({ graphFile, ids, grids, tokenGrid }) => {
-    const runner = new OrtNodeRunner({ files: { vq_decode: join(folder.tempDir, ...graphFile.split('/')) } });
-    runners.push(runner);
+    const runner = new OrtNodeRunner({
+      files: { vq_decode: join(folder.tempDir, ...graphFile.split('/')) },
+      memoryArena: false,
+    });
     const [h, w] = tokenGrid;
-    const parts: Float32Array[] = [];
+    let all: Float32Array | undefined;
     let dims: readonly number[] = [];
-    for (let m = 0; m < grids; m++) {
-      const out = await runner.run(
-        'vq_decode',
-        { ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] } },
-        options.signal,
-      );
-      const pixels = out['pixels'];
-      if (!pixels || pixels.type !== 'float32') throw new Error(`${graphFile} gave no float32 pixels`);
-      dims = pixels.dims;
-      parts.push(pixels.data);
+    try {
+      for (let m = 0; m < grids; m++) {
+        const out = await runner.run(
+          'vq_decode',
+          { ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] } },
+          options.signal,
+        );
+        const pixels = out['pixels'];
+        if (!pixels || pixels.type !== 'float32' || pixels.dims.length !== 4)
+          throw new Error(`${graphFile} gave no float32 pixels [1, 3, H, W]`);
+        if (!all) {
+          dims = pixels.dims;
+          all = new Float32Array(grids * pixels.data.length);
+        }
+        if (pixels.data.length * grids !== all.length)
+          throw new Error(`${graphFile} gave pixels of two sizes (${dims} and ${pixels.dims})`);
+        all.set(pixels.data, m * pixels.data.length);
+        log?.(`vq_decode: grid ${m + 1} of ${grids} decoded`);
+      }
+    } finally {
+      await runner.release();
     }
-    const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    return { pixels: all, height: dims[2]!, width: dims[3]! };
+    return { pixels: all ?? new Float32Array(0), height: dims[2] ?? 0, width: dims[3] ?? 0 };
   };
   try {
     const result = await convertPackage({
@@ -85,9 +97,8 @@ export async function convertFolder(
       revision: options.revision,
       decodeVq,
       signal: options.signal,
-      log: options.log,
+      log,
     });
-    for (const r of runners.splice(0)) await r.release();
     if (options.card)
       for (const [path, text] of modelCardFiles(result.manifest, options.card))
         await folder.writeFile(path, new TextEncoder().encode(text));
@@ -95,7 +106,6 @@ export async function convertFolder(
     await folder.commit();
     return { ...result, outDir: folder.outDir };
   } catch (err) {
-    for (const r of runners.splice(0)) await r.release().catch(() => undefined);
     await folder.discard();
     throw err;
   }

@@ -46,6 +46,9 @@ const CHECKPOINT_MARKS =
 const WHOLE_FOLDER =
   "This checkpoint cannot be converted as it is: choose the checkpoint's whole folder as it was published (every subfolder, safetensors weights), or download it again.";
 
+/** A reader's message that already says what to do. */
+const GIVES_ADVICE = /[Cc]hoose |make templates|npm run convert|Save the model|download it again/;
+
 const LOCK_PREFIX = 'editmgt-convert/';
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -74,11 +77,7 @@ async function openSource(descriptor: CheckpointDescriptor, signal?: AbortSignal
   } catch (err) {
     // the reader's message names the file; the worker reports it as a folder that cannot be used
     if (!(err instanceof CheckpointError)) throw err;
-    throw new FolderError(
-      / Choose | make templates |`npm run convert`/.test(err.message)
-        ? err.message
-        : `${err.message}. ${WHOLE_FOLDER}`,
-    );
+    throw new FolderError(GIVES_ADVICE.test(err.message) ? err.message : `${err.message}. ${WHOLE_FOLDER}`);
   }
 }
 
@@ -323,32 +322,34 @@ export async function convertCheckpoint(
   let baseUrl: string | null = null;
   let listedBefore = false;
   let writing = `${name}`;
+  let writer: Awaited<ReturnType<typeof createStoreWriter>> | null = null;
   try {
     const info: InterruptedConversion = { job: jobName, name, dtype, startedAt: Date.now() };
     await writeSmallFile(job, 'job.json', new TextEncoder().encode(JSON.stringify(info)));
-    const writer = await createStoreWriter(job, (path, offset, length) => {
+    const out = await createStoreWriter(job, (path, offset, length) => {
       writing = `${name} → ${path}`;
       tensors.wrote(path, offset, length);
-      progress.bytesWritten = writer.written;
+      progress.bytesWritten = out.written;
       progress.tensorsDone = tensors.done;
       send();
     });
+    writer = out;
     progress.phase = 'converting';
     const result = await convertPackage({
       source,
       templates: templates.source,
-      writer,
+      writer: out,
       dtypes: [dtype],
       name,
       sourceId: name,
-      decodeVq: decodeVqWith(writer, manifest, options.modelBackend, signal),
+      decodeVq: decodeVqWith(out, manifest, options.modelBackend, signal),
       signal,
       log: (line) => {
         if (/^[^/]+\/[^/]+$/.test(line)) progress.graph = line;
         send(true);
       },
     });
-    writer.closeAll();
+    out.closeAll();
     signal?.throwIfAborted();
     progress.phase = 'storing';
     progress.tensorsDone = tensors.total;
@@ -356,7 +357,7 @@ export async function convertCheckpoint(
 
     // into the model store: each file under its sha256 with its mark, the manifest, the record last
     const packaged = result.manifest as { files: { path: string; bytes: number; sha256: string }[] };
-    const manifestFile = await writer.file('manifest.json');
+    const manifestFile = await out.file('manifest.json');
     const manifestBytes = new Uint8Array(await manifestFile.arrayBuffer());
     const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', manifestBytes));
     const sha = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -373,7 +374,7 @@ export async function convertCheckpoint(
         (await fileIfExists(dir, f.sha256))?.size === f.bytes
       )
         continue; // the same bytes are stored already (another package shares them)
-      const handle = await writer.handle(f.path);
+      const handle = await out.handle(f.path);
       await removeEntry(dir, f.sha256);
       const move = (
         handle as FileSystemFileHandle & {
@@ -413,11 +414,15 @@ export async function convertCheckpoint(
         `The browser's storage filled up while ${writing} was written. Free disk space or clear the model cache, then convert the folder again.`,
       );
     if (err instanceof CheckpointError)
-      throw new FolderError(
-        / Choose | make templates /.test(err.message) ? err.message : `${err.message}. ${WHOLE_FOLDER}`,
-      );
+      throw new FolderError(GIVES_ADVICE.test(err.message) ? err.message : `${err.message}. ${WHOLE_FOLDER}`);
     throw err;
   } finally {
+    // the open sync access handles first: a folder with one open cannot be removed
+    try {
+      writer?.closeAll();
+    } catch {
+      // a handle that cannot be flushed (the storage is full) is closed all the same
+    }
     await root.removeEntry(jobName, { recursive: true }).catch(() => undefined);
     release();
   }

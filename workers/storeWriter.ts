@@ -46,12 +46,19 @@ export async function createStoreWriter(
     for (const d of p.slice(0, -1)) dir = await dir.getDirectoryHandle(d, { create });
     return dir.getFileHandle(p.at(-1)!, { create });
   };
+  /** Flushes and closes every open handle; each is closed even when a flush fails (then that failure is thrown). */
   const closeAll = () => {
+    let failure: unknown = null;
     for (const h of handles.values()) {
-      h.flush();
+      try {
+        h.flush();
+      } catch (err) {
+        failure ??= err;
+      }
       h.close();
     }
     handles.clear();
+    if (failure) throw failure;
   };
   const sync = async (path: string) => {
     let h = handles.get(path);

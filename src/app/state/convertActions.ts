@@ -5,7 +5,13 @@
  * image stay usable throughout, and on any failure; a cancelled or failed conversion leaves
  * nothing listed. Conversions a closed tab left unfinished are offered again, to start over.
  */
-import type { CheckpointFound, ConvertProgress, Dtype, InterruptedConversion } from '../../protocol/messages';
+import type {
+  CheckpointDescriptor,
+  CheckpointFound,
+  ConvertProgress,
+  Dtype,
+  InterruptedConversion,
+} from '../../protocol/messages';
 import { EngineError } from '../../protocol/engineClient';
 import { toAppError } from '../lib/errors';
 import { formatBytes } from '../lib/progress';
@@ -16,6 +22,8 @@ export interface ConvertState {
   /** reading the folder; waiting for the person's yes; converting */
   stage: 'inspecting' | 'offer' | 'converting';
   folder: PickedFolder;
+  /** where the checkpoint is read from when not `folder`'s files (a hub repository) */
+  source?: CheckpointDescriptor;
   found: CheckpointFound | null;
   dtype: Dtype | null;
   progress: ConvertProgress | null;
@@ -51,13 +59,15 @@ export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
       error: {
         source: 'model',
         code: e instanceof EngineError ? e.code : undefined,
-        message: kept ? `${message} ${kept.name} is still loaded and ready.` : message,
+        message: kept
+          ? `${message}${/[.!?]$/.test(message) ? '' : '.'} ${kept.name} is still loaded and ready.`
+          : message,
       },
     });
   };
   const actions = {
     /** A folder without a manifest: the worker reads it as a checkpoint and says what it found. */
-    async offerConversion(folder: PickedFolder): Promise<void> {
+    async offerConversion(folder: PickedFolder, source?: CheckpointDescriptor): Promise<void> {
       if (get().convert?.stage === 'converting') {
         set({
           error: {
@@ -69,11 +79,12 @@ export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
       }
       const e = get().error;
       if (e?.source === 'model') set({ error: null });
-      set({ convert: { stage: 'inspecting', folder, found: null, dtype: null, progress: null } });
+      const from = source ? { source } : {};
+      set({ convert: { stage: 'inspecting', folder, ...from, found: null, dtype: null, progress: null } });
       try {
-        const found = await deps.client.inspectCheckpoint(descriptor(folder));
+        const found = await deps.client.inspectCheckpoint(source ?? descriptor(folder));
         if (get().convert?.folder !== folder) return;
-        set({ convert: { stage: 'offer', folder, found, dtype: found.dtype, progress: null } });
+        set({ convert: { stage: 'offer', folder, ...from, found, dtype: found.dtype, progress: null } });
       } catch (err) {
         if (get().convert?.folder === folder) refuse(err);
       }
@@ -100,7 +111,7 @@ export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
       let converted: { baseUrl: string; name: string };
       try {
         converted = await deps.client.convertCheckpoint(
-          descriptor(folder),
+          c.source ?? descriptor(folder),
           dtype,
           (progress) => {
             const now = get().convert;

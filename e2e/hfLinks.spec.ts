@@ -4,9 +4,11 @@
  * repository, 429, each request's headers recorded per origin). The page is pointed at it with
  * `?hub=`, which the app honours only when the page and the hub are both on this machine.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { startHubServer } from '../src/engine/runtime/node/internal';
 import type { HubServer, RecordedRequest } from '../src/engine/runtime/node/internal';
@@ -17,6 +19,16 @@ test.describe.configure({ timeout: 240_000 });
 const PKG = join('public', 'models', 'tiny-random');
 const TOKEN = 'hf_e2eGatedT0kenValue5678901234567';
 const WRONG = 'hf_e2eWrongOrRevokedToken00000000';
+
+/** Every file under `root` by path, with its size. */
+function filesUnder(root: string, rel = '', out = new Map<string, number>()): Map<string, number> {
+  for (const name of readdirSync(join(root, rel))) {
+    const path = rel ? `${rel}/${name}` : name;
+    if (statSync(join(root, path)).isDirectory()) filesUnder(root, path, out);
+    else out.set(path, statSync(join(root, path)).size);
+  }
+  return out;
+}
 
 /** Every file of the package by path, and by the sha256 the storage host names it by. */
 function packageFiles(): { byPath: Map<string, number>; bySha: Map<string, string> } {
@@ -258,4 +270,70 @@ test('?hub= is ignored unless the page is on this machine: the real hub is named
     `/?model=${encodeURIComponent('hf:owner/tiny')}&hub=${encodeURIComponent('https://evil.example')}`,
   );
   await expect(page.getByTestId('foreign-model-host')).toHaveText('huggingface.co');
+});
+
+test('a gated checkpoint repo is offered for conversion in the tab; it streams by range, the token to the hub only @wasm', async ({
+  ui,
+  page,
+}) => {
+  const python = resolve('tools/export/.venv/bin/python');
+  if (!existsSync(python))
+    throw new Error(
+      `the exporter's Python is missing (${python}): run npm run export:setup, then this test again`,
+    );
+  const root = mkdtempSync(join(tmpdir(), 'editmgt-hf-ckpt-'));
+  try {
+    // the tiny checkpoint in the hub's layout, made by the exporter's own builder
+    execFileSync(python, ['-m', 'editmgt_export', 'layouts', '--out', root], {
+      cwd: resolve('tools/export'),
+      stdio: 'pipe',
+    });
+    const ckpt = join(root, 'single');
+    server = await startHubServer({ root: ckpt, repo: 'owner/tiny-ckpt', gatedToken: TOKEN });
+    const hub = server.endpoint;
+    const logged: string[] = [];
+    page.on('console', (m) => logged.push(m.text()));
+    page.on('request', (r) => logged.push(r.url()));
+    await page.goto(`/?model=${encodeURIComponent('hf:owner/tiny-ckpt')}&hub=${encodeURIComponent(hub)}`);
+    await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+    await page.getByTestId('foreign-model-check').click();
+    await expect(page.getByTestId('foreign-model-problem')).toContainText(
+      'The repository is gated or private',
+    );
+    await page.getByTestId('hub-token').fill(TOKEN);
+    await page.getByTestId('hub-token-use').click();
+
+    // the offer: a checkpoint, its download size (every file's bytes, as the hub lists them)
+    await expect(page.getByTestId('foreign-model-checkpoint')).toBeVisible();
+    let total = 0;
+    for (const bytes of filesUnder(ckpt).values()) total += bytes;
+    await expect(page.getByTestId('foreign-model-download')).toHaveAttribute(
+      'title',
+      `${total.toLocaleString('en')} bytes`,
+    );
+    await page.getByTestId('foreign-model-convert').click();
+    // the conversion's own offer: the model, the package's size and the space needed
+    await expect(page.getByTestId('convert-offer')).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId('convert-space')).toContainText('Space needed:');
+    await expect(page.getByTestId('convert-dtype')).toBeVisible();
+    const readsBefore = server.requests.length;
+    await page.getByTestId('convert-accept').click();
+    await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-ckpt · /, { timeout: 180_000 });
+
+    // the worker read the weights by range: every storage read asked for a range, none had the token
+    const reads = server.requests.slice(readsBefore).filter((r) => r.method === 'GET');
+    const storage = reads.filter((r) => r.server === 'storage');
+    expect(storage.length).toBeGreaterThan(0);
+    for (const r of storage) {
+      expect(r.headers.range).toMatch(/^bytes=\d+-\d+$/);
+      expect(r.headers.authorization).toBeUndefined();
+    }
+    for (const r of reads.filter((x) => x.server === 'hub'))
+      expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    for (const r of server.requests) expect(r.url).not.toContain(TOKEN);
+    expect(JSON.stringify(await ui.snapshot())).not.toContain(TOKEN);
+    expect(logged.join('\n')).not.toContain(TOKEN);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -91,13 +91,26 @@ export interface WireEditResult {
 
 /**
  * A checkpoint to convert in the tab, by where its files come from: `files`, a folder chosen or
- * dropped on the page (its Files by their path inside it).
+ * dropped on the page (its Files by their path inside it); `hub`, a Hugging Face Hub repository
+ * at one commit, read by range (`hubAuth`: a gated repository's token, for this conversion only).
  */
-export type CheckpointDescriptor = {
-  kind: 'files';
-  name: string;
-  files: { path: string; file: File }[];
-};
+export type CheckpointDescriptor =
+  | {
+      kind: 'files';
+      name: string;
+      files: { path: string; file: File }[];
+    }
+  | {
+      kind: 'hub';
+      /** the package's name (the repository's) */
+      name: string;
+      /** `owner/name` */
+      repo: string;
+      commit: string;
+      /** the hub's address (https://huggingface.co) */
+      endpoint: string;
+      hubAuth?: HubAuth;
+    };
 
 /** What a checkpoint folder holds, and what converting it makes (the offer before a conversion). */
 export interface CheckpointFound {

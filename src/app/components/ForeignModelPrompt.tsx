@@ -8,7 +8,7 @@ import { HubTokenField } from './HubTokenField';
  */
 export function ForeignModelPrompt() {
   const offer = useEditor((s) => s.foreignModel);
-  const { checkForeignModel, acceptForeignModel, declineForeignModel } = useActions();
+  const { checkForeignModel, acceptForeignModel, declineForeignModel, convertHubCheckpoint } = useActions();
   if (!offer) return null;
   const sizes = offer.sizes?.map((s) => s.bytes) ?? [];
   const min = Math.min(...sizes);
@@ -58,6 +58,19 @@ export function ForeignModelPrompt() {
           </p>
         ) : null}
         {offer.hub?.needsToken && <HubTokenField host={offer.host} given={offer.hub.tokenGiven} />}
+        {offer.hub?.kind === 'checkpoint' && offer.hub.checkpointBytes !== null && (
+          <p data-testid="foreign-model-checkpoint">
+            It holds a checkpoint, not a converted package: it can be converted in this tab. Download: up to{' '}
+            <strong
+              data-testid="foreign-model-download"
+              title={`${offer.hub.checkpointBytes.toLocaleString('en')} bytes`}
+            >
+              {formatBytes(offer.hub.checkpointBytes)}
+            </strong>{' '}
+            (its files, read by range as the conversion needs them); the package’s size and the space it needs
+            are shown next.
+          </p>
+        )}
         {offer.problem ? null : offer.sizes ? (
           <p>
             Download:{' '}
@@ -66,14 +79,24 @@ export function ForeignModelPrompt() {
             </strong>
             , kept in this browser. Load it only if you trust this host.
           </p>
-        ) : offer.contacted ? (
-          <p className="hint">Reading its manifest…</p>
+        ) : offer.contacted && !offer.hub?.kind ? (
+          <p className="hint">{offer.hub ? 'Asking the hub…' : 'Reading its manifest…'}</p>
         ) : null}
       </div>
       <div className="row">
         {!offer.contacted && (
           <button type="button" data-testid="foreign-model-check" onClick={() => void checkForeignModel()}>
             Ask {offer.host} for the size
+          </button>
+        )}
+        {offer.hub?.kind === 'checkpoint' && offer.hub.commit && (
+          <button
+            type="button"
+            className="primary"
+            data-testid="foreign-model-convert"
+            onClick={convertHubCheckpoint}
+          >
+            Convert in this tab…
           </button>
         )}
         {offer.sizes && (

@@ -157,6 +157,7 @@ describe('an hf: link', () => {
         kind: null,
         needsToken: false,
         tokenGiven: false,
+        checkpointBytes: null,
       },
     });
     expect(s.error).toBeNull();

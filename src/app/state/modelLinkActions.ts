@@ -37,6 +37,8 @@ export interface HubOffer {
   needsToken: boolean;
   /** a token is held for this offer (the token itself is not in the state) */
   tokenGiven: boolean;
+  /** a checkpoint: the bytes of its files (what converting it downloads at most) */
+  checkpointBytes: number | null;
 }
 
 export interface ForeignModelOffer {
@@ -68,7 +70,16 @@ async function previewHubPackage(hub: HubOffer, token: string | null) {
     { repo: hub.repo, revision: hub.revision },
     { endpoint: hub.endpoint, token: token ?? undefined, fetch: windowFetch, maxTries: 4 },
   );
-  const found = { commit: repo.commit, kind: repo.kind, url: repo.base };
+  let checkpointBytes = 0;
+  for (const bytes of repo.sizes.values()) checkpointBytes += bytes;
+  const found = { commit: repo.commit, kind: repo.kind, url: repo.base, checkpointBytes };
+  if (repo.kind === 'checkpoint') {
+    // one small file read now, so that a gated repository asks for its token before the conversion's offer
+    const probe = repo.sizes.has('model_index.json')
+      ? 'model_index.json'
+      : [...repo.sizes.keys()].find((f) => f.endsWith('.json'));
+    if (probe) await repo.readFile(probe, MANIFEST_READ_CAP);
+  }
   if (repo.kind !== 'package') return { ...found, sizes: null };
   const body = await repo.readFile('manifest.json', MANIFEST_READ_CAP);
   const { manifest } = await parseRawManifest({
@@ -114,7 +125,16 @@ export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) 
       contacted: false,
       sizes: null,
       problem: null,
-      hub: { repo, revision, endpoint, commit: null, kind: null, needsToken: false, tokenGiven: false },
+      hub: {
+        repo,
+        revision,
+        endpoint,
+        commit: null,
+        kind: null,
+        needsToken: false,
+        tokenGiven: false,
+        checkpointBytes: null,
+      },
     };
   };
 
@@ -153,18 +173,22 @@ export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) 
         try {
           const found = await previewHubPackage(hub, hubToken);
           const problem =
-            found.kind === 'package'
-              ? null
-              : found.kind === 'checkpoint'
-                ? `hf:${hub.repo} holds a checkpoint, not a converted package; converting it in the tab is not available yet: convert it with \`npm run convert -- --source hf:${hub.repo}@${found.commit}\` (docs/convert.md) and open the package it writes`
-                : `hf:${hub.repo} holds neither a model package (no manifest.json at its root) nor an EditMGT checkpoint`;
+            found.kind === 'unknown'
+              ? `hf:${hub.repo} holds neither a model package (no manifest.json at its root) nor an EditMGT checkpoint (its subfolders editmgt or transformer, vqvae, text_encoder, llm_encoder, tokenizer, scheduler)`
+              : null;
           offer = {
             ...asked,
             url: found.url,
             contacted: true,
             sizes: found.sizes,
             problem,
-            hub: { ...hub, commit: found.commit, kind: found.kind, needsToken: false },
+            hub: {
+              ...hub,
+              commit: found.commit,
+              kind: found.kind,
+              needsToken: false,
+              checkpointBytes: found.kind === 'checkpoint' ? found.checkpointBytes : null,
+            },
           };
         } catch (e) {
           const refused = e instanceof HubError && (e.status === 401 || e.status === 403);
@@ -218,6 +242,32 @@ export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) 
       if (token && offer.hub)
         void get().actions.loadModel(offer.url, { origin: new URL(offer.hub.endpoint).origin, token });
       else get().actions.chooseModel(offer.url);
+    },
+
+    /**
+     * The person chose to convert the hub checkpoint on offer: the conversion's own offer follows
+     * (model, package size, space needed), its files read by range from the hub in the worker.
+     * The token, if one was given, goes with that conversion only.
+     */
+    convertHubCheckpoint(): void {
+      const offer = get().foreignModel;
+      const hub = offer?.hub;
+      if (!hub || hub.kind !== 'checkpoint' || !hub.commit) return;
+      const token = hubToken;
+      hubToken = null;
+      set({ foreignModel: null });
+      const name = hub.repo.split('/')[1]!;
+      void get().actions.offerConversion(
+        { name, files: [], overLimit: false },
+        {
+          kind: 'hub',
+          name,
+          repo: hub.repo,
+          commit: hub.commit,
+          endpoint: hub.endpoint,
+          ...(token ? { hubAuth: { origin: new URL(hub.endpoint).origin, token } } : {}),
+        },
+      );
     },
 
     declineForeignModel(): void {

@@ -9,6 +9,17 @@ Afterwards the manifest gets this model's defaults, negative prompt
 ("" — the unconditional branch was trained on it), instruction suggestions and its domain (what
 it was trained on, with a few example images drawn by the shapes generator into ``examples/``),
 and is validated again.
+
+    tools/export/.venv/bin/python -m shapesworld.package --templates ../../templates/shapes [--checkpoint DIR]
+    tools/export/.venv/bin/python -m shapesworld.package --finish --out DIR
+
+``--templates`` writes the graph templates and weight maps of this model's config and options
+(fp32, q8, q4; 128 px; its text length) for ``npm run convert`` (docs/convert.md); the
+checkpoint's weight values do not reach them. ``--finish`` adds the steps after the conversion
+(sharing, defaults, suggestions, domain) to a package that ``npm run convert`` wrote from the
+checkpoint (``python -m shapesworld.recover`` reads it back from the shipped package) with
+those templates: the result is the shipped package, apart from the manifest's ``generator``
+and ``codebook_colors`` within float32 rounding (``tests/test_shapes_templates.py``).
 """
 
 from __future__ import annotations
@@ -34,11 +45,13 @@ DOMAIN_PATH = HERE / "domain.json"
 # Test-split pairs whose source pictures are the package's examples: a removal, a recolouring,
 # a new background and an added shape (edits the model does best first).
 EXAMPLE_PAIRS = (1, 3, 5, 0)
+DTYPES = ("fp32", "q8", "q4")
+RESOLUTION = 128
 
 
-def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_blocks=None) -> dict:
+def convert(checkpoint: Path, out: Path, dtypes=DTYPES, attention_blocks=None) -> dict:
     ckpt = load_checkpoint(checkpoint)
-    llm_len = json.loads((checkpoint / "llm_encoder" / "tokenizer_config.json").read_text())["model_max_length"]
+    llm_len = text_len(checkpoint)
     source = json.loads((checkpoint / "model_index.json").read_text()).get("trained_by", RECIPE)
     export_package.write_package(
         ckpt,
@@ -46,10 +59,28 @@ def convert(checkpoint: Path, out: Path, dtypes=("fp32", "q8", "q4"), attention_
         list(dtypes),
         name="shapes",
         source=source,
-        resolution=128,
+        resolution=RESOLUTION,
         attention_blocks=attention_blocks,
         text_len=llm_len,
     )
+    return finish(out)
+
+
+def templates(checkpoint: Path, out: Path, dtypes=DTYPES, log=print) -> None:
+    """Templates for this model's config and conversion options (the weights are not used)."""
+    from editmgt_export.template import build_templates
+
+    build_templates(checkpoint, list(dtypes), out, resolution=RESOLUTION, text_len=text_len(checkpoint), log=log)
+
+
+def text_len(checkpoint: Path) -> int:
+    return json.loads((checkpoint / "llm_encoder" / "tokenizer_config.json").read_text())["model_max_length"]
+
+
+def finish(out: Path) -> dict:
+    """What this model's package adds to a converted one (the exporter's, or ``npm run convert``'s
+    from the same checkpoint and templates/shapes): graphs identical to the fp32 ones shared, this
+    model's defaults, negative prompt, suggestions and domain with its examples."""
     manifest = share_identical_graphs(out, json.loads((out / "manifest.json").read_text()))
     manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
     manifest["negative_prompt"] = ""
@@ -111,6 +142,12 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=REPO / "public" / "models" / "shapes")
     ap.add_argument("--dtype", default="fp32,q8,q4")
     ap.add_argument("--attention-blocks", default="")
+    ap.add_argument("--templates", type=Path, help="write the templates for this config here instead of the package")
+    ap.add_argument(
+        "--finish",
+        action="store_true",
+        help="only add this model's sharing, defaults, suggestions and domain to the converted package at --out",
+    )
     ap.add_argument(
         "--domain-only",
         action="store_true",
@@ -122,6 +159,14 @@ def main(argv=None) -> None:
         export_package.validate_manifest(manifest)
         (a.out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         print(f"wrote the domain and {len(manifest['domain']['examples'])} examples into {a.out}")
+        return
+    if a.templates:
+        templates(a.checkpoint, a.templates, a.dtype.split(","))
+        print(f"wrote {a.templates}")
+        return
+    if a.finish:
+        m = finish(a.out)
+        print(f"finished {a.out} ({sum(f['bytes'] for f in m['files']) / 1e6:.1f} MB)")
         return
     blocks = [int(b) for b in a.attention_blocks.split(",")] if a.attention_blocks else None
     m = convert(a.checkpoint, a.out, a.dtype.split(","), blocks)

@@ -34,6 +34,7 @@ import {
   EXPORT,
   missing,
   PYTHON,
+  REPO,
   SOURCE_NAMES,
   safetensorsFiles,
   sourceSpecs,
@@ -72,6 +73,8 @@ export interface BenchRow {
 
 export interface BenchReport {
   readonly date: string;
+  /** the commit measured, and the converters' files that differ from it in the working tree */
+  readonly tree: { readonly commit: string; readonly changed: readonly string[] };
   readonly machine: {
     readonly cpus: number;
     readonly cpuModel: string;
@@ -86,6 +89,8 @@ export interface BenchReport {
     readonly reference?: string;
     readonly readOnce?: ReadOnce;
     readonly notRun?: string;
+    /** how to provide what is missing */
+    readonly howTo?: string;
   }[];
   readonly rows: readonly BenchRow[];
 }
@@ -133,6 +138,26 @@ export function readOnce(files: readonly string[]): ReadOnce {
     }
   }
   return { files: files.length, bytes, wallS: (performance.now() - started) / 1000 };
+}
+
+/** The commit, and the converters' files changed since it (uncommitted work is measured too). */
+function treeState(): BenchReport['tree'] {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8' }).trim();
+  try {
+    const converters = [
+      'src/engine/convert',
+      'src/engine/runtime/node/convert',
+      'cli/convert.ts',
+      'tools/export/editmgt_export',
+    ];
+    const changed = git('status', '--porcelain', '--', ...converters)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3));
+    return { commit: git('rev-parse', 'HEAD'), changed };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', changed: [] };
+  }
 }
 
 /** The tiny checkpoint in the single-file layout, made by the exporter's builder into `dir`. */
@@ -233,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(work, { recursive: true });
   const report: BenchReport = {
     date: new Date().toISOString(),
+    tree: treeState(),
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -249,7 +275,7 @@ export async function main(argv: string[]): Promise<number> {
       const notRun = missing(spec);
       if (notRun) {
         log(`${spec.name}: not run: ${notRun}`);
-        sourcesOut.push({ source: spec.name, what: spec.what, notRun });
+        sourcesOut.push({ source: spec.name, what: spec.what, notRun, howTo: spec.howTo });
         for (const converter of converters)
           rows.push({ source: spec.name, converter, status: 'not run', why: notRun });
         continue;

@@ -26,7 +26,7 @@ export interface SourceSpec {
   readonly dtypes: readonly string[];
   /** the manifest's source.revision names the checkpoint folder's layout (ignored when comparing) */
   readonly ignoreRevision: boolean;
-  /** how to get what is missing, for the "not run" line */
+  /** how to get what is missing, for the note under the table */
   readonly howTo: string;
 }
 
@@ -101,8 +101,9 @@ export function missing(spec: SourceSpec): string | undefined {
   ];
   for (const [what, dir, file] of need) {
     if (what === 'checkpoint' && spec.name === 'tiny' && dir === undefined) continue;
-    if (dir === undefined) return `no ${what} given (${spec.howTo})`;
-    if (!existsSync(join(dir, file))) return `no ${what} at ${dir} (${spec.howTo})`;
+    if (dir === undefined) return `no ${what} given`;
+    if (!existsSync(join(dir, file)))
+      return `no ${what} at ${dir.startsWith(REPO) ? dir.slice(REPO.length + 1) : dir}`;
   }
   if (spec.templates) {
     const incomplete = incompleteTemplates(spec.templates, spec.dtypes);

@@ -12,7 +12,9 @@ function mb(n: number | undefined): string {
 }
 
 function seconds(s: number | undefined): string {
-  return s === undefined ? '–' : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(0)} s`;
+  if (s === undefined) return '–';
+  if (s < 0.1) return `${(s * 1000).toFixed(1)} ms`;
+  return s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(0)} s`;
 }
 
 function identity(row: BenchRow): string {
@@ -54,7 +56,14 @@ export function markdownTable(report: BenchReport): string {
     ...head,
     ...lines,
     '',
-    `${report.date}, ${report.machine.cpus} × ${report.machine.cpuModel}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${report.machine.node}`,
+    `${report.date}, ${report.machine.cpus} × ${report.machine.cpuModel}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${report.machine.node}; commit ${report.tree.commit.slice(0, 7)}${
+      report.tree.changed.length
+        ? ` with ${report.tree.changed.length} converter files changed in the working tree`
+        : ''
+    }`,
     ...sources,
+    ...report.sources
+      .filter((s) => s.notRun)
+      .map((s) => `- ${s.source} (${s.what}): not run, ${s.notRun}; ${s.howTo ?? ''}`),
   ].join('\n');
 }

@@ -7,6 +7,7 @@ a mismatch raises ExportError naming the tensor and both shapes.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import shutil
 from dataclasses import dataclass
@@ -140,12 +141,88 @@ def load_strict(
         module.tie_weights()
 
 
-def load_transformer(folder: Path) -> EditMGTTransformer:
+def load_transformer(folder: Path, weights: bool = True) -> EditMGTTransformer:
     config = read_json(folder / "config.json")
     init_keys = set(inspect.signature(EditMGTTransformer.__init__).parameters)
     kwargs = {k: v for k, v in config.items() if k in init_keys and not k.startswith("_")}
+    if not weights:
+        return _structure(lambda: EditMGTTransformer(**kwargs), folder)
     model = EditMGTTransformer(**kwargs)
     load_strict(model, read_tensors(folder), folder.name)
+    return model.eval()
+
+
+@contextlib.contextmanager
+def _parameters_on_meta():
+    """Modules built inside keep their parameters on the meta device: no storage, and their
+    initialisation does nothing (buffers, computed from the config, are built as usual)."""
+    register = torch.nn.Module.register_parameter
+
+    def on_meta(module, name, param):
+        register(module, name, param)
+        if param is not None and param.device.type != "meta":
+            kind = type(module._parameters[name])
+            module._parameters[name] = kind(param.to("meta"), requires_grad=param.requires_grad)
+
+    torch.nn.Module.register_parameter = on_meta
+    try:
+        yield
+    finally:
+        torch.nn.Module.register_parameter = register
+
+
+# parameters of this many bytes or more live in anonymous memory maps of their own: zero pages,
+# resident only once read (an export reads one graph's weights, not every model's)
+_MAPPED_FROM = 1 << 20
+
+
+def _zeros(shape, dtype: torch.dtype) -> torch.Tensor:
+    import math
+    import mmap
+
+    nbytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    if nbytes < _MAPPED_FROM:
+        return torch.zeros(shape, dtype=dtype)
+    return torch.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype).reshape(shape)
+
+
+def _structure(
+    build, folder: Path, names=None, allowed_missing: tuple[str, ...] = (), ignored: tuple[str, ...] = ()
+) -> torch.nn.Module:
+    """The model ``build()`` makes, checked against the tensor names and shapes the checkpoint
+    subfolder stores (headers only; ``names`` maps stored names to the module's), with parameters
+    that hold no checkpoint value: zeros, in memory only once read, so the model costs (almost)
+    no memory whatever its size. For what depends on the config alone (graph templates)."""
+    from .weightmap import SafetensorsFolder
+
+    with _parameters_on_meta():
+        model = build()
+    stored = SafetensorsFolder(folder)
+    shapes = {(names or {}).get(k, k): stored.shape(k) for k in stored.index if k not in ignored}
+    expected = model.state_dict(keep_vars=True)
+    for name, shape in shapes.items():
+        if name not in expected:
+            raise ExportError(
+                f"{folder.name}: unexpected tensor '{name}' {shape} (not in the model built from config.json)"
+            )
+        if tuple(expected[name].shape) != tuple(shape):
+            raise ExportError(
+                f"{folder.name}: tensor '{name}' has shape {tuple(shape)} in the checkpoint "
+                f"but {tuple(expected[name].shape)} in the model built from config.json"
+            )
+    missing = [
+        n for n in expected if n not in shapes and n not in allowed_missing and expected[n].device.type == "meta"
+    ]
+    if missing:
+        raise ExportError(f"{folder.name}: checkpoint lacks tensor '{missing[0]}' {tuple(expected[missing[0]].shape)}")
+    made: dict[int, torch.nn.Parameter] = {}  # tied parameters stay one parameter
+    for module in model.modules():
+        for name, param in list(module._parameters.items()):
+            if param is None or param.device.type != "meta":
+                continue
+            if id(param) not in made:
+                made[id(param)] = torch.nn.Parameter(_zeros(tuple(param.shape), param.dtype), requires_grad=False)
+            module._parameters[name] = made[id(param)]
     return model.eval()
 
 
@@ -155,9 +232,16 @@ def load_transformer(folder: Path) -> EditMGTTransformer:
 TEXT_DTYPE = torch.float32
 
 
-def _load_clip(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
+def _load_clip(folder: Path, dtype: torch.dtype = TEXT_DTYPE, weights: bool = True):
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection
 
+    if not weights:
+        config = CLIPTextConfig.from_pretrained(folder)
+        return _structure(
+            lambda: CLIPTextModelWithProjection._from_config(config, dtype=dtype),
+            folder,
+            ignored=("text_model.embeddings.position_ids",),
+        )
     model = CLIPTextModelWithProjection._from_config(CLIPTextConfig.from_pretrained(folder), dtype=dtype)
     tensors = read_tensors(folder)
     tensors.pop("text_model.embeddings.position_ids", None)
@@ -165,10 +249,14 @@ def _load_clip(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
     return model.eval()
 
 
-def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
+def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE, weights: bool = True):
     from transformers import AutoConfig, AutoModelForCausalLM
 
     config = AutoConfig.from_pretrained(folder)
+    if not weights:
+        tied = ("lm_head.weight",) if getattr(config, "tie_word_embeddings", True) else ()
+        names = gemma_module_names(list(tensor_files(folder)))
+        return _structure(lambda: AutoModelForCausalLM.from_config(config, dtype=dtype), folder, names, tied)
     model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     tensors = read_tensors(folder)
     names = gemma_module_names(list(tensors))
@@ -178,10 +266,12 @@ def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE):
     return model.eval()
 
 
-def _load_vq(folder: Path):
+def _load_vq(folder: Path, weights: bool = True):
     from diffusers import VQModel
 
     config = read_json(folder / "config.json")
+    if not weights:
+        return _structure(lambda: VQModel.from_config(config), folder)
     model = VQModel.from_config(config)
     load_strict(model, read_tensors(folder), folder.name)
     return model.eval()
@@ -220,9 +310,11 @@ def resolve_source(source: str, cache_dir: Path | None = None) -> Path:
         ) from None
 
 
-def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE) -> Checkpoint:
+def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE, weights: bool = True) -> Checkpoint:
     """``text_dtype``: the dtype the text encoders are built and computed in (float32, as the
-    reference, unless asked otherwise)."""
+    reference, unless asked otherwise). ``weights=False``: the models of the checkpoint's configs,
+    checked against its tensors' names and shapes, with zeros for weights and no tensor data
+    read (graph templates, which depend on the config only); memory stays small at any size."""
     root = Path(root)
     if not root.is_dir():
         raise ExportError(f"checkpoint folder {root} does not exist")
@@ -237,10 +329,10 @@ def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE) -> Checkpo
     with torch.no_grad():
         ckpt = Checkpoint(
             root=root,
-            clip=_load_clip(root / "text_encoder", text_dtype),
-            llm=_load_llm(root / "llm_encoder", text_dtype),
-            vq=_load_vq(root / "vqvae"),
-            transformer=load_transformer(root / sub),
+            clip=_load_clip(root / "text_encoder", text_dtype, weights),
+            llm=_load_llm(root / "llm_encoder", text_dtype, weights),
+            vq=_load_vq(root / "vqvae", weights),
+            transformer=load_transformer(root / sub, weights),
             scheduler_config=scheduler,
             transformer_subfolder=sub,
         )

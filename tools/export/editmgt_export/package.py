@@ -355,6 +355,7 @@ def write_package(
     graph_dtypes: dict[str, dict[str, str]] | None = None,
     text_len: int = LLM_LEN,
     provenance_out: dict | None = None,
+    colors: bool = True,
 ) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
@@ -363,7 +364,9 @@ def write_package(
     ``graph_dtypes`` gives graphs of a dtype their own compute dtype, e.g. ``{"q4f16": {"text_llm": "fp32"}}``;
     ``text_len`` is the LLM instruction length in tokens (the reference's 256; a model trained
     with another reads its tokenizer's ``model_max_length``); ``provenance_out`` receives the
-    fp32 graphs' weight provenance (template.py; not with ``fp32_dir``)."""
+    fp32 graphs' weight provenance (template.py; not with ``fp32_dir``); ``colors=False`` leaves
+    ``codebook_colors`` at zero instead of decoding every code (templates: their converter
+    decodes them from the converted weights)."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
@@ -437,7 +440,10 @@ def write_package(
         if not dated:  # one thread: float sums in a fixed order, so the colours repeat to the last digit
             torch.set_num_threads(1)
         try:
-            colors = codebook_colors(ckpt, token_grid)
+            if colors:
+                palette = codebook_colors(ckpt, token_grid)
+            else:
+                palette = [[0.0, 0.0, 0.0]] * ckpt.vq.config.num_vq_embeddings
         finally:
             torch.set_num_threads(threads)
         manifest = build_manifest(
@@ -452,7 +458,7 @@ def write_package(
             attention_blocks,
             graphs_io,
             tokenizers,
-            colors,
+            palette,
             tmp,
             dated,
             graph_dtypes,

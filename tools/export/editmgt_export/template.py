@@ -299,9 +299,13 @@ def build_templates(
     log=print,
     package_out: Path | None = None,
 ) -> list[Path]:
-    """Templates for the config of the checkpoint at ``source`` (any weights: they are not in
-    the templates) and these conversion options, into ``out``. ``package_out`` keeps the package
-    the templates were cut from (that checkpoint's package, fp32 included)."""
+    """Templates for the config of the checkpoint at ``source`` and these conversion options,
+    into ``out``. No tensor data is read: the models are built from the configs, checked against
+    the tensors' names and shapes, with zeros for weights (checkpoint.load_checkpoint(...,
+    weights=False)), and the codebook colours are not decoded, so the manifest carries no
+    value of the checkpoint's (its ``files`` hash the zero-weight files; ``codebook_colors`` are
+    zeros, which a converter replaces). ``package_out`` keeps the zero-weight package the
+    templates were cut from."""
     import shutil
     import tempfile
 
@@ -309,7 +313,7 @@ def build_templates(
     from .external_data import CHUNK_BYTES
     from .package import LLM_LEN, write_package
 
-    ckpt = load_checkpoint(Path(source))
+    ckpt = load_checkpoint(Path(source), weights=False)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.work-", dir=out.parent))
@@ -330,6 +334,7 @@ def build_templates(
             graph_dtypes=graph_dtypes,
             text_len=text_len or LLM_LEN,
             provenance_out=provenance,
+            colors=False,
         )
         unmapped = provenance.pop("unmapped", {})
         if unmapped:

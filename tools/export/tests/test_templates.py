@@ -1,19 +1,30 @@
 """Graph templates depend on the config and the conversion options, never on weight values.
 
-Two random checkpoints of the tiny config (different seeds: every tensor differs, norms and
-biases included) give byte-identical templates, weight maps and constants for every graph of
-every dtype, while their packages differ.
+Two checkpoints of the tiny config give byte-identical templates, weight maps, constants and
+manifests (its ``source`` aside) for every graph of every dtype: a random one, and one whose
+every tensor byte is 0xFF (NaN in float32), which a template build that read or used any weight
+value could not turn into the same files.
 """
 
 import json
 import shutil
 
+import numpy as np
 import onnx
 import pytest
 
 from editmgt_export.dtypes import DTYPES
 
-SEEDS = (0, 1)
+SEEDS = (0, 1)  # seed 1's checkpoint has every tensor byte overwritten with 0xFF
+
+
+def overwrite_tensor_bytes(ckpt):
+    """Every tensor's data in the checkpoint's safetensors files set to 0xFF (headers kept)."""
+    for f in sorted(ckpt.rglob("*.safetensors")):
+        data = bytearray(f.read_bytes())
+        start = 8 + int.from_bytes(data[:8], "little")
+        data[start:] = b"\xff" * (len(data) - start)
+        f.write_bytes(bytes(data))
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +36,8 @@ def templates(tmp_path_factory):
     for seed in SEEDS:
         root = tmp_path_factory.mktemp(f"seed{seed}")
         ckpt = build_tiny_checkpoint(root / "ckpt", seed=seed)
+        if seed == SEEDS[1]:
+            overwrite_tensor_bytes(ckpt)
         build_templates(
             ckpt,
             DTYPES,
@@ -45,15 +58,22 @@ def test_templates_are_byte_identical_across_checkpoints(templates):
     assert names == sorted(
         p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file() and p.name != "manifest.json"
     )
+    # the checkpoints really differ: one is random, the other all NaN
+    ta = np.fromfile(a.parent / "ckpt" / "vqvae" / "diffusion_pytorch_model.safetensors", np.uint8)
+    tb = np.fromfile(b.parent / "ckpt" / "vqvae" / "diffusion_pytorch_model.safetensors", np.uint8)
+    assert ta.shape == tb.shape and (ta != tb).mean() > 0.9
     for d in DTYPES:
         for g in ("text_clip", "text_llm", "vq_encode", "vq_decode", "transformer_step"):
             for suffix in (".onnx", ".weights.json"):
                 assert f"{d}/{g}{suffix}" in names
     differ = [n for n in names if (a / n).read_bytes() != (b / n).read_bytes()]
     assert differ == []
-    # the checkpoints' weights really differ: their packages' manifests hash different files
+    # the manifests carry no value of the checkpoint's either: codebook colours are zeros (a
+    # converter decodes them), and the files they list are the zero-weight package's
     ma, mb = (json.loads((t / "manifest.json").read_text()) for t in (a, b))
-    assert {f["path"]: f["sha256"] for f in ma["files"]} != {f["path"]: f["sha256"] for f in mb["files"]}
+    assert ma["source"] != mb["source"]
+    assert {k: v for k, v in ma.items() if k != "source"} == {k: v for k, v in mb.items() if k != "source"}
+    assert ma["codebook_colors"] == [[0.0, 0.0, 0.0]] * ma["config"]["codebook_size"]
 
 
 def test_every_weight_is_mapped(templates):

@@ -29,13 +29,19 @@ import { validateManifest } from '../manifest';
 
 export const CONVERTER_TOOL = 'editmgt convert (TypeScript) 0.1.0';
 
-/** Decodes token grids [n, h, w] (int32) with the package's `vq_decode` → pixels [n, 3, H, W]. */
+/**
+ * Decodes token grids [n, h, w] (int32) with the package's `vq_decode` → pixels [n, 3, H, W].
+ * A host may instead hand each grid's pixels to `onGrid` as it is decoded, in order, and resolve
+ * with empty `pixels`: the converter then keeps each grid's patch means only, never all grids.
+ */
 export type DecodeVq = (request: {
   /** the package path of the vq_decode graph to run (e.g. `fp32/vq_decode.onnx`) */
   readonly graphFile: string;
   readonly ids: Int32Array;
   readonly grids: number;
   readonly tokenGrid: readonly [number, number];
+  /** one grid's pixels [1, 3, height, width]; called for every grid or for none */
+  readonly onGrid?: (pixels: Float32Array, height: number, width: number) => void;
 }) => Promise<{ pixels: Float32Array; height: number; width: number }>;
 
 export interface ConvertOptions {
@@ -321,13 +327,21 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
       dtypes[0]!;
     const graphFile = plain(field(dtypeEntries.get(pick), 'graphs', 'vq_decode', 'file') ?? null) as string;
     const mosaics = codebookMosaics(k, grid);
+    const handed: number[][] = [];
+    let gridsHanded = 0;
     const { pixels, height, width } = await options.decodeVq({
       graphFile,
       ids: mosaics.ids,
       grids: mosaics.count,
       tokenGrid: grid,
+      onGrid: (one, h, w) => {
+        handed.push(...patchMeans(one, 1, h, w, grid));
+        gridsHanded++;
+      },
     });
-    const means = patchMeans(pixels, mosaics.count, height, width, grid);
+    if (gridsHanded !== 0 && gridsHanded !== mosaics.count)
+      throw new Error(`the VQ decode handed ${gridsHanded} of ${mosaics.count} grids`);
+    const means = gridsHanded ? handed : patchMeans(pixels, mosaics.count, height, width, grid);
     phase(
       `codebook colours: ${mosaics.count} VQ decodes of ${grid[0]}×${grid[1]} tokens with the ${pick} vq_decode`,
     );

@@ -52,8 +52,9 @@ export async function convertFolder(
   const templates = folderSource(options.templates);
   const folder = await createPackageFolder(options.out);
   // one session, without a memory pool (a pool kept each 512 px decode's largest tensors and grew
-  // run after run), its grids decoded one at a time into one preallocated pixel array
-  const decodeVq: DecodeVq = async ({ graphFile, ids, grids, tokenGrid }) => {
+  // run after run); each grid's pixels handed to the converter as decoded (or, for a caller
+  // that takes no grids, copied into one preallocated array)
+  const decodeVq: DecodeVq = async ({ graphFile, ids, grids, tokenGrid, onGrid }) => {
     const runner = new OrtNodeRunner({
       files: { vq_decode: join(folder.tempDir, ...graphFile.split('/')) },
       memoryArena: false,
@@ -71,13 +72,14 @@ export async function convertFolder(
         const pixels = out['pixels'];
         if (!pixels || pixels.type !== 'float32' || pixels.dims.length !== 4)
           throw new Error(`${graphFile} gave no float32 pixels [1, 3, H, W]`);
-        if (!all) {
-          dims = pixels.dims;
-          all = new Float32Array(grids * pixels.data.length);
+        dims = pixels.dims;
+        if (onGrid) onGrid(pixels.data, dims[2]!, dims[3]!);
+        else {
+          all ??= new Float32Array(grids * pixels.data.length);
+          if (pixels.data.length * grids !== all.length)
+            throw new Error(`${graphFile} gave pixels of two sizes`);
+          all.set(pixels.data, m * pixels.data.length);
         }
-        if (pixels.data.length * grids !== all.length)
-          throw new Error(`${graphFile} gave pixels of two sizes (${dims} and ${pixels.dims})`);
-        all.set(pixels.data, m * pixels.data.length);
         log?.(`vq_decode: grid ${m + 1} of ${grids} decoded`);
       }
     } finally {

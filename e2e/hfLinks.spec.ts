@@ -245,6 +245,34 @@ test('a gated repo: how to get access, the token field; a wrong token is said so
   expect(logged.join('\n')).not.toContain(WRONG);
 });
 
+test('a token revoked between the offer and the download is said so; the model and the image stay @wasm', async ({
+  ui,
+  page,
+}) => {
+  server = await startHubServer({ root: PKG, repo: 'owner/gated', gatedToken: TOKEN });
+  const hub = server.endpoint;
+  await page.goto(`/?model=${encodeURIComponent('hf:owner/gated')}&hub=${encodeURIComponent(hub)}`);
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  await ui.choose('photo.jpg');
+  await expect.poll(async () => (await ui.snapshot()).image).not.toBeNull();
+  const image = (await ui.snapshot()).image;
+  await page.getByTestId('foreign-model-check').click();
+  await page.getByTestId('hub-token').fill(TOKEN);
+  await page.getByTestId('hub-token-use').click();
+  await expect(page.getByTestId('foreign-model-size')).toBeVisible();
+  // the token stops working: the hub answers 401 to every file from now on
+  server.inject('/resolve/', { kind: 'status', status: 401 }, 1000);
+  await page.getByTestId('foreign-model-accept').click();
+  await expect
+    .poll(async () => (await ui.snapshot()).error?.message ?? '', { timeout: 60_000 })
+    .toContain('The hub refused the download of hf:owner/gated (HTTP 401)');
+  const error = (await ui.snapshot()).error!.message;
+  expect(error).toContain('revoked');
+  expect(error).toContain('shapes is still loaded and ready');
+  expect(error).not.toContain(TOKEN);
+  expect(await ui.snapshot()).toMatchObject({ modelStatus: 'ready', model: { name: 'shapes' }, image });
+});
+
 test('a repo that does not exist is said so; the model in use stays @wasm', async ({ ui, page }) => {
   server = await startHubServer({ root: PKG, repo: 'owner/tiny' });
   const hub = server.endpoint;

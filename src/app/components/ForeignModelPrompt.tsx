@@ -104,7 +104,7 @@ export function ForeignModelPrompt() {
             type="button"
             className="primary"
             data-testid="foreign-model-accept"
-            onClick={acceptForeignModel}
+            onClick={() => void acceptForeignModel()}
           >
             Download and load
           </button>

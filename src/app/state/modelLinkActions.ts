@@ -233,15 +233,30 @@ export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) 
     },
 
     /** The person said yes to the size shown: load it (it becomes the chosen model like any other). */
-    acceptForeignModel(): void {
+    async acceptForeignModel(): Promise<void> {
       const offer = get().foreignModel;
       if (!offer?.sizes) return;
       set({ foreignModel: null });
-      const token = offer.hub ? hubToken : null;
+      const { hub, url } = offer;
+      const token = hub ? hubToken : null;
       hubToken = null;
-      if (token && offer.hub)
-        void get().actions.loadModel(offer.url, { origin: new URL(offer.hub.endpoint).origin, token });
-      else get().actions.chooseModel(offer.url);
+      if (!hub) return get().actions.chooseModel(url);
+      await get().actions.loadModel(url, token ? { origin: new URL(hub.endpoint).origin, token } : undefined);
+      // the hub refused a file it had let the prompt read: the token was revoked, or access withdrawn
+      const s = get();
+      const refused = s.error?.source === 'model' && /\bHTTP (401|403)\b/.exec(s.error.message);
+      if (!refused || !s.error!.message.includes(url)) return;
+      const tokens = `${new URL(hub.endpoint).origin}/settings/tokens`;
+      const why = token
+        ? `the token given may have been revoked or have expired, or its access to the repository was withdrawn. Create a read token at ${tokens} and open hf:${hub.repo} again`
+        : `the repository may have become gated or private. Open hf:${hub.repo} again to give a token`;
+      const kept = s.modelStatus === 'ready' && s.model ? ` ${s.model.name} is still loaded and ready.` : '';
+      set({
+        error: {
+          ...s.error!,
+          message: `The hub refused the download of hf:${hub.repo} (HTTP ${refused[1]}): ${why}.${kept}`,
+        },
+      });
     },
 
     /**

@@ -142,6 +142,11 @@ describe('comparePackages', () => {
     const c = comparePackages(graphs, SHIPPED, { scope: 'graph-files' });
     expect(c.identical).toBe(true);
     expect(c.files).toBe(12);
+    writeFileSync(join(graphs, 'q4/dropped.onnx'), 'a graph the packager drops');
+    expect(comparePackages(graphs, SHIPPED, { scope: 'graph-files' })).toMatchObject({
+      identical: true,
+      unlisted: ['q4/dropped.onnx'],
+    });
     unlinkSync(join(graphs, 'q4/text_llm.table'));
     flipByte(join(graphs, 'q4/vq_decode.onnx.data_1'), 0);
     const d = comparePackages(graphs, SHIPPED, { scope: 'graph-files' });

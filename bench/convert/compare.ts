@@ -22,8 +22,8 @@ export interface CompareOptions {
   readonly ignoreRevision?: boolean;
   /**
    * `package` (default): the candidate is a whole package. `graph-files`: the candidate holds
-   * only graph files (a converter that writes no manifest or tokenizers): each file it has, and
-   * each file the reference lists in the same dtype folders, is compared; the manifest is not.
+   * only graph files (a converter that writes no manifest or tokenizers): each file the
+   * reference lists in the dtype folders the candidate has is compared; the manifest is not.
    */
   readonly scope?: 'package' | 'graph-files';
 }
@@ -38,7 +38,7 @@ export interface Comparison {
   readonly differing: number;
   /** the largest |ours − theirs| over `codebook_colors`, when both manifests have them */
   readonly colorMaxDiff?: number;
-  /** files in the candidate folder that its manifest does not list (the model card, …) */
+  /** files in the candidate folder that its manifest (graph-files: the reference's) does not list */
   readonly unlisted: readonly string[];
   /** what was set to the reference's before the manifests were compared */
   readonly ignored: readonly string[];
@@ -207,11 +207,12 @@ export function comparePackages(
     const known = new Set([...ourList, 'manifest.json']);
     unlisted = present.filter((p) => !known.has(p));
   } else {
+    // the reference's files in the dtype folders the converter wrote; files it wrote that the
+    // reference does not list (graphs a packager drops) are listed, not compared
     const folders = new Set(present.map((p) => p.split('/')[0]));
-    paths = [
-      ...new Set([...present, ...theirList.filter((p) => folders.has(p.split('/')[0]) && p.includes('/'))]),
-    ].sort();
-    unlisted = [];
+    const theirs = new Set(theirList);
+    paths = theirList.filter((p) => p.includes('/') && folders.has(p.split('/')[0])).sort();
+    unlisted = present.filter((p) => !theirs.has(p));
   }
   const differences: { file: string; why: string }[] = [];
   for (const p of paths) {

@@ -67,6 +67,8 @@ export interface BenchRow {
   /** the converter's own report (node: --json), as printed */
   readonly converterReport?: unknown;
   readonly readOnceS?: number;
+  /** the model's packager step run on the package before the comparison (not timed) */
+  readonly finished?: string;
   readonly comparedAs?: 'package' | 'graph-files';
   readonly comparison?: Comparison;
 }
@@ -142,7 +144,9 @@ export function readOnce(files: readonly string[]): ReadOnce {
 
 /** The commit, and the converters' files changed since it (uncommitted work is measured too). */
 function treeState(): BenchReport['tree'] {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8' }).trim();
+  // porcelain lines start with a space for unstaged changes: no trim before splitting
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: REPO, encoding: 'utf8' }).replace(/\n$/, '');
   try {
     const converters = [
       'src/engine/convert',
@@ -154,7 +158,7 @@ function treeState(): BenchReport['tree'] {
       .split('\n')
       .filter(Boolean)
       .map((l) => l.slice(3));
-    return { commit: git('rev-parse', 'HEAD'), changed };
+    return { commit: git('rev-parse', 'HEAD').trim(), changed };
   } catch {
     return { commit: 'unknown (not a git checkout)', changed: [] };
   }
@@ -211,6 +215,14 @@ async function runOne(
       status: 'failed',
       why: `exit ${m.exitCode}: ${lastLine(m.stderr) || lastLine(m.stdout)}`,
     };
+  let finished: string | undefined;
+  if (spec.finish && cmd.writes === 'package') {
+    execFileSync(spec.finish.argv[0]!, [...spec.finish.argv.slice(1), out], {
+      cwd: spec.finish.cwd,
+      stdio: 'pipe',
+    });
+    finished = spec.finish.what;
+  }
   let converterReport: unknown;
   let converterBytesRead: number | undefined;
   if (converter === 'node') {
@@ -221,7 +233,15 @@ async function runOne(
     ignoreRevision: spec.ignoreRevision,
     scope: cmd.writes,
   });
-  return { ...base, status: 'ran', converterReport, converterBytesRead, comparedAs: cmd.writes, comparison };
+  return {
+    ...base,
+    status: 'ran',
+    converterReport,
+    converterBytesRead,
+    finished,
+    comparedAs: cmd.writes,
+    comparison,
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -26,6 +26,11 @@ export interface SourceSpec {
   readonly dtypes: readonly string[];
   /** the manifest's source.revision names the checkpoint folder's layout (ignored when comparing) */
   readonly ignoreRevision: boolean;
+  /**
+   * what the model's own packager adds to any converter's package before it is the shipped one
+   * (run after the converter, not timed; packages only)
+   */
+  readonly finish?: { readonly argv: readonly string[]; readonly cwd: string; readonly what: string };
   /** how to get what is missing, for the note under the table */
   readonly howTo: string;
 }
@@ -72,12 +77,17 @@ export function sourceSpecs(paths: Partial<Record<SourceName, Paths>> = {}): Sou
       name: 'shapes',
       what: 'the shapes model (trained from scratch), its shipped dtypes',
       checkpoint: at('shapes', 'checkpoint', join(REPO, 'tools/shapes/.work/checkpoint')),
-      templates: at('shapes', 'templates'),
+      templates: at('shapes', 'templates', join(REPO, 'templates/shapes')),
       reference: at('shapes', 'reference', join(REPO, 'public/models/shapes')),
       dtypes: shippedDtypes(join(REPO, 'public/models/shapes')),
       ignoreRevision: false,
+      finish: {
+        argv: [PYTHON, '-m', 'shapesworld.package', '--finish', '--out'],
+        cwd: join(REPO, 'tools/shapes'),
+        what: 'python -m shapesworld.package --finish (shared VQ graphs, defaults, examples)',
+      },
       howTo:
-        'its checkpoint (tools/shapes/.work/checkpoint) and templates made from it (--templates shapes=DIR)',
+        'python -m shapesworld.recover writes its checkpoint (tools/shapes/README.md); templates: templates/shapes or --templates shapes=DIR',
     },
   ];
 }

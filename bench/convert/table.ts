@@ -20,14 +20,15 @@ function seconds(s: number | undefined): string {
 function identity(row: BenchRow): string {
   const c = row.comparison;
   if (!c) return '–';
+  const after = row.finished ? ` (after ${row.finished})` : '';
   const what = row.comparedAs === 'graph-files' ? `graph files only (${c.files})` : `${c.files} files`;
   if (c.identical) {
     const ignored = c.ignored.length ? `; ${c.ignored.join(', ')} set aside` : '';
     const colours =
       c.colorMaxDiff !== undefined ? `; colours ≤ ${c.colorMaxDiff.toExponential(0)} apart` : '';
-    return `identical, ${what}${ignored}${colours}`;
+    return `identical${after}, ${what}${ignored}${colours}`;
   }
-  return `differs (${c.differing} of ${c.files}): first \`${c.firstDifference?.file}\`, ${c.firstDifference?.why}`;
+  return `differs${after} (${c.differing} of ${c.files}): first \`${c.firstDifference?.file}\`, ${c.firstDifference?.why}`;
 }
 
 export function markdownTable(report: BenchReport): string {

@@ -56,6 +56,13 @@ test.beforeAll(() => {
   // the node converter on the same checkpoint, named as the tab names it (after the folder)
   nodeOut = join(root, 'node', 'my-ckpt');
   const started = performance.now();
+  nodeConvert('my-ckpt', 'fp32', nodeOut);
+  nodeSeconds = (performance.now() - started) / 1000;
+  nodeConvert('reloaded', 'q8', join(root, 'node', 'reloaded'));
+});
+
+/** `npm run convert` (cli/convert.ts) on the single layout, the package named `name` as the tab names it. */
+function nodeConvert(name: string, dtype: string, out: string): void {
   execFileSync(
     'npx',
     [
@@ -64,19 +71,18 @@ test.beforeAll(() => {
       '--source',
       join(layouts, 'single'),
       '--dtype',
-      'fp32',
+      dtype,
       '--out',
-      nodeOut,
+      out,
       '--name',
-      'my-ckpt',
+      name,
       '--source-id',
-      'my-ckpt',
+      name,
       '--quiet',
     ],
     { stdio: 'pipe' },
   );
-  nodeSeconds = (performance.now() - started) / 1000;
-});
+}
 
 test.afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
@@ -159,6 +165,70 @@ async function snapshotAll(ui: EditorUi, page: Page) {
   return { snapshot: await ui.snapshot(), stored: await stored(page) };
 }
 
+/**
+ * The package stored under `name` is the node converter's in `nodeDir`, byte for byte: each
+ * stored file (by its sha256, with its verified mark), and the manifest but for the codebook
+ * colours (within COLOR_TOLERANCE). Returns its key.
+ */
+async function expectNodePackage(page: Page, name: string, nodeDir: string) {
+  // byte for byte the node converter's package: the manifest, and each stored file by its sha256
+  const nodeManifestText = readFileSync(join(nodeDir, 'manifest.json'), 'utf8');
+  const nodeManifest = JSON.parse(nodeManifestText) as {
+    files: { path: string; bytes: number; sha256: string }[];
+  };
+  for (const f of nodeManifest.files)
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(nodeDir, f.path)))
+        .digest('hex'),
+    ).toBe(f.sha256);
+  const inTab = await page.evaluate(async (name) => {
+    const models = await (await navigator.storage.getDirectory()).getDirectoryHandle('models');
+    for await (const [, handle] of (
+      models as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
+    ).entries()) {
+      if (handle.kind !== 'directory') continue;
+      const dir = handle as FileSystemDirectoryHandle;
+      const local = await dir.getFileHandle('local.json').catch(() => null);
+      if (!local) continue;
+      const record = JSON.parse(await (await local.getFile()).text()) as { url: string; name: string };
+      if (record.name !== name) continue;
+      const manifest = await (await (await dir.getFileHandle('manifest.json')).getFile()).text();
+      const files: Record<string, string> = {};
+      for (const f of (JSON.parse(manifest) as { files: { sha256: string }[] }).files) {
+        const bytes = await (await (await dir.getFileHandle(f.sha256)).getFile()).arrayBuffer();
+        files[f.sha256] = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)))
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join('');
+        await dir.getFileHandle(`${f.sha256}.verified`);
+      }
+      return { baseUrl: record.url, manifest, files };
+    }
+    throw new Error(`no stored package named ${name}`);
+  }, name);
+  // The manifest is the node converter's byte for byte but for the codebook colours: they come
+  // from a float32 VQ decode (onnxruntime-web's WASM kernels here, onnxruntime-node's there) whose
+  // sums differ in order, rounded to 6 decimals: within COLOR_TOLERANCE, as the node converter's
+  // own test holds them to the exporter's.
+  const colours = (text: string) => JSON.parse(text).codebook_colors as number[][];
+  const withoutColours = (text: string) => {
+    const at = text.indexOf('\n "codebook_colors": ');
+    const next = text.indexOf('\n "', at + 1);
+    return at < 0 || next < 0 ? text : text.slice(0, at) + text.slice(next);
+  };
+  expect(withoutColours(inTab.manifest)).toBe(withoutColours(nodeManifestText));
+  const [tabColours, nodeColours] = [colours(inTab.manifest), colours(nodeManifestText)];
+  expect(tabColours.length).toBe(nodeColours.length);
+  let worst = 0;
+  tabColours.forEach((rgb, i) =>
+    rgb.forEach((v, c) => (worst = Math.max(worst, Math.abs(v - nodeColours[i]![c]!)))),
+  );
+  console.log(`codebook colours: ${tabColours.length} codes, largest difference from node's ${worst}`);
+  expect(worst).toBeLessThanOrEqual(COLOR_TOLERANCE);
+  for (const f of nodeManifest.files) expect(inTab.files[f.sha256], f.path).toBe(f.sha256);
+  return inTab;
+}
+
 const instruction = 'make the circle blue';
 const settings: EditSettings = {
   ...fallbackEditOptions(),
@@ -223,61 +293,7 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   const model = (await ui.snapshot()).model!;
   expect(model.name).toBe('my-ckpt');
 
-  // byte for byte the node converter's package: the manifest, and each stored file by its sha256
-  const nodeManifestText = readFileSync(join(nodeOut, 'manifest.json'), 'utf8');
-  const nodeManifest = JSON.parse(nodeManifestText) as {
-    files: { path: string; bytes: number; sha256: string }[];
-  };
-  for (const f of nodeManifest.files)
-    expect(
-      createHash('sha256')
-        .update(readFileSync(join(nodeOut, f.path)))
-        .digest('hex'),
-    ).toBe(f.sha256);
-  const inTab = await page.evaluate(async (name) => {
-    const models = await (await navigator.storage.getDirectory()).getDirectoryHandle('models');
-    for await (const [, handle] of (
-      models as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
-    ).entries()) {
-      if (handle.kind !== 'directory') continue;
-      const dir = handle as FileSystemDirectoryHandle;
-      const local = await dir.getFileHandle('local.json').catch(() => null);
-      if (!local) continue;
-      const record = JSON.parse(await (await local.getFile()).text()) as { url: string; name: string };
-      if (record.name !== name) continue;
-      const manifest = await (await (await dir.getFileHandle('manifest.json')).getFile()).text();
-      const files: Record<string, string> = {};
-      for (const f of (JSON.parse(manifest) as { files: { sha256: string }[] }).files) {
-        const bytes = await (await (await dir.getFileHandle(f.sha256)).getFile()).arrayBuffer();
-        files[f.sha256] = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)))
-          .map((b) => b.toString(16).padStart(2, '0'))
-          .join('');
-        await dir.getFileHandle(`${f.sha256}.verified`);
-      }
-      return { baseUrl: record.url, manifest, files };
-    }
-    throw new Error(`no stored package named ${name}`);
-  }, 'my-ckpt');
-  // The manifest is the node converter's byte for byte but for the codebook colours: they come
-  // from a float32 VQ decode (onnxruntime-web's WASM kernels here, onnxruntime-node's there) whose
-  // sums differ in order, rounded to 6 decimals: within COLOR_TOLERANCE, as the node converter's
-  // own test holds them to the exporter's.
-  const colours = (text: string) => JSON.parse(text).codebook_colors as number[][];
-  const withoutColours = (text: string) => {
-    const at = text.indexOf('\n "codebook_colors": ');
-    const next = text.indexOf('\n "', at + 1);
-    return at < 0 || next < 0 ? text : text.slice(0, at) + text.slice(next);
-  };
-  expect(withoutColours(inTab.manifest)).toBe(withoutColours(nodeManifestText));
-  const [tabColours, nodeColours] = [colours(inTab.manifest), colours(nodeManifestText)];
-  expect(tabColours.length).toBe(nodeColours.length);
-  let worst = 0;
-  tabColours.forEach((rgb, i) =>
-    rgb.forEach((v, c) => (worst = Math.max(worst, Math.abs(v - nodeColours[i]![c]!)))),
-  );
-  console.log(`codebook colours: ${tabColours.length} codes, largest difference from node's ${worst}`);
-  expect(worst).toBeLessThanOrEqual(COLOR_TOLERANCE);
-  for (const f of nodeManifest.files) expect(inTab.files[f.sha256], f.path).toBe(f.sha256);
+  const inTab = await expectNodePackage(page, 'my-ckpt', nodeOut);
   expect((await stored(page)).converting).toEqual([]);
 
   // an edit with the converted package: the node engine's tokens on the node converter's package
@@ -338,15 +354,17 @@ test('Cancel mid-conversion leaves nothing that could be taken for a package; th
   expect(after.modelStatus).toBe('ready');
 });
 
-test('a reload mid-conversion offers to convert the folder again; choosing it converts from the start @wasm', async ({
+test('a reload mid-conversion offers to go on; choosing the folder again converts only the graphs not yet written, into the node converter’s package @wasm', async ({
   ui,
   page,
   context,
 }) => {
   await readyWithImage(ui);
+  // held at the last graph (transformer_step): the four before it are written whole
   const hold = await holdTemplate(context, 'q8/transformer_step.onnx');
   const dir = checkpointFolder('reloaded');
   await page.getByTestId('open-folder').setInputFiles(dir);
+  await expect(page.getByTestId('convert-dtype')).toHaveValue('q8');
   await page.getByTestId('convert-accept').click();
   await hold.reached;
   await expect(page.getByTestId('convert-status')).toContainText('converting');
@@ -355,17 +373,25 @@ test('a reload mid-conversion offers to convert the folder again; choosing it co
   await page.waitForFunction(() => window.__editmgt !== undefined);
   const offer = page.getByTestId('convert-interrupted');
   await expect(offer).toContainText(
-    'The conversion of reloaded to q8 stopped when the page was closed or reloaded. It cannot continue where it stopped',
+    'The conversion of reloaded to q8 stopped when the page was closed or reloaded, with 4 of 5 graphs written. Choose the folder reloaded again to go on from there',
   );
-  await expect(offer).toContainText('choose the folder reloaded again to convert it from the start');
   await expect(folderOptions(page)).toHaveCount(0);
   expect((await stored(page)).converting.length).toBe(1);
+
+  // the graph templates asked for from here on: only the graph not yet written
+  const graphTemplates: string[] = [];
+  await context.route('**/templates/tiny-random/**/*.onnx', async (route) => {
+    graphTemplates.push(new URL(route.request().url()).pathname.replace(/^.*\/templates\/tiny-random\//, ''));
+    await route.fallback();
+  });
   await page.getByTestId('open-folder').setInputFiles(dir);
   await page.getByTestId('convert-accept').click();
   await expect(page.getByTestId('model-badge')).toContainText('reloaded', { timeout: 90_000 });
+  expect(graphTemplates).toEqual(['q8/transformer_step.onnx']);
   await expect(offer).toHaveCount(0);
   expect((await stored(page)).converting).toEqual([]);
   await expect(folderOptions(page)).toHaveText(['reloaded (from a folder)']);
+  await expectNodePackage(page, 'reloaded', join(root, 'node', 'reloaded'));
 });
 
 test.describe('bad checkpoint folders: refused naming the file; the model, the image and the store as they were @wasm', () => {

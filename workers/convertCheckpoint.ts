@@ -308,28 +308,58 @@ export async function convertCheckpoint(
   progress.totalBytes = totalBytes;
   progress.tensorsTotal = tensors.total;
 
-  const jobName = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  const fingerprint = await sourceFingerprint(descriptor, source, signal);
+  const graphsTotal = Object.keys(manifest.dtypes[dtype]!.graphs).length;
+  // an unfinished conversion of the same folder, dtype and templates goes on from its finished graphs
+  const before = (await interruptedJobs(root)).find(
+    (j) =>
+      j.info.name === name &&
+      j.info.dtype === dtype &&
+      j.info.fingerprint === fingerprint &&
+      j.info.templates === templates.name,
+  );
+  const jobName = before?.info.job ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
-  const locked = new Promise<void>((r) => {
-    void navigator.locks.request(`${LOCK_PREFIX}${jobName}`, () => {
-      r();
-      return held;
+  const gotLock = await new Promise<boolean>((r) => {
+    void navigator.locks.request(`${LOCK_PREFIX}${jobName}`, { ifAvailable: true }, (lock) => {
+      r(lock !== null);
+      return lock ? held : undefined;
     });
   });
-  await locked;
+  if (!gotLock)
+    throw new FolderError(
+      `${name} is being converted in another tab already: wait for it there, or close that tab.`,
+    );
   const job = await root.getDirectoryHandle(jobName, { create: true });
   let baseUrl: string | null = null;
   let listedBefore = false;
   let writing = `${name}`;
   let writer: Awaited<ReturnType<typeof createStoreWriter>> | null = null;
   try {
-    const info: InterruptedConversion = { job: jobName, name, dtype, startedAt: Date.now() };
-    await writeSmallFile(job, 'job.json', new TextEncoder().encode(JSON.stringify(info)));
+    const info: JobInfo = before?.info ?? {
+      job: jobName,
+      name,
+      dtype,
+      startedAt: Date.now(),
+      fingerprint,
+      templates: templates.name,
+      graphs: {},
+      graphsDone: 0,
+      graphsTotal,
+    };
+    const saveInfo = () =>
+      writeSmallFile(
+        job,
+        'job.json',
+        new TextEncoder().encode(JSON.stringify({ ...info, graphsDone: Object.keys(info.graphs).length })),
+      );
+    await saveInfo();
+    let keptBytes = 0;
     const out = await createStoreWriter(job, (path, offset, length) => {
       writing = `${name} → ${path}`;
       tensors.wrote(path, offset, length);
-      progress.bytesWritten = out.written;
+      progress.bytesWritten = keptBytes + out.written;
       progress.tensorsDone = tensors.done;
       send();
     });
@@ -343,6 +373,25 @@ export async function convertCheckpoint(
       name,
       sourceId: name,
       decodeVq: decodeVqWith(out, manifest, options.modelBackend, signal),
+      resume: {
+        async done(d, graph) {
+          const files = info.graphs[`${d}/${graph}`];
+          if (!files) return null;
+          for (const f of files) {
+            const size = await out.size(f);
+            keptBytes += size;
+            tensors.wrote(f, 0, size);
+          }
+          return files;
+        },
+        async finished(d, graph, files) {
+          // on disk before the record says so: a graph recorded is a graph whole
+          out.closeAll();
+          info.graphs[`${d}/${graph}`] = [...files];
+          await saveInfo();
+        },
+      },
+
       signal,
       log: (line) => {
         if (/^[^/]+\/[^/]+$/.test(line)) progress.graph = line;
@@ -428,24 +477,64 @@ export async function convertCheckpoint(
   }
 }
 
+/** A job folder's record: what it converts, from which files, and the graphs written whole. */
+interface JobInfo extends InterruptedConversion {
+  fingerprint: string;
+  templates: string;
+  /** `<dtype>/<graph>` → the package files it wrote */
+  graphs: Record<string, string[]>;
+}
+
+/**
+ * What identifies the checkpoint's bytes without reading them: every file's path and size, and
+ * for files chosen on the page their modification times (a hub source's name holds its commit).
+ */
+async function sourceFingerprint(
+  descriptor: CheckpointDescriptor,
+  source: CheckpointSource,
+  signal?: AbortSignal,
+): Promise<string> {
+  const lines: string[] = [];
+  const modified = new Map(
+    descriptor.kind === 'files' ? descriptor.files.map((f) => [f.path, f.file.lastModified]) : [],
+  );
+  for (const path of await source.list(signal))
+    lines.push(`${path}\t${(await source.open(path, signal)).size}\t${modified.get(path) ?? ''}`);
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(lines.join('\n'))),
+  );
+  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** Job folders whose conversion no tab is running (a closed or reloaded tab left them). */
-export async function interruptedConversions(): Promise<InterruptedConversion[]> {
-  const root = await convertingRoot();
-  if (!root) return [];
+async function interruptedJobs(root: FileSystemDirectoryHandle): Promise<{ info: JobInfo }[]> {
   const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
-  const out: InterruptedConversion[] = [];
+  const out: { info: JobInfo }[] = [];
   for await (const [jobName, handle] of (
     root as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }
   ).entries()) {
     if (handle.kind !== 'directory' || held.has(`${LOCK_PREFIX}${jobName}`)) continue;
     const file = await fileIfExists(handle as FileSystemDirectoryHandle, 'job.json');
-    const info = file
-      ? ((await file.text().then(JSON.parse, () => null)) as InterruptedConversion | null)
-      : null;
-    if (info && typeof info.name === 'string') out.push({ ...info, job: jobName });
+    const info = file ? ((await file.text().then(JSON.parse, () => null)) as JobInfo | null) : null;
+    if (info && typeof info.name === 'string' && info.graphs && typeof info.graphs === 'object')
+      out.push({ info: { ...info, job: jobName, graphsDone: Object.keys(info.graphs).length } });
     else await root.removeEntry(jobName, { recursive: true }).catch(() => undefined);
   }
-  return out.sort((a, b) => a.startedAt - b.startedAt);
+  return out.sort((a, b) => a.info.startedAt - b.info.startedAt);
+}
+
+/** Conversions a closed or reloaded tab left unfinished. */
+export async function interruptedConversions(): Promise<InterruptedConversion[]> {
+  const root = await convertingRoot();
+  if (!root) return [];
+  return (await interruptedJobs(root)).map(({ info }) => ({
+    job: info.job,
+    name: info.name,
+    dtype: info.dtype,
+    startedAt: info.startedAt,
+    graphsDone: info.graphsDone,
+    graphsTotal: info.graphsTotal,
+  }));
 }
 
 /** Removes what an unfinished conversion wrote (never one still running). */

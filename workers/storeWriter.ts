@@ -2,9 +2,9 @@
  * The converter's output in the browser: a `PackageWriter` into a job folder of the Origin
  * Private File System outside the model store (`converting/<job>/files/<package path>`), so a
  * package being written is never listed, counted or opened. Writes go through sync access
- * handles (a few kept open, as the converter writes a graph's files in turn). `store()` then
- * moves each finished file into the model store under its sha256 with the verified mark, and the
- * job folder is removed; `discard()` removes it on any failure or cancel.
+ * handles (a few kept open, as the converter writes a graph's files in turn). The conversion
+ * (convertCheckpoint.ts) then moves each finished file into the model store, or removes the job
+ * folder on a failure or cancel.
  */
 import type { PackageWriter } from '../src/engine/internal';
 
@@ -93,6 +93,7 @@ export async function createStoreWriter(
     async createFile(path, size) {
       await fileHandle(path, true);
       const h = await sync(path);
+      h.truncate(0); // zeros throughout, also over what an interrupted run left
       h.truncate(size);
     },
     async writeAt(path, offset, bytes) {

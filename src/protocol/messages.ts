@@ -140,12 +140,19 @@ export interface ConvertProgress {
   elapsedMs: number;
 }
 
-/** A conversion a closed or reloaded tab left unfinished (its written files are kept until discarded). */
+/**
+ * A conversion a closed or reloaded tab left unfinished: its finished graphs' files are kept until
+ * it is discarded, and the next conversion of the same folder (same files, dtype and templates)
+ * goes on from them.
+ */
 export interface InterruptedConversion {
   job: string;
   name: string;
   dtype: Dtype;
   startedAt: number;
+  /** graphs written whole before it stopped (a conversion of the same folder goes on from there) */
+  graphsDone: number;
+  graphsTotal: number;
 }
 
 /**

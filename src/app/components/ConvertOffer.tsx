@@ -7,7 +7,8 @@ import { useActions, useEditor } from '../state/context';
 /**
  * A checkpoint folder opened from disk: what was found and what converting it makes (the offer),
  * then the conversion's progress by bytes and by tensor with an ETA, and Cancel. Also offers again
- * a conversion that a closed or reloaded tab left unfinished (it starts over from the folder).
+ * a conversion that a closed or reloaded tab left unfinished: choosing the folder again goes on
+ * from the graphs it had written.
  */
 export function ConvertOffer() {
   const convert = useEditor((s) => s.convert);
@@ -32,8 +33,11 @@ export function ConvertOffer() {
           {interrupted.map((i) => (
             <p key={i.job}>
               The conversion of <strong>{i.name}</strong> to {i.dtype} stopped when the page was closed or
-              reloaded. It cannot continue where it stopped (the browser does not keep access to the folder):
-              choose the folder {i.name} again to convert it from the start.{' '}
+              reloaded,{' '}
+              {i.graphsDone > 0
+                ? `with ${i.graphsDone} of ${i.graphsTotal} graphs written. Choose the folder ${i.name} again to go on from there`
+                : `before any graph was written. Choose the folder ${i.name} again to convert it from the start`}{' '}
+              (the browser does not keep access to a folder across a reload).{' '}
               <label className="button" htmlFor="open-folder" data-testid="convert-restart">
                 Choose {i.name} again…
               </label>{' '}

@@ -63,6 +63,15 @@ export interface ConvertOptions {
   readonly decodeVq: DecodeVq;
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
+  /**
+   * Resuming a conversion cut short: `done` gives the files a graph wrote in an earlier run with
+   * the same checkpoint, templates and writer's folder (the graph is then not converted again),
+   * or null; `finished` is told each graph's files once they are all written.
+   */
+  readonly resume?: {
+    done(dtype: string, graph: string): Promise<readonly string[] | null>;
+    finished(dtype: string, graph: string, files: readonly string[]): Promise<void>;
+  };
 }
 
 export interface ConvertResult {
@@ -288,20 +297,26 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
         throw new CheckpointError(
           `${templates.name}/${d}/${graph}.weights.json is the map of ${map.dtype}/${map.graph}`,
         );
+      const kept = await options.resume?.done(d, graph);
+      if (kept) {
+        log(`${d}/${graph} (kept from before)`);
+        written.push(...kept);
+        continue;
+      }
       log(`${d}/${graph}`);
       const readBefore = stats.bytesRead;
-      written.push(
-        ...(await applyWeightMap({
-          map,
-          templates,
-          templateFolder: d,
-          weights,
-          writer,
-          folder: d,
-          stats,
-          signal,
-        })),
-      );
+      const files = await applyWeightMap({
+        map,
+        templates,
+        templateFolder: d,
+        weights,
+        writer,
+        folder: d,
+        stats,
+        signal,
+      });
+      await options.resume?.finished(d, graph, files);
+      written.push(...files);
       phase(
         `${graph} (${d}) written, ${((stats.bytesRead - readBefore) / 1e6).toFixed(1)} MB of tensors read`,
       );

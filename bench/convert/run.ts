@@ -93,6 +93,8 @@ export interface BenchReport {
     readonly notRun?: string;
     /** how to provide what is missing */
     readonly howTo?: string;
+    /** the python applier's graph files against the node converter's package, when both ran */
+    readonly pythonVsNode?: Comparison;
   }[];
   readonly rows: readonly BenchRow[];
 }
@@ -333,6 +335,17 @@ export async function main(argv: string[]): Promise<number> {
           }`,
         );
         rows.push(row);
+      }
+      const ran = (c: ConverterName) =>
+        rows.some((r) => r.source === spec.name && r.converter === c && r.status === 'ran');
+      if (ran('node') && ran('python')) {
+        const entry = sourcesOut[sourcesOut.length - 1]!;
+        sourcesOut[sourcesOut.length - 1] = {
+          ...entry,
+          pythonVsNode: comparePackages(join(work, `${spec.name}-python`), join(work, `${spec.name}-node`), {
+            scope: 'graph-files',
+          }),
+        };
       }
     }
   } finally {

@@ -64,6 +64,16 @@ export function markdownTable(report: BenchReport): string {
     }`,
     ...sources,
     ...report.sources
+      .filter((s) => s.pythonVsNode)
+      .map((s) => {
+        const c = s.pythonVsNode!;
+        return `- ${s.source}: python's graph files against node's package: ${
+          c.identical
+            ? `identical (${c.files} files)`
+            : `differ (${c.differing} of ${c.files}): first \`${c.firstDifference?.file}\`, ${c.firstDifference?.why}`
+        }`;
+      }),
+    ...report.sources
       .filter((s) => s.notRun)
       .map((s) => `- ${s.source} (${s.what}): not run, ${s.notRun}; ${s.howTo ?? ''}`),
   ].join('\n');

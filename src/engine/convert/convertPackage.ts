@@ -369,14 +369,19 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
   let bytesWritten = 0;
   for (const path of [...written].sort(byParts)) {
     signal?.throwIfAborted();
-    const digest = await createStreamDigest();
-    for await (const block of writer.readBlocks(path, signal)) digest.update(block);
-    bytesWritten += digest.length;
+    let sum: { sha256: string; bytes: number };
+    if (writer.sha256) sum = await writer.sha256(path, signal);
+    else {
+      const digest = await createStreamDigest();
+      for await (const block of writer.readBlocks(path, signal)) digest.update(block);
+      sum = { sha256: digest.hex(), bytes: digest.length };
+    }
+    bytesWritten += sum.bytes;
     files.push(
       new Map<string, PyJson>([
         ['path', path],
-        ['bytes', pyInt(digest.length)],
-        ['sha256', digest.hex()],
+        ['bytes', pyInt(sum.bytes)],
+        ['sha256', sum.sha256],
       ]),
     );
   }

@@ -4,6 +4,7 @@
  * package is written, or removed by `discard()`; so no half-written folder is ever at the
  * package's path. An existing package at that path is replaced only on commit.
  */
+import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -79,6 +80,25 @@ export async function createPackageFolder(out: string): Promise<PackageFolder> {
       } finally {
         await h.close();
       }
+    },
+    async sha256(path, signal) {
+      await closeAll();
+      const hash = createHash('sha256');
+      const h = await open(full(path), 'r');
+      let bytes = 0;
+      try {
+        const buf = new Uint8Array(READ_BLOCK_BYTES);
+        for (;;) {
+          signal?.throwIfAborted();
+          const { bytesRead } = await h.read(buf, 0, buf.length, bytes);
+          if (bytesRead === 0) break;
+          hash.update(buf.subarray(0, bytesRead));
+          bytes += bytesRead;
+        }
+      } finally {
+        await h.close();
+      }
+      return { sha256: hash.digest('hex'), bytes };
     },
     async size(path) {
       return (await stat(full(path))).size;

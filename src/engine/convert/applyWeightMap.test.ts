@@ -1,9 +1,10 @@
 /**
  * applyWeightMap streams: a 512 × 1024 float32 weight (2 MiB) with 64 KiB row blocks is never
- * read in a piece larger than one block, and the streamed q4 (a transposed Linear weight),
- * float16 and transposed q8 bytes equal the encoders applied to the whole tensor at once; a
- * transposed float32 and float16 weight, and a reshaped one, stream too (odd sizes, blocks that end
- * inside a span of the transposed output) and give the whole-tensor bytes.
+ * read in a piece larger than one block nor written in one larger than a transpose span, and the
+ * streamed q4 (a transposed Linear weight), float16 and transposed q8 bytes equal the encoders
+ * applied to the whole tensor at once; a transposed float32 and float16 weight, and a reshaped
+ * one, stream too (odd sizes, blocks that end inside a span of the transposed output) and give
+ * the whole-tensor bytes.
  */
 import { describe, expect, it } from 'vitest';
 import { applyWeightMap, TRANSPOSE_SPAN_BLOCKS } from './applyWeightMap';
@@ -135,6 +136,12 @@ describe('applyWeightMap', () => {
     };
     const templates = memorySource('templates', { 'q4/g.onnx': new Uint8Array(16) });
     const writer = memoryWriter();
+    const writes: number[] = [];
+    const put = writer.writeAt.bind(writer);
+    writer.writeAt = async (path, offset, bytes) => {
+      writes.push(bytes.length);
+      await put(path, offset, bytes);
+    };
     await applyWeightMap({
       map,
       templates,
@@ -148,6 +155,8 @@ describe('applyWeightMap', () => {
     const tensorReads = reads.filter((r) => r > 1024); // not the header's
     expect(tensorReads.length).toBeGreaterThan(3 * ((N * K * 4) / BLOCK) - 1);
     expect(Math.max(...tensorReads)).toBeLessThanOrEqual(BLOCK);
+    // the transposed q8 values (512 KiB) are never held whole: written span by span
+    expect(Math.max(...writes)).toBeLessThanOrEqual(TRANSPOSE_SPAN_BLOCKS * BLOCK);
 
     const q4 = encodeQ4Columns(values, K, 'q4');
     const data = writer.files.get('q4/g.onnx.data')!;

@@ -10,7 +10,7 @@
  *   float32 / float16 / int8-row / token-table entries; q4 weights whose map transposes a 2-D
  *   tensor (the Linear weight's rows are MatMulNBits' columns); q8 weights, untransposed or
  *   transposed (two passes: the tensor's largest magnitude, then its int8 values; a transposed one
- *   holds its int8 result, one byte a value, until it is written); float32 and float16 entries
+ *   through spans, as below); float32 and float16 entries
  *   whose map only reshapes (the bytes keep their order); float32 and float16 entries whose map
  *   transposes a 2-D tensor (the fp32 and fp16 graphs' Linear weights): each block's encoded
  *   values are moved into a span of the transposed output, written when full (in one piece when
@@ -431,18 +431,12 @@ async function applyGroup(group: WeightMapEntry[], ctx: GroupContext): Promise<v
             }
             checkLength(values, at, ctx);
           } else {
-            // the int8 result is the source's transpose: held whole (one byte a value)
-            const [n, k] = info.shape as [number, number];
-            const outQ = new Int8Array(n * k);
-            for (const [r0, r1] of rowBlocks(rows0, rowElems0)) {
-              const q = encodeQ8(rounded(await readRows(r0, r1)), s);
-              for (let r = r0; r < r1; r++) {
-                const row = (r - r0) * k;
-                for (let c = 0; c < k; c++) outQ[c * n + r] = q[row + c]!;
-              }
-            }
-            await ctx.put(values, 0, new Uint8Array(outQ.buffer));
-            checkLength(values, outQ.length, ctx);
+            // the int8 result is the source's transpose: through spans, as the float ones
+            const at = await putTransposed(values, info.shape as [number, number], 1, ctx, readRows, (v) => {
+              const q = encodeQ8(rounded(v), s);
+              return new Uint8Array(q.buffer, q.byteOffset, q.length);
+            });
+            checkLength(values, at, ctx);
           }
         }
       } else {
@@ -479,11 +473,20 @@ function isTranspose2d(transforms: readonly Transform[], shape: readonly number[
   return transforms.length === 1 && t?.op === 'transpose' && shape.length === 2 && t.perm[0] === 1;
 }
 
+/** Bytes as values of their size (aligned: `bytes.byteOffset` a multiple of it). */
+function valuesOf(bytes: Uint8Array, valueBytes: 1 | 2 | 4): Uint8Array | Uint16Array | Uint32Array {
+  const n = bytes.length / valueBytes;
+  if (valueBytes === 1) return bytes;
+  return valueBytes === 2
+    ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
+    : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+}
+
 /** Row blocks of encoded bytes one span of Wᵀ's columns holds (the span's memory bound). */
 export const TRANSPOSE_SPAN_BLOCKS = 4;
 
 /**
- * A per-value encoding (`valueBytes` 2 or 4 a value) of Wᵀ [C, R] for a 2-D W [R, C] read by row
+ * A per-value encoding (`valueBytes` 1, 2 or 4 a value) of Wᵀ [C, R] for a 2-D W [R, C] read by row
  * blocks: each block is encoded as read, and its values are moved into a span of Wᵀ's columns
  * (R₀ ≤ r < R₁ of every output row). A full span is written in one piece when it holds all R
  * (a tensor whose encoding fits it), else as C pieces, one per output row. Holds one row block
@@ -492,7 +495,7 @@ export const TRANSPOSE_SPAN_BLOCKS = 4;
 async function putTransposed(
   e: WeightMapEntry,
   [rows, cols]: readonly [number, number],
-  valueBytes: 2 | 4,
+  valueBytes: 1 | 2 | 4,
   ctx: GroupContext,
   readRows: (r0: number, r1: number) => Promise<Float32Array>,
   encode: (v: Float32Array) => Uint8Array,
@@ -508,10 +511,7 @@ async function putTransposed(
     const s1 = Math.min(rows, s0 + spanRows);
     const width = s1 - s0;
     const out = span.subarray(0, width * cols * valueBytes);
-    const outValues =
-      valueBytes === 2
-        ? new Uint16Array(out.buffer, 0, width * cols)
-        : new Uint32Array(out.buffer, 0, width * cols);
+    const outValues = valuesOf(out, valueBytes);
     for (let r0 = s0; r0 < s1; r0 += blockRows) {
       const r1 = Math.min(s1, r0 + blockRows);
       let bytes = encode(await readRows(r0, r1));
@@ -520,12 +520,7 @@ async function putTransposed(
           `${ctx.graphWhere}: '${e.name}' encodes ${bytes.length} bytes for ${(r1 - r0) * cols} values of ${valueBytes} bytes`,
         );
       if (bytes.byteOffset % valueBytes !== 0) bytes = bytes.slice();
-      const n = (r1 - r0) * cols;
-      const values =
-        valueBytes === 2
-          ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
-          : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
-      transposeInto(values, r1 - r0, cols, outValues, width, r0 - s0);
+      transposeInto(valuesOf(bytes, valueBytes), r1 - r0, cols, outValues, width, r0 - s0);
     }
     if (width === rows) await ctx.put(e, 0, out);
     else

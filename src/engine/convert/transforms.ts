@@ -199,9 +199,10 @@ function strided(
  * A block of rows of a 2-D tensor, transposed into a band of another: for src [rows, cols]
  * (row-major), out[c · outStride + outColumn + r] = src[r · cols + c]. With outStride the whole
  * transposed tensor's row length and outColumn the block's first row, blocks fill Wᵀ band by band;
- * values are moved as they are (any typed array of one element size: float32 bits, float16 bits).
+ * values are moved as they are (any typed array of one element size: float32 bits, float16 bits,
+ * int8 bytes).
  */
-export function transposeInto<T extends Float32Array | Uint32Array | Uint16Array>(
+export function transposeInto<T extends Float32Array | Uint32Array | Uint16Array | Uint8Array>(
   src: T,
   rows: number,
   cols: number,

@@ -16,6 +16,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   readSync,
   rmSync,
   statSync,
@@ -86,6 +87,8 @@ export interface BenchReport {
   readonly sources: readonly {
     readonly source: SourceName;
     readonly what: string;
+    /** when, and on which tree, this source's rows were measured (they may come from an earlier run: --append) */
+    readonly measured: { readonly date: string; readonly tree: BenchReport['tree'] };
     readonly checkpoint?: string;
     readonly templates?: string;
     readonly reference?: string;
@@ -257,6 +260,7 @@ export async function main(argv: string[]): Promise<number> {
       templates: { type: 'string', multiple: true, default: [] },
       reference: { type: 'string', multiple: true, default: [] },
       keep: { type: 'string' },
+      append: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -264,7 +268,8 @@ export async function main(argv: string[]): Promise<number> {
   if (values.help) {
     console.log(
       'npm run convert:bench -- [--json FILE] [--sources tiny,reduced,fullsize,shapes] [--converters node,python]\n' +
-        '  [--checkpoint SOURCE=DIR] [--templates SOURCE=DIR] [--reference SOURCE=DIR] [--keep DIR]',
+        '  [--checkpoint SOURCE=DIR] [--templates SOURCE=DIR] [--reference SOURCE=DIR] [--keep DIR]\n' +
+        "  [--append FILE]  keep FILE's rows for the sources this run leaves out",
     );
     return 0;
   }
@@ -291,13 +296,14 @@ export async function main(argv: string[]): Promise<number> {
     rows: [],
   };
   const sourcesOut = report.sources as BenchReport['sources'][number][];
+  const measured = { date: report.date, tree: report.tree };
   const rows = report.rows as BenchRow[];
   try {
     for (const spec of sourceSpecs(paths).filter((s) => sources.includes(s.name))) {
       const notRun = missing(spec);
       if (notRun) {
         log(`${spec.name}: not run: ${notRun}`);
-        sourcesOut.push({ source: spec.name, what: spec.what, notRun, howTo: spec.howTo });
+        sourcesOut.push({ source: spec.name, what: spec.what, measured, notRun, howTo: spec.howTo });
         for (const converter of converters)
           rows.push({ source: spec.name, converter, status: 'not run', why: notRun });
         continue;
@@ -306,7 +312,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!checkpoint) {
         if (!existsSync(PYTHON)) {
           const why = `the exporter's Python, which makes the tiny checkpoint, is missing (${PYTHON}): npm run export:setup`;
-          sourcesOut.push({ source: spec.name, what: spec.what, notRun: why });
+          sourcesOut.push({ source: spec.name, what: spec.what, measured, notRun: why });
           for (const converter of converters)
             rows.push({ source: spec.name, converter, status: 'not run', why });
           continue;
@@ -320,6 +326,7 @@ export async function main(argv: string[]): Promise<number> {
       sourcesOut.push({
         source: spec.name,
         what: spec.what,
+        measured,
         checkpoint,
         templates: spec.templates,
         reference: spec.reference,
@@ -350,6 +357,18 @@ export async function main(argv: string[]): Promise<number> {
     }
   } finally {
     if (!values.keep) rmSync(work, { recursive: true, force: true });
+  }
+  if (values.append) {
+    const earlier = JSON.parse(readFileSync(values.append, 'utf8')) as BenchReport;
+    const kept = earlier.sources
+      .filter((x) => !sources.includes(x.source))
+      .map((x) => ({ ...x, measured: x.measured ?? { date: earlier.date, tree: earlier.tree } }));
+    sourcesOut.push(...kept);
+    rows.push(...earlier.rows.filter((r) => !sources.includes(r.source)));
+    const order = (n: SourceName) => SOURCE_NAMES.indexOf(n);
+    sourcesOut.sort((a, b) => order(a.source) - order(b.source));
+    rows.sort((a, b) => order(a.source) - order(b.source));
+    log(`kept ${kept.length} sources' rows from ${values.append}`);
   }
   if (values.json) {
     writeFileSync(values.json, `${JSON.stringify(report, null, 1)}\n`);

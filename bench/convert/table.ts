@@ -57,11 +57,14 @@ export function markdownTable(report: BenchReport): string {
     ...head,
     ...lines,
     '',
-    `${report.date}, ${report.machine.cpus} × ${report.machine.cpuModel}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${report.machine.node}; commit ${report.tree.commit.slice(0, 7)}${
-      report.tree.changed.length
-        ? ` with ${report.tree.changed.length} converter files changed in the working tree`
-        : ''
-    }`,
+    `${report.machine.cpus} × ${report.machine.cpuModel}, ${(report.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${report.machine.node}`,
+    ...report.sources.map((s) => {
+      const m = s.measured ?? { date: report.date, tree: report.tree };
+      const changed = m.tree.changed.length
+        ? ` with ${m.tree.changed.length} converter files changed in the working tree`
+        : '';
+      return `- ${s.source} measured ${m.date} at commit ${m.tree.commit.slice(0, 7)}${changed}`;
+    }),
     ...sources,
     ...report.sources
       .filter((s) => s.pythonVsNode)

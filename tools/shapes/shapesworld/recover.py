@@ -69,41 +69,44 @@ def _stored_values(package: Path, dtype: str, graph: str, entry: dict) -> np.nda
     return np.frombuffer(data, dtype="<f4").reshape(entry["shape"])
 
 
-def read_tensors(package: Path, templates: Path, shapes: dict[str, dict[str, tuple[int, ...]]]) -> dict:
-    """{subfolder: {tensor: float32 array}} for every tensor an fp32 graph of ``package`` reads
-    (``shapes``: the checkpoint's tensor shapes, by subfolder)."""
+def map_entries(templates: Path, graph: str) -> list[dict]:
+    """The fp32 map's entries of ``graph`` that hold a checkpoint tensor (one source each)."""
+    weight_map = json.loads((templates / "fp32" / f"{graph}.weights.json").read_text())
+    out = []
+    for e in weight_map["entries"]:
+        if "sources" not in e:
+            continue  # a constant of the config
+        if len(e["sources"]) != 1:
+            raise RecoverError(f"fp32/{graph}: entry {e['name']} has {len(e['sources'])} sources")
+        out.append(e)
+    return out
+
+
+def scatter(pairs, shapes: dict[str, dict[str, tuple[int, ...]]]) -> dict:
+    """{subfolder: {tensor: float32 array}} from (graph, map entry, stored values) triples: each
+    entry's values put back where its transforms took them from. A tensor that several entries
+    hold must agree in all of them, and every one of its values must be held."""
     values: dict[str, dict[str, np.ndarray]] = {s: {} for s in shapes}
     filled: dict[str, dict[str, np.ndarray]] = {s: {} for s in shapes}
-    manifest = json.loads((package / "manifest.json").read_text())
-    for graph in GRAPHS:
-        entry = manifest["dtypes"]["fp32"]["graphs"][graph]
-        if entry["file"] != f"fp32/{graph}.onnx":
-            raise RecoverError(f"{package}/manifest.json: fp32 {graph} is {entry['file']}")
-        weight_map = json.loads((templates / "fp32" / f"{graph}.weights.json").read_text())
-        for e in weight_map["entries"]:
-            if "sources" not in e:
-                continue  # a constant of the config
-            if len(e["sources"]) != 1:
-                raise RecoverError(f"fp32/{graph}: entry {e['name']} has {len(e['sources'])} sources")
-            src = e["sources"][0]
-            sub, name = src["subfolder"], src["tensor"]
-            if name not in shapes.get(sub, {}):
-                raise RecoverError(f"fp32/{graph}: entry {e['name']} reads {sub}/{name}, which the model does not have")
-            shape = shapes[sub][name]
-            index = _transformed_indices(shape, e.get("transforms", []))
-            stored = _stored_values(package, "fp32", graph, e)
-            if index.shape != stored.shape:
-                raise RecoverError(f"fp32/{graph}: entry {e['name']} holds {stored.shape}, its map gives {index.shape}")
-            if name not in values[sub]:
-                values[sub][name] = np.zeros(int(np.prod(shape, dtype=np.int64)), np.float32)
-                filled[sub][name] = np.zeros(values[sub][name].size, bool)
-            flat, seen = values[sub][name], filled[sub][name]
-            index, stored = index.reshape(-1), stored.reshape(-1)
-            again = seen[index]
-            if again.any() and not np.array_equal(flat[index][again].view("<u4"), stored[again].view("<u4")):
-                raise RecoverError(f"{sub}/{name}: the graphs that read it hold different values")
-            flat[index] = stored
-            seen[index] = True
+    for graph, e, stored in pairs:
+        src = e["sources"][0]
+        sub, name = src["subfolder"], src["tensor"]
+        if name not in shapes.get(sub, {}):
+            raise RecoverError(f"fp32/{graph}: entry {e['name']} reads {sub}/{name}, which the model does not have")
+        shape = shapes[sub][name]
+        index = _transformed_indices(shape, e.get("transforms", []))
+        if index.shape != stored.shape:
+            raise RecoverError(f"fp32/{graph}: entry {e['name']} holds {stored.shape}, its map gives {index.shape}")
+        if name not in values[sub]:
+            values[sub][name] = np.zeros(int(np.prod(shape, dtype=np.int64)), np.float32)
+            filled[sub][name] = np.zeros(values[sub][name].size, bool)
+        flat, seen = values[sub][name], filled[sub][name]
+        index, stored = index.reshape(-1), np.asarray(stored, np.float32).reshape(-1)
+        again = seen[index]
+        if again.any() and not np.array_equal(flat[index][again].view("<u4"), stored[again].view("<u4")):
+            raise RecoverError(f"{sub}/{name}: the graphs that read it hold different values")
+        flat[index] = stored
+        seen[index] = True
     out = {}
     for sub, tensors in values.items():
         out[sub] = {}
@@ -115,8 +118,24 @@ def read_tensors(package: Path, templates: Path, shapes: dict[str, dict[str, tup
     return out
 
 
-def recover(out: Path, package: Path = PACKAGE, templates: Path = TEMPLATES, log=print) -> dict:
-    """Write the checkpoint into ``out``; returns {"read": n, "zeros": [subfolder/tensor, …]}."""
+def read_tensors(package: Path, templates: Path, shapes: dict[str, dict[str, tuple[int, ...]]]) -> dict:
+    """{subfolder: {tensor: float32 array}} for every tensor an fp32 graph of ``package`` reads
+    (``shapes``: the checkpoint's tensor shapes, by subfolder)."""
+    manifest = json.loads((package / "manifest.json").read_text())
+    pairs = []
+    for graph in GRAPHS:
+        entry = manifest["dtypes"]["fp32"]["graphs"][graph]
+        if entry["file"] != f"fp32/{graph}.onnx":
+            raise RecoverError(f"{package}/manifest.json: fp32 {graph} is {entry['file']}")
+        for e in map_entries(templates, graph):
+            pairs.append((graph, e, _stored_values(package, "fp32", graph, e)))
+    return scatter(pairs, shapes)
+
+
+def recover(out: Path, package: Path = PACKAGE, templates: Path = TEMPLATES, log=print, reader=read_tensors) -> dict:
+    """Write the checkpoint into ``out``; returns {"read": n, "zeros": [subfolder/tensor, …]}.
+    ``reader(package, templates, shapes)`` gives the tensors (``read_tensors``: a package in the
+    templates' graph layout)."""
     import torch
     from tokenizers import Tokenizer
 
@@ -141,7 +160,7 @@ def recover(out: Path, package: Path = PACKAGE, templates: Path = TEMPLATES, log
             "vqvae": vq.build_vq().state_dict(),
         }
         shapes = {sub: {k: tuple(v.shape) for k, v in states[key].items()} for sub, key in SUBFOLDERS.items()}
-        read = read_tensors(package, templates, shapes)
+        read = reader(package, templates, shapes)
         zeros, count = [], 0
         for sub, key in SUBFOLDERS.items():
             for name, t in states[key].items():

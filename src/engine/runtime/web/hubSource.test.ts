@@ -14,7 +14,7 @@ import { hubRepoKind } from '../../hub/hubRepo';
 import { HubError } from '../../hub/hubRules';
 import { startHubServer } from '../node/convert/testing/hubServer';
 import type { HubServer } from '../node/convert/testing/hubServer';
-import { webHubSource } from './hubSource';
+import { hubHeaders, webHubSource } from './hubSource';
 import type { WebHubOptions } from './hubSource';
 
 const TINY = fileURLToPath(new URL('../../../../public/models/tiny-random/', import.meta.url));
@@ -176,5 +176,22 @@ describe('web hub source', () => {
     const ranges = s.requests.filter((r) => r.server === 'storage').map((r) => r.headers.range);
     expect(ranges[0]).toBe('bytes=0-7999');
     expect(ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-7999$/);
+  });
+});
+
+describe('hubHeaders (the package download of a gated repository)', () => {
+  it('adds the token for the hub origin only, and nothing without a token', () => {
+    const headers = hubHeaders({ origin: 'https://huggingface.co', token: ` ${TOKEN} ` });
+    expect(headers('https://huggingface.co/o/r/resolve/abc/manifest.json')).toEqual({
+      Authorization: `Bearer ${TOKEN}`,
+    });
+    expect(headers('https://cas-bridge.xethub.hf.co/xet/abc?sig=1')).toEqual({});
+    expect(headers('https://huggingface.co.evil.example/o/r')).toEqual({});
+    expect(headers('http://huggingface.co/o/r')).toEqual({});
+    expect(headers('not a url')).toEqual({});
+    expect(hubHeaders(undefined)('https://huggingface.co/x')).toEqual({});
+    expect(hubHeaders({ origin: 'https://huggingface.co', token: '  ' })('https://huggingface.co/x')).toEqual(
+      {},
+    );
   });
 });

@@ -17,7 +17,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
@@ -94,6 +103,13 @@ function checkpointFolder(name: string, layout = 'single', change?: (dir: string
   cpSync(join(layouts, layout), dir, { recursive: true });
   change?.(dir);
   return dir;
+}
+
+/** Every file under `dir`, as `/`-separated paths relative to it. */
+function listFiles(dir: string, rel = ''): string[] {
+  return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(dir, `${rel}${e.name}/`) : [`${rel}${e.name}`],
+  );
 }
 
 type Listing = { entries(): AsyncIterable<[string, FileSystemHandle]> };
@@ -322,6 +338,57 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   expect(browser.dtype).toBe('fp32');
   expect(browser.steps.length).toBe(settings.steps);
   expect(browser.steps).toEqual(nodeSteps);
+});
+
+test('a checkpoint folder dropped on the page is offered and converted the same way @wasm', async ({
+  ui,
+  page,
+}) => {
+  await readyWithImage(ui);
+  const dir = checkpointFolder('dropped-ckpt');
+  const files = listFiles(dir).map((path) => ({
+    path,
+    b64: readFileSync(join(dir, path)).toString('base64'),
+  }));
+  // A real folder drag cannot be made from a script: the drop's item hands over a real directory
+  // handle (an OPFS folder holding the checkpoint), as Chromium's item does for a folder.
+  await page.evaluate(async (files) => {
+    const root = await navigator.storage.getDirectory();
+    const dropped = await (
+      await root.getDirectoryHandle('drop-test', { create: true })
+    ).getDirectoryHandle('dropped-ckpt', { create: true });
+    for (const { path, b64 } of files) {
+      const parts = path.split('/');
+      let d = dropped;
+      for (const part of parts.slice(0, -1)) d = await d.getDirectoryHandle(part, { create: true });
+      const w = await (await d.getFileHandle(parts.at(-1)!, { create: true })).createWritable();
+      await w.write(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+      await w.close();
+    }
+    const item = {
+      kind: 'file',
+      type: '',
+      webkitGetAsEntry: () => ({ isDirectory: true, isFile: false, name: dropped.name }),
+      getAsFileSystemHandle: () => Promise.resolve(dropped),
+      getAsFile: () => null,
+    };
+    const data = { types: ['Files'], files: [], items: { length: 1, 0: item } };
+    const drop = new Event('drop', { bubbles: true, cancelable: true });
+    Object.defineProperty(drop, 'dataTransfer', { value: data });
+    document.body.dispatchEvent(drop);
+  }, files);
+  try {
+    await expect(page.getByTestId('convert-offer')).toContainText('dropped-ckpt is a checkpoint');
+    await page.getByTestId('convert-accept').click();
+    await expect(page.getByTestId('model-badge')).toContainText('dropped-ckpt', { timeout: 90_000 });
+    await expect(ui.notice).toContainText('Converted dropped-ckpt to q8');
+    expect((await ui.snapshot()).image).not.toBeNull();
+  } finally {
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      await root.removeEntry('drop-test', { recursive: true });
+    });
+  }
 });
 
 test('Cancel mid-conversion leaves nothing that could be taken for a package; the model and image stay @wasm', async ({

@@ -545,3 +545,11 @@ export async function discardConversion(jobName: string): Promise<void> {
   if (held.has(`${LOCK_PREFIX}${jobName}`)) return;
   await root.removeEntry(jobName, { recursive: true }).catch(() => undefined);
 }
+
+/** Removes every conversion no tab is running (the model cache cleared). */
+export async function discardInterruptedConversions(): Promise<void> {
+  const root = await convertingRoot();
+  if (!root) return;
+  for (const { info } of await interruptedJobs(root))
+    await root.removeEntry(info.job, { recursive: true }).catch(() => undefined);
+}

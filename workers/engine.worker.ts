@@ -24,6 +24,7 @@ import { FolderError, importFolder } from './folderImport';
 import {
   convertCheckpoint,
   discardConversion,
+  discardInterruptedConversions,
   inspectCheckpoint,
   interruptedConversions,
 } from './convertCheckpoint';
@@ -437,6 +438,7 @@ async function handleProduct(req: ProductRequest): Promise<void> {
       return;
     case 'clearCache':
       await clearCache();
+      await discardInterruptedConversions();
       reply({ type: 'done', id: req.id });
       return;
     case 'cancel':

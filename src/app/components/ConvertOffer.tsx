@@ -22,9 +22,11 @@ export function ConvertOffer() {
     checkInterruptedConversions,
     discardInterrupted,
   } = useActions();
+  // asked again whenever the store changes (a cleared cache removes them too)
+  const cache = useEditor((s) => s.cache);
   useEffect(() => {
     if (hydrated) void checkInterruptedConversions();
-  }, [hydrated, checkInterruptedConversions]);
+  }, [hydrated, cache, checkInterruptedConversions]);
 
   return (
     <>

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parsePyJson, pyFloat, pyJsonText } from './pyJson';
-import { applyTransforms, transformedShape, transposeInto } from './transforms';
+import { applyTransforms, GATHER_COPY_RUN, transformedShape, transposeInto } from './transforms';
 import type { Transform } from './transforms';
 
 const X = { data: Float32Array.from({ length: 24 }, (_, i) => i), shape: [2, 3, 4] };
@@ -86,6 +86,22 @@ describe('transposeInto (a transpose in row blocks)', () => {
 
   it('refuses a block that does not fit', () => {
     expect(() => transposeInto(new Uint16Array(6), 2, 3, new Uint16Array(6), 2, 1)).toThrow(/does not fit/);
+  });
+});
+
+describe('gather, runs copied value by value and as blocks', () => {
+  it('takes the same values either way', () => {
+    for (const inner of [1, 2, GATHER_COPY_RUN - 1, GATHER_COPY_RUN, GATHER_COPY_RUN + 3]) {
+      const shape = [3, 4, inner];
+      const x = { data: Float32Array.from({ length: 12 * inner }, (_, i) => i * 1.5), shape };
+      const y = applyTransforms(x, [{ op: 'gather', axis: 1, indices: [3, -4, 1] }], 'test');
+      expect(y.shape).toEqual([3, 3, inner]);
+      const expected: number[] = [];
+      for (let a = 0; a < 3; a++)
+        for (const p of [3, 0, 1])
+          for (let i = 0; i < inner; i++) expected.push(((a * 4 + p) * inner + i) * 1.5);
+      expect([...y.data]).toEqual(expected);
+    }
   });
 });
 

@@ -71,6 +71,9 @@ interface Plan {
   readonly run: (out: Float32Array, src: Float32Array) => void;
 }
 
+/** Values a gather copies one by one below this run length, and as one block from it on. */
+export const GATHER_COPY_RUN = 64;
+
 function fail(where: string, why: string): never {
   throw new CheckpointError(`${where}: ${why}`);
 }
@@ -119,6 +122,15 @@ function plan(shape: readonly number[], t: Transform, where: string): Plan {
         shape: out,
         run: (o, s) => {
           let w = 0;
+          // short runs (a convolution kernel's taps) value by value: a view per run costs more
+          if (inner < GATHER_COPY_RUN) {
+            for (let a = 0; a < outer; a++)
+              for (let q = 0; q < picks.length; q++) {
+                const from = (a * n + picks[q]!) * inner;
+                for (let i = 0; i < inner; i++) o[w++] = s[from + i]!;
+              }
+            return;
+          }
           for (let a = 0; a < outer; a++)
             for (const p of picks) {
               const from = (a * n + p) * inner;

@@ -340,7 +340,7 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   expect(browser.steps).toEqual(nodeSteps);
 });
 
-test('a checkpoint folder dropped on the page is offered and converted the same way @wasm', async ({
+test('a checkpoint folder dropped on the page is offered, converted the same way, and edits on the project's backend (on WebGPU the VQ decode ran on WASM in between)', async ({
   ui,
   page,
 }) => {
@@ -381,8 +381,15 @@ test('a checkpoint folder dropped on the page is offered and converted the same 
     await expect(page.getByTestId('convert-offer')).toContainText('dropped-ckpt is a checkpoint');
     await page.getByTestId('convert-accept').click();
     await expect(page.getByTestId('model-badge')).toContainText('dropped-ckpt', { timeout: 90_000 });
-    await expect(ui.notice).toContainText('Converted dropped-ckpt to q8');
+    // the dtype the app loads on the backend: q8 on WASM, q4 (or q4f16 with shader-f16) on WebGPU
+    await expect(ui.notice).toContainText(
+      ui.backendChoice === 'wasm' ? 'Converted dropped-ckpt to q8' : /Converted dropped-ckpt to q4(f16)? /,
+    );
     expect((await ui.snapshot()).image).not.toBeNull();
+    await ui.setSteps(2);
+    await ui.edit('make it red');
+    await ui.waitForDone();
+    expect((await ui.snapshot()).model?.backend).toBe(ui.backendChoice);
   } finally {
     await page.evaluate(async () => {
       const root = await navigator.storage.getDirectory();

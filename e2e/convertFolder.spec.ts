@@ -340,7 +340,7 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   expect(browser.steps).toEqual(nodeSteps);
 });
 
-test('a checkpoint folder dropped on the page is offered, converted the same way, and edits on the project's backend (on WebGPU the VQ decode ran on WASM in between)', async ({
+test('a checkpoint folder dropped on the page is offered, converted the same way, and edits on the project’s backend (on WebGPU the VQ decode ran on WASM in between)', async ({
   ui,
   page,
 }) => {

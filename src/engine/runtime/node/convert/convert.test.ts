@@ -35,7 +35,11 @@ import { parsePyJson, pyJsonText } from '../../../convert/pyJson';
 import type { PyObject } from '../../../convert/pyJson';
 import { writeSafetensors } from '../../../convert/testing/safetensorsWriter';
 import type { TensorToWrite } from '../../../convert/testing/safetensorsWriter';
+import { convertPackage } from '../../../convert/convertPackage';
+import type { DecodeVq } from '../../../convert/convertPackage';
 import { convertFolder } from './convertFolder';
+import { folderSource } from './folderSource';
+import { createPackageFolder } from './packageFolder';
 import { startHubServer } from './testing/hubServer';
 import { makeLayouts } from './testing/layouts';
 
@@ -178,6 +182,41 @@ describe('convert: every layout of the tiny checkpoint gives the shipped package
       expect(pyJsonText(ours)).toBe(readFileSync(join(rounded, 'manifest.json'), 'utf8'));
     }
   }, 180_000);
+
+  it('codebook colours: a decode that hands each grid to onGrid and one that returns all grids agree', async () => {
+    need();
+    // stand-in pixels (a pattern, not a decode): this is about how the converter takes them
+    const decode =
+      (each: boolean): DecodeVq =>
+      async ({ grids, tokenGrid, onGrid }) => {
+        const [height, width] = [tokenGrid[0] * 4, tokenGrid[1] * 4];
+        const one = 3 * height * width;
+        const all = Float32Array.from({ length: grids * one }, (_, i) => ((i * 7919) % 1009) / 1009);
+        if (!each) return { pixels: all, height, width };
+        for (let m = 0; m < grids; m++) onGrid!(all.subarray(m * one, (m + 1) * one), height, width);
+        return { pixels: new Float32Array(0), height: 0, width: 0 };
+      };
+    const colors: unknown[] = [];
+    for (const each of [false, true]) {
+      const folder = await createPackageFolder(join(root, 'grids', String(each)));
+      try {
+        const result = await convertPackage({
+          source: folderSource(join(layouts, 'single')),
+          templates: folderSource(TEMPLATES),
+          writer: folder,
+          dtypes: ['q4'],
+          name: 'tiny-random',
+          decodeVq: decode(each),
+        });
+        colors.push((result.manifest as { codebook_colors: unknown }).codebook_colors);
+      } finally {
+        await folder.discard();
+      }
+    }
+    expect((colors[0] as unknown[]).length).toBe(64);
+    expect(colors[1]).toEqual(colors[0]);
+    expect(colors[0]).not.toEqual(Array.from({ length: 64 }, () => [0, 0, 0]));
+  }, 120_000);
 
   it('hf: a sharded checkpoint on a local hub gives the same files, its revision the commit', async () => {
     need();

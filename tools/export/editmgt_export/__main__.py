@@ -81,6 +81,16 @@ def cmd_convert(args):
     print(f"wrote {args.out}")
 
 
+def parse_narrow_llm(text: str):
+    if text in ("auto", "off"):
+        return None if text == "off" else text
+    try:
+        width, rows = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise ExportError(f"--narrow-llm {text!r}: expected auto, off or WIDTH:ROWS (e.g. 96:512)") from None
+    return width, rows
+
+
 def cmd_template(args):
     from .template import build_templates
 
@@ -93,6 +103,7 @@ def cmd_template(args):
         chunk_bytes=args.chunk_bytes,
         attention_blocks=blocks,
         graph_dtypes=parse_graph_dtypes(args.graph_dtype),
+        narrow_llm=parse_narrow_llm(args.narrow_llm),
     )
     print(f"wrote {args.out}")
 
@@ -204,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("--chunk-bytes", type=int, default=None, help="external-data chunk size (default 1 GiB)")
     tp.add_argument("--attention-blocks", default=None)
     tp.add_argument("--graph-dtype", default=None, metavar="DTYPE:GRAPH=COMPUTE,...")
+    tp.add_argument(
+        "--narrow-llm",
+        default="auto",
+        metavar="auto|off|WIDTH:ROWS",
+        help="export Gemma with a narrow MLP and table, then widen its q4 graph (auto: where it is large and only q4 is asked)",
+    )
     tp.set_defaults(fn=cmd_template)
     r = sub.add_parser("relayout", help="move an existing package's graph weights into external-data chunks")
     r.add_argument("package")

@@ -187,7 +187,12 @@ def _zeros(shape, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _structure(
-    build, folder: Path, names=None, allowed_missing: tuple[str, ...] = (), ignored: tuple[str, ...] = ()
+    build,
+    folder: Path,
+    names=None,
+    allowed_missing: tuple[str, ...] = (),
+    ignored: tuple[str, ...] = (),
+    build_instead=None,
 ) -> torch.nn.Module:
     """The model ``build()`` makes, checked against the tensor names and shapes the checkpoint
     subfolder stores (headers only; ``names`` maps stored names to the module's), with parameters
@@ -215,6 +220,9 @@ def _structure(
     ]
     if missing:
         raise ExportError(f"{folder.name}: checkpoint lacks tensor '{missing[0]}' {tuple(expected[missing[0]].shape)}")
+    if build_instead is not None:  # checked against the checkpoint's config; another one is built
+        with _parameters_on_meta():
+            model = build_instead()
     made: dict[int, torch.nn.Parameter] = {}  # tied parameters stay one parameter
     for module in model.modules():
         for name, param in list(module._parameters.items()):
@@ -222,6 +230,8 @@ def _structure(
                 continue
             if id(param) not in made:
                 made[id(param)] = torch.nn.Parameter(_zeros(tuple(param.shape), param.dtype), requires_grad=False)
+                # the exporter serialises such a weight as zeros without reading it (onnx_export)
+                made[id(param)].structure_zeros = True
             module._parameters[name] = made[id(param)]
     return model.eval()
 
@@ -249,14 +259,21 @@ def _load_clip(folder: Path, dtype: torch.dtype = TEXT_DTYPE, weights: bool = Tr
     return model.eval()
 
 
-def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE, weights: bool = True):
+def _load_llm(folder: Path, dtype: torch.dtype = TEXT_DTYPE, weights: bool = True, overrides: dict | None = None):
     from transformers import AutoConfig, AutoModelForCausalLM
 
     config = AutoConfig.from_pretrained(folder)
     if not weights:
         tied = ("lm_head.weight",) if getattr(config, "tie_word_embeddings", True) else ()
         names = gemma_module_names(list(tensor_files(folder)))
-        return _structure(lambda: AutoModelForCausalLM.from_config(config, dtype=dtype), folder, names, tied)
+        instead = None
+        if overrides:
+            narrow = AutoConfig.from_pretrained(folder, **overrides)
+            instead = lambda: AutoModelForCausalLM.from_config(narrow, dtype=dtype)  # noqa: E731
+        build = lambda: AutoModelForCausalLM.from_config(config, dtype=dtype)  # noqa: E731
+        return _structure(build, folder, names, tied, build_instead=instead)
+    if overrides:
+        raise ExportError("another Gemma config is built only without the weights (weights=False)")
     model = AutoModelForCausalLM.from_config(config, dtype=dtype)
     tensors = read_tensors(folder)
     names = gemma_module_names(list(tensors))
@@ -310,11 +327,15 @@ def resolve_source(source: str, cache_dir: Path | None = None) -> Path:
         ) from None
 
 
-def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE, weights: bool = True) -> Checkpoint:
+def load_checkpoint(
+    root: Path, text_dtype: torch.dtype = TEXT_DTYPE, weights: bool = True, llm_overrides: dict | None = None
+) -> Checkpoint:
     """``text_dtype``: the dtype the text encoders are built and computed in (float32, as the
     reference, unless asked otherwise). ``weights=False``: the models of the checkpoint's configs,
     checked against its tensors' names and shapes, with zeros for weights and no tensor data
-    read (graph templates, which depend on the config only); memory stays small at any size."""
+    read (graph templates, which depend on the config only); memory stays small at any size.
+    ``llm_overrides`` (with ``weights=False``): Gemma is checked against its config but built with
+    these fields changed (template.py's narrow Gemma export)."""
     root = Path(root)
     if not root.is_dir():
         raise ExportError(f"checkpoint folder {root} does not exist")
@@ -330,7 +351,7 @@ def load_checkpoint(root: Path, text_dtype: torch.dtype = TEXT_DTYPE, weights: b
         ckpt = Checkpoint(
             root=root,
             clip=_load_clip(root / "text_encoder", text_dtype, weights),
-            llm=_load_llm(root / "llm_encoder", text_dtype, weights),
+            llm=_load_llm(root / "llm_encoder", text_dtype, weights, llm_overrides),
             vq=_load_vq(root / "vqvae", weights),
             transformer=load_transformer(root / sub, weights),
             scheduler_config=scheduler,

@@ -105,11 +105,23 @@ def optimize_hiding_weights(model, weight_names: set[str]) -> None:
         graph.initializers.pop(value.name)
     for value, const in hidden:
         graph.inputs.remove(value)
-        value.const_value = const
+        value.const_value = _unread_zeros(const)
         if value.uses() or value.is_graph_output():
             graph.register_initializer(value)
     for value in kept:
         graph.register_initializer(value)
+
+
+def _unread_zeros(const):
+    """A weight of a model built without its weights (checkpoint.load_checkpoint(...,
+    weights=False)) as zeros that take no memory until serialised, one tensor at a time; its
+    own pages are never read (they would stay resident: a full-size model's worth)."""
+    raw = getattr(const, "raw", None)
+    if not getattr(raw, "structure_zeros", False):
+        return const
+    from onnx_ir import Tensor
+
+    return Tensor(np.broadcast_to(np.zeros((), const.dtype.numpy()), tuple(const.shape)), name=const.name)
 
 
 LAYOUT_OPS = {"Transpose", "Gather", "Squeeze", "Unsqueeze", "Reshape", "Identity", "Slice"}

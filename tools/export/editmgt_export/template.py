@@ -18,8 +18,10 @@ weightmap.py applies the maps to a checkpoint and writes the package's graph fil
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 from .errors import ExportError
@@ -256,6 +258,31 @@ def graph_template(
     return weight_map
 
 
+NARROW_LLM = (96, 512)  # (MLP width, token rows) of the narrow Gemma export; 96 is no other width of the graph
+NARROW_ABOVE_BYTES = 2 << 30
+
+
+def narrow_llm_plan(source: Path, dtypes, narrow_llm) -> tuple[int, int] | None:
+    """(MLP width, token rows) to export Gemma with before widening it, or None for a direct export."""
+    if narrow_llm is None:
+        return None
+    cfg = json.loads((Path(source) / "llm_encoder" / "config.json").read_text())
+    if narrow_llm == "auto":
+        big = 3 * cfg["num_hidden_layers"] * cfg["hidden_size"] * cfg["intermediate_size"]
+        if 4 * (big + cfg["vocab_size"] * cfg["hidden_size"]) <= NARROW_ABOVE_BYTES or set(dtypes) != {"q4"}:
+            return None
+        narrow_llm = NARROW_LLM
+    width, rows = narrow_llm
+    if set(dtypes) != {"q4"}:
+        raise ExportError(f"a narrow Gemma export is widened in q4 graphs only, not {','.join(dtypes)}")
+    if not (width < cfg["intermediate_size"] and rows <= cfg["vocab_size"]):
+        raise ExportError(
+            f"narrow Gemma export ({width} wide, {rows} rows) must be narrower than "
+            f"{source}/llm_encoder/config.json ({cfg['intermediate_size']}, {cfg['vocab_size']})"
+        )
+    return width, rows
+
+
 def write_templates(package: Path, provenance: dict[str, dict], out: Path) -> list[Path]:
     """Templates, weight maps and constants of every graph of every dtype of ``package`` (built
     with write_package(..., provenance_out=provenance), fp32 among its dtypes) into ``out``."""
@@ -298,6 +325,7 @@ def build_templates(
     text_len: int | None = None,
     log=print,
     package_out: Path | None = None,
+    narrow_llm: tuple[int, int] | str | None = "auto",
 ) -> list[Path]:
     """Templates for the config of the checkpoint at ``source`` and these conversion options,
     into ``out``. No tensor data is read: the models are built from the configs, checked against
@@ -305,7 +333,12 @@ def build_templates(
     weights=False)), and the codebook colours are not decoded, so the manifest carries no
     value of the checkpoint's (its ``files`` hash the zero-weight files; ``codebook_colors`` are
     zeros, which a converter replaces). ``package_out`` keeps the zero-weight package the
-    templates were cut from."""
+    templates were cut from.
+
+    ``narrow_llm`` ((MLP width, token rows), "auto" or None): Gemma is exported with that MLP
+    width and table and its q4 graph widened to the config's (widen.py: the graph the direct
+    export gives), so the export holds its attention weights only; "auto" does so where its MLPs
+    and table would exceed NARROW_ABOVE_BYTES in float32 and only q4 is asked for."""
     import shutil
     import tempfile
 
@@ -313,7 +346,9 @@ def build_templates(
     from .external_data import CHUNK_BYTES
     from .package import LLM_LEN, write_package
 
-    ckpt = load_checkpoint(Path(source), weights=False)
+    narrow = narrow_llm_plan(Path(source), dtypes, narrow_llm)
+    overrides = None if narrow is None else {"intermediate_size": narrow[0], "vocab_size": narrow[1]}
+    ckpt = load_checkpoint(Path(source), weights=False, llm_overrides=overrides)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.work-", dir=out.parent))
@@ -336,6 +371,28 @@ def build_templates(
             provenance_out=provenance,
             colors=False,
         )
+        if narrow is not None:
+            from .widen import widen_text_llm
+
+            cfg = json.loads((Path(source) / "llm_encoder" / "config.json").read_text())
+            t0 = time.time()
+            widen_text_llm(
+                package,
+                "q4",
+                narrow[0],
+                cfg["intermediate_size"],
+                cfg["num_hidden_layers"] - 1,  # text_llm stops at the second-to-last layer
+                lambda _layer, proj: np.zeros(
+                    (cfg["hidden_size"], cfg["intermediate_size"])
+                    if proj == "down_proj"
+                    else (cfg["intermediate_size"], cfg["hidden_size"]),
+                    np.float32,
+                ),
+                table_rows=cfg["vocab_size"],
+                seed=None,
+                chunk_bytes=chunk_bytes or CHUNK_BYTES,
+            )
+            log(f"widened q4 text_llm to MLP width {cfg['intermediate_size']} in {time.time() - t0:.1f}s")
         unmapped = provenance.pop("unmapped", {})
         if unmapped:
             graph, names = next(iter(unmapped.items()))
@@ -345,9 +402,15 @@ def build_templates(
             )
         staged = work / "templates"
         written = write_templates(package, provenance, staged)
-        for d in list(json.loads((staged / "manifest.json").read_text())["dtypes"]):
-            if d not in dtypes:
+        manifest = json.loads((staged / "manifest.json").read_text())
+        for d in list(manifest["dtypes"]):
+            if d not in dtypes:  # fp32, exported for the provenance only
                 shutil.rmtree(staged / d)
+                del manifest["dtypes"][d]
+                manifest["files"] = [f for f in manifest["files"] if not f["path"].startswith(f"{d}/")]
+        # the largest buffer over the dtypes kept, as the exporter's package of these dtypes records it
+        manifest["config"]["max_buffer_bytes"] = max(e["max_buffer_bytes"] for e in manifest["dtypes"].values())
+        (staged / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         if out.exists():
             shutil.rmtree(out)
         staged.rename(out)

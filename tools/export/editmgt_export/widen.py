@@ -135,20 +135,22 @@ def random_weights(seed: int, hidden: int, full: int) -> WeightFn:
     return weight
 
 
-def widen_token_table(table: Path, desc: dict, rows: int, seed: int, chunk_rows: int = 8192) -> dict:
+def widen_token_table(table: Path, desc: dict, rows: int, seed: int | None, chunk_rows: int = 8192) -> dict:
     """Append rows to an int8 token table file until it has ``rows`` (N(0, 1) values, as
-    tiny.randomize draws an embedding, in the converter's int8 row format); the rows already
-    there (the tokenizer's) are kept. Returns the table's new description."""
+    tiny.randomize draws an embedding, in the converter's int8 row format; zeros where ``seed``
+    is None); the rows already there (the tokenizer's) are kept. Returns the table's new
+    description."""
     if desc["format"] != "int8":
         raise ExportError(f"only int8 token tables are widened, not {desc['format']}")
     if rows < desc["rows"]:
         raise ExportError(f"the table already has {desc['rows']} rows, more than {rows}")
     if Path(table).stat().st_size != desc["rows"] * desc["row_bytes"]:
         raise ExportError(f"{table} does not hold {desc['rows']} rows of {desc['row_bytes']} bytes")
-    rng = np.random.Generator(np.random.PCG64([seed, rows]))
+    rng = None if seed is None else np.random.Generator(np.random.PCG64([seed, rows]))
     with open(table, "ab") as f:
         for start in range(desc["rows"], rows, chunk_rows):
-            values = rng.standard_normal((min(chunk_rows, rows - start), desc["dim"]), dtype=np.float32)
+            shape = (min(chunk_rows, rows - start), desc["dim"])
+            values = np.zeros(shape, np.float32) if rng is None else rng.standard_normal(shape, dtype=np.float32)
             f.write(int8_row_bytes(*int8_rows(values)))
     return {**desc, "rows": rows}
 
@@ -161,7 +163,7 @@ def widen_text_llm(
     layers: int,
     weight: WeightFn,
     table_rows: int | None = None,
-    seed: int = 0,
+    seed: int | None = 0,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> dict:
     """Widen ``dtype``'s text_llm in ``package`` (MLPs to ``full``, the token table to
@@ -181,7 +183,14 @@ def widen_text_llm(
     graph = package / graph_entry["file"]
     model = onnx.load(str(graph), load_external_data=False)
     load_external_data_for_model(model, str(graph.parent))
-    save_model(widen_mlp(model, narrow, full, weight, layers), graph, chunk_bytes=chunk_bytes)
+    widen_mlp(model, narrow, full, weight, layers)
+    if table_rows is not None:  # the table's shape, recorded where the graph gathered from it
+        table = graph_entry["token_table"]
+        for vi in model.graph.value_info:
+            dims = vi.type.tensor_type.shape.dim
+            if [d.dim_value for d in dims] == [table["rows"], table["dim"]]:
+                dims[0].dim_value = table_rows
+    save_model(model, graph, chunk_bytes=chunk_bytes)
     del model
     graph_entry["external_data"] = [f"{dtype}/{p.name}" for p in chunk_paths(graph)]
     if table_rows is not None:

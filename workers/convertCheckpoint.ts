@@ -208,7 +208,7 @@ function decodeVqWith(
   restoreBackend: () => BackendInfo['backend'] | null,
   signal?: AbortSignal,
 ): DecodeVq {
-  return async ({ graphFile, ids, grids, tokenGrid }) => {
+  return async ({ graphFile, ids, grids, tokenGrid, onGrid }) => {
     writer.closeAll();
     const entry = Object.values(manifest.dtypes)
       .flatMap((d) => Object.values(d.graphs))
@@ -236,7 +236,9 @@ function decodeVqWith(
         const pixels = out['pixels'];
         if (!pixels || pixels.type !== 'float32') throw new Error(`${graphFile} gave no float32 pixels`);
         dims = pixels.dims;
-        parts.push(pixels.data);
+        // each grid handed on as it is decoded, when the converter takes them so: none are gathered
+        if (onGrid) onGrid(pixels.data, dims[2]!, dims[3]!);
+        else parts.push(pixels.data);
       }
       const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
       let at = 0;

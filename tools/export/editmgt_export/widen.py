@@ -18,6 +18,11 @@ The result is the graph the direct conversion gives: the same nodes, initializer
 dtypes and chunk layout, byte for byte when the weights are the same (tests/test_widen.py checks
 this on a small model against a checkpoint exported at full width). Only q4 graphs are widened
 (the browser's default dtype); the MLP weights of a random package come from ``random_weights``.
+
+Its one use in the product is the templates' (template.build_templates, ``narrow_llm``): a
+zero-weight q4 text_llm exported narrow and widened to the config's width, whose structure is the
+direct export's (tests/test_narrow_templates.py). A real-width random checkpoint is made directly
+(stream_checkpoint.py) and converted through the templates, so no package is widened any more.
 """
 
 from __future__ import annotations

@@ -349,6 +349,7 @@ export async function convertCheckpoint(
       graphs: {},
       graphsDone: 0,
       graphsTotal,
+      from: descriptor.kind === 'hub' ? `hf:${descriptor.repo}@${descriptor.commit}` : name,
     };
     const saveInfo = () =>
       writeSmallFile(
@@ -536,6 +537,7 @@ export async function interruptedConversions(): Promise<InterruptedConversion[]>
     startedAt: info.startedAt,
     graphsDone: info.graphsDone,
     graphsTotal: info.graphsTotal,
+    from: typeof info.from === 'string' ? info.from : info.name,
   }));
 }
 

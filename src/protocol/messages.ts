@@ -153,6 +153,8 @@ export interface InterruptedConversion {
   /** graphs written whole before it stopped (a conversion of the same folder goes on from there) */
   graphsDone: number;
   graphsTotal: number;
+  /** what to open again to go on: the folder's name, or `hf:owner/repo@commit` */
+  from: string;
 }
 
 /**

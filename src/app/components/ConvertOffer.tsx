@@ -37,12 +37,16 @@ export function ConvertOffer() {
               The conversion of <strong>{i.name}</strong> to {i.dtype} stopped when the page was closed or
               reloaded,{' '}
               {i.graphsDone > 0
-                ? `with ${i.graphsDone} of ${i.graphsTotal} graphs written. Choose the folder ${i.name} again to go on from there`
-                : `before any graph was written. Choose the folder ${i.name} again to convert it from the start`}{' '}
-              (the browser does not keep access to a folder across a reload).{' '}
-              <label className="button" htmlFor="open-folder" data-testid="convert-restart">
-                Choose {i.name} again…
-              </label>{' '}
+                ? `with ${i.graphsDone} of ${i.graphsTotal} graphs written.`
+                : 'before any graph was written.'}{' '}
+              {i.from.startsWith('hf:')
+                ? `Open ${i.from} again (the model URL field) and convert it to ${i.dtype}${i.graphsDone > 0 ? ': it goes on from there.' : '.'}`
+                : `Choose the folder ${i.name} again to ${i.graphsDone > 0 ? 'go on from there' : 'convert it from the start'} (the browser does not keep access to a folder across a reload).`}{' '}
+              {!i.from.startsWith('hf:') && (
+                <label className="button" htmlFor="open-folder" data-testid="convert-restart">
+                  Choose {i.name} again…
+                </label>
+              )}{' '}
               <button
                 type="button"
                 data-testid="convert-discard"

@@ -22,6 +22,8 @@ from .weight_files import PICKLE_SUFFIXES, WeightFiles, read_json, select_weight
 
 TRANSFORMER_SUBFOLDERS = ("editmgt", "transformer")
 NEEDED = ("tokenizer", "text_encoder", "llm_encoder", "vqvae", "scheduler")
+# what a hub download fetches: every subfolder the loader reads, either transformer folder included
+HUB_PATTERNS = ["model_index.json", *(f"{s}/*" for s in (*NEEDED, *TRANSFORMER_SUBFOLDERS))]
 
 
 @dataclass
@@ -310,15 +312,7 @@ def resolve_source(source: str, cache_dir: Path | None = None) -> Path:
             snapshot_download(
                 source,
                 cache_dir=cache_dir,
-                allow_patterns=[
-                    "model_index.json",
-                    "tokenizer/*",
-                    "text_encoder/*",
-                    "llm_encoder/*",
-                    "vqvae/*",
-                    "editmgt/*",
-                    "scheduler/*",
-                ],
+                allow_patterns=HUB_PATTERNS,
             )
         )
     except Exception as e:  # network, auth, missing repo: one line for the user

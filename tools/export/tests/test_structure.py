@@ -68,3 +68,11 @@ def test_large_weights_take_no_memory_until_read():
     big = _zeros((64, 1 << 20), torch.float32)  # 256 MiB
     assert big.nbytes >= _MAPPED_FROM and rss_kb() - before < 64 * 1024
     assert float(big[::7, ::4096].sum()) == 0.0
+
+
+def test_a_hub_download_fetches_either_transformer_folder():
+    """A hub repository keeps its transformer in ``transformer/`` (model_index.json's name) or ``editmgt/``."""
+    from editmgt_export.checkpoint import HUB_PATTERNS, NEEDED, TRANSFORMER_SUBFOLDERS
+
+    for sub in (*NEEDED, *TRANSFORMER_SUBFOLDERS):
+        assert f"{sub}/*" in HUB_PATTERNS

@@ -139,8 +139,11 @@ export function modelCard(manifestJson: unknown, options: ModelCardOptions = {})
     '',
   ];
   if (repo && editorUrl) lines.push(`[Open ${name} in the editor](${openLink(editorUrl, packageUrl)})`, '');
+  const revision = options.revision ?? 'main';
+  const short = repo ? `hf:${repo}${revision !== 'main' ? `@${revision}` : ''}` : undefined;
   lines.push(
     `In the editor's Model panel, choose *Hosted package (URL)…* and enter \`${packageUrl}\`` +
+      (short ? ` or its short form \`${short}\`` : '') +
       (editorUrl ? `, or open \`${editorUrl.replace(/\/+$/, '')}/?model=<that URL>\`.` : '.'),
     'The editor asks before downloading from another site, shows the download size, verifies ' +
       "every file's sha256 and keeps the package for offline use.",

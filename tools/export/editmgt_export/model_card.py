@@ -101,8 +101,10 @@ def model_card(
     if repo and editor_url:
         link = open_link(editor_url, package_url)
         lines += [f"[Open {name} in the editor]({link})", ""]
+    short = f"hf:{repo}" + (f"@{revision}" if revision != "main" else "") if repo else None
     lines += [
         f"In the editor's Model panel, choose *Hosted package (URL)…* and enter `{package_url}`"
+        + (f" or its short form `{short}`" if short else "")
         + (f", or open `{editor_url.rstrip('/')}/?model=<that URL>`." if editor_url else "."),
         "The editor asks before downloading from another site, shows the download size, verifies "
         "every file's sha256 and keeps the package for offline use.",

@@ -61,6 +61,9 @@ def test_card_links_to_the_package_open_in_the_editor():
     assert (parsed.scheme, parsed.netloc, parsed.path) == ("https", "editor.example", "/app/")
     assert parse_qs(parsed.query) == {"model": [url]}
     assert f"`{url}`" in card
+    assert "short form `hf:someone/editmgt-q4`" in card
+    pinned = model_card(_manifest("tiny-random"), repo="someone/editmgt-q4", revision="abc123")
+    assert "short form `hf:someone/editmgt-q4@abc123`" in pinned
 
 
 def test_without_a_repo_the_card_says_where_the_url_comes_from():

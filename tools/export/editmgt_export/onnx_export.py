@@ -230,10 +230,10 @@ def fold_weight_layouts(model: onnx.ModelProto, provenance: dict[str, dict] | No
                 "sources": [dict(s) for s in source["sources"]],
                 "transforms": [*source["transforms"], *([step] if step else [])],
             }
-        tensor = numpy_helper.from_array(result, node.output[0])
+        model.graph.initializer.append(numpy_helper.from_array(result, node.output[0]))
         del args, result
-        model.graph.initializer.append(tensor)
-        inits[node.output[0]] = tensor
+        # appending copies the message: keep the graph's copy, so the weight is held once
+        inits[node.output[0]] = model.graph.initializer[-1]
         for i in ins:  # drop a weight as soon as nothing reads it (a full-size model has no room for two copies)
             uses[i] -= 1
             if uses[i] == 0:

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Page } from '@playwright/test';
+import type { BrowserContext, Page } from '@playwright/test';
 import { startHubServer } from '../src/engine/runtime/node/internal';
 import type { HubServer, RecordedRequest } from '../src/engine/runtime/node/internal';
 import { test, expect } from './fixtures';
@@ -363,5 +363,193 @@ test('a gated checkpoint repo is offered for conversion in the tab; it streams b
     expect(logged.join('\n')).not.toContain(TOKEN);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a gated hf: package shows as hf:owner/repo@commit, and reopens after a reload from storage without its token @wasm', async ({
+  ui,
+  page,
+}) => {
+  server = await startHubServer({ root: PKG, repo: 'owner/gated', gatedToken: TOKEN });
+  const hub = server.endpoint;
+  const pinned = `hf:owner/gated@${server.commit}`;
+  await page.goto(`/?model=${encodeURIComponent('hf:owner/gated')}&hub=${encodeURIComponent(hub)}`);
+  await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+  await page.getByTestId('foreign-model-check').click();
+  await page.getByTestId('hub-token').fill(TOKEN);
+  await page.getByTestId('hub-token-use').click();
+  await expect(page.getByTestId('foreign-model-size')).toBeVisible();
+  await page.getByTestId('foreign-model-accept').click();
+  await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · /, { timeout: 90_000 });
+  // the model field and the badge name the repository, pinned to the commit that loaded
+  await expect(page.getByTestId('model-url')).toHaveValue(pinned);
+  await expect(page.getByTestId('model-badge')).toHaveAttribute('title', pinned);
+
+  // a reload opens it from this browser's storage: no token asked, none sent, no file downloaded
+  await ui.call('flush');
+  const before = server.requests.length;
+  await page.goto(`/?hub=${encodeURIComponent(hub)}`);
+  await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-random · /, { timeout: 90_000 });
+  expect(await ui.snapshot()).toMatchObject({ modelStatus: 'ready', model: { name: 'tiny-random' } });
+  await expect(page.getByTestId('hub-token')).toHaveCount(0);
+  await expect(page.getByTestId('model-url')).toHaveValue(pinned);
+  const after = server.requests.slice(before);
+  expect(servedFiles(after)).toEqual([]);
+  for (const r of after) expect(r.headers.authorization).toBeUndefined();
+});
+
+/** The tiny checkpoint in the hub's layout, made by the exporter's own builder; removed by `done`. */
+function tinyCheckpoint(): { dir: string; done: () => void } {
+  const python = resolve('tools/export/.venv/bin/python');
+  if (!existsSync(python))
+    throw new Error(
+      `the exporter's Python is missing (${python}): run npm run export:setup, then this test again`,
+    );
+  const root = mkdtempSync(join(tmpdir(), 'editmgt-hf-ckpt-'));
+  execFileSync(python, ['-m', 'editmgt_export', 'layouts', '--out', root], {
+    cwd: resolve('tools/export'),
+    stdio: 'pipe',
+  });
+  return { dir: join(root, 'single'), done: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Holds the response of one converter template until `release()`; `reached` settles when it was asked for. */
+async function holdTemplate(context: BrowserContext, file: string) {
+  let release!: () => void;
+  let reached!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const asked = new Promise<void>((r) => (reached = r));
+  await context.route(`**/templates/tiny-random/${file}`, async (route) => {
+    reached();
+    await held;
+    await route.continue().catch(() => undefined);
+  });
+  return { release, reached: asked };
+}
+
+/** Opens the gated checkpoint repo with the token and accepts its conversion (the dtype offered), held at its last graph. */
+async function startHeldConversion(page: Page, context: BrowserContext) {
+  await page.getByTestId('foreign-model-check').click();
+  await page.getByTestId('hub-token').fill(TOKEN);
+  await page.getByTestId('hub-token-use').click();
+  await page.getByTestId('foreign-model-convert').click();
+  await expect(page.getByTestId('convert-offer')).toBeVisible({ timeout: 60_000 });
+  const dtype = await page.getByTestId('convert-dtype').inputValue();
+  // held at the last graph (transformer_step): the four before it are written whole
+  const hold = await holdTemplate(context, `${dtype}/transformer_step.onnx`);
+  await page.getByTestId('convert-accept').click();
+  await hold.reached;
+  await expect(page.getByTestId('convert-status')).toContainText('converting');
+  return { ...hold, dtype };
+}
+
+/** The job folders of conversions in the model store. */
+function convertingJobs(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const root = await navigator.storage.getDirectory();
+    const names: string[] = [];
+    try {
+      const dir = await root.getDirectoryHandle('converting');
+      for await (const [name] of dir as unknown as AsyncIterable<[string, FileSystemHandle]>)
+        names.push(name);
+    } catch {
+      // no conversion ever ran
+    }
+    return names;
+  });
+}
+
+test('a token revoked mid-way through an hf: checkpoint conversion is said as for a package; nothing half-written is listed; the model and image stay @wasm', async ({
+  ui,
+  page,
+  context,
+}) => {
+  const ckpt = tinyCheckpoint();
+  try {
+    server = await startHubServer({ root: ckpt.dir, repo: 'owner/tiny-ckpt', gatedToken: TOKEN });
+    const hub = server.endpoint;
+    await page.goto(`/?model=${encodeURIComponent('hf:owner/tiny-ckpt')}&hub=${encodeURIComponent(hub)}`);
+    await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+    await ui.choose('photo.jpg');
+    await expect.poll(async () => (await ui.snapshot()).image).not.toBeNull();
+    const image = (await ui.snapshot()).image;
+    const hold = await startHeldConversion(page, context);
+    // the token stops working: the hub answers 401 to every file from now on
+    server.inject('/resolve/', { kind: 'status', status: 401 }, 100_000);
+    hold.release();
+    await expect
+      .poll(async () => (await ui.snapshot()).error?.message ?? '', { timeout: 90_000 })
+      .toContain('The hub refused the download of hf:owner/tiny-ckpt (HTTP 401)');
+    const error = (await ui.snapshot()).error!.message;
+    expect(error).toContain('revoked');
+    expect(error).toContain(
+      `Create a read token at ${hub}/settings/tokens and open hf:owner/tiny-ckpt again`,
+    );
+    expect(error).toContain('shapes is still loaded and ready');
+    expect(error).not.toContain('whole folder');
+    expect(error).not.toContain(TOKEN);
+    expect(await ui.snapshot()).toMatchObject({ modelStatus: 'ready', model: { name: 'shapes' }, image });
+    // nothing half-written: no package listed, no conversion left to go on with
+    await expect(page.getByTestId('model-select').locator('option', { hasText: 'tiny-ckpt' })).toHaveCount(0);
+    await expect.poll(() => convertingJobs(page)).toEqual([]);
+    await expect(page.getByTestId('convert-interrupted')).toHaveCount(0);
+  } finally {
+    ckpt.done();
+  }
+});
+
+test('a reload mid-way through an hf: checkpoint conversion offers the same repo and commit again; the token is asked again; only the graphs not written are converted @wasm', async ({
+  ui,
+  page,
+  context,
+}) => {
+  const ckpt = tinyCheckpoint();
+  try {
+    server = await startHubServer({ root: ckpt.dir, repo: 'owner/tiny-ckpt', gatedToken: TOKEN });
+    const hub = server.endpoint;
+    const pinned = `hf:owner/tiny-ckpt@${server.commit}`;
+    await page.goto(`/?model=${encodeURIComponent('hf:owner/tiny-ckpt')}&hub=${encodeURIComponent(hub)}`);
+    await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+    const hold = await startHeldConversion(page, context);
+    await page.goto(`/?hub=${encodeURIComponent(hub)}`);
+    hold.release();
+    await page.waitForFunction(() => window.__editmgt !== undefined);
+    const offer = page.getByTestId('convert-interrupted');
+    await expect(offer).toContainText(
+      `The conversion of tiny-ckpt to ${hold.dtype} stopped when the page was closed or reloaded, with 4 of 5 graphs written. Open ${pinned} again`,
+    );
+    await expect(offer).not.toContainText('Choose the folder');
+    expect(await convertingJobs(page)).toHaveLength(1);
+
+    // the same repo and commit offered again; the gated repo asks for its token again (none was kept)
+    await page.getByTestId('convert-resume').click();
+    await expect(page.getByTestId('foreign-model-repo')).toHaveText('hf:owner/tiny-ckpt');
+    await expect(page.getByTestId('foreign-model-revision')).toHaveText(server.commit);
+    await expect(page.getByTestId('foreign-model-problem')).toContainText(
+      'The repository is gated or private',
+    );
+    await page.getByTestId('hub-token').fill(TOKEN);
+    await page.getByTestId('hub-token-use').click();
+    const graphTemplates: string[] = [];
+    await context.route('**/templates/tiny-random/**/*.onnx', async (route) => {
+      graphTemplates.push(
+        new URL(route.request().url()).pathname.replace(/^.*\/templates\/tiny-random\//, ''),
+      );
+      await route.fallback();
+    });
+    await page.getByTestId('foreign-model-convert').click();
+    await expect(page.getByTestId('convert-offer')).toBeVisible({ timeout: 60_000 });
+    await page.getByTestId('convert-dtype').selectOption(hold.dtype);
+    await page.getByTestId('convert-accept').click();
+    await expect(page.getByTestId('model-badge')).toHaveText(`tiny-ckpt · ${hold.dtype}`, {
+      timeout: 180_000,
+    });
+    // it went on from the four graphs written before the reload
+    expect(graphTemplates).toEqual([`${hold.dtype}/transformer_step.onnx`]);
+    await expect(offer).toHaveCount(0);
+    expect(await convertingJobs(page)).toEqual([]);
+    expect(JSON.stringify(await ui.snapshot())).not.toContain(TOKEN);
+  } finally {
+    ckpt.done();
   }
 });

@@ -15,6 +15,7 @@
  */
 import {
   CheckpointError,
+  HubError,
   convertPackage,
   dtypePreference,
   openCheckpoint,
@@ -71,10 +72,28 @@ type TemplateManifest = ReturnType<typeof plain> & {
   config: { resolution?: number };
 };
 
+/**
+ * The hub refused a file of a hub checkpoint it had let the offer read (401/403): the token was
+ * revoked or has expired, or access was withdrawn. Said as a package download says it.
+ */
+function hubRefusal(descriptor: CheckpointDescriptor, err: unknown): FolderError | null {
+  if (descriptor.kind !== 'hub' || !(err instanceof HubError) || (err.status !== 401 && err.status !== 403))
+    return null;
+  const tokens = `${new URL(descriptor.endpoint).origin}/settings/tokens`;
+  const why = descriptor.hubAuth
+    ? `the token given may have been revoked or have expired, or its access to the repository was withdrawn. Create a read token at ${tokens} and open hf:${descriptor.repo} again`
+    : `the repository may have become gated or private. Open hf:${descriptor.repo} again to give a token`;
+  return new FolderError(
+    `The hub refused the download of hf:${descriptor.repo} (HTTP ${err.status}): ${why}`,
+  );
+}
+
 async function openSource(descriptor: CheckpointDescriptor, signal?: AbortSignal) {
   try {
     return await readSource(descriptor, signal);
   } catch (err) {
+    const refused = hubRefusal(descriptor, err);
+    if (refused) throw refused;
     // the reader's message names the file; the worker reports it as a folder that cannot be used
     if (!(err instanceof CheckpointError)) throw err;
     throw new FolderError(GIVES_ADVICE.test(err.message) ? err.message : `${err.message}. ${WHOLE_FOLDER}`);
@@ -465,6 +484,8 @@ export async function convertCheckpoint(
       throw new FolderError(
         `The browser's storage filled up while ${writing} was written. Free disk space or clear the model cache, then convert the folder again.`,
       );
+    const refused = hubRefusal(descriptor, err);
+    if (refused) throw refused;
     if (err instanceof CheckpointError)
       throw new FolderError(GIVES_ADVICE.test(err.message) ? err.message : `${err.message}. ${WHOLE_FOLDER}`);
     throw err;

@@ -7,8 +7,8 @@ import { useActions, useEditor } from '../state/context';
 /**
  * A checkpoint folder opened from disk: what was found and what converting it makes (the offer),
  * then the conversion's progress by bytes and by tensor with an ETA, and Cancel. Also offers again
- * a conversion that a closed or reloaded tab left unfinished: choosing the folder again goes on
- * from the graphs it had written.
+ * a conversion that a closed or reloaded tab left unfinished: choosing the folder again, or opening
+ * the hub repository again at the same commit, goes on from the graphs it had written.
  */
 export function ConvertOffer() {
   const convert = useEditor((s) => s.convert);
@@ -21,6 +21,7 @@ export function ConvertOffer() {
     declineConversion,
     checkInterruptedConversions,
     discardInterrupted,
+    offerHubModel,
   } = useActions();
   // asked again whenever the store changes (a cleared cache removes them too)
   const cache = useEditor((s) => s.cache);
@@ -40,9 +41,13 @@ export function ConvertOffer() {
                 ? `with ${i.graphsDone} of ${i.graphsTotal} graphs written.`
                 : 'before any graph was written.'}{' '}
               {i.from.startsWith('hf:')
-                ? `Open ${i.from} again (the model URL field) and convert it to ${i.dtype}${i.graphsDone > 0 ? ': it goes on from there.' : '.'}`
+                ? `Open ${i.from} again (the same commit; a gated repository asks for its token again) and convert it to ${i.dtype}${i.graphsDone > 0 ? ': it goes on from there.' : '.'}`
                 : `Choose the folder ${i.name} again to ${i.graphsDone > 0 ? 'go on from there' : 'convert it from the start'} (the browser does not keep access to a folder across a reload).`}{' '}
-              {!i.from.startsWith('hf:') && (
+              {i.from.startsWith('hf:') ? (
+                <button type="button" data-testid="convert-resume" onClick={() => offerHubModel(i.from)}>
+                  Open {i.from} again
+                </button>
+              ) : (
                 <label className="button" htmlFor="open-folder" data-testid="convert-restart">
                   Choose {i.name} again…
                 </label>

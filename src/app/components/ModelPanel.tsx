@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { isLocalPackageUrl, localPackageName } from '../../protocol/localPackage';
+import { modelFieldText } from '../lib/modelUrl';
 import { formatBytes } from '../lib/progress';
 import { BUNDLED_MODELS, bundledModelUrl } from '../modelConfig';
 import { useActions, useEditor } from '../state/context';
@@ -21,16 +22,19 @@ export function ModelPanel() {
   const folders = (cache?.packages ?? []).flatMap((p) => (p.name ? [{ url: p.baseUrl, name: p.name }] : []));
   if (isLocalPackageUrl(modelUrl) && !folders.some((f) => f.url === modelUrl))
     folders.push({ url: modelUrl, name: localPackageName(modelUrl) ?? modelUrl });
+  // a hub package shows as the hf: text it was opened by, pinned to its commit
+  const shown = modelFieldText(modelUrl, location.href);
   const [choice, setChoice] = useState(bundled ?? CUSTOM);
-  const [url, setUrl] = useState(bundled ? '' : modelUrl);
+  const [url, setUrl] = useState(bundled ? '' : shown);
   // Follow the model in use when it changes from elsewhere (saved settings, a link).
   const [shownFor, setShownFor] = useState(modelUrl);
   if (shownFor !== modelUrl) {
     setShownFor(modelUrl);
     setChoice(bundled ?? CUSTOM);
-    if (!bundled) setUrl(modelUrl);
+    if (!bundled) setUrl(shown);
   }
-  const target = choice === CUSTOM ? url : isLocalPackageUrl(choice) ? choice : bundledModelUrl(choice);
+  const typed = choice === CUSTOM ? url : isLocalPackageUrl(choice) ? choice : bundledModelUrl(choice);
+  const target = typed === shown ? modelUrl : typed;
   return (
     <section className="panel model" aria-labelledby="model-title">
       <h2 id="model-title">Model</h2>

@@ -1,3 +1,4 @@
+import { modelFieldText } from '../lib/modelUrl';
 import { useEditor } from '../state/context';
 
 /** Backend (WebGPU adapter, or WASM with its threads), and the model with its precision. */
@@ -24,7 +25,11 @@ export function StatusBadges() {
         {backend?.fallbackReason && <span className="visually-hidden"> ({backend.fallbackReason})</span>}
         {backend?.fallbackReason && <span aria-hidden="true"> · fallback ⓘ</span>}
       </span>
-      <span className="badge" data-testid="model-badge">
+      <span
+        className="badge"
+        data-testid="model-badge"
+        title={model ? modelFieldText(model.baseUrl, location.href) : undefined}
+      >
         {modelText}
       </span>
     </div>

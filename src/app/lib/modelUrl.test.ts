@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Editor, validateManifest } from '../../engine/index';
 import type { Dtype, FileSource } from '../../engine/index';
-import { checkModelUrl, downloadSizes, hubEndpointFor } from './modelUrl';
+import { checkModelUrl, downloadSizes, hubEndpointFor, modelFieldText } from './modelUrl';
 
 const page = 'http://127.0.0.1:4173/?model=x';
 
@@ -149,5 +149,24 @@ describe('hf: links', () => {
       foreignHost: '127.0.0.1:9999',
       hub: { endpoint: local },
     });
+  });
+
+  it('show a hub package as the hf: text pinned to its commit, on the hub the page reads', () => {
+    const commit = 'a'.repeat(40);
+    expect(modelFieldText(`https://huggingface.co/WeiChow/EditMGT/resolve/${commit}/`, page)).toBe(
+      `hf:WeiChow/EditMGT@${commit}`,
+    );
+    const local = 'http://127.0.0.1:9999';
+    expect(modelFieldText(`${local}/o/r/resolve/${commit}/`, `http://127.0.0.1:4173/?hub=${local}`)).toBe(
+      `hf:o/r@${commit}`,
+    );
+    // another host, a branch instead of a commit, a file, a plain package: the address itself
+    for (const url of [
+      `https://evil.example/o/r/resolve/${commit}/`,
+      'https://huggingface.co/o/r/resolve/main/',
+      `https://huggingface.co/o/r/resolve/${commit}/manifest.json`,
+      '/models/tiny-random/',
+    ])
+      expect(modelFieldText(url, page)).toBe(url);
   });
 });

@@ -138,3 +138,17 @@ export function downloadSizes(manifest: Manifest): { dtype: string; bytes: numbe
 function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
+
+/**
+ * The text the model field shows for a package address: `hf:owner/repo@<commit>` for a hub
+ * package's `…/<owner>/<repo>/resolve/<commit>/` folder on the hub `hubEndpointFor(pageUrl)`
+ * (what the person typed, pinned to the commit that loaded), else the address itself.
+ */
+export function modelFieldText(url: string, pageUrl: string): string {
+  const endpoint = hubEndpointFor(pageUrl);
+  if (!url.startsWith(`${endpoint}/`)) return url;
+  const m = /^\/([A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)\/resolve\/([0-9a-f]{40})\/$/.exec(
+    url.slice(endpoint.length),
+  );
+  return m ? `hf:${m[1]}@${m[2]}` : url;
+}

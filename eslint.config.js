@@ -207,15 +207,14 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime] }] },
   },
   {
-    // hosts converted to the engine's entries (the converter's CLI and quantizer benchmark still
-    // reach into src/engine/convert, which has no entry yet)
+    // hosts reach the engine through its entries only
     files: ['cli/**/*.ts', 'bench/**/*.ts', 'tools/**/*.ts', 'e2e/**/*.ts', 'scripts/**/*.{js,mjs,ts}'],
-    ignores: ['bench/browser/page*.ts', 'cli/convert.ts', 'bench/node/quantize.ts'],
+    ignores: ['bench/browser/page*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [onnxruntime, engineDeep] }] },
   },
   {
     // One front door: outside the engine a ready engine comes from `Editor.open` (or a runtime
-    // entry's openPackage / fromPretrained, which call it), never from re-assembling an EditEngine.
+    // entry's fromPretrained, which calls it), never from re-assembling an EditEngine.
     files: ['**/*.{ts,tsx,js,mjs}'],
     ignores: [
       'src/engine/**',
@@ -233,7 +232,7 @@ export default tseslint.config(
         {
           selector: "NewExpression[callee.name='EditEngine']",
           message:
-            'Open a model through Editor.open (or openPackage / fromPretrained) and use its engine; its options cover now, memory, wrapRunner and beforeSessions.',
+            'Open a model through Editor.open (or fromPretrained) and use its engine; its options cover now, memory, wrapRunner and beforeSessions.',
         },
       ],
     },

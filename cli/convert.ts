@@ -12,9 +12,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CheckpointError } from '../src/engine/convert/byteSource';
-import { DTYPES } from '../src/engine/manifest';
-import { convertFolder, findTemplates } from '../src/engine/runtime/node/convert/convertFolder';
+import { DTYPES } from '../src/engine/index';
+import { CheckpointError } from '../src/engine/internal';
+import { convertFolder, findTemplates } from '../src/engine/runtime/node/internal';
 
 export const TEMPLATES_ROOT = resolve(fileURLToPath(new URL('../templates', import.meta.url)));
 

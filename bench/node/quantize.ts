@@ -13,10 +13,16 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createStreamDigest } from '../../src/engine/convert/digest';
-import { encodeFloat16 } from '../../src/engine/convert/quantizeFloat16';
-import { encodeInt8Rows, encodeQ8, maxAbs, q8Scale } from '../../src/engine/convert/quantizeInt8';
-import { createQ4RowEncoder, encodeQ4Columns } from '../../src/engine/convert/quantizeQ4';
+import {
+  createQ4RowEncoder,
+  createStreamDigest,
+  encodeFloat16,
+  encodeInt8Rows,
+  encodeQ4Columns,
+  encodeQ8,
+  maxAbs,
+  q8Scale,
+} from '../../src/engine/internal';
 
 const ROWS = 2304;
 const COLS = 9216;

@@ -27,6 +27,11 @@ export { checkConfig, convertPackage, CONVERTER_TOOL } from './convert/convertPa
 export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
 export type { PackageWriter } from './convert/applyWeightMap';
 export { field, parsePyJson, plain } from './convert/pyJson';
+// the encoders, for the quantiser benchmark (bench/node/quantize.ts)
+export { createStreamDigest } from './convert/digest';
+export { encodeFloat16 } from './convert/quantizeFloat16';
+export { encodeInt8Rows, encodeQ8, maxAbs, q8Scale } from './convert/quantizeInt8';
+export { createQ4RowEncoder, encodeQ4Columns } from './convert/quantizeQ4';
 // the Hugging Face Hub (`hf:owner/repo[@revision]`): the app reads a repository's size and kind before a download
 export { DEFAULT_HUB_ENDPOINT, HubError, hubSpecText, isHubSpec, parseHubSpec } from './hub/hubRules';
 export type { HubSpec } from './hub/hubRules';

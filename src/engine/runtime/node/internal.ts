@@ -7,3 +7,4 @@ export { formatBytes, readLocalFile, ReadError, writeFileAtomic } from './localF
 export { GOLDENS, hasGoldens, hasTiny, REPO, TINY } from './testing/testModel';
 export { startHubServer } from './convert/testing/hubServer';
 export type { HubFault, HubServer, HubServerOptions, RecordedRequest } from './convert/testing/hubServer';
+export { convertFolder, findTemplates } from './convert/convertFolder';

@@ -96,9 +96,12 @@ async function exactSizes(page: Page): Promise<Record<string, number>> {
 }
 
 let server: HubServer | undefined;
+/** temp folders a test made, removed after it even when it timed out */
+const madeDirs: string[] = [];
 test.afterEach(async () => {
   await server?.close();
   server = undefined;
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 test('an hf: link asks first; the prompt shows the repo, the commit and the size the download fetches @wasm', async ({
@@ -398,7 +401,7 @@ test('a gated hf: package shows as hf:owner/repo@commit, and reopens after a rel
   for (const r of after) expect(r.headers.authorization).toBeUndefined();
 });
 
-/** The tiny checkpoint in the hub's layout, made by the exporter's own builder; removed by `done`. */
+/** The tiny checkpoint in the hub's layout, made by the exporter's own builder; removed by `done` (or after the test). */
 function tinyCheckpoint(): { dir: string; done: () => void } {
   const python = resolve('tools/export/.venv/bin/python');
   if (!existsSync(python))
@@ -406,6 +409,7 @@ function tinyCheckpoint(): { dir: string; done: () => void } {
       `the exporter's Python is missing (${python}): run npm run export:setup, then this test again`,
     );
   const root = mkdtempSync(join(tmpdir(), 'editmgt-hf-ckpt-'));
+  madeDirs.push(root);
   execFileSync(python, ['-m', 'editmgt_export', 'layouts', '--out', root], {
     cwd: resolve('tools/export'),
     stdio: 'pipe',

@@ -34,7 +34,7 @@ import { fallbackEditOptions } from '../src/engine/index';
 import type { RgbaImage } from '../src/engine/index';
 import { EditMGT } from '../src/engine/runtime/node/index';
 import type { EditSettings } from '../src/protocol/messages';
-import { test, expect, type EditorUi } from './fixtures';
+import { test, expect, type AppUi } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
 // the app shell's service worker would stand between the page and the held template responses
@@ -137,7 +137,7 @@ function stored(page: Page): Promise<{ models: { key: string; names: string[] }[
 const folderOptions = (page: Page) =>
   page.getByTestId('model-select').locator('option', { hasText: '(from a folder)' });
 
-async function readyWithImage(ui: EditorUi): Promise<void> {
+async function readyWithImage(ui: AppUi): Promise<void> {
   await ui.openReady();
   await ui.choose('photo.jpg');
   await expect.poll(async () => (await ui.snapshot()).image).not.toBeNull();
@@ -159,7 +159,7 @@ async function holdTemplate(context: BrowserContext, file: string) {
 
 /** The model, image and storage as they were, and the refusal's text. */
 async function expectRefused(
-  ui: EditorUi,
+  ui: AppUi,
   page: Page,
   said: RegExp,
   before: Awaited<ReturnType<typeof snapshotAll>>,
@@ -177,7 +177,7 @@ async function expectRefused(
   return message;
 }
 
-async function snapshotAll(ui: EditorUi, page: Page) {
+async function snapshotAll(ui: AppUi, page: Page) {
   return { snapshot: await ui.snapshot(), stored: await stored(page) };
 }
 

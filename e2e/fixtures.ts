@@ -9,7 +9,7 @@ import {
   type Locator,
   type Page,
 } from '@playwright/test';
-import type { EditorSnapshot, TestApi } from '../src/app/testApi';
+import type { AppSnapshot, TestApi } from '../src/app/testApi';
 
 export type BackendChoice = 'webgpu' | 'wasm';
 export type EditState = 'idle' | 'loading-model' | 'ready' | 'running' | 'done' | 'error';
@@ -29,7 +29,7 @@ const MIME: Record<string, string> = {
   avif: 'image/avif',
 };
 
-export class EditorPage {
+export class AppPage {
   constructor(readonly page: Page) {}
 
   /**
@@ -54,7 +54,7 @@ export class EditorPage {
 }
 
 /** The editor as a person uses it: the contract's test ids, plus a few conveniences. */
-export class EditorUi extends EditorPage {
+export class AppUi extends AppPage {
   readonly fileInput: Locator;
   readonly instruction: Locator;
   readonly runButton: Locator;
@@ -109,7 +109,7 @@ export class EditorUi extends EditorPage {
     await expect(this.page.locator('body')).toHaveAttribute('data-edit-state', state, { timeout });
   }
 
-  snapshot(): Promise<EditorSnapshot> {
+  snapshot(): Promise<AppSnapshot> {
     return this.call('snapshot');
   }
 
@@ -176,7 +176,7 @@ export class EditorUi extends EditorPage {
 
   /** Waits for "N/N" and the done state; returns N. */
   /** Opens `photo` and starts an edit, then waits for its first frame; returns the image as it was. */
-  async editUnderWay(photo = 'photo.jpg'): Promise<EditorSnapshot['image']> {
+  async editUnderWay(photo = 'photo.jpg'): Promise<AppSnapshot['image']> {
     await this.choose(photo);
     await expect.poll(async () => (await this.snapshot()).image).not.toBeNull();
     const before = (await this.snapshot()).image;
@@ -193,7 +193,7 @@ export class EditorUi extends EditorPage {
    * model reopens on WebGPU (ready, not the lost one kept on show while it loads), and the edit
    * runs again to the end. Returns the error's text.
    */
-  async expectGpuLossRecovered(before: EditorSnapshot['image']): Promise<string> {
+  async expectGpuLossRecovered(before: AppSnapshot['image']): Promise<string> {
     await expect(this.error).toContainText(/GPU/);
     const said = (await this.error.textContent()) ?? '';
     expect((await this.snapshot()).image).toEqual(before);
@@ -270,7 +270,7 @@ export async function enableTestApi(context: BrowserContext): Promise<void> {
   });
 }
 
-export const test = base.extend<{ backendChoice: BackendChoice; editor: EditorPage; ui: EditorUi }>({
+export const test = base.extend<{ backendChoice: BackendChoice; editor: AppPage; ui: AppUi }>({
   backendChoice: ['wasm', { option: true }],
   context: async ({ context }, use) => {
     await enableTestApi(context);
@@ -279,13 +279,13 @@ export const test = base.extend<{ backendChoice: BackendChoice; editor: EditorPa
   editor: async ({ page }, use) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await use(new EditorPage(page));
+    await use(new AppPage(page));
     expect(errors, 'uncaught page errors').toEqual([]);
   },
   ui: async ({ page, backendChoice }, use) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await use(new EditorUi(page, backendChoice));
+    await use(new AppUi(page, backendChoice));
     expect(errors, 'uncaught page errors').toEqual([]);
   },
 });

@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { test, expect, type EditorUi } from './fixtures';
+import { test, expect, type AppUi } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
 
@@ -54,14 +54,14 @@ const folderOptions = (page: Page) =>
   page.getByTestId('model-select').locator('option', { hasText: '(from a folder)' });
 
 /** The bundled tiny model loaded and an image open: what a refused folder must leave as it was. */
-async function readyWithImage(ui: EditorUi): Promise<void> {
+async function readyWithImage(ui: AppUi): Promise<void> {
   await ui.openReady();
   await ui.choose('photo.jpg');
   await expect.poll(async () => (await ui.snapshot()).image).not.toBeNull();
 }
 
 /** Opens `dir` with the picker; expects a refusal containing `said`, and everything as it was. */
-async function expectRefused(ui: EditorUi, page: Page, dir: string, said: RegExp): Promise<string> {
+async function expectRefused(ui: AppUi, page: Page, dir: string, said: RegExp): Promise<string> {
   const before = await ui.snapshot();
   const stored = await storedPackages(page);
   await page.getByTestId('open-folder').setInputFiles(dir);

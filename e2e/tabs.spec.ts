@@ -3,7 +3,7 @@
  * Tab A opens an image and edits it, tab B opens another image and edits it, A edits again, then a
  * reload (in either tab) shows all of them, images included.
  */
-import { test, expect, EditorUi } from './fixtures';
+import { test, expect, AppUi } from './fixtures';
 
 test.describe.configure({ timeout: 360_000 });
 
@@ -23,7 +23,7 @@ test('two tabs editing alternately keep both histories across a reload @wasm', a
   await a.call('flush');
 
   const pageB = await context.newPage();
-  const b = new EditorUi(pageB, backendChoice);
+  const b = new AppUi(pageB, backendChoice);
   await b.open();
   await pageB.getByTestId('backend-select').selectOption(backendChoice);
   await expect.poll(async () => (await b.snapshot()).model?.backend, { timeout: 90_000 }).toBe(backendChoice);

@@ -6,15 +6,15 @@
  * The page must then stop the worker and start a fresh one; the bound is the fault's (seconds), not
  * the one the graph's size gives (minutes).
  */
-import { test, expect, type EditorUi } from './fixtures';
+import { test, expect, type AppUi } from './fixtures';
 
 const BOUND_MS = 4000;
 
-const inUse = async (ui: EditorUi) =>
+const inUse = async (ui: AppUi) =>
   ((s) => `${s.modelStatus}: ${s.model?.name} on ${s.model?.backend}`)(await ui.snapshot());
 
 /** The editor on WASM with tiny-random loaded and saved as the choice (the model a stalled worker takes with it). */
-async function openTiny(ui: EditorUi): Promise<void> {
+async function openTiny(ui: AppUi): Promise<void> {
   await ui.openReady();
   await ui.page.getByTestId('model-select').selectOption('tiny-random');
   await ui.page.getByTestId('load-model').click();

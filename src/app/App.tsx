@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import { useImageInput } from './hooks/useImageInput';
 import { useShortcuts } from './hooks/useShortcuts';
 import { deriveEditState } from './lib/derive';
-import { useActions, useEditor } from './state/context';
+import { useActions, useApp } from './state/context';
 import { AttentionControls } from './components/AttentionControls';
 import { DomainNotice } from './components/DomainNotice';
 import { ForeignModelPrompt } from './components/ForeignModelPrompt';
@@ -22,7 +22,7 @@ import { WordChips } from './components/WordChips';
 
 /** Keeps <body data-edit-state> in step with the store (the tests' contract). */
 function useEditStateAttribute(): void {
-  const state = useEditor(deriveEditState);
+  const state = useApp(deriveEditState);
   useEffect(() => {
     document.body.dataset.editState = state;
   }, [state]);

@@ -4,16 +4,16 @@ import { App } from './App';
 import { ErrorBoundary } from './components/ErrorBoundary';
 import { EngineClient } from '../protocol/engineClient';
 import { DEFAULT_MODEL_URL } from './modelConfig';
-import { EditorDb } from './persist/db';
+import { AppDb } from './persist/db';
 import { StoreContext } from './state/context';
-import { createEditorStore } from './state/store';
+import { createAppStore } from './state/store';
 import { testApiWanted } from './testApiFlag';
 import './styles.css';
 
 const client = new EngineClient();
-const db = new EditorDb();
+const db = new AppDb();
 const linkedModelUrl = new URLSearchParams(location.search).get('model');
-const store = createEditorStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL, linkedModelUrl });
+const store = createAppStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL, linkedModelUrl });
 
 // End-to-end tests and diagnostics only; loaded on demand, so the app's own bundle does not carry it.
 if (testApiWanted(location.search, window.__EDITMGT_TEST__)) {

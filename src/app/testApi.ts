@@ -16,7 +16,7 @@ import type {
 import { EngineClient } from '../protocol/engineClient';
 import { buildOption } from '../engine/internal';
 
-export interface EditorSnapshot {
+export interface AppSnapshot {
   editState: string;
   modelStatus: string;
   model: {
@@ -113,24 +113,24 @@ export interface TestApi {
   /** Loads files through the worker's model store (see workers/modelStore.ts); what was read, per file. */
   readPackageFiles(baseUrl: string, files: StoredFile[]): Promise<StoredFile[]>;
   /** The editor's state now. */
-  snapshot(): Promise<EditorSnapshot>;
+  snapshot(): Promise<AppSnapshot>;
   /** Resolves once history and settings are written to IndexedDB. */
   flush(): Promise<void>;
 }
 
-export interface EditorHooks {
-  snapshot: () => EditorSnapshot;
+export interface AppHooks {
+  snapshot: () => AppSnapshot;
   flush: () => Promise<void>;
 }
 
-const idle: EditorHooks = {
+const idle: AppHooks = {
   snapshot: () => {
     throw new Error('the editor is not mounted');
   },
   flush: async () => undefined,
 };
 
-export function createTestApi(client: EngineClient, editor: EditorHooks = idle): TestApi {
+export function createTestApi(client: EngineClient, editor: AppHooks = idle): TestApi {
   return {
     async backend(choice) {
       return client.init(choice);

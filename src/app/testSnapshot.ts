@@ -1,10 +1,10 @@
 /** The store as plain data for the test API (numbers and strings only; no buffers). */
 import { deriveEditState } from './lib/derive';
 import { current } from './lib/history';
-import type { EditorState } from './state/store';
-import type { EditorSnapshot } from './testApi';
+import type { AppState } from './state/store';
+import type { AppSnapshot } from './testApi';
 
-export function snapshotOf(s: EditorState): EditorSnapshot {
+export function snapshotOf(s: AppState): AppSnapshot {
   const entry = current(s.history);
   const frames = s.run?.frames ?? [];
   return {

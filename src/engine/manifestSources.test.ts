@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EditorDb } from '../app/persist/db';
-import { createEditorStore } from '../app/state/store';
+import { AppDb } from '../app/persist/db';
+import { createAppStore } from '../app/state/store';
 import { EngineClient } from '../protocol/engineClient';
 import { FakeWorker } from '../protocol/testing/fakeWorker';
 import { Editor } from './editor';
@@ -144,9 +144,9 @@ describe('the manifest rules, for every package source', () => {
       else if ('id' in req)
         worker.send({ type: 'error', id: req.id, code: 'model-unavailable', message: 'x' });
     });
-    const db = new EditorDb();
+    const db = new AppDb();
     db.load = () => Promise.resolve({ settings: null, history: { entries: [], cursor: -1 } });
-    const store = createEditorStore({
+    const store = createAppStore({
       client: new EngineClient({}, () => w),
       db,
       defaultModelUrl: '/models/tiny-random/',

@@ -1,11 +1,11 @@
 import { LEGEND_GRADIENT } from '../lib/heatmap';
 import { LIMITS } from '../lib/settings';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** Heatmap on/off, its opacity and colour legend, and λ (previewing the region it would hold). */
 export function AttentionControls() {
-  const overlay = useEditor((s) => s.settings.overlay);
-  const lambda = useEditor((s) => s.settings.edit.hold);
+  const overlay = useApp((s) => s.settings.overlay);
+  const lambda = useApp((s) => s.settings.edit.hold);
   const { setOverlay, updateEdit } = useActions();
   return (
     <div className="attention-controls" role="group" aria-label="Attention overlay">

@@ -2,13 +2,13 @@ import { useEffect, useRef } from 'react';
 import type { ImageRef } from '../lib/types';
 import { maskCanvas, paintStroke } from '../media/brushMask';
 import { sizeCanvas } from '../media/draw';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** Paint where the edit may change the image (inpainting); right button or Alt erases. */
 export function BrushLayer({ image }: { image: ImageRef }) {
   const ref = useRef<HTMLCanvasElement>(null);
-  const size = useEditor((s) => s.settings.brush.size);
-  const version = useEditor((s) => s.maskVersion);
+  const size = useApp((s) => s.settings.brush.size);
+  const version = useApp((s) => s.maskVersion);
   const { maskChanged } = useActions();
   useEffect(() => {
     const canvas = ref.current;

@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import type { Dtype } from '../../protocol/messages';
 import { formatBytes, formatDuration } from '../lib/progress';
 import { convertEtaMs } from '../state/convertActions';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /**
  * A checkpoint folder opened from disk: what was found and what converting it makes (the offer),
@@ -11,9 +11,9 @@ import { useActions, useEditor } from '../state/context';
  * the hub repository again at the same commit, goes on from the graphs it had written.
  */
 export function ConvertOffer() {
-  const convert = useEditor((s) => s.convert);
-  const interrupted = useEditor((s) => s.interrupted);
-  const hydrated = useEditor((s) => s.hydrated);
+  const convert = useApp((s) => s.convert);
+  const interrupted = useApp((s) => s.interrupted);
+  const hydrated = useApp((s) => s.hydrated);
   const {
     acceptConversion,
     cancelConversion,
@@ -24,7 +24,7 @@ export function ConvertOffer() {
     offerHubModel,
   } = useActions();
   // asked again whenever the store changes (a cleared cache removes them too)
-  const cache = useEditor((s) => s.cache);
+  const cache = useApp((s) => s.cache);
   useEffect(() => {
     if (hydrated) void checkInterruptedConversions();
   }, [hydrated, cache, checkInterruptedConversions]);

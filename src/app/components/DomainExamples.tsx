@@ -1,10 +1,10 @@
 import { useExampleImages } from '../hooks/useExampleImages';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** One-click example images from the loaded model's domain, beside the file picker. */
 export function DomainExamples() {
-  const domain = useEditor((s) => s.model?.domain ?? null);
-  const name = useEditor((s) => s.model?.name);
+  const domain = useApp((s) => s.model?.domain ?? null);
+  const name = useApp((s) => s.model?.name);
   const { openExample } = useActions();
   const images = useExampleImages(domain?.examples);
   if (!domain || images.length === 0) return null;

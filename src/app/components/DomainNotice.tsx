@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { current } from '../lib/history';
 import { useImageDigest } from '../hooks/useImageDigest';
-import { useEditor } from '../state/context';
+import { useApp } from '../state/context';
 
 /**
  * Says plainly what to expect when the image is not from the loaded model's domain. The test is
@@ -9,11 +9,9 @@ import { useEditor } from '../state/context';
  * examples (by checksum) nor one of its own results gets the notice.
  */
 export function DomainNotice() {
-  const model = useEditor((s) => s.model);
-  const input = useEditor((s) => current(s.history)?.input ?? null);
-  const fromModel = useEditor(
-    (s) => input !== null && s.history.entries.some((e) => e.result?.id === input.id),
-  );
+  const model = useApp((s) => s.model);
+  const input = useApp((s) => current(s.history)?.input ?? null);
+  const fromModel = useApp((s) => input !== null && s.history.entries.some((e) => e.result?.id === input.id));
   const narrow = model?.domain?.narrow === true;
   const digest = useImageDigest(narrow && input && !fromModel ? input.blob : null);
   const [dismissed, setDismissed] = useState<string | null>(null);

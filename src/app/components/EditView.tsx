@@ -1,6 +1,6 @@
 import { runMatchesEntry, shownFrame } from '../lib/derive';
 import type { HistoryEntry } from '../lib/types';
-import { useEditor } from '../state/context';
+import { useApp } from '../state/context';
 import { AttentionLayer } from './AttentionLayer';
 import { BrushLayer } from './BrushLayer';
 import { ImageCanvas } from './ImageCanvas';
@@ -12,12 +12,12 @@ import { TokenLayer } from './TokenLayer';
  * once done the decoded result; the attention heatmap on top when it is switched on.
  */
 export function EditView({ entry }: { entry: HistoryEntry }) {
-  const run = useEditor((s) => s.run);
-  const scrub = useEditor((s) => s.scrub);
-  const word = useEditor((s) => s.word);
-  const overlay = useEditor((s) => s.settings.overlay);
-  const lambda = useEditor((s) => s.settings.edit.hold);
-  const brush = useEditor((s) => s.settings.brush.enabled);
+  const run = useApp((s) => s.run);
+  const scrub = useApp((s) => s.scrub);
+  const word = useApp((s) => s.word);
+  const overlay = useApp((s) => s.settings.overlay);
+  const lambda = useApp((s) => s.settings.edit.hold);
+  const brush = useApp((s) => s.settings.brush.enabled);
   const frame = run && runMatchesEntry(run, entry) ? shownFrame(run, scrub) : null;
   const frameIndex = run && frame ? run.frames.indexOf(frame) : -1;
   const atEnd = !run || scrub === null || scrub >= run.frames.length - 1;

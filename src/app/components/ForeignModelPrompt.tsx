@@ -1,5 +1,5 @@
 import { formatBytes } from '../lib/progress';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 import { HubTokenField } from './HubTokenField';
 
 /**
@@ -7,7 +7,7 @@ import { HubTokenField } from './HubTokenField';
  * size once the person asks for it (which contacts the host, as the prompt then says); then yes or no.
  */
 export function ForeignModelPrompt() {
-  const offer = useEditor((s) => s.foreignModel);
+  const offer = useApp((s) => s.foreignModel);
   const { checkForeignModel, acceptForeignModel, declineForeignModel, convertHubCheckpoint } = useActions();
   if (!offer) return null;
   const sizes = offer.sizes?.map((s) => s.bytes) ?? [];

@@ -1,10 +1,10 @@
 import { canRedo, canUndo } from '../lib/history';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** Thumbnails of every step of the session, newest last; undo/redo move through them. */
 export function HistoryPanel() {
-  const history = useEditor((s) => s.history);
-  const running = useEditor((s) => s.run?.status === 'running');
+  const history = useApp((s) => s.history);
+  const running = useApp((s) => s.run?.status === 'running');
   const { undo, redo, jumpTo } = useActions();
   return (
     <section className="panel history" aria-labelledby="history-title">

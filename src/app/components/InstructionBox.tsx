@@ -1,10 +1,10 @@
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** What to change: Enter runs, Shift+Enter starts a new line; suggestions come from the model. */
 export function InstructionBox() {
-  const instruction = useEditor((s) => s.instruction);
-  const suggestions = useEditor((s) => s.model?.suggestions);
-  const maxTokens = useEditor((s) => s.model?.maxInstructionTokens);
+  const instruction = useApp((s) => s.instruction);
+  const suggestions = useApp((s) => s.model?.suggestions);
+  const maxTokens = useApp((s) => s.model?.maxInstructionTokens);
   const { setInstruction, run } = useActions();
   return (
     <div className="field instruction">

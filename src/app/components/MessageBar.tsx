@@ -1,9 +1,9 @@
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** The current error (what happened, what to do) and any short notice. */
 export function MessageBar() {
-  const error = useEditor((s) => s.error);
-  const notice = useEditor((s) => s.notice);
+  const error = useApp((s) => s.error);
+  const notice = useApp((s) => s.notice);
   const { dismissError, dismissNotice } = useActions();
   return (
     <div className="messages">

@@ -3,17 +3,17 @@ import { isLocalPackageUrl, localPackageName } from '../../protocol/localPackage
 import { modelFieldText } from '../lib/modelUrl';
 import { formatBytes } from '../lib/progress';
 import { BUNDLED_MODELS, bundledModelUrl } from '../modelConfig';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 import { OpenFolder } from './OpenFolder';
 
 const CUSTOM = '__custom__';
 
 /** Which model: a bundled one or a hosted package URL; download progress; the browser cache. */
 export function ModelPanel() {
-  const modelUrl = useEditor((s) => s.settings.modelUrl);
-  const load = useEditor((s) => s.load);
-  const cache = useEditor((s) => s.cache);
-  const status = useEditor((s) => s.modelStatus);
+  const modelUrl = useApp((s) => s.settings.modelUrl);
+  const load = useApp((s) => s.load);
+  const cache = useApp((s) => s.cache);
+  const status = useApp((s) => s.modelStatus);
   const { chooseModel, loadModel, cancelLoad, clearCache } = useActions();
   const bundled =
     BUNDLED_MODELS.find((m) => bundledModelUrl(m) === modelUrl) ??

@@ -1,5 +1,5 @@
 import { current } from '../lib/history';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 function download(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
@@ -14,8 +14,8 @@ function download(blob: Blob, name: string): void {
 
 /** Download the result (PNG, original size) or make it the next edit's input. */
 export function ResultActions() {
-  const result = useEditor((s) => current(s.history)?.result ?? null);
-  const running = useEditor((s) => s.run?.status === 'running');
+  const result = useApp((s) => current(s.history)?.result ?? null);
+  const running = useApp((s) => s.run?.status === 'running');
   const { chainResult } = useActions();
   return (
     <div className="row result-actions">

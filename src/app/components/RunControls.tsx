@@ -1,9 +1,9 @@
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 import { RunProgress } from './RunProgress';
 
 /** Run and Cancel, with the live progress under them. */
 export function RunControls() {
-  const running = useEditor((s) => s.run?.status === 'running');
+  const running = useApp((s) => s.run?.status === 'running');
   const { run, cancel } = useActions();
   return (
     <div className="run-controls">

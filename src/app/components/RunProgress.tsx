@@ -1,10 +1,10 @@
 import { etaMs, formatDuration, stepCounterText } from '../lib/progress';
-import { useEditor } from '../state/context';
+import { useApp } from '../state/context';
 
 /** Step counter "k/N", a progress bar, and the time left (from the mean step time so far). */
 export function RunProgress() {
-  const run = useEditor((s) => s.run);
-  const planned = useEditor((s) => s.settings.edit.steps);
+  const run = useApp((s) => s.run);
+  const planned = useApp((s) => s.settings.edit.steps);
   const steps = run?.frames.at(-1)?.steps ?? run?.settings.steps ?? planned;
   const done = run?.frames.length ?? 0;
   const elapsed = run?.frames.at(-1)?.elapsedMs ?? 0;

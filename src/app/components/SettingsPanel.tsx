@@ -5,7 +5,7 @@ import type { BackendChoice } from '../../protocol/messages';
 import type { DtypeChoice } from '../lib/settings';
 import { clearMask } from '../media/brushMask';
 import { current } from '../lib/history';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 type NumberName = (typeof NUMBER_SETTINGS)[number];
 
@@ -47,9 +47,9 @@ const BACKEND_LABEL: Record<BackendChoice, string> = { auto: 'Auto', webgpu: 'We
 
 /** Sampling settings, inpainting brush, backend and precision. */
 export function SettingsPanel() {
-  const s = useEditor((st) => st.settings);
-  const hydrated = useEditor((st) => st.hydrated);
-  const imageId = useEditor((st) => current(st.history)?.input.id ?? null);
+  const s = useApp((st) => st.settings);
+  const hydrated = useApp((st) => st.hydrated);
+  const imageId = useApp((st) => current(st.history)?.input.id ?? null);
   const { updateEdit, setBrush, setBackend, setDtype, maskChanged } = useActions();
   const e = s.edit;
   return (

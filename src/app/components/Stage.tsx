@@ -1,14 +1,14 @@
 import type { ReactNode } from 'react';
 import { MAX_INPUT_PIXELS } from '../../engine/index';
 import { current } from '../lib/history';
-import { useEditor } from '../state/context';
+import { useApp } from '../state/context';
 import { CompareView, SideBySide } from './CompareView';
 import { EditView } from './EditView';
 
 /** The picture area: the edit view, before/after, or side by side. */
 export function Stage({ dragging }: { dragging: boolean }) {
-  const entry = useEditor((s) => current(s.history));
-  const view = useEditor((s) => s.view);
+  const entry = useApp((s) => current(s.history));
+  const view = useApp((s) => s.view);
   let body: ReactNode;
   if (!entry) {
     body = (

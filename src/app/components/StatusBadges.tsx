@@ -1,11 +1,11 @@
 import { modelFieldText } from '../lib/modelUrl';
-import { useEditor } from '../state/context';
+import { useApp } from '../state/context';
 
 /** Backend (WebGPU adapter, or WASM with its threads), and the model with its precision. */
 export function StatusBadges() {
-  const backend = useEditor((s) => s.backend);
-  const model = useEditor((s) => s.model);
-  const status = useEditor((s) => s.modelStatus);
+  const backend = useApp((s) => s.backend);
+  const model = useApp((s) => s.model);
+  const status = useApp((s) => s.modelStatus);
   const backendText = backend
     ? backend.backend === 'webgpu'
       ? `WebGPU · ${backend.adapter || 'unknown adapter'}`

@@ -1,10 +1,10 @@
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** Shows the map and token grid at any past step of the last run. */
 export function StepScrubber() {
-  const frames = useEditor((s) => s.run?.frames);
-  const scrub = useEditor((s) => s.scrub);
-  const running = useEditor((s) => s.run?.status === 'running');
+  const frames = useApp((s) => s.run?.frames);
+  const scrub = useApp((s) => s.scrub);
+  const running = useApp((s) => s.run?.status === 'running');
   const { scrubTo } = useActions();
   if (!frames || frames.length === 0) return null;
   const last = frames.length - 1;

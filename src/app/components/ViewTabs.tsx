@@ -1,6 +1,6 @@
 import { current } from '../lib/history';
 import type { StageView } from '../lib/types';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 const VIEWS: { id: StageView; label: string }[] = [
   { id: 'edit', label: 'Edit' },
@@ -10,8 +10,8 @@ const VIEWS: { id: StageView; label: string }[] = [
 
 /** Switches the stage between the edit view and the two comparisons (once there is a result). */
 export function ViewTabs() {
-  const view = useEditor((s) => s.view);
-  const hasResult = useEditor((s) => Boolean(current(s.history)?.result));
+  const view = useApp((s) => s.view);
+  const hasResult = useApp((s) => Boolean(current(s.history)?.result));
   const { setView } = useActions();
   return (
     <div className="tabs" role="radiogroup" aria-label="View">

@@ -1,15 +1,15 @@
 import { useMemo } from 'react';
 import { splitWords } from '../lib/words';
-import { useActions, useEditor } from '../state/context';
+import { useActions, useApp } from '../state/context';
 
 /** More words than any model reads: a longer instruction shows only these (and says so). */
 export const MAX_WORD_CHIPS = 64;
 
 /** The run's instruction as buttons: pick a word to see where it attends. */
 export function WordChips() {
-  const instruction = useEditor((s) => (s.run && s.run.frames.length > 0 ? s.run.instruction : null));
-  const selected = useEditor((s) => s.word?.index ?? null);
-  const loading = useEditor((s) => s.word !== null && s.word.map === null);
+  const instruction = useApp((s) => (s.run && s.run.frames.length > 0 ? s.run.instruction : null));
+  const selected = useApp((s) => s.word?.index ?? null);
+  const loading = useApp((s) => s.word !== null && s.word.map === null);
   const { selectWord } = useActions();
   const words = useMemo(() => (instruction ? splitWords(instruction) : []), [instruction]);
   if (words.length === 0) return null;

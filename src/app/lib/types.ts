@@ -1,4 +1,4 @@
-/** The shapes the editor's store holds. Images are immutable; so are history entries. */
+/** The shapes the app's store holds. Images are immutable; so are history entries. */
 import type { EditSettings } from '../../protocol/messages';
 
 /** An image the editor knows: its encoded bytes and its size after EXIF orientation. */

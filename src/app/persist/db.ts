@@ -36,7 +36,7 @@ function done(tx: IDBTransaction): Promise<void> {
   });
 }
 
-export class EditorDb {
+export class AppDb {
   private db: Promise<IDBDatabase | null>;
   private queue: Promise<unknown> = Promise.resolve();
   /** Ids of the entries this page has shown and saved: the only ones its saves may delete. */

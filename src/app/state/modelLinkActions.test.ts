@@ -1,6 +1,6 @@
 /**
  * The first model of a visit and the link offer, on a real EngineClient with the fake worker
- * (src/protocol/testing/fakeWorker) and a real EditorDb (no IndexedDB in node: the saved settings
+ * (src/protocol/testing/fakeWorker) and a real AppDb (no IndexedDB in node: the saved settings
  * are given to it as a reload would read them).
  */
 import { readFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { packageEditOptions, validateManifest } from '../../engine/index';
 import type { ModelInfo, WorkerRequest } from '../../protocol/messages';
 import { EngineClient } from '../../protocol/engineClient';
 import { FakeWorker } from '../../protocol/testing/fakeWorker';
-import { EditorDb } from '../persist/db';
-import { createEditorStore, type EditorStore } from './store';
+import { AppDb } from '../persist/db';
+import { createAppStore, type AppStore } from './store';
 
 const DEFAULT = '/models/tiny-random/';
 const SAVED = '/models/saved/';
@@ -51,12 +51,12 @@ function worker(good: Record<string, string>, initFails = false): FakeWorker {
   });
 }
 
-function setup(w: FakeWorker, saved: string | null, link: string | null = null): EditorStore {
-  const db = new EditorDb();
+function setup(w: FakeWorker, saved: string | null, link: string | null = null): AppStore {
+  const db = new AppDb();
   const empty = { entries: [], cursor: -1 };
   db.load = () => Promise.resolve({ settings: saved ? { modelUrl: saved } : null, history: empty });
   const client = new EngineClient({}, () => w);
-  return createEditorStore({ client, db, defaultModelUrl: DEFAULT, linkedModelUrl: link });
+  return createAppStore({ client, db, defaultModelUrl: DEFAULT, linkedModelUrl: link });
 }
 
 const loadsAsked = (w: FakeWorker) =>

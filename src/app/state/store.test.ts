@@ -1,6 +1,6 @@
 /**
  * The store's actions with a real EngineClient on a fake worker (src/protocol/testing/fakeWorker)
- * and a real EditorDb (without IndexedDB in node it keeps nothing, as in a private window).
+ * and a real AppDb (without IndexedDB in node it keeps nothing, as in a private window).
  * The model's defaults come from a shipped package's manifest, mapped by the engine.
  */
 import { readFileSync } from 'node:fs';
@@ -11,10 +11,10 @@ import type { Respond } from '../../protocol/testing/fakeWorker';
 import { EDIT_SETTINGS, packageEditOptions, validateManifest } from '../../engine/index';
 import { PROTOCOL_VERSION } from '../../protocol/messages';
 import type { ModelInfo } from '../../protocol/messages';
-import { EditorDb } from '../persist/db';
+import { AppDb } from '../persist/db';
 import { FALLBACK_EDIT_SETTINGS } from '../lib/settings';
-import { createEditorStore } from './store';
-import type { EditorStore } from './store';
+import { createAppStore } from './store';
+import type { AppStore } from './store';
 
 const TINY = '/models/tiny-random/';
 const manifest = validateManifest(
@@ -52,17 +52,17 @@ function engineWorker(options: { hold?: string; version?: number } = {}): FakeWo
   return new FakeWorker(respond, options.version);
 }
 
-function setup(...workers: FakeWorker[]): { store: EditorStore; workers: FakeWorker[] } {
+function setup(...workers: FakeWorker[]): { store: AppStore; workers: FakeWorker[] } {
   const made: FakeWorker[] = [];
   const client = new EngineClient({}, () => {
     const w = workers.shift() ?? engineWorker();
     made.push(w);
     return w;
   });
-  return { store: createEditorStore({ client, db: new EditorDb(), defaultModelUrl: TINY }), workers: made };
+  return { store: createAppStore({ client, db: new AppDb(), defaultModelUrl: TINY }), workers: made };
 }
 
-const state = (store: EditorStore) => store.getState();
+const state = (store: AppStore) => store.getState();
 
 beforeEach(() => {
   vi.stubGlobal('location', new URL('http://127.0.0.1:4173/'));
@@ -71,7 +71,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-describe('editor store', () => {
+describe('app store', () => {
   it('starts: hydrates, loads the saved model and takes its defaults from the package', async () => {
     const { store } = setup(engineWorker());
     expect(state(store).settings.edit).toEqual(FALLBACK_EDIT_SETTINGS);

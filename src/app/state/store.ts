@@ -1,12 +1,12 @@
 /**
- * The editor's store (zustand, vanilla so tests and the test API can use it without React).
+ * The app's store (zustand, vanilla so tests and the test API can use it without React).
  * State lives here; logic lives in pure helpers (lib/, derive.ts); effects live in the action
  * modules, which reach the worker only through EngineClient.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BackendInfo, ModelInfo } from '../../protocol/messages';
 import type { CacheInfo, EngineClient } from '../../protocol/engineClient';
-import type { EditorDb } from '../persist/db';
+import type { AppDb } from '../persist/db';
 import type { AppError } from '../lib/errors';
 import { emptyHistory, type History } from '../lib/history';
 import { defaultSettings, type AppSettings } from '../lib/settings';
@@ -26,7 +26,7 @@ export interface LoadState {
   totalBytes: number;
 }
 
-export interface EditorData extends ConvertData {
+export interface AppData extends ConvertData {
   hydrated: boolean;
   settings: AppSettings;
   backend: BackendInfo | null;
@@ -60,20 +60,20 @@ export type Actions = ReturnType<typeof engineActions> &
   ReturnType<typeof imageActions> &
   ReturnType<typeof runActions> &
   ReturnType<typeof viewActions>;
-export type EditorState = EditorData & { actions: Actions };
-export type EditorStore = StoreApi<EditorState>;
-export type SetState = EditorStore['setState'];
-export type GetState = EditorStore['getState'];
+export type AppState = AppData & { actions: Actions };
+export type AppStore = StoreApi<AppState>;
+export type SetState = AppStore['setState'];
+export type GetState = AppStore['getState'];
 
 export interface StoreDeps {
   client: EngineClient;
-  db: EditorDb;
+  db: AppDb;
   defaultModelUrl: string;
   /** A model package named by the page's link (`?model=<url>`); it wins over the saved choice. */
   linkedModelUrl?: string | null;
 }
 
-export function initialData(defaultModelUrl: string): EditorData {
+export function initialData(defaultModelUrl: string): AppData {
   return {
     hydrated: false,
     settings: defaultSettings(defaultModelUrl),
@@ -98,8 +98,8 @@ export function initialData(defaultModelUrl: string): EditorData {
   };
 }
 
-export function createEditorStore(deps: StoreDeps): EditorStore {
-  const store = createStore<EditorState>()((set, get) => ({
+export function createAppStore(deps: StoreDeps): AppStore {
+  const store = createStore<AppState>()((set, get) => ({
     ...initialData(deps.defaultModelUrl),
     actions: {
       ...engineActions(set, get, deps),

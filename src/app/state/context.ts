@@ -7,7 +7,7 @@ export const StoreContext = createContext<AppStore | null>(null);
 
 function useAppStore(): AppStore {
   const store = useContext(StoreContext);
-  if (!store) throw new Error('the app's store is missing: render inside <StoreContext value={store}>');
+  if (!store) throw new Error('the app store is missing: render inside <StoreContext value={store}>');
   return store;
 }
 

@@ -11,7 +11,8 @@
  * A job folder holds `job.json` (name, dtype, start) and is locked (Web Locks) while its
  * conversion runs, so a folder left by a closed tab is told from one still being written, and
  * offered again after a reload. The browser does not keep access to the checkpoint's files across
- * a reload, so such a conversion is started again from the folder, not continued.
+ * a reload, so the person chooses the folder (or opens the hf: link) again; the graphs already
+ * written whole are kept and only the others are converted.
  */
 import {
   CheckpointError,
@@ -20,6 +21,7 @@ import {
   dtypePreference,
   openCheckpoint,
   plain,
+  readWeightMap,
 } from '../src/engine/internal';
 import type { Checkpoint, CheckpointSource, DecodeVq } from '../src/engine/internal';
 import type { BackendInfo, Dtype } from '../src/engine/index';
@@ -165,10 +167,8 @@ async function tensorCounter(templates: CheckpointSource, manifest: TemplateMani
   const places = new Map<string, { offset: number; end: number; left: number }[]>();
   let total = 0;
   for (const graph of Object.keys(manifest.dtypes[dtype]!.graphs)) {
-    const file = await templates.open(`${dtype}/${graph}.weights.json`);
-    const map = JSON.parse(new TextDecoder().decode(await file.read(0, file.size))) as {
-      entries: { place: { file: string; offset: number; length: number } }[];
-    };
+    // the core's reader: the same UTF-8 and JSON checks and messages as the conversion's own read
+    const map = await readWeightMap(templates, `${dtype}/${graph}.weights.json`);
     for (const e of map.entries) {
       const path = `${dtype}/${e.place.file}`;
       let list = places.get(path);

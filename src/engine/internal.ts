@@ -25,6 +25,7 @@ export { openCheckpoint } from './convert/checkpoint';
 export type { Checkpoint } from './convert/checkpoint';
 export { checkConfig, convertPackage, CONVERTER_TOOL } from './convert/convertPackage';
 export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
+export { readWeightMap } from './convert/applyWeightMap';
 export type { PackageWriter } from './convert/applyWeightMap';
 export { field, parsePyJson, plain } from './convert/pyJson';
 // the encoders, for the quantiser benchmark (bench/node/quantize.ts)

@@ -1,19 +1,24 @@
 /**
- * A hub repository read through a `fetch` that follows redirects itself (a browser's page or
- * worker): the revision pinned to a commit, the files listed with their sizes, what the
- * repository holds (a converted package or a checkpoint), and each file read by byte range as a
- * `CheckpointSource`. The routes, messages and retry rules are `hubRules.ts`'s, the ones node's
- * `hf:` source uses.
+ * A hub repository read over HTTP, the one client every host uses: the revision pinned to a
+ * commit, the files listed with their sizes, what the repository holds (a converted package or a
+ * checkpoint), and each file read by byte range as a `CheckpointSource`. The routes, messages and
+ * retry rules are `hubRules.ts`'s. A host hands in its `fetch` and how redirects are followed:
+ * - `redirect: 'follow'` (a browser's page or worker, which cannot see a redirect's `Location`):
+ *   the fetch follows the hub's redirects itself; the Fetch standard has it drop `Authorization`
+ *   when a redirect leads to another origin, so the storage host a large file is sent to never
+ *   gets the token;
+ * - `redirect: 'manual'` (node): the fetch hands back each 3xx answer and it is followed here, up
+ *   to 10 hops, the token sent on each hop only if it goes to the hub's own origin; the hub's own
+ *   first answer is the one whose `X-Repo-Commit` and `X-Linked-Etag` are checked.
  *
- * The token: sent as `Authorization: Bearer` only in requests to the hub's own origin. A browser
- * follows the hub's redirects itself (a page cannot see a redirect's `Location`); the Fetch
- * standard has it drop `Authorization` when a redirect leads to another origin, so the storage
- * host a large file is sent to never gets it (tested against a local hub and storage host). The
- * token is never put in a URL, and every message passes through `redact`.
+ * The token: sent as `Authorization: Bearer` only in requests to the hub's own origin, never put
+ * in a URL, and every message passes through `redact` (tested against a local hub and storage
+ * host, node's way and the browser's).
  *
  * Retries: 429 and 5xx answers, and connections that fail or go quiet, are tried again with the
  * rules' backoff (a `Retry-After` sets the wait instead); a range read that breaks off is resumed
- * from the byte reached.
+ * from the byte reached. A server that ignores Range (200, the whole file) is read from byte 0,
+ * skipping up to `maxSkipBytes` before the range; beyond that the read is refused.
  */
 import { checkRange, decodeUtf8 } from '../convert/byteSource';
 import type { ByteSource, CheckpointSource } from '../convert/byteSource';
@@ -22,6 +27,7 @@ import {
   HUB_RETRY_DEFAULTS,
   HubError,
   MAX_API_BYTES,
+  MAX_SKIP_BYTES,
   hubRefusalMessage,
   hubRoutes,
   hubSpecText,
@@ -53,7 +59,7 @@ export interface HubResponse {
   } | null;
 }
 
-/** The `fetch` this module needs (a browser's, or node's for tests). */
+/** The `fetch` a page or a worker hands in: it follows redirects itself. */
 export type HubFetch = (
   url: string,
   init: {
@@ -61,6 +67,18 @@ export type HubFetch = (
     signal: AbortSignal;
     credentials: 'omit';
     redirect: 'follow';
+    cache: 'no-store';
+  },
+) => Promise<HubResponse>;
+
+/** The `fetch` of any host: with `redirect: 'manual'` it hands back 3xx answers as they are. */
+export type HubHostFetch = (
+  url: string,
+  init: {
+    headers: Record<string, string>;
+    signal: AbortSignal;
+    credentials: 'omit';
+    redirect: 'follow' | 'manual';
     cache: 'no-store';
   },
 ) => Promise<HubResponse>;
@@ -88,6 +106,17 @@ export interface HubRepoOptions extends Partial<HubRetryRules> {
   /** one line per retry, for a log; never holds the token */
   readonly onRetry?: (message: string) => void;
   readonly signal?: AbortSignal;
+}
+
+/** What a host sets beyond `HubRepoOptions`: its fetch's redirect mode and its words. */
+export interface HubHostOptions extends Omit<HubRepoOptions, 'fetch'> {
+  readonly fetch: HubHostFetch;
+  /** `manual`: the fetch hands back redirects and they are followed here (default `follow`) */
+  readonly redirect?: 'follow' | 'manual';
+  /** a server that ignores Range is read from byte 0 up to this many bytes before the range (default MAX_SKIP_BYTES) */
+  readonly maxSkipBytes?: number;
+  /** said after a connection that could not be made (default: the connection, and CORS) */
+  readonly connectionHint?: string;
 }
 
 /** What a repository holds, by its file names. */
@@ -124,23 +153,43 @@ export interface HubRepo extends CheckpointSource {
   readFile(path: string, max?: number, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
+/** The host's timers, URL class and AbortController (the engine is compiled without DOM or node types). */
+const host = globalThis as unknown as {
+  setTimeout(f: () => void, ms: number): unknown;
+  clearTimeout(t: unknown): void;
+  URL: new (url: string, base?: string) => { readonly href: string; readonly origin: string };
+  AbortController: new () => { readonly signal: AbortSignal; abort(reason?: unknown): void };
+};
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  const timers = globalThis as unknown as {
-    setTimeout(f: () => void, ms: number): unknown;
-    clearTimeout(t: unknown): void;
-  };
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
-      timers.clearTimeout(timer);
+      host.clearTimeout(timer);
       reject(signal!.reason);
     };
-    const timer = timers.setTimeout(() => {
+    const timer = host.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** `url`'s origin as the URL standard writes it (`https://huggingface.co`), or '' for no URL. */
+function originOf(url: string): string {
+  try {
+    return new host.URL(url).origin;
+  } catch {
+    return '';
+  }
+}
+
+/** The cause of a fetch failure in one line (node's fetch puts the socket's error in `cause`). */
+function why(err: unknown): string {
+  const e = err as Error & { cause?: Error & { code?: string } };
+  const cause = e?.cause;
+  return cause ? `${cause.code ?? ''} ${cause.message}`.trim() : String(e?.message ?? err);
 }
 
 /** A failure worth another try, with the wait the server asked for. */
@@ -153,29 +202,33 @@ class Transient extends Error {
   }
 }
 
+/** One try's final (non-redirect, 2xx) answer. */
+interface AnswerContext {
+  /** the first answer of this try: the hub's own, before any redirect followed here */
+  readonly first: HubResponse;
+  /** call on every body chunk: the stall timer starts again */
+  readonly alive: () => void;
+}
+
 interface Client {
   readonly routes: HubRoutes;
-  readonly hasToken: boolean;
+  readonly maxSkipBytes: number;
   redact(text: string): string;
   /** GET `url` with retries; `handle` reads a final 2xx answer (a HubError from it is not retried) */
   get<T>(
     url: string,
     what: string,
     headers: () => Record<string, string>,
-    handle: (res: HubResponse, alive: () => void) => Promise<T>,
+    handle: (res: HubResponse, ctx: AnswerContext) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T>;
 }
 
-function originOf(url: string): string {
-  const m = /^(https?:\/\/[^/?#]+)/i.exec(url);
-  return m ? m[1]!.toLowerCase() : '';
-}
+const MAX_REDIRECTS = 10;
 
-type AbortControllerLike = { readonly signal: AbortSignal; abort(reason?: unknown): void };
-
-function client(repo: string, options: HubRepoOptions): Client {
+function client(repo: string, options: HubHostOptions): Client {
   const routes = hubRoutes(options.endpoint ?? DEFAULT_HUB_ENDPOINT, repo);
+  const hubOrigin = originOf(routes.origin);
   const secret = options.token?.trim() || undefined;
   const rules: HubRetryRules = {
     maxTries: options.maxTries ?? HUB_RETRY_DEFAULTS.maxTries,
@@ -184,6 +237,8 @@ function client(repo: string, options: HubRepoOptions): Client {
     maxRetryAfterMs: options.maxRetryAfterMs ?? HUB_RETRY_DEFAULTS.maxRetryAfterMs,
   };
   const stallMs = options.stallMs ?? 30_000;
+  const redirect = options.redirect ?? 'follow';
+  const hint = options.connectionHint ?? 'check the connection, and that the host allows this site (CORS)';
   const redact = (text: string) => (secret ? text.split(secret).join('***') : text);
   const place = options.tokenPlace ?? FIELD_TOKEN;
   const refusal = (res: HubResponse, what: string) => {
@@ -197,76 +252,80 @@ function client(repo: string, options: HubRepoOptions): Client {
     );
     return new HubError(redact(e.message), e.status, e.code);
   };
-  const timers = globalThis as unknown as {
-    setTimeout(f: () => void, ms: number): unknown;
-    clearTimeout(t: unknown): void;
-  };
-  const Controller = (globalThis as unknown as { AbortController: new () => AbortControllerLike })
-    .AbortController;
+  // the token only to the hub's own origin (on a redirect the browser drops it itself)
+  const withToken = (url: string, extra: Record<string, string>) =>
+    secret && originOf(url) === hubOrigin ? { ...extra, Authorization: `Bearer ${secret}` } : extra;
 
   return {
     routes,
-    hasToken: secret !== undefined,
+    maxSkipBytes: options.maxSkipBytes ?? MAX_SKIP_BYTES,
     redact,
     async get(url, what, headers, handle, signal = options.signal) {
       for (let attempt = 1; ; attempt++) {
         signal?.throwIfAborted();
-        const ac = new Controller();
+        const ac = new host.AbortController();
         const onAbort = () => ac.abort(signal!.reason);
         signal?.addEventListener('abort', onAbort, { once: true });
+        // a stall (no answer, or no byte of the body, for stallMs) aborts this try only
         let stalled = false;
-        let timer = timers.setTimeout(() => ((stalled = true), ac.abort()), stallMs);
+        let timer = host.setTimeout(() => ((stalled = true), ac.abort()), stallMs);
         const alive = () => {
-          timers.clearTimeout(timer);
-          timer = timers.setTimeout(() => ((stalled = true), ac.abort()), stallMs);
+          host.clearTimeout(timer);
+          timer = host.setTimeout(() => ((stalled = true), ac.abort()), stallMs);
         };
         try {
-          let res: HubResponse;
-          try {
-            const extra = headers();
-            res = await options.fetch(url, {
-              // the token only to the hub's own origin (the browser drops it on a redirect elsewhere)
-              headers:
-                originOf(url) === routes.origin && secret
-                  ? { ...extra, Authorization: `Bearer ${secret}` }
-                  : extra,
-              signal: ac.signal,
-              credentials: 'omit',
-              redirect: 'follow',
-              cache: 'no-store',
+          let at = url;
+          let first: HubResponse | undefined;
+          for (let hop = 0; ; hop++) {
+            let res: HubResponse;
+            try {
+              res = await options.fetch(at, {
+                headers: withToken(at, headers()),
+                signal: ac.signal,
+                credentials: 'omit',
+                redirect,
+                cache: 'no-store',
+              });
+            } catch (err) {
+              if (signal?.aborted) throw err;
+              throw new Transient(
+                stalled
+                  ? `no answer within ${stallMs / 1000} s`
+                  : `could not reach the hub (${why(err)})${hint ? `; ${hint}` : ''}`,
+              );
+            }
+            alive();
+            first ??= res;
+            const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+            if (location !== null) {
+              await res.body?.cancel().catch(() => {});
+              if (hop >= MAX_REDIRECTS)
+                throw new HubError(redact(`${what}: more than ${MAX_REDIRECTS} redirects`));
+              at = new host.URL(location, at).href;
+              continue;
+            }
+            if (isRetryStatus(res.status)) {
+              await res.body?.cancel().catch(() => {});
+              const wait = retryAfterMs(res.headers.get('retry-after'), Date.now());
+              if (wait !== undefined && wait > rules.maxRetryAfterMs)
+                throw new HubError(redact(retryTooLongMessage(what, res.status, wait)), res.status);
+              throw new Transient(`HTTP ${res.status}`, wait);
+            }
+            if (!res.ok) {
+              await res.body?.cancel().catch(() => {});
+              throw refusal(res, what);
+            }
+            return await handle(res, { first, alive }).catch((err: unknown) => {
+              if (signal?.aborted || err instanceof HubError || err instanceof Transient) throw err;
+              throw new Transient(
+                stalled ? `no data for ${stallMs / 1000} s` : `the connection broke (${why(err)})`,
+              );
             });
-          } catch (err) {
-            if (signal?.aborted) throw err;
-            throw new Transient(
-              stalled
-                ? `no answer within ${stallMs / 1000} s`
-                : `could not reach the hub (${(err as Error)?.message ?? String(err)}); check the connection, and that the host allows this site (CORS)`,
-            );
           }
-          alive();
-          if (isRetryStatus(res.status)) {
-            await res.body?.cancel().catch(() => {});
-            const wait = retryAfterMs(res.headers.get('retry-after'), Date.now());
-            if (wait !== undefined && wait > rules.maxRetryAfterMs)
-              throw new HubError(redact(retryTooLongMessage(what, res.status, wait)), res.status);
-            throw new Transient(`HTTP ${res.status}`, wait);
-          }
-          if (!res.ok) {
-            await res.body?.cancel().catch(() => {});
-            throw refusal(res, what);
-          }
-          return await handle(res, alive).catch((err: unknown) => {
-            if (signal?.aborted || err instanceof HubError || err instanceof Transient) throw err;
-            throw new Transient(
-              stalled
-                ? `no data for ${stallMs / 1000} s`
-                : `the connection broke (${(err as Error)?.message ?? String(err)})`,
-            );
-          });
         } catch (err) {
           if (!(err instanceof Transient)) {
             if (err instanceof HubError || signal?.aborted) throw err;
-            throw new HubError(redact(`${what}: ${(err as Error)?.message ?? String(err)}`));
+            throw new HubError(redact(`${what}: ${why(err)}`));
           }
           if (attempt >= rules.maxTries)
             throw new HubError(redact(`${what}: ${err.message}, ${rules.maxTries} tries in all; giving up`));
@@ -278,7 +337,7 @@ function client(repo: string, options: HubRepoOptions): Client {
           );
           await sleep(wait, signal);
         } finally {
-          timers.clearTimeout(timer);
+          host.clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
         }
       }
@@ -302,7 +361,7 @@ async function readInto(
       if (done || !value) return;
       if (at + value.byteLength > out.byteLength) {
         await reader.cancel().catch(() => {});
-        throw new HubError(`${what}: the server sent more bytes than asked for`);
+        throw new HubError(`${what}: the server sent more bytes than the range asked for`);
       }
       out.set(value, at);
       at += value.byteLength;
@@ -313,19 +372,50 @@ async function readInto(
   }
 }
 
-/** The first `out.byteLength` bytes of a body, then the connection is let go. */
-async function readPrefix(res: HubResponse, out: Uint8Array, progress: (n: number) => void): Promise<void> {
+/**
+ * A 200 to a range request: the whole file from byte 0. Read up to the range's end, dropping the
+ * bytes before it, then hang up; refused when that means skipping more than `maxSkip` bytes.
+ */
+async function readIgnoringRange(
+  res: HubResponse,
+  start: number,
+  out: Uint8Array,
+  got: number,
+  progress: (n: number) => void,
+  what: string,
+  size: number,
+  maxSkip: number,
+): Promise<void> {
+  const skip = start + got;
+  const declared = res.headers.get('content-length');
+  if (declared !== null && Number(declared) !== size) {
+    await res.body?.cancel().catch(() => {});
+    throw new HubError(
+      `${what}: the server ignored the Range and sent ${declared} bytes of a ${size}-byte file`,
+    );
+  }
+  if (skip > maxSkip) {
+    await res.body?.cancel().catch(() => {});
+    throw new HubError(
+      `${what}: the server ignored the Range request (HTTP ${res.status}, the whole file); reading this range would download ${skip} bytes first. Use a server that answers ranges (206)`,
+    );
+  }
   if (!res.body) return;
   const reader = res.body.getReader();
-  let at = 0;
+  let pos = 0; // file offset of the next byte of the body
+  let filled = got;
   try {
-    while (at < out.byteLength) {
+    while (filled < out.byteLength) {
       const { done, value } = await reader.read();
       if (done || !value) break;
-      const take = Math.min(value.byteLength, out.byteLength - at);
-      out.set(value.subarray(0, take), at);
-      at += take;
-      progress(at);
+      const from = Math.max(0, skip - pos);
+      const take = Math.min(value.byteLength - from, out.byteLength - filled);
+      if (take > 0) {
+        out.set(value.subarray(from, from + take), filled);
+        filled += take;
+        progress(filled);
+      }
+      pos += value.byteLength;
     }
   } finally {
     await reader.cancel().catch(() => {});
@@ -337,7 +427,7 @@ async function readJson(c: Client, url: string, what: string, signal?: AbortSign
     url,
     what,
     () => ({ Accept: 'application/json' }),
-    async (res, alive) => {
+    async (res, { alive }) => {
       const declared = Number(res.headers.get('content-length') ?? 0);
       if (declared > MAX_API_BYTES) throw new HubError(c.redact(`${what}: the answer is ${declared} bytes`));
       const chunks: Uint8Array[] = [];
@@ -369,8 +459,14 @@ async function readJson(c: Client, url: string, what: string, signal?: AbortSign
   );
 }
 
+/** Opens `hf:owner/repo[@revision]` with a fetch that follows redirects itself (a page, a worker). */
+export function openHubRepo(spec: string | HubSpec, options: HubRepoOptions): Promise<HubRepo> {
+  // a fetch that follows redirects is only ever asked to follow them
+  return openHub(spec, { ...options, fetch: options.fetch as HubHostFetch, redirect: 'follow' });
+}
+
 /** Opens `hf:owner/repo[@revision]`: pins the revision to a commit and lists its files. */
-export async function openHubRepo(spec: string | HubSpec, options: HubRepoOptions): Promise<HubRepo> {
+export async function openHub(spec: string | HubSpec, options: HubHostOptions): Promise<HubRepo> {
   const { repo, revision } = typeof spec === 'string' ? parseHubSpec(spec) : spec;
   const c = client(repo, options);
   const { routes } = c;
@@ -383,7 +479,7 @@ export async function openHubRepo(spec: string | HubSpec, options: HubRepoOption
     const { json, res } = await readJson(c, page, `${name}: listing the files`);
     readTreePage(json, name, sizes);
     const next = nextLinkTarget(res.headers.get('link'));
-    page = next === undefined ? undefined : next.startsWith('/') ? `${routes.origin}${next}` : next;
+    page = next === undefined ? undefined : new host.URL(next, page).href;
   }
   const files = [...sizes.keys()].sort();
   let received = 0;
@@ -393,8 +489,22 @@ export async function openHubRepo(spec: string | HubSpec, options: HubRepoOption
     if (size === undefined) throw new HubError(`${name} has no file ${path}`);
     const url = routes.resolve(commit, path);
     const file = { name: `${name}/${path}`, size };
-    // the answering host's ETag must stay the same for every read of the file
-    let tag: string | undefined;
+    // the hub's tag (X-Linked-Etag on a redirect, else ETag) and, past a redirect followed here,
+    // the storage host's ETag: each must stay the same for every read of the file
+    const tags: { hub?: string; body?: string } = {};
+    const same = (key: 'hub' | 'body', tag: string | null) => {
+      if (!tag) return;
+      const before = (tags[key] ??= tag);
+      if (tag !== before)
+        throw new HubError(`${file.name} changed while it was being read (ETag ${tag}, before ${before})`);
+    };
+    const checkAnswer = (res: HubResponse, first: HubResponse) => {
+      const served = first.headers.get('x-repo-commit');
+      if (served && served !== commit)
+        throw new HubError(`${file.name}: the hub served commit ${served}, not the pinned ${commit}`);
+      same('hub', first.headers.get('x-linked-etag') ?? first.headers.get('etag'));
+      if (res !== first) same('body', res.headers.get('etag'));
+    };
     return {
       ...file,
       async read(start, end, signal) {
@@ -407,45 +517,25 @@ export async function openHubRepo(spec: string | HubSpec, options: HubRepoOption
           url,
           what,
           () => ({ Range: `bytes=${start + got}-${end - 1}` }),
-          async (res, alive) => {
-            const served = res.headers.get('x-repo-commit');
-            if (served && served !== commit)
-              throw new HubError(`${file.name}: the hub served commit ${served}, not the pinned ${commit}`);
-            const etag = res.headers.get('etag');
-            if (etag) {
-              tag ??= etag;
-              if (etag !== tag)
-                throw new HubError(
-                  `${file.name} changed while it was being read (ETag ${etag}, before ${tag})`,
-                );
-            }
+          async (res, ctx) => {
+            checkAnswer(res, ctx.first);
             const progress = (n: number) => {
               received += n - got;
               got = n;
-              alive();
+              ctx.alive();
             };
-            if (res.status !== 206) {
-              // the whole file: taken for a read from its start (up to the range's end), else refused
-              const declared = res.headers.get('content-length');
-              if (start + got !== 0 || (declared !== null && Number(declared) !== size)) {
-                await res.body?.cancel().catch(() => {});
+            if (res.status === 206) {
+              const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+              if (!m || Number(m[1]) !== start + got || Number(m[2]) > end - 1)
                 throw new HubError(
-                  `${what}: the server ignored the Range request (HTTP ${res.status}); use a server that answers ranges (206)`,
+                  `${what}: the server answered range ${res.headers.get('content-range') ?? '(none)'} to bytes=${start + got}-${end - 1}`,
                 );
-              }
-              await readPrefix(res, out, progress);
-              if (got < out.byteLength)
-                throw new Error(`the body ended after ${got} of ${out.byteLength} bytes`);
-              return;
+              if (m[3] !== '*' && Number(m[3]) !== size)
+                throw new HubError(`${file.name} is ${m[3]} bytes now, but the listing said ${size}`);
+              await readInto(res, out, got, progress, what);
+            } else {
+              await readIgnoringRange(res, start, out, got, progress, what, size, c.maxSkipBytes);
             }
-            const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-            if (!m || Number(m[1]) !== start + got || Number(m[2]) > end - 1)
-              throw new HubError(
-                `${what}: the server answered range ${res.headers.get('content-range') ?? '(none)'} to bytes=${start + got}-${end - 1}`,
-              );
-            if (m[3] !== '*' && Number(m[3]) !== size)
-              throw new HubError(`${file.name} is ${m[3]} bytes now, but the listing said ${size}`);
-            await readInto(res, out, got, progress, what);
             if (got < out.byteLength)
               throw new Error(`the body ended after ${got} of ${out.byteLength} bytes`);
           },

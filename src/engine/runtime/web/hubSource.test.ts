@@ -177,6 +177,17 @@ describe('web hub source', () => {
     expect(ranges[0]).toBe('bytes=0-7999');
     expect(ranges.at(-1)).toMatch(/^bytes=[1-9]\d*-7999$/);
   });
+
+  it('a server that ignores Range (200, the whole file) is read past the bytes before the range, as on node', async () => {
+    const s = await start();
+    const repo = await webHubSource('hf:owner/tiny', opts(s));
+    const file = await repo.open(BIG);
+    s.inject(/^\/repos\//, { kind: 'ignore-range' });
+    const got = await file.read(300_000, 300_100);
+    expect(Buffer.from(got).equals(readFileSync(join(TINY, BIG)).subarray(300_000, 300_100))).toBe(true);
+    const storage = s.requests.filter((r) => r.server === 'storage');
+    expect(storage.map((r) => r.status)).toEqual([200]);
+  });
 });
 
 describe('hubHeaders (the package download of a gated repository)', () => {

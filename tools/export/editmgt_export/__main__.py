@@ -1,4 +1,4 @@
-"""CLI: python -m editmgt_export {tiny,goldens,convert,relayout,fullsize,layouts} (run with cwd tools/export)."""
+"""CLI: python -m editmgt_export {tiny,goldens,convert,from-templates,template,relayout,fullsize,layouts} (run with cwd tools/export)."""
 
 from __future__ import annotations
 
@@ -73,12 +73,59 @@ def cmd_convert(args):
         attention_blocks=blocks,
         fp32_dir=Path(args.keep_fp32) if args.keep_fp32 else None,
         graph_dtypes=parse_graph_dtypes(args.graph_dtype),
+        card=None
+        if args.no_card
+        else {"repo": args.repo, "editor_url": args.editor_url, "from_editmgt": not args.not_from_editmgt},
     )
-    if not args.no_card:
-        from .model_card import write_card
-
-        write_card(Path(args.out), repo=args.repo, editor_url=args.editor_url, from_editmgt=not args.not_from_editmgt)
     print(f"wrote {args.out}")
+
+
+def cmd_from_templates(args):
+    import json
+    import resource
+    import time
+
+    from .from_templates import convert_from_templates, find_templates, shipped_templates
+
+    started, cpu0 = time.time(), time.process_time()
+    dtypes = [d.strip() for d in args.dtype.split(",")]
+    log = None if args.quiet or args.json else (lambda line: print(f"convert: {line}", file=sys.stderr, flush=True))
+    templates = (
+        Path(args.templates)
+        if args.templates
+        else find_templates(Path(args.source), shipped_templates(), args.resolution, dtypes)
+    )
+    if log:
+        log(f"templates {templates}")
+    card = (
+        None
+        if args.no_card
+        else {"repo": args.repo, "editor_url": args.editor_url, "from_editmgt": not args.not_from_editmgt}
+    )
+    report = convert_from_templates(
+        Path(args.source),
+        templates,
+        Path(args.out),
+        dtypes,
+        resolution=args.resolution,
+        name=args.name,
+        source_id=args.source_id if args.source_id is not None else args.source,
+        card=card,
+        log=log,
+    )
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report.update(
+        wall_s=round(time.time() - started, 3),
+        cpu_s=round(time.process_time() - cpu0, 3),
+        peak_rss_bytes=usage.ru_maxrss * 1024,
+    )
+    if args.json:
+        print(json.dumps(report, indent=1))
+    elif log:
+        log(
+            f"wrote {report['out']} in {report['wall_s']} s ({report['cpu_s']} s of CPU, "
+            f"peak RSS {report['peak_rss_bytes'] / 2**20:.0f} MiB)"
+        )
 
 
 def parse_narrow_llm(text: str):
@@ -205,6 +252,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--no-card", action="store_true", help="write no model card (README.md, NOTICE)")
     c.set_defaults(fn=cmd_convert)
+    ft = sub.add_parser(
+        "from-templates",
+        help="a checkpoint → a whole package from templates, with numpy and onnxruntime (no torch); as npm run convert",
+    )
+    ft.add_argument("--source", required=True, help="checkpoint folder in hub layout")
+    ft.add_argument("--dtype", default="q4", help="comma list of fp32,fp16,q4,q4f16,q8")
+    ft.add_argument("--out", required=True, help="the package folder (replaced only once the new package is whole)")
+    ft.add_argument("--resolution", type=int, default=None, help="the package's resolution (default: the templates')")
+    ft.add_argument(
+        "--templates",
+        default=None,
+        help="templates made by the template command (default: the first shipped ones under templates/ that fit)",
+    )
+    ft.add_argument("--name", default=None, help="the manifest's name (default: the --out folder's name)")
+    ft.add_argument("--source-id", default=None, help="the manifest's source.id (default: --source)")
+    ft.add_argument("--repo", default=None, help="the hub repo it will be published in (owner/name), for the card")
+    ft.add_argument("--editor-url", default=None, help="a deployed copy of the editor, for the card's open link")
+    ft.add_argument(
+        "--not-from-editmgt", action="store_true", help="the weights are not EditMGT's: no Gemma/CLIP notices"
+    )
+    ft.add_argument("--no-card", action="store_true", help="write no model card (README.md, NOTICE)")
+    ft.add_argument(
+        "--json", action="store_true", help="print wall and CPU time, peak RSS, bytes read and written as JSON"
+    )
+    ft.add_argument("--quiet", action="store_true", help="no progress lines")
+    ft.set_defaults(fn=cmd_from_templates)
     tp = sub.add_parser(
         "template", help="graph templates and weight maps for a checkpoint's config (its weight values are not used)"
     )
@@ -250,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    quiet()
+    if args.command != "from-templates":  # that one imports no third-party model library
+        quiet()
     try:
         args.fn(args)
     except ExportError as e:

@@ -356,6 +356,7 @@ def write_package(
     text_len: int = LLM_LEN,
     provenance_out: dict | None = None,
     colors: bool = True,
+    card: dict | None = None,
 ) -> dict:
     """Convert ``ckpt`` into a package at ``out`` (atomically: temp folder, then rename).
     ``dated=False`` leaves the creation date out of the manifest, for byte-identical rebuilds;
@@ -366,7 +367,8 @@ def write_package(
     with another reads its tokenizer's ``model_max_length``); ``provenance_out`` receives the
     fp32 graphs' weight provenance (template.py; not with ``fp32_dir``); ``colors=False`` leaves
     ``codebook_colors`` at zero instead of decoding every code (templates: their converter
-    decodes them from the converted weights)."""
+    decodes them from the converted weights); ``card`` writes the model card (README.md, NOTICE;
+    ``model_card.write_card``'s options) into the package before it is renamed into place."""
     dtypes = list(dict.fromkeys(dtypes))
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
@@ -467,6 +469,10 @@ def write_package(
         )
         validate_manifest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        if card is not None:
+            from .model_card import write_card
+
+            write_card(tmp, **card)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{int(time.time())}")
             out.rename(old)

@@ -48,6 +48,7 @@ class SafetensorsFolder:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.index: dict[str, tuple[Path, dict, int]] = {}
+        self.bytes_read = 0  # tensor bytes read so far
         chosen = select_weights(self.folder)
         files = chosen.files
         for f in files:
@@ -98,26 +99,65 @@ class SafetensorsFolder:
             data = f.read((stop - start) * row)
         if len(data) != (stop - start) * row:
             raise ExportError(f"{path.parent.name}/{path.name}: tensor '{name}' is cut short")
+        self.bytes_read += len(data)
         a = np.frombuffer(data, dtype).reshape((stop - start, *shape[1:]) if shape else ())
         if self.index[name][1]["dtype"] == "BF16":
-            return (a.astype(np.uint32) << 16).view(np.float32)
-        if not np.issubdtype(dtype, np.floating):
+            a = (a.astype(np.uint32) << 16).view(np.float32)
+        elif not np.issubdtype(dtype, np.floating):
             raise ExportError(f"{path.parent.name}/{path.name}: tensor '{name}' is {dtype}, not a float tensor")
-        return a.astype(np.float32)
+        else:
+            a = a.astype(np.float32)
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            first = int(bad[0])
+            raise ExportError(
+                f"{path.parent.name}/{path.name}: tensor '{name}' value {start * (row // dtype.itemsize) + first} "
+                f"is {a.reshape(-1)[first]}; a weight must be finite (NaN and Inf are refused)"
+            )
+        return a
+
+    def alias(self, name: str, target: str) -> None:
+        """Read ``name`` as the tensor ``target`` (tied or prefixed names)."""
+        self.index[name] = self.index[target]
+
+
+TRANSFORMER_SUBFOLDERS = ("editmgt", "transformer")
+LLM_EMBEDDING, LLM_HEAD = "model.embed_tokens.weight", "lm_head.weight"
 
 
 class Checkpoint:
+    """A checkpoint's subfolders by the names weight maps use: ``editmgt`` or ``transformer`` is
+    whichever the checkpoint has; ``llm_encoder``'s tensors go by transformers' causal-LM names
+    (a bare ``Gemma2Model``'s get the ``model.`` prefix, and with tied embeddings, config's
+    ``tie_word_embeddings`` true or absent, ``lm_head.weight`` is the embedding table)."""
+
     def __init__(self, root: Path):
         self.root = Path(root)
         self.folders: dict[str, SafetensorsFolder] = {}
 
     def folder(self, subfolder: str) -> SafetensorsFolder:
         if subfolder not in self.folders:
-            path = self.root / subfolder
+            name = subfolder
+            if subfolder in TRANSFORMER_SUBFOLDERS:
+                name = next((s for s in TRANSFORMER_SUBFOLDERS if (self.root / s).is_dir()), subfolder)
+            path = self.root / name
             if not path.is_dir():
-                raise ExportError(f"checkpoint {self.root} has no '{subfolder}' subfolder")
-            self.folders[subfolder] = SafetensorsFolder(path)
+                raise ExportError(f"checkpoint {self.root} has no '{name}' subfolder")
+            folder = SafetensorsFolder(path)
+            if subfolder == "llm_encoder":
+                if not any(n.startswith("model.") for n in folder.index):
+                    for n in list(folder.index):
+                        folder.alias(f"model.{n}", n)
+                config = path / "config.json"
+                tied = json.loads(config.read_text()).get("tie_word_embeddings", True) if config.is_file() else True
+                if tied is not False and LLM_EMBEDDING in folder.index:
+                    folder.alias(LLM_HEAD, LLM_EMBEDDING)
+            self.folders[subfolder] = folder
         return self.folders[subfolder]
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(f.bytes_read for f in self.folders.values())
 
 
 # ---------------------------------------------------------------------------------------------

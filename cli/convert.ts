@@ -4,9 +4,10 @@
  *   [--repo OWNER/NAME] [--editor-url URL] [--not-from-editmgt] [--no-card]
  * A checkpoint → a model package, in TypeScript (no Python, no PyTorch): the graphs come from
  * templates made by the exporter for the checkpoint's config (docs/convert.md). Without
- * `--templates`, the shipped ones under templates/ are tried, and the first whose config and
- * resolution match the checkpoint is used. Exit 0 on success, 2 with one line on bad input,
- * 1 otherwise; the package is written to a temporary folder and renamed into place only when whole.
+ * `--templates`, the shipped ones under templates/ are tried, and the first whose config matches
+ * the checkpoint, at the resolution and with the dtypes asked for, is used. Exit 0 on success, 2
+ * with one line on bad input, 1 otherwise; the package is written to a temporary folder and
+ * renamed into place only when whole.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -86,7 +87,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const log = values.quiet || values.json ? undefined : (line: string) => console.error(`convert: ${line}`);
     const templates =
-      values.templates ?? (await findTemplates(values.source, await shippedTemplates(), resolution));
+      values.templates ??
+      (await findTemplates(values.source, await shippedTemplates(), { resolution, dtypes }));
     log?.(`templates ${templates}`);
     const result = await convertFolder({
       source: values.source,

@@ -4,7 +4,7 @@
  * listing each folder's files (a static server cannot list a folder). They are fetched when a
  * conversion needs them, never bundled into the app.
  */
-import { CheckpointError, checkConfig, field, parsePyJson, readText } from '../src/engine/internal';
+import { CheckpointError, chooseTemplates, parsePyJson, readText } from '../src/engine/internal';
 import type { ByteSource, Checkpoint, CheckpointSource } from '../src/engine/internal';
 
 /** `templates/index.json` as the build writes it (vite.config.ts). */
@@ -81,29 +81,31 @@ export function templatesSource(
   return source;
 }
 
-/** The shipped templates made for this checkpoint's config; refused naming each one's reason. */
+/**
+ * The first shipped templates made for this checkpoint's config (templates/index.json's order);
+ * refused naming each one's reason, the closest first (the config field that differs).
+ */
 export async function findTemplates(
   ckpt: Checkpoint,
   signal?: AbortSignal,
 ): Promise<{ source: CheckpointSource; name: string; manifest: ReturnType<typeof parsePyJson> }> {
   const base = templatesBase();
   const index = await templatesIndex(base, signal);
-  const reasons: string[] = [];
+  const read: { source: CheckpointSource; name: string; manifest: ReturnType<typeof parsePyJson> }[] = [];
   for (const t of index.templates) {
     const source = templatesSource(base, t.name, t.files);
     const manifest = parsePyJson(
       await readText(source, 'manifest.json', signal),
       `${source.name}/manifest.json`,
     );
-    try {
-      checkConfig(ckpt, field(manifest, 'config'), source.name);
-      return { source, name: t.name, manifest };
-    } catch (err) {
-      if (!(err instanceof CheckpointError)) throw err;
-      reasons.push(err.message);
-    }
+    read.push({ source, name: t.name, manifest });
   }
+  const choice = chooseTemplates(
+    ckpt,
+    read.map((r) => ({ name: r.source.name, manifest: r.manifest })),
+  );
+  if (choice.chosen !== null) return read[choice.chosen]!;
   throw new CheckpointError(
-    `${ckpt.source.name} is an EditMGT checkpoint of a config this app has no converter templates for${reasons.length ? ` (${reasons.join('; ')})` : ''}. Convert it with \`npm run convert\` (docs/convert.md), then open the folder it writes.`,
+    `${ckpt.source.name} is an EditMGT checkpoint of a config this app has no converter templates for${choice.reasons ? ` (${choice.reasons.split('\n').join('; ')})` : ''}. Convert it with \`npm run convert\` (docs/convert.md), then open the folder it writes.`,
   );
 }

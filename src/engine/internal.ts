@@ -24,6 +24,8 @@ export type { ByteSource, CheckpointSource } from './convert/byteSource';
 export { openCheckpoint } from './convert/checkpoint';
 export type { Checkpoint } from './convert/checkpoint';
 export { checkConfig, convertPackage, CONVERTER_TOOL } from './convert/convertPackage';
+export { chooseTemplates } from './convert/templateChoice';
+export type { TemplateCandidate, TemplateChoice, TemplateFit, TemplateWants } from './convert/templateChoice';
 export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
 export { readWeightMap } from './convert/applyWeightMap';
 export type { PackageWriter } from './convert/applyWeightMap';

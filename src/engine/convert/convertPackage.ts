@@ -89,6 +89,20 @@ function num(v: PyJson | undefined): number | undefined {
 
 /** The config values the templates' manifest records, compared with the checkpoint's configs. */
 export function checkConfig(ckpt: Checkpoint, config: PyJson | undefined, templatesName: string): void {
+  const [first] = configMismatches(ckpt, config, templatesName);
+  if (first !== undefined) throw new CheckpointError(first);
+}
+
+/**
+ * Every value of the templates' config that the checkpoint's configs contradict, each said as
+ * checkConfig says the first (the checkpoint's file and field, the templates' value); none when
+ * the templates fit. How many tells how close a template is to the checkpoint.
+ */
+export function configMismatches(
+  ckpt: Checkpoint,
+  config: PyJson | undefined,
+  templatesName: string,
+): string[] {
   const t = ckpt.configs.transformer;
   const sub = ckpt.transformerSubfolder;
   const vqBlocks = ckpt.configs.vq['block_out_channels'];
@@ -124,14 +138,16 @@ export function checkConfig(ckpt: Checkpoint, config: PyJson | undefined, templa
       ] as const
     ).map((k): [string, string, unknown] => [`transformer.${k}`, `${sub}/config.json ${k}`, t[k]]),
   ];
-  for (const [path, what, found] of checks) {
+  const found: string[] = [];
+  for (const [path, what, value] of checks) {
     const expected = plain(field(config, ...path.split('.')) ?? null);
     if (expected === null) continue;
-    if (found !== expected)
-      throw new CheckpointError(
-        `${ckpt.source.name}/${what} is ${JSON.stringify(found ?? null)}, but the templates (${templatesName}) are for ${JSON.stringify(expected)} (config.${path}); make templates for this config with the exporter's template command`,
+    if (value !== expected)
+      found.push(
+        `${ckpt.source.name}/${what} is ${JSON.stringify(value ?? null)}, but the templates (${templatesName}) are for ${JSON.stringify(expected)} (config.${path}); make templates for this config with the exporter's template command`,
       );
   }
+  return found;
 }
 
 /** Python's pathlib order of package paths (by parts). */

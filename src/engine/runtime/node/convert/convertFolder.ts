@@ -8,10 +8,12 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CheckpointError, readText } from '../../../convert/byteSource';
 import { openCheckpoint } from '../../../convert/checkpoint';
-import { checkConfig, convertPackage } from '../../../convert/convertPackage';
+import { convertPackage } from '../../../convert/convertPackage';
 import { modelCardFiles } from '../../../convert/modelCard';
 import type { ModelCardOptions } from '../../../convert/modelCard';
-import { field, parsePyJson, plain } from '../../../convert/pyJson';
+import { parsePyJson } from '../../../convert/pyJson';
+import { chooseTemplates } from '../../../convert/templateChoice';
+import type { TemplateCandidate, TemplateWants } from '../../../convert/templateChoice';
 import type { ConvertResult, DecodeVq } from '../../../convert/convertPackage';
 import { OrtNodeRunner } from '../ortNodeRunner';
 import { checkpointSource } from './checkpointSource';
@@ -117,33 +119,43 @@ export async function convertFolder(
 }
 
 /**
- * The first of `candidates` (template folders) made for the checkpoint's config at `resolution`
- * (any resolution when not given); refused with each candidate's reason when none is.
+ * The first of `candidates` (template folders) made for the checkpoint's config, at `resolution`
+ * and with every one of `dtypes` when given (templates/README.md); refused with each candidate's
+ * reason, the closest first (templateChoice.ts).
  */
 export async function findTemplates(
   source: string,
   candidates: readonly string[],
-  resolution?: number,
+  wants: TemplateWants = {},
   signal?: AbortSignal,
 ): Promise<string> {
   const ckpt = await openCheckpoint(await checkpointSource(source), { signal });
-  const reasons: string[] = [];
+  const read: TemplateCandidate[] = [];
   for (const dir of candidates) {
-    const templates = folderSource(dir);
-    const manifest = parsePyJson(await readText(templates, 'manifest.json', signal), `${dir}/manifest.json`);
-    const config = field(manifest, 'config');
-    const res = plain(field(config, 'resolution') ?? null);
-    try {
-      checkConfig(ckpt, config, dir);
-      if (resolution !== undefined && res !== resolution)
-        throw new CheckpointError(`made for ${String(res)} px`);
-      return dir;
-    } catch (err) {
-      if (!(err instanceof CheckpointError)) throw err;
-      reasons.push(`${dir}: ${err.message}`);
-    }
+    const manifest = parsePyJson(
+      await readText(folderSource(dir), 'manifest.json', signal),
+      `${dir}/manifest.json`,
+    );
+    read.push({ name: dir, manifest });
+  }
+  const choice = chooseTemplates(ckpt, read, wants);
+  if (choice.chosen !== null) return candidates[choice.chosen]!;
+  const make = (dtypes: string, resolution = '') =>
+    `make them with \`python -m editmgt_export template --source <checkpoint> --dtype ${dtypes}${resolution} --out <folder>\` and pass --templates <folder>`;
+  const closest = choice.closest;
+  // the config fits: only the resolution or the dtypes asked for are not shipped
+  if (closest && closest.mismatches.length === 0) {
+    const shipped = `the shipped templates for ${source}'s config (${closest.name})`;
+    const dtypes = wants.dtypes?.join(',') ?? closest.dtypes.join(',');
+    if (wants.resolution !== undefined && closest.resolution !== wants.resolution)
+      throw new CheckpointError(
+        `${shipped} are made for ${String(closest.resolution)} px, not ${wants.resolution} px: leave out --resolution, or ${make(dtypes, ` --resolution ${wants.resolution}`)}`,
+      );
+    throw new CheckpointError(
+      `${shipped} have ${closest.dtypes.join(', ')} only, not ${closest.missingDtypes.join(', ')}: convert with --dtype ${closest.dtypes.join(',')}, or ${make(closest.missingDtypes.join(','))}`,
+    );
   }
   throw new CheckpointError(
-    `no shipped templates fit ${source}${resolution ? ` at ${resolution} px` : ''}; make them with \`python -m editmgt_export template --source <checkpoint> --dtype … --out <folder>\` and pass --templates <folder>${reasons.length ? `\n${reasons.join('\n')}` : ''}`,
+    `no shipped templates fit ${source}${wants.resolution ? ` at ${wants.resolution} px` : ''}; ${make('…')}${choice.reasons ? `\n${choice.reasons}` : ''}`,
   );
 }

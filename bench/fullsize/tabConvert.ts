@@ -1,6 +1,7 @@
 /**
  * `npm run fullsize:tab -- --app DIR [--checkpoint DIR] [--templates [NAME=]DIR] [--package DIR]
- *   [--json FILE] [--dtype q4] [--port 4199] [--sample-ms 500] [--heap-every-s 30] [--timeout-min 90]`
+ *   [--json FILE] [--dtype q4] [--port 4199] [--sample-ms 500] [--heap-every-s 30] [--timeout-min 90]
+ *   [--offer-only]`
  *
  * A model folder opened from disk in the editor, as a person does it, in system Chromium (headless,
  * a fresh persistent profile per case, `scripts/chromium.ts` flags) on a built app (`--app`, from
@@ -231,6 +232,8 @@ interface CaseOptions {
   heapEveryMs: number;
   timeoutMs: number;
   stopping: () => boolean;
+  /** stop at the offer (a check that the checkpoint and templates fit, nothing converted) */
+  offerOnly: boolean;
   log: (line: string) => void;
 }
 
@@ -248,6 +251,7 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
     ok: false,
     error: null,
     offer: null,
+    offer_space: null,
     notice: null,
     offer_s: null,
     work_s: null,
@@ -321,7 +325,13 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
       if (!options.includes(o.dtype))
         throw new Error(`the offer makes ${options.join(', ')}, not ${o.dtype}`);
       await page.getByTestId('convert-dtype').selectOption(o.dtype);
-      o.log(`  offered in ${out.offer_s.toFixed(1)} s: ${out.offer}; converting to ${o.dtype} …`);
+      out.offer_space = await page.getByTestId('convert-space').textContent();
+      o.log(`  offered in ${out.offer_s.toFixed(1)} s: ${out.offer}; ${out.offer_space}`);
+      if (o.offerOnly) {
+        out.ok = true;
+        return out;
+      }
+      o.log(`  converting to ${o.dtype} …`);
       phase = new PhaseAccumulator(readTree(pid));
       started = Date.now();
       await page.getByTestId('convert-accept').click();
@@ -402,6 +412,7 @@ async function main(): Promise<void> {
       'sample-ms': { type: 'string', default: '500' },
       'heap-every-s': { type: 'string', default: '30' },
       'timeout-min': { type: 'string', default: '90' },
+      'offer-only': { type: 'boolean', default: false },
     },
   });
   if (!values.app) throw new Error('--app DIR (a built app: npx vite build --outDir DIR) is required');
@@ -438,6 +449,7 @@ async function main(): Promise<void> {
     heapEveryMs: Number(values['heap-every-s']) * 1000,
     timeoutMs: Number(values['timeout-min']) * 60_000,
     stopping: () => stopping,
+    offerOnly: values['offer-only'],
     log: (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
   };
   try {
@@ -449,7 +461,13 @@ async function main(): Promise<void> {
       const c = await runCase({ ...common, kind, folder });
       cases.push(c);
       save();
-      common.log(c.ok ? `  ${kind}: ready in ${secs(c.ready_s)}` : `  ${kind} failed: ${c.error}`);
+      common.log(
+        !c.ok
+          ? `  ${kind} failed: ${c.error}`
+          : c.ready_s === null
+            ? `  ${kind}: offered`
+            : `  ${kind}: ready in ${secs(c.ready_s)}`,
+      );
     }
   } finally {
     await server.close();

@@ -70,6 +70,7 @@ export interface TabCase {
   error: string | null;
   /** What the page said: the offer's model line, the notice when converted or copied. */
   offer: string | null;
+  offer_space: string | null;
   notice: string | null;
   /** seconds: folder chosen → offer shown (convert only); accept (or choice) → converted or copied; → loaded. */
   offer_s: number | null;

@@ -112,6 +112,7 @@ describe('the report', () => {
       ok: true,
       error: null,
       offer: null,
+      offer_space: null,
       notice: null,
       offer_s: 3,
       work_s: 1500,

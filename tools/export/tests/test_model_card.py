@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from editmgt_export.model_card import GEMMA_NOTICE, main, model_card, notice_text, open_link, resolve_url
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -90,7 +92,7 @@ def test_write_card_adds_the_card_and_notice_without_touching_the_manifest(tmp_p
     assert "README.md" not in listed and "NOTICE" not in listed
 
 
-def test_convert_writes_the_card_into_the_package_outside_its_manifest(tiny_ckpt_dir, tmp_path):
+def test_convert_writes_the_card_into_the_package_outside_its_manifest(tiny_ckpt_dir, tmp_path, monkeypatch):
     from editmgt_export.__main__ import main as cli_main
 
     # the fp32 export is made once and reused by the later conversions
@@ -113,3 +115,17 @@ def test_convert_writes_the_card_into_the_package_outside_its_manifest(tiny_ckpt
     bare = tmp_path / "bare"
     assert cli_main([*args, "--out", str(bare), "--no-card"]) == 0
     assert not (bare / "README.md").exists() and not (bare / "NOTICE").exists()
+
+    # the card is written inside the temporary folder, before the rename: a card that cannot be
+    # written leaves no package (without its card) at --out, and no temporary folder
+    from editmgt_export import model_card as card_module
+
+    def fail(*_, **__):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(card_module, "model_card", fail)
+    failed = tmp_path / "failed"
+    with pytest.raises(OSError):
+        cli_main([*args, "--out", str(failed)])
+    assert not failed.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".failed")] == []

@@ -268,6 +268,10 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
   const profile = mkdtempSync(join(tmpdir(), 'editmgt-tab-'));
   let ctx: BrowserContext | null = null;
   let timer: NodeJS.Timeout | null = null;
+  // the phase under way, kept for a case that fails or is stopped: what it measured until then
+  let phase: PhaseAccumulator | null = null;
+  let started: number | null = null;
+  let heap: HeapProbe | null = null;
   try {
     ctx = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -275,12 +279,16 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
       headless: true,
       // the app shell's service worker is not what is measured
       serviceWorkers: 'block',
+      // a stop (SIGINT, SIGTERM) ends the case here, with what it measured, before Chromium closes
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
     });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     page.setDefaultTimeout(120_000);
     const pid = browserPidFor(readProcTable(), profile);
     if (pid === null) throw new Error(`no Chromium process found for profile ${profile}`);
-    const heap = o.heapEveryMs > 0 ? await heapProbe(ctx, page) : null;
+    heap = o.heapEveryMs > 0 ? await heapProbe(ctx, page) : null;
     // the editor on the tiny bundled model, switched to WASM in Settings
     await page.goto(`${o.url}/?test&model=${encodeURIComponent('/models/tiny-random/')}`);
     await page.waitForFunction(() => window.__editmgt !== undefined);
@@ -297,14 +305,14 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
       .filter((p) => p.role === 'renderer')
       .reduce((s, p) => s + p.rssBytes, 0);
 
-    let phase = new PhaseAccumulator(readTree(pid));
-    timer = setInterval(() => phase.add(readTree(pid)), o.sampleMs);
+    phase = new PhaseAccumulator(readTree(pid));
+    timer = setInterval(() => phase?.add(readTree(pid)), o.sampleMs);
     const picked = Date.now();
     o.log(
       `${name}: choosing the folder (${(out.folder_bytes / 1e9).toFixed(2)} GB, ${out.folder_files} files) …`,
     );
     await page.getByTestId('open-folder').setInputFiles(o.folder);
-    let started = picked;
+    started = picked;
     if (o.kind === 'convert') {
       const offer = page.getByTestId('convert-offer');
       await Promise.race([
@@ -388,6 +396,19 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
     return out;
   } catch (err) {
     out.error = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    if (phase && started !== null) {
+      // partial: the phase's numbers up to the failure or stop (`ok` false, the elapsed time in work_s or ready_s)
+      const elapsed = (Date.now() - started) / 1000;
+      if (out.work === null) {
+        out.work = phase.totals();
+        out.work_s = elapsed;
+        out.worker_heap_work = heap?.peak() ?? null;
+      } else {
+        out.load = phase.totals();
+        out.ready_s = elapsed;
+        out.worker_heap_load = heap?.peak() ?? null;
+      }
+    }
     return out;
   } finally {
     if (timer) clearInterval(timer);

@@ -61,11 +61,11 @@ export interface BenchRow {
   readonly cpuS?: number;
   readonly peakTreeRssBytes?: number;
   readonly maxProcessRssBytes?: number;
-  /** the converter's own count of checkpoint bytes it read (node: --json bytes_read) */
+  /** the converter's own count of checkpoint bytes it read (its --json bytes_read) */
   readonly converterBytesRead?: number;
   readonly rcharBytes?: number;
   readonly readBytes?: number;
-  /** the converter's own report (node: --json), as printed */
+  /** the converter's own report (--json), as printed */
   readonly converterReport?: unknown;
   readonly readOnceS?: number;
   /** the model's packager step run on the package before the comparison (not timed) */
@@ -96,7 +96,7 @@ export interface BenchReport {
     readonly notRun?: string;
     /** how to provide what is missing */
     readonly howTo?: string;
-    /** the python applier's graph files against the node converter's package, when both ran */
+    /** the python converter's package against the node converter's, when both ran */
     readonly pythonVsNode?: Comparison;
   }[];
   readonly rows: readonly BenchRow[];
@@ -230,7 +230,8 @@ async function runOne(
   }
   let converterReport: unknown;
   let converterBytesRead: number | undefined;
-  if (converter === 'node') {
+  if (cmd.writes === 'package') {
+    // both converters print their report (--json) last on stdout
     converterReport = JSON.parse(m.stdout.slice(m.stdout.indexOf('{'))) as { bytes_read?: number };
     converterBytesRead = (converterReport as { bytes_read?: number }).bytes_read;
   }
@@ -350,7 +351,7 @@ export async function main(argv: string[]): Promise<number> {
         sourcesOut[sourcesOut.length - 1] = {
           ...entry,
           pythonVsNode: comparePackages(join(work, `${spec.name}-python`), join(work, `${spec.name}-node`), {
-            scope: 'graph-files',
+            scope: converterCommand('python', spec, checkpoint, '').writes,
           }),
         };
       }

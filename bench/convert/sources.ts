@@ -192,15 +192,30 @@ export function converterCommand(
       label: 'tsx cli/convert.ts (npm run convert)',
     };
   }
-  // the numpy weight-map applier (editmgt_export/weightmap.py): streams the checkpoint into the
-  // templates' graph files; it writes no manifest, tokenizers or codebook colours
-  const code =
-    'import sys; from pathlib import Path; from editmgt_export.weightmap import apply_templates; ' +
-    'apply_templates(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4].split(","))';
+  // the exporter's converter from templates (numpy and onnxruntime, no torch): the whole package
+  const { name, sourceId } = referenceIdentity(spec.reference!);
   return {
-    argv: [PYTHON, '-c', code, checkpoint, spec.templates!, out, spec.dtypes.join(',')],
+    argv: [
+      PYTHON,
+      '-m',
+      'editmgt_export',
+      'from-templates',
+      '--source',
+      checkpoint,
+      '--templates',
+      spec.templates!,
+      '--dtype',
+      spec.dtypes.join(','),
+      '--out',
+      out,
+      '--name',
+      name,
+      '--source-id',
+      sourceId,
+      '--json',
+    ],
     cwd: EXPORT,
-    writes: 'graph-files',
-    label: 'python: editmgt_export.weightmap.apply_templates',
+    writes: 'package',
+    label: 'python -m editmgt_export from-templates',
   };
 }

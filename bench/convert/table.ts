@@ -70,7 +70,7 @@ export function markdownTable(report: BenchReport): string {
       .filter((s) => s.pythonVsNode)
       .map((s) => {
         const c = s.pythonVsNode!;
-        return `- ${s.source}: python's graph files against node's package: ${
+        return `- ${s.source}: python's package against node's: ${
           c.identical
             ? `identical (${c.files} files)`
             : `differ (${c.differing} of ${c.files}): first \`${c.firstDifference?.file}\`, ${c.firstDifference?.why}`

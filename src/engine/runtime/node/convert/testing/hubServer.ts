@@ -255,108 +255,98 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   };
   const revisionOk = (rev: string) => rev === 'main' || rev === commit;
 
+  /** A server of the pair: CORS, the faults injected for a path, and every request recorded. */
+  type Answer = (req: IncomingMessage, res: ServerResponse, url: URL, fault: HubFault | undefined) => number;
+  const serve = (who: RecordedRequest['server'], answer: Answer) =>
+    createServer((req, res) => {
+      if (cors(req, res)) {
+        record(who, req, 204);
+        return;
+      }
+      const url = new URL(req.url ?? '/', `http://${who}`);
+      const fault = takeFault(decodeURIComponent(url.pathname));
+      overrideHeader(res, fault);
+      record(who, req, statusFault(res, fault) ?? answer(req, res, url, fault));
+    });
+
   let storageOrigin = '';
-  const hub = createServer((req, res) => {
-    if (cors(req, res)) {
-      record('hub', req, 204);
-      return;
-    }
-    const url = new URL(req.url ?? '/', 'http://hub');
+  const hub = serve('hub', (req, res, url, fault) => {
     const path = decodeURIComponent(url.pathname);
-    const fault = takeFault(path);
-    overrideHeader(res, fault);
-    const answer = (): number => {
-      const early = statusFault(res, fault);
-      if (early !== undefined) return early;
-      const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(path);
-      if (api) {
-        if (api[1] !== repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
-        if (!revisionOk(api[3]!)) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
-        if (api[2] === 'revision')
-          return json(
+    const api = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(path);
+    if (api) {
+      if (api[1] !== repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
+      if (!revisionOk(api[3]!)) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
+      if (api[2] === 'revision')
+        return json(
+          res,
+          200,
+          { id: repo, sha: commit, siblings: entries.map((e) => ({ rfilename: e.path })) },
+          { 'X-Repo-Commit': commit },
+        );
+      const from = Number(url.searchParams.get('cursor') ?? 0);
+      const page = entries.slice(from, from + pageSize).map((e) => ({
+        type: 'file',
+        oid: e.sha1,
+        size: e.size,
+        path: e.path,
+        ...(e.size >= lfsMinBytes ? { lfs: { oid: e.sha256, size: e.size, pointerSize: 134 } } : {}),
+      }));
+      const headers: Record<string, string> = {};
+      if (from + pageSize < entries.length)
+        headers['Link'] = `<${url.pathname}?recursive=true&cursor=${from + pageSize}>; rel="next"`;
+      return json(res, 200, page, headers);
+    }
+    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    if (resolve) {
+      if (resolve[1] !== repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
+      if (!revisionOk(resolve[2]!)) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
+      if (gatedToken !== undefined) {
+        const auth = req.headers.authorization;
+        if (!auth)
+          return error(
             res,
-            200,
-            { id: repo, sha: commit, siblings: entries.map((e) => ({ rfilename: e.path })) },
-            { 'X-Repo-Commit': commit },
+            401,
+            'GatedRepo',
+            'Access to this model is restricted. You must be authenticated.',
           );
-        const from = Number(url.searchParams.get('cursor') ?? 0);
-        const page = entries.slice(from, from + pageSize).map((e) => ({
-          type: 'file',
-          oid: e.sha1,
-          size: e.size,
-          path: e.path,
-          ...(e.size >= lfsMinBytes ? { lfs: { oid: e.sha256, size: e.size, pointerSize: 134 } } : {}),
-        }));
-        const headers: Record<string, string> = {};
-        if (from + pageSize < entries.length)
-          headers['Link'] = `<${url.pathname}?recursive=true&cursor=${from + pageSize}>; rel="next"`;
-        return json(res, 200, page, headers);
+        const bearer = auth.replace(/^Bearer /, '');
+        if (bearer !== gatedToken && !(options.knownTokens ?? []).includes(bearer))
+          return error(res, 401, 'Unauthorized', 'Invalid credentials in Authorization header');
+        if (bearer !== gatedToken)
+          return error(
+            res,
+            403,
+            'GatedRepo',
+            'Access to this model is restricted and you are not in the authorized list.',
+          );
       }
-      const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
-      if (resolve) {
-        if (resolve[1] !== repo) return error(res, 404, 'RepoNotFound', 'Repository not found');
-        if (!revisionOk(resolve[2]!)) return error(res, 404, 'RevisionNotFound', 'Invalid rev id');
-        if (gatedToken !== undefined) {
-          const auth = req.headers.authorization;
-          if (!auth)
-            return error(
-              res,
-              401,
-              'GatedRepo',
-              'Access to this model is restricted. You must be authenticated.',
-            );
-          const bearer = auth.replace(/^Bearer /, '');
-          if (bearer !== gatedToken && !(options.knownTokens ?? []).includes(bearer))
-            return error(res, 401, 'Unauthorized', 'Invalid credentials in Authorization header');
-          if (bearer !== gatedToken)
-            return error(
-              res,
-              403,
-              'GatedRepo',
-              'Access to this model is restricted and you are not in the authorized list.',
-            );
-        }
-        const e = byPath.get(resolve[3]!);
-        if (!e) return error(res, 404, 'EntryNotFound', 'Entry not found');
-        const common = { 'X-Repo-Commit': commit };
-        if (e.size >= lfsMinBytes) {
-          res.writeHead(302, {
-            ...common,
-            Location: `${storageOrigin}/repos/${e.sha256.slice(0, 2)}/${e.sha256}?X-Amz-Signature=${e.sha1}`,
-            'X-Linked-Etag': `"${e.sha256}"`,
-            'X-Linked-Size': String(e.size),
-          });
-          res.end();
-          return 302;
-        }
-        return sendFile(req, res, { path: join(root, e.path), size: e.size }, `"${e.sha1}"`, fault, common);
+      const e = byPath.get(resolve[3]!);
+      if (!e) return error(res, 404, 'EntryNotFound', 'Entry not found');
+      const common = { 'X-Repo-Commit': commit };
+      if (e.size >= lfsMinBytes) {
+        res.writeHead(302, {
+          ...common,
+          Location: `${storageOrigin}/repos/${e.sha256.slice(0, 2)}/${e.sha256}?X-Amz-Signature=${e.sha1}`,
+          'X-Linked-Etag': `"${e.sha256}"`,
+          'X-Linked-Size': String(e.size),
+        });
+        res.end();
+        return 302;
       }
-      return error(res, 404, 'NotFound', 'no such route');
-    };
-    record('hub', req, answer());
+      return sendFile(req, res, { path: join(root, e.path), size: e.size }, `"${e.sha1}"`, fault, common);
+    }
+    return error(res, 404, 'NotFound', 'no such route');
   });
 
-  const storage = createServer((req, res) => {
-    if (cors(req, res)) {
-      record('storage', req, 204);
-      return;
+  const storage = serve('storage', (req, res, url, fault) => {
+    const m = /^\/repos\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(url.pathname);
+    const e = m ? bySha.get(m[1]!) : undefined;
+    if (!e || url.searchParams.get('X-Amz-Signature') !== e.sha1) {
+      res.writeHead(403);
+      res.end('bad signature');
+      return 403;
     }
-    const url = new URL(req.url ?? '/', 'http://storage');
-    const fault = takeFault(url.pathname);
-    overrideHeader(res, fault);
-    const answer = (): number => {
-      const early = statusFault(res, fault);
-      if (early !== undefined) return early;
-      const m = /^\/repos\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(url.pathname);
-      const e = m ? bySha.get(m[1]!) : undefined;
-      if (!e || url.searchParams.get('X-Amz-Signature') !== e.sha1) {
-        res.writeHead(403);
-        res.end('bad signature');
-        return 403;
-      }
-      return sendFile(req, res, { path: join(root, e.path), size: e.size }, `"${e.sha256}"`, fault, {});
-    };
-    record('storage', req, answer());
+    return sendFile(req, res, { path: join(root, e.path), size: e.size }, `"${e.sha256}"`, fault, {});
   });
 
   const endpoint = await listen(hub);

@@ -398,6 +398,35 @@ test('a checkpoint folder dropped on the page is offered, converted the same way
   }
 });
 
+test('EditMGT’s published checkpoint layout (headers only, its 16 GB of weights holes) is offered with the editmgt-512 templates, in q4 only, the dtype they have @wasm', async ({
+  ui,
+  page,
+}) => {
+  // the published configs, tokenizers, shards and safetensors headers; every data region a hole
+  const dir = join(mkdtempSync(join(root, 'pick-')), 'published');
+  execFileSync(PYTHON, [resolve('src/engine/runtime/node/convert/__fixtures__/published_headers.py'), dir], {
+    cwd: EXPORT,
+    stdio: 'pipe',
+  });
+  await readyWithImage(ui);
+  await page.getByTestId('open-folder').setInputFiles(dir);
+  await expect(page.getByTestId('convert-offer')).toContainText('published is a checkpoint');
+  await expect(page.getByTestId('convert-model')).toHaveText(
+    'EditMGT checkpoint: transformer of 14 + 28 layers, 8 heads of 128, codebook of 8192; 512 px (templates editmgt-512)',
+  );
+  const dtype = page.getByTestId('convert-dtype');
+  // WASM's first choice is q8; these templates have q4 alone, so q4 is the one offered
+  await expect(dtype.locator('option')).toHaveText([/^q4 \(3\.\d GB\)$/]);
+  await expect(dtype).toHaveValue('q4');
+  await expect(page.getByTestId('convert-space')).toContainText(/Space needed: 3\.\d GB/);
+  console.log(
+    `published layout offer: ${await page.getByTestId('convert-offer').innerText()}`.replace(/\s+/g, ' '),
+  );
+  await page.getByTestId('convert-decline').click();
+  await expect(page.getByTestId('convert-offer')).toHaveCount(0);
+  expect((await stored(page)).converting).toEqual([]);
+});
+
 test('Cancel mid-conversion leaves nothing that could be taken for a package; the model and image stay @wasm', async ({
   ui,
   page,

@@ -74,13 +74,7 @@ export type HubFetch = (
 /** The `fetch` of any host: with `redirect: 'manual'` it hands back 3xx answers as they are. */
 export type HubHostFetch = (
   url: string,
-  init: {
-    headers: Record<string, string>;
-    signal: AbortSignal;
-    credentials: 'omit';
-    redirect: 'follow' | 'manual';
-    cache: 'no-store';
-  },
+  init: Omit<Parameters<HubFetch>[1], 'redirect'> & { redirect: 'follow' | 'manual' },
 ) => Promise<HubResponse>;
 
 /** Where a browser's person puts a token: the token field next to the message. */

@@ -398,16 +398,25 @@ test('a checkpoint folder dropped on the page is offered, converted the same way
   }
 });
 
-test('EditMGT’s published checkpoint layout (headers only, its 16 GB of weights holes) is offered with the editmgt-512 templates, in q4 only, the dtype they have @wasm', async ({
-  ui,
-  page,
-}) => {
-  // the published configs, tokenizers, shards and safetensors headers; every data region a hole
-  const dir = join(mkdtempSync(join(root, 'pick-')), 'published');
+/**
+ * EditMGT's published checkpoint layout as `<tmp>/<name>`: its configs, tokenizers, shards and
+ * safetensors headers, every data region a hole (no disk); `change` edits it after.
+ */
+function publishedHeaders(name: string, change?: (dir: string) => void): string {
+  const dir = join(mkdtempSync(join(root, 'pick-')), name);
   execFileSync(PYTHON, [resolve('src/engine/runtime/node/convert/__fixtures__/published_headers.py'), dir], {
     cwd: EXPORT,
     stdio: 'pipe',
   });
+  change?.(dir);
+  return dir;
+}
+
+test('EditMGT’s published checkpoint layout (headers only, its 16 GB of weights holes) is offered with the editmgt-512 templates, in q4 only, the dtype they have @wasm', async ({
+  ui,
+  page,
+}) => {
+  const dir = publishedHeaders('published');
   await readyWithImage(ui);
   await page.getByTestId('open-folder').setInputFiles(dir);
   await expect(page.getByTestId('convert-offer')).toContainText('published is a checkpoint');
@@ -425,6 +434,24 @@ test('EditMGT’s published checkpoint layout (headers only, its 16 GB of weight
   await page.getByTestId('convert-decline').click();
   await expect(page.getByTestId('convert-offer')).toHaveCount(0);
   expect((await stored(page)).converting).toEqual([]);
+});
+
+test('a checkpoint one config field away from the published one is refused naming that field, the published templates first as the closest @wasm', async ({
+  ui,
+  page,
+}) => {
+  const dir = publishedHeaders('one-off', (d) => {
+    const file = join(d, 'transformer', 'config.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    config['num_single_layers'] = 27;
+    writeFileSync(file, JSON.stringify(config, null, 2));
+  });
+  await readyWithImage(ui);
+  const before = await snapshotAll(ui, page);
+  await page.getByTestId('open-folder').setInputFiles(dir);
+  console.log(
+    `one field off: ${await expectRefused(ui, page, /one-off is an EditMGT checkpoint of a config this app has no converter templates for \(closest: one-off\/transformer\/config\.json num_single_layers is 27, but the templates \(templates\/editmgt-512\) are for 28 \(config\.transformer\.num_single_layers\); one-off\/transformer\/config\.json codebook_size is 8192, but the templates \(templates\/shapes\) are for 512 \(config\.codebook_size\) \(and 9 more config fields\); /, before)}`,
+  );
 });
 
 test('Cancel mid-conversion leaves nothing that could be taken for a package; the model and image stay @wasm', async ({

@@ -90,13 +90,16 @@ function num(v: PyJson | undefined): number | undefined {
 /** The config values the templates' manifest records, compared with the checkpoint's configs. */
 export function checkConfig(ckpt: Checkpoint, config: PyJson | undefined, templatesName: string): void {
   const [first] = configMismatches(ckpt, config, templatesName);
-  if (first !== undefined) throw new CheckpointError(first);
+  if (first !== undefined)
+    throw new CheckpointError(
+      `${first}; make templates for this config with the exporter's template command`,
+    );
 }
 
 /**
- * Every value of the templates' config that the checkpoint's configs contradict, each said as
- * checkConfig says the first (the checkpoint's file and field, the templates' value); none when
- * the templates fit. How many tells how close a template is to the checkpoint.
+ * Every value of the templates' config that the checkpoint's configs contradict, each naming the
+ * checkpoint's file and field and the templates' value (checkConfig's message without its
+ * advice); none when the templates fit. How many tells how close a template is to the checkpoint.
  */
 export function configMismatches(
   ckpt: Checkpoint,
@@ -144,7 +147,7 @@ export function configMismatches(
     if (expected === null) continue;
     if (value !== expected)
       found.push(
-        `${ckpt.source.name}/${what} is ${JSON.stringify(value ?? null)}, but the templates (${templatesName}) are for ${JSON.stringify(expected)} (config.${path}); make templates for this config with the exporter's template command`,
+        `${ckpt.source.name}/${what} is ${JSON.stringify(value ?? null)}, but the templates (${templatesName}) are for ${JSON.stringify(expected)} (config.${path})`,
       );
   }
   return found;

@@ -27,7 +27,7 @@ export interface TemplateWants {
 /** How one candidate fits. */
 export interface TemplateFit {
   readonly name: string;
-  /** the config fields the checkpoint contradicts, each said as checkConfig says it */
+  /** the config fields the checkpoint contradicts (configMismatches) */
   readonly mismatches: readonly string[];
   /** the templates' resolution */
   readonly resolution: number | null;

@@ -83,10 +83,13 @@ def cmd_convert(args):
 def cmd_from_templates(args):
     import json
     import resource
+    import signal
     import time
 
     from .from_templates import convert_from_templates, find_templates, shipped_templates
 
+    # a terminated conversion unwinds like an interrupted one: its temporary folder is removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     started, cpu0 = time.time(), time.process_time()
     dtypes = [d.strip() for d in args.dtype.split(",")]
     log = None if args.quiet or args.json else (lambda line: print(f"convert: {line}", file=sys.stderr, flush=True))

@@ -253,6 +253,9 @@ class Applier:
     def __init__(self, checkpoint: Checkpoint):
         self.ckpt = checkpoint
         self._cache: tuple[str, dict] | None = None  # the last quantised weight (its parts are adjacent)
+        # the other part of the last q4 weight quantised by rows (its blocks and scales are adjacent
+        # entries: the second is taken from here instead of reading and quantising the tensor again)
+        self._q4_rows: tuple[str, dict[str, list[bytes]]] | None = None
 
     def value(self, entry: dict, rows: slice | None = None) -> np.ndarray:
         """The entry's float32 value after its transforms (``rows``: of the result's first axis,
@@ -338,13 +341,23 @@ class Applier:
         if len(shape) != 2:
             raise ExportError(f"{entry['name']}: q4 needs a 2-D weight, not {list(shape)}")
         n, k = shape
+        part = enc["part"]
+        key = json.dumps([entry["sources"], enc.get("input"), enc["block_size"], enc["scale_type"]])
+        if self._q4_rows is not None and self._q4_rows[0] == key and part in self._q4_rows[1]:
+            yield from self._q4_rows[1].pop(part)
+            return
+        self._q4_rows = None
+        other: list[bytes] = []
         step = max(1, ROW_BLOCK_BYTES // (4 * k))
         for r in range(0, n, step):
             rows = folder.float32(src["tensor"], slice(r, min(n, r + step)))
             if enc.get("input") == "float16":
                 rows = to_float16(rows).astype(np.float32)
             blocks, scales = q4_blocks(np.ascontiguousarray(rows.T), enc["block_size"], enc["scale_type"])
-            yield (blocks if enc["part"] == "blocks" else scales).tobytes()
+            mine, theirs = (blocks, scales) if part == "blocks" else (scales, blocks)
+            other.append(theirs.tobytes())
+            yield mine.tobytes()
+        self._q4_rows = (key, {"scales" if part == "blocks" else "blocks": other})
 
     @staticmethod
     def encode(entry: dict, x: np.ndarray) -> bytes:

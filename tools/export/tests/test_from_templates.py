@@ -165,12 +165,21 @@ def test_bf16_and_fp16_only_checkpoints_give_the_package_of_their_float32_values
         assert manifest_text(ours) == (rounded / "manifest.json").read_text()
 
 
-def test_the_shapes_checkpoint_gives_the_shipped_shapes_package(work):
-    shapes = REPO / "tools" / "shapes"
+@pytest.fixture(scope="module")
+def shapes_checkpoint(work):
     ckpt = work / "shapes-checkpoint"
     subprocess.run(
-        [sys.executable, "-m", "shapesworld.recover", "--out", str(ckpt)], cwd=shapes, check=True, capture_output=True
+        [sys.executable, "-m", "shapesworld.recover", "--out", str(ckpt)],
+        cwd=REPO / "tools" / "shapes",
+        check=True,
+        capture_output=True,
     )
+    return ckpt
+
+
+def test_the_shapes_checkpoint_gives_the_shipped_shapes_package(work, shapes_checkpoint):
+    shapes = REPO / "tools" / "shapes"
+    ckpt = shapes_checkpoint
     theirs = json.loads((SHAPES / "manifest.json").read_text())
     out = work / "pkg-shapes"
     converted(
@@ -255,4 +264,33 @@ def test_a_config_no_shipped_template_fits_is_refused_naming_the_field(layouts, 
     run = convert(bad, out, "--dtype", "q4")
     assert run.returncode == 2
     assert "no shipped templates fit" in run.stderr and "config.transformer.num_single_layers" in run.stderr
+    nothing_left(out)
+
+
+def test_a_terminated_conversion_leaves_nothing(work, shapes_checkpoint):
+    """SIGTERM while the graphs are written: the temporary folder is removed, nothing is at --out."""
+    import signal
+
+    out = work / "terminated" / "pkg"
+    out.parent.mkdir(exist_ok=True)
+    args = [
+        "from-templates",
+        "--source",
+        str(shapes_checkpoint),
+        "--out",
+        str(out),
+        "--dtype",
+        "fp32,q8,q4",
+        "--no-card",
+    ]
+    proc = subprocess.Popen([sys.executable, "-c", NO_TORCH, *args], cwd=EXPORT, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("convert: q8/"):  # the fp32 graphs are written, q8's begin
+            assert [p.name for p in out.parent.iterdir() if ".converting-" in p.name] != []
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait() == 128 + signal.SIGTERM, "".join(seen) + rest
     nothing_left(out)

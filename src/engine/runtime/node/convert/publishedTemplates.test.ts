@@ -14,6 +14,7 @@
  */
 import { execFile } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -135,6 +136,21 @@ describe('the shipped templates a checkpoint converts with', () => {
     expect(lines.slice(2)).toHaveLength(shipped().length - 1);
     for (const other of shipped().filter((d) => d !== PUBLISHED))
       expect(lines.some((l) => l.includes(`the templates (${other}) are for`))).toBe(true);
+  }, 120_000);
+
+  it('a tiny checkpoint one field away is told that field for templates/tiny-random first, though it is tried last', async () => {
+    need();
+    const dir = join(root, 'tiny-one-off');
+    cpSync(join(layouts, 'single'), dir, { recursive: true });
+    const file = join(dir, 'editmgt', 'config.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    config['num_layers'] = 3;
+    writeFileSync(file, JSON.stringify(config));
+    const message = await findTemplates(dir, shipped()).catch((err: Error) => err.message);
+    expect(shipped().at(-1)).toBe(join(TEMPLATES, 'tiny-random'));
+    expect(message.split('\n')[1]).toBe(
+      `closest: ${dir}/editmgt/config.json num_layers is 3, but the templates (${join(TEMPLATES, 'tiny-random')}) are for 2 (config.transformer.num_layers)`,
+    );
   }, 120_000);
 
   it('a dtype the shipped templates lack is refused naming the dtypes they have, before anything is written', async () => {

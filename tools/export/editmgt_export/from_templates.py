@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import re
-import resource
 import shutil
 import tempfile
 import time
@@ -483,10 +482,6 @@ def _digest(path: Path) -> tuple[str, int]:
             h.update(block)
             n += len(block)
     return h.hexdigest(), n
-
-
-def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _rss_mib() -> str:

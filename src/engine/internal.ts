@@ -28,6 +28,7 @@ export { chooseTemplates } from './convert/templateChoice';
 export type { TemplateCandidate, TemplateChoice, TemplateFit, TemplateWants } from './convert/templateChoice';
 export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
 export { readWeightMap } from './convert/applyWeightMap';
+export { codebookMosaics, patchMeans } from './convert/codebookColors';
 export type { PackageWriter } from './convert/applyWeightMap';
 export { field, parsePyJson, plain } from './convert/pyJson';
 // the encoders, for the quantiser benchmark (bench/node/quantize.ts)

@@ -16,7 +16,7 @@ export type { CpuOpenOptions } from './modelPackage';
 export { readManifest } from './manifestFile';
 export { cacheRoot, FREE_SPACE_MARGIN_BYTES } from './download';
 export { OrtNodeRunner } from './ortNodeRunner';
-export type { NodeRunnerOptions } from './ortNodeRunner';
+export type { NodeGraphBytes, NodeRunnerOptions } from './ortNodeRunner';
 
 export interface NodePretrainedOptions extends PretrainedOptions {
   /** onnxruntime-node runs the graphs on the CPU */

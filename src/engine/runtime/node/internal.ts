@@ -8,3 +8,4 @@ export { GOLDENS, hasGoldens, hasTiny, REPO, TINY } from './testing/testModel';
 export { startHubServer } from './convert/testing/hubServer';
 export type { HubFault, HubServer, HubServerOptions, RecordedRequest } from './convert/testing/hubServer';
 export { convertFolder, findTemplates } from './convert/convertFolder';
+export { openVqDecoder } from './convert/vqDecode';

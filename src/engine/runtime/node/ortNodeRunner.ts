@@ -27,9 +27,15 @@ function fromOrt(t: ort.Tensor): AnyTensor {
   }
 }
 
+/** A graph's model bytes, made in memory, whose external data files lie in `folder`. */
+export interface NodeGraphBytes {
+  readonly bytes: Uint8Array;
+  readonly folder: string;
+}
+
 export interface NodeRunnerOptions {
-  /** graph name → path of its .onnx file (external data is found beside it) */
-  readonly files: Readonly<Partial<Record<GraphName, string>>>;
+  /** graph name → path of its .onnx file (external data is found beside it), or its bytes */
+  readonly files: Readonly<Partial<Record<GraphName, string | NodeGraphBytes>>>;
   readonly intraOpThreads?: number;
   /**
    * false: no CPU memory arena and no memory pattern, so each run's intermediate tensors are
@@ -60,7 +66,7 @@ export class OrtNodeRunner implements GraphRunner {
     if (!s) {
       const file = this.opts.files[graph];
       if (!file) return Promise.reject(new Error(`the model package has no ${graph} graph`));
-      s = ort.InferenceSession.create(file, {
+      const options: ort.InferenceSession.SessionOptions = {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3, // errors only: fp16 graphs warn about constant folding
@@ -69,12 +75,21 @@ export class OrtNodeRunner implements GraphRunner {
         // Idle pool threads sleep instead of spinning: on small or busy machines spinning threads
         // steal the cores the next run needs (steps measured 2–4× faster, docs/benchmarks.md).
         extra: {
-          session: { intra_op: { allow_spinning: process.env['ORT_SPIN'] ?? '0' } },
+          session: {
+            intra_op: { allow_spinning: process.env['ORT_SPIN'] ?? '0' },
+            ...(typeof file === 'string'
+              ? {}
+              : { model_external_initializers_file_folder_path: file.folder }),
+          },
           ...(this.opts.blockedLayout === false
             ? { optimization: { disable_specified_optimizers: 'NchwcTransformer' } }
             : {}),
         },
-      });
+      };
+      s =
+        typeof file === 'string'
+          ? ort.InferenceSession.create(file, options)
+          : ort.InferenceSession.create(file.bytes, options);
       this.sessions.set(graph, s);
       this.opened.push(graph);
     }

@@ -15,9 +15,9 @@ import { parsePyJson } from '../../../convert/pyJson';
 import { chooseTemplates } from '../../../convert/templateChoice';
 import type { TemplateCandidate, TemplateWants } from '../../../convert/templateChoice';
 import type { ConvertResult, DecodeVq } from '../../../convert/convertPackage';
-import { OrtNodeRunner } from '../ortNodeRunner';
 import { checkpointSource } from './checkpointSource';
 import { folderSource } from './folderSource';
+import { openVqDecoder } from './vqDecode';
 import { createPackageFolder } from './packageFolder';
 import type { HubSourceOptions } from './hubSource';
 
@@ -53,24 +53,22 @@ export async function convertFolder(
   const source = await checkpointSource(options.source, options.hub);
   const templates = folderSource(options.templates);
   const folder = await createPackageFolder(options.out);
-  // the codebook decode, the conversion's largest memory: one session without a memory pool (a
-  // pool kept each 512 px decode's largest tensors and grew run after run) and without the blocked
-  // convolution layout (about 230 MB of reordered activations for 15 % of the decode's time);
-  // each grid's pixels handed to the converter as decoded (or, for a caller that takes no grids,
-  // copied into one preallocated array)
+  // the codebook decode (vqDecode.ts); each grid's pixels handed to the converter as decoded (or,
+  // for a caller that takes no grids, copied into one preallocated array)
   const decodeVq: DecodeVq = async ({ graphFile, ids, grids, tokenGrid, onGrid }) => {
-    const runner = new OrtNodeRunner({
-      files: { vq_decode: join(folder.tempDir, ...graphFile.split('/')) },
-      memoryArena: false,
-      blockedLayout: false,
-    });
+    const decoder = await openVqDecoder(join(folder.tempDir, ...graphFile.split('/')));
+    if (decoder.stages) {
+      const [first, second] = decoder.stages.weightBytes.map((b) => (b / 1e6).toFixed(1));
+      log?.(
+        `vq_decode in two stages, cut at ${decoder.stages.cut} (${first} MB and ${second} MB of weights)`,
+      );
+    }
     const [h, w] = tokenGrid;
     let all: Float32Array | undefined;
     let dims: readonly number[] = [];
     try {
       for (let m = 0; m < grids; m++) {
-        const out = await runner.run(
-          'vq_decode',
+        const out = await decoder.decode(
           { ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] } },
           options.signal,
         );
@@ -88,7 +86,7 @@ export async function convertFolder(
         log?.(`vq_decode: grid ${m + 1} of ${grids} decoded`);
       }
     } finally {
-      await runner.release();
+      await decoder.release();
     }
     return { pixels: all ?? new Float32Array(0), height: dims[2] ?? 0, width: dims[3] ?? 0 };
   };

@@ -557,3 +557,147 @@ test('a reload mid-way through an hf: checkpoint conversion offers the same repo
     ckpt.done();
   }
 });
+
+/**
+ * Where in this origin's storage each needle is found: localStorage, sessionStorage, every
+ * IndexedDB record (its strings, buffers and blobs), every Cache Storage entry (URL and body) and
+ * every byte of every file of the Origin Private File System (the model store and the conversions'
+ * job folders). `files`: every OPFS file read.
+ */
+function storedWhere(page: Page, needles: string[]): Promise<{ found: string[][]; files: string[] }> {
+  return page.evaluate(async (needles) => {
+    const found: string[][] = needles.map(() => []);
+    const latin1 = new TextDecoder('latin1');
+    const look = (place: string, text: string) =>
+      needles.forEach((n, i) => {
+        if (text.includes(n) && !found[i]!.includes(place)) found[i]!.push(place);
+      });
+    const valueText = async (v: unknown, depth = 0): Promise<string> => {
+      if (depth > 32 || v === null || v === undefined) return '';
+      if (typeof v === 'string') return v;
+      if (typeof v !== 'object') return String(v);
+      if (v instanceof Blob) return latin1.decode(await v.arrayBuffer());
+      if (v instanceof ArrayBuffer) return latin1.decode(v);
+      if (ArrayBuffer.isView(v)) return latin1.decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      const parts: string[] = [];
+      const entries = v instanceof Map ? [...v] : Object.entries(v as object);
+      for (const [k, x] of entries) parts.push(String(k), await valueText(x, depth + 1));
+      return parts.join('\n');
+    };
+    for (const [name, area] of [
+      ['localStorage', localStorage],
+      ['sessionStorage', sessionStorage],
+    ] as const)
+      for (let i = 0; i < area.length; i++) {
+        const key = area.key(i)!;
+        look(name, `${key}\n${area.getItem(key)}`);
+      }
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((ok, no) => {
+        const req = indexedDB.open(info.name!);
+        req.onsuccess = () => ok(req.result);
+        req.onerror = () => no(req.error);
+      });
+      for (const store of db.objectStoreNames) {
+        const [keys, values] = await Promise.all(
+          (['getAllKeys', 'getAll'] as const).map(
+            (how) =>
+              new Promise<unknown[]>((ok, no) => {
+                const req = db.transaction(store).objectStore(store)[how]();
+                req.onsuccess = () => ok(req.result);
+                req.onerror = () => no(req.error);
+              }),
+          ),
+        );
+        look(`indexedDB ${info.name}/${store}`, await valueText([keys, values]));
+      }
+      db.close();
+    }
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const req of await cache.keys()) {
+        const res = await cache.match(req);
+        look(`cache ${name}`, `${req.url}\n${res ? latin1.decode(await res.arrayBuffer()) : ''}`);
+      }
+    }
+    const files: string[] = [];
+    const walk = async (dir: FileSystemDirectoryHandle, at: string) => {
+      for await (const [name, handle] of dir as unknown as AsyncIterable<[string, FileSystemHandle]>) {
+        const path = `${at}/${name}`;
+        look(`opfs ${path} (its name)`, name);
+        if (handle.kind === 'directory') await walk(handle as FileSystemDirectoryHandle, path);
+        else {
+          files.push(path);
+          const file = await (handle as FileSystemFileHandle).getFile();
+          look(`opfs ${path}`, latin1.decode(await file.arrayBuffer()));
+        }
+      }
+    };
+    await walk(await navigator.storage.getDirectory(), '');
+    return { found, files };
+  }, needles);
+}
+
+test('a gated hf: checkpoint conversion never holds its token in the app state or anything the app stores: the offer, the conversion, its resume record, the package @wasm', async ({
+  ui,
+  page,
+  context,
+}) => {
+  const ckpt = tinyCheckpoint();
+  try {
+    server = await startHubServer({ root: ckpt.dir, repo: 'owner/tiny-ckpt', gatedToken: TOKEN });
+    const hub = server.endpoint;
+    const pinned = `hf:owner/tiny-ckpt@${server.commit}`;
+    const logged: string[] = [];
+    page.on('console', (m) => logged.push(m.text()));
+    page.on('request', (r) => logged.push(r.url()));
+    const inState = async () => {
+      const text = await ui.call('stateText');
+      expect(text).toContain('tiny-ckpt'); // the dump holds the state of the moment
+      return text.includes(TOKEN) || JSON.stringify(await ui.snapshot()).includes(TOKEN);
+    };
+    await page.goto(`/?model=${encodeURIComponent('hf:owner/tiny-ckpt')}&hub=${encodeURIComponent(hub)}`);
+    await expect(page.getByTestId('model-badge')).toHaveText(/^shapes · /, { timeout: 90_000 });
+    await page.getByTestId('foreign-model-check').click();
+    await page.getByTestId('hub-token').fill(TOKEN);
+    await page.getByTestId('hub-token-use').click();
+    await expect(page.getByTestId('foreign-model-checkpoint')).toBeVisible();
+    expect(await inState(), 'the hub offer').toBe(false);
+
+    await page.getByTestId('foreign-model-convert').click();
+    await expect(page.getByTestId('convert-offer')).toBeVisible({ timeout: 60_000 });
+    expect(await inState(), "the conversion's offer").toBe(false);
+
+    // held at the last graph: the job folder and its resume record are on disk, the token in use
+    const dtype = await page.getByTestId('convert-dtype').inputValue();
+    const hold = await holdTemplate(context, `${dtype}/transformer_step.onnx`);
+    await page.getByTestId('convert-accept').click();
+    await hold.reached;
+    await expect(page.getByTestId('convert-status')).toContainText('converting');
+    expect(await inState(), 'the conversion running').toBe(false);
+    await ui.call('flush');
+    const during = await storedWhere(page, [TOKEN, pinned]);
+    // the scan read the job's resume record (it names the repository and commit), and no byte held the token
+    expect(during.files.some((f) => /^\/converting\/[^/]+\/job\.json$/.test(f))).toBe(true);
+    expect(during.found[1]).toEqual(expect.arrayContaining([expect.stringMatching(/job\.json$/)]));
+    expect(during.found[0], 'stored while converting').toEqual([]);
+
+    hold.release();
+    await expect(page.getByTestId('model-badge')).toHaveText(/^tiny-ckpt · /, { timeout: 180_000 });
+    expect(await inState(), 'after the conversion').toBe(false);
+    await ui.call('flush');
+    const after = await storedWhere(page, [TOKEN]);
+    expect(after.files.some((f) => f.endsWith('/manifest.json'))).toBe(true);
+    expect(after.found[0], 'stored after the conversion').toEqual([]);
+    expect(await page.content()).not.toContain(TOKEN);
+    expect(logged.join('\n')).not.toContain(TOKEN);
+    // it reached the hub all the same: every request the hub answered with a file carried it
+    const served = server.requests.filter(
+      (r) => r.method === 'GET' && r.server === 'hub' && r.url.includes('/resolve/') && r.status < 400,
+    );
+    expect(served.length).toBeGreaterThan(0);
+    for (const r of served) expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  } finally {
+    ckpt.done();
+  }
+});

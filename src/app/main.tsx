@@ -18,9 +18,10 @@ const store = createAppStore({ client, db, defaultModelUrl: DEFAULT_MODEL_URL, l
 // End-to-end tests and diagnostics only; loaded on demand, so the app's own bundle does not carry it.
 if (testApiWanted(location.search, window.__EDITMGT_TEST__)) {
   void Promise.all([import('./testApi'), import('./testSnapshot')]).then(
-    ([{ createTestApi }, { snapshotOf }]) => {
+    ([{ createTestApi }, { snapshotOf, stateTextOf }]) => {
       window.__editmgt = createTestApi(client, {
         snapshot: () => snapshotOf(store.getState()),
+        stateText: () => stateTextOf(store.getState()),
         flush: () => db.flush(),
       });
     },

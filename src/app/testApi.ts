@@ -114,17 +114,23 @@ export interface TestApi {
   readPackageFiles(baseUrl: string, files: StoredFile[]): Promise<StoredFile[]>;
   /** The editor's state now. */
   snapshot(): Promise<AppSnapshot>;
+  /** The editor's whole store as text (src/app/testSnapshot.ts `stateTextOf`), to search it for a value. */
+  stateText(): Promise<string>;
   /** Resolves once history and settings are written to IndexedDB. */
   flush(): Promise<void>;
 }
 
 export interface AppHooks {
   snapshot: () => AppSnapshot;
+  stateText: () => string;
   flush: () => Promise<void>;
 }
 
 const idle: AppHooks = {
   snapshot: () => {
+    throw new Error('the editor is not mounted');
+  },
+  stateText: () => {
     throw new Error('the editor is not mounted');
   },
   flush: async () => undefined,
@@ -244,6 +250,9 @@ export function createTestApi(client: EngineClient, editor: AppHooks = idle): Te
     },
     async snapshot() {
       return editor.snapshot();
+    },
+    async stateText() {
+      return editor.stateText();
     },
     flush() {
       return editor.flush();

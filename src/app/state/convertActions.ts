@@ -4,12 +4,18 @@
  * store with progress, and the new package then loads like any other. The model in use and the
  * image stay usable throughout, and on any failure; a cancelled or failed conversion leaves
  * nothing listed. Conversions a closed tab left unfinished are offered again, to start over.
+ *
+ * A gated hub repository's token is never in the store's state: it is held here, in memory, for
+ * the one conversion it was given for, goes to the worker only with that conversion's requests
+ * (its offer's read and the conversion itself), and is dropped once the conversion is sent, or
+ * when its offer is declined, replaced or refused.
  */
 import type {
   CheckpointDescriptor,
   CheckpointFound,
   ConvertProgress,
   Dtype,
+  HubAuth,
   InterruptedConversion,
 } from '../../protocol/messages';
 import { EngineError } from '../../protocol/engineClient';
@@ -18,12 +24,15 @@ import { formatBytes } from '../lib/progress';
 import type { PickedFolder } from '../media/folderFiles';
 import type { GetState, SetState, StoreDeps } from './store';
 
+/** A hub repository's checkpoint at one commit, as the state holds it (no token). */
+export type HubCheckpoint = Omit<Extract<CheckpointDescriptor, { kind: 'hub' }>, 'hubAuth'>;
+
 export interface ConvertState {
   /** reading the folder; waiting for the person's yes; converting */
   stage: 'inspecting' | 'offer' | 'converting';
   folder: PickedFolder;
   /** where the checkpoint is read from when not `folder`'s files (a hub repository) */
-  source?: CheckpointDescriptor;
+  source?: HubCheckpoint;
   found: CheckpointFound | null;
   dtype: Dtype | null;
   progress: ConvertProgress | null;
@@ -46,12 +55,16 @@ export function convertEtaMs(p: ConvertProgress): number | null {
 
 export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
   let running: AbortController | null = null;
-  const descriptor = (folder: PickedFolder) => ({
-    kind: 'files' as const,
-    name: folder.name,
-    files: folder.files,
-  });
+  /** The token for the conversion of `folder` (the conversion's identity in the state); never in the state. */
+  let token: { folder: PickedFolder; auth: HubAuth } | null = null;
+  /** What the worker is sent for `c`: its folder's files, or its hub repository with the token held for it. */
+  const descriptor = (c: Pick<ConvertState, 'folder' | 'source'>): CheckpointDescriptor => {
+    if (!c.source) return { kind: 'files', name: c.folder.name, files: c.folder.files };
+    const auth = token?.folder === c.folder ? token.auth : null;
+    return auth ? { ...c.source, hubAuth: auth } : { ...c.source };
+  };
   const refuse = (e: unknown) => {
+    token = null;
     const message = e instanceof EngineError ? e.message : toAppError('model', e).message;
     const kept = get().model;
     set({
@@ -66,8 +79,11 @@ export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
     });
   };
   const actions = {
-    /** A folder without a manifest: the worker reads it as a checkpoint and says what it found. */
-    async offerConversion(folder: PickedFolder, source?: CheckpointDescriptor): Promise<void> {
+    /**
+     * A folder without a manifest, or a hub repository's checkpoint (`source`, with `hubAuth` for a
+     * gated one: held for this conversion only): the worker reads it and says what it found.
+     */
+    async offerConversion(folder: PickedFolder, source?: HubCheckpoint, hubAuth?: HubAuth): Promise<void> {
       if (get().convert?.stage === 'converting') {
         set({
           error: {
@@ -79,10 +95,22 @@ export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
       }
       const e = get().error;
       if (e?.source === 'model') set({ error: null });
-      const from = source ? { source } : {};
+      // only the repository's place is kept in the state, whatever else the object given carries
+      const from = source
+        ? {
+            source: {
+              kind: source.kind,
+              name: source.name,
+              repo: source.repo,
+              commit: source.commit,
+              endpoint: source.endpoint,
+            },
+          }
+        : {};
+      token = source && hubAuth ? { folder, auth: hubAuth } : null;
       set({ convert: { stage: 'inspecting', folder, ...from, found: null, dtype: null, progress: null } });
       try {
-        const found = await deps.client.inspectCheckpoint(source ?? descriptor(folder));
+        const found = await deps.client.inspectCheckpoint(descriptor({ folder, ...from }));
         if (get().convert?.folder !== folder) return;
         set({ convert: { stage: 'offer', folder, ...from, found, dtype: found.dtype, progress: null } });
       } catch (err) {
@@ -96,7 +124,9 @@ export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
     },
 
     declineConversion(): void {
-      if (get().convert?.stage !== 'converting') set({ convert: null });
+      if (get().convert?.stage === 'converting') return;
+      token = null;
+      set({ convert: null });
     },
 
     /** The yes: converts into the model store, then loads the new package (saved as the choice once it loads). */
@@ -106,12 +136,15 @@ export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {
       const { folder, dtype } = c;
       const controller = new AbortController();
       running = controller;
+      // the token goes with this request (the worker holds it while it reads) and is dropped here
+      const request = descriptor(c);
+      token = null;
       set({ convert: { ...c, stage: 'converting', progress: null }, notice: null });
       const started = performance.now();
       let converted: { baseUrl: string; name: string };
       try {
         converted = await deps.client.convertCheckpoint(
-          c.source ?? descriptor(folder),
+          request,
           dtype,
           (progress) => {
             const now = get().convert;

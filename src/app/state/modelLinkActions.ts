@@ -274,14 +274,8 @@ export function modelLinkActions(set: SetState, get: GetState, deps: StoreDeps) 
       const name = hub.repo.split('/')[1]!;
       void get().actions.offerConversion(
         { name, files: [], overLimit: false },
-        {
-          kind: 'hub',
-          name,
-          repo: hub.repo,
-          commit: hub.commit,
-          endpoint: hub.endpoint,
-          ...(token ? { hubAuth: { origin: new URL(hub.endpoint).origin, token } } : {}),
-        },
+        { kind: 'hub', name, repo: hub.repo, commit: hub.commit, endpoint: hub.endpoint },
+        token ? { origin: new URL(hub.endpoint).origin, token } : undefined,
       );
     },
 

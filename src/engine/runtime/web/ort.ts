@@ -16,9 +16,9 @@ import { rangeReadBlob, stalledBlob } from './rangeReads';
  * (docs/fullsize.md). It runs with one WASM thread (with its thread pool, session creation hung
  * now and then). Read through the browser's own Blob streams, its session creation stalled in 3 of
  * 15 loads of the depth-reduced package; through our range reads, in none of 20. The JSEP build is
- * the fallback (each external-data File read whole, once, while its graph's session is made, one
- * graph at a time) and what WASM runs, with its thread pool; a worker given the runtime option
- * `webgpuBuild: 'jsep'` runs WebGPU on it too.
+ * the fallback (each external-data File read whole, once, through the same 8 MiB reads, while its
+ * graph's session is made, one graph at a time) and what WASM runs, with its thread pool; a worker
+ * given the runtime option `webgpuBuild: 'jsep'` runs WebGPU on it too.
  */
 import type { RuntimeBuild } from '../../backendInfo';
 
@@ -266,7 +266,7 @@ export async function newSession(
     executionProviders: [await executionProvider(backend)],
     graphOptimizationLevel: 'all',
     ...options,
-    // a File's ranges are read through the worker's own stream (rangeReads.ts)
+    // a File is read through the worker's own 8 MiB reads, by range (JSPI) or whole (JSEP)
     externalData: options.externalData?.map((e) => {
       if (typeof e === 'string') return e;
       if (reads.stall) {

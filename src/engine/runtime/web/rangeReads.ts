@@ -1,9 +1,12 @@
 /**
- * External-data Files as the JSPI build reads them: it takes one tensor's bytes at a time with
- * `file.slice(a, b).stream()`. Here each range's stream is our own, filled by
- * `slice().arrayBuffer()` reads of at most 8 MiB, instead of the browser's Blob stream.
+ * External-data Files as the runtime reads them. The JSPI build takes one tensor's bytes at a time
+ * with `file.slice(a, b).stream()`; the JSEP build (WASM, and WebGPU without JSPI) takes the whole
+ * file with `file.arrayBuffer()` before it makes the session. Both go through `slice().arrayBuffer()`
+ * reads of at most 8 MiB here instead of the browser's Blob stream or whole-Blob read: the Blob
+ * stream stalled session creation now and then (docs/fullsize.md, "Watchdog and stalls"), and each
+ * read delivered is progress the watchdog hears of.
  */
-const CHUNK = 8 * 2 ** 20;
+export const CHUNK = 8 * 2 ** 20;
 
 function rangeStream(blob: Blob, onRange?: () => void): ReadableStream<Uint8Array<ArrayBuffer>> {
   let at = 0;
@@ -21,13 +24,32 @@ function rangeStream(blob: Blob, onRange?: () => void): ReadableStream<Uint8Arra
   });
 }
 
+/** All of `blob`, read a chunk at a time into one buffer. */
+async function chunkedArrayBuffer(blob: Blob, onRange?: () => void): Promise<ArrayBuffer> {
+  const out = new Uint8Array(blob.size);
+  for (let at = 0; at < blob.size;) {
+    const end = Math.min(blob.size, at + CHUNK);
+    const part = new Uint8Array(await blob.slice(at, end).arrayBuffer());
+    if (part.byteLength !== end - at)
+      throw new Error(
+        `the stored file changed while it was read (${at + part.byteLength} of ${blob.size} bytes)`,
+      );
+    out.set(part, at);
+    at = end;
+    onRange?.();
+  }
+  return out.buffer;
+}
+
 /**
- * `file` (the same bytes, not copied) whose ranges stream through `rangeStream`; `onRange` hears
- * of each range delivered (the watchdog's sign of progress while a session is made).
+ * `file` (the same bytes, not copied) whose ranges stream through `rangeStream` and whose whole
+ * read goes chunk by chunk; `onRange` hears of each chunk delivered (the watchdog's sign of
+ * progress while a session is made).
  */
 export function rangeReadBlob(file: Blob, onRange?: () => void): Blob {
   const whole = file.slice(0, file.size, file.type);
   const slice = whole.slice.bind(whole);
+  whole.arrayBuffer = () => chunkedArrayBuffer(slice(0, whole.size), onRange);
   whole.slice = (start?: number, end?: number, type?: string) => {
     const part = slice(start, end, type);
     part.stream = () => rangeStream(part, onRange);

@@ -1,9 +1,10 @@
 /**
  * A checkpoint → a model package, from templates (docs/convert.md): for each dtype, each graph's
- * template and weight map (applyWeightMap.ts); the tokenizers (tokenizer.json with the package's
- * fixed length, made from vocab.json + merges.txt where that is all there is); the manifest, the
- * templates' own with this conversion's name, source, files (sizes and sha256, streamed back from
- * the written files), codebook colours and generator.
+ * template and weight map (applyWeightMap.ts), a graph two dtypes share written once
+ * (templateFiles.ts); the tokenizers (tokenizer.json with the package's fixed length, made from
+ * vocab.json + merges.txt where that is all there is); the files the templates carry, copied; the
+ * manifest, the templates' own with this conversion's name, source, files (sizes and sha256,
+ * streamed back from the written files), codebook colours and generator.
  *
  * The host gives the output (`PackageWriter`: it writes into a temporary folder and renames it
  * once this returns, or removes it when this throws) and the VQ decode for the codebook colours
@@ -24,6 +25,7 @@ import { codebookMosaics, patchMeans } from './codebookColors';
 import { createStreamDigest } from './digest';
 import { field, fromPlain, parsePyJson, plain, pyFloat, pyInt, pyJsonText } from './pyJson';
 import type { PyJson, PyObject } from './pyJson';
+import { carriedFiles, templateGraphs } from './templateFiles';
 import type { CheckpointWeights } from './weights';
 import { validateManifest } from '../manifest';
 
@@ -66,11 +68,12 @@ export interface ConvertOptions {
   /**
    * Resuming a conversion cut short: `done` gives the files a graph wrote in an earlier run with
    * the same checkpoint, templates and writer's folder (the graph is then not converted again),
-   * or null; `finished` is told each graph's files once they are all written.
+   * or null; `finished` is told each graph's files once they are all written. A graph is named by
+   * the package folder it is written into (its dtype's, or the dtype's whose files it shares).
    */
   readonly resume?: {
-    done(dtype: string, graph: string): Promise<readonly string[] | null>;
-    finished(dtype: string, graph: string, files: readonly string[]): Promise<void>;
+    done(folder: string, graph: string): Promise<readonly string[] | null>;
+    finished(folder: string, graph: string, files: readonly string[]): Promise<void>;
   };
 }
 
@@ -80,6 +83,9 @@ export interface ConvertResult {
   readonly bytesRead: number;
   readonly bytesWritten: number;
 }
+
+/** a carried file is copied in blocks of this many bytes */
+const CARRY_BLOCK_BYTES = 16 << 20;
 
 const TOKENIZERS = { clip: ['tokenizer', 'tokenizer_clip'], llm: ['llm_encoder', 'tokenizer_llm'] } as const;
 
@@ -306,45 +312,59 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
 
   const stats: ApplyStats = { bytesRead: 0 };
   const written: string[] = [];
-  for (const d of dtypes) {
-    const graphs = field(dtypeEntries.get(d), 'graphs');
-    if (!(graphs instanceof Map))
-      throw new CheckpointError(`${templates.name}/manifest.json: dtypes.${d} has no graphs`);
-    for (const graph of graphs.keys()) {
-      const map = await readWeightMap(templates, `${d}/${graph}.weights.json`, signal);
-      if (map.graph !== graph || map.dtype !== d)
-        throw new CheckpointError(
-          `${templates.name}/${d}/${graph}.weights.json is the map of ${map.dtype}/${map.graph}`,
-        );
-      const kept = await options.resume?.done(d, graph);
-      if (kept) {
-        log(`${d}/${graph} (kept from before)`);
-        written.push(...kept);
-        continue;
-      }
-      log(`${d}/${graph}`);
-      const readBefore = stats.bytesRead;
-      const files = await applyWeightMap({
-        map,
-        templates,
-        templateFolder: d,
-        weights,
-        writer,
-        folder: d,
-        stats,
-        signal,
-      });
-      await options.resume?.finished(d, graph, files);
-      written.push(...files);
-      phase(
-        `${graph} (${d}) written, ${((stats.bytesRead - readBefore) / 1e6).toFixed(1)} MB of tensors read`,
+  const where = `${templates.name}/manifest.json`;
+  const plainManifest = plain(templateManifest);
+  // each graph once, into the folder its entry names (a dtype may share another's: templateFiles.ts)
+  for (const { graph, folder } of templateGraphs(plainManifest, dtypes, where)) {
+    const map = await readWeightMap(templates, `${folder}/${graph}.weights.json`, signal);
+    if (map.graph !== graph || map.dtype !== folder)
+      throw new CheckpointError(
+        `${templates.name}/${folder}/${graph}.weights.json is the map of ${map.dtype}/${map.graph}`,
       );
+    const kept = await options.resume?.done(folder, graph);
+    if (kept) {
+      log(`${folder}/${graph} (kept from before)`);
+      written.push(...kept);
+      continue;
     }
+    log(`${folder}/${graph}`);
+    const readBefore = stats.bytesRead;
+    const files = await applyWeightMap({
+      map,
+      templates,
+      templateFolder: folder,
+      weights,
+      writer,
+      folder,
+      stats,
+      signal,
+    });
+    await options.resume?.finished(folder, graph, files);
+    written.push(...files);
+    phase(
+      `${graph} (${folder}) written, ${((stats.bytesRead - readBefore) / 1e6).toFixed(1)} MB of tensors read`,
+    );
   }
 
   const tokenizers = await writeTokenizers(ckpt, templateManifest.get('tokenizers'), writer, signal);
   for (const v of tokenizers.values()) for (const f of field(v, 'files') as string[]) written.push(f);
   phase('tokenizers written');
+
+  // the files the templates carry (the model's example pictures), copied as they are
+  const carried = carriedFiles(plainManifest, where);
+  for (const f of carried) {
+    const file = await templates.open(f.path, signal);
+    if (file.size !== f.bytes)
+      throw new CheckpointError(
+        `${file.name} has ${file.size} bytes, but the templates' manifest lists ${f.bytes} for ${f.path}`,
+      );
+    await writer.createFile(f.path, f.bytes);
+    for (let at = 0; at < f.bytes; at += CARRY_BLOCK_BYTES) {
+      const end = Math.min(f.bytes, at + CARRY_BLOCK_BYTES);
+      await writer.writeAt(f.path, at, await file.read(at, end, signal));
+    }
+  }
+  if (carried.length) phase(`${carried.length} files copied from the templates`);
 
   // codebook colours: every code decoded as a 2×2 patch of mosaics, each patch's mean colour
   const colors = await (async (): Promise<PyJson> => {
@@ -386,7 +406,10 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
   const manifest: PyObject = new Map();
   const files: PyJson[] = [];
   let bytesWritten = 0;
-  for (const path of [...written].sort(byParts)) {
+  // the converted files in path order, then the carried ones in the templates' order
+  const listed = new Map(carried.map((f) => [f.path, f]));
+  const paths = [...written.sort(byParts), ...carried.map((f) => f.path)];
+  for (const path of paths) {
     signal?.throwIfAborted();
     let sum: { sha256: string; bytes: number };
     if (writer.sha256) sum = await writer.sha256(path, signal);
@@ -395,6 +418,11 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
       for await (const block of writer.readBlocks(path, signal)) digest.update(block);
       sum = { sha256: digest.hex(), bytes: digest.length };
     }
+    const expected = listed.get(path);
+    if (expected && expected.sha256 !== sum.sha256)
+      throw new CheckpointError(
+        `${templates.name}/${path} is not the file the templates' manifest lists (sha256 ${sum.sha256}, listed ${expected.sha256})`,
+      );
     bytesWritten += sum.bytes;
     files.push(
       new Map<string, PyJson>([
@@ -443,5 +471,5 @@ export async function convertPackage(options: ConvertOptions): Promise<ConvertRe
     ).TextEncoder().encode(text),
   );
   phase('manifest written');
-  return { manifest: plain(manifest), files: written, bytesRead: stats.bytesRead, bytesWritten };
+  return { manifest: plain(manifest), files: paths, bytesRead: stats.bytesRead, bytesWritten };
 }

@@ -11,6 +11,10 @@ src/engine/convert/convertPackage.ts), writing the same bytes.
   or, where the folder has only ``vocab.json`` + ``merges.txt``, the CLIP tokenizer.json those
   stand for, laid out as the tokenizers library saves it), plus ``tokenizer_config.json`` and
   ``special_tokens_map.json`` as the checkpoint has them.
+- A graph that a dtype's manifest entry takes from another dtype's folder (templates/shapes: q8's
+  and q4's VQ graphs are fp32's) is written once; the files the templates carry (those their
+  manifest lists that are no graph or tokenizer file: the shapes model's example pictures) are
+  copied as they are, checked against their listed sha256.
 - ``codebook_colors``: every code decoded as a 2×2 patch of mosaics by the converted
   ``vq_decode`` (a float32-computing one where the package has it) on onnxruntime, each patch's
   mean colour rounded to 6 decimals.
@@ -506,6 +510,51 @@ def _commit(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
+def template_graphs(manifest: dict, dtypes: list[str], where: str) -> list[tuple[str, str]]:
+    """The graphs converting ``dtypes`` writes, each once, as (graph, folder): a dtype's graph is
+    written into the folder of its ``file`` from that folder's template and map. A dtype may name
+    another dtype's files for a graph (templates/shapes: q8's and q4's VQ graphs compute in fp32
+    and are fp32's files); that graph is then written once, whichever dtypes are converted."""
+    out: list[tuple[str, str]] = []
+    for d in dtypes:
+        graphs = (manifest["dtypes"].get(d) or {}).get("graphs")
+        if not isinstance(graphs, dict):
+            raise ExportError(f"{where}: dtypes.{d} has no graphs")
+        for graph, entry in graphs.items():
+            file = entry.get("file") if isinstance(entry, dict) else None
+            folder, _, name = file.rpartition("/") if isinstance(file, str) else ("", "", "")
+            if not folder or name != f"{graph}.onnx":
+                raise ExportError(
+                    f"{where}: dtypes.{d}.graphs.{graph}.file is {json.dumps(file)}, not <folder>/{graph}.onnx"
+                )
+            if (graph, folder) not in out:
+                out.append((graph, folder))
+    return out
+
+
+def carried_files(manifest: dict, where: str) -> list[dict]:
+    """The files the templates carry into every package they make, in the manifest's order: those
+    its ``files`` lists that are no dtype's graph file (graph, external data, token table) and no
+    tokenizer file (templates/shapes: the domain's example pictures). Each is in the templates
+    folder at its package path and is copied verbatim."""
+    made = set()
+    for entry in manifest["dtypes"].values():
+        for g in (entry or {}).get("graphs", {}).values():
+            made.update([g.get("file"), *g.get("external_data", []), (g.get("token_table") or {}).get("file")])
+    for tok in (manifest.get("tokenizers") or {}).values():
+        made.update(tok.get("files", []))
+    out = []
+    for i, f in enumerate(manifest.get("files") or []):
+        if f.get("path") in made:
+            continue
+        if not isinstance(f.get("bytes"), int) or not re.fullmatch(r"[0-9a-f]{64}", str(f.get("sha256"))):
+            raise ExportError(f"{where}: files[{i}] ({f.get('path')}) has no bytes and sha256")
+        if not isinstance(f.get("path"), str) or ".." in f["path"].split("/") or f["path"].startswith("/"):
+            raise ExportError(f"{where}: files[{i}] has the path {json.dumps(f.get('path'))}, outside the package")
+        out.append(f)
+    return out
+
+
 def convert_from_templates(
     source: Path,
     templates: Path,
@@ -567,30 +616,46 @@ def convert_from_templates(
     try:
         ckpt = Checkpoint(root)
         written: list[str] = []
-        for d in dtypes:
-            graphs = (dtype_entries[d] or {}).get("graphs")
-            if not isinstance(graphs, dict):
-                raise ExportError(f"{templates}/manifest.json: dtypes.{d} has no graphs")
-            applier = Applier(ckpt)
-            for graph in graphs:
-                map_path = templates / d / f"{graph}{MAP_SUFFIX}"
-                if not map_path.is_file():
-                    raise ExportError(f"the templates at {templates} have no {d}/{graph}{MAP_SUFFIX}")
-                weight_map = _read_json(map_path)
-                if weight_map.get("graph") != graph or weight_map.get("dtype") != d:
-                    raise ExportError(
-                        f"{templates}/{d}/{graph}{MAP_SUFFIX} is the map of {weight_map.get('dtype')}/{weight_map.get('graph')}"
-                    )
-                say(f"{d}/{graph}")
-                before = ckpt.bytes_read
-                files = apply_graph(applier, templates / d, graph, tmp / d)
-                written += [p.relative_to(tmp).as_posix() for p in files]
-                phase(f"{graph} ({d}) written, {(ckpt.bytes_read - before) / 1e6:.1f} MB of tensors read")
-            del applier
+        applier, applier_folder = None, None
+        where = f"{templates}/manifest.json"
+        # each graph once, into the folder its entry names (a dtype may share another dtype's files)
+        for graph, folder in template_graphs(template_manifest, dtypes, where):
+            map_path = templates / folder / f"{graph}{MAP_SUFFIX}"
+            if not map_path.is_file():
+                raise ExportError(f"the templates at {templates} have no {folder}/{graph}{MAP_SUFFIX}")
+            weight_map = _read_json(map_path)
+            if weight_map.get("graph") != graph or weight_map.get("dtype") != folder:
+                raise ExportError(
+                    f"{templates}/{folder}/{graph}{MAP_SUFFIX} is the map of {weight_map.get('dtype')}/{weight_map.get('graph')}"
+                )
+            if folder != applier_folder:
+                # an applier's cache (the last quantised weight) serves one folder's graphs
+                applier, applier_folder = Applier(ckpt), folder
+            say(f"{folder}/{graph}")
+            before = ckpt.bytes_read
+            files = apply_graph(applier, templates / folder, graph, tmp / folder)
+            written += [p.relative_to(tmp).as_posix() for p in files]
+            phase(f"{graph} ({folder}) written, {(ckpt.bytes_read - before) / 1e6:.1f} MB of tensors read")
+        del applier
 
         tokenizers, tokenizer_files = write_tokenizers(root, template_manifest.get("tokenizers"), tmp)
         written += tokenizer_files
         phase("tokenizers written")
+
+        # the files the templates carry (the model's example pictures), copied as they are
+        carried = carried_files(template_manifest, where)
+        for f in carried:
+            src = templates / f["path"]
+            if not src.is_file():
+                raise ExportError(f"the templates at {templates} have no {f['path']}, which their manifest lists")
+            if src.stat().st_size != f["bytes"]:
+                raise ExportError(
+                    f"{src} has {src.stat().st_size} bytes, but the templates' manifest lists {f['bytes']} for {f['path']}"
+                )
+            (tmp / f["path"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, tmp / f["path"])
+        if carried:
+            phase(f"{len(carried)} files copied from the templates")
 
         k = config["codebook_size"]
         grid = config["resolutions"][str(res)]["token_grid"]
@@ -603,9 +668,16 @@ def convert_from_templates(
         colors = codebook_colors(tmp / graph_file, k, grid, log=say)
         phase(f"codebook colours: {-(-k // ((grid[0] // 2) * (grid[1] // 2)))} VQ decodes with the {pick} vq_decode")
 
+        # the converted files in path order, then the carried ones in the templates' order
+        listed = {f["path"]: f for f in carried}
         files, bytes_written = [], 0
-        for path in sorted(written, key=lambda p: p.split("/")):
+        for path in [*sorted(written, key=lambda p: p.split("/")), *listed]:
             digest, n = _digest(tmp / path)
+            if path in listed and digest != listed[path]["sha256"]:
+                raise ExportError(
+                    f"{templates}/{path} is not the file the templates' manifest lists "
+                    f"(sha256 {digest}, listed {listed[path]['sha256']})"
+                )
             bytes_written += n
             files.append({"path": path, "bytes": n, "sha256": digest})
         phase(f"sha256 of {len(files)} files ({bytes_written / 1e6:.1f} MB) read back")

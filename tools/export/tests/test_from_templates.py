@@ -15,8 +15,9 @@ diffusers and tokenizers it imported (none may be).
 - bf16 and variant-only (fp16 files alone) give the package of ``rounded`` (the same values in
   float32), byte for byte but for ``source.revision``.
 - The shapes checkpoint (``shapesworld.recover``, read back from the shipped package) with
-  templates/shapes, then ``shapesworld.package --finish``, is public/models/shapes: every file, and
-  the manifest once ``generator`` and ``codebook_colors`` (within 1e-5) are set to the shipped ones.
+  templates/shapes alone is public/models/shapes: every file and no other (q8's and q4's VQ graphs
+  are fp32's, written once; the domain's example pictures are copied from the templates), and the
+  manifest once ``generator`` and ``codebook_colors`` (within 1e-5) are set to the shipped ones.
 - Bad input (a missing tensor, a wrong shape, a NaN, a config that is not the templates', a
   pickle-only folder) exits 2 with one line naming the tensor or field, and leaves nothing at
   --out (an existing package there is kept as it was) and no temporary folder beside it.
@@ -178,26 +179,64 @@ def shapes_checkpoint(work):
 
 
 def test_the_shapes_checkpoint_gives_the_shipped_shapes_package(work, shapes_checkpoint):
-    shapes = REPO / "tools" / "shapes"
     ckpt = shapes_checkpoint
     theirs = json.loads((SHAPES / "manifest.json").read_text())
     out = work / "pkg-shapes"
     converted(
         ckpt, out, "--dtype", "fp32,q8,q4", "--name", "shapes", "--source-id", theirs["source"]["id"], "--no-card"
     )
-    subprocess.run(
-        [sys.executable, "-m", "shapesworld.package", "--finish", "--out", str(out)],
-        cwd=shapes,
-        check=True,
-        capture_output=True,
-    )
     ours = json.loads((out / "manifest.json").read_text())
     files = [f["path"] for f in theirs["files"]]
     assert [f["path"] for f in ours["files"]] == files
+    assert files_under(out) == sorted([*files, "manifest.json"])
     assert [f for f in files if (out / f).read_bytes() != (SHAPES / f).read_bytes()] == []
     assert colors_apart(ours, theirs) <= COLOR_TOLERANCE
     ours["generator"], ours["codebook_colors"] = theirs["generator"], theirs["codebook_colors"]
     assert manifest_text(ours) == (SHAPES / "manifest.json").read_text()
+
+    # the shapes packager's own finishing step (for its exporter's packages) changes nothing here
+    before = {f: (out / f).read_bytes() for f in files_under(out)}
+    subprocess.run(
+        [sys.executable, "-m", "shapesworld.package", "--finish", "--out", str(out)],
+        cwd=REPO / "tools" / "shapes",
+        check=True,
+        capture_output=True,
+    )
+    assert {f: (out / f).read_bytes() for f in files_under(out)} == before
+
+
+def test_a_dtype_alone_gets_the_graphs_it_shares(work, shapes_checkpoint):
+    """q8 alone: its VQ graphs are fp32's files (as the templates' manifest says), written from
+    fp32's templates, with the shipped bytes; the example pictures come too."""
+    out = work / "pkg-shapes-q8"
+    converted(shapes_checkpoint, out, "--dtype", "q8", "--name", "shapes", "--no-card")
+    ours = json.loads((out / "manifest.json").read_text())
+    assert list(ours["dtypes"]) == ["q8"]
+    files = [f["path"] for f in ours["files"]]
+    assert files_under(out) == sorted([*files, "manifest.json"])
+    shared = ["fp32/vq_decode.onnx", "fp32/vq_decode.onnx.data", "fp32/vq_encode.onnx", "fp32/vq_encode.onnx.data"]
+    assert [f for f in files if f.startswith("fp32/")] == shared
+    assert files[-4:] == [e["path"] for e in ours["domain"]["examples"]]
+    assert [f for f in files if (out / f).read_bytes() != (SHAPES / f).read_bytes()] == []
+    shutil.rmtree(out)
+
+
+def test_a_carried_file_that_is_not_the_listed_one_is_refused(work, shapes_checkpoint):
+    """An example picture of the templates changed after their manifest was written: refused,
+    naming the file, and nothing is left at --out."""
+    templates = work / "templates-changed-example"
+    shutil.copytree(REPO / "templates" / "shapes", templates)
+    picture = templates / "examples" / "test_00003.png"
+    data = bytearray(picture.read_bytes())
+    data[-1] ^= 1
+    picture.write_bytes(bytes(data))
+    out = work / "bad" / "pkg-changed-example"
+    out.parent.mkdir(exist_ok=True)
+    run = convert(shapes_checkpoint, out, "--dtype", "q4", "--templates", str(templates), "--no-card")
+    assert run.returncode == 2, run.stderr
+    assert "examples/test_00003.png is not the file the templates' manifest lists" in run.stderr
+    nothing_left(out)
+    shutil.rmtree(templates)
 
 
 def _damaged(layouts, work, damage: str) -> Path:

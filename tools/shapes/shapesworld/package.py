@@ -67,10 +67,66 @@ def convert(checkpoint: Path, out: Path, dtypes=DTYPES, attention_blocks=None) -
 
 
 def templates(checkpoint: Path, out: Path, dtypes=DTYPES, log=print) -> None:
-    """Templates for this model's config and conversion options (the weights are not used)."""
+    """Templates for this model's config and conversion options (the weights are not used), with
+    what ``finish`` adds carried in them, so that a converter alone makes the finished package."""
     from editmgt_export.template import build_templates
 
     build_templates(checkpoint, list(dtypes), out, resolution=RESOLUTION, text_len=text_len(checkpoint), log=log)
+    finish_templates(out)
+
+
+def finish_templates(out: Path) -> dict:
+    """``finish``'s steps, none of which depends on the weights, done once on the templates: a
+    dtype's graph whose template, constants and weight map are fp32's (the VQ graphs, which stay
+    unquantised) is fp32's in the templates' manifest and its own template files are dropped, so
+    the converters write it once; the manifest gets the defaults, suggestions and domain, and the
+    domain's example pictures lie in the templates at their package paths, listed in ``files``
+    (the converters copy them verbatim, docs/convert.md)."""
+    manifest = share_identical_templates(out, json.loads((out / "manifest.json").read_text()))
+    manifest = add_domain(out, with_model_fields(manifest))
+    export_package.validate_manifest(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def share_identical_templates(out: Path, manifest: dict) -> dict:
+    """``share_identical_graphs`` for templates: decided on what makes the graph's bytes (its
+    template, constants and weight map, the map's own dtype aside), so for every checkpoint."""
+    if "fp32" not in manifest["dtypes"]:
+        return manifest
+    fp32 = manifest["dtypes"]["fp32"]["graphs"]
+    dropped = set()
+    for dtype, entry in manifest["dtypes"].items():
+        if dtype == "fp32":
+            continue
+        for graph, g in entry["graphs"].items():
+            ref = fp32.get(graph)
+            if ref is None or g["file"] == ref["file"] or g["file"] != f"{dtype}/{graph}.onnx":
+                continue
+            mine = sorted(p.name for p in (out / dtype).glob(f"{graph}.*"))
+            if mine != sorted(p.name for p in (out / "fp32").glob(f"{graph}.*")):
+                continue
+            maps = [json.loads((out / d / f"{graph}.weights.json").read_text()) for d in (dtype, "fp32")]
+            if {**maps[0], "dtype": "fp32"} != maps[1]:
+                continue
+            others = [n for n in mine if not n.endswith(".weights.json")]
+            if any((out / dtype / n).read_bytes() != (out / "fp32" / n).read_bytes() for n in others):
+                continue
+            for n in mine:
+                (out / dtype / n).unlink()
+            dropped.update([g["file"], *g.get("external_data", []), (g.get("token_table") or {}).get("file")])
+            g.clear()
+            g.update(ref, dtype="fp32")
+    manifest["files"] = [f for f in manifest["files"] if f["path"] not in dropped]
+    return manifest
+
+
+def with_model_fields(manifest: dict) -> dict:
+    """This model's defaults, negative prompt and instruction suggestions."""
+    manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
+    manifest["negative_prompt"] = ""
+    manifest["suggestions"] = json.loads(SUGGESTIONS_PATH.read_text())
+    return manifest
 
 
 def text_len(checkpoint: Path) -> int:
@@ -82,10 +138,7 @@ def finish(out: Path) -> dict:
     from the same checkpoint and templates/shapes): graphs identical to the fp32 ones shared, this
     model's defaults, negative prompt, suggestions and domain with its examples."""
     manifest = share_identical_graphs(out, json.loads((out / "manifest.json").read_text()))
-    manifest["defaults"] = json.loads(DEFAULTS_PATH.read_text())
-    manifest["negative_prompt"] = ""
-    manifest["suggestions"] = json.loads(SUGGESTIONS_PATH.read_text())
-    manifest = add_domain(out, manifest)
+    manifest = add_domain(out, with_model_fields(manifest))
     export_package.validate_manifest(manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

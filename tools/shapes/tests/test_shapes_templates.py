@@ -63,7 +63,7 @@ def test_maps_reproduce_every_byte_of_the_shapes_package(recovered, monkeypatch)
     manifest = json.loads((PACKAGE / "manifest.json").read_text())
     assert sorted(json.loads((TEMPLATES / "manifest.json").read_text())["dtypes"]) == sorted(manifest["dtypes"])
     paths = sorted(p.relative_to(out).as_posix() for p in written)
-    # every graph file of the package, each dtype's own copy of a shared one included
+    # every graph file of the package (a graph the templates' manifest shares is fp32's: written once)
     listed = {f["path"] for f in manifest["files"]}
     assert {shipped_path(manifest, p) for p in paths} == {
         p for p in listed if p.split("/")[0] in manifest["dtypes"] and not p.startswith("tokenizer")

@@ -2,17 +2,17 @@
  * The shapes model through the TypeScript converter: its checkpoint, read back from the shipped
  * package (`python -m shapesworld.recover`: every weight of the fp32 graphs, put back through
  * the weight maps), converted by `convertFolder` (what `npm run convert` runs) with the shipped
- * templates (templates/shapes), then finished as the shapes packager finishes its exporter's
- * package (`python -m shapesworld.package --finish`: q8's and q4's fp32 VQ graphs shared with
- * fp32's, the model's defaults, suggestions and domain), is public/models/shapes: every file byte
- * for byte, the manifest too once `generator` and `codebook_colors` (within 1e-5) are set to the
- * shipped ones.
+ * templates (templates/shapes) and nothing else, is public/models/shapes: every file byte for
+ * byte and no other file (q8's and q4's VQ graphs are fp32's, written once, as the templates'
+ * manifest shares them; the domain's example pictures are copied from the templates), the
+ * manifest too once `generator` and `codebook_colors` (within 1e-5) are set to the shipped ones
+ * (the model's defaults, suggestions and domain come from the templates' manifest).
  * And templates/shapes are what the exporter makes now for that checkpoint
  * (`python -m shapesworld.package --templates`), every file byte for byte but the manifest's
  * `source`. Needs the exporter's venv (tools/export/.venv); without it the tests fail saying so.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,15 +91,12 @@ it('the shapes checkpoint converts to public/models/shapes', async () => {
     name: 'shapes',
     sourceId: (theirs.get('source') as PyObject).get('id') as string,
   });
-  try {
-    python(['-m', 'shapesworld.package', '--finish', '--out', out]);
-  } catch (err) {
-    throw failure('python -m shapesworld.package --finish', err);
-  }
   const ours = manifestOf(out);
   const listed = (m: PyObject) => (m.get('files') as PyObject[]).map((f) => f.get('path') as string);
   const files = listed(theirs);
   expect(listed(ours)).toEqual(files);
+  // nothing else: no dtype's own copy of a shared graph
+  expect(filesUnder(out)).toEqual([...files, 'manifest.json'].sort());
   const differing = files.filter((f) => !readFileSync(join(out, f)).equals(readFileSync(join(SHIPPED, f))));
   expect(differing).toEqual([]);
 
@@ -111,6 +108,45 @@ it('the shapes checkpoint converts to public/models/shapes', async () => {
   ours.set('codebook_colors', theirs.get('codebook_colors')!);
   // the source (training command and the checkpoint folder's content hash) included
   expect(pyJsonText(ours)).toBe(readFileSync(join(SHIPPED, 'manifest.json'), 'utf8'));
+}, 300_000);
+
+it('q8 alone gets the VQ graphs it shares with fp32, and the example pictures', async () => {
+  need();
+  const out = join(root, 'package-q8');
+  await convertFolder({ source: ckpt, templates: TEMPLATES, out, dtypes: ['q8'], name: 'shapes' });
+  const ours = manifestOf(out);
+  expect([...(ours.get('dtypes') as PyObject).keys()]).toEqual(['q8']);
+  const files = (ours.get('files') as PyObject[]).map((f) => f.get('path') as string);
+  expect(filesUnder(out)).toEqual([...files, 'manifest.json'].sort());
+  expect(files.filter((f) => f.startsWith('fp32/'))).toEqual([
+    'fp32/vq_decode.onnx',
+    'fp32/vq_decode.onnx.data',
+    'fp32/vq_encode.onnx',
+    'fp32/vq_encode.onnx.data',
+  ]);
+  expect(files.slice(-4)).toEqual([
+    'examples/test_00001.png',
+    'examples/test_00003.png',
+    'examples/test_00005.png',
+    'examples/test_00000.png',
+  ]);
+  expect(files.filter((f) => !readFileSync(join(out, f)).equals(readFileSync(join(SHIPPED, f))))).toEqual([]);
+}, 300_000);
+
+it('an example picture that is not the one the templates list is refused, leaving nothing', async () => {
+  need();
+  const templates = join(root, 'templates-changed');
+  cpSync(TEMPLATES, templates, { recursive: true });
+  const picture = join(templates, 'examples/test_00003.png');
+  const bytes = readFileSync(picture);
+  bytes[bytes.length - 1]! ^= 1;
+  writeFileSync(picture, bytes);
+  const out = join(root, 'package-changed');
+  await expect(
+    convertFolder({ source: ckpt, templates, out, dtypes: ['q4'], name: 'shapes' }),
+  ).rejects.toThrow("examples/test_00003.png is not the file the templates' manifest lists");
+  expect(existsSync(out)).toBe(false);
+  expect(readdirSync(root).filter((n) => n.includes('.converting-'))).toEqual([]);
 }, 300_000);
 
 it('templates/shapes is what the exporter makes now', () => {

@@ -20,8 +20,10 @@ import {
   convertPackage,
   dtypePreference,
   openCheckpoint,
+  packagePaths,
   plain,
   readWeightMap,
+  templateGraphs,
 } from '../src/engine/internal';
 import type { Checkpoint, CheckpointSource, DecodeVq } from '../src/engine/internal';
 import type { BackendInfo, Dtype } from '../src/engine/index';
@@ -114,11 +116,13 @@ async function readSource(descriptor: CheckpointDescriptor, signal?: AbortSignal
   return { source, ckpt, templates, manifest: plain(templates.manifest) as TemplateManifest };
 }
 
-/** The package's bytes in one dtype: its graphs' files and the tokenizers, by the templates' manifest. */
-function dtypeBytes(manifest: TemplateManifest, dtype: string): number {
-  return manifest.files
-    .filter((f) => f.path.startsWith(`${dtype}/`) || f.path.startsWith('tokenizer_'))
-    .reduce((s, f) => s + f.bytes, 0);
+/**
+ * The package's bytes in one dtype by the templates' manifest: its graphs' files (a graph shared
+ * with another dtype included), the tokenizers and the files the templates carry.
+ */
+function dtypeBytes(manifest: TemplateManifest, dtype: string, templates: string): number {
+  const paths = new Set(packagePaths(manifest, [dtype], `${templates}/manifest.json`));
+  return manifest.files.filter((f) => paths.has(f.path)).reduce((s, f) => s + f.bytes, 0);
 }
 
 function describe(ckpt: Checkpoint, manifest: TemplateManifest, templates: string): string {
@@ -156,7 +160,7 @@ export async function inspectCheckpoint(
     name: source.name,
     model: describe(ckpt, manifest, templates.name),
     checkpointBytes,
-    dtypes: runs.map((d) => ({ dtype: d, bytes: dtypeBytes(manifest, d) })),
+    dtypes: runs.map((d) => ({ dtype: d, bytes: dtypeBytes(manifest, d, templates.name) })),
     dtype: preferred ?? runs[0]!,
     freeBytes: await freeStorage(),
   };
@@ -166,11 +170,12 @@ export async function inspectCheckpoint(
 async function tensorCounter(templates: CheckpointSource, manifest: TemplateManifest, dtype: string) {
   const places = new Map<string, { offset: number; end: number; left: number }[]>();
   let total = 0;
-  for (const graph of Object.keys(manifest.dtypes[dtype]!.graphs)) {
+  // each graph where the conversion writes it (a graph shared with another dtype is in its folder)
+  for (const { graph, folder } of templateGraphs(manifest, [dtype], `${templates.name}/manifest.json`)) {
     // the core's reader: the same UTF-8 and JSON checks and messages as the conversion's own read
-    const map = await readWeightMap(templates, `${dtype}/${graph}.weights.json`);
+    const map = await readWeightMap(templates, `${folder}/${graph}.weights.json`);
     for (const e of map.entries) {
-      const path = `${dtype}/${e.place.file}`;
+      const path = `${folder}/${e.place.file}`;
       let list = places.get(path);
       if (!list) places.set(path, (list = []));
       list.push({ offset: e.place.offset, end: e.place.offset + e.place.length, left: e.place.length });
@@ -314,7 +319,7 @@ export async function convertCheckpoint(
       `the converter's templates (${templates.name}) have no ${dtype} dtype (they have ${Object.keys(manifest.dtypes).join(', ')})`,
     );
   const name = source.name;
-  const totalBytes = dtypeBytes(manifest, dtype);
+  const totalBytes = dtypeBytes(manifest, dtype, templates.name);
   const free = await freeStorage();
   if (free !== null && totalBytes > free)
     throw new FolderError(

@@ -25,6 +25,8 @@ export { openCheckpoint } from './convert/checkpoint';
 export type { Checkpoint } from './convert/checkpoint';
 export { checkConfig, convertPackage, CONVERTER_TOOL } from './convert/convertPackage';
 export { chooseTemplates } from './convert/templateChoice';
+export { packagePaths, templateGraphs } from './convert/templateFiles';
+export type { CarriedFile, TemplateGraph } from './convert/templateFiles';
 export type { TemplateCandidate, TemplateChoice, TemplateFit, TemplateWants } from './convert/templateChoice';
 export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
 export { readWeightMap } from './convert/applyWeightMap';

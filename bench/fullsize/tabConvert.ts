@@ -301,9 +301,13 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
       undefined,
       { timeout: 120_000, polling: 500 },
     );
-    out.renderer_before_bytes = readTree(pid)
-      .filter((p) => p.role === 'renderer')
-      .reduce((s, p) => s + p.rssBytes, 0);
+    // the largest renderer: the page's
+    out.renderer_before_bytes = Math.max(
+      0,
+      ...readTree(pid)
+        .filter((p) => p.role === 'renderer')
+        .map((p) => p.rssBytes),
+    );
 
     phase = new PhaseAccumulator(readTree(pid));
     timer = setInterval(() => phase?.add(readTree(pid)), o.sampleMs);
@@ -382,7 +386,7 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
       if (Date.now() - lastLog >= 60_000) {
         const now = phase.totals();
         o.log(
-          `  ${((Date.now() - started) / 1000).toFixed(0)} s: ${t.progress ?? t.status ?? ''} | renderer peak ${(now.peak_renderer_bytes / MiB).toFixed(0)} MiB, tree ${(now.peak_tree_bytes / MiB).toFixed(0)} MiB, CPU ${now.cpu_s.toFixed(0)} s`,
+          `  ${((Date.now() - started) / 1000).toFixed(0)} s: ${t.progress ?? t.status ?? ''} | renderer peak ${(now.peak_largest_renderer_bytes / MiB).toFixed(0)} MiB, tree ${(now.peak_tree_bytes / MiB).toFixed(0)} MiB, CPU ${now.cpu_s.toFixed(0)} s`,
         );
         lastLog = Date.now();
       }

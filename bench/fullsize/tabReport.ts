@@ -79,7 +79,7 @@ export interface TabCase {
   /** the phase of the conversion or copy (accept → notice), and of the load after it */
   work: PhaseTotals | null;
   load: PhaseTotals | null;
-  /** renderer RSS when the folder was chosen (the editor with the tiny model loaded) */
+  /** the page's renderer's RSS when the folder was chosen (the editor with the tiny model loaded) */
   renderer_before_bytes: number;
   /** the workers' heaps (peaks of their sums, sampled), in the conversion or copy and in the load */
   worker_heap_work: WorkerHeap | null;
@@ -100,10 +100,10 @@ export function tabMarkdown(cases: readonly TabCase[]): string {
   const rows = cases.map((c) => {
     const w = c.work;
     const l = c.load;
-    return `| ${c.kind} | ${c.name} (${(c.folder_bytes / 1e9).toFixed(2)} GB) | ${c.dtype ?? '–'} | ${c.ok ? 'ok' : `failed: ${c.error}`} | ${secs(c.work_s)} | ${w ? `${w.cpu_s.toFixed(0)} s` : '–'} | ${mib(w?.peak_renderer_bytes)} | ${mib(w?.peak_tree_bytes)} | ${mib(w?.peak_gpu_process_bytes)} | ${c.worker_heap_work ? `${mib(c.worker_heap_work.js_heap_bytes)} / ${mib(c.worker_heap_work.array_buffer_bytes)}` : '–'} | ${w ? `${(w.rchar_bytes / 1e9).toFixed(2)} / ${(w.read_bytes / 1e9).toFixed(2)} GB` : '–'} | ${secs(c.ready_s)} | ${mib(l?.peak_renderer_bytes)} | ${mib(c.storage_usage_bytes)} |`;
+    return `| ${c.kind} | ${c.name} (${(c.folder_bytes / 1e9).toFixed(2)} GB) | ${c.dtype ?? '–'} | ${c.ok ? 'ok' : `failed: ${c.error}`} | ${secs(c.work_s)} | ${w ? `${w.cpu_s.toFixed(0)} s` : '–'} | ${mib(w?.peak_largest_renderer_bytes)} | ${mib(w?.peak_tree_bytes)} | ${mib(w?.peak_gpu_process_bytes)} | ${c.worker_heap_work ? `${mib(c.worker_heap_work.js_heap_bytes)} / ${mib(c.worker_heap_work.array_buffer_bytes)}` : '–'} | ${w ? `${(w.rchar_bytes / 1e9).toFixed(2)} / ${(w.read_bytes / 1e9).toFixed(2)} GB` : '–'} | ${secs(c.ready_s)} | ${mib(l?.peak_largest_renderer_bytes)} | ${mib(c.storage_usage_bytes)} |`;
   });
   return [
-    '| case | folder | dtype | result | accept → done | CPU (tree) | renderer peak | all processes peak | GPU process peak | workers’ JS heap / ArrayBuffers | read (rchar / storage) | accept → loaded | renderer peak (load) | stored |',
+    '| case | folder | dtype | result | accept → done | CPU (tree) | page renderer peak | all processes peak | GPU process peak | workers’ JS heap / ArrayBuffers | read (rchar / storage) | accept → loaded | renderer peak (load) | stored |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');

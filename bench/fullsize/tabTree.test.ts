@@ -59,15 +59,17 @@ describe('PhaseAccumulator', () => {
     const acc = new PhaseAccumulator([proc(1, 'browser', 100, 50, 1000), proc(2, 'renderer', 300, 20)]);
     acc.add([proc(1, 'browser', 100, 60, 1500), proc(2, 'renderer', 700, 30), proc(3, 'gpu-process', 50, 5)]);
     // the renderer ended (or was replaced) before the last sample
-    acc.add([proc(1, 'browser', 120, 70, 1600), proc(4, 'renderer', 200, 2)]);
+    acc.add([proc(1, 'browser', 120, 70, 1600), proc(4, 'renderer', 200, 2), proc(5, 'renderer', 650, 1)]);
     const t = acc.totals();
     expect(t.samples).toBe(3);
-    expect(t.peak_renderer_bytes).toBe(700);
+    // renderers summed at one moment (200 + 650), and the largest one alone
+    expect(t.peak_renderer_bytes).toBe(850);
+    expect(t.peak_largest_renderer_bytes).toBe(700);
     expect(t.peak_gpu_process_bytes).toBe(50);
     // the largest sum at one moment, not the sum of each process's peak
-    expect(t.peak_tree_bytes).toBe(850);
-    // browser 20 ticks, old renderer 10, GPU process 5, new renderer 2
-    expect(t.cpu_s).toBeCloseTo(0.37, 10);
+    expect(t.peak_tree_bytes).toBe(970);
+    // browser 20 ticks, old renderer 10, GPU process 5, new renderers 2 and 1
+    expect(t.cpu_s).toBeCloseTo(0.38, 10);
     expect(t.rchar_bytes).toBe(600);
   });
 });
@@ -119,7 +121,8 @@ describe('the report', () => {
       ready_s: 1620.4,
       work: {
         samples: 10,
-        peak_renderer_bytes: 1200 * 1024 * 1024,
+        peak_renderer_bytes: 1300 * 1024 * 1024,
+        peak_largest_renderer_bytes: 1200 * 1024 * 1024,
         peak_gpu_process_bytes: 90 * 1024 * 1024,
         peak_tree_bytes: 2000 * 1024 * 1024,
         cpu_s: 1700.2,

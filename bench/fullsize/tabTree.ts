@@ -73,7 +73,10 @@ export function readTree(browserPid: number): TreeProcess[] {
 /** What a phase measured over the tree. */
 export interface PhaseTotals {
   samples: number;
+  /** renderers summed (the page's, and any other the browser keeps, e.g. for a blank page) */
   peak_renderer_bytes: number;
+  /** the largest single renderer: the page's, whose process also runs its workers */
+  peak_largest_renderer_bytes: number;
   peak_gpu_process_bytes: number;
   /** Largest sum of every tree process's RSS sampled at one moment (shared pages counted in each). */
   peak_tree_bytes: number;
@@ -94,6 +97,7 @@ export class PhaseAccumulator {
   private readonly last = new Map<number, TreeProcess>();
   private samples = 0;
   private peakRenderer = 0;
+  private peakLargestRenderer = 0;
   private peakGpu = 0;
   private peakTree = 0;
 
@@ -113,7 +117,10 @@ export class PhaseAccumulator {
       if (!this.first.has(p.pid)) this.first.set(p.pid, { ...p, cpuTicks: 0, rchar: 0, readBytes: 0 });
       this.last.set(p.pid, p);
       all += p.rssBytes;
-      if (p.role === 'renderer') renderer += p.rssBytes;
+      if (p.role === 'renderer') {
+        renderer += p.rssBytes;
+        this.peakLargestRenderer = Math.max(this.peakLargestRenderer, p.rssBytes);
+      }
       if (p.role === 'gpu-process') gpu += p.rssBytes;
     }
     this.peakRenderer = Math.max(this.peakRenderer, renderer);
@@ -134,6 +141,7 @@ export class PhaseAccumulator {
     return {
       samples: this.samples,
       peak_renderer_bytes: this.peakRenderer,
+      peak_largest_renderer_bytes: this.peakLargestRenderer,
       peak_gpu_process_bytes: this.peakGpu,
       peak_tree_bytes: this.peakTree,
       cpu_s: ticks / CLOCK_TICKS,

@@ -81,11 +81,6 @@ export function sourceSpecs(paths: Partial<Record<SourceName, Paths>> = {}): Sou
       reference: at('shapes', 'reference', join(REPO, 'public/models/shapes')),
       dtypes: shippedDtypes(join(REPO, 'public/models/shapes')),
       ignoreRevision: false,
-      finish: {
-        argv: [PYTHON, '-m', 'shapesworld.package', '--finish', '--out'],
-        cwd: join(REPO, 'tools/shapes'),
-        what: 'python -m shapesworld.package --finish (shared VQ graphs, defaults, examples)',
-      },
       howTo:
         'python -m shapesworld.recover writes its checkpoint (tools/shapes/README.md); templates: templates/shapes or --templates shapes=DIR',
     },

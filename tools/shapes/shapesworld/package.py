@@ -15,11 +15,13 @@ and is validated again.
 
 ``--templates`` writes the graph templates and weight maps of this model's config and options
 (fp32, q8, q4; 128 px; its text length) for ``npm run convert`` (docs/convert.md); the
-checkpoint's weight values do not reach them. ``--finish`` adds the steps after the conversion
-(sharing, defaults, suggestions, domain) to a package that ``npm run convert`` wrote from the
-checkpoint (``python -m shapesworld.recover`` reads it back from the shipped package) with
-those templates: the result is the shipped package, apart from the manifest's ``generator``
-and ``codebook_colors`` within float32 rounding (``tests/test_shapes_templates.py``).
+checkpoint's weight values do not reach them. They carry what ``finish`` adds (``finish_templates``:
+the shared VQ graphs in their manifest, the defaults, suggestions, domain and its example
+pictures), so a package that ``npm run convert`` or ``python -m editmgt_export from-templates``
+writes from the checkpoint (``python -m shapesworld.recover`` reads it back from the shipped
+package) with those templates is the shipped package, apart from the manifest's ``generator``
+and ``codebook_colors`` within float32 rounding. ``--finish`` adds the same steps to the
+exporter's package (``convert``); on a package converted from the templates it changes nothing.
 """
 
 from __future__ import annotations

@@ -23,10 +23,11 @@ import {
   packagePaths,
   plain,
   readWeightMap,
+  splitGraph,
   templateGraphs,
 } from '../src/engine/internal';
 import type { Checkpoint, CheckpointSource, DecodeVq } from '../src/engine/internal';
-import type { BackendInfo, Dtype } from '../src/engine/index';
+import type { BackendInfo, Dtype, Feeds, Outputs } from '../src/engine/index';
 import { OrtWebRunner } from '../src/engine/runtime/web/index';
 import { loadRuntime } from '../src/engine/runtime/web/internal';
 import type {
@@ -225,7 +226,12 @@ function isQuotaError(err: unknown): boolean {
   return err instanceof DOMException && err.name === 'QuotaExceededError';
 }
 
-/** The vq_decode graph of the package being written, run on onnxruntime-web (WASM). */
+/**
+ * The vq_decode graph of the package being written, run on onnxruntime-web (WASM). As on node
+ * (runtime/node/convert/vqDecode.ts) the graph runs in two stages (graphStages.ts), a session
+ * each made and released per grid, so its weights and its 512 px activations are never in the
+ * WASM heap together; a graph with no cut runs whole in one session.
+ */
 function decodeVqWith(
   writer: Awaited<ReturnType<typeof createStoreWriter>>,
   manifest: TemplateManifest,
@@ -237,26 +243,40 @@ function decodeVqWith(
     const entry = Object.values(manifest.dtypes)
       .flatMap((d) => Object.values(d.graphs))
       .find((g) => g.file === graphFile);
-    const runner = OrtWebRunner.create('wasm', async () => ({
-      graph: 'vq_decode',
-      model: await writer.file(graphFile),
-      externalData: await Promise.all(
-        (entry?.external_data ?? []).map(async (p) => ({
-          path: p.slice(p.lastIndexOf('/') + 1),
-          data: await writer.file(p),
-        })),
-      ),
-    }));
+    const model = new Uint8Array(await (await writer.file(graphFile)).arrayBuffer());
+    const stages = splitGraph(model, graphFile);
+    const runnerOf = (bytes: Uint8Array) =>
+      OrtWebRunner.create('wasm', async () => ({
+        graph: 'vq_decode',
+        model: bytes,
+        externalData: await Promise.all(
+          (entry?.external_data ?? []).map(async (p) => ({
+            path: p.slice(p.lastIndexOf('/') + 1),
+            data: await writer.file(p),
+          })),
+        ),
+      }));
+    const whole = stages ? null : runnerOf(model);
+    const runOnce = async (bytes: Uint8Array, feeds: Feeds) => {
+      const runner = runnerOf(bytes);
+      try {
+        return await runner.run('vq_decode', feeds, signal);
+      } finally {
+        await runner.release();
+      }
+    };
+    const decode = async (feeds: Feeds): Promise<Outputs> =>
+      whole
+        ? whole.run('vq_decode', feeds, signal)
+        : runOnce(stages!.second, await runOnce(stages!.first, feeds));
     try {
       const [h, w] = tokenGrid;
       const parts: Float32Array[] = [];
       let dims: readonly number[] = [];
       for (let m = 0; m < grids; m++) {
-        const out = await runner.run(
-          'vq_decode',
-          { ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] } },
-          signal,
-        );
+        const out = await decode({
+          ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] },
+        });
         const pixels = out['pixels'];
         if (!pixels || pixels.type !== 'float32') throw new Error(`${graphFile} gave no float32 pixels`);
         dims = pixels.dims;
@@ -272,7 +292,7 @@ function decodeVqWith(
       }
       return { pixels: all, height: dims[2]!, width: dims[3]! };
     } finally {
-      await runner.release();
+      await whole?.release();
       // the model in use runs on its own build of the runtime again
       const backend = restoreBackend();
       if (backend) await loadRuntime(backend);

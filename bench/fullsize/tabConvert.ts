@@ -193,6 +193,15 @@ async function heapProbe(ctx: BrowserContext, page: Page): Promise<HeapProbe> {
 // ---------------------------------------------------------------------------------------------
 // one case
 
+/** `p`'s value, or null when it has not settled within `ms`. */
+function within<T>(p: Promise<T> | undefined, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    (p ?? Promise.resolve(null)).finally(() => clearTimeout(timer)),
+    new Promise<null>((r) => (timer = setTimeout(() => r(null), ms))),
+  ]);
+}
+
 interface PageText {
   notice: string | null;
   error: string | null;
@@ -354,7 +363,12 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
     let workEnded: number | null = null;
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
-      const t = await pageText(page, name);
+      // a page too busy to answer within 30 s is asked again (a stop is still seen in time)
+      const t = await within(pageText(page, name), 30_000);
+      if (!t) {
+        if (o.stopping()) throw new Error(`stopped after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        continue;
+      }
       if (t.progress && workEnded === null) out.last_progress = t.progress;
       if (workEnded === null && t.notice && done.test(t.notice)) {
         workEnded = Date.now();
@@ -417,7 +431,11 @@ async function runCase(o: CaseOptions): Promise<TabCase> {
   } finally {
     if (timer) clearInterval(timer);
     // what was measured until the failure or stop
-    await ctx?.close().catch(() => undefined);
+    // a busy browser may not close at once: the case's numbers are not held up for it
+    await within(
+      ctx?.close().catch(() => undefined),
+      20_000,
+    );
     rmSync(profile, { recursive: true, force: true });
   }
 }

@@ -143,6 +143,27 @@ async function readyWithImage(ui: AppUi): Promise<void> {
   await expect.poll(async () => (await ui.snapshot()).image).not.toBeNull();
 }
 
+/** Records each text the conversion's status line shows, from now on (read with `seenConvertStatus`). */
+async function watchConvertStatus(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { __convertStatusSeen: string[] }).__convertStatusSeen = seen;
+    const record = () => {
+      const text = document.querySelector('[data-testid="convert-status"]')?.textContent;
+      if (text && seen.at(-1) !== text) seen.push(text);
+    };
+    new MutationObserver(record).observe(document.body, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+}
+
+async function seenConvertStatus(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __convertStatusSeen: string[] }).__convertStatusSeen);
+}
+
 /** Holds the response of one template file until `release()`; `reached` settles when it was asked for. */
 async function holdTemplate(context: BrowserContext, file: string) {
   let release!: () => void;
@@ -290,6 +311,7 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   // the app's pick on WASM is q8; fp32 is chosen here, the dtype whose edits match node's exactly
   await expect(page.getByTestId('convert-dtype')).toHaveValue('q8');
   await page.getByTestId('convert-dtype').selectOption('fp32');
+  await watchConvertStatus(page);
   const started = Date.now();
   await page.getByTestId('convert-accept').click();
   await expect(ui.notice).toContainText(
@@ -298,6 +320,20 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
       timeout: 120_000,
     },
   );
+  // the codebook colours' decode is shown as its own phase, grid by grid, with its own ETA
+  const colours = (await seenConvertStatus(page))
+    .map((t) => /^Computing the preview colours: (\d+) of (\d+)( \(about .+ left\))?$/.exec(t))
+    .filter((m) => m !== null)
+    .map((m) => ({ done: Number(m[1]), total: Number(m[2]), eta: m[3] !== undefined }));
+  console.log(`colours phase as shown: ${JSON.stringify(colours)}`);
+  expect(colours.length).toBeGreaterThan(1);
+  const total = colours[0]!.total;
+  expect(total).toBeGreaterThan(0);
+  expect(colours.every((c) => c.total === total)).toBe(true);
+  expect(colours.map((c) => c.done)).toEqual([...colours.map((c) => c.done)].sort((a, b) => a - b));
+  expect(colours.at(-1)!.done).toBe(total);
+  // an ETA once a grid is done (none before: nothing to measure the pace by)
+  expect(colours.every((c) => c.eta === c.done > 0)).toBe(true);
   const tabSeconds = (Date.now() - started) / 1000;
   console.log(
     `tiny checkpoint → fp32 package: in the tab ${await ui.notice.textContent()} (${tabSeconds.toFixed(1)} s click to notice); node converter (npx tsx cli/convert.ts, process start included) ${nodeSeconds.toFixed(1)} s`,

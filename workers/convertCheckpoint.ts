@@ -236,6 +236,7 @@ function decodeVqWith(
   writer: Awaited<ReturnType<typeof createStoreWriter>>,
   manifest: TemplateManifest,
   restoreBackend: () => BackendInfo['backend'] | null,
+  onGridsDone: (done: number, total: number) => void,
   signal?: AbortSignal,
 ): DecodeVq {
   return async ({ graphFile, ids, grids, tokenGrid, onGrid }) => {
@@ -273,6 +274,7 @@ function decodeVqWith(
       const [h, w] = tokenGrid;
       const parts: Float32Array[] = [];
       let dims: readonly number[] = [];
+      onGridsDone(0, grids);
       for (let m = 0; m < grids; m++) {
         const out = await decode({
           ids: { type: 'int32', data: ids.slice(m * h * w, (m + 1) * h * w), dims: [1, h, w] },
@@ -283,6 +285,7 @@ function decodeVqWith(
         // each grid handed on as it is decoded, when the converter takes them so: none are gathered
         if (onGrid) onGrid(pixels.data, dims[2]!, dims[3]!);
         else parts.push(pixels.data);
+        onGridsDone(m + 1, grids);
       }
       const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
       let at = 0;
@@ -324,7 +327,9 @@ export async function convertCheckpoint(
     tensorsDone: 0,
     tensorsTotal: 0,
     elapsedMs: 0,
+    colours: null,
   };
+  let coloursStarted = 0;
   let lastSent = 0;
   const send = (force = false) => {
     const now = performance.now();
@@ -419,7 +424,22 @@ export async function convertCheckpoint(
       dtypes: [dtype],
       name,
       sourceId: name,
-      decodeVq: decodeVqWith(out, manifest, options.modelBackend, signal),
+      decodeVq: decodeVqWith(
+        out,
+        manifest,
+        options.modelBackend,
+        (gridsDone, gridsTotal) => {
+          // the colours' decode is its own phase, with its own pace (minutes at full size)
+          const now = performance.now();
+          if (progress.phase !== 'colours') {
+            progress.phase = 'colours';
+            coloursStarted = now;
+          }
+          progress.colours = { gridsDone, gridsTotal, elapsedMs: now - coloursStarted };
+          send(true);
+        },
+        signal,
+      ),
       resume: {
         async done(d, graph) {
           const files = info.graphs[`${d}/${graph}`];
@@ -441,13 +461,18 @@ export async function convertCheckpoint(
 
       signal,
       log: (line) => {
-        if (/^[^/]+\/[^/]+$/.test(line)) progress.graph = line;
+        if (/^[^/]+\/[^/]+$/.test(line)) {
+          progress.graph = line;
+          progress.phase = 'converting';
+          progress.colours = null;
+        }
         send(true);
       },
     });
     out.closeAll();
     signal?.throwIfAborted();
     progress.phase = 'storing';
+    progress.colours = null;
     progress.tensorsDone = tensors.total;
     send(true);
 

@@ -138,6 +138,11 @@ export interface ConvertProgress {
   tensorsDone: number;
   tensorsTotal: number;
   elapsedMs: number;
+  /**
+   * While the codebook colours are computed (phase `colours`): the token grids decoded of all,
+   * and the milliseconds since that phase began (its own ETA comes from these).
+   */
+  colours: { gridsDone: number; gridsTotal: number; elapsedMs: number } | null;
 }
 
 /**

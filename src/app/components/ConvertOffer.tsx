@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import type { Dtype } from '../../protocol/messages';
-import { formatBytes, formatDuration } from '../lib/progress';
-import { convertEtaMs } from '../state/convertActions';
+import { formatBytes } from '../lib/progress';
+import { convertStatusText } from '../state/convertActions';
 import { useActions, useApp } from '../state/context';
 
 /**
@@ -112,15 +112,21 @@ export function ConvertOffer() {
             Converting {convert.folder.name} to {convert.dtype}
             {convert.progress?.graph ? ` (${convert.progress.graph})` : ''}…
           </p>
-          <progress
-            max={convert.progress?.totalBytes || 1}
-            value={convert.progress?.bytesWritten ?? 0}
-            aria-label="Conversion"
-          />
+          {convert.progress?.colours ? (
+            <progress
+              max={convert.progress.colours.gridsTotal || 1}
+              value={convert.progress.colours.gridsDone}
+              aria-label="Preview colours"
+            />
+          ) : (
+            <progress
+              max={convert.progress?.totalBytes || 1}
+              value={convert.progress?.bytesWritten ?? 0}
+              aria-label="Conversion"
+            />
+          )}
           <span className="hint" data-testid="convert-status">
-            {convert.progress
-              ? `${formatBytes(convert.progress.bytesWritten)} of ${formatBytes(convert.progress.totalBytes)}; tensor ${convert.progress.tensorsDone} of ${convert.progress.tensorsTotal}; ${convert.progress.phase}; about ${formatDuration(convertEtaMs(convert.progress))} left`
-              : 'starting…'}
+            {convert.progress ? convertStatusText(convert.progress) : 'starting…'}
           </span>
           <button type="button" data-testid="convert-cancel" onClick={cancelConversion}>
             Cancel

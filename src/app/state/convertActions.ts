@@ -20,7 +20,7 @@ import type {
 } from '../../protocol/messages';
 import { EngineError } from '../../protocol/engineClient';
 import { toAppError } from '../lib/errors';
-import { formatBytes } from '../lib/progress';
+import { formatBytes, formatDuration } from '../lib/progress';
 import type { PickedFolder } from '../media/folderFiles';
 import type { GetState, SetState, StoreDeps } from './store';
 
@@ -51,6 +51,21 @@ export function convertEtaMs(p: ConvertProgress): number | null {
   if (p.totalBytes <= 0 || p.bytesWritten <= 0 || p.elapsedMs <= 0) return null;
   const share = Math.min(1, p.bytesWritten / p.totalBytes);
   return (p.elapsedMs / share) * (1 - share);
+}
+
+/** Milliseconds left of the codebook colours' decode, from the pace of its grids so far. */
+export function coloursEtaMs(c: NonNullable<ConvertProgress['colours']>): number | null {
+  if (c.gridsDone <= 0 || c.elapsedMs <= 0) return null;
+  return (c.elapsedMs / c.gridsDone) * Math.max(0, c.gridsTotal - c.gridsDone);
+}
+
+/** The status line of a conversion under way, in words. */
+export function convertStatusText(p: ConvertProgress): string {
+  if (p.phase === 'colours' && p.colours) {
+    const eta = coloursEtaMs(p.colours);
+    return `Computing the preview colours: ${p.colours.gridsDone} of ${p.colours.gridsTotal}${eta === null ? '' : ` (about ${formatDuration(eta)} left)`}`;
+  }
+  return `${formatBytes(p.bytesWritten)} of ${formatBytes(p.totalBytes)}; tensor ${p.tensorsDone} of ${p.tensorsTotal}; ${p.phase}; about ${formatDuration(convertEtaMs(p))} left`;
 }
 
 export function convertActions(set: SetState, get: GetState, deps: StoreDeps) {

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ExportError
+from .mosaics import codebook_mosaics
 from .weightmap import MAP_SUFFIX, TRANSFORMER_SUBFOLDERS, Applier, Checkpoint, apply_graph
 
 REPO = Path(__file__).resolve().parents[3]
@@ -406,18 +407,6 @@ def write_tokenizers(root: Path, template: dict, out: Path) -> tuple[dict, list[
 
 # ---------------------------------------------------------------------------------------------
 # codebook colours, revision, digests
-
-
-def codebook_mosaics(codebook_size: int, token_grid, block: int = 2) -> np.ndarray:
-    """Token grids [n, h, w] (int32) that show every code as a block×block patch, in code order
-    (row-major patches; the last grid padded with code 0); package.py's ``codebook_mosaics``."""
-    h, w = token_grid
-    per = (h // block) * (w // block)
-    n = -(-codebook_size // per)
-    codes = np.zeros(n * per, np.int32)
-    codes[:codebook_size] = np.arange(codebook_size)
-    patches = codes.reshape(n, h // block, w // block)
-    return np.repeat(np.repeat(patches, block, axis=1), block, axis=2)
 
 
 def patch_means(pixels: np.ndarray, token_grid, block: int = 2) -> np.ndarray:

@@ -23,6 +23,7 @@ from .dtypes import DTYPES, convert_graph, graph_dtype
 from .errors import ExportError
 from .external_data import CHUNK_BYTES, MAX_CHUNK_BYTES, chunk_paths, current_umask
 from .graphs import GRAPH_IO, TRACED_IO
+from .mosaics import codebook_mosaics
 from .onnx_export import export_all
 from .pipeline import DEFAULT_NEGATIVE_PROMPT
 from .text_table import move_token_table, table_path
@@ -118,18 +119,6 @@ def package_tokenizers(ckpt: Checkpoint, out: Path, text_len: int = LLM_LEN) -> 
             "truncation": True,
         }
     return result
-
-
-def codebook_mosaics(codebook_size: int, token_grid: tuple[int, int], block: int = 2) -> np.ndarray:
-    """Token grids [n, h, w] that show every code as a block×block patch, in code order
-    (row-major patches; the last grid is padded with code 0)."""
-    h, w = token_grid
-    per = (h // block) * (w // block)
-    n = -(-codebook_size // per)
-    codes = np.zeros(n * per, np.int32)
-    codes[:codebook_size] = np.arange(codebook_size)
-    patches = codes.reshape(n, h // block, w // block)
-    return np.repeat(np.repeat(patches, block, axis=1), block, axis=2)
 
 
 def codebook_colors(ckpt: Checkpoint, token_grid: tuple[int, int], block: int = 2) -> list[list[float]]:

@@ -10,6 +10,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
+import { formatBytes } from '../src/app/lib/progress';
 import { test, expect, type AppUi } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
@@ -86,8 +87,11 @@ test('a package folder opened from disk is copied, verified, edited, and reopens
   try {
     await readyWithImage(ui);
     await page.getByTestId('open-folder').setInputFiles(folder.dir);
+    // the size said is the package's stored bytes: its manifest's files, summed
     await expect(ui.notice).toContainText(
-      /Copied my-tiny \(\d+(\.\d)? (KB|MB)\) into this browser's storage in \d+\.\d s/,
+      new RegExp(
+        `Copied my-tiny \\(${formatBytes(packageBytes)}\\) into this browser's storage in \\d+\\.\\d s`,
+      ),
     );
     console.log(`copy of the tiny package (${packageBytes} bytes): ${await ui.notice.textContent()}`);
     await expect(page.getByTestId('model-badge')).toContainText('my-tiny', { timeout: 90_000 });
@@ -161,7 +165,7 @@ test('a folder dropped on the page is opened the same way (through its File Syst
   );
   try {
     await expect(page.getByTestId('model-badge')).toContainText('dropped-tiny', { timeout: 90_000 });
-    await expect(ui.notice).toContainText('Copied dropped-tiny');
+    await expect(ui.notice).toContainText(`Copied dropped-tiny (${formatBytes(packageBytes)})`);
     // the image open before stays open
     expect((await ui.snapshot()).image).not.toBeNull();
   } finally {

@@ -316,7 +316,7 @@ export async function convertCheckpoint(
     modelBackend: () => BackendInfo['backend'] | null;
     signal?: AbortSignal;
   },
-): Promise<{ baseUrl: string; name: string }> {
+): Promise<{ baseUrl: string; name: string; bytes: number }> {
   const { signal } = options;
   const started = performance.now();
   const progress: ConvertProgress = {
@@ -527,7 +527,7 @@ export async function convertCheckpoint(
     await writeSmallFile(dir, LOCAL_ORIGIN, new TextEncoder().encode(JSON.stringify({ url: baseUrl, name })));
     progress.bytesWritten = progress.totalBytes;
     send(true);
-    return { baseUrl, name };
+    return { baseUrl, name, bytes: packaged.files.reduce((s, f) => s + f.bytes, 0) };
   } catch (err) {
     if (baseUrl && !listedBefore) await removePackage(baseUrl);
     if (isQuotaError(err))

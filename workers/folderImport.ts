@@ -141,7 +141,8 @@ async function copyFile(
 }
 
 /**
- * Copies the package in `files` (the folder `name`) into the model store and returns its key.
+ * Copies the package in `files` (the folder `name`) into the model store and returns its key and
+ * stored bytes (the manifest's files, summed).
  * Refused before any file is read: more files than a package can have, no manifest (a checkpoint
  * folder is named as one), a listed file missing or of the wrong size, too little storage.
  */
@@ -150,7 +151,7 @@ export async function importFolder(
   files: readonly FolderFile[],
   onProgress: (p: Progress) => void,
   signal?: AbortSignal,
-): Promise<{ baseUrl: string; name: string }> {
+): Promise<{ baseUrl: string; name: string; bytes: number }> {
   if (files.length > MAX_FOLDER_FILES)
     throw new FolderError(
       `${name} holds ${files.length} files; a model package has at most ${MAX_FOLDER_FILES}. Choose the package's own folder (the one that holds manifest.json).`,
@@ -163,12 +164,12 @@ export async function importFolder(
       'This browser gives the app no storage here (a private window?): a folder cannot be opened in it.',
     );
   const listedBefore = (await fileIfExists(dir, LOCAL_ORIGIN)) !== null;
+  const totalBytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
   let copying = `${name}/manifest.json`;
   try {
     // the storage preflight, by the manifest's sizes, before any file is looked at or copied
     await checkStorage(dir, manifest.files);
     const copies = matchFiles(name, manifest.files, files);
-    const totalBytes = manifest.files.reduce((s, f) => s + f.bytes, 0);
     let done = 0;
     for (const copy of copies) {
       copying = copy.where;
@@ -195,5 +196,5 @@ export async function importFolder(
       );
     throw err;
   }
-  return { baseUrl, name };
+  return { baseUrl, name, bytes: totalBytes };
 }

@@ -313,13 +313,13 @@ export class EngineClient {
     return { bytes: r.bytes, packages: r.packages };
   }
 
-  /** Copies a package folder into the model store (progress as for a download); resolves with its key. */
+  /** Copies a package folder into the model store (progress as for a download); resolves with its key and stored bytes. */
   async importFolder(
     name: string,
     files: { path: string; file: File }[],
     onProgress: (p: PackageLoadProgress) => void,
     signal?: AbortSignal,
-  ): Promise<{ baseUrl: string; name: string }> {
+  ): Promise<{ baseUrl: string; name: string; bytes: number }> {
     const onEvent = (r: WorkerReply) => {
       if (r.type === 'progress') onProgress(r);
     };
@@ -327,7 +327,7 @@ export class EngineClient {
       await this.sendCancellable({ type: 'importFolder', name, files }, [], onEvent, signal),
       'folderImported',
     );
-    return { baseUrl: r.baseUrl, name: r.name };
+    return { baseUrl: r.baseUrl, name: r.name, bytes: r.bytes };
   }
 
   /** What a checkpoint holds and what converting it would make (nothing is written). */

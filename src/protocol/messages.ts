@@ -304,7 +304,8 @@ export type ProductReply =
       bytes: number;
       packages: { baseUrl: string; bytes: number; name?: string }[];
     }
-  | { type: 'folderImported'; id: number; baseUrl: string; name: string }
+  /** `bytes`: the package's stored bytes (its manifest's files, summed) */
+  | { type: 'folderImported'; id: number; baseUrl: string; name: string; bytes: number }
   | { type: 'checkpointFound'; id: number; found: CheckpointFound }
   | { type: 'convertProgress'; id: number; progress: ConvertProgress }
   | { type: 'interruptedConversions'; id: number; conversions: InterruptedConversion[] }

@@ -61,7 +61,7 @@ function worker(convert: 'converts' | 'fails' = 'converts'): FakeWorker {
           code: 'model-invalid',
           message: 'The hub refused the download of hf:owner/ckpt (HTTP 401)',
         });
-      else w.send({ type: 'folderImported', id, baseUrl: 'local://ckpt/', name: 'ckpt' });
+      else w.send({ type: 'folderImported', id, baseUrl: 'local://ckpt/', name: 'ckpt', bytes: 1 });
     } else if (req.type === 'loadModel')
       w.send({
         type: 'modelLoaded',

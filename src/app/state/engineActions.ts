@@ -233,7 +233,7 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
       clearErrorsFrom('model');
       const started = performance.now();
       set({ load: { baseUrl: name, files: {}, totalLoaded: 0, totalBytes: 0 } });
-      let imported: { baseUrl: string; name: string };
+      let imported: { baseUrl: string; name: string; bytes: number };
       try {
         imported = await deps.client.importFolder(name, files, (p) => {
           const load = get().load;
@@ -246,11 +246,10 @@ export function engineActions(set: SetState, get: GetState, deps: StoreDeps) {
         );
         return;
       }
-      const bytes = get().load?.totalBytes ?? 0;
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       set({
         load: null,
-        notice: `Copied ${imported.name} (${formatBytes(bytes)}) into this browser's storage in ${seconds} s.`,
+        notice: `Copied ${imported.name} (${formatBytes(imported.bytes)}) into this browser's storage in ${seconds} s.`,
       });
       void actions.refreshCache();
       await actions.loadModel(imported.baseUrl);

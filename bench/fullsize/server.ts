@@ -19,7 +19,8 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = {
+/** Content types of the files a built app and a package hold (shared by the bench servers). */
+export const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',
   '.mjs': 'text/javascript',
@@ -66,7 +67,7 @@ export function serveStatic(
       return;
     }
     const size = statSync(file).size;
-    res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
+    res.setHeader('Content-Type', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
     res.setHeader('Content-Length', String(size));
     log.push({ path: req.url ?? '', status: 200, bytes: req.method === 'HEAD' ? 0 : size });
     if (req.method === 'HEAD') return void res.end();

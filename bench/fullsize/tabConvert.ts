@@ -37,6 +37,7 @@ import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../scripts/chromium';
 import { browserPidFor, readProcTable } from './procMemory';
 import { PhaseAccumulator, readTree } from './tabTree';
+import { CONTENT_TYPES } from './server';
 import { bytesUnder, filesUnder, secs, tabMarkdown, withTemplates } from './tabReport';
 import type { TabCase, TemplatesIndex, WorkerHeap } from './tabReport';
 
@@ -44,18 +45,6 @@ const MiB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // the server: the built app, plus extra template folders listed in its templates/index.json
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.css': 'text/css',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.webmanifest': 'application/manifest+json',
-};
 
 /** The file a URL path names: under a `templates/NAME/` folder of `extra`, else under `appDir`; or null. */
 function fileFor(urlPath: string, appDir: string, extra: Record<string, string>): string | null {
@@ -95,7 +84,7 @@ function serve(appDir: string, extra: Record<string, string>, port: number) {
       res.end('not found');
       return;
     }
-    res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
+    res.setHeader('Content-Type', CONTENT_TYPES[extname(file)] ?? 'application/octet-stream');
     res.setHeader('Content-Length', String(statSync(file).size));
     if (req.method === 'HEAD') return void res.end();
     createReadStream(file).pipe(res);

@@ -161,54 +161,35 @@ export function converterCommand(
   checkpoint: string,
   out: string,
 ): ConverterCommand {
+  // both converters take the same options (docs/convert.md)
+  const { name, sourceId } = referenceIdentity(spec.reference!);
+  const options = [
+    '--source',
+    checkpoint,
+    '--templates',
+    spec.templates!,
+    '--dtype',
+    spec.dtypes.join(','),
+    '--out',
+    out,
+    '--name',
+    name,
+    '--source-id',
+    sourceId,
+    '--json',
+  ];
   if (converter === 'node') {
-    const { name, sourceId } = referenceIdentity(spec.reference!);
+    // what `npm run convert` runs, without npm's own process
     return {
-      // what `npm run convert` runs, without npm's own process
-      argv: [
-        join(REPO, 'node_modules/.bin/tsx'),
-        'cli/convert.ts',
-        '--source',
-        checkpoint,
-        '--templates',
-        spec.templates!,
-        '--dtype',
-        spec.dtypes.join(','),
-        '--out',
-        out,
-        '--name',
-        name,
-        '--source-id',
-        sourceId,
-        '--json',
-      ],
+      argv: [join(REPO, 'node_modules/.bin/tsx'), 'cli/convert.ts', ...options],
       cwd: REPO,
       writes: 'package',
       label: 'tsx cli/convert.ts (npm run convert)',
     };
   }
   // the exporter's converter from templates (numpy and onnxruntime, no torch): the whole package
-  const { name, sourceId } = referenceIdentity(spec.reference!);
   return {
-    argv: [
-      PYTHON,
-      '-m',
-      'editmgt_export',
-      'from-templates',
-      '--source',
-      checkpoint,
-      '--templates',
-      spec.templates!,
-      '--dtype',
-      spec.dtypes.join(','),
-      '--out',
-      out,
-      '--name',
-      name,
-      '--source-id',
-      sourceId,
-      '--json',
-    ],
+    argv: [PYTHON, '-m', 'editmgt_export', 'from-templates', ...options],
     cwd: EXPORT,
     writes: 'package',
     label: 'python -m editmgt_export from-templates',

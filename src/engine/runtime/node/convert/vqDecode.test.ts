@@ -4,8 +4,9 @@
  * - the stages hold every node of the graph once, in order, and pass one tensor between them;
  *   every initializer keeps its external data place, and the second stage reads at most 1/32 of
  *   the weight bytes;
- * - decoding the codebook mosaics in stages gives the whole graph's pixels, exactly (the same
- *   kernels on the same inputs; stated tolerance 0).
+ * - decoding the codebook mosaics in stages gives the whole graph's pixels within 1e-5 (equal on
+ *   the machine it was written on; the optimiser may fuse an op at the cut in one and not the
+ *   other, and the CPU's kernels then round differently, so no exact compare across machines).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,7 +67,12 @@ describe('the fp32 vq_decode in two stages', () => {
         const a = (await staged.decode(feeds(m)))['pixels']!;
         const b = (await whole.decode(feeds(m)))['pixels']!;
         expect(a.dims).toEqual(b.dims);
-        expect(a.data).toEqual(b.data);
+        const x = a.data as Float32Array;
+        const y = b.data as Float32Array;
+        expect(x.length).toBe(y.length);
+        let worst = 0;
+        for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+        expect(worst).toBeLessThanOrEqual(1e-5);
       }
     } finally {
       await staged.release();

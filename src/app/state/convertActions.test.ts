@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckpointDescriptor, CheckpointFound, HubAuth, WorkerRequest } from '../../protocol/messages';
 import { EngineClient } from '../../protocol/engineClient';
-import { FakeWorker } from '../../protocol/testing/fakeWorker';
+import { fakeModelInfo, FakeWorker } from '../../protocol/testing/fakeWorker';
 import { AppDb } from '../persist/db';
 import { stateTextOf } from '../testSnapshot';
 import type { HubCheckpoint } from './convertActions';
@@ -66,19 +66,12 @@ function worker(convert: 'converts' | 'fails' = 'converts'): FakeWorker {
       w.send({
         type: 'modelLoaded',
         id,
-        model: {
+        model: fakeModelInfo({
           name: req.baseUrl === DEFAULT ? 'default' : 'ckpt',
           baseUrl: req.baseUrl,
-          dtype: 'fp32',
           backend: BACKEND,
-          resolution: 64,
-          tokenGrid: [4, 4],
-          maxInstructionTokens: 16,
           defaults: { steps: 4, guidance: 1, seed: 0 } as never,
-          suggestions: [],
-          cachedBytes: 0,
-          memory: 'all',
-        },
+        }),
       });
   });
 }

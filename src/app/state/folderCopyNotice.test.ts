@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkerRequest } from '../../protocol/messages';
 import { EngineClient } from '../../protocol/engineClient';
-import { FakeWorker } from '../../protocol/testing/fakeWorker';
+import { fakeModelInfo, FakeWorker } from '../../protocol/testing/fakeWorker';
 import { AppDb } from '../persist/db';
 import { createAppStore } from './store';
 
@@ -40,19 +40,13 @@ describe('the notice after a package folder is copied', () => {
         w.send({
           type: 'modelLoaded',
           id,
-          model: {
+          model: fakeModelInfo({
             name: req.baseUrl === DEFAULT ? 'default' : 'full-q4',
             baseUrl: req.baseUrl,
             dtype: 'q4',
             backend: BACKEND,
-            resolution: 64,
-            tokenGrid: [4, 4],
-            maxInstructionTokens: 16,
             defaults: { steps: 4, guidance: 1, seed: 0 } as never,
-            suggestions: [],
-            cachedBytes: 0,
-            memory: 'all',
-          },
+          }),
         });
     });
     const db = new AppDb();

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { packageEditOptions, validateManifest } from '../../engine/index';
 import type { ModelInfo, WorkerRequest } from '../../protocol/messages';
 import { EngineClient } from '../../protocol/engineClient';
-import { FakeWorker } from '../../protocol/testing/fakeWorker';
+import { fakeModelInfo, FakeWorker } from '../../protocol/testing/fakeWorker';
 import { AppDb } from '../persist/db';
 import { createAppStore, type AppStore } from './store';
 
@@ -20,19 +20,7 @@ const manifest = validateManifest(
 const BACKEND = { backend: 'wasm' as const, threads: 1 };
 
 function modelInfo(baseUrl: string, name: string): ModelInfo {
-  return {
-    name,
-    baseUrl,
-    dtype: 'fp32',
-    backend: BACKEND,
-    resolution: 64,
-    tokenGrid: [4, 4],
-    maxInstructionTokens: 16,
-    defaults: packageEditOptions(manifest),
-    suggestions: [],
-    cachedBytes: 0,
-    memory: 'all',
-  };
+  return fakeModelInfo({ name, baseUrl, backend: BACKEND, defaults: packageEditOptions(manifest) });
 }
 
 /** Loads the packages in `good` (by URL, named as given); any other fails as unavailable. */

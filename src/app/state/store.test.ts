@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EngineClient } from '../../protocol/engineClient';
-import { FakeWorker } from '../../protocol/testing/fakeWorker';
+import { fakeModelInfo, FakeWorker } from '../../protocol/testing/fakeWorker';
 import type { Respond } from '../../protocol/testing/fakeWorker';
 import { EDIT_SETTINGS, packageEditOptions, validateManifest } from '../../engine/index';
 import { PROTOCOL_VERSION } from '../../protocol/messages';
@@ -23,19 +23,12 @@ const manifest = validateManifest(
 const BACKEND = { backend: 'wasm' as const, threads: 1 };
 
 function modelInfo(baseUrl: string): ModelInfo {
-  return {
+  return fakeModelInfo({
     name: manifest.name,
     baseUrl,
-    dtype: 'fp32',
     backend: BACKEND,
-    resolution: 64,
-    tokenGrid: [4, 4],
-    maxInstructionTokens: 16,
     defaults: packageEditOptions(manifest),
-    suggestions: [],
-    cachedBytes: 0,
-    memory: 'all',
-  };
+  });
 }
 
 /** Loads TINY; fails any other package as unavailable; `hold` keeps loads of `hold` unanswered. */

@@ -4,7 +4,7 @@
  * answers the greeting itself (in `version`); every other request goes to `respond`.
  */
 import { PROTOCOL_VERSION } from '../messages';
-import type { WorkerReply, WorkerRequest } from '../messages';
+import type { ModelInfo, WorkerReply, WorkerRequest } from '../messages';
 import type { WorkerPort } from '../engineClient';
 
 export type Respond = (req: WorkerRequest, worker: FakeWorker) => void;
@@ -54,4 +54,24 @@ export class FakeWorker implements WorkerPort {
   types(): string[] {
     return this.posted.map((p) => p.message.type);
   }
+}
+
+/**
+ * The model a fake worker reports loaded: a 64 px fp32 package with a 4×4 token grid on one WASM
+ * thread, nothing cached, every session kept; `fields` sets the rest and overrides any of these.
+ */
+export function fakeModelInfo(
+  fields: Pick<ModelInfo, 'name' | 'baseUrl' | 'defaults'> & Partial<ModelInfo>,
+): ModelInfo {
+  return {
+    dtype: 'fp32',
+    backend: { backend: 'wasm', threads: 1 },
+    resolution: 64,
+    tokenGrid: [4, 4],
+    maxInstructionTokens: 16,
+    suggestions: [],
+    cachedBytes: 0,
+    memory: 'all',
+    ...fields,
+  };
 }

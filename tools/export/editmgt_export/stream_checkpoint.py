@@ -94,9 +94,8 @@ def _shards(shapes: dict[str, tuple[int, ...]], shard_bytes: int) -> list[list[s
     return shards
 
 
-def write_safetensors(path: Path, names: list[str], shapes: dict, values) -> int:
-    """Write a safetensors file: its header, then each tensor's blocks from ``values(name)`` as
-    they come. Returns the data bytes."""
+def safetensors_header(names: list[str], shapes: dict) -> tuple[bytes, int]:
+    """The header text of a float32 safetensors file holding ``names`` in order, and its data bytes."""
     offsets, at = {}, 0
     for name in names:
         nbytes = 4 * int(np.prod(shapes[name], dtype=np.int64))
@@ -107,6 +106,13 @@ def write_safetensors(path: Path, names: list[str], shapes: dict, values) -> int
         header[name] = {"dtype": "F32", "shape": list(shapes[name]), "data_offsets": list(offsets[name])}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as safetensors writes it
+    return text, at
+
+
+def write_safetensors(path: Path, names: list[str], shapes: dict, values) -> int:
+    """Write a safetensors file: its header, then each tensor's blocks from ``values(name)`` as
+    they come. Returns the data bytes."""
+    text, at = safetensors_header(names, shapes)
     with open(path, "wb") as f:
         f.write(len(text).to_bytes(8, "little"))
         f.write(text)
@@ -115,7 +121,7 @@ def write_safetensors(path: Path, names: list[str], shapes: dict, values) -> int
             for block in values(name):
                 f.write(block.tobytes())
                 written += block.nbytes
-            if written != offsets[name][1] - offsets[name][0]:
+            if written != 4 * int(np.prod(shapes[name], dtype=np.int64)):
                 raise RuntimeError(f"{path.name}: tensor {name} wrote {written} bytes")
     return at
 

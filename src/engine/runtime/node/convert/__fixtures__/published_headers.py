@@ -10,11 +10,8 @@ stream_checkpoint's own; only its data writer is replaced.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-
-import numpy as np
 
 from editmgt_export import stream_checkpoint
 from editmgt_export.fullsize import CLIP_H, FULL_TRANSFORMER, FULL_VQ, GEMMA2_2B
@@ -22,16 +19,7 @@ from editmgt_export.fullsize import CLIP_H, FULL_TRANSFORMER, FULL_VQ, GEMMA2_2B
 
 def header_only(path: Path, names: list[str], shapes: dict, values) -> int:
     """stream_checkpoint.write_safetensors's header, then a hole of the data's size."""
-    offsets, at = {}, 0
-    for name in names:
-        nbytes = 4 * int(np.prod(shapes[name], dtype=np.int64))
-        offsets[name] = (at, at + nbytes)
-        at += nbytes
-    header = {"__metadata__": {"format": "pt"}}
-    for name in names:
-        header[name] = {"dtype": "F32", "shape": list(shapes[name]), "data_offsets": list(offsets[name])}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
+    text, at = stream_checkpoint.safetensors_header(names, shapes)
     with open(path, "wb") as f:
         f.write(len(text).to_bytes(8, "little"))
         f.write(text)

@@ -19,6 +19,7 @@ import {
   HubError,
   convertPackage,
   dtypePreference,
+  inlineExternalData,
   openCheckpoint,
   packagePaths,
   plain,
@@ -29,7 +30,7 @@ import {
 import type { Checkpoint, CheckpointSource, DecodeVq } from '../src/engine/internal';
 import type { BackendInfo, Dtype, Feeds, Outputs } from '../src/engine/index';
 import { OrtWebRunner } from '../src/engine/runtime/web/index';
-import { loadRuntime } from '../src/engine/runtime/web/internal';
+import { loadRuntime, rangeReadBlob } from '../src/engine/runtime/web/internal';
 import type {
   CheckpointDescriptor,
   CheckpointFound,
@@ -230,7 +231,11 @@ function isQuotaError(err: unknown): boolean {
  * The vq_decode graph of the package being written, run on onnxruntime-web (WASM). As on node
  * (runtime/node/convert/vqDecode.ts) the graph runs in two stages (graphStages.ts), a session
  * each made and released per grid, so its weights and its 512 px activations are never in the
- * WASM heap together; a graph with no cut runs whole in one session.
+ * WASM heap together; a graph with no cut runs whole in one session. The second stage carries
+ * its few weights inside its graph (inlineExternalData), and the data files are read from the
+ * store once for all the grids (8 MiB reads): this runtime build takes each external file whole,
+ * so giving it the stored File read the VQ-GAN's 334 MiB twice per grid (about 21 GB for the
+ * published model's 32 grids) and left a 334 MiB buffer behind each time for the collector.
  */
 function decodeVqWith(
   writer: Awaited<ReturnType<typeof createStoreWriter>>,
@@ -246,20 +251,46 @@ function decodeVqWith(
       .find((g) => g.file === graphFile);
     const model = new Uint8Array(await (await writer.file(graphFile)).arrayBuffer());
     const stages = splitGraph(model, graphFile);
-    const runnerOf = (bytes: Uint8Array) =>
+    const dataFiles = new Map(
+      await Promise.all(
+        (entry?.external_data ?? []).map(
+          async (p) => [p.slice(p.lastIndexOf('/') + 1), await writer.file(p)] as const,
+        ),
+      ),
+    );
+    const fileOf = (location: string) => {
+      const file = dataFiles.get(location);
+      if (!file) throw new Error(`${graphFile} reads ${location}, which its manifest entry does not list`);
+      return file;
+    };
+    const second = stages
+      ? await inlineExternalData(
+          stages.second,
+          graphFile,
+          async (location, offset, length) =>
+            new Uint8Array(
+              await fileOf(location)
+                .slice(offset, offset + length)
+                .arrayBuffer(),
+            ),
+        )
+      : null;
+    // each data file read once, for every grid's first-stage (or whole-graph) session
+    const externalData = await Promise.all(
+      [...dataFiles].map(async ([path, file]) => ({
+        path,
+        data: new Uint8Array(await rangeReadBlob(file).arrayBuffer()),
+      })),
+    );
+    const runnerOf = (bytes: Uint8Array, withData: boolean) =>
       OrtWebRunner.create('wasm', async () => ({
         graph: 'vq_decode',
         model: bytes,
-        externalData: await Promise.all(
-          (entry?.external_data ?? []).map(async (p) => ({
-            path: p.slice(p.lastIndexOf('/') + 1),
-            data: await writer.file(p),
-          })),
-        ),
+        externalData: withData ? externalData : [],
       }));
-    const whole = stages ? null : runnerOf(model);
-    const runOnce = async (bytes: Uint8Array, feeds: Feeds) => {
-      const runner = runnerOf(bytes);
+    const whole = stages ? null : runnerOf(model, true);
+    const runOnce = async (bytes: Uint8Array, withData: boolean, feeds: Feeds) => {
+      const runner = runnerOf(bytes, withData);
       try {
         return await runner.run('vq_decode', feeds, signal);
       } finally {
@@ -269,7 +300,7 @@ function decodeVqWith(
     const decode = async (feeds: Feeds): Promise<Outputs> =>
       whole
         ? whole.run('vq_decode', feeds, signal)
-        : runOnce(stages!.second, await runOnce(stages!.first, feeds));
+        : runOnce(second!, false, await runOnce(stages!.first, true, feeds));
     try {
       const [h, w] = tokenGrid;
       const parts: Float32Array[] = [];

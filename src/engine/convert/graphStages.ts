@@ -106,6 +106,20 @@ function valueInfoElemType(payload: Uint8Array): number {
   return elem ? varint(elem.bytes, 1)[0] : 0; // after the one-byte key of field 1
 }
 
+/** A ModelProto of `modelFields` whose graph (field 7) is made of `graphParts`. */
+function withGraph(modelFields: readonly RawField[], graphParts: readonly Uint8Array[]): Uint8Array {
+  const model = modelFields.map((f) =>
+    f.field === MODEL_GRAPH ? lengthDelimited(MODEL_GRAPH, graphParts) : f.bytes,
+  );
+  const out = new Uint8Array(model.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of model) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 const GRAPH = { node: 1, initializer: 5, sparseInitializer: 15, input: 11, output: 12, valueInfo: 13 };
 const MODEL_GRAPH = 7;
 const CUT_TYPES = new Set<number>([ONNX_TYPES.FLOAT, ONNX_TYPES.INT32, ONNX_TYPES.INT64]);
@@ -200,16 +214,7 @@ export function splitGraph(bytes: Uint8Array, file: string, maxSecondShare = 1 /
     nodeFields.forEach((f, i) => {
       if (inStage(i)) parts.push(f.bytes);
     });
-    const model: Uint8Array[] = [];
-    for (const f of modelFields)
-      model.push(f.field === MODEL_GRAPH ? lengthDelimited(MODEL_GRAPH, parts) : f.bytes);
-    const out = new Uint8Array(model.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of model) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return { bytes: out, weights };
+    return { bytes: withGraph(modelFields, parts), weights };
   };
   const first = stage(false);
   const second = stage(true);
@@ -219,4 +224,52 @@ export function splitGraph(bytes: Uint8Array, file: string, maxSecondShare = 1 /
     second: second.bytes,
     weightBytes: [first.weights, second.weights],
   };
+}
+
+/** TensorProto fields: the inline bytes, and where external data is described. */
+const TENSOR = { rawData: 9, externalData: 13, dataLocation: 14 };
+
+/**
+ * The graph in `bytes` with every initializer that lives in external data carried inline
+ * (`raw_data`) instead, its bytes got from `read` (the data file named by the initializer's
+ * `location`, from `offset`, `length` bytes). The graph then needs no data file: for a stage that
+ * reads a small part of a large shared file (the VQ-GAN decode's second stage: 6.3 MiB of a
+ * 334 MiB file), so a runtime that takes an external file whole (onnxruntime-web's JSEP build)
+ * does not read the rest. The nodes and every other field are kept byte for byte; the tensors'
+ * values are the same bytes, so the sums are the graph's own.
+ */
+export async function inlineExternalData(
+  bytes: Uint8Array,
+  file: string,
+  read: (location: string, offset: number, length: number) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  const graph = readOnnxGraph(bytes, file);
+  const modelFields = rawFields(bytes);
+  const graphPayload = modelFields.find((f) => f.field === MODEL_GRAPH)?.payload;
+  if (!graphPayload) return bytes;
+  let i = 0;
+  const parts: Uint8Array[] = [];
+  for (const f of rawFields(graphPayload)) {
+    if (f.field !== GRAPH.initializer) {
+      parts.push(f.bytes);
+      continue;
+    }
+    const t = graph.initializers[i++]!;
+    if (!t.external) {
+      parts.push(f.bytes);
+      continue;
+    }
+    const length = t.external.length ?? tensorByteLength(t);
+    if (length === undefined) throw new Error(`${file}: ${t.name} is external with no length`);
+    const data = await read(t.external.location, t.external.offset, length);
+    if (data.byteLength !== length)
+      throw new Error(
+        `${file}: ${t.name} needs ${length} bytes of ${t.external.location} from ${t.external.offset}, got ${data.byteLength}`,
+      );
+    const kept = rawFields(f.payload!)
+      .filter((g) => g.field !== TENSOR.externalData && g.field !== TENSOR.dataLocation)
+      .map((g) => g.bytes);
+    parts.push(lengthDelimited(GRAPH.initializer, [...kept, lengthDelimited(TENSOR.rawData, [data])]));
+  }
+  return withGraph(modelFields, parts);
 }

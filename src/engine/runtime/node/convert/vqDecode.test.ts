@@ -4,16 +4,21 @@
  * - the stages hold every node of the graph once, in order, and pass one tensor between them;
  *   every initializer keeps its external data place, and the second stage reads at most 1/32 of
  *   the weight bytes;
+ * - the second stage carries its weights inline (`inlineExternalData`): the same bytes, read from
+ *   the data file's ranges, so its session needs no data file (run here from a folder without
+ *   one, giving the staged decoder's pixels exactly: the same graph and bytes on one machine);
  * - decoding the codebook mosaics in stages gives the whole graph's pixels within 1e-5 (equal on
  *   the machine it was written on; the optimiser may fuse an op at the cut in one and not the
  *   other, and the CPU's kernels then round differently, so no exact compare across machines).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codebookMosaics } from '../../../convert/codebookColors';
-import { splitGraph } from '../../../convert/graphStages';
+import { inlineExternalData, splitGraph } from '../../../convert/graphStages';
 import { readOnnxGraph } from '../../../convert/onnxProto';
+import { OrtNodeRunner } from '../ortNodeRunner';
 import { TINY } from '../testing/testModel';
 import { openVqDecoder } from './vqDecode';
 
@@ -55,6 +60,58 @@ describe('the fp32 vq_decode in two stages', () => {
     const total = whole.initializers.reduce((a, t) => a + (t.external?.length ?? 0), 0);
     expect(stages!.weightBytes[1]).toBeGreaterThan(0);
     expect(stages!.weightBytes[1]).toBeLessThanOrEqual(total / 32);
+  });
+
+  it("carries the second stage's weights inline, so it runs with no data file", async () => {
+    const bytes = new Uint8Array(readFileSync(path));
+    const stages = splitGraph(bytes, path)!;
+    const reads: [string, number, number][] = [];
+    const read = async (location: string, offset: number, length: number) => {
+      reads.push([location, offset, length]);
+      return new Uint8Array(readFileSync(join(dirname(path), location))).subarray(offset, offset + length);
+    };
+    const inlined = await inlineExternalData(stages.second, 'second', read);
+    const before = readOnnxGraph(stages.second, 'second');
+    const after = readOnnxGraph(inlined, 'inlined');
+    expect(after.nodes).toEqual(before.nodes);
+    expect([after.inputs, after.outputs]).toEqual([before.inputs, before.outputs]);
+    expect(after.initializers.map((t) => t.name)).toEqual(before.initializers.map((t) => t.name));
+    expect(before.initializers.some((t) => t.external)).toBe(true);
+    for (const [i, t] of after.initializers.entries()) {
+      const was = before.initializers[i]!;
+      expect(t.external).toBeUndefined();
+      expect([t.dataType, t.dims]).toEqual([was.dataType, was.dims]);
+      if (!was.external) continue;
+      const file = new Uint8Array(readFileSync(join(dirname(path), was.external.location)));
+      expect(t.raw).toEqual(file.subarray(was.external.offset, was.external.offset + was.external.length!));
+    }
+    const externalBytes = before.initializers.reduce((a, t) => a + (t.external?.length ?? 0), 0);
+    expect(reads.reduce((a, r) => a + r[2], 0)).toBe(externalBytes);
+    // a short read is refused, naming the tensor
+    await expect(inlineExternalData(stages.second, 'second', async () => new Uint8Array(1))).rejects.toThrow(
+      /second: .+ needs \d+ bytes of .+, got 1/,
+    );
+
+    // its session, made in a folder with no data file, gives the staged decoder's pixels
+    const empty = mkdtempSync(join(tmpdir(), 'vq-second-'));
+    // the decoder's own session options (no arena, no blocked layout), so the kernels are its own
+    const options = { memoryArena: false, blockedLayout: false };
+    const first = new OrtNodeRunner({
+      files: { vq_decode: { bytes: stages.first, folder: dirname(path) } },
+      ...options,
+    });
+    const alone = new OrtNodeRunner({ files: { vq_decode: { bytes: inlined, folder: empty } }, ...options });
+    const staged = await openVqDecoder(path);
+    try {
+      const cut = await first.run('vq_decode', feeds(0));
+      const a = (await alone.run('vq_decode', cut))['pixels']!;
+      const b = (await staged.decode(feeds(0)))['pixels']!;
+      expect(a.dims).toEqual(b.dims);
+      expect(a.data).toEqual(b.data);
+    } finally {
+      await Promise.all([first.release(), alone.release(), staged.release()]);
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it("decodes the codebook mosaics to the whole graph's pixels", async () => {

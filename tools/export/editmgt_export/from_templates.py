@@ -113,6 +113,14 @@ def _same(a, b) -> bool:
 def check_config(ckpt: CheckpointConfigs, config: dict, templates_name: str) -> None:
     """The config values the templates' manifest records, compared with the checkpoint's configs;
     the first that differs is named (the checkpoint's file and field, and the template's)."""
+    mismatches = config_mismatches(ckpt, config, templates_name)
+    if mismatches:
+        raise ExportError(mismatches[0])
+
+
+def config_mismatches(ckpt: CheckpointConfigs, config: dict, templates_name: str) -> list[str]:
+    """Each config value the templates' manifest records that the checkpoint's configs contradict,
+    as a message naming the checkpoint's file and field and the template's (in check order)."""
     t, sub = ckpt.transformer, ckpt.transformer_subfolder
     blocks = ckpt.vq.get("block_out_channels")
     checks = [
@@ -142,6 +150,7 @@ def check_config(ckpt: CheckpointConfigs, config: dict, templates_name: str) -> 
         "upsample",
     ):
         checks.append((f"transformer.{k}", f"{sub}/config.json {k}", t.get(k)))
+    out = []
     for path, what, found in checks:
         expected = config
         for key in path.split("."):
@@ -149,11 +158,12 @@ def check_config(ckpt: CheckpointConfigs, config: dict, templates_name: str) -> 
         if expected is None:
             continue
         if not _same(found, expected):
-            raise ExportError(
+            out.append(
                 f"{ckpt.root}/{what} is {json.dumps(found)}, but the templates ({templates_name}) are for "
                 f"{json.dumps(expected)} (config.{path}); make templates for this config with the exporter's "
                 "template command"
             )
+    return out
 
 
 def shipped_templates() -> list[Path]:
@@ -166,27 +176,37 @@ def find_templates(
     source: Path, candidates: list[Path], resolution: int | None = None, dtypes: list[str] | None = None
 ) -> Path:
     """The first of ``candidates`` made for the checkpoint's config, at ``resolution`` and with
-    every one of ``dtypes`` when given; refused with each candidate's reason when none is."""
+    every one of ``dtypes`` when given. When none is, each candidate's reason, the closest first
+    (the fewest contradicted config fields, then the resolution, then the fewest missing dtypes),
+    so a checkpoint one field away from a template is told that field first (as the node
+    converter's templateChoice.ts does)."""
     ckpt = CheckpointConfigs(source)
-    reasons = []
+    refused = []
     for d in candidates:
         manifest = _read_json(Path(d) / "manifest.json")
         config = manifest.get("config") or {}
-        try:
-            check_config(ckpt, config, str(d))
-            if resolution is not None and config.get("resolution") != resolution:
-                raise ExportError(f"made for {config.get('resolution')} px")
-            have = list(manifest.get("dtypes") or {})
-            missing = [x for x in dtypes or [] if x not in have]
-            if missing:
-                raise ExportError(f"has {', '.join(have)} only, not {', '.join(missing)}")
+        mismatches = config_mismatches(ckpt, config, str(d))
+        wrong_resolution = resolution is not None and config.get("resolution") != resolution
+        have = list(manifest.get("dtypes") or {})
+        missing = [x for x in dict.fromkeys(dtypes or []) if x not in have]
+        if mismatches:
+            more = len(mismatches) - 1
+            reason = mismatches[0] + (f" (and {more} more config field{'s' if more > 1 else ''})" if more else "")
+        elif wrong_resolution:
+            reason = f"made for {config.get('resolution')} px"
+        elif missing:
+            reason = f"has {', '.join(have)} only, not {', '.join(missing)}"
+        else:
             return Path(d)
-        except ExportError as e:
-            reasons.append(f"{d}: {e}")
+        refused.append(((len(mismatches), int(wrong_resolution), len(missing)), f"{d}: {reason}"))
     at = f" at {resolution} px" if resolution else ""
+    # the closest first (a stable sort keeps the candidates' order among equals)
+    lines = [line for _, line in sorted(refused, key=lambda r: r[0])]
+    if lines:
+        lines[0] = "closest: " + lines[0]
     raise ExportError(
         f"no shipped templates fit {source}{at}; make them with `python -m editmgt_export template --source "
-        "<checkpoint> --dtype … --out <folder>` and pass --templates <folder>" + "".join(f"\n{r}" for r in reasons)
+        "<checkpoint> --dtype … --out <folder>` and pass --templates <folder>" + "".join(f"\n{r}" for r in lines)
     )
 
 

@@ -303,6 +303,12 @@ def test_a_config_no_shipped_template_fits_is_refused_naming_the_field(layouts, 
     run = convert(bad, out, "--dtype", "q4")
     assert run.returncode == 2
     assert "no shipped templates fit" in run.stderr and "config.transformer.num_single_layers" in run.stderr
+    # the closest template first: tiny-random, one field off (not editmgt-512, listed before it and
+    # differing in many fields, nor shapes)
+    reasons = run.stderr[run.stderr.index("no shipped templates fit") :].splitlines()[1:]
+    assert reasons[0].startswith("closest: "), run.stderr
+    assert "tiny-random" in reasons[0] and "config.transformer.num_single_layers" in reasons[0], run.stderr
+    assert "more config field" in "\n".join(reasons[1:]), run.stderr
     nothing_left(out)
 
 

@@ -228,14 +228,26 @@ function isQuotaError(err: unknown): boolean {
 }
 
 /**
+ * Frees `buffer`'s memory now (`ArrayBuffer.prototype.transfer` to length 0 detaches it), rather
+ * than when the collector next runs; where the browser lacks `transfer`, the collector frees it.
+ */
+function release(buffer: ArrayBuffer): void {
+  const b = buffer as ArrayBuffer & { detached?: boolean; transfer?: (length: number) => ArrayBuffer };
+  if (typeof b.transfer === 'function' && b.detached !== true) b.transfer(0);
+}
+
+/**
  * The vq_decode graph of the package being written, run on onnxruntime-web (WASM). As on node
  * (runtime/node/convert/vqDecode.ts) the graph runs in two stages (graphStages.ts), a session
  * each made and released per grid, so its weights and its 512 px activations are never in the
- * WASM heap together; a graph with no cut runs whole in one session. The second stage carries
- * its few weights inside its graph (inlineExternalData), and the data files are read from the
- * store once for all the grids (8 MiB reads): this runtime build takes each external file whole,
- * so giving it the stored File read the VQ-GAN's 334 MiB twice per grid (about 21 GB for the
- * published model's 32 grids) and left a 334 MiB buffer behind each time for the collector.
+ * WASM heap together; a graph with no cut runs whole in one session. This runtime build takes
+ * each external data file whole and copies the weights out of it into its heap as it makes the
+ * session, so: the second stage carries its few weights inside its graph (inlineExternalData;
+ * given the stored File it read all of the VQ-GAN's 334 MiB for 6.3 MiB), and the first stage's
+ * file is read (8 MiB reads) for its session and handed back as soon as that session is done
+ * (`release`), not left to the collector: left, two or three such buffers were alive at once
+ * (741 MiB of ArrayBuffers); kept for all the grids, 334 MiB sat beside the second stage's
+ * 512 px activations.
  */
 function decodeVqWith(
   writer: Awaited<ReturnType<typeof createStoreWriter>>,
@@ -275,31 +287,42 @@ function decodeVqWith(
             ),
         )
       : null;
-    // each data file read once, for every grid's first-stage (or whole-graph) session
-    const externalData = await Promise.all(
-      [...dataFiles].map(async ([path, file]) => ({
-        path,
-        data: new Uint8Array(await rangeReadBlob(file).arrayBuffer()),
-      })),
-    );
-    const runnerOf = (bytes: Uint8Array, withData: boolean) =>
-      OrtWebRunner.create('wasm', async () => ({
+    /** A runner of `bytes`, given the data files when `withData`; `done` releases it and them. */
+    const runnerOf = (bytes: Uint8Array, withData: boolean) => {
+      const read: Uint8Array<ArrayBuffer>[] = [];
+      const runner = OrtWebRunner.create('wasm', async () => ({
         graph: 'vq_decode',
         model: bytes,
-        externalData: withData ? externalData : [],
+        externalData: withData
+          ? await Promise.all(
+              [...dataFiles].map(async ([path, file]) => {
+                const data = new Uint8Array(await rangeReadBlob(file).arrayBuffer());
+                read.push(data);
+                return { path, data };
+              }),
+            )
+          : [],
       }));
+      return {
+        runner,
+        done: async () => {
+          await runner.release();
+          for (const data of read) release(data.buffer);
+        },
+      };
+    };
     const whole = stages ? null : runnerOf(model, true);
     const runOnce = async (bytes: Uint8Array, withData: boolean, feeds: Feeds) => {
-      const runner = runnerOf(bytes, withData);
+      const { runner, done } = runnerOf(bytes, withData);
       try {
         return await runner.run('vq_decode', feeds, signal);
       } finally {
-        await runner.release();
+        await done();
       }
     };
     const decode = async (feeds: Feeds): Promise<Outputs> =>
       whole
-        ? whole.run('vq_decode', feeds, signal)
+        ? whole.runner.run('vq_decode', feeds, signal)
         : runOnce(second!, false, await runOnce(stages!.first, true, feeds));
     try {
       const [h, w] = tokenGrid;
@@ -326,7 +349,7 @@ function decodeVqWith(
       }
       return { pixels: all, height: dims[2]!, width: dims[3]! };
     } finally {
-      await whole?.release();
+      await whole?.done();
       // the model in use runs on its own build of the runtime again
       const backend = restoreBackend();
       if (backend) await loadRuntime(backend);

@@ -290,6 +290,33 @@ describe('hub source', () => {
     );
   });
 
+  it('a redirect loop is given up after 10 redirects, naming the file', async () => {
+    const s = await start();
+    const src = await hubSource(`hf:${REPO}`, opts(s));
+    const path = `/${REPO}/resolve/${s.commit}/model_index.json`;
+    s.inject(path, { kind: 'redirect', location: path }, 50);
+    const before = s.requests.length;
+    const err = await failure((async () => (await src.open('model_index.json')).read(0, 5))());
+    expect(err.message).toMatch(/model_index\.json.*: more than 10 redirects$/);
+    // the first answer and 10 redirects followed, then no more
+    expect(s.requests.slice(before).filter((r) => r.url === path)).toHaveLength(11);
+  });
+
+  it('an API answer over 64 MiB is refused, whether its length is declared or it just goes on', async () => {
+    const s = await start();
+    const revision = `/api/models/${REPO}/revision/main`;
+    s.inject(revision, { kind: 'header', name: 'Content-Length', value: String(70_000_000) });
+    expect((await failure(hubSource(`hf:${REPO}`, opts(s)))).message).toMatch(
+      /: the answer is 70000000 bytes$/,
+    );
+    s.inject(revision, { kind: 'body', bytes: (64 << 20) + 4096 });
+    expect((await failure(hubSource(`hf:${REPO}`, opts(s)))).message).toMatch(
+      /: the answer is over 67108864 bytes$/,
+    );
+    // the repository itself is fine: the next listing works
+    expect((await hubSource(`hf:${REPO}`, opts(s))).commit).toBe(s.commit);
+  });
+
   it('the token appears in no message and no log line, on every error path', async () => {
     const s = await start({ gatedToken: 'hf_theRightOne', knownTokens: [TOKEN] });
     const logs: string[] = [];

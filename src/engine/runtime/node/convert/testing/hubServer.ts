@@ -34,7 +34,11 @@ export type HubFault =
   | { readonly kind: 'stall'; readonly afterBytes: number; readonly ms: number }
   | { readonly kind: 'ignore-range' }
   | { readonly kind: 'etag'; readonly etag: string }
-  | { readonly kind: 'header'; readonly name: string; readonly value: string };
+  | { readonly kind: 'header'; readonly name: string; readonly value: string }
+  /** a 302 to `location` (a loop when it names the path asked for) */
+  | { readonly kind: 'redirect'; readonly location: string }
+  /** a 200 whose body is `bytes` bytes, sent in chunks with no Content-Length */
+  | { readonly kind: 'body'; readonly bytes: number };
 
 export interface RecordedRequest {
   readonly server: 'hub' | 'storage';
@@ -248,6 +252,26 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     return status;
   };
   const statusFault = (res: ServerResponse, fault: HubFault | undefined): number | undefined => {
+    if (fault?.kind === 'redirect') {
+      res.writeHead(302, { Location: fault.location });
+      res.end();
+      return 302;
+    }
+    if (fault?.kind === 'body') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(Math.min(fault.bytes, 1 << 20), 0x20);
+      let left = fault.bytes;
+      const more = () => {
+        while (left > 0 && !res.destroyed) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(chunk.subarray(0, n))) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+      return 200;
+    }
     if (fault?.kind !== 'status') return undefined;
     res.writeHead(fault.status, fault.retryAfter !== undefined ? { 'Retry-After': fault.retryAfter } : {});
     res.end(`fault ${fault.status}`);

@@ -24,13 +24,13 @@ import {
   packagePaths,
   plain,
   readWeightMap,
-  splitGraph,
+  splitStages,
   templateGraphs,
 } from '../src/engine/internal';
 import type { Checkpoint, CheckpointSource, DecodeVq } from '../src/engine/internal';
 import type { BackendInfo, Dtype, Feeds, Outputs } from '../src/engine/index';
 import { OrtWebRunner } from '../src/engine/runtime/web/index';
-import { loadRuntime, rangeReadBlob } from '../src/engine/runtime/web/internal';
+import { loadRuntime } from '../src/engine/runtime/web/internal';
 import type {
   CheckpointDescriptor,
   CheckpointFound,
@@ -237,17 +237,17 @@ function release(buffer: ArrayBuffer): void {
 }
 
 /**
- * The vq_decode graph of the package being written, run on onnxruntime-web (WASM). As on node
- * (runtime/node/convert/vqDecode.ts) the graph runs in two stages (graphStages.ts), a session
- * each made and released per grid, so its weights and its 512 px activations are never in the
- * WASM heap together; a graph with no cut runs whole in one session. This runtime build takes
- * each external data file whole and copies the weights out of it into its heap as it makes the
- * session, so: the second stage carries its few weights inside its graph (inlineExternalData;
- * given the stored File it read all of the VQ-GAN's 334 MiB for 6.3 MiB), and the first stage's
- * file is read (8 MiB reads) for its session and handed back as soon as that session is done
- * (`release`), not left to the collector: left, two or three such buffers were alive at once
- * (741 MiB of ArrayBuffers); kept for all the grids, 334 MiB sat beside the second stage's
- * 512 px activations.
+ * The vq_decode graph of the package being written, run on onnxruntime-web (WASM), in stages
+ * (graphStages.ts `splitStages`), each stage's session made, run and released in turn for every
+ * grid, so the VQ-GAN's weights and its 512 px activations are never in the WASM heap together (as
+ * on node, runtime/node/convert/vqDecode.ts); a graph with no cut runs whole in one session.
+ * This runtime build copies a session's weights into its heap from data it is handed whole, and
+ * the heap never shrinks: after the first grid it is as large as the 512 px activations, and any
+ * weights held in JS while a session is made come on top. So each stage carries its weights
+ * inside its graph, read from the store for its session (tensor by tensor, into one buffer) and
+ * handed back as soon as it is done (`release`); the stages hold at most a quarter of the weights
+ * each (the published VQ-GAN: 334 MiB in about 80 MiB stages), the 512 px tail (6.3 MiB) is
+ * inlined once. Given the stored data file instead, every session read all 334 MiB of it.
  */
 function decodeVqWith(
   writer: Awaited<ReturnType<typeof createStoreWriter>>,
@@ -262,7 +262,8 @@ function decodeVqWith(
       .flatMap((d) => Object.values(d.graphs))
       .find((g) => g.file === graphFile);
     const model = new Uint8Array(await (await writer.file(graphFile)).arrayBuffer());
-    const stages = splitGraph(model, graphFile);
+    // the graph in stages of at most a quarter of its weights each, the 512 px tail last
+    const stages = splitStages(model, graphFile, { maxShare: 1 / 4 });
     const dataFiles = new Map(
       await Promise.all(
         (entry?.external_data ?? []).map(
@@ -270,60 +271,39 @@ function decodeVqWith(
         ),
       ),
     );
-    const fileOf = (location: string) => {
+    const readRange = async (location: string, offset: number, length: number) => {
       const file = dataFiles.get(location);
       if (!file) throw new Error(`${graphFile} reads ${location}, which its manifest entry does not list`);
-      return file;
+      return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
     };
-    const second = stages
-      ? await inlineExternalData(
-          stages.second,
-          graphFile,
-          async (location, offset, length) =>
-            new Uint8Array(
-              await fileOf(location)
-                .slice(offset, offset + length)
-                .arrayBuffer(),
-            ),
-        )
-      : null;
-    /** A runner of `bytes`, given the data files when `withData`; `done` releases it and them. */
-    const runnerOf = (bytes: Uint8Array, withData: boolean) => {
-      const read: Uint8Array<ArrayBuffer>[] = [];
-      const runner = OrtWebRunner.create('wasm', async () => ({
-        graph: 'vq_decode',
-        model: bytes,
-        externalData: withData
-          ? await Promise.all(
-              [...dataFiles].map(async ([path, file]) => {
-                const data = new Uint8Array(await rangeReadBlob(file).arrayBuffer());
-                read.push(data);
-                return { path, data };
-              }),
-            )
-          : [],
-      }));
-      return {
-        runner,
-        done: async () => {
-          await runner.release();
-          for (const data of read) release(data.buffer);
-        },
-      };
-    };
-    const whole = stages ? null : runnerOf(model, true);
-    const runOnce = async (bytes: Uint8Array, withData: boolean, feeds: Feeds) => {
-      const { runner, done } = runnerOf(bytes, withData);
+    // the tail's few MiB inline once, for every grid
+    const tail = stages.length > 1 ? await inlineExternalData(stages.at(-1)!, graphFile, readRange) : null;
+    // a graph with no cut: one session for all grids, given the stored data files
+    const whole =
+      stages.length === 1
+        ? OrtWebRunner.create('wasm', async () => ({
+            graph: 'vq_decode',
+            model,
+            externalData: [...dataFiles].map(([path, data]) => ({ path, data })),
+          }))
+        : null;
+    /** One stage's session made, run and released; a stage inlined for it is handed back after. */
+    const runStage = async (bytes: Uint8Array, feeds: Feeds, inline: boolean): Promise<Outputs> => {
+      const graph = inline ? await inlineExternalData(bytes, graphFile, readRange) : bytes;
+      const runner = OrtWebRunner.create('wasm', async () => ({ graph: 'vq_decode', model: graph }));
       try {
         return await runner.run('vq_decode', feeds, signal);
       } finally {
-        await done();
+        await runner.release();
+        if (inline) release(graph.buffer as ArrayBuffer);
       }
     };
-    const decode = async (feeds: Feeds): Promise<Outputs> =>
-      whole
-        ? whole.runner.run('vq_decode', feeds, signal)
-        : runOnce(second!, false, await runOnce(stages!.first, true, feeds));
+    const decode = async (feeds: Feeds): Promise<Outputs> => {
+      if (whole) return whole.run('vq_decode', feeds, signal);
+      let x: Feeds = feeds;
+      for (const stage of stages.slice(0, -1)) x = await runStage(stage, x, true);
+      return runStage(tail!, x, false);
+    };
     try {
       const [h, w] = tokenGrid;
       const parts: Float32Array[] = [];
@@ -349,7 +329,7 @@ function decodeVqWith(
       }
       return { pixels: all, height: dims[2]!, width: dims[3]! };
     } finally {
-      await whole?.done();
+      await whole?.release();
       // the model in use runs on its own build of the runtime again
       const backend = restoreBackend();
       if (backend) await loadRuntime(backend);

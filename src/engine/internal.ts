@@ -31,7 +31,7 @@ export type { TemplateCandidate, TemplateChoice, TemplateFit, TemplateWants } fr
 export type { ConvertOptions, ConvertResult, DecodeVq } from './convert/convertPackage';
 export { readWeightMap } from './convert/applyWeightMap';
 export { codebookMosaics, patchMeans } from './convert/codebookColors';
-export { inlineExternalData, splitGraph } from './convert/graphStages';
+export { inlineExternalData, splitGraph, splitStages } from './convert/graphStages';
 export type { GraphStages } from './convert/graphStages';
 export type { PackageWriter } from './convert/applyWeightMap';
 export { field, parsePyJson, plain } from './convert/pyJson';

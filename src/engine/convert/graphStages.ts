@@ -194,7 +194,11 @@ export function splitGraph(bytes: Uint8Array, file: string, maxSecondShare = 1 /
     const inStage = (i: number) => (second ? i > at : i <= at);
     const parts: Uint8Array[] = [];
     let weights = 0;
+    // the types of the tensors made inside the stage (the cut tensor's is its input or output)
+    const made = new Set(nodes.filter((_, i) => inStage(i)).flatMap((n) => n.outputs));
+    made.delete(tensor);
     for (const f of graphFields) {
+      if (f.field === GRAPH.valueInfo && made.has(valueInfoName(f.payload!))) parts.push(f.bytes);
       if (f.field === GRAPH.node || f.field === GRAPH.initializer || f.field === GRAPH.valueInfo) continue;
       if (f.field === GRAPH.input) {
         if (!second) parts.push(f.bytes);
@@ -226,6 +230,46 @@ export function splitGraph(bytes: Uint8Array, file: string, maxSecondShare = 1 /
   };
 }
 
+/** The initializer bytes a graph reads (external lengths, or their types' sizes). */
+function weightBytesOf(bytes: Uint8Array, file: string): number {
+  return readOnnxGraph(bytes, file).initializers.reduce(
+    (a, t) => a + (t.external?.length ?? tensorByteLength(t) ?? 0),
+    0,
+  );
+}
+
+/**
+ * The graph in `bytes` as a chain of stages, each a graph of its own whose one input is the one
+ * output of the stage before: the tail cut off as `splitGraph` does (at most `tailShare` of the
+ * weights), then what comes before it cut again, from its end, into stages of at most
+ * `maxShare` of the graph's weights each where one-tensor cuts allow (a stage may hold more when
+ * no cut falls inside it). One stage, the graph itself, when it has no cut.
+ *
+ * Why more than two: a runtime that takes a stage's external data file whole holds that file in
+ * JS memory while it makes the stage's session, beside a heap already grown to the largest
+ * activations; smaller stages hold less of it at a time.
+ */
+export function splitStages(
+  bytes: Uint8Array,
+  file: string,
+  options: { tailShare?: number; maxShare?: number } = {},
+): Uint8Array[] {
+  const tail = splitGraph(bytes, file, options.tailShare ?? 1 / 32);
+  if (!tail) return [bytes];
+  const budget = weightBytesOf(bytes, file) * (options.maxShare ?? 1);
+  const stages = [tail.second];
+  let rest = tail.first;
+  for (let restWeights = tail.weightBytes[0]; restWeights > budget;) {
+    const cut = splitGraph(rest, file, budget / restWeights);
+    if (!cut || cut.weightBytes[1] === 0) break;
+    stages.unshift(cut.second);
+    rest = cut.first;
+    restWeights = cut.weightBytes[0];
+  }
+  stages.unshift(rest);
+  return stages;
+}
+
 /** TensorProto fields: the inline bytes, and where external data is described. */
 const TENSOR = { rawData: 9, externalData: 13, dataLocation: 14 };
 
@@ -245,31 +289,55 @@ export async function inlineExternalData(
 ): Promise<Uint8Array> {
   const graph = readOnnxGraph(bytes, file);
   const modelFields = rawFields(bytes);
-  const graphPayload = modelFields.find((f) => f.field === MODEL_GRAPH)?.payload;
-  if (!graphPayload) return bytes;
+  const graphField = modelFields.find((f) => f.field === MODEL_GRAPH);
+  if (!graphField?.payload) return bytes;
+  // the new graph's pieces: bytes kept as they are, or a tensor's bytes to be read into place
+  type Piece = Uint8Array | { location: string; offset: number; length: number; name: string };
+  const graphPieces: Piece[] = [];
   let i = 0;
-  const parts: Uint8Array[] = [];
-  for (const f of rawFields(graphPayload)) {
-    if (f.field !== GRAPH.initializer) {
-      parts.push(f.bytes);
-      continue;
-    }
-    const t = graph.initializers[i++]!;
-    if (!t.external) {
-      parts.push(f.bytes);
+  for (const f of rawFields(graphField.payload)) {
+    const t = f.field === GRAPH.initializer ? graph.initializers[i++]! : null;
+    if (!t?.external) {
+      graphPieces.push(f.bytes);
       continue;
     }
     const length = t.external.length ?? tensorByteLength(t);
     if (length === undefined) throw new Error(`${file}: ${t.name} is external with no length`);
-    const data = await read(t.external.location, t.external.offset, length);
-    if (data.byteLength !== length)
-      throw new Error(
-        `${file}: ${t.name} needs ${length} bytes of ${t.external.location} from ${t.external.offset}, got ${data.byteLength}`,
-      );
-    const kept = rawFields(f.payload!)
-      .filter((g) => g.field !== TENSOR.externalData && g.field !== TENSOR.dataLocation)
-      .map((g) => g.bytes);
-    parts.push(lengthDelimited(GRAPH.initializer, [...kept, lengthDelimited(TENSOR.rawData, [data])]));
+    const kept = rawFields(f.payload!).filter(
+      (g) => g.field !== TENSOR.externalData && g.field !== TENSOR.dataLocation,
+    );
+    const rawHead = Uint8Array.from([...encodeVarint(TENSOR.rawData * 8 + 2), ...encodeVarint(length)]);
+    const tensorLength = kept.reduce((a, g) => a + g.bytes.length, 0) + rawHead.length + length;
+    graphPieces.push(
+      Uint8Array.from([...encodeVarint(GRAPH.initializer * 8 + 2), ...encodeVarint(tensorLength)]),
+      ...kept.map((g) => g.bytes),
+      rawHead,
+      { location: t.external.location, offset: t.external.offset, length, name: t.name },
+    );
   }
-  return withGraph(modelFields, parts);
+  const graphLength = graphPieces.reduce((a, p) => a + p.length, 0);
+  const pieces: Piece[] = [];
+  for (const f of modelFields)
+    if (f.field === MODEL_GRAPH)
+      pieces.push(
+        Uint8Array.from([...encodeVarint(MODEL_GRAPH * 8 + 2), ...encodeVarint(graphLength)]),
+        ...graphPieces,
+      );
+    else pieces.push(f.bytes);
+  // one buffer, each tensor read straight into its place
+  const out = new Uint8Array(pieces.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    if (p instanceof Uint8Array) out.set(p, at);
+    else {
+      const data = await read(p.location, p.offset, p.length);
+      if (data.byteLength !== p.length)
+        throw new Error(
+          `${file}: ${p.name} needs ${p.length} bytes of ${p.location} from ${p.offset}, got ${data.byteLength}`,
+        );
+      out.set(data, at);
+    }
+    at += p.length;
+  }
+  return out;
 }

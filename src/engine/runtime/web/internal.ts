@@ -17,6 +17,5 @@ export {
 } from './ort';
 export type { WatchedWork, Watcher } from './ort';
 export { webGpuStepOptions } from './ortWebRunner';
-export { rangeReadBlob } from './rangeReads';
 export { hubHeaders, webHubSource } from './hubSource';
 export type { HubAuthHeader, WebHubOptions } from './hubSource';

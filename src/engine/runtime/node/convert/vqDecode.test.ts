@@ -4,6 +4,9 @@
  * - the stages hold every node of the graph once, in order, and pass one tensor between them;
  *   every initializer keeps its external data place, and the second stage reads at most 1/32 of
  *   the weight bytes;
+ * - `splitStages` cuts the graph into a chain of stages of at most a quarter of its weights each
+ *   (the tab's decode: each stage's data is held in JS while its session is made), which decodes
+ *   to the whole graph's pixels within 1e-5;
  * - the second stage carries its weights inline (`inlineExternalData`): the same bytes, read from
  *   the data file's ranges, so its session needs no data file (run here from a folder without
  *   one, giving the staged decoder's pixels exactly: the same graph and bytes on one machine);
@@ -16,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { codebookMosaics } from '../../../convert/codebookColors';
-import { inlineExternalData, splitGraph } from '../../../convert/graphStages';
+import { inlineExternalData, splitGraph, splitStages } from '../../../convert/graphStages';
 import { readOnnxGraph } from '../../../convert/onnxProto';
 import { OrtNodeRunner } from '../ortNodeRunner';
 import { TINY } from '../testing/testModel';
@@ -111,6 +114,47 @@ describe('the fp32 vq_decode in two stages', () => {
     } finally {
       await Promise.all([first.release(), alone.release(), staged.release()]);
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("cuts into a chain of stages of at most a quarter of the weights, giving the whole graph's pixels", async () => {
+    const bytes = new Uint8Array(readFileSync(path));
+    const whole = readOnnxGraph(bytes, path);
+    const weightsOf = (g: ReturnType<typeof readOnnxGraph>) =>
+      g.initializers.reduce((a, t) => a + (t.external?.length ?? 0), 0);
+    const stages = splitStages(bytes, path, { maxShare: 1 / 4 });
+    const graphs = stages.map((b, i) => readOnnxGraph(b, `stage ${i}`));
+    expect(graphs.length).toBeGreaterThanOrEqual(4);
+    expect(graphs.flatMap((g) => g.nodes)).toEqual(whole.nodes);
+    expect(graphs[0]!.inputs).toEqual(whole.inputs);
+    expect(graphs.at(-1)!.outputs).toEqual(whole.outputs);
+    for (let i = 1; i < graphs.length; i++) {
+      expect(graphs[i]!.inputs).toHaveLength(1);
+      expect(graphs[i]!.inputs).toEqual(graphs[i - 1]!.outputs);
+    }
+    for (const g of graphs) expect(weightsOf(g)).toBeLessThanOrEqual(weightsOf(whole) / 4);
+    // the tail is the two-stage split's second stage
+    expect(stages.at(-1)).toEqual(splitGraph(bytes, path)!.second);
+
+    const options = { memoryArena: false, blockedLayout: false };
+    const runners = stages.map(
+      (b) => new OrtNodeRunner({ files: { vq_decode: { bytes: b, folder: dirname(path) } }, ...options }),
+    );
+    const reference = await openVqDecoder(path, { staged: false });
+    try {
+      for (let m = 0; m < mosaics.count; m++) {
+        let x: Awaited<ReturnType<OrtNodeRunner['run']>> = feeds(m);
+        for (const r of runners) x = await r.run('vq_decode', x);
+        const a = x['pixels']!;
+        const b = (await reference.decode(feeds(m)))['pixels']!;
+        expect(a.dims).toEqual(b.dims);
+        let worst = 0;
+        const [p, q] = [a.data as Float32Array, b.data as Float32Array];
+        for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i]! - q[i]!));
+        expect(worst).toBeLessThanOrEqual(1e-5);
+      }
+    } finally {
+      await Promise.all([...runners.map((r) => r.release()), reference.release()]);
     }
   });
 

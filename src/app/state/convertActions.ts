@@ -55,7 +55,8 @@ export function convertEtaMs(p: ConvertProgress): number | null {
 
 /** Milliseconds left of the codebook colours' decode, from the pace of its grids so far. */
 export function coloursEtaMs(c: NonNullable<ConvertProgress['colours']>): number | null {
-  if (c.gridsDone <= 0 || c.elapsedMs <= 0) return null;
+  // none before the first grid's pace is known, nor once the last is done
+  if (c.gridsDone <= 0 || c.elapsedMs <= 0 || c.gridsDone >= c.gridsTotal) return null;
   return (c.elapsedMs / c.gridsDone) * Math.max(0, c.gridsTotal - c.gridsDone);
 }
 

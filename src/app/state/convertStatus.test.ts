@@ -28,5 +28,9 @@ describe('convertStatusText', () => {
     expect(
       convertStatusText({ ...colours, colours: { gridsDone: 5, gridsTotal: 32, elapsedMs: 85_000 } }),
     ).toBe('Computing the preview colours: 5 of 32 (about 7 min 39 s left)');
+    // the last grid done: no "about 0 ms left"
+    expect(
+      convertStatusText({ ...colours, colours: { gridsDone: 32, gridsTotal: 32, elapsedMs: 544_000 } }),
+    ).toBe('Computing the preview colours: 32 of 32');
   });
 });

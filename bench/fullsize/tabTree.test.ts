@@ -72,6 +72,18 @@ describe('PhaseAccumulator', () => {
     expect(t.cpu_s).toBeCloseTo(0.38, 10);
     expect(t.rchar_bytes).toBe(600);
   });
+
+  it('takes the peaks over the samples up to a given time only, when the next phase started before its end was seen', () => {
+    const acc = new PhaseAccumulator([proc(2, 'renderer', 300, 0)], 1000);
+    acc.add([proc(2, 'renderer', 500, 10)], 1500);
+    // the page's phase ended at 1700; the next one's load was sampled before the end was seen
+    acc.add([proc(2, 'renderer', 900, 20)], 2000);
+    expect(acc.totals(1700).peak_largest_renderer_bytes).toBe(500);
+    expect(acc.totals(1700).samples).toBe(2);
+    expect(acc.totals().peak_largest_renderer_bytes).toBe(900);
+    // CPU to the last sample either way
+    expect(acc.totals(1700).cpu_s).toBeCloseTo(acc.totals().cpu_s, 10);
+  });
 });
 
 describe('the report', () => {

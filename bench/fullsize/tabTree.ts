@@ -95,21 +95,24 @@ export interface PhaseTotals {
 export class PhaseAccumulator {
   private readonly first = new Map<number, TreeProcess>();
   private readonly last = new Map<number, TreeProcess>();
-  private samples = 0;
-  private peakRenderer = 0;
-  private peakLargestRenderer = 0;
-  private peakGpu = 0;
-  private peakTree = 0;
+  /** each sample's time and memory: the peaks are taken over those up to a given time */
+  private readonly sampled: {
+    at: number;
+    renderer: number;
+    largestRenderer: number;
+    gpu: number;
+    tree: number;
+  }[] = [];
 
-  /** `before`: the tree as sampled when the phase starts. */
-  constructor(before: readonly TreeProcess[]) {
+  /** `before`: the tree as sampled when the phase starts (`at`: when, in ms; default now). */
+  constructor(before: readonly TreeProcess[], at = Date.now()) {
     for (const p of before) this.first.set(p.pid, p);
-    this.add(before);
+    this.add(before, at);
   }
 
-  add(tree: readonly TreeProcess[]): void {
-    this.samples++;
+  add(tree: readonly TreeProcess[], at = Date.now()): void {
     let renderer = 0;
+    let largestRenderer = 0;
     let gpu = 0;
     let all = 0;
     for (const p of tree) {
@@ -119,16 +122,22 @@ export class PhaseAccumulator {
       all += p.rssBytes;
       if (p.role === 'renderer') {
         renderer += p.rssBytes;
-        this.peakLargestRenderer = Math.max(this.peakLargestRenderer, p.rssBytes);
+        largestRenderer = Math.max(largestRenderer, p.rssBytes);
       }
       if (p.role === 'gpu-process') gpu += p.rssBytes;
     }
-    this.peakRenderer = Math.max(this.peakRenderer, renderer);
-    this.peakGpu = Math.max(this.peakGpu, gpu);
-    this.peakTree = Math.max(this.peakTree, all);
+    this.sampled.push({ at, renderer, largestRenderer, gpu, tree: all });
   }
 
-  totals(): PhaseTotals {
+  /**
+   * The phase's totals. `until` (ms): the peaks only over the samples taken up to then (the
+   * page's own end of a phase, when what follows it starts at once and the phase's end is seen
+   * later); CPU and reads still run to the last sample.
+   */
+  totals(until = Infinity): PhaseTotals {
+    const counted = this.sampled.filter((x) => x.at <= until);
+    const peak = (key: 'renderer' | 'largestRenderer' | 'gpu' | 'tree') =>
+      counted.reduce((a, x) => Math.max(a, x[key]), 0);
     let ticks = 0;
     let rchar = 0;
     let readBytes = 0;
@@ -139,11 +148,11 @@ export class PhaseAccumulator {
       readBytes += Math.max(0, last.readBytes - first.readBytes);
     }
     return {
-      samples: this.samples,
-      peak_renderer_bytes: this.peakRenderer,
-      peak_largest_renderer_bytes: this.peakLargestRenderer,
-      peak_gpu_process_bytes: this.peakGpu,
-      peak_tree_bytes: this.peakTree,
+      samples: counted.length,
+      peak_renderer_bytes: peak('renderer'),
+      peak_largest_renderer_bytes: peak('largestRenderer'),
+      peak_gpu_process_bytes: peak('gpu'),
+      peak_tree_bytes: peak('tree'),
       cpu_s: ticks / CLOCK_TICKS,
       rchar_bytes: rchar,
       read_bytes: readBytes,

@@ -332,8 +332,9 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   expect(colours.every((c) => c.total === total)).toBe(true);
   expect(colours.map((c) => c.done)).toEqual([...colours.map((c) => c.done)].sort((a, b) => a - b));
   expect(colours.at(-1)!.done).toBe(total);
-  // an ETA once a grid is done (none before: nothing to measure the pace by)
-  expect(colours.every((c) => c.eta === c.done > 0)).toBe(true);
+  // an ETA once a grid is done and while grids are left (none before: nothing to measure the
+  // pace by; none after the last)
+  expect(colours.every((c) => c.eta === (c.done > 0 && c.done < total))).toBe(true);
   const tabSeconds = (Date.now() - started) / 1000;
   console.log(
     `tiny checkpoint → fp32 package: in the tab ${await ui.notice.textContent()} (${tabSeconds.toFixed(1)} s click to notice); node converter (npx tsx cli/convert.ts, process start included) ${nodeSeconds.toFixed(1)} s`,

@@ -295,7 +295,8 @@ function decodeVqWith(
         return await runner.run('vq_decode', feeds, signal);
       } finally {
         await runner.release();
-        if (inline) release(graph.buffer as ArrayBuffer);
+        // only a buffer made for this session (never the stage's own bytes, used again next grid)
+        if (graph !== bytes) release(graph.buffer as ArrayBuffer);
       }
     };
     const decode = async (feeds: Feeds): Promise<Outputs> => {

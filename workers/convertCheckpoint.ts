@@ -231,7 +231,7 @@ function isQuotaError(err: unknown): boolean {
  * Frees `buffer`'s memory now (`ArrayBuffer.prototype.transfer` to length 0 detaches it), rather
  * than when the collector next runs; where the browser lacks `transfer`, the collector frees it.
  */
-function release(buffer: ArrayBuffer): void {
+function freeBuffer(buffer: ArrayBuffer): void {
   const b = buffer as ArrayBuffer & { detached?: boolean; transfer?: (length: number) => ArrayBuffer };
   if (typeof b.transfer === 'function' && b.detached !== true) b.transfer(0);
 }
@@ -245,7 +245,7 @@ function release(buffer: ArrayBuffer): void {
  * the heap never shrinks: after the first grid it is as large as the 512 px activations, and any
  * weights held in JS while a session is made come on top. So each stage carries its weights
  * inside its graph, read from the store for its session (tensor by tensor, into one buffer) and
- * handed back as soon as it is done (`release`); the stages hold at most a quarter of the weights
+ * handed back as soon as it is done (`freeBuffer`); the stages hold at most a quarter of the weights
  * each (the published VQ-GAN: 334 MiB in about 80 MiB stages), the 512 px tail (6.3 MiB) is
  * inlined once. Given the stored data file instead, every session read all 334 MiB of it.
  */
@@ -296,7 +296,7 @@ function decodeVqWith(
       } finally {
         await runner.release();
         // only a buffer made for this session (never the stage's own bytes, used again next grid)
-        if (graph !== bytes) release(graph.buffer as ArrayBuffer);
+        if (graph !== bytes) freeBuffer(graph.buffer as ArrayBuffer);
       }
     };
     const decode = async (feeds: Feeds): Promise<Outputs> => {
@@ -549,8 +549,11 @@ export async function convertCheckpoint(
         const target = await (await dir.getFileHandle(f.sha256, { create: true })).createSyncAccessHandle();
         try {
           target.truncate(0);
-          for (let at = 0; at < file.size; at += 8 << 20)
-            target.write(new Uint8Array(await file.slice(at, at + (8 << 20)).arrayBuffer()), { at });
+          for (let at = 0; at < file.size; at += 8 << 20) {
+            const block = await file.slice(at, at + (8 << 20)).arrayBuffer();
+            target.write(new Uint8Array(block), { at });
+            freeBuffer(block); // gigabytes at full size, not left to the collector
+          }
           target.flush();
         } finally {
           target.close();

@@ -85,7 +85,10 @@ export interface PackageWriter {
   createFile(path: string, size: number): Promise<void>;
   /** `bytes` written at `offset` of a file made before. */
   writeAt(path: string, offset: number, bytes: Uint8Array): Promise<void>;
-  /** A written file read back in blocks (the manifest's digests). */
+  /**
+   * A written file read back in blocks (the manifest's digests). A block is valid only until the
+   * next one is asked for: hosts read every block into one buffer.
+   */
   readBlocks(path: string, signal?: AbortSignal): AsyncIterable<Uint8Array>;
   /**
    * A written file's lower-case hex SHA-256 and size, by the host's own hasher (node's native one

@@ -5,7 +5,8 @@
  * A checkpoint → a model package, in TypeScript (no Python, no PyTorch): the graphs come from
  * templates made by the exporter for the checkpoint's config (docs/convert.md). Without
  * `--templates`, the shipped ones under templates/ are tried, and the first whose config matches
- * the checkpoint, at the resolution and with the dtypes asked for, is used. Exit 0 on success, 2
+ * the checkpoint, at the resolution and with the dtypes asked for, is used (no resolution asked:
+ * the first of the lowest resolution, 512 px for EditMGT's published config). Exit 0 on success, 2
  * with one line on bad input, 1 otherwise; the package is written to a temporary folder and
  * renamed into place only when whole.
  */
@@ -25,7 +26,7 @@ export function usage(): string {
     '  --source S        a checkpoint folder in hub layout, or hf:owner/repo[@revision] (HF_TOKEN for gated repos)',
     `  --dtype D         comma list of ${DTYPES.join(', ')} (default q4)`,
     '  --out DIR         the package folder (replaced only once the new package is whole)',
-    "  --resolution N    the package's resolution (default: the templates')",
+    "  --resolution N    the package's resolution (default: the lowest the fitting templates have: 512 for EditMGT)",
     '  --templates DIR   templates made by `python -m editmgt_export template` (default: the shipped ones that match)',
     "  --name NAME       the manifest's name (default: the --out folder's name)",
     "  --source-id TEXT  the manifest's source.id (default: --source)",

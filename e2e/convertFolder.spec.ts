@@ -487,7 +487,7 @@ test('a checkpoint one config field away from the published one is refused namin
   const before = await snapshotAll(ui, page);
   await page.getByTestId('open-folder').setInputFiles(dir);
   console.log(
-    `one field off: ${await expectRefused(ui, page, /one-off is an EditMGT checkpoint of a config this app has no converter templates for \(closest: one-off\/transformer\/config\.json num_single_layers is 27, but the templates \(templates\/editmgt-512\) are for 28 \(config\.transformer\.num_single_layers\); one-off\/transformer\/config\.json codebook_size is 8192, but the templates \(templates\/shapes\) are for 512 \(config\.codebook_size\) \(and 9 more config fields\); /, before)}`,
+    `one field off: ${await expectRefused(ui, page, /one-off is an EditMGT checkpoint of a config this app has no converter templates for \(closest: one-off\/transformer\/config\.json num_single_layers is 27, but the templates \(templates\/editmgt-512\) are for 28 \(config\.transformer\.num_single_layers\); one-off\/transformer\/config\.json num_single_layers is 27, but the templates \(templates\/editmgt-1024\) are for 28 \(config\.transformer\.num_single_layers\); one-off\/transformer\/config\.json codebook_size is 8192, but the templates \(templates\/shapes\) are for 512 \(config\.codebook_size\) \(and 9 more config fields\); /, before)}`,
   );
 });
 

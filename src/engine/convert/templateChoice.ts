@@ -1,6 +1,7 @@
 /**
  * Which of several template folders (the shipped ones, in order) converts a checkpoint: the first
- * whose config the checkpoint's configs match, at the resolution and with every dtype asked for.
+ * whose config the checkpoint's configs match, at the resolution and with every dtype asked for
+ * (no resolution asked: the lowest such folders have).
  * When none does, each candidate's reason, the closest first: the one whose config differs from
  * the checkpoint's in the fewest fields, so a checkpoint one field away from a template is told
  * that field (and not, first, the many fields a template of another model differs in).
@@ -86,20 +87,31 @@ export function templateFit(
   };
 }
 
-/** How far a candidate is from fitting: config fields first, then resolution, then dtypes. */
-function distance(f: TemplateFit, wants: TemplateWants): [number, number, number] {
+/**
+ * How far a candidate is from fitting: config fields first, then resolution, then dtypes; between
+ * equals, the lower resolution (the one chosen were it to fit).
+ */
+function distance(f: TemplateFit, wants: TemplateWants): [number, number, number, number] {
   const wrongResolution = wants.resolution !== undefined && f.resolution !== wants.resolution ? 1 : 0;
-  return [f.mismatches.length, wrongResolution, f.missingDtypes.length];
+  return [f.mismatches.length, wrongResolution, f.missingDtypes.length, f.resolution ?? Infinity];
 }
 
-/** The first candidate that fits, or each one's reason with the closest first. */
+/**
+ * The candidate that fits (with no resolution asked, the one of the lowest resolution among those
+ * that fit, the first of them in order: one config's templates at 512 and 1024 px give 512 px, the
+ * resolution the editor runs), or each one's reason with the closest first.
+ */
 export function chooseTemplates(
   ckpt: Checkpoint,
   candidates: readonly TemplateCandidate[],
   wants: TemplateWants = {},
 ): TemplateChoice {
   const fits = candidates.map((c) => templateFit(ckpt, c, wants));
-  const chosen = fits.findIndex((f) => f.fits);
+  let chosen = -1;
+  fits.forEach((f, i) => {
+    if (f.fits && (chosen < 0 || (f.resolution ?? Infinity) < (fits[chosen]!.resolution ?? Infinity)))
+      chosen = i;
+  });
   if (chosen >= 0) return { chosen, fits };
   let closest: TemplateFit | null = null;
   for (const f of fits) {

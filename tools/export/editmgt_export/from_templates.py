@@ -172,16 +172,24 @@ def shipped_templates() -> list[Path]:
     return [d for d in sorted(SHIPPED_TEMPLATES.iterdir()) if (d / "manifest.json").is_file()]
 
 
+def _resolution_key(config: dict) -> float:
+    r = config.get("resolution")
+    return float(r) if isinstance(r, (int, float)) else float("inf")
+
+
 def find_templates(
     source: Path, candidates: list[Path], resolution: int | None = None, dtypes: list[str] | None = None
 ) -> Path:
     """The first of ``candidates`` made for the checkpoint's config, at ``resolution`` and with
-    every one of ``dtypes`` when given. When none is, each candidate's reason, the closest first
-    (the fewest contradicted config fields, then the resolution, then the fewest missing dtypes),
-    so a checkpoint one field away from a template is told that field first (as the node
-    converter's templateChoice.ts does)."""
+    every one of ``dtypes`` when given (no ``resolution`` given: of those that fit, the first of
+    the lowest resolution, so one config's 512 and 1024 px templates give 512 px). When none is,
+    each candidate's reason, the closest first (the fewest contradicted config fields, then the
+    resolution, then the fewest missing dtypes, then the lower resolution), so a checkpoint one
+    field away from a template is told that field first (as the node converter's
+    templateChoice.ts does)."""
     ckpt = CheckpointConfigs(source)
     refused = []
+    fitting = []
     for d in candidates:
         manifest = _read_json(Path(d) / "manifest.json")
         config = manifest.get("config") or {}
@@ -197,8 +205,13 @@ def find_templates(
         elif missing:
             reason = f"has {', '.join(have)} only, not {', '.join(missing)}"
         else:
-            return Path(d)
-        refused.append(((len(mismatches), int(wrong_resolution), len(missing)), f"{d}: {reason}"))
+            fitting.append((_resolution_key(config), Path(d)))
+            continue
+        refused.append(
+            ((len(mismatches), int(wrong_resolution), len(missing), _resolution_key(config)), f"{d}: {reason}")
+        )
+    if fitting:
+        return min(fitting, key=lambda f: f[0])[1]  # min keeps the first among equals
     at = f" at {resolution} px" if resolution else ""
     # the closest first (a stable sort keeps the candidates' order among equals)
     lines = [line for _, line in sorted(refused, key=lambda r: r[0])]

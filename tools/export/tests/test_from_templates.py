@@ -312,6 +312,32 @@ def test_a_config_no_shipped_template_fits_is_refused_naming_the_field(layouts, 
     nothing_left(out)
 
 
+def test_with_no_resolution_asked_the_lowest_that_fits_is_chosen(layouts, work):
+    """One config's templates at two resolutions (as editmgt-1024 and editmgt-512 ship): with no
+    resolution asked the lower one is chosen, though tried second; asked, the one made for it; a
+    resolution neither has is refused with both as the closest."""
+    from editmgt_export.errors import ExportError
+    from editmgt_export.from_templates import find_templates
+
+    made = {}
+    for name, res in (("a-at-128", 128), ("b-at-64", 64)):
+        d = work / "two-resolutions" / name
+        d.mkdir(parents=True, exist_ok=True)
+        manifest = json.loads((REPO / "templates" / "tiny-random" / "manifest.json").read_text())
+        manifest["config"]["resolution"] = res
+        (d / "manifest.json").write_text(json.dumps(manifest))
+        made[res] = d
+    candidates = [made[128], made[64]]
+    assert find_templates(layouts["single"], candidates) == made[64]
+    assert find_templates(layouts["single"], candidates, 128) == made[128]
+    assert find_templates(layouts["single"], candidates, 64, ["q4"]) == made[64]
+    with pytest.raises(ExportError) as refused:
+        find_templates(layouts["single"], candidates, 96)
+    reasons = str(refused.value).splitlines()[1:]
+    # the closest first: both only the resolution off, the lower one first
+    assert reasons == [f"closest: {made[64]}: made for 64 px", f"{made[128]}: made for 128 px"]
+
+
 def test_a_terminated_conversion_leaves_nothing(work, shapes_checkpoint):
     """SIGTERM while the graphs are written: the temporary folder is removed, nothing is at --out."""
     import signal

@@ -145,10 +145,16 @@ export async function findTemplates(
   if (closest && closest.mismatches.length === 0) {
     const shipped = `the shipped templates for ${source}'s config (${closest.name})`;
     const dtypes = wants.dtypes?.join(',') ?? closest.dtypes.join(',');
-    if (wants.resolution !== undefined && closest.resolution !== wants.resolution)
+    if (wants.resolution !== undefined && closest.resolution !== wants.resolution) {
+      // every shipped resolution for this config, e.g. 512 and 1024 px
+      const same = choice.fits
+        .filter((f) => f.mismatches.length === 0)
+        .sort((a, b) => (a.resolution ?? Infinity) - (b.resolution ?? Infinity));
+      const at = [...new Set(same.map((f) => String(f.resolution)))].join(' and ');
       throw new CheckpointError(
-        `${shipped} are made for ${String(closest.resolution)} px, not ${wants.resolution} px: leave out --resolution, or ${make(dtypes, ` --resolution ${wants.resolution}`)}`,
+        `the shipped templates for ${source}'s config (${same.map((f) => f.name).join(', ')}) are made for ${at} px, not ${wants.resolution} px: leave out --resolution, or ${make(dtypes, ` --resolution ${wants.resolution}`)}`,
       );
+    }
     throw new CheckpointError(
       `${shipped} have ${closest.dtypes.join(', ')} only, not ${closest.missingDtypes.join(', ')}: convert with --dtype ${closest.dtypes.join(',')}, or ${make(closest.missingDtypes.join(','))}`,
     );

@@ -3,11 +3,12 @@
  * folder `__fixtures__/published_headers.py` writes (stream_checkpoint's configs, tokenizers,
  * shard split and safetensors headers at the published config, each weights file's data a hole
  * that takes no disk). With it:
- * - the shipped templates' choice (the first whose config fits, as `npm run convert` tries them):
- *   the published config gets templates/editmgt-512, the tiny and shapes checkpoints keep theirs;
+ * - the shipped templates' choice (the first whose config fits, as `npm run convert` tries them;
+ *   with no resolution asked, the lowest that fits): the published config gets
+ *   templates/editmgt-512 (editmgt-1024 at 1024 px), the tiny and shapes checkpoints keep theirs;
  *   a config one field away is refused naming that field for the closest templates; a dtype or a
  *   resolution the shipped templates lack is refused naming what they have;
- * - every tensor the editmgt-512 weight maps read exists in the published layout, a float tensor
+ * - every tensor the editmgt-512 and editmgt-1024 weight maps read exists in the published layout, a float tensor
  *   whose shape gives the map entry's: each entry goes through the converter's own checks
  *   (applyWeightMap, up to its first read of tensor data, which these weights refuse).
  * Needs the exporter's venv (tools/export/.venv); without it the tests fail saying so.
@@ -43,6 +44,7 @@ const PYTHON = join(EXPORT, '.venv/bin/python');
 const FIXTURE = fileURLToPath(new URL('./__fixtures__/published_headers.py', import.meta.url));
 const TEMPLATES = join(REPO, 'templates');
 const PUBLISHED = join(TEMPLATES, 'editmgt-512');
+const PUBLISHED_1024 = join(TEMPLATES, 'editmgt-1024');
 
 /** The shipped template folders in the order `npm run convert` tries them (cli/convert.ts). */
 function shipped(): string[] {
@@ -111,11 +113,16 @@ function publishedWith(name: string, change: (config: Record<string, unknown>) =
 }
 
 describe('the shipped templates a checkpoint converts with', () => {
-  it('the published config gets templates/editmgt-512; the tiny and shapes checkpoints keep theirs', async () => {
+  it('the published config gets templates/editmgt-512, or editmgt-1024 at 1024 px; the tiny and shapes checkpoints keep theirs', async () => {
     need();
-    expect(shipped()).toContain(PUBLISHED);
+    // editmgt-1024 is tried first (name order), but with no resolution asked the lower one wins
+    expect(shipped().indexOf(PUBLISHED_1024)).toBeLessThan(shipped().indexOf(PUBLISHED));
+    expect(await findTemplates(published, shipped())).toBe(PUBLISHED);
     expect(await findTemplates(published, shipped(), { dtypes: ['q4'] })).toBe(PUBLISHED);
     expect(await findTemplates(published, shipped(), { resolution: 512 })).toBe(PUBLISHED);
+    expect(await findTemplates(published, shipped(), { resolution: 1024, dtypes: ['q4'] })).toBe(
+      PUBLISHED_1024,
+    );
     expect(await findTemplates(join(layouts, 'single'), shipped(), { dtypes: ['fp32', 'q8'] })).toBe(
       join(TEMPLATES, 'tiny-random'),
     );
@@ -172,8 +179,8 @@ describe('the shipped templates a checkpoint converts with', () => {
 
   it('a resolution the shipped templates lack is refused naming theirs', async () => {
     need();
-    await expect(findTemplates(published, shipped(), { resolution: 1024 })).rejects.toThrow(
-      `the shipped templates for ${published}'s config (${PUBLISHED}) are made for 512 px, not 1024 px: leave out --resolution, or make them with \`python -m editmgt_export template --source <checkpoint> --dtype q4 --resolution 1024 --out <folder>\``,
+    await expect(findTemplates(published, shipped(), { resolution: 768 })).rejects.toThrow(
+      `the shipped templates for ${published}'s config (${PUBLISHED}, ${PUBLISHED_1024}) are made for 512 and 1024 px, not 768 px: leave out --resolution, or make them with \`python -m editmgt_export template --source <checkpoint> --dtype q4 --resolution 768 --out <folder>\``,
     );
   }, 120_000);
 });
@@ -200,75 +207,79 @@ const nowhere: PackageWriter = {
   },
 };
 
-it('every tensor the editmgt-512 weight maps read is in the published layout, of a float dtype and a shape that gives the entry', async () => {
-  need();
-  const ckpt = await openCheckpoint(folderSource(published));
-  const bySubfolder: Record<string, CheckpointWeights> = {
-    text_encoder: headersOnly(ckpt.weights.clip),
-    llm_encoder: headersOnly(ckpt.weights.llm),
-    vqvae: headersOnly(ckpt.weights.vq),
-    transformer: headersOnly(ckpt.weights.transformer),
-  };
-  const files: Record<string, Uint8Array> = {};
-  const folder = join(PUBLISHED, 'q4');
-  for (const f of readdirSync(folder)) files[`q4/${f}`] = readFileSync(join(folder, f));
-  const templates = memorySource('templates/editmgt-512', files);
-  const graphs = readdirSync(folder)
-    .filter((f) => f.endsWith('.weights.json'))
-    .map((f) => f.slice(0, -'.weights.json'.length));
-  expect(graphs.sort()).toEqual(['text_clip', 'text_llm', 'transformer_step', 'vq_decode', 'vq_encode']);
-  const read = new Set<string>();
-  let checked = 0;
-  for (const graph of graphs) {
-    const map = await readWeightMap(templates, `q4/${graph}.weights.json`);
-    for (const entry of map.entries) {
-      if (!entry.sources?.length) continue;
-      // the entry alone: its source's presence, dtype and shape checked, then its first data read
-      const result = applyWeightMap({
-        map: { ...map, entries: [entry] },
+it.each(['editmgt-512', 'editmgt-1024'])(
+  'every tensor the %s weight maps read is in the published layout, of a float dtype and a shape that gives the entry',
+  async (name) => {
+    need();
+    const ckpt = await openCheckpoint(folderSource(published));
+    const bySubfolder: Record<string, CheckpointWeights> = {
+      text_encoder: headersOnly(ckpt.weights.clip),
+      llm_encoder: headersOnly(ckpt.weights.llm),
+      vqvae: headersOnly(ckpt.weights.vq),
+      transformer: headersOnly(ckpt.weights.transformer),
+    };
+    const files: Record<string, Uint8Array> = {};
+    const folder = join(TEMPLATES, name, 'q4');
+    for (const f of readdirSync(folder)) files[`q4/${f}`] = readFileSync(join(folder, f));
+    const templates = memorySource(`templates/${name}`, files);
+    const graphs = readdirSync(folder)
+      .filter((f) => f.endsWith('.weights.json'))
+      .map((f) => f.slice(0, -'.weights.json'.length));
+    expect(graphs.sort()).toEqual(['text_clip', 'text_llm', 'transformer_step', 'vq_decode', 'vq_encode']);
+    const read = new Set<string>();
+    let checked = 0;
+    for (const graph of graphs) {
+      const map = await readWeightMap(templates, `q4/${graph}.weights.json`);
+      for (const entry of map.entries) {
+        if (!entry.sources?.length) continue;
+        // the entry alone: its source's presence, dtype and shape checked, then its first data read
+        const result = applyWeightMap({
+          map: { ...map, entries: [entry] },
+          templates,
+          templateFolder: 'q4',
+          weights: (sub) => {
+            const w = bySubfolder[sub];
+            if (!w) throw new Error(`a weight map names subfolder '${sub}'`);
+            return w;
+          },
+          writer: nowhere,
+          folder: 'q4',
+        });
+        await expect(result, `${graph}: ${entry.name}`).rejects.toBeInstanceOf(DataRead);
+        for (const s of entry.sources) read.add(`${s.subfolder}/${s.tensor}`);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(2000);
+    // and the check can fail: an entry whose shape the source's does not give is refused
+    const map = await readWeightMap(templates, 'q4/vq_decode.weights.json');
+    const entry = map.entries.find((e) => e.encoding?.type === 'float32' && e.shape.length === 2)!;
+    const wrong = { ...entry, shape: [entry.shape[0]! + 1, entry.shape[1]!] };
+    await expect(
+      applyWeightMap({
+        map: { ...map, entries: [wrong] },
         templates,
         templateFolder: 'q4',
-        weights: (sub) => {
-          const w = bySubfolder[sub];
-          if (!w) throw new Error(`a weight map names subfolder '${sub}'`);
-          return w;
-        },
+        weights: () => bySubfolder['vqvae']!,
         writer: nowhere,
         folder: 'q4',
-      });
-      await expect(result, `${graph}: ${entry.name}`).rejects.toBeInstanceOf(DataRead);
-      for (const s of entry.sources) read.add(`${s.subfolder}/${s.tensor}`);
-      checked++;
-    }
-  }
-  expect(checked).toBeGreaterThan(2000);
-  // and the check can fail: an entry whose shape the source's does not give is refused
-  const map = await readWeightMap(templates, 'q4/vq_decode.weights.json');
-  const entry = map.entries.find((e) => e.encoding?.type === 'float32' && e.shape.length === 2)!;
-  const wrong = { ...entry, shape: [entry.shape[0]! + 1, entry.shape[1]!] };
-  await expect(
-    applyWeightMap({
-      map: { ...map, entries: [wrong] },
-      templates,
-      templateFolder: 'q4',
-      weights: () => bySubfolder['vqvae']!,
-      writer: nowhere,
-      folder: 'q4',
-    }),
-  ).rejects.toThrow(/where the template expects/);
-  // every tensor the published checkpoint stores is read by some map but Gemma's last layer, its
-  // final norm and its LM head (the text graph takes the hidden states before them)
-  const stored = [
-    ...ckpt.weights.clip.names().map((n) => `text_encoder/${n}`),
-    ...ckpt.weights.llm.names().map((n) => `llm_encoder/${n}`),
-    ...ckpt.weights.vq.names().map((n) => `vqvae/${n}`),
-    ...ckpt.weights.transformer.names().map((n) => `transformer/${n}`),
-  ];
-  const unread = stored.filter((n) => !read.has(n));
-  expect(unread.sort()).toEqual(
-    stored
-      .filter((n) => /^llm_encoder\/(lm_head\.weight|model\.norm\.weight|model\.layers\.25\.)/.test(n))
-      .sort(),
-  );
-  expect(unread).toHaveLength(13);
-}, 300_000);
+      }),
+    ).rejects.toThrow(/where the template expects/);
+    // every tensor the published checkpoint stores is read by some map but Gemma's last layer, its
+    // final norm and its LM head (the text graph takes the hidden states before them)
+    const stored = [
+      ...ckpt.weights.clip.names().map((n) => `text_encoder/${n}`),
+      ...ckpt.weights.llm.names().map((n) => `llm_encoder/${n}`),
+      ...ckpt.weights.vq.names().map((n) => `vqvae/${n}`),
+      ...ckpt.weights.transformer.names().map((n) => `transformer/${n}`),
+    ];
+    const unread = stored.filter((n) => !read.has(n));
+    expect(unread.sort()).toEqual(
+      stored
+        .filter((n) => /^llm_encoder\/(lm_head\.weight|model\.norm\.weight|model\.layers\.25\.)/.test(n))
+        .sort(),
+    );
+    expect(unread).toHaveLength(13);
+  },
+  300_000,
+);

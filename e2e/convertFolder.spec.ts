@@ -24,6 +24,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -34,6 +35,7 @@ import { fallbackEditOptions } from '../src/engine/index';
 import type { RgbaImage } from '../src/engine/index';
 import { EditMGT } from '../src/engine/runtime/node/index';
 import type { EditSettings } from '../src/protocol/messages';
+import { stallBoundMs } from '../workers/watchdog';
 import { test, expect, type AppUi } from './fixtures';
 
 test.describe.configure({ timeout: 240_000 });
@@ -312,6 +314,7 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   await expect(page.getByTestId('convert-dtype')).toHaveValue('q8');
   await page.getByTestId('convert-dtype').selectOption('fp32');
   await watchConvertStatus(page);
+  await page.evaluate(() => window.__editmgt!.takeWatchBounds()); // the record starts here
   const started = Date.now();
   await page.getByTestId('convert-accept').click();
   await expect(ui.notice).toContainText(
@@ -320,6 +323,19 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
       timeout: 120_000,
     },
   );
+  // every stage of the colours' decode is watched with the whole vq_decode's bound (its graph and
+  // data files), not its own weights' share: the 512 px tail of the published VQ-GAN holds a
+  // fiftieth of its weights and does about half its work
+  const bounds = await page.evaluate(() => window.__editmgt!.takeWatchBounds());
+  const decodeFiles = readdirSync(join(nodeOut, 'fp32')).filter((f) => f.startsWith('vq_decode.onnx'));
+  const decodeBytes = decodeFiles.reduce((a, f) => a + statSync(join(nodeOut, 'fp32', f)).size, 0);
+  console.log(
+    `watchdog bounds during the conversion: ${JSON.stringify(bounds)}; vq_decode files ${decodeFiles.join(', ')}`,
+  );
+  expect(decodeFiles.length).toBeGreaterThan(1); // its graph and its data
+  expect(bounds['running vq_decode']).toEqual([
+    stallBoundMs({ phase: 'run', backend: 'wasm', bytes: decodeBytes }),
+  ]);
   // the codebook colours' decode is shown as its own phase, grid by grid, with its own ETA
   const colours = (await seenConvertStatus(page))
     .map((t) => /^Computing the preview colours: (\d+) of (\d+)( \(about .+ left\))?$/.exec(t))

@@ -276,6 +276,9 @@ function decodeVqWith(
       if (!file) throw new Error(`${graphFile} reads ${location}, which its manifest entry does not list`);
       return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
     };
+    // every stage watched as the whole graph: the tail has a fiftieth of the weights and about half
+    // the work, and its bound by its own size (67 s) stopped a conversion on a busy machine
+    const watchBytes = model.byteLength + [...dataFiles.values()].reduce((s, f) => s + f.size, 0);
     // the tail's few MiB inline once, for every grid
     const tail = stages.length > 1 ? await inlineExternalData(stages.at(-1)!, graphFile, readRange) : null;
     // a graph with no cut: one session for all grids, given the stored data files
@@ -290,7 +293,11 @@ function decodeVqWith(
     /** One stage's session made, run and released; a stage inlined for it is handed back after. */
     const runStage = async (bytes: Uint8Array, feeds: Feeds, inline: boolean): Promise<Outputs> => {
       const graph = inline ? await inlineExternalData(bytes, graphFile, readRange) : bytes;
-      const runner = OrtWebRunner.create('wasm', async () => ({ graph: 'vq_decode', model: graph }));
+      const runner = OrtWebRunner.create('wasm', async () => ({
+        graph: 'vq_decode',
+        model: graph,
+        watchBytes,
+      }));
       try {
         return await runner.run('vq_decode', feeds, signal);
       } finally {

@@ -96,6 +96,11 @@ export interface TestApi {
    * external data, or its next run blocks the worker; the watchdog's bound for it is `boundMs`.
    */
   armStall(graph: string, phase: 'session' | 'run', boundMs: number): Promise<void>;
+  /**
+   * The watchdog bounds the editor's worker announced since the last call, by what was watched
+   * ("running vq_decode": milliseconds, each distinct one once); the record starts again.
+   */
+  takeWatchBounds(): Promise<Record<string, number[]>>;
   /** Runs one edit in a fresh worker and returns every step (parity checks against node). */
   editDirect(request: DirectEdit): Promise<DirectEditResult>;
   backend(choice: BackendChoice): Promise<BackendInfo>;
@@ -189,6 +194,9 @@ export function createTestApi(client: EngineClient, editor: AppHooks = idle): Te
     async armStall(graph, phase, boundMs) {
       const r = await client.request({ type: 'stall', graph, phase, boundMs });
       if (r.type === 'error') throw new Error(r.message);
+    },
+    async takeWatchBounds() {
+      return client.takeWatchBounds();
     },
     async readPackageFiles(baseUrl, files) {
       const r = await client.request({ type: 'readPackageFiles', baseUrl, files });

@@ -151,6 +151,16 @@ export class EngineClient {
   /** The watchdog's timer (workers/watchdog.ts): the work the worker announced last, and its bound. */
   private watchdog: ReturnType<typeof setTimeout> | null = null;
 
+  /** Every bound the worker announced, by what it watched (diagnostics: the test API reads them). */
+  private readonly bounds = new Map<string, Set<number>>();
+
+  /** The bounds announced since the last call, by what was watched; the record starts again. */
+  takeWatchBounds(): Record<string, number[]> {
+    const out = Object.fromEntries([...this.bounds].map(([what, b]) => [what, [...b].sort((x, y) => x - y)]));
+    this.bounds.clear();
+    return out;
+  }
+
   /**
    * Arms (or, with null, clears) the watchdog for the worker's work in progress. When the bound
    * passes with no newer word, the worker is stopped (a hung runtime call cannot be interrupted
@@ -161,6 +171,8 @@ export class EngineClient {
     if (this.watchdog !== null) clearTimeout(this.watchdog);
     this.watchdog = null;
     if (!work) return;
+    const seen = this.bounds.get(work.what) ?? new Set<number>();
+    this.bounds.set(work.what, seen.add(work.boundMs));
     this.watchdog = setTimeout(() => {
       this.watchdog = null;
       const seconds = Math.round(work.boundMs / 1000);

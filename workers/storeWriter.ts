@@ -108,7 +108,7 @@ export async function createStoreWriter(
       const h = await sync(path);
       h.flush();
       const buf = new Uint8Array(READ_BLOCK_BYTES);
-      for (let at = 0; ; ) {
+      for (let at = 0; ;) {
         signal?.throwIfAborted();
         const n = h.read(buf, { at });
         if (n <= 0) return;

@@ -325,7 +325,7 @@ test('a checkpoint folder is offered, converted in the tab, byte for byte the no
   );
   // every stage of the colours' decode is watched with the whole vq_decode's bound (its graph and
   // data files), not its own weights' share: the 512 px tail of the published VQ-GAN holds a
-  // fiftieth of its weights and does about half its work
+  // fiftieth of its weights and 850 of its 1,909 GFLOP
   const bounds = await page.evaluate(() => window.__editmgt!.takeWatchBounds());
   const decodeFiles = readdirSync(join(nodeOut, 'fp32')).filter((f) => f.startsWith('vq_decode.onnx'));
   const decodeBytes = decodeFiles.reduce((a, f) => a + statSync(join(nodeOut, 'fp32', f)).size, 0);

@@ -105,8 +105,7 @@ export async function createStoreWriter(
     async *readBlocks(path, signal) {
       // one buffer for the whole file, each block valid until the next is asked for (as on node):
       // a new ArrayBuffer per block left 3.3 GB of garbage to the collector at full size
-      const h = await sync(path);
-      h.flush();
+      const h = await sync(path); // reads what was written through it, flushed or not
       const buf = new Uint8Array(READ_BLOCK_BYTES);
       for (let at = 0; ;) {
         signal?.throwIfAborted();

@@ -151,13 +151,15 @@ export class EngineClient {
   /** The watchdog's timer (workers/watchdog.ts): the work the worker announced last, and its bound. */
   private watchdog: ReturnType<typeof setTimeout> | null = null;
 
-  /** Every bound the worker announced, by what it watched (diagnostics: the test API reads them). */
-  private readonly bounds = new Map<string, Set<number>>();
+  /** The bounds the worker announced, by what it watched: kept only once the test API asks for them. */
+  private bounds: Map<string, Set<number>> | null = null;
 
-  /** The bounds announced since the last call, by what was watched; the record starts again. */
+  /** The bounds announced since the last call (none before the first), by what was watched; the record starts again. */
   takeWatchBounds(): Record<string, number[]> {
-    const out = Object.fromEntries([...this.bounds].map(([what, b]) => [what, [...b].sort((x, y) => x - y)]));
-    this.bounds.clear();
+    const out = Object.fromEntries(
+      [...(this.bounds ?? [])].map(([what, b]) => [what, [...b].sort((x, y) => x - y)]),
+    );
+    this.bounds = new Map();
     return out;
   }
 
@@ -171,8 +173,7 @@ export class EngineClient {
     if (this.watchdog !== null) clearTimeout(this.watchdog);
     this.watchdog = null;
     if (!work) return;
-    const seen = this.bounds.get(work.what) ?? new Set<number>();
-    this.bounds.set(work.what, seen.add(work.boundMs));
+    this.bounds?.set(work.what, (this.bounds.get(work.what) ?? new Set<number>()).add(work.boundMs));
     this.watchdog = setTimeout(() => {
       this.watchdog = null;
       const seconds = Math.round(work.boundMs / 1000);

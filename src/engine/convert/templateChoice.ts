@@ -87,13 +87,16 @@ export function templateFit(
   };
 }
 
+/** Lower resolutions first; a template with none given last. */
+export const resolutionOrder = (f: TemplateFit): number => f.resolution ?? Infinity;
+
 /**
  * How far a candidate is from fitting: config fields first, then resolution, then dtypes; between
  * equals, the lower resolution (the one chosen were it to fit).
  */
 function distance(f: TemplateFit, wants: TemplateWants): [number, number, number, number] {
   const wrongResolution = wants.resolution !== undefined && f.resolution !== wants.resolution ? 1 : 0;
-  return [f.mismatches.length, wrongResolution, f.missingDtypes.length, f.resolution ?? Infinity];
+  return [f.mismatches.length, wrongResolution, f.missingDtypes.length, resolutionOrder(f)];
 }
 
 /**
@@ -109,8 +112,7 @@ export function chooseTemplates(
   const fits = candidates.map((c) => templateFit(ckpt, c, wants));
   let chosen = -1;
   fits.forEach((f, i) => {
-    if (f.fits && (chosen < 0 || (f.resolution ?? Infinity) < (fits[chosen]!.resolution ?? Infinity)))
-      chosen = i;
+    if (f.fits && (chosen < 0 || resolutionOrder(f) < resolutionOrder(fits[chosen]!))) chosen = i;
   });
   if (chosen >= 0) return { chosen, fits };
   let closest: TemplateFit | null = null;

@@ -12,7 +12,7 @@ import { convertPackage } from '../../../convert/convertPackage';
 import { modelCardFiles } from '../../../convert/modelCard';
 import type { ModelCardOptions } from '../../../convert/modelCard';
 import { parsePyJson } from '../../../convert/pyJson';
-import { chooseTemplates } from '../../../convert/templateChoice';
+import { chooseTemplates, resolutionOrder } from '../../../convert/templateChoice';
 import type { TemplateCandidate, TemplateWants } from '../../../convert/templateChoice';
 import type { ConvertResult, DecodeVq } from '../../../convert/convertPackage';
 import { checkpointSource } from './checkpointSource';
@@ -149,7 +149,7 @@ export async function findTemplates(
       // every shipped resolution for this config, e.g. 512 and 1024 px
       const same = choice.fits
         .filter((f) => f.mismatches.length === 0)
-        .sort((a, b) => (a.resolution ?? Infinity) - (b.resolution ?? Infinity));
+        .sort((a, b) => resolutionOrder(a) - resolutionOrder(b));
       const at = [...new Set(same.map((f) => String(f.resolution)))].join(' and ');
       throw new CheckpointError(
         `the shipped templates for ${source}'s config (${same.map((f) => f.name).join(', ')}) are made for ${at} px, not ${wants.resolution} px: leave out --resolution, or ${make(dtypes, ` --resolution ${wants.resolution}`)}`,
